@@ -1,0 +1,65 @@
+# Two commands do all set-up:  `make book`  and  `make test`.
+# Both create (or reuse) .venv and install this project from pyproject.toml into it.
+# Point the data at a local copy with  DATA_DIR=/path/to/data  (or export RESBOOK_DATA_DIR);
+# local ImageNet weights with  WEIGHTS_DIR=/path/to/weights  (or RESBOOK_WEIGHTS_DIR).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# tf-cpu: CPU-only TensorFlow wheels (Linux/Windows x86-64); use EXTRAS=tf,book,test elsewhere.
+EXTRAS ?= tf-cpu,book,test
+
+DATA_DIR    ?= $(RESBOOK_DATA_DIR)
+WEIGHTS_DIR ?= $(RESBOOK_WEIGHTS_DIR)
+export RESBOOK_DATA_DIR    := $(DATA_DIR)
+export RESBOOK_WEIGHTS_DIR := $(WEIGHTS_DIR)
+export RESBOOK_CACHE_DIR   ?= $(CURDIR)/.cache/resbook
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+BOOK_CONFIG ?= configs/book.yaml
+SWEEP       ?= configs/paper.yaml
+
+.PHONY: help venv book notebooks html screenshots test lint sweep bench clean
+
+help:
+	@echo "make book    - execute the chapters with papermill and build the HTML book (book/_build/html)"
+	@echo "make test    - lint, unit tests, smoke sweep and nbval on the executed chapters"
+	@echo "make html    - build the HTML from the committed executed chapters only"
+	@echo "make sweep   - run the sweep in SWEEP=$(SWEEP) (resumable)"
+	@echo "make bench   - print the pipeline and sweep benchmarks"
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $@
+
+venv: $(BIN)/.installed
+
+notebooks: venv
+	$(BIN)/python -m helpers notebooks $(BOOK_CONFIG)
+
+html: venv
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "Open book/_build/html/index.html"
+
+book: notebooks html
+
+screenshots: venv
+	$(BIN)/python -m helpers screenshot _build/html --out _build/screenshots
+
+test: venv
+	$(BIN)/ruff check src tests notebooks scripts
+	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider book/chapters
+
+sweep: venv
+	$(BIN)/python -m helpers sweep $(SWEEP)
+
+bench: venv
+	$(BIN)/python scripts/benchmark.py
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache
