@@ -1,0 +1,62 @@
+"""Command line: ``python -m helpers {notebooks,sweep,screenshot}`` (reproducibility page)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _cmd_notebooks(argv: Sequence[str]) -> int:
+    from helpers.book import execute_chapters
+
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers notebooks",
+        description="Execute the book's chapters with papermill from a YAML of parameter sets.",
+    )
+    parser.add_argument("config", help="YAML file listing notebooks, outputs and parameters")
+    parser.add_argument("--only", default=None, help="run only chapters whose output contains this")
+    args = parser.parse_args(argv)
+    execute_chapters(args.config, only=args.only)
+    return 0
+
+
+def _cmd_screenshot(argv: Sequence[str]) -> int:
+    from helpers.browser import check_rendered_book
+
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers screenshot",
+        description="Render built HTML pages in headless Chromium, screenshot them, check figures.",
+    )
+    parser.add_argument("html_dir", help="the built book, e.g. _build/html")
+    parser.add_argument("--out", default="_build/screenshots", help="folder for PNG screenshots")
+    args = parser.parse_args(argv)
+    report = check_rendered_book(args.html_dir, args.out)
+    for page in report:
+        print(f"{page.page}: {page.screenshot} images={page.images_loaded}/{page.images_total}")
+    return 0 if all(p.ok for p in report) else 1
+
+
+def _cmd_sweep(argv: Sequence[str]) -> int:
+    from helpers.sweep import main as sweep_main
+
+    return sweep_main(list(argv))
+
+
+COMMANDS = {
+    "notebooks": _cmd_notebooks,
+    "sweep": _cmd_sweep,
+    "screenshot": _cmd_screenshot,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m helpers`` and the ``resbook`` script (all chapters)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
+        print("usage: python -m helpers {" + ",".join(COMMANDS) + "} ...", file=sys.stderr)
+        if argv and argv[0] not in {"-h", "--help"}:
+            print(f"unknown command {argv[0]!r}", file=sys.stderr)
+            return 2
+        return 0
+    return COMMANDS[argv[0]](argv[1:])
