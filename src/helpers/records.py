@@ -128,8 +128,10 @@ def _normalise_value(key: str, value: Any) -> Any:
         value = int(value)
     # A weights *file* is identified by its name (its sha256 goes into provenance), so that
     # no absolute path enters the committed params.
-    if key == "weights" and isinstance(value, str) and (
-        "/" in value or "\\" in value or value.lower().endswith(_WEIGHTS_SUFFIXES)
+    if (
+        key == "weights"
+        and isinstance(value, str)
+        and ("/" in value or "\\" in value or value.lower().endswith(_WEIGHTS_SUFFIXES))
     ):
         value = re.split(r"[\\/]", value.rstrip("/\\"))[-1]
     return value
@@ -138,9 +140,7 @@ def _normalise_value(key: str, value: Any) -> Any:
 def canonical_params(params: Mapping[str, Any] | Any) -> dict[str, Any]:
     """Identity params only (locations dropped), sorted and JSON-normalised (chapter 03)."""
     raw = _as_dict(params)
-    return {
-        k: _normalise_value(k, raw[k]) for k in sorted(raw) if k not in LOCATION_KEYS
-    }
+    return {k: _normalise_value(k, raw[k]) for k in sorted(raw) if k not in LOCATION_KEYS}
 
 
 def params_hash(params: Mapping[str, Any] | Any) -> str:
@@ -359,8 +359,9 @@ def gpu_info() -> list[str] | None:
         names = []
         for d in devs:
             try:
-                names.append(str(tf.config.experimental.get_device_details(d).get("device_name")
-                                 or d.name))
+                names.append(
+                    str(tf.config.experimental.get_device_details(d).get("device_name") or d.name)
+                )
             except Exception:  # noqa: BLE001
                 names.append(str(d.name))
         return names or None
