@@ -103,7 +103,9 @@ def fast_delong(labels: ArrayLike, scores: ArrayLike) -> tuple[float, float]:
     return float(aucs[0]), float(cov[0, 0])
 
 
-def delong_paired_test(labels: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLike) -> dict[str, float]:
+def delong_paired_test(
+    labels: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLike
+) -> dict[str, float]:
     """Two-sided DeLong z-test of AUC(a) = AUC(b) for two models on the same images (results chapter)."""
     a = np.asarray(scores_a, dtype=float)
     b = np.asarray(scores_b, dtype=float)
@@ -120,7 +122,14 @@ def delong_paired_test(labels: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLi
     else:
         z = math.copysign(math.inf, diff)
     p = float(2.0 * _st.norm.sf(abs(z)))
-    return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "diff": diff, "se": se, "z": z, "p": p}
+    return {
+        "auc_a": float(aucs[0]),
+        "auc_b": float(aucs[1]),
+        "diff": diff,
+        "se": se,
+        "z": z,
+        "p": p,
+    }
 
 
 def delong_ci(auc: float, var: float, level: float = 0.95) -> tuple[float, float]:
@@ -145,5 +154,7 @@ def mean_ci(values: Sequence[float] | ArrayLike, level: float = 0.95) -> tuple[f
     mean = float(x.mean())
     if x.size == 1:
         return mean, math.nan, math.nan
-    half = float(_st.t.ppf(0.5 + level / 2, df=x.size - 1)) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    half = (
+        float(_st.t.ppf(0.5 + level / 2, df=x.size - 1)) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    )
     return mean, mean - half, mean + half
