@@ -1,0 +1,11 @@
+"""Data layer of the book (chapter 01): registry, loading to uint8 arrays, dedup, splits, cache.
+
+>>> from helpers.data import load_dataset
+>>> ds = load_dataset("isic2017", task="melanoma", resolution=128)   # doctest: +SKIP
+"""
+
+from .core import DataError, DataReport, Dataset, DuplicateGroup, Split
+from .loader import get_source, list_datasets, load_dataset
+
+__all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "get_source",
+           "list_datasets", "load_dataset"]

@@ -1,0 +1,194 @@
+"""load_dataset: registry source -> index -> decoded arrays -> dedup -> splits (chapter 01)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .. import config
+from .cache import build_index, load_arrays
+from .core import SPLITS, DataError, DataReport, Dataset, Split
+from .dedup import NEAR_THRESHOLD, apply_policy, find_groups
+from .sources import REGISTRY, FolderSource, KermanySource, Source
+from .splits import balanced_subsample, patient_split, stratified_split, stratified_subset
+
+FOLDER_FRACTIONS = (0.70, 0.15, 0.15)  # train/val/test for data without split folders
+KERMANY_VAL_FRACTION = 0.10  # share of official train+val (per class) moved to validation
+
+
+def list_datasets() -> dict[str, tuple[str, ...]]:
+    """Registered data sets and their tasks (first = default; 'folder' tasks = its class folders)."""
+    return {name: (cls.tasks if isinstance(cls.tasks, tuple) else ("<positive class folder>",))
+            for name, cls in REGISTRY.items()}
+
+
+def get_source(name: str, data_root: str | os.PathLike[str] | None = None) -> Source:
+    """The source object of a registered data set under the configured data root (chapter 01)."""
+    if name not in REGISTRY:
+        raise DataError(f"unknown data set {name!r}; choose one of {sorted(REGISTRY)}.")
+    return REGISTRY[name](config.data_root(data_root))
+
+
+def _default_strategy(src: Source, entries: list) -> str:
+    if isinstance(src, FolderSource):
+        return "official" if entries and entries[0].split is not None else "stratified"
+    return src.default_split
+
+
+def _assign_splits(src: Source, strategy: str, ids: np.ndarray, split0: np.ndarray,
+                   labels: np.ndarray, groups: np.ndarray, seed: int, notes: list[str]
+                   ) -> np.ndarray:
+    if strategy == "official":
+        if any(s is None for s in split0):
+            raise DataError(f"{src.name}: split_strategy='official' needs train/ and test/ split "
+                            "folders; this folder has none (use the default 'stratified').")
+        out = split0.astype(object)
+        if not (out == "val").any():  # folder with train/ and test/ only
+            part = stratified_split(labels[out == "train"], (0.85, 0.15), seed)
+            tr = np.flatnonzero(out == "train")
+            out[tr[part == 1]] = "val"
+            notes.append("no val/ folder: 15% of train (stratified, seeded) used as validation")
+        return out
+    if strategy == "stratified":
+        part = stratified_split(labels, FOLDER_FRACTIONS, seed)
+        pct = "/".join(str(round(100 * f)) for f in FOLDER_FRACTIONS)
+        notes.append(f"stratified {pct} split (seed {seed})")
+        return np.array(SPLITS, dtype=object)[part]
+    if strategy == "patient":
+        out = split0.astype(object)
+        pool = np.flatnonzero(out != "test")
+        val = patient_split(labels[pool], groups[pool].tolist(), KERMANY_VAL_FRACTION, seed)
+        out[pool] = np.where(val, "val", "train")
+        n_pat = len(set(groups[pool]))
+        notes.append(f"official train+val re-split at patient level ({n_pat} patients, "
+                     f"{round(100 * KERMANY_VAL_FRACTION)}% of each class to val, seed {seed}); "
+                     "official test kept")
+        return out
+    raise DataError(f"{src.name}: unknown split_strategy {strategy!r}; "
+                    f"choose one of {src.split_strategies}.")
+
+
+def load_dataset(name: str, *, task: str | None = None, resolution: int,
+                 data_root: str | os.PathLike[str] | None = None,
+                 cache_dir: str | os.PathLike[str] | None = None, seed: int = 0,
+                 split_strategy: str | None = None, balanced_eval: bool = False,
+                 max_images: int | None = None, on_unreadable: str = "skip",
+                 near_threshold: int | None = None) -> Dataset:
+    """Load a registered data set as uint8 RGB arrays with 0/1 labels and a report (chapter 01).
+
+    Unreadable images are skipped, warned about and listed in ``report.skipped``
+    (``on_unreadable='raise'`` makes them a DataError instead).
+    """
+    if not isinstance(resolution, int | np.integer) or resolution < 1:
+        raise ValueError(f"resolution must be a positive int, got {resolution!r}")
+    resolution = int(resolution)
+    if on_unreadable not in ("skip", "raise"):
+        raise ValueError("on_unreadable must be 'skip' or 'raise'")
+    src = get_source(name, data_root)
+    entries = src.entries()
+    tasks = src.tasks
+    task = task or tasks[0]
+    if task not in tasks:
+        raise DataError(f"{name}: unknown task {task!r}; choose one of {list(tasks)}.")
+    strategy = split_strategy or _default_strategy(src, entries)
+    if strategy not in src.split_strategies:
+        raise DataError(f"{name}: split_strategy {strategy!r} not available; choose one of "
+                        f"{list(src.split_strategies)}.")
+    class_names, labels_all = src.task_labels(task, entries)
+    threshold = NEAR_THRESHOLD if near_threshold is None else int(near_threshold)
+
+    cache_root = config.cache_dir(cache_dir) / "arrays"
+    key = src.stat_key(entries)
+    index, idx_hit = build_index(src, entries, key, cache_root)
+    ok = [e for e in entries if not index.skip.get(e.rel)]
+    images, rows, skip2, arr_hit = load_arrays(src, ok, key, resolution, cache_root)
+
+    prefix = f"{src.folder}/" if src.folder else ""
+    skipped = [(prefix + r, why) for r, why in src.skipped]
+    skipped += [(prefix + e.rel, index.skip[e.rel]) for e in entries if index.skip.get(e.rel)]
+    skipped += [(prefix + r, why) for r, why in sorted(skip2.items())]
+    bad = [s for s in skipped if s[1].startswith(("unreadable", "cannot read"))]
+    if bad and on_unreadable == "raise":
+        raise DataError(f"{name}: {len(bad)} unreadable image(s), e.g. '{bad[0][0]}': {bad[0][1]}. "
+                        "Replace or delete the file(s), or load with on_unreadable='skip'.")
+    if skipped:
+        warnings.warn(f"{name}: skipped {len(skipped)} file(s), e.g. '{skipped[0][0]}' "
+                      f"({skipped[0][1]}); see report.skipped", stacklevel=2)
+
+    use = [i for i, e in enumerate(entries) if labels_all[i] >= 0 and e.rel in rows]
+    ents = [entries[i] for i in use]
+    ids = np.array([e.id for e in ents], dtype=str)
+    labels = labels_all[use]
+    split0 = np.array([e.split for e in ents], dtype=object)
+    groups = np.array([e.group for e in ents], dtype=object)
+    notes = list(src.notes)
+
+    # 1) duplicates, before any split is used
+    dup_groups = find_groups([index.sha256[e.rel] for e in ents],
+                             [index.phash[e.rel] for e in ents], threshold)
+    keep, dup_report = apply_policy(dup_groups, ids.tolist(), split0.tolist(), labels.tolist(),
+                                    src.near_dup_action)
+    ents = [e for e, k in zip(ents, keep, strict=True) if k]
+    ids, labels, split0, groups = ids[keep], labels[keep], split0[keep], groups[keep]
+
+    # 2) splits
+    split = _assign_splits(src, strategy, ids, split0, labels, groups, seed, notes)
+    if isinstance(src, KermanySource):
+        test_pat = set(groups[split == "test"])
+        shared = sorted(test_pat & set(groups[split != "test"]))
+        if shared:
+            notes.append(f"{len(shared)} patient ids occur both in the official test set and in "
+                         "train/val (the source's numbering; kept as published)")
+
+    # 3) balanced evaluation sets and smoke-run subsets
+    sel = {}
+    for s in SPLITS:
+        idx = np.flatnonzero(split == s)
+        idx = idx[np.argsort(ids[idx], kind="stable")]
+        if balanced_eval and s in ("val", "test"):
+            idx = idx[balanced_subsample(labels[idx], seed, salt=3 + SPLITS.index(s))]
+        if max_images is not None:
+            idx = idx[stratified_subset(labels[idx], int(max_images), seed, salt=10 + SPLITS.index(s))]
+        sel[s] = idx
+    if balanced_eval:
+        notes.append(f"balanced evaluation: val and test subsampled to equal class counts (seed {seed})")
+    if max_images is not None:
+        notes.append(f"max_images={max_images}: stratified seeded subset of each split")
+
+    splits: dict[str, Split] = {}
+    h = hashlib.sha256(f"{name}\0{task}\0".encode())
+    for s in SPLITS:
+        idx = sel[s]
+        for c in (0, 1):
+            if not (labels[idx] == c).any():
+                raise DataError(f"{name}/{task}: split '{s}' has no image of class "
+                                f"'{class_names[c]}' after loading; check the data in "
+                                f"'{src.display}' (see report.skipped and the duplicates).")
+        r = np.array([rows[ents[i].rel] for i in idx], dtype=np.int64)
+        order = np.argsort(r, kind="stable")
+        imgs = np.empty((len(r), resolution, resolution, 3), np.uint8)
+        imgs[order] = images[r[order]]  # monotone reads from the memory-mapped cache
+        splits[s] = Split(imgs, labels[idx].astype(np.int64), ids[idx])
+        for i in idx:
+            h.update(f"{s}\0{ids[i]}\0{labels[i]}\0{index.sha256[ents[i].rel]}\n".encode())
+
+    report = DataReport(
+        dataset=name, task=task, resolution=resolution, source=src.display,
+        class_names=class_names, split_strategy=strategy,
+        counts={s: splits[s].class_counts() for s in SPLITS}, duplicates=dup_report,
+        near_dup_action=src.near_dup_action, near_dup_threshold=threshold, skipped=skipped,
+        cache={"index": "hit" if idx_hit else "miss", "arrays": "hit" if arr_hit else "miss"},
+        notes=notes)
+    return Dataset(name, task, resolution, class_names, splits, report, h.hexdigest())
+
+
+def relative_source(path: Path, root: Path) -> str:
+    """A path shown relative to the data root (never absolute) (chapter 01)."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name

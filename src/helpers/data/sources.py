@@ -1,0 +1,430 @@
+"""Data set sources: where the files are, how they are labelled and validated (chapter 01).
+
+Each source lists its images as :class:`Entry` rows (id, file, raw class, official split,
+patient group), validates the folder layout and labels file, and maps a task to 0/1 labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .core import SPLITS, DataError
+from .images import is_image_name
+
+ENV_HINT = ("Set the data root with the environment variable RESBOOK_DATA_DIR or pass "
+            "data_root=... (papermill parameter data_root)")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One image of a source: id, location relative to the data set folder, class, split, group."""
+
+    id: str
+    rel: str
+    cls: str
+    split: str | None
+    group: str
+
+
+class Source:
+    """Base class of a data set source (chapter 01)."""
+
+    name = ""
+    folder = ""
+    tasks: tuple[str, ...] = ()
+    split_strategies: tuple[str, ...] = ("official", "stratified")
+    default_split = "official"
+    near_dup_action = "remove"  # or "report"
+    download_hint = ""
+
+    def __init__(self, root: Path) -> None:
+        self.data_root = root
+        self.root = root / self.folder if self.folder else root
+        self.skipped: list[tuple[str, str]] = []  # non-image files met while listing
+        self.notes: list[str] = []
+
+    # -- description ----------------------------------------------------------------------
+    @property
+    def display(self) -> str:
+        """The source location relative to the data root (never absolute)."""
+        return f"<data root>/{self.folder}/" if self.folder else "<data root>/"
+
+    def default_task(self) -> str:
+        return self.tasks[0]
+
+    def missing(self, what: str) -> DataError:
+        return DataError(f"{self.name}: {what}.\nExpected layout under the data root:\n"
+                         f"{self.layout}\n{ENV_HINT}.\n{self.download_hint}")
+
+    layout = ""
+
+    # -- to implement ---------------------------------------------------------------------
+    def entries(self) -> list[Entry]:
+        raise NotImplementedError
+
+    def task_labels(self, task: str, entries: list[Entry]) -> tuple[tuple[str, str], np.ndarray]:
+        """Class names (neg, pos) and labels (0/1, or -1 = not part of this task)."""
+        raise NotImplementedError
+
+    # -- file access (files on disk; the npz source overrides) -----------------------------
+    def path(self, e: Entry) -> Path:
+        return self.root / e.rel
+
+    def read_bytes(self, e: Entry) -> bytes:
+        return self.path(e).read_bytes()
+
+    def open_image(self, e: Entry) -> Image.Image:
+        return Image.open(self.path(e))
+
+    def stat_key(self, entries: list[Entry]) -> str:
+        """sha256 over (file, size, mtime) of every source file: changes when the folder changes."""
+        h = hashlib.sha256(self.name.encode())
+        for e in sorted(entries, key=lambda x: x.rel):
+            st = self.path(e).stat()
+            h.update(f"{e.rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return h.hexdigest()
+
+
+def _list_class_folder(src: Source, folder: Path, split: str | None, cls: str,
+                       rel_base: Path) -> list[Entry]:
+    """Image files below one class folder; non-image files are recorded as skipped."""
+    out = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_dir():
+            continue
+        rel = p.relative_to(rel_base).as_posix()
+        if not is_image_name(p.name):
+            src.skipped.append((rel, "not an image file (extension not recognised)"))
+            continue
+        ident = rel.rsplit(".", 1)[0]
+        out.append(Entry(ident, rel, cls, split, ident))
+    if not out:
+        raise DataError(f"{src.name}: the class folder '{folder.relative_to(rel_base.parent)}' "
+                        "contains no image files. Put the images of that class there "
+                        "(jpg/png/...), or remove the folder if the class does not exist.")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+class IsicSource(Source):
+    """ISIC 2017 Part 3: labels.csv + official train/val/test splits (chapter 01)."""
+
+    name = "isic2017"
+    folder = "isic2017-256"
+    tasks = ("melanoma", "seborrheic_keratosis", "nevus")
+    split_strategies = ("official", "stratified")
+    layout = ("  isic2017-256/labels.csv   columns image_id, split (train/val/test), path, "
+              "diagnosis and/or melanoma, seborrheic_keratosis (0/1)\n"
+              "  isic2017-256/ISIC-2017_Training_Data/ISIC_0000000.jpg ... (paths as in labels.csv)")
+    download_hint = ("With internet access run: python -c \"from helpers.data import download; "
+                     "download('isic2017')\" (downloads the official ISIC 2017 archive and resizes "
+                     "it to 256x256).")
+    DIAGNOSES = ("melanoma", "nevus", "seborrheic_keratosis")
+
+    def entries(self) -> list[Entry]:
+        if not self.root.is_dir():
+            raise self.missing(f"folder '{self.folder}/' not found under the data root")
+        csv = self.root / "labels.csv"
+        if not csv.is_file():
+            raise self.missing(f"'{self.folder}/labels.csv' not found")
+        rel_csv = f"{self.folder}/labels.csv"
+        try:
+            df = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        except Exception as exc:  # noqa: BLE001 - any parse error becomes a DataError
+            raise DataError(f"{rel_csv} cannot be read as CSV ({exc}); fix or re-create it.") from exc
+        need = {"image_id", "split", "path"}
+        missing = need - set(df.columns)
+        if missing or not ({"diagnosis"} <= set(df.columns)
+                           or {"melanoma", "seborrheic_keratosis"} <= set(df.columns)):
+            raise DataError(f"{rel_csv} is missing columns {sorted(missing) or ''} "
+                            "(need image_id, split, path and diagnosis or melanoma + "
+                            f"seborrheic_keratosis); found {list(df.columns)}.")
+        if df.empty:
+            raise DataError(f"{rel_csv} has no rows; it must list every image.")
+        dup = df["image_id"][df["image_id"].duplicated()].tolist()
+        if dup:
+            raise DataError(f"{rel_csv}: image ids listed more than once: {dup[:5]}; keep one row each.")
+        bad_split = sorted(set(df["split"]) - set(SPLITS))
+        if bad_split:
+            raise DataError(f"{rel_csv}: unknown split values {bad_split} (allowed: train, val, "
+                            "test); correct the 'split' column.")
+        cls = self._diagnoses(df, rel_csv)
+        # ids without files / files without ids
+        listed = set(df["path"])
+        no_file = [p for p in df["path"] if not (self.root / p).is_file()]
+        if no_file:
+            raise DataError(f"{rel_csv}: {len(no_file)} listed images have no file, e.g. "
+                            f"'{self.folder}/{no_file[0]}'. Restore the files or remove their rows.")
+        on_disk = [p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
+                   if p.is_file() and is_image_name(p.name)]
+        extra = sorted(set(on_disk) - listed)
+        if extra:
+            raise DataError(f"{rel_csv}: {len(extra)} image files are not listed, e.g. "
+                            f"'{self.folder}/{extra[0]}'. Add rows for them or move them out of "
+                            f"'{self.folder}/'.")
+        return [Entry(i, p, c, s, i) for i, p, c, s in
+                zip(df["image_id"], df["path"], cls, df["split"], strict=True)]
+
+    def _diagnoses(self, df: pd.DataFrame, rel_csv: str) -> list[str]:
+        if {"melanoma", "seborrheic_keratosis"} <= set(df.columns):
+            flags = {}
+            for col in ("melanoma", "seborrheic_keratosis"):
+                vals = pd.to_numeric(df[col], errors="coerce")
+                bad = df["image_id"][~vals.isin([0.0, 1.0])].tolist()
+                if bad:
+                    raise DataError(f"{rel_csv}: column '{col}' must be 0 or 1; non-binary value "
+                                    f"for {bad[:5]}. Fix those rows.")
+                flags[col] = vals.to_numpy() == 1.0
+            both = df["image_id"][flags["melanoma"] & flags["seborrheic_keratosis"]].tolist()
+            if both:
+                raise DataError(f"{rel_csv}: images marked both melanoma and seborrheic_keratosis: "
+                                f"{both[:5]}. Each image has one diagnosis; fix those rows.")
+            cls = np.where(flags["melanoma"], "melanoma",
+                           np.where(flags["seborrheic_keratosis"], "seborrheic_keratosis", "nevus"))
+            if "diagnosis" in df.columns:
+                bad = df["image_id"][(df["diagnosis"] != "") & (df["diagnosis"] != cls)].tolist()
+                if bad:
+                    raise DataError(f"{rel_csv}: 'diagnosis' disagrees with the melanoma/"
+                                    f"seborrheic_keratosis columns for {bad[:5]}; fix those rows.")
+            return cls.tolist()
+        bad = df["image_id"][~df["diagnosis"].isin(self.DIAGNOSES)].tolist()
+        if bad:
+            raise DataError(f"{rel_csv}: unknown diagnosis for {bad[:5]} (allowed: "
+                            f"{', '.join(self.DIAGNOSES)}); fix those rows.")
+        return df["diagnosis"].tolist()
+
+    def task_labels(self, task: str, entries: list[Entry]) -> tuple[tuple[str, str], np.ndarray]:
+        names = {"melanoma": ("benign", "melanoma"),
+                 "seborrheic_keratosis": ("other", "seborrheic_keratosis"),
+                 "nevus": ("other", "nevus")}[task]
+        return names, np.array([int(e.cls == task) for e in entries], dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+_PATIENT = re.compile(r"^(person\d+|NORMAL2-IM-\d+|IM-\d+)[_-]")
+
+
+def kermany_patient(file_name: str) -> str | None:
+    """Patient id in a Kermany file name (personNNN_..., IM-NNNN-..., NORMAL2-IM-NNNN-...)."""
+    m = _PATIENT.match(Path(file_name).name)
+    return m.group(1) if m else None
+
+
+class KermanySource(Source):
+    """Kermany et al. pediatric chest X-rays, folders {train,val,test}/{NORMAL,PNEUMONIA} (chapter 01)."""
+
+    name = "kermany"
+    folder = "kermany-224"
+    tasks = ("pneumonia", "bacterial_vs_viral")
+    split_strategies = ("patient", "official", "stratified")
+    default_split = "patient"
+    near_dup_action = "report"
+    CLASSES = ("NORMAL", "PNEUMONIA")
+    layout = ("  kermany-224/train/NORMAL/*.jpeg   kermany-224/train/PNEUMONIA/*.jpeg\n"
+              "  kermany-224/val/NORMAL/...        kermany-224/val/PNEUMONIA/...\n"
+              "  kermany-224/test/NORMAL/...       kermany-224/test/PNEUMONIA/...")
+    download_hint = (
+        "Kermany et al. has no stable plain download URL: download 'ChestXRay2017.zip' from "
+        "Mendeley Data 'Labeled Optical Coherence Tomography (OCT) and Chest X-Ray Images for "
+        "Classification' (version 2, doi:10.17632/rscbjbr9sj.2), unzip it and move the folders "
+        "chest_xray/train, chest_xray/val and chest_xray/test into '<data root>/kermany-224/' "
+        "(full-size images are fine: they are resized when loaded).")
+
+    def entries(self) -> list[Entry]:
+        if not self.root.is_dir():
+            raise self.missing(f"folder '{self.folder}/' not found under the data root")
+        if (self.root / "chest_xray").is_dir() and not (self.root / "train").is_dir():
+            raise DataError(f"{self.folder}/chest_xray/ found: move its train/, val/ and test/ "
+                            f"folders up into '{self.folder}/'.")
+        out: list[Entry] = []
+        for split in SPLITS:
+            sdir = self.root / split
+            if not sdir.is_dir():
+                raise self.missing(f"split folder '{self.folder}/{split}/' not found")
+            subs = sorted(p.name for p in sdir.iterdir() if p.is_dir())
+            if sorted(set(subs) - {"__MACOSX"}) != list(self.CLASSES):
+                raise DataError(f"'{self.folder}/{split}/' must contain exactly the class folders "
+                                f"NORMAL and PNEUMONIA; found {subs}.\n{self.layout}")
+            for cls in self.CLASSES:
+                for e in _list_class_folder(self, sdir / cls, split, cls, self.root):
+                    group = kermany_patient(e.rel)
+                    out.append(Entry(e.id, e.rel, cls, split, group or e.id))
+        n_nogroup = sum(kermany_patient(e.rel) is None for e in out)
+        if n_nogroup:
+            self.notes.append(f"{n_nogroup} file names carry no patient id; each is its own group")
+        return out
+
+    def task_labels(self, task: str, entries: list[Entry]) -> tuple[tuple[str, str], np.ndarray]:
+        if task == "pneumonia":
+            return ("normal", "pneumonia"), np.array(
+                [int(e.cls == "PNEUMONIA") for e in entries], dtype=np.int64)
+        labels = []
+        for e in entries:
+            name = Path(e.rel).name.lower()
+            if e.cls != "PNEUMONIA":
+                labels.append(-1)
+            elif "bacteria" in name:
+                labels.append(0)
+            elif "virus" in name:
+                labels.append(1)
+            else:
+                raise DataError(f"{self.folder}/{e.rel}: a PNEUMONIA file name must contain "
+                                "'bacteria' or 'virus' for task bacterial_vs_viral; rename it.")
+        return ("bacterial", "viral"), np.array(labels, dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+class MnistSource(Source):
+    """MedMNIST v2 PneumoniaMNIST (28x28 grey, official splits) from one .npz file (chapter 01)."""
+
+    name = "pneumoniamnist"
+    folder = "pneumoniamnist"
+    tasks = ("pneumonia",)
+    near_dup_action = "report"
+    FILE = "pneumoniamnist.npz"
+    layout = "  pneumoniamnist/pneumoniamnist.npz   (keys train_images, train_labels, val_..., test_...)"
+    download_hint = ("With internet access run: python -c \"from helpers.data import download; "
+                     "download('pneumoniamnist')\" (official Zenodo file, md5 checked).")
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self._arrays: dict[str, np.ndarray] | None = None
+
+    @property
+    def npz(self) -> Path:
+        return self.root / self.FILE
+
+    def _load(self) -> dict[str, np.ndarray]:
+        if self._arrays is None:
+            if not self.npz.is_file():
+                raise self.missing(f"'{self.folder}/{self.FILE}' not found")
+            try:
+                with np.load(self.npz) as z:
+                    self._arrays = {k: z[k] for k in z.files}
+            except Exception as exc:  # noqa: BLE001
+                raise DataError(f"{self.folder}/{self.FILE} cannot be read ({exc}); download it "
+                                "again.") from exc
+        return self._arrays
+
+    def entries(self) -> list[Entry]:
+        z = self._load()
+        out = []
+        for split in SPLITS:
+            ki, kl = f"{split}_images", f"{split}_labels"
+            if ki not in z or kl not in z:
+                raise DataError(f"{self.folder}/{self.FILE} lacks '{ki}'/'{kl}'; is it the "
+                                "PneumoniaMNIST file? Download it again.")
+            labels = z[kl].reshape(-1)
+            if len(labels) != len(z[ki]) or not np.isin(labels, [0, 1]).all():
+                raise DataError(f"{self.folder}/{self.FILE}: '{kl}' must hold one 0/1 label per "
+                                "image; download the file again.")
+            for i, y in enumerate(labels):
+                ident = f"{split}_{i:05d}"
+                out.append(Entry(ident, f"{self.FILE}#{split}/{i}", "PNEUMONIA" if y else "NORMAL",
+                                 split, ident))
+        return out
+
+    def _array(self, e: Entry) -> np.ndarray:
+        split, i = e.rel.split("#", 1)[1].split("/")
+        return self._load()[f"{split}_images"][int(i)]
+
+    def read_bytes(self, e: Entry) -> bytes:
+        return np.ascontiguousarray(self._array(e)).tobytes()
+
+    def open_image(self, e: Entry) -> Image.Image:
+        return Image.fromarray(self._array(e))
+
+    def stat_key(self, entries: list[Entry]) -> str:
+        st = self.npz.stat()
+        return hashlib.sha256(f"{self.name}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()
+
+    def task_labels(self, task: str, entries: list[Entry]) -> tuple[tuple[str, str], np.ndarray]:
+        return ("normal", "pneumonia"), np.array(
+            [int(e.cls == "PNEUMONIA") for e in entries], dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+class FolderSource(Source):
+    """A user's folder: one sub-folder per class, optionally inside train/val/test (chapter 01).
+
+    ``task`` names the positive class folder; by default the second folder in sorted order
+    (e.g. Acne/Normal -> positive 'Normal'; pass task='Acne' to make Acne the positive class).
+    """
+
+    name = "folder"
+    folder = ""
+    split_strategies = ("official", "stratified")
+    layout = ("  <folder>/<class A>/*.jpg  <folder>/<class B>/*.jpg             (split 70/15/15)\n"
+              "  or <folder>/train/<class A>/..., <folder>/val/..., <folder>/test/...")
+    download_hint = "Point data_root (or RESBOOK_DATA_DIR) at the folder that holds the class folders."
+
+    @property
+    def display(self) -> str:
+        return f"<data root> (user folder '{self.root.name}')"
+
+    def _class_dirs(self) -> tuple[bool, list[str]]:
+        if not self.root.is_dir():
+            raise self.missing(f"folder '{self.root.name}' not found")
+        dirs = sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and not p.name.startswith((".", "__")))
+        has_split = [d for d in dirs if d in SPLITS]
+        if has_split and len(has_split) != len(dirs):
+            raise DataError(f"folder '{self.root.name}' mixes split folders {has_split} with other "
+                            f"folders {sorted(set(dirs) - set(has_split))}.\n{self.layout}")
+        if has_split:
+            if "train" not in has_split or "test" not in has_split:
+                raise DataError(f"folder '{self.root.name}': split folders need at least train/ and "
+                                f"test/ (val/ optional); found {has_split}.\n{self.layout}")
+            classes = None
+            for s in has_split:
+                c = sorted(p.name for p in (self.root / s).iterdir()
+                           if p.is_dir() and not p.name.startswith((".", "__")))
+                if classes is not None and c != classes:
+                    raise DataError(f"folder '{self.root.name}': '{s}/' has class folders {c} but "
+                                    f"another split has {classes}; use the same two names.")
+                classes = c
+            dirs = classes or []
+        loose = [p.name for p in self.root.iterdir() if p.is_file() and is_image_name(p.name)]
+        if loose:
+            raise DataError(f"folder '{self.root.name}' has image files at its top level (e.g. "
+                            f"'{loose[0]}'); put each image in its class folder.\n{self.layout}")
+        if len(dirs) != 2:
+            raise DataError(f"folder '{self.root.name}' must hold exactly 2 class folders; found "
+                            f"{dirs}.\n{self.layout}")
+        return bool(has_split), dirs
+
+    @property
+    def tasks(self) -> tuple[str, ...]:  # type: ignore[override]
+        _, classes = self._class_dirs()
+        return (classes[1], classes[0])
+
+    def entries(self) -> list[Entry]:
+        has_split, classes = self._class_dirs()
+        out: list[Entry] = []
+        if has_split:
+            for s in SPLITS:
+                if (self.root / s).is_dir():
+                    for c in classes:
+                        out += _list_class_folder(self, self.root / s / c, s, c, self.root)
+        else:
+            for c in classes:
+                out += _list_class_folder(self, self.root / c, None, c, self.root)
+        return out
+
+    def task_labels(self, task: str, entries: list[Entry]) -> tuple[tuple[str, str], np.ndarray]:
+        classes = sorted({e.cls for e in entries})
+        neg = [c for c in classes if c != task][0]
+        return (neg, task), np.array([int(e.cls == task) for e in entries], dtype=np.int64)
+
+
+REGISTRY: dict[str, type[Source]] = {
+    "isic2017": IsicSource, "kermany": KermanySource,
+    "pneumoniamnist": MnistSource, "folder": FolderSource,
+}
