@@ -21,19 +21,20 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .images import phash_image, prepare
+from .images import THUMB_SIZE, fingerprint_image, prepare
 from .sources import Entry, MnistSource, Source
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 ARRAYS_VERSION = 1
 
 
 @dataclass
 class FileIndex:
-    """Per-entry sha256 of the file bytes, 64-bit perceptual hash and skip reason ('' = fine)."""
+    """Per-entry sha256 of the file bytes, 64-bit pHash, grey thumbnail, skip reason ('' = fine)."""
 
     sha256: dict[str, str]
     phash: dict[str, int]
+    thumb: dict[str, np.ndarray]
     skip: dict[str, str]
 
 
@@ -65,42 +66,55 @@ def _save_json(path: Path, obj: Any) -> None:
     _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj)))
 
 
-def _index_one(src: Source, e: Entry) -> tuple[str, int, str]:
+_NO_THUMB = np.zeros((THUMB_SIZE, THUMB_SIZE), np.uint8)
+
+
+def _index_one(src: Source, e: Entry) -> tuple[str, int, np.ndarray, str]:
     try:
         data = src.read_bytes(e)
     except OSError as exc:
-        return "", 0, f"cannot read file ({exc.__class__.__name__}: {exc})"
+        return "", 0, _NO_THUMB, f"cannot read file ({exc.__class__.__name__}: {exc})"
     sha = hashlib.sha256(data).hexdigest()
     try:
         img = src.open_image(e) if isinstance(src, MnistSource) else Image.open(io.BytesIO(data))
         with img:
-            ph = phash_image(img)
+            ph, thumb = fingerprint_image(img)
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a skip with its reason
-        return sha, 0, f"unreadable image ({exc.__class__.__name__}: {exc})"
-    return sha, ph, ""
+        return sha, 0, _NO_THUMB, f"unreadable image ({exc.__class__.__name__}: {exc})"
+    return sha, ph, thumb, ""
 
 
 def build_index(src: Source, entries: list[Entry], key: str, cache_root: Path
                 ) -> tuple[FileIndex, bool]:
     """Hash every file (sha256 + perceptual hash), or read the cached index; returns (index, hit)."""
-    path = cache_root / f"{src.name}-{key[:20]}-index.json"
+    path = cache_root / f"{src.name}-{key[:20]}-index-v{INDEX_VERSION}.npz"
     rels = [e.rel for e in entries]
     if path.is_file():
         try:
-            obj = json.loads(path.read_text())
-            if obj.get("version") == INDEX_VERSION and set(rels) <= set(obj["sha256"]):
-                return FileIndex(obj["sha256"], {k: int(v) for k, v in obj["phash"].items()},
-                                 obj["skip"]), True
+            with np.load(path, allow_pickle=False) as z:
+                cached = [str(r) for r in z["rels"]]
+                if set(rels) <= set(cached):
+                    return FileIndex(dict(zip(cached, map(str, z["sha256"]), strict=True)),
+                                     dict(zip(cached, map(int, z["phash"]), strict=True)),
+                                     dict(zip(cached, z["thumb"], strict=True)),
+                                     dict(zip(cached, map(str, z["skip"]), strict=True))), True
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file is rebuilt
     with ThreadPoolExecutor(workers()) as pool:
         results = list(pool.map(lambda e: _index_one(src, e), entries))
-    idx = FileIndex({r: s for r, (s, _, _) in zip(rels, results, strict=True)},
-                    {r: p for r, (_, p, _) in zip(rels, results, strict=True)},
-                    {r: k for r, (_, _, k) in zip(rels, results, strict=True)})
-    _save_json(path, {"version": INDEX_VERSION, "sha256": idx.sha256,
-                      "phash": {k: str(v) for k, v in idx.phash.items()}, "skip": idx.skip})
-    return idx, False
+    sha, ph, thumb, skip = (list(col) for col in zip(*results, strict=True)) if results else (
+        [], [], [], [])
+    arrays = {"rels": np.array(rels, dtype=str), "sha256": np.array(sha, dtype=str),
+              "phash": np.array(ph, dtype=np.uint64),
+              "thumb": np.stack(thumb) if thumb else np.zeros((0, THUMB_SIZE, THUMB_SIZE), np.uint8),
+              "skip": np.array(skip, dtype=str)}
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    _atomic_write(path, write)
+    return FileIndex(dict(zip(rels, sha, strict=True)), dict(zip(rels, ph, strict=True)),
+                     dict(zip(rels, thumb, strict=True)), dict(zip(rels, skip, strict=True))), False
 
 
 def decode_entry(src: Source, e: Entry, resolution: int) -> np.ndarray:

@@ -75,14 +75,31 @@ def decode_bytes(data: bytes, resolution: int) -> np.ndarray:
         return prepare(img, resolution)
 
 
-def phash_image(img: Image.Image) -> int:
-    """64-bit perceptual hash of an image reduced to a fixed-size grey picture (chapter 01)."""
+THUMB_SIZE = 32  # grey thumbnail used to confirm near-duplicate candidates
+
+
+def fingerprint_image(img: Image.Image) -> tuple[int, np.ndarray]:
+    """64-bit pHash and a 32x32 grey thumbnail of an image, for near-duplicate search (chapter 01).
+
+    Both come from a fixed-size 64x64 grey version (JPEGs are reduced in the DCT domain).
+    """
     if img.format == "JPEG":
         img.draft("L", (PHASH_GREY_SIZE, PHASH_GREY_SIZE))  # fast DCT-domain downscale
     img.load()
     grey = to_rgb(img).convert("L").resize((PHASH_GREY_SIZE, PHASH_GREY_SIZE), Image.BILINEAR)
     bits = imagehash.phash(grey).hash.flatten()
-    return int(np.packbits(bits.astype(np.uint8)).view(">u8")[0])
+    ph = int(np.packbits(bits.astype(np.uint8)).view(">u8")[0])
+    thumb = np.asarray(grey.resize((THUMB_SIZE, THUMB_SIZE), Image.BILINEAR), dtype=np.uint8)
+    return ph, thumb
+
+
+def grey_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two grey thumbnails (1.0 = same picture up to brightness/contrast)."""
+    x = a.astype(np.float64).ravel()
+    y = b.astype(np.float64).ravel()
+    x, y = x - x.mean(), y - y.mean()
+    den = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return float((x * y).sum() / den) if den > 0 else float(np.array_equal(a, b))
 
 
 def hamming_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

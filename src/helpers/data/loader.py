@@ -129,7 +129,8 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
 
     # 1) duplicates, before any split is used
     dup_groups = find_groups([index.sha256[e.rel] for e in ents],
-                             [index.phash[e.rel] for e in ents], threshold)
+                             [index.phash[e.rel] for e in ents], threshold,
+                             [index.thumb[e.rel] for e in ents])
     keep, dup_report = apply_policy(dup_groups, ids.tolist(), split0.tolist(), labels.tolist(),
                                     src.near_dup_action)
     ents = [e for e, k in zip(ents, keep, strict=True) if k]
