@@ -132,3 +132,11 @@ def test_mean_ci() -> None:
     assert one[0] == 0.7 and math.isnan(one[1]) and math.isnan(one[2])
     with pytest.raises(ValueError):
         stats.mean_ci([])
+
+
+def test_holm_adjust() -> None:
+    # sorted p = (0.01, 0.02, 0.04) -> (3*0.01, max(0.03, 2*0.02), max(0.04, 1*0.04)) = (.03, .04, .04)
+    adj = stats.holm_adjust([0.04, 0.01, math.nan, 0.02])
+    np.testing.assert_allclose(adj[[0, 1, 3]], [0.04, 0.03, 0.04])
+    assert math.isnan(adj[2])
+    assert stats.holm_adjust([0.6, 0.9]).tolist() == [1.0, 1.0]

@@ -28,6 +28,7 @@ __all__ = [
     "delong_paired_test",
     "delong_ci",
     "mean_ci",
+    "holm_adjust",
 ]
 
 
@@ -158,3 +159,17 @@ def mean_ci(values: Sequence[float] | ArrayLike, level: float = 0.95) -> tuple[f
         float(_st.t.ppf(0.5 + level / 2, df=x.size - 1)) * float(x.std(ddof=1)) / math.sqrt(x.size)
     )
     return mean, mean - half, mean + half
+
+
+def holm_adjust(pvalues: Sequence[float] | ArrayLike) -> np.ndarray:
+    """Holm step-down adjusted p-values for one family of tests; NaN entries stay NaN (results chapter)."""
+    p = np.asarray(pvalues, dtype=float).ravel()
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    if ok.size == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    k = order.size
+    adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (k - np.arange(k))))
+    out[order] = adjusted
+    return out

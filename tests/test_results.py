@@ -1,0 +1,352 @@
+"""Tests for helpers.results (and a smoke test of helpers.plots) on SYNTHETIC run records.
+
+Everything written by :func:`write_synthetic_records` below is TEST-ONLY SYNTHETIC DATA: random
+probabilities shaped like the run-record schema of CONTRIBUTING.md. None of it is a result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
+
+from helpers import records, results, stats
+
+# --------------------------------------------------------------------------------------------
+# Test-only synthetic record generator
+# --------------------------------------------------------------------------------------------
+
+# Separation of the classes (logit units) per model and resolution: invented for the tests.
+_SIGNAL = {
+    "mobilenet": {64: 0.9, 128: 1.8, 224: 1.7, 256: 1.7},
+    "resnet50": {64: 0.3, 128: 0.5, 224: 0.9, 256: 0.8},
+}
+_SIZE_MB = {"mobilenet": 12.3, "resnet50": 90.2}
+_GFLOPS_224 = {"mobilenet": 1.14, "resnet50": 7.7}
+
+
+def _split(n: int, prefix: str, seed: int) -> tuple[list[str], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(n) < 0.3).astype(int)
+    labels[:3], labels[3:6] = 1, 0
+    return [f"{prefix}{i:04d}" for i in range(n)], labels
+
+
+def synthetic_record(
+    model: str,
+    resolution: int,
+    seed: int,
+    *,
+    preprocessing: str = "unit",
+    regime: str = "full",
+    dataset: str = "isic2017",
+    task: str = "melanoma",
+    n_test: int = 90,
+    n_val: int = 40,
+    status: str = "ok",
+) -> dict[str, Any]:
+    """SYNTHETIC (test-only) run record following CONTRIBUTING.md's schema."""
+    params = {
+        "dataset": dataset,
+        "task": task,
+        "model": model,
+        "resolution": resolution,
+        "regime": regime,
+        "unfreeze_blocks": None,
+        "preprocessing": preprocessing,
+        "epochs": 5,
+        "batch_size": 32,
+        "lr": 1e-3,
+        "seed": seed,
+        "weights": "imagenet",
+        "early_stopping": False,
+        "patience_es": 10,
+        "balanced_eval": False,
+        "max_images": None,
+    }
+    rid = records.run_id(params)
+    if status != "ok":
+        return {
+            "schema": 1,
+            "run_id": rid,
+            "status": "failed",
+            "params": records.canonical_params(params),
+            "error": {"type": "RuntimeError", "message": "synthetic failure", "traceback": ""},
+        }
+    rng = np.random.default_rng(
+        zlib.crc32(repr((model, resolution, seed, preprocessing, regime)).encode())
+    )
+    signal = _SIGNAL[model][resolution] + (0.6 if preprocessing == "native" else 0.0)
+    preds: dict[str, dict[str, list]] = {}
+    metrics: dict[str, dict[str, float]] = {}
+    for split, n, prefix in (("val", n_val, "V"), ("test", n_test, "T")):
+        ids, labels = _split(n, prefix, 0 if split == "test" else 1)
+        logits = signal * (2 * labels - 1) + rng.normal(size=n)
+        probs = np.round(1 / (1 + np.exp(-logits)), 6)
+        order = rng.permutation(n)  # records list images in any order: the join is by id
+        preds[split] = {
+            "ids": [ids[i] for i in order],
+            "labels": labels[order].tolist(),
+            "probs": probs[order].tolist(),
+        }
+        hard = (probs >= 0.5).astype(int)
+        tn, fp, fn, tp = confusion_matrix(labels, hard, labels=[0, 1]).ravel()
+        metrics[split] = {
+            "accuracy": float((tp + tn) / n),
+            "f1": float(f1_score(labels, hard, zero_division=0)),
+            "sensitivity": float(tp / (tp + fn)),
+            "specificity": float(tn / (tn + fp)),
+            "auc": float(roc_auc_score(labels, probs)),
+            "tn": int(tn),
+            "fp": int(fp),
+            "fn": int(fn),
+            "tp": int(tp),
+            "n": n,
+        }
+    epochs = 5
+    val_loss = (0.7 - 0.05 * signal * np.arange(epochs) + 0.02 * rng.random(epochs)).tolist()
+    gflops = _GFLOPS_224[model] * (resolution / 224) ** 2
+    return {
+        "schema": 1,
+        "run_id": rid,
+        "status": "ok",
+        "params": records.canonical_params(params),
+        "history": {
+            "epoch": list(range(1, epochs + 1)),
+            "loss": [v - 0.05 for v in val_loss],
+            "val_loss": val_loss,
+            "accuracy": [0.7] * epochs,
+            "val_accuracy": [0.7] * epochs,
+            "lr": [1e-3] * epochs,
+        },
+        "predictions": preds,
+        "metrics": metrics,
+        "cost": {
+            "params": 3_200_000 if model == "mobilenet" else 23_500_000,
+            "trainable_params": 3_200_000 if model == "mobilenet" else 23_500_000,
+            "model_size_mb": _SIZE_MB[model],
+            "macs": int(gflops * 5e8),
+            "flops": int(gflops * 1e9),
+        },
+        "latency_ms": {"batch1": 2.0 + gflops, "batch32_per_image": 0.5 + gflops / 4},
+        "timing": {"wall_s": 10.0, "train_s": 8.0, "train_images_per_s": 100.0, "epochs_run": 5},
+        "provenance": {"data_fingerprint": "synthetic", "git_commit": None},
+    }
+
+
+def write_synthetic_records(
+    out: str | Path,
+    models: Iterable[str] = ("mobilenet", "resnet50"),
+    resolutions: Iterable[int] = (64, 128, 224, 256),
+    seeds: Iterable[int] = (0, 1, 2),
+    preprocessings: Iterable[str] = ("unit",),
+    regimes: Iterable[str] = ("full",),
+    n_failed: int = 0,
+    **kwargs: Any,
+) -> list[str]:
+    """Write SYNTHETIC (test-only) records as a sweep would; returns their run ids."""
+    rids = []
+    for model in models:
+        for res in resolutions:
+            for prep in preprocessings:
+                for regime in regimes:
+                    for seed in seeds:
+                        rec = synthetic_record(
+                            model, res, seed, preprocessing=prep, regime=regime, **kwargs
+                        )
+                        records.write_json_atomic(records.record_path(out, rec["run_id"]), rec)
+                        rids.append(rec["run_id"])
+    for k in range(n_failed):
+        rec = synthetic_record("resnet50", 64, 100 + k, status="failed", **kwargs)
+        records.write_json_atomic(records.record_path(out, rec["run_id"]), rec)
+    return rids
+
+
+@pytest.fixture(scope="module")
+def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("synthetic_results")
+    write_synthetic_records(out, preprocessings=("unit", "native"), n_failed=2)
+    # another data set in the same folder must be filtered out
+    write_synthetic_records(
+        out,
+        models=("mobilenet",),
+        resolutions=(64,),
+        seeds=(0,),
+        dataset="kermany",
+        task="pneumonia",
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(synth_dir: Path) -> pd.DataFrame:
+    return results.load_runs(synth_dir, dataset="isic2017", task="melanoma")
+
+
+# --------------------------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------------------------
+
+
+def test_load_runs_counts_and_flattens(runs: pd.DataFrame) -> None:
+    assert len(runs) == 2 * 4 * 2 * 3
+    assert runs.attrs["n_failed"] == 2 and runs.attrs["n_ok"] == len(runs)
+    for col in (
+        "model",
+        "resolution",
+        "seed",
+        "preprocessing",
+        "test_auc",
+        "test_tp",
+        "cost_model_size_mb",
+        "latency_batch1_ms",
+        "timing_wall_s",
+        "pred_test",
+    ):
+        assert col in runs, col
+    assert set(runs["dataset"]) == {"isic2017"}
+    assert results.variant_columns(runs) == ["preprocessing"]
+
+
+def test_load_runs_no_records_names_the_sweep(tmp_path: Path, synth_dir: Path) -> None:
+    with pytest.raises(results.NoRunsError, match="helpers sweep"):
+        results.load_runs(tmp_path / "missing")
+    with pytest.raises(results.NoRunsError, match="Run the sweep first"):
+        results.load_runs(synth_dir, dataset="isic2017", task="seborrheic_keratosis")
+
+
+def test_load_runs_rejects_percent_metrics(tmp_path: Path) -> None:
+    rec = synthetic_record("mobilenet", 64, 0)
+    rec["metrics"]["test"]["accuracy"] = 84.6
+    records.write_json_atomic(records.record_path(tmp_path, rec["run_id"]), rec)
+    with pytest.raises(ValueError, match="fractions"):
+        results.load_runs(tmp_path)
+
+
+def test_table_one_means_and_cis(runs: pd.DataFrame) -> None:
+    t = results.table_one(runs)
+    assert len(t) == 2 * 4 * 2 and set(t["n_seeds"]) == {3}
+    row = t[(t.model == "resnet50") & (t.resolution == 224) & (t.preprocessing == "native")].iloc[0]
+    sub = runs[
+        (runs.model == "resnet50") & (runs.resolution == 224) & (runs.preprocessing == "native")
+    ]
+    mean, lo, hi = stats.mean_ci(sub["test_auc"].to_numpy())
+    assert (row["auc"], row["auc_lo"], row["auc_hi"]) == pytest.approx((mean, lo, hi))
+    assert row["AUC"] == f"{mean:.3f} [{lo:.3f}, {hi:.3f}]"
+    acc = sub["test_accuracy"].mean()
+    assert row["Accuracy (%)"].startswith(f"{100 * acc:.1f} [")
+    shown = results.display_table(t)
+    assert "auc_lo" not in shown and shown["model"].iloc[0] == "MobileNet"
+
+
+def test_table_one_single_seed_has_no_interval(runs: pd.DataFrame) -> None:
+    t = results.table_one(runs[runs.seed == 0])
+    assert set(t["n_seeds"]) == {1} and t["auc_lo"].isna().all()
+    assert "[" not in t["AUC"].iloc[0]
+
+
+def test_paper_table_one_is_the_quoted_table() -> None:
+    p = results.paper_table_one()
+    assert len(p) == 8
+    row = p[(p.model == "mobilenet") & (p.resolution == 128)].iloc[0]
+    assert row["accuracy"] == pytest.approx(0.9076) and row["auc"] == pytest.approx(0.9630)
+    merged = results.side_by_side(results.table_one(runs_unit := _unit_only()), p)
+    assert "AUC paper" in merged and "AUC ours" in merged and len(merged) == len(runs_unit) // 3
+
+
+def _unit_only() -> pd.DataFrame:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        write_synthetic_records(d, resolutions=(64, 128), seeds=(0, 1, 2))
+        return results.load_runs(d)
+
+
+def test_delong_per_run_matches_sklearn(runs: pd.DataFrame) -> None:
+    d = results.delong_per_run(runs)
+    assert len(d) == len(runs)
+    run = runs.iloc[5]
+    pred = run["pred_test"]
+    assert d.iloc[5]["auc"] == pytest.approx(roc_auc_score(pred["labels"], pred["probs"]))
+    assert d.iloc[5]["auc_sd"] == pytest.approx(
+        math.sqrt(stats.fast_delong(pred["labels"], pred["probs"])[1])
+    )
+
+
+def test_delong_per_run_catches_inconsistent_record(runs: pd.DataFrame) -> None:
+    bad = runs.head(1).copy()
+    bad["test_auc"] = 0.5
+    with pytest.raises(ValueError, match="inconsistent"):
+        results.delong_per_run(bad)
+
+
+def test_resolution_tests_against_independent_computation(runs: pd.DataFrame) -> None:
+    r = results.resolution_tests(runs)
+    assert len(r) == 2 * 2 * 4
+    fam = runs[(runs.model == "mobilenet") & (runs.preprocessing == "unit")]
+    # independent: join by id with pandas, average seeds, sklearn AUC
+    ens = {}
+    for res, sub in fam.groupby("resolution"):
+        frames = [pd.Series(p["probs"], index=p["ids"]) for p in sub["pred_test"]]
+        ens[res] = pd.concat(frames, axis=1).mean(axis=1).sort_index()
+    first = fam.iloc[0]["pred_test"]
+    labels = pd.Series(first["labels"], index=first["ids"]).sort_index()
+    aucs = {res: roc_auc_score(labels, s) for res, s in ens.items()}
+    best = max(aucs, key=aucs.get)
+    rows = r[(r.model == "mobilenet") & (r.preprocessing == "unit")].set_index("resolution")
+    assert set(rows["best_resolution"]) == {best}
+    assert math.isnan(rows.loc[best, "p"])
+    for res in aucs:
+        assert rows.loc[res, "auc"] == pytest.approx(aucs[res])
+    other = next(res for res in aucs if res != best)
+    test = stats.delong_paired_test(labels.to_numpy(), ens[other].to_numpy(), ens[best].to_numpy())
+    assert rows.loc[other, "p"] == pytest.approx(test["p"])
+    assert rows.loc[other, "seeds p<0.05"].endswith("/3")
+    assert len(rows.loc[other, "p_seeds"].split(", ")) == 3
+    assert (rows["p_holm"].dropna() >= rows["p"].dropna()).all()
+
+
+def test_resolution_tests_require_same_images(tmp_path: Path) -> None:
+    write_synthetic_records(tmp_path, models=("mobilenet",), resolutions=(64,), seeds=(0,))
+    write_synthetic_records(
+        tmp_path, models=("mobilenet",), resolutions=(128,), seeds=(0,), n_test=91
+    )
+    with pytest.raises(ValueError, match="different test images"):
+        results.resolution_tests(results.load_runs(tmp_path))
+
+
+def test_compare_variants_preprocessing(runs: pd.DataFrame) -> None:
+    c = results.compare_variants(runs, "preprocessing", "unit", "native")
+    assert len(c) == 2 * 4
+    assert {"auc_unit", "auc_native", "p", "p_seeds"} <= set(c.columns)
+    # the synthetic native runs were given more signal
+    assert (c["auc_native"] > c["auc_unit"]).mean() > 0.5
+    with pytest.raises(results.NoRunsError):
+        results.compare_variants(runs, "preprocessing", "unit", "other")
+
+
+def test_table_two(runs: pd.DataFrame) -> None:
+    t = results.table_two(runs, resolution=128)
+    assert len(t) == 2 * 2
+    row = t.iloc[0]
+    assert row["accuracy_density"] == pytest.approx(row["accuracy_pct"] / row["model_size_mb"])
+    assert row["accuracy_per_gflop"] == pytest.approx(row["accuracy_pct"] / row["gflops"])
+    assert row["accuracy_per_ms"] == pytest.approx(row["accuracy_pct"] / row["latency_ms"])
+
+
+def test_history_long(runs: pd.DataFrame) -> None:
+    h = results.history_long(runs)
+    assert len(h) == 5 * len(runs) and {"epoch", "val_loss", "model", "seed"} <= set(h.columns)
+
+
+def test_records_are_valid_json(synth_dir: Path) -> None:
+    files = list(synth_dir.rglob("*.json"))
+    assert files and all(json.loads(f.read_text())["schema"] == 1 for f in files)
