@@ -1,0 +1,290 @@
+"""Tests for helpers.sweep: grid expansion, resume, failure records, executors (chapter 03).
+
+Real papermill runs use a tiny notebook written to tmp_path (it writes a record at once), so
+these tests do not depend on training speed. One slow test runs configs/smoke.yaml for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from helpers import records as R
+from helpers import sweep as S
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = """# %% [markdown]
+# Tiny stand-in for notebooks/03_train.py: writes a run record at once.
+
+# %% tags=["parameters"]
+dataset = "isic2017"
+task = "melanoma"
+model = "mobilenet"
+resolution = 64
+regime = "frozen"
+unfreeze_blocks = 0
+preprocessing = "unit"
+epochs = 1
+batch_size = 8
+lr = 0.001
+seed = 0
+weights = "imagenet"
+early_stopping = False
+patience_es = 3
+balanced_eval = False
+max_images = 16
+data_root = None
+weights_dir = None
+cache_dir = None
+output_dir = "results"
+
+# %%
+from pathlib import Path
+
+from helpers import records
+
+params = {k: globals()[k] for k in records.IDENTITY_KEYS}
+if seed == 13:
+    raise ValueError("seed 13 is unlucky")
+assert data_root is None or not Path(data_root).is_absolute(), data_root
+prov = records.provenance("fp", None)
+rid = records.run_id(params)
+if seed != 14:  # seed 14: "forgets" to write its record
+    records.write_json_atomic(
+        records.record_path(output_dir, rid),
+        {"schema": 1, "run_id": rid, "status": "ok", "params": records.canonical_params(params),
+         "locations": {"data_root": data_root}, "provenance": prov},
+    )
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> dict:
+    nb = tmp_path / "tiny.py"
+    nb.write_text(TINY)
+    return {
+        "name": "tiny",
+        "notebook": "tiny.py",
+        "output_dir": "out",
+        "grid": {"model": ["mobilenet"], "seed": [0]},
+        "fixed": {"epochs": 1},
+        "_root": str(tmp_path),
+    }
+
+
+def _check(params: dict) -> dict:
+    """Stand-in for helpers.train.validate_params: rejects unknown keys and models."""
+    unknown = set(params) - set(R.IDENTITY_KEYS)
+    if unknown:
+        raise ValueError(f"unknown parameters {sorted(unknown)}")
+    if params["model"] not in {"mobilenet", "resnet50"}:
+        raise ValueError(f"unknown model {params['model']!r}")
+    return {**params, "unfreeze_blocks": 0}
+
+
+# ----------------------------------------------------------------------------- expansion
+
+
+def test_expand_counts_and_notebook_defaults(tiny: dict) -> None:
+    cfg = {
+        **tiny,
+        "grid": {"model": ["mobilenet", "resnet50"], "resolution": [64, 128, 224, 256],
+                 "seed": [0, 1, 2], "preprocessing": ["unit", "native"]},
+        "fixed": {"epochs": 30, "lr": 0.001},
+        "include": [
+            {"grid": {"regime": ["full"], "resolution": [64, 128]}, "fixed": {"epochs": 5}},
+            {"fixed": {"epochs": 30}},  # identical to the top block: not run twice
+        ],
+    }  # fmt: skip
+    runs = S.expand(cfg, validator=None)
+    assert len(runs) == 2 * 4 * 3 * 2 + 2 * 2 * 3 * 2
+    assert len({R.run_id(p) for p in runs}) == len(runs)
+    full = [p for p in runs if p["regime"] == "full"]
+    assert len(full) == 24 and {p["epochs"] for p in full} == {5}
+    assert {p["resolution"] for p in full} == {64, 128}
+    assert all(p["batch_size"] == 8 and p["max_images"] == 16 for p in runs)  # notebook defaults
+    assert all(set(p) == set(R.IDENTITY_KEYS) for p in runs)
+
+
+def test_expand_uses_validator_output(tiny: dict) -> None:
+    runs = S.expand({**tiny, "fixed": {"unfreeze_blocks": 3}}, validator=_check)
+    assert runs[0]["unfreeze_blocks"] == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"grid": {"modle": ["mobilenet"]}}, "modle"),  # typo in a parameter name
+        ({"fixed": {"epoch": 3}}, "epoch"),
+        ({"grid": {"model": ["mobilnet"]}}, "mobilnet"),  # typo in a value (validator)
+        ({"gird": {}}, "gird"),  # typo in a top-level key
+        ({"fixed": {"data_root": "/x"}}, "location"),
+        ({"grid": {"seed": []}}, "empty"),
+        ({"grid": {"seed": [0]}, "fixed": {"seed": 1}}, "both"),
+        ({"include": [{"grid": {"seed": [1]}, "fixd": {}}]}, "include"),
+        ({"notebook": "missing.py"}, "not found"),
+    ],
+)
+def test_expand_rejects_bad_configs(tiny: dict, change: dict, match: str) -> None:
+    with pytest.raises(S.SweepConfigError, match=match):
+        S.expand({**tiny, **change}, validator=_check)
+
+
+def test_load_config_repo_configs_expand() -> None:
+    """The committed configs parse and expand (without the training notebook if absent)."""
+    for name, n_min in [("smoke.yaml", 2), ("paper.yaml", 48), ("frozen-bench.yaml", 40)]:
+        cfg = S.load_config(REPO / "configs" / name)
+        assert Path(cfg["_root"]) == REPO
+        defaults = None if (REPO / cfg["notebook"]).is_file() else {}
+        runs = S.expand(cfg, validator=None, defaults=defaults)
+        assert len(runs) >= n_min, name
+
+
+def test_load_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(S.SweepConfigError, match="does not exist"):
+        S.load_config(tmp_path / "nope.yaml")
+    (tmp_path / "bad.yaml").write_text("- just\n- a list\n")
+    with pytest.raises(S.SweepConfigError, match="bad.yaml"):
+        S.load_config(tmp_path / "bad.yaml")
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def test_resume_skips_matching_ok_record(tiny: dict, tmp_path: Path) -> None:
+    params = S.expand(tiny, validator=None)[0]
+    rid = R.run_id(params)
+    R.write_json_atomic(
+        R.record_path(tmp_path / "out", rid),
+        {"run_id": rid, "status": "ok", "params": params},
+    )
+
+    def never(*_a: object, **_k: object) -> None:
+        raise AssertionError("a finished run was submitted again")
+
+    class Refuse(S.SequentialExecutor):
+        submit = staticmethod(never)
+
+    summary = S.run_sweep(tiny, executor=Refuse(), validator=None)
+    assert [r["status"] for r in summary.runs] == ["skipped"]
+    assert summary.ok
+    sweep_json = json.loads((tmp_path / "out" / "sweep.json").read_text())
+    assert sweep_json["counts"]["skipped"] == 1
+
+
+def test_dry_run_only_and_max_runs(tiny: dict, tmp_path: Path, capsys) -> None:
+    cfg = {**tiny, "grid": {"model": ["mobilenet", "resnet50"], "seed": [0, 1]}}
+    summary = S.run_sweep(cfg, dry_run=True, only="resnet50", validator=None)
+    out = capsys.readouterr().out
+    assert out.count("would run") == 2 and "mobilenet" not in out.split("filtered out")[1]
+    assert summary.count("not_run") == 2
+    assert not (tmp_path / "out").exists()  # a dry run writes nothing
+    summary = S.run_sweep(cfg, dry_run=True, max_runs=1, validator=None)
+    assert summary.count("planned") == 1 and summary.count("not_run") == 3
+
+
+def test_sweep_runs_records_failures_and_resumes(
+    tiny: dict, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Real papermill runs: ok, failing and record-less runs; then a resumed sweep."""
+    monkeypatch.setenv("RESBOOK_DATA_DIR", str(tmp_path / "data"))
+    cfg = {**tiny, "grid": {"seed": [0, 13, 14]}}
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        summary = S.run_sweep(cfg, executor=pool, validator=None)
+    print(f"3 tiny runs: {time.perf_counter() - t0:.1f} s")
+    status = {r["run_id"].split("-")[-2]: r["status"] for r in summary.runs}
+    assert status == {"s0": "ok", "s13": "failed", "s14": "failed"}
+    assert not summary.ok
+    out = capsys.readouterr().out
+    assert "/3] start" in out and "ETA" in out and "seed 13 is unlucky" in out
+
+    recs = {r["params"]["seed"]: r for r in R.load_records(tmp_path / "out" / "records")}
+    assert recs[0]["status"] == "ok"
+    assert recs[0]["locations"]["data_root"] == "data"  # injected, relative to the root
+    failed = recs[13]
+    assert failed["status"] == "failed" and failed["error"]["type"] == "ValueError"
+    assert "unlucky" in failed["error"]["message"]
+    assert "raise ValueError" in failed["error"]["traceback"]
+    assert "\x1b[" not in failed["error"]["traceback"]
+    assert failed["provenance"]["python"]
+    assert "without writing" in recs[14]["error"]["message"]
+    for rec in recs.values():
+        text = json.dumps(rec["params"])
+        assert str(tmp_path) not in text
+    nbs = sorted(p.name for p in (tmp_path / "out" / "notebooks").iterdir())
+    assert len(nbs) == 3
+    executed = (tmp_path / "out" / "notebooks" / f"{summary.runs[0]['run_id']}.ipynb").read_text()
+    assert str(tmp_path) not in executed  # locations passed relative to the root
+    sweep_json = json.loads((tmp_path / "out" / "sweep.json").read_text())
+    assert sweep_json["counts"] == {"ok": 1, "failed": 2, "skipped": 0, "not_run": 0}
+    assert (tmp_path / "out" / "logs" / "sweep.log").is_file()
+
+    # resume: the ok run is skipped, the failed ones are retried (sequentially this time)
+    summary2 = S.run_sweep(cfg, validator=None, only="-s13-")
+    status2 = {r["run_id"].split("-")[-2]: r["status"] for r in summary2.runs}
+    assert status2 == {"s0": "skipped", "s13": "failed", "s14": "not_run"}
+
+
+def test_execute_run_is_picklable_plain_dict_api() -> None:
+    import pickle
+
+    assert pickle.loads(pickle.dumps(S.execute_run)) is S.execute_run
+
+
+def test_worker_crash_becomes_failed_record(tiny: dict, tmp_path: Path) -> None:
+    class Crashing(S.SequentialExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+            return super().submit(lambda *_a: (_ for _ in ()).throw(OSError("worker died")))
+
+    summary = S.run_sweep(tiny, executor=Crashing(), validator=None)
+    assert summary.count("failed") == 1
+    rec = R.read_json(tmp_path / "out" / "records" / f"{summary.runs[0]['run_id']}.json")
+    assert rec["status"] == "failed" and rec["error"]["message"] == "worker died"
+
+
+def test_main_exit_codes(tiny: dict, tmp_path: Path) -> None:
+    import yaml
+
+    cfg_path = tmp_path / "configs" / "t.yaml"
+    cfg_path.parent.mkdir()
+    (tmp_path / "pyproject.toml").write_text("")
+    cfg = {k: v for k, v in tiny.items() if not k.startswith("_")}
+    cfg["validate"] = False
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    assert S.main(["sweep", str(cfg_path), "--dry-run"]) == 0
+    cfg_path.write_text(yaml.safe_dump({**cfg, "grid": {"modle": ["x"]}}))
+    assert S.main([str(cfg_path), "--dry-run"]) == 2
+
+
+# ----------------------------------------------------------------------------- CI smoke sweep
+
+
+@pytest.mark.slow
+def test_smoke_sweep_end_to_end(tmp_path: Path) -> None:
+    """The CI smoke sweep: configs/smoke.yaml with the real training notebook and data."""
+    if not (REPO / "notebooks" / "03_train.py").is_file():
+        pytest.skip("notebooks/03_train.py (training engineer) does not exist yet")
+    for var in ("RESBOOK_DATA_DIR", "RESBOOK_WEIGHTS_DIR"):
+        if not os.environ.get(var):
+            pytest.skip(f"{var} is not set: the smoke sweep needs the real data and weights")
+    t0 = time.perf_counter()
+    summary = S.run_sweep(REPO / "configs" / "smoke.yaml", output_dir=tmp_path / "smoke")
+    wall = time.perf_counter() - t0
+    print(f"smoke sweep: {len(summary.runs)} runs in {wall:.1f} s")
+    assert summary.ok, [r for r in summary.runs if r["status"] == "failed"]
+    recs = R.load_records(tmp_path / "smoke")
+    assert len(recs) == len(summary.runs) >= 2
+    for rec in recs:
+        assert rec["status"] == "ok"
+        assert 0.0 <= rec["metrics"]["test"]["auc"] <= 1.0
+        assert rec["provenance"]["weights_sha256"]
+    # resume: nothing left to do
+    again = S.run_sweep(REPO / "configs" / "smoke.yaml", output_dir=tmp_path / "smoke")
+    assert again.count("skipped") == len(summary.runs)
