@@ -26,8 +26,8 @@ from helpers import records, results, stats
 
 # Separation of the classes (logit units) per model and resolution: invented for the tests.
 _SIGNAL = {
-    "mobilenet": {64: 0.9, 128: 1.8, 224: 1.7, 256: 1.7},
-    "resnet50": {64: 0.3, 128: 0.5, 224: 0.9, 256: 0.8},
+    "mobilenet": {64: 0.7, 128: 1.1, 224: 1.05, 256: 1.0},
+    "resnet50": {64: 0.3, 128: 0.45, 224: 0.8, 256: 0.7},
 }
 _SIZE_MB = {"mobilenet": 12.3, "resnet50": 90.2}
 _GFLOPS_224 = {"mobilenet": 1.14, "resnet50": 7.7}
@@ -84,7 +84,8 @@ def synthetic_record(
     rng = np.random.default_rng(
         zlib.crc32(repr((model, resolution, seed, preprocessing, regime)).encode())
     )
-    signal = _SIGNAL[model][resolution] + (0.6 if preprocessing == "native" else 0.0)
+    signal = _SIGNAL[model][resolution] + (0.4 if preprocessing == "native" else 0.0)
+    signal += 0.2 if regime == "full" else 0.0
     preds: dict[str, dict[str, list]] = {}
     metrics: dict[str, dict[str, float]] = {}
     for split, n, prefix in (("val", n_val, "V"), ("test", n_test, "T")):
@@ -119,6 +120,7 @@ def synthetic_record(
         "run_id": rid,
         "status": "ok",
         "params": records.canonical_params(params),
+        "data": {"class_names": ["other", task]},
         "history": {
             "epoch": list(range(1, epochs + 1)),
             "loss": [v - 0.05 for v in val_loss],
@@ -351,3 +353,38 @@ def test_history_long(runs: pd.DataFrame) -> None:
 def test_records_are_valid_json(synth_dir: Path) -> None:
     files = list(synth_dir.rglob("*.json"))
     assert files and all(json.loads(f.read_text())["schema"] == 1 for f in files)
+
+
+def test_plots_return_labelled_figures(runs: pd.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    unit = {"preprocessing": "unit"}
+    t1 = results.table_one(runs)
+    t2 = results.table_two(runs)
+    figs = [
+        plots.confusion_matrices(runs, 128, ("other", "melanoma"), variant=unit),
+        plots.roc_curves(runs, variant=unit),
+        plots.validation_loss(runs, variant=unit),
+        plots.accuracy_vs_resolution(t1, paper=results.paper_table_one(), variant=unit),
+        plots.auc_vs_resolution(results.resolution_tests(runs), variant=unit),
+        plots.model_size(t2, variant=unit),
+        plots.efficiency(t2, variant=unit),
+    ]
+    for fig in figs:
+        for ax in fig.axes:
+            assert ax.get_xlabel() and ax.get_ylabel()
+        plt.close(fig)
+    # the confusion matrix shows the mean counts of the records' metrics
+    cm = plots.confusion_matrices(runs, 128, variant=unit)
+    sub = runs[
+        (runs.model == "mobilenet") & (runs.resolution == 128) & (runs.preprocessing == "unit")
+    ]
+    assert cm.axes[0].texts[0].get_text() == f"{sub['test_tn'].mean():.1f}"
+    plt.close(cm)
+    with pytest.raises(ValueError, match="preprocessing"):
+        plots.roc_curves(runs)

@@ -115,6 +115,8 @@ def _flatten(rec: Mapping[str, Any]) -> dict[str, Any]:
         row[f"latency_{key}_ms"] = value
     for key, value in (rec.get("timing", {}) or {}).items():
         row[f"timing_{key}"] = value
+    names = (rec.get("data", {}) or {}).get("class_names")
+    row["class_names"] = " | ".join(map(str, names)) if names else None
     row["history"] = rec.get("history") or {}
     row["data_fingerprint"] = (rec.get("provenance", {}) or {}).get("data_fingerprint")
     return row
@@ -257,10 +259,50 @@ def display_table(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
         or c in ("p_seed_max", "pred_test", "pred_val", "history")
     ]
     out = out.drop(columns=drop)
+    for col in ("p", "p_holm"):
+        if col in out:
+            out[col] = [format_p(v) for v in out[col]]
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].round(digits)
     return out.reset_index(drop=True)
+
+
+def format_p(p: float) -> str:
+    """A p-value for display: ``<0.001``, three decimals, or ``–`` when undefined (chapter 04)."""
+    if p is None or not math.isfinite(p):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+PAPER_SETUP: dict[str, Any] = {"preprocessing": "unit", "regime": "full"}
+"""The paper's protocol for the parameters a sweep may vary: inputs scaled to [0, 1], all layers
+trained."""
+
+
+def main_setup(df: pd.DataFrame) -> dict[str, Any]:
+    """The set-up drawn in the single-set-up figures: the paper's where run, else the fullest (ch. 04).
+
+    For each varying parameter: ``preprocessing`` → the paper's ``unit`` when present;
+    ``regime`` → the regime with the most model × resolution cells (the paper's ``full`` on a
+    tie). Any other varying parameter is an error asking the caller to choose.
+    """
+    setup: dict[str, Any] = {}
+    for col in variant_columns(df):
+        values = list(dict.fromkeys(df[col]))
+        if col == "preprocessing":
+            setup[col] = (
+                PAPER_SETUP[col] if PAPER_SETUP[col] in values else sorted(map(str, values))[0]
+            )
+        elif col == "regime":
+            cells = {v: len(df[df[col] == v].groupby(["model", "resolution"])) for v in values}
+            setup[col] = max(values, key=lambda v: (cells[v], v == PAPER_SETUP["regime"], str(v)))
+        else:
+            raise ValueError(
+                f"the runs vary in {col!r} ({sorted(map(str, values))}): choose one with "
+                "plots' variant={...} or load a results folder with one value"
+            )
+    return setup
 
 
 def paper_table_one() -> pd.DataFrame:
@@ -498,27 +540,34 @@ def compare_variants(
 
 
 def table_two(df: pd.DataFrame, split: str = "test", resolution: int | None = None) -> pd.DataFrame:
-    """Model size, accuracy and accuracy per MB / GFLOP / ms of batch-1 latency (chapter 04)."""
-    needed = ["cost_model_size_mb", "cost_flops", "latency_batch1_ms", f"{split}_accuracy"]
-    missing = [c for c in needed if c not in df or df[c].isna().any()]
-    if missing:
-        raise ValueError(
-            f"runs lack {missing} (cost.model_size_mb, cost.flops, latency_ms.batch1): "
-            "re-run them with the current helpers.train"
-        )
+    """Model size, accuracy and accuracy per MB / GFLOP / ms of batch-1 latency (chapter 04).
+
+    Cost columns a record does not hold (e.g. latency not measured) are NaN;
+    ``n_latency`` counts the runs of each row that measured latency.
+    """
+    if f"{split}_accuracy" not in df or df[f"{split}_accuracy"].isna().any():
+        raise ValueError(f"some runs lack metrics.{split}.accuracy: re-run them")
     sub_df = df if resolution is None else df[df["resolution"] == resolution]
     if sub_df.empty:
         raise NoRunsError(f"no runs at resolution {resolution}")
+
+    def mean_of(sub: pd.DataFrame, col: str) -> float:
+        if col not in sub:
+            return math.nan
+        return float(pd.to_numeric(sub[col], errors="coerce").mean())
+
     rows = []
     for where, sub in _groups(sub_df, config_columns(df)):
         acc = 100.0 * float(sub[f"{split}_accuracy"].mean())
-        size = float(sub["cost_model_size_mb"].mean())
-        gflops = float(sub["cost_flops"].mean()) / 1e9
-        latency = float(sub["latency_batch1_ms"].mean())
+        size = mean_of(sub, "cost_model_size_mb")
+        gflops = mean_of(sub, "cost_flops") / 1e9
+        latency = mean_of(sub, "latency_batch1_ms")
+        n_lat = int(pd.to_numeric(sub.get("latency_batch1_ms"), errors="coerce").notna().sum())
         rows.append(
             {
                 **where,
                 "n_seeds": len(sub),
+                "n_latency": n_lat,
                 "model_size_mb": size,
                 "gflops": gflops,
                 "latency_ms": latency,

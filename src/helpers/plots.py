@@ -1,0 +1,326 @@
+"""Seaborn figures of the results chapter, one function per figure, each returning a Figure.
+
+Inputs are the frames of :mod:`helpers.results` (runs from ``load_runs`` or the tables built from
+them), so every mark on a figure comes from run records. Colours come from seaborn's
+colour-blind palette (one fixed colour per model) and a viridis ramp for resolutions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from sklearn.metrics import roc_curve
+
+from helpers import results, stats
+
+_MODEL_ORDER = ("mobilenet", "resnet50", "mobilenetv2")  # blue, orange, green
+
+
+@contextlib.contextmanager
+def _theme() -> Iterator[None]:
+    with (
+        sns.axes_style("whitegrid"),
+        sns.plotting_context("notebook", font_scale=1.15),
+        sns.color_palette("colorblind"),
+    ):
+        yield
+
+
+def model_colors(models: Sequence[str]) -> dict[str, tuple[float, float, float]]:
+    """A fixed colour-blind-safe colour per model (MobileNet blue, ResNet50 orange) (chapter 04)."""
+    pal = sns.color_palette("colorblind")
+    known = {m: pal[i] for i, m in enumerate(_MODEL_ORDER)}
+    extra = [m for m in sorted(set(models)) if m not in known]
+    known.update({m: pal[len(_MODEL_ORDER) + i] for i, m in enumerate(extra)})
+    return {m: known[m] for m in models}
+
+
+def resolution_colors(resolutions: Sequence[int]) -> dict[int, tuple[float, float, float]]:
+    """Viridis colours from low to high resolution (chapter 04)."""
+    res = sorted(set(int(r) for r in resolutions))
+    pal = sns.color_palette("viridis", n_colors=max(len(res), 1))
+    return dict(zip(res, pal, strict=True))
+
+
+def _models(df: pd.DataFrame) -> list[str]:
+    present = list(dict.fromkeys(df["model"]))
+    return sorted(present, key=lambda m: (_MODEL_ORDER.index(m) if m in _MODEL_ORDER else 99, m))
+
+
+def select(df: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Rows matching ``variant`` (e.g. ``{"preprocessing": "unit"}``); one set-up per model (ch. 04).
+
+    Raises a ValueError naming the varying parameters when several set-ups would be mixed.
+    """
+    out = df
+    for key, value in (variant or {}).items():
+        if key not in out:
+            raise KeyError(f"no column {key!r} to select on; columns: {list(out.columns)}")
+        out = out[out[key] == value]
+    if out.empty:
+        raise ValueError(f"no rows match {dict(variant or {})}")
+    varying = [
+        c
+        for c in results.PARAM_KEYS
+        if c not in ("model", "resolution", "seed")
+        and c in out
+        and out[c].astype(str).nunique() > 1
+    ]
+    if varying:
+        raise ValueError(
+            f"the rows mix set-ups that differ in {varying}: pass variant={{...}} choosing one "
+            f"value of each (present: { {c: sorted(out[c].astype(str).unique()) for c in varying} })"
+        )
+    return out
+
+
+def _panels(n: int, width: float = 5.2, height: float = 4.4) -> tuple[Figure, np.ndarray]:
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False, layout="constrained")
+    return fig, axes[0]
+
+
+def confusion_matrices(
+    df: pd.DataFrame,
+    resolution: int = 128,
+    class_names: Sequence[str] | None = None,
+    split: str = "test",
+    variant: Mapping[str, Any] | None = None,
+) -> Figure:
+    """Confusion matrix per model at one resolution, mean counts over seeds (Figs 2–3, chapter 04).
+
+    Rows are true classes, columns predicted ones; counts are the records' metrics (tn, fp, fn, tp).
+    """
+    runs = select(df[df["resolution"] == resolution], variant)
+    models = _models(runs)
+    if class_names is None:  # from the records (data.class_names), else neutral names
+        stored = runs["class_names"].dropna().unique() if "class_names" in runs else []
+        class_names = str(stored[0]).split(" | ") if len(stored) == 1 else ("class 0", "class 1")
+    with _theme():
+        fig, axes = _panels(len(models), width=4.6, height=4.2)
+        for ax, model in zip(axes, models, strict=True):
+            sub = runs[runs["model"] == model]
+            cols = [f"{split}_{k}" for k in ("tn", "fp", "fn", "tp")]
+            tn, fp, fn, tp = sub[cols].astype(float).mean().to_numpy()
+            counts = np.array([[tn, fp], [fn, tp]])
+            fmt = ".0f" if len(sub) == 1 else ".1f"
+            sns.heatmap(
+                counts,
+                annot=True,
+                fmt=fmt,
+                cmap="Blues",
+                cbar=False,
+                square=True,
+                xticklabels=class_names,
+                yticklabels=class_names,
+                annot_kws={"size": 15},
+                ax=ax,
+            )
+            seeds = f"mean of {len(sub)} seeds" if len(sub) > 1 else "1 seed"
+            ax.set_title(f"{results.model_label(model)}, {resolution} px ({seeds})")
+            ax.set_xlabel("Predicted class")
+            ax.set_ylabel("True class")
+    return fig
+
+
+def roc_curves(
+    df: pd.DataFrame, split: str = "test", variant: Mapping[str, Any] | None = None
+) -> Figure:
+    """ROC curve per resolution from seed-averaged probabilities, one panel per model (Fig 7, ch. 04)."""
+    runs = select(df, variant)
+    models = _models(runs)
+    colors = resolution_colors(runs["resolution"].tolist())
+    with _theme():
+        fig, axes = _panels(len(models))
+        for ax, model in zip(axes, models, strict=True):
+            sub = runs[runs["model"] == model]
+            for res, group in sub.groupby("resolution", sort=True):
+                _, labels, probs = results.align_predictions(group, split)
+                mean = probs.mean(axis=0)
+                fpr, tpr, _ = roc_curve(labels, mean)
+                auc, _ = stats.fast_delong(labels, mean)
+                ax.plot(fpr, tpr, color=colors[int(res)], lw=2, label=f"{res} px (AUC {auc:.3f})")
+            ax.plot([0, 1], [0, 1], ls=":", color="grey", lw=1, label="chance")
+            ax.set(
+                xlim=(0, 1),
+                ylim=(0, 1.01),
+                xlabel="False positive rate (1 − specificity)",
+                ylabel="True positive rate (sensitivity)",
+                title=f"{results.model_label(model)} ({split}, seed-averaged)",
+            )
+            ax.set_aspect("equal")
+            ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def validation_loss(df: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> Figure:
+    """Validation loss per epoch for each resolution, mean ± SD over seeds (Fig 5, chapter 04)."""
+    runs = select(df, variant)
+    hist = results.history_long(runs)
+    models = _models(runs)
+    colors = resolution_colors(hist["resolution"].tolist())
+    with _theme():
+        fig, axes = _panels(len(models))
+        for ax, model in zip(axes, models, strict=True):
+            sub = hist[hist["model"] == model].copy()
+            sub["resolution"] = sub["resolution"].astype(int)
+            sns.lineplot(
+                data=sub,
+                x="epoch",
+                y="val_loss",
+                hue="resolution",
+                palette=colors,
+                errorbar="sd",
+                marker="o",
+                ax=ax,
+            )
+            ax.set(
+                xlabel="Epoch",
+                ylabel="Validation loss (binary cross-entropy)",
+                title=results.model_label(model),
+            )
+            ax.legend(title="Input (px)", fontsize="small")
+    return fig
+
+
+def accuracy_vs_resolution(
+    table: pd.DataFrame,
+    metric: str = "accuracy",
+    paper: pd.DataFrame | None = None,
+    variant: Mapping[str, Any] | None = None,
+) -> Figure:
+    """Metric vs input size per model with 95 % CI error bars over seeds (Fig 6, chapter 04).
+
+    ``table`` is :func:`helpers.results.table_one`; ``paper`` (optional) is
+    :func:`helpers.results.paper_table_one`, drawn dashed for comparison.
+    """
+    rows = select(table, variant)
+    scale = 100.0 if metric in results.PERCENT_METRICS else 1.0
+    colors = model_colors(_models(rows))
+    with _theme():
+        fig, ax = plt.subplots(figsize=(7.0, 4.8), layout="constrained")
+        for model in _models(rows):
+            sub = rows[rows["model"] == model].sort_values("resolution")
+            y = sub[metric].to_numpy() * scale
+            lo = sub[f"{metric}_lo"].to_numpy() * scale
+            hi = sub[f"{metric}_hi"].to_numpy() * scale
+            err = np.vstack([y - lo, hi - y])
+            err = None if np.isnan(err).all() else np.nan_to_num(err)
+            n = int(sub["n_seeds"].min())
+            ax.errorbar(
+                sub["resolution"],
+                y,
+                yerr=err,
+                color=colors[model],
+                marker="o",
+                lw=2,
+                capsize=4,
+                label=f"{results.model_label(model)} (ours, n={n} seeds)",
+            )
+            if paper is not None and model in set(paper["model"]):
+                ref = paper[paper["model"] == model].sort_values("resolution")
+                ax.plot(
+                    ref["resolution"],
+                    ref[metric] * scale,
+                    color=colors[model],
+                    ls="--",
+                    marker="x",
+                    alpha=0.8,
+                    label=f"{results.model_label(model)} (paper, Acne vs Normal)",
+                )
+        ax.set_xticks(sorted(rows["resolution"].unique()))
+        ax.set(
+            xlabel="Input image size (px per side)",
+            ylabel=results.METRIC_LABELS[metric],
+            title=f"{results.METRIC_LABELS[metric].split(' (')[0]} vs input size (mean, 95 % CI)",
+        )
+        ax.legend(fontsize="small")
+    return fig
+
+
+def auc_vs_resolution(tests: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> Figure:
+    """Seed-averaged AUC ± DeLong SD vs input size, best resolution ringed (chapter 04).
+
+    ``tests`` is :func:`helpers.results.resolution_tests` (Sabottke & Spieler's Fig 2 style).
+    """
+    rows = select(tests, variant)
+    colors = model_colors(_models(rows))
+    with _theme():
+        fig, ax = plt.subplots(figsize=(7.0, 4.8), layout="constrained")
+        for model in _models(rows):
+            sub = rows[rows["model"] == model].sort_values("resolution")
+            ax.errorbar(
+                sub["resolution"],
+                sub["auc"],
+                yerr=sub["auc_sd"],
+                color=colors[model],
+                marker="o",
+                lw=2,
+                capsize=4,
+                label=results.model_label(model),
+            )
+            best = sub[sub["resolution"] == sub["best_resolution"]]
+            ax.scatter(best["resolution"], best["auc"], s=220, facecolors="none", edgecolors="k")
+        ax.set_xticks(sorted(rows["resolution"].unique()))
+        ax.set(
+            xlabel="Input image size (px per side)",
+            ylabel="AUC (seed-averaged, ± DeLong SD)",
+            title="AUC vs input size (ring: best resolution)",
+        )
+        ax.legend(fontsize="small")
+    return fig
+
+
+def model_size(table2: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> Figure:
+    """Stored model size (MB) per model (Fig 8, chapter 04); ``table2`` from ``table_two``."""
+    rows = select(table2, variant)
+    sizes = rows.groupby("model")["model_size_mb"].mean()
+    models = _models(rows)
+    colors = model_colors(models)
+    with _theme():
+        fig, ax = plt.subplots(figsize=(5.5, 4.4), layout="constrained")
+        labels = [results.model_label(m) for m in models]
+        bars = ax.bar(labels, [sizes[m] for m in models], color=[colors[m] for m in models])
+        ax.bar_label(bars, fmt="%.1f MB", padding=3)
+        ax.set(ylabel="Model size (MB, float32 weights)", xlabel="Model", title="Model size")
+        ax.margins(y=0.15)
+    return fig
+
+
+def efficiency(table2: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> Figure:
+    """Accuracy vs model size (MB) and vs compute (GFLOPs) per model × resolution (Fig 4, ch. 04)."""
+    rows = select(table2, variant).copy()
+    models = _models(rows)
+    colors = model_colors(models)
+    rows["Model"] = rows["model"].map(results.model_label)
+    rows["Input (px)"] = rows["resolution"].astype(int)
+    palette = {results.model_label(m): colors[m] for m in models}
+    with _theme():
+        fig, axes = _panels(2, width=5.6, height=4.6)
+        for ax, x, xlabel in (
+            (axes[0], "model_size_mb", "Model size (MB)"),
+            (axes[1], "gflops", "Compute per image (GFLOPs, log scale)"),
+        ):
+            sns.scatterplot(
+                data=rows,
+                x=x,
+                y="accuracy_pct",
+                hue="Model",
+                size="Input (px)",
+                sizes=(40, 260),
+                palette=palette,
+                ax=ax,
+            )
+            ax.set(xlabel=xlabel, ylabel="Accuracy (%)")
+        axes[1].set_xscale("log")
+        axes[0].set_title("Accuracy vs storage")
+        axes[1].set_title("Accuracy vs compute")
+        axes[0].legend_.remove()
+        axes[1].legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    return fig
