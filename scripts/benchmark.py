@@ -1,0 +1,292 @@
+"""Benchmarks of the training input pipeline and of a frozen-regime sweep (`make bench`).
+
+Prints numbers, asserts nothing (reproducibility page, chapter 03). Two parts:
+
+1. Pipeline: training images/s of ``model.fit`` (regime ``full`` by default) at each model and
+   resolution, fed by
+   * ``synthetic``: one in-memory batch of the same shape repeated (no input cost at all);
+   * ``project``: :func:`helpers.train.array_batches` over the real ISIC-2017 arrays from
+     :func:`helpers.data.load_dataset` (what ``run_training`` uses);
+   * ``directory``: ``keras.utils.image_dataset_from_directory`` over the JPEGs (a temporary
+     class-folder tree of symlinks built from ``labels.csv``), decoding and resizing on the fly,
+     with ``prefetch(AUTOTUNE)``.
+   A fixed number of steps is timed after warm-up steps (graph tracing excluded).
+   Goals: project within 10% of synthetic; project >= 1.3x directory at 64 px.
+2. Sweep: wall time of ``configs/frozen-bench.yaml`` (2 models x 4 resolutions x 5 seeds,
+   frozen regime) into a temporary output folder; goal under 10 minutes. ``--sweep-cache cold``
+   (default) uses an empty temporary cache folder, so decoding and feature extraction are
+   included; ``warm`` uses the configured ``RESBOOK_CACHE_DIR``.
+
+Usage::
+
+    python scripts/benchmark.py                       # everything (tens of minutes on 2 cores)
+    python scripts/benchmark.py --quick               # MobileNet at 64 px, few steps, no sweep
+    python scripts/benchmark.py --models resnet50 --resolutions 64 128 --steps 10 --no-sweep
+    python scripts/benchmark.py --out bench.json      # also write the numbers as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+ISIC_FOLDER = "isic2017-256"
+
+
+def _timer_callback(n_batches: int):
+    import keras
+
+    class BatchTimer(keras.callbacks.Callback):
+        """Records the end time of each training batch; stops after ``n_batches``."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.times: list[float] = []
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            self.times.append(time.perf_counter())
+            if len(self.times) >= n_batches:
+                self.model.stop_training = True
+
+    return BatchTimer()
+
+
+def time_fit(model: Any, data: Any, *, warmup: int, steps: int, batch_size: int) -> float:
+    """Training images/s over ``steps`` batches after ``warmup`` batches (chapter 03 bench)."""
+    timer = _timer_callback(warmup + steps)
+    model.fit(
+        data, epochs=1, steps_per_epoch=warmup + steps, callbacks=[timer], verbose=0, shuffle=False
+    )
+    if len(timer.times) < warmup + steps:
+        raise RuntimeError(
+            f"the pipeline gave only {len(timer.times)} batches; need {warmup + steps}"
+        )
+    t = timer.times
+    return steps * batch_size / (t[warmup + steps - 1] - t[warmup - 1])
+
+
+def isic_labels(data_root: Path) -> list[dict[str, str]]:
+    """Rows of ISIC-2017 ``labels.csv`` (chapter 03 bench)."""
+    path = data_root / ISIC_FOLDER / "labels.csv"
+    if not path.is_file():
+        raise SystemExit(
+            f"{path} not found: set RESBOOK_DATA_DIR (or --data-root) to the folder holding "
+            f"{ISIC_FOLDER}/"
+        )
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def symlink_tree(data_root: Path, dest: Path, split: str = "train") -> int:
+    """Class-folder tree (0_other/, 1_melanoma/) of symlinks to the split's JPEGs (bench)."""
+    n = 0
+    for row in isic_labels(data_root):
+        if row["split"] != split:
+            continue
+        cls = "1_melanoma" if float(row["melanoma"]) >= 0.5 else "0_other"
+        src = (data_root / ISIC_FOLDER / row["path"]).resolve()
+        (dest / cls).mkdir(parents=True, exist_ok=True)
+        (dest / cls / f"{row['image_id']}.jpg").symlink_to(src)
+        n += 1
+    return n
+
+
+def bench_pipeline(
+    model_name: str,
+    resolution: int,
+    *,
+    steps: int,
+    warmup: int,
+    batch_size: int,
+    regime: str,
+    data_root: Path,
+    tree: Path,
+) -> dict[str, Any]:
+    """images/s for synthetic, project and directory pipelines at one cell (chapter 03 bench)."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from helpers import models
+    from helpers.data import load_dataset
+    from helpers.train import array_batches, seed_everything
+
+    seed_everything(0)
+    t = time.perf_counter()
+    ds = load_dataset("isic2017", task="melanoma", resolution=resolution, data_root=data_root)
+    load_s = time.perf_counter() - t
+    x, y = ds.splits["train"].images, ds.splits["train"].labels
+    n_batches = len(x) // batch_size
+    if warmup + steps > n_batches:
+        raise SystemExit(
+            f"--warmup + --steps = {warmup + steps} exceeds the {n_batches} full batches of one "
+            "epoch of the training split; use fewer steps"
+        )
+
+    model = models.build_model(model_name, resolution, weights="imagenet")
+    models.set_regime(model, regime)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+
+    rows: dict[str, Any] = {"model": model_name, "resolution": resolution, "load_s": load_s}
+    xb = np.asarray(x[:batch_size], dtype=np.float32)
+    yb = np.asarray(y[:batch_size], dtype=np.float32).reshape(-1, 1)
+    synthetic = tf.data.Dataset.from_tensors((xb, yb)).repeat()
+    rows["synthetic"] = time_fit(
+        model, synthetic, warmup=warmup, steps=steps, batch_size=batch_size
+    )
+    project = array_batches(x, y, batch_size, shuffle=True, seed=0)
+    rows["project"] = time_fit(model, project, warmup=warmup, steps=steps, batch_size=batch_size)
+    directory = (
+        keras.utils.image_dataset_from_directory(
+            tree,
+            labels="inferred",
+            label_mode="binary",
+            image_size=(resolution, resolution),
+            batch_size=batch_size,
+            shuffle=True,
+            seed=0,
+            verbose=False,
+        )
+        .repeat()
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    rows["directory"] = time_fit(
+        model, directory, warmup=warmup, steps=steps, batch_size=batch_size
+    )
+    rows["overhead_pct"] = 100.0 * (1.0 - rows["project"] / rows["synthetic"])
+    rows["speedup_vs_directory"] = rows["project"] / rows["directory"]
+    keras.backend.clear_session()
+    return rows
+
+
+def bench_sweep(config: Path, cache: str) -> dict[str, Any]:
+    """Wall time of a sweep config run from scratch into a temporary folder (chapter 03 bench)."""
+    from helpers.sweep import run_sweep
+
+    with tempfile.TemporaryDirectory(prefix="resbook-bench-") as tmp:
+        cache_dir = Path(tmp) / "cache" if cache == "cold" else None
+        t = time.perf_counter()
+        summary = run_sweep(config, output_dir=Path(tmp) / "out", cache_dir=cache_dir)
+        wall = time.perf_counter() - t
+    return {
+        "config": os.path.relpath(config, REPO),
+        "cache": cache,
+        "runs": len(summary.runs),
+        "ok": summary.count("ok"),
+        "failed": summary.count("failed"),
+        "wall_s": wall,
+        "goal_s": 600,
+    }
+
+
+def markdown(rows: list[dict[str, Any]], sweep: dict[str, Any] | None) -> str:
+    """The results as markdown tables (chapter 03 bench)."""
+    out: list[str] = []
+    if rows:
+        out += [
+            "| model | px | synthetic img/s | project img/s | overhead | directory img/s "
+            "| project / directory |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in rows:
+            out.append(
+                f"| {r['model']} | {r['resolution']} | {r['synthetic']:.1f} "
+                f"| {r['project']:.1f} | {r['overhead_pct']:+.1f}% | {r['directory']:.1f} "
+                f"| {r['speedup_vs_directory']:.2f}x |"
+            )
+        out += ["", "Goals: overhead < 10%; project / directory >= 1.3x at 64 px."]
+    if sweep is not None:
+        out += [
+            "",
+            "| sweep | cache | runs | ok | failed | wall | goal |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+            f"| {sweep['config']} | {sweep['cache']} | {sweep['runs']} | {sweep['ok']} "
+            f"| {sweep['failed']} | {sweep['wall_s'] / 60:.1f} min | < 10 min |",
+        ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print a markdown table (chapter 03 bench)."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", nargs="+", default=["mobilenet", "resnet50"])
+    p.add_argument("--resolutions", nargs="+", type=int, default=[64, 128, 224, 256])
+    p.add_argument("--steps", type=int, default=20, help="timed batches per pipeline")
+    p.add_argument("--warmup", type=int, default=3, help="untimed batches first (tracing)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--regime", default="full", choices=["full", "frozen"])
+    p.add_argument("--data-root", default=None, help="default: $RESBOOK_DATA_DIR")
+    p.add_argument("--quick", action="store_true", help="MobileNet, 64 px, 5 steps, no sweep")
+    p.add_argument("--no-sweep", action="store_true", help="skip the sweep benchmark")
+    p.add_argument("--no-pipeline", action="store_true", help="skip the pipeline benchmark")
+    p.add_argument("--sweep-config", default=str(REPO / "configs" / "frozen-bench.yaml"))
+    p.add_argument("--sweep-cache", choices=["cold", "warm"], default="cold")
+    p.add_argument("--out", default=None, help="write the numbers as JSON to this file")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.models, args.resolutions, args.steps, args.warmup = ["mobilenet"], [64], 5, 2
+        args.no_sweep = True
+    if args.warmup < 1 or args.steps < 1:
+        p.error("--warmup and --steps must be at least 1")
+
+    from helpers import config
+    from helpers.records import cpu_info, package_versions
+
+    data_root = config.data_root(args.data_root)
+    result: dict[str, Any] = {
+        "args": {k: v for k, v in vars(args).items() if k not in {"data_root", "out"}},
+        "cpu": cpu_info(),
+        "packages": package_versions(),
+        "pipeline": [],
+        "sweep": None,
+    }
+    if not args.no_pipeline:
+        with tempfile.TemporaryDirectory(prefix="resbook-tree-") as tmp:
+            n = symlink_tree(data_root, Path(tmp))
+            print(f"directory tree: {n} training JPEGs", flush=True)
+            for model_name in args.models:
+                for res in args.resolutions:
+                    print(f"pipeline {model_name} {res}px ...", flush=True)
+                    row = bench_pipeline(
+                        model_name,
+                        res,
+                        steps=args.steps,
+                        warmup=args.warmup,
+                        batch_size=args.batch_size,
+                        regime=args.regime,
+                        data_root=data_root,
+                        tree=Path(tmp),
+                    )
+                    print(
+                        "  "
+                        + ", ".join(
+                            f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in row.items()
+                        ),
+                        flush=True,
+                    )
+                    result["pipeline"].append(row)
+    if not args.no_sweep:
+        print(f"sweep {args.sweep_config} (cache {args.sweep_cache}) ...", flush=True)
+        result["sweep"] = bench_sweep(Path(args.sweep_config).resolve(), args.sweep_cache)
+    print()
+    print(markdown(result["pipeline"], result["sweep"]))
+    if args.out:
+        text = json.dumps(result, indent=1, allow_nan=False, default=str)
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"\nwrote {args.out}")
+    return 1 if result["sweep"] is not None and result["sweep"]["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
