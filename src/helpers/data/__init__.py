@@ -5,7 +5,8 @@
 """
 
 from .core import DataError, DataReport, Dataset, DuplicateGroup, Split
+from .download import download
 from .loader import get_source, list_datasets, load_dataset
 
-__all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "get_source",
+__all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "download", "get_source",
            "list_datasets", "load_dataset"]
