@@ -180,3 +180,20 @@ def test_png_rgba_in_folder(tmp_path):
     (root / "a" / "alpha.png").write_bytes(buf.getvalue())
     ds = _load(root)
     assert sum(len(s) for s in ds.splits.values()) == 11
+
+
+def test_sample_grid_uses_loader_arrays(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from helpers.data import sample_grid
+
+    root = make_folder(tmp_path / "f", {"a": 4, "b": 4}, splits=True)
+    fig = sample_grid("folder", data_root=root, resolutions=(8, 32), n_per_class=2)
+    axes = fig.get_axes()
+    assert len(axes) == 8 and axes[0].get_title() == "8 px" and axes[1].get_title() == "32 px"
+    assert axes[0].get_images()[0].get_array().shape == (8, 8, 3)
+    assert axes[1].get_images()[0].get_array().shape == (32, 32, 3)
+    ds = _load(root, resolution=8)
+    shown = np.asarray(axes[0].get_images()[0].get_array())
+    assert any((shown == im).all() for im in ds.splits["train"].images)

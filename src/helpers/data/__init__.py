@@ -6,7 +6,8 @@
 
 from .core import DataError, DataReport, Dataset, DuplicateGroup, Split
 from .download import download
+from .figures import sample_grid
 from .loader import get_source, list_datasets, load_dataset
 
 __all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "download", "get_source",
-           "list_datasets", "load_dataset"]
+           "list_datasets", "load_dataset", "sample_grid"]
