@@ -129,6 +129,7 @@ def test_expand_uses_validator_output(tiny: dict) -> None:
         ({"grid": {"seed": [0]}, "fixed": {"seed": 1}}, "both"),
         ({"include": [{"grid": {"seed": [1]}, "fixd": {}}]}, "include"),
         ({"notebook": "missing.py"}, "not found"),
+        ({"fixed": {"weights": "/abs/w.h5"}}, "weights-dir"),
     ],
 )
 def test_expand_rejects_bad_configs(tiny: dict, change: dict, match: str) -> None:
@@ -144,6 +145,24 @@ def test_load_config_repo_configs_expand() -> None:
         defaults = None if (REPO / cfg["notebook"]).is_file() else {}
         runs = S.expand(cfg, validator=None, defaults=defaults)
         assert len(runs) >= n_min, name
+
+
+def test_repo_configs_pass_the_training_validator() -> None:
+    """Every run of the committed configs is valid for helpers.train.validate_params."""
+    validator = S.default_validator()
+    if validator is None:
+        pytest.skip("helpers.train is not importable")
+    for name, n in [("smoke.yaml", 4), ("paper.yaml", 96), ("frozen-bench.yaml", 40)]:
+        cfg = S.load_config(REPO / "configs" / name)
+        defaults = None if (REPO / cfg["notebook"]).is_file() else {}
+        runs = S.expand(cfg, validator=validator, defaults=defaults)
+        assert len(runs) == n, name
+    with pytest.raises(S.SweepConfigError, match="mobilnet"):
+        S.expand(
+            {**cfg, "fixed": {**cfg["fixed"], "model": "mobilnet"}, "grid": {"seed": [0]}},
+            validator=validator,
+            defaults={},
+        )
 
 
 def test_load_config_errors(tmp_path: Path) -> None:
@@ -247,6 +266,29 @@ def test_worker_crash_becomes_failed_record(tiny: dict, tmp_path: Path) -> None:
     assert summary.count("failed") == 1
     rec = R.read_json(tmp_path / "out" / "records" / f"{summary.runs[0]['run_id']}.json")
     assert rec["status"] == "failed" and rec["error"]["message"] == "worker died"
+
+
+def test_foreign_future_type_is_polled(tiny: dict, tmp_path: Path) -> None:
+    """Executors whose futures are not concurrent.futures.Future (e.g. Dask's) also work."""
+
+    class OwnFuture:
+        def __init__(self, value: dict) -> None:
+            self.value, self.polls = value, 0
+
+        def done(self) -> bool:
+            self.polls += 1
+            return self.polls > 2
+
+        def result(self) -> dict:
+            return self.value
+
+    class OwnExecutor:
+        def submit(self, fn, /, *args):  # noqa: ANN001
+            spec = args[0]
+            return OwnFuture({"run_id": spec["run_id"], "status": "ok", "wall_s": 1.5})
+
+    summary = S.run_sweep(tiny, executor=OwnExecutor(), validator=None)
+    assert [(r["status"], r["wall_s"]) for r in summary.runs] == [("ok", 1.5)]
 
 
 def test_main_exit_codes(tiny: dict, tmp_path: Path) -> None:

@@ -31,8 +31,9 @@ Each run executes the notebook into ``<output_dir>/notebooks/<run_id>.ipynb``; t
 identity params is skipped, so an interrupted sweep resumes where it stopped. A failing run gets a
 ``status: "failed"`` record (error type, message, traceback) and the sweep goes on; the next sweep
 retries it. Runs go through any ``concurrent.futures.Executor``-like object (``submit(fn, spec)``
-→ future), e.g. a Dask ``distributed.Client``; :func:`execute_run` is a picklable top-level
-function taking a plain dict.
+→ a future with ``done()``/``result()``), e.g. a Dask ``distributed.Client`` or its
+``client.get_executor()``; :func:`execute_run` is a picklable top-level function taking a plain
+dict of absolute paths, so workers must see the same file system (data, repository, output).
 
 CLI: ``python -m helpers sweep CONFIG [--data-root P] [--weights-dir P] [--cache-dir P]
 [--output-dir P] [--dry-run] [--only SUBSTRING] [--workers N] [--max-runs N]``.
@@ -252,6 +253,11 @@ def expand(
                     raise SweepConfigError(
                         f"{where}: invalid run {canonical_params(raw)}: {exc}"
                     ) from exc
+            if params.get("weights") not in (None, "imagenet"):
+                raise SweepConfigError(
+                    f"{where}: weights={raw.get('weights')!r}: a sweep takes weights 'imagenet' "
+                    "or null; put local ImageNet files in --weights-dir / $RESBOOK_WEIGHTS_DIR"
+                )
             try:
                 rid = run_id(params)
             except KeyError as exc:
@@ -416,6 +422,17 @@ class SequentialExecutor:
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Nothing to release."""
+
+
+def _wait_any(futures: list[Any], poll_s: float = 0.2) -> list[Any]:
+    """The finished futures among ``futures``, blocking until at least one is done."""
+    if all(isinstance(f, Future) for f in futures):
+        return list(wait(futures, return_when=FIRST_COMPLETED).done)
+    while True:  # other future types (e.g. dask.distributed.Future) offer done()/result()
+        done = [f for f in futures if f.done()]
+        if done:
+            return done
+        time.sleep(poll_s)
 
 
 # --------------------------------------------------------------------------------------------
@@ -617,7 +634,7 @@ def run_sweep(
                 row["status"] = "running"
                 fut = executor.submit(execute_run, spec)
                 pending[fut] = (spec, row)
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            done = _wait_any(list(pending))
             for fut in done:
                 spec, row = pending.pop(fut)
                 try:
