@@ -1,0 +1,133 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The data: ISIC 2017 instead of a private acne set
+#
+# **Purpose.** The main paper {cite}`achar2025resolution` trains on a private set of clinical
+# photos (Acne vs Normal) that cannot be shared. This chapter loads the public stand-in used by
+# the rest of the book, ISIC 2017 Part 3 dermoscopy {cite}`codella2018isic` (binary tasks,
+# official splits), and shows everything the loader did to it: where the files come from, how
+# many images each split and class has, which duplicate images were found and dropped before
+# any split was used, which files were skipped, what the paper-style balanced evaluation sets
+# look like, and what the images look like at the four input sizes of the study (Fig. 1).
+#
+# **Parameters** (papermill): `dataset` (`isic2017`, `kermany`, `pneumoniamnist` or `folder`),
+# `task` (e.g. `melanoma`; `None` = the data set's default), `resolutions` (input sizes in px),
+# `seed` (split and subsampling seed), `data_root` (`None` = environment variable
+# `RESBOOK_DATA_DIR`) and `balanced_eval` (use the balanced val/test sets for the counts).
+# With `dataset="folder"` and `data_root` pointing at a folder of class sub-folders (e.g. your own
+# Acne/Normal photos) the same chapter describes your data.
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from helpers.data import list_datasets, load_dataset, sample_grid
+
+pd.set_option("display.max_colwidth", 80)
+
+# %% tags=["parameters"]
+dataset = "isic2017"
+task = "melanoma"
+resolutions = [64, 128, 224, 256]
+seed = 0
+data_root = None
+balanced_eval = False
+
+# %% [markdown]
+# ## The registry
+# Four data sets are registered; the first task listed is each one's default.
+
+# %%
+pd.DataFrame([{"dataset": k, "tasks": ", ".join(v)} for k, v in list_datasets().items()])
+
+# %% [markdown]
+# ## Where the data comes from
+# The loader reads the data set below the data root (shown relative to it: the root itself
+# differs between machines). Loading at the largest size decodes each file once; the decoded
+# arrays are cached on disk, keyed by a fingerprint of the source files, so later chapters do not
+# decode the JPEGs again.
+
+# %%
+ds = load_dataset(dataset, task=task, resolution=max(resolutions), data_root=data_root,
+                  seed=seed, balanced_eval=balanced_eval)
+rep = ds.report
+display(Markdown(f"**{ds.name}**, task **{ds.task}**: class 0 = `{ds.class_names[0]}`, "
+                 f"class 1 = `{ds.class_names[1]}`; source `{rep.source}`; split strategy "
+                 f"`{rep.split_strategy}`; data fingerprint `{ds.fingerprint[:16]}`"))
+for note in rep.notes:
+    print("note:", note)
+
+# %% [markdown]
+# ## Images per split and class
+# Counts after duplicate removal. ISIC's classes are unbalanced: melanoma is about one image in
+# five, which matters for accuracy (a model saying "benign" always scores about 0.8) and is why
+# the book reports AUC, sensitivity and specificity next to accuracy.
+
+# %%
+rep.to_frame()
+
+# %% [markdown]
+# ## Duplicates found and removed
+# Byte-identical files share a sha256. Near-identical files (the same lesion re-imaged or
+# colour-processed) have a 64-bit perceptual hash within a small Hamming distance *and* nearly the
+# same 32x32 grey thumbnail (correlation of at least 0.95). The policy keeps the copy that sits in
+# the evaluation split (test before val before train) and drops the others; when the copies'
+# labels disagree every copy is dropped. For chest X-rays the near search is only reported:
+# thumbnails of different patients' radiographs look alike.
+
+# %%
+dups = rep.duplicates_frame()
+summary = dups.groupby("kind").agg(groups=("ids", "size"),
+                                   images_removed=("removed", lambda s: sum(
+                                       len(x.split()) for x in s if x != "-")))
+display(summary)
+print(f"{len(rep.removed_ids)} images removed in total "
+      f"(near-duplicate action: {rep.near_dup_action}, pHash distance <= {rep.near_dup_threshold})")
+
+# %%
+dups.drop(columns=["labels"])
+
+# %% [markdown]
+# ## The evaluation sets
+# The official validation and test sets are used as published (minus duplicates). The paper
+# evaluated on a class-balanced set; `balanced_eval=True` gives the same kind of set here:
+# val and test subsampled (seeded) to equal class counts, train untouched.
+
+# %%
+balanced = load_dataset(dataset, task=task, resolution=min(resolutions), data_root=data_root,
+                        seed=seed, balanced_eval=True)
+official = load_dataset(dataset, task=task, resolution=min(resolutions), data_root=data_root,
+                        seed=seed, balanced_eval=False)
+pd.concat({"as published": official.report.to_frame(),
+           f"balanced (seed {seed})": balanced.report.to_frame()}, axis=0)
+
+# %% [markdown]
+# ## Skipped files
+# Files that are not images, or images that cannot be decoded, are never dropped silently: they
+# are listed here with the reason (an empty table means nothing was skipped).
+
+# %%
+rep.skipped_frame()
+
+# %% [markdown]
+# ## Fig. 1: the same images at the four input sizes
+# Each column is the loader's own array at that size (bilinear downsampling, the method of the
+# paper's Keras pipeline), drawn at the same physical size so that the loss of detail at 64 px
+# shows as coarse pixels.
+
+# %%
+fig = sample_grid(dataset, task=task, resolutions=resolutions, n_per_class=2, seed=seed,
+                  data_root=data_root, panel_inches=2.0)
+plt.show()
