@@ -311,8 +311,8 @@ def paper_table_one() -> pd.DataFrame:
     df["model"] = df["model"].str.lower()
     for metric in PERCENT_METRICS:
         df[metric] = df.pop(f"{metric}_pct") / 100.0
-    for metric in METRICS:
-        digits = 2 if metric in PERCENT_METRICS else 4
+    for metric in METRICS:  # printed precision: 2 decimals for %, 3 for F1, 4 for AUC
+        digits = {"f1": 3, "auc": 4}.get(metric, 2)
         scale = 100.0 if metric in PERCENT_METRICS else 1.0
         df[METRIC_LABELS[metric]] = [f"{v * scale:.{digits}f}" for v in df[metric]]
     return df[["model", "resolution", *METRICS, *METRIC_LABELS.values()]]
