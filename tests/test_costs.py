@@ -208,6 +208,7 @@ def test_profiler_matches_formulas_tiny():
     biases = sum(int(r.N * r.out_h * r.out_w) for r in df.itertuples() if r.use_bias)
     assert by_op["BiasAdd"] + by_op.get("AddV2", 0) == biases
     assert costs.profiler_flops(model, 9) == sum(by_op.values())
+    assert costs.profiler_counts(model, 9) == (sum(by_op.values()), by_op)
 
 
 @TF_ONLY
@@ -220,9 +221,8 @@ def test_profiler_warns_on_uncountable_ops():
 def test_profiler_matches_formulas_mobilenet(models64):
     model = models64["mobilenet"]
     macs = costs.count_model_costs(model)["macs"]
-    by_op = costs.profiler_flops_by_op(model, 64)
+    total, by_op = costs.profiler_counts(model, 64)
     conv = by_op["Conv2D"] + by_op["DepthwiseConv2dNative"] + by_op["MatMul"]
     assert conv == 2 * macs  # exact for conv and dense
-    total = costs.profiler_flops(model, 64)
     assert total == sum(by_op.values())
     assert 0 < total / (2 * macs) - 1 < 0.02  # BatchNorm, pre-processing, pooling: < 2 %

@@ -17,7 +17,9 @@ profiler comparison in the chapter shows how small they are). Sizes in "MB" are 
 
 from __future__ import annotations
 
+import logging
 import math
+import numbers
 import os
 import tempfile
 import warnings
@@ -54,27 +56,31 @@ COST_KEYS: tuple[str, ...] = ("macs", "flops", "params", "trainable_params", "si
 _UNITS = {"MB": 1e6, "MiB": float(2**20)}
 
 
-def _positive_ints(**values: int) -> None:
-    for key, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+def _positive_ints(*values: tuple[str, Any]) -> tuple[int, ...]:
+    """Validate (name, value) pairs as positive integers (NumPy integers too) and return ints."""
+    out = []
+    for key, value in values:
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{key}={value!r}: expected a positive int")
+        out.append(int(value))
+    return tuple(out)
 
 
 def standard_conv_cost(d_k: int, m: int, n: int, d_f: int) -> int:
     """MACs of a standard D_K×D_K conv, M→N channels, D_F×D_F output (separable-cost chapter)."""
-    _positive_ints(d_k=d_k, m=m, n=n, d_f=d_f)
+    d_k, m, n, d_f = _positive_ints(("d_k", d_k), ("m", m), ("n", n), ("d_f", d_f))
     return d_k * d_k * m * n * d_f * d_f
 
 
 def depthwise_conv_cost(d_k: int, m: int, d_f: int) -> int:
     """MACs of a depthwise D_K×D_K conv on M channels, D_F×D_F output (separable-cost chapter)."""
-    _positive_ints(d_k=d_k, m=m, d_f=d_f)
+    d_k, m, d_f = _positive_ints(("d_k", d_k), ("m", m), ("d_f", d_f))
     return d_k * d_k * m * d_f * d_f
 
 
 def pointwise_conv_cost(m: int, n: int, d_f: int) -> int:
     """MACs of a 1×1 conv, M→N channels, D_F×D_F output (separable-cost chapter)."""
-    _positive_ints(m=m, n=n, d_f=d_f)
+    m, n, d_f = _positive_ints(("m", m), ("n", n), ("d_f", d_f))
     return m * n * d_f * d_f
 
 
@@ -85,13 +91,15 @@ def separable_conv_cost(d_k: int, m: int, n: int, d_f: int) -> int:
 
 def separable_ratio(d_k: int, n: int) -> float:
     """Separable / standard cost = 1/N + 1/D_K² (separable-cost chapter)."""
-    _positive_ints(d_k=d_k, n=n)
+    d_k, n = _positive_ints(("d_k", d_k), ("n", n))
     return 1.0 / n + 1.0 / (d_k * d_k)
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: str, dilation: int = 1) -> int:
     """Output length of a conv along one axis for Keras 'same'/'valid' padding (separable-cost chapter)."""
-    _positive_ints(size=size, kernel=kernel, stride=stride, dilation=dilation)
+    size, kernel, stride, dilation = _positive_ints(
+        ("size", size), ("kernel", kernel), ("stride", stride), ("dilation", dilation)
+    )
     if padding == "same":
         return math.ceil(size / stride)
     if padding == "valid":
@@ -257,7 +265,7 @@ def model_size_mb(model: keras.Model, unit: str = "MB", bytes_per_param: int = 4
     """Weights size: every parameter (incl. BatchNorm statistics) × 4 bytes, in MB or MiB (separable-cost chapter)."""
     if unit not in _UNITS:
         raise ValueError(f"unit={unit!r}: expected one of {list(_UNITS)}")
-    _positive_ints(bytes_per_param=bytes_per_param)
+    (bytes_per_param,) = _positive_ints(("bytes_per_param", bytes_per_param))
     return model.count_params() * bytes_per_param / _UNITS[unit]
 
 
@@ -278,13 +286,19 @@ def saved_file_bytes(model: keras.Model, suffix: str = ".keras") -> int:
     """Size in bytes of the model saved as .keras, .h5 or .weights.h5 in a temp dir (separable-cost chapter)."""
     if suffix not in (".keras", ".h5", ".weights.h5"):
         raise ValueError(f"suffix={suffix!r}: expected '.keras', '.h5' or '.weights.h5'")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model" + suffix)
-        if suffix == ".weights.h5":
-            model.save_weights(path)
-        else:
-            model.save(path)
-        return os.path.getsize(path)
+    absl = logging.getLogger("absl")  # Keras warns through absl that .h5 is a legacy format
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model" + suffix)
+            if suffix == ".weights.h5":
+                model.save_weights(path)
+            else:
+                model.save(path)
+            return os.path.getsize(path)
+    finally:
+        absl.setLevel(level)
 
 
 def _frozen_graph(model: keras.Model, resolution: int, batch: int = 1) -> Any:
@@ -301,7 +315,7 @@ def _frozen_graph(model: keras.Model, resolution: int, batch: int = 1) -> Any:
         convert_variables_to_constants_v2,
     )
 
-    _positive_ints(resolution=resolution, batch=batch)
+    resolution, batch = _positive_ints(("resolution", resolution), ("batch", batch))
     channels = int(model.inputs[0].shape[-1])
     spec = tf.TensorSpec([batch, resolution, resolution, channels], tf.float32)
     fn = tf.function(lambda x: model(x, training=False))
@@ -322,39 +336,55 @@ class _QuietTF:
         self._logger.setLevel(self._level)
 
 
-def profiler_flops(model: keras.Model, resolution: int, batch: int = 1) -> int:
-    """Total float ops counted by TensorFlow's profiler on the frozen inference graph (separable-cost chapter)."""
+def _profiler_total(graph: Any) -> int:
     import tensorflow as tf
 
-    with _QuietTF():
-        graph = _frozen_graph(model, resolution, batch)
-        builder = tf.compat.v1.profiler.ProfileOptionBuilder
-        options = builder(builder.float_operation()).with_empty_output().build()
-        profile = tf.compat.v1.profiler.profile(graph=graph, cmd="op", options=options)
-    return int(profile.total_float_ops)
+    builder = tf.compat.v1.profiler.ProfileOptionBuilder
+    options = builder(builder.float_operation()).with_empty_output().build()
+    return int(
+        tf.compat.v1.profiler.profile(graph=graph, cmd="op", options=options).total_float_ops
+    )
 
 
-def profiler_flops_by_op(model: keras.Model, resolution: int, batch: int = 1) -> dict[str, int]:
-    """Float ops per TensorFlow op type (Conv2D, DepthwiseConv2dNative, Mul, ...) of the frozen graph (separable-cost chapter)."""
+def _flops_by_op(graph: Any) -> dict[str, int]:
     from tensorflow.python.framework import ops
 
     totals: dict[str, int] = {}
     skipped: list[str] = []
-    with _QuietTF():
-        graph = _frozen_graph(model, resolution, batch)
-        for op in graph.get_operations():
-            try:
-                stats = ops.get_stats_for_node_def(graph, op.node_def, "flops")
-            except ValueError:  # incomplete shape: the profiler skips these too
-                skipped.append(op.type)
-                continue
-            if stats.value:
-                totals[op.type] = totals.get(op.type, 0) + int(stats.value)
+    for op in graph.get_operations():
+        try:
+            stats = ops.get_stats_for_node_def(graph, op.node_def, "flops")
+        except ValueError:  # incomplete shape: the profiler skips these too
+            skipped.append(op.type)
+            continue
+        if stats.value:
+            totals[op.type] = totals.get(op.type, 0) + int(stats.value)
     if skipped:
         warnings.warn(
             f"{len(skipped)} ops ({', '.join(sorted(set(skipped)))}) have incomplete shapes in "
             f"the frozen graph, so TensorFlow's profiler does not count them (grouped convs run "
             f"as opaque function calls); the profiler total is an undercount",
-            stacklevel=2,
+            stacklevel=3,
         )
     return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
+
+def profiler_flops(model: keras.Model, resolution: int, batch: int = 1) -> int:
+    """Total float ops counted by TensorFlow's profiler on the frozen inference graph (separable-cost chapter)."""
+    with _QuietTF():
+        return _profiler_total(_frozen_graph(model, resolution, batch))
+
+
+def profiler_flops_by_op(model: keras.Model, resolution: int, batch: int = 1) -> dict[str, int]:
+    """Float ops per TensorFlow op type (Conv2D, DepthwiseConv2dNative, Mul, ...) of the frozen graph (separable-cost chapter)."""
+    with _QuietTF():
+        return _flops_by_op(_frozen_graph(model, resolution, batch))
+
+
+def profiler_counts(
+    model: keras.Model, resolution: int, batch: int = 1
+) -> tuple[int, dict[str, int]]:
+    """(profiler_flops, profiler_flops_by_op) from one traced graph, half the time of both (separable-cost chapter)."""
+    with _QuietTF():
+        graph = _frozen_graph(model, resolution, batch)
+        return _profiler_total(graph), _flops_by_op(graph)
