@@ -388,3 +388,42 @@ def test_plots_return_labelled_figures(runs: pd.DataFrame) -> None:
     plt.close(cm)
     with pytest.raises(ValueError, match="preprocessing"):
         plots.roc_curves(runs)
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_results.py"
+
+
+def test_results_notebook_end_to_end_on_synthetic_records(tmp_path: Path) -> None:
+    """Execute chapter 04 on SYNTHETIC records (frozen grid + partial full grid); then on none."""
+    jupytext = pytest.importorskip("jupytext")
+    pm = pytest.importorskip("papermill")
+    pytest.importorskip("myst_nb")
+    res = tmp_path / "results"
+    common = {"seeds": (0, 1), "preprocessings": ("unit", "native"), "n_test": 60, "n_val": 20}
+    write_synthetic_records(res, regimes=("frozen",), n_failed=1, **common)
+    write_synthetic_records(
+        res, models=("mobilenet",), resolutions=(64, 128), regimes=("full",), **common
+    )
+    nb = jupytext.read(NOTEBOOK)
+    out = pm.execute_notebook(
+        nb,
+        str(tmp_path / "out.ipynb"),
+        parameters={"results_dir": str(res)},
+        kernel_name="python3",
+        cwd=str(NOTEBOOK.parents[1]),
+        progress_bar=False,
+    )
+    text = json.dumps([c.get("outputs", []) for c in out.cells])
+    assert str(tmp_path) not in text  # no absolute paths in outputs
+    assert "image/png" in text and "application/papermill.record" in text
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(pm.PapermillExecutionError, match="helpers sweep configs/paper.yaml"):
+        pm.execute_notebook(
+            nb,
+            str(tmp_path / "fail.ipynb"),
+            parameters={"results_dir": str(empty)},
+            kernel_name="python3",
+            cwd=str(NOTEBOOK.parents[1]),
+            progress_bar=False,
+        )
