@@ -1,0 +1,644 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # What a convolution costs: standard vs depthwise-separable
+#
+# **Purpose.** The main paper {cite}`achar2025resolution` explains MobileNet's efficiency with
+# two cost formulas taken from the MobileNets paper {cite}`howard2017mobilenets` and a claim
+# that the factorised convolution is "8 to 9 times" cheaper. This chapter (1) derives the two
+# costs and their ratio symbolically, (2) checks the formulas, layer by layer, against the real
+# Keras MobileNet and ResNet50 {cite}`he2016resnet` with the paper's classification head, and
+# against an independent count by TensorFlow's profiler, and (3) measures how the cost of both
+# networks grows with the input resolutions of the study (64, 128, 224, 256 px) and how large
+# the models are on disk.
+#
+# **Parameters** (papermill): `kernel_size` (the $D_K$ of the derivation), `in_channels` and
+# `out_channels` (the $M$ and $N$ of the worked examples), `feature_size` ($D_F$ of the worked
+# examples), `resolutions`, `model_names`, `profile` (run the TensorFlow profiler cross-check)
+# and `profiler_tolerance` (largest accepted relative excess of the profiler's count).
+#
+# Costs do not depend on the values of the weights, so every model here is built with random
+# weights (`weights=None`); no data set and no download is needed.
+
+# %% tags=["nbval-ignore-output"]
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import sympy as sp
+from IPython.display import display
+
+from helpers import costs, paper_reference
+from helpers.models import build_model
+
+print("Keras", keras.__version__, "backend", keras.backend.backend())
+
+# %% tags=["parameters"]
+kernel_size = 3
+in_channels = [32, 64, 128, 256, 512, 1024]
+out_channels = [32, 64, 128, 256, 512, 1024]
+feature_size = 14
+resolutions = [64, 128, 224, 256]
+model_names = ["mobilenet", "resnet50"]
+profile = True
+profiler_tolerance = 0.02
+
+# %%
+pd.set_option("display.width", 120)
+pd.set_option("display.max_columns", 20)
+sns.set_theme(style="whitegrid", context="notebook")
+keras.utils.set_random_seed(0)
+LABEL = {"mobilenet": "MobileNet", "resnet50": "ResNet50", "mobilenetv2": "MobileNetV2"}
+
+# %% [markdown]
+# ## 1. The two formulas, derived
+#
+# A convolution layer slides a small window of $D_K \times D_K$ pixels over a stack of $M$
+# feature maps and writes $N$ new maps of $D_F \times D_F$ positions. Every output value is a
+# weighted sum over the window and over all $M$ input channels, i.e. $D_K^2 M$
+# multiply-accumulate operations (MACs), and there are $N D_F^2$ output values.
+#
+# The depthwise-separable version splits this into two cheaper steps
+# {cite}`howard2017mobilenets`:
+#
+# * a **depthwise** convolution filters each of the $M$ channels on its own with one
+#   $D_K \times D_K$ window ($D_K^2$ MACs per output value, $M D_F^2$ output values);
+# * a **pointwise** ($1 \times 1$) convolution then mixes the channels: each of the $N D_F^2$
+#   outputs is a weighted sum of the $M$ channels at that position.
+#
+# Below, sympy writes both costs down from these counts and divides one by the other.
+
+# %%
+D_K, M, N, D_F = sp.symbols("D_K M N D_F", positive=True, integer=True)
+cost_std = (D_K**2 * M) * (N * D_F**2)  # MACs per output value × output values
+cost_depthwise = D_K**2 * (M * D_F**2)
+cost_pointwise = M * (N * D_F**2)
+cost_sep = cost_depthwise + cost_pointwise
+display(sp.Eq(sp.Symbol(r"\mathrm{Cost}_{std}"), cost_std))
+display(sp.Eq(sp.Symbol(r"\mathrm{Cost}_{sep}"), cost_sep))
+
+# %% [markdown]
+# These are exactly the paper's two expressions. Their ratio, as first written, still contains
+# $M$ and $D_F$; cancelling the common factor $M D_F^2$ leaves a fraction in $N$ and $D_K$
+# only, which splits into two simple terms:
+
+# %%
+ratio = cost_sep / cost_std
+ratio_cancelled = sp.cancel(ratio)
+ratio_split = sp.apart(ratio_cancelled, N)
+display(sp.Eq(sp.Symbol("r"), ratio, evaluate=False))
+display(sp.Eq(sp.Symbol("r"), ratio_cancelled, evaluate=False))
+display(sp.Eq(sp.Symbol("r"), ratio_split, evaluate=False))
+print("free symbols of the ratio:", sorted(map(str, ratio_cancelled.free_symbols)))
+assert sp.simplify(ratio_split - (1 / N + 1 / D_K**2)) == 0
+
+# %% [markdown]
+# So the separable layer costs a fraction $r = \frac{1}{N} + \frac{1}{D_K^2}$ of the standard
+# one, whatever the image size $D_F$ and the number of input channels $M$. The *reduction
+# factor* is $1/r$. With MobileNet's $3 \times 3$ kernels ($D_K = 3$):
+
+# %%
+reduction = sp.simplify(1 / ratio_split)
+reduction_k = reduction.subs(D_K, kernel_size)
+display(sp.Eq(sp.Symbol("1/r"), reduction, evaluate=False))
+display(sp.Eq(sp.Symbol(f"1/r|_{{D_K={kernel_size}}}"), reduction_k, evaluate=False))
+display(sp.Eq(sp.Limit(reduction_k, N, sp.oo), sp.limit(reduction_k, N, sp.oo)))
+n_for_8 = sp.solve(sp.Eq(reduction_k, 8), N)
+print(f"reduction factor reaches 8 at N = {n_for_8}")
+
+# %% [markdown]
+# This is where "8 to 9 times" comes from. The first term, $1/D_K^2 = 1/9$, is the floor set by
+# the depthwise filter; the second, $1/N$, is the price of the pointwise mixing and fades as the
+# layer gets wider. The factor can never reach $D_K^2 = 9$; it passes 8 once a layer has 72 or
+# more output channels, which is true of every separable block of MobileNet except the first
+# ($N = 64$; see the block table in section 2). For narrower layers the saving is smaller:
+# about 7× at $N = 32$.
+#
+# The same bookkeeping holds for the number of weights: a standard layer stores $D_K^2 M N$ of
+# them, the separable pair $D_K^2 M + M N$, the same ratio $1/N + 1/D_K^2$ (biases aside). That
+# is the paper's "nearly 90 %" fewer parameters.
+
+# %%
+rows = []
+for n in out_channels:
+    exact = ratio_split.subs({D_K: kernel_size, N: n})
+    rows.append(
+        {
+            "N": n,
+            "ratio (exact)": str(exact),
+            "ratio": float(exact),
+            "helpers.costs.separable_ratio": costs.separable_ratio(kernel_size, n),
+            "reduction factor": 1 / float(exact),
+        }
+    )
+reduction_table = pd.DataFrame(rows)
+assert np.allclose(reduction_table["ratio"], reduction_table["helpers.costs.separable_ratio"])
+reduction_table.round(4)
+
+# %% [markdown]
+# The same numbers from the integer cost functions of `helpers.costs`, for every pair of input
+# and output widths at a $D_F = $ `feature_size` map: each column is constant, i.e. the number of
+# input channels $M$ does not matter, as the algebra says.
+
+# %%
+grid = pd.DataFrame(
+    [
+        {
+            "M": m,
+            "N": n,
+            "reduction": costs.standard_conv_cost(kernel_size, m, n, feature_size)
+            / costs.separable_conv_cost(kernel_size, m, n, feature_size),
+        }
+        for m in in_channels
+        for n in out_channels
+    ]
+)
+grid_table = grid.pivot(index="M", columns="N", values="reduction").round(3)
+assert (grid_table.nunique(axis=0) == 1).all()
+grid_table
+
+# %%
+n_axis = np.unique(np.geomspace(8, 2048, 64).round().astype(int))
+curves = pd.DataFrame(
+    [
+        {
+            "N (output channels)": n,
+            "reduction factor": 1 / costs.separable_ratio(k, n),
+            "kernel": f"{k}×{k}",
+        }
+        for k in sorted({kernel_size, 3, 5, 7})
+        for n in n_axis
+    ]
+)
+fig, ax = plt.subplots(figsize=(7, 4))
+sns.lineplot(data=curves, x="N (output channels)", y="reduction factor", hue="kernel", ax=ax)
+for k in sorted({kernel_size, 3, 5, 7}):
+    ax.axhline(k * k, ls=":", lw=1, color="grey")
+ax.axhspan(8, 9, color="tab:orange", alpha=0.15, label='paper: "8 to 9 times"')
+ax.set_xscale("log", base=2)
+ax.set_yscale("log", base=2)
+ax.set_title("Standard / separable cost = 1 / (1/N + 1/D_K²); dotted: the limit D_K²")
+ax.legend(loc="upper left", fontsize=9)
+display(fig)  # works under any matplotlib backend (MPLBACKEND=Agg in make)
+plt.close(fig)
+
+# %% [markdown]
+# ## 2. The formulas against the real networks
+#
+# `helpers.costs.layer_costs` walks through every layer of a Keras model (including the nested
+# ImageNet base) and, for every convolution and dense layer, reads the kernel size, stride,
+# padding, bias, input width $M$ and output width $N$, computes the output size $D_F$ from the
+# input size, stride and padding (and checks it against the shape Keras reports), and applies the
+# formulas: $D_K^2 M N D_F^2$ MACs for a standard conv, $D_K^2 M D_F^2$ for a depthwise one,
+# $M N D_F^2$ for a pointwise ($1 \times 1$) one and $M N$ for the final dense layer. Two details
+# matter for the comparison with the paper's formula: $D_F$ is the **output** size (a stride-2
+# layer does a quarter of the work of a stride-1 layer on the same input), and MobileNet's
+# stride-2 depthwise layers use explicit zero padding followed by `valid` padding, ResNet50's stem
+# a $7 \times 7$ stride-2 conv after 3 pixels of zero padding. The parameter count of each layer
+# follows from the same quantities: $D_K^2 M N$ weights (depthwise: $D_K^2 M$) plus $N$ biases
+# when the layer has them (ResNet50's convolutions do, MobileNet's do not, since a BatchNorm
+# follows each of them).
+#
+# The models are the ones trained in this book (`helpers.models.build_model`): the ImageNet
+# base without its classifier, then the paper's head, global average pooling → dropout(0.5) →
+# one sigmoid unit, plus a parameter-free layer that scales the pixels to $[0, 1]$.
+
+# %%
+models = {
+    (name, s): build_model(name, s, weights=None) for name in model_names for s in resolutions
+}
+tables = {key: costs.layer_costs(model) for key, model in models.items()}
+check = pd.DataFrame(
+    [
+        {
+            "model": LABEL[name],
+            "resolution": s,
+            "conv+dense layers": len(df),
+            "params (formulas)": int(df["params_formula"].sum()),
+            "params (Keras count_params)": int(df["params_keras"].sum()),
+            "layers that disagree": int((df["params_formula"] != df["params_keras"]).sum()),
+        }
+        for (name, s), df in tables.items()
+    ]
+)
+assert (check["layers that disagree"] == 0).all()
+check
+
+# %% [markdown]
+# Every layer's parameter count from the formulas equals Keras's own `count_params()` exactly,
+# at every resolution. Here is MobileNet at 224 px in full: one standard $3 \times 3$ conv, then
+# thirteen depthwise/pointwise pairs, then the head's dense unit.
+
+# %%
+SHOW = ["name", "kind", "kernel", "stride", "M", "N", "out_h", "macs", "params_keras"]
+ref_res = 224 if 224 in resolutions else resolutions[-1]
+if "mobilenet" in model_names:
+    display(tables[("mobilenet", ref_res)][SHOW].rename(columns={"out_h": "D_F"}))
+
+# %% [markdown]
+# Where does the work go? Per layer kind, at the same resolution:
+
+# %%
+kind_rows = []
+for name in model_names:
+    df = tables[(name, ref_res)]
+    by_kind = df.groupby("kind").agg(
+        layers=("name", "size"), macs=("macs", "sum"), params=("params_keras", "sum")
+    )
+    by_kind["% of MACs"] = 100 * by_kind["macs"] / by_kind["macs"].sum()
+    by_kind["% of conv/dense params"] = 100 * by_kind["params"] / by_kind["params"].sum()
+    by_kind.insert(0, "model", LABEL[name])
+    kind_rows.append(by_kind.reset_index())
+kinds = pd.concat(kind_rows, ignore_index=True)
+kinds["MMACs"] = kinds["macs"] / 1e6
+if "mobilenet" in model_names:
+    share = kinds[kinds["model"] == "MobileNet"].set_index("kind")["% of MACs"]
+    assert 94 < share["pointwise"] < 96 and 2.5 < share["depthwise"] < 3.5
+kinds[["model", "kind", "layers", "MMACs", "% of MACs", "params", "% of conv/dense params"]].round(
+    2
+)
+
+# %% [markdown]
+# In MobileNet about 95 % of the arithmetic sits in the $1 \times 1$ pointwise layers, as
+# Howard et al. report {cite}`howard2017mobilenets`; the depthwise filters, which do the actual
+# spatial filtering, cost only about 3 %. ResNet50 has no depthwise layers; half of its MACs are
+# in its $3 \times 3$ convolutions and half in the $1 \times 1$ "bottleneck" convolutions that
+# shrink and re-expand the channels around them {cite}`he2016resnet`.
+#
+# How much did the factorisation save *inside MobileNet*? For each of its 13 separable blocks
+# we compare the MACs actually spent (depthwise + pointwise, from the layer table) with those of
+# a standard $3 \times 3$ convolution with the same $M$, $N$ and output size $D_F$.
+
+# %%
+if "mobilenet" in model_names:
+    mob = tables[("mobilenet", ref_res)].set_index("name")
+    blocks = []
+    for k in range(1, 14):
+        dw, pw = mob.loc[f"conv_dw_{k}"], mob.loc[f"conv_pw_{k}"]
+        m, n, d_f = int(dw["M"]), int(pw["N"]), int(dw["out_h"])
+        spent = int(dw["macs"] + pw["macs"])
+        assert spent == costs.separable_conv_cost(kernel_size, m, n, d_f)
+        blocks.append(
+            {
+                "block": k,
+                "stride": dw["stride"],
+                "M": m,
+                "N": n,
+                "D_F": d_f,
+                "separable MMACs": spent / 1e6,
+                "standard MMACs": costs.standard_conv_cost(kernel_size, m, n, d_f) / 1e6,
+                "reduction": 1 / costs.separable_ratio(kernel_size, n),
+            }
+        )
+    block_table = pd.DataFrame(blocks)
+    assert np.allclose(
+        block_table["standard MMACs"] / block_table["separable MMACs"], block_table["reduction"]
+    )
+    display(block_table.round(2))
+    overall = block_table["standard MMACs"].sum() / block_table["separable MMACs"].sum()
+    print(
+        f"13 blocks together: {block_table['separable MMACs'].sum():.1f} MMACs spent vs "
+        f"{block_table['standard MMACs'].sum():.1f} MMACs as standard convs "
+        f"-> {overall:.2f}x fewer"
+    )
+    assert 8.5 < overall < 9 and (block_table["reduction"].iloc[1:] > 8).all()
+
+# %% [markdown]
+# Block by block the saving is exactly $1/(1/N + 1/9)$ (the assertion above checks it): just
+# under 8× for the first block ($N = 64$), 8.4–8.9× for the other twelve. Over the whole stack,
+# where the wide layers dominate, the factorisation does the work of the equivalent standard
+# convolutions with about 8.7 times fewer operations: the paper's "8 to 9 times".
+
+# %% [markdown]
+# ## 3. An independent count: TensorFlow's profiler
+#
+# The formulas could share a mistake with our reading of the layers, so we also let TensorFlow
+# count. `helpers.costs.profiler_flops` traces the model on a single image
+# (`tf.TensorSpec([1, s, s, 3])`), freezes the weights into constants and runs
+# `tf.compat.v1.profiler` with `ProfileOptionBuilder.float_operation()` over the graph;
+# `profiler_flops_by_op` gives the same count per TensorFlow operation. The profiler counts
+# **FLOPs**, and a MAC is two of them (a multiply and an add), so we compare it with
+# $2 \times$ the formula MACs.
+
+# %%
+run_profiler = profile and keras.backend.backend() == "tensorflow"
+if not run_profiler:
+    print("Profiler cross-check skipped (needs profile=True and the TensorFlow backend).")
+prof_rows, by_op_rows = [], []
+if run_profiler:
+    for (name, s), model in models.items():
+        total, by_op = costs.profiler_counts(model, s)
+        macs = int(tables[(name, s)]["macs"].sum())
+        conv_flops = sum(by_op.get(op, 0) for op in ("Conv2D", "DepthwiseConv2dNative", "MatMul"))
+        prof_rows.append(
+            {
+                "model": LABEL[name],
+                "resolution": s,
+                "formula FLOPs (2·MACs)": 2 * macs,
+                "profiler conv+matmul FLOPs": conv_flops,
+                "profiler total FLOPs": total,
+                "excess %": 100 * (total / (2 * macs) - 1),
+            }
+        )
+        if s == ref_res:
+            by_op_rows += [{"model": LABEL[name], "op": op, "FLOPs": v} for op, v in by_op.items()]
+    profiled = pd.DataFrame(prof_rows)
+    assert (profiled["profiler conv+matmul FLOPs"] == profiled["formula FLOPs (2·MACs)"]).all()
+    assert (profiled["excess %"].between(0, 100 * profiler_tolerance)).all()
+    display(profiled.round(3))
+
+# %% [markdown]
+# For the convolution and matrix-multiply operations the profiler and the formulas agree
+# **exactly** (2 FLOPs per MAC, asserted above), at every resolution and for both networks.
+# The profiler's total is a little larger (asserted to be less than `profiler_tolerance`), because
+# it also counts the arithmetic that is not multiply-accumulate. Per operation type:
+
+# %%
+if run_profiler:
+    ops_table = pd.DataFrame(by_op_rows)
+    ops_table["% of total"] = (
+        100 * ops_table["FLOPs"] / ops_table.groupby("model")["FLOPs"].transform("sum")
+    )
+    display(
+        ops_table.pivot(index="op", columns="model", values="% of total")
+        .fillna(0)
+        .sort_values(by=list(ops_table["model"].unique()), ascending=False)
+        .round(4)
+    )
+
+# %% [markdown]
+# What the extra operations are:
+#
+# * `Conv2D`, `DepthwiseConv2dNative`, `MatMul`: the convolutions and the dense unit, 2 FLOPs per
+#   MAC; more than 99 % of the total.
+# * `Mul` and `AddV2`: mainly BatchNormalization, which at inference is one multiply and one add
+#   per activation value (Keras 3 keeps it as separate ops; a deployment converter would fold it
+#   into the preceding convolution). In ResNet50 `AddV2` also holds the 16 residual additions.
+#   `Rsqrt`/`Sub` are BatchNorm's per-channel constants, recomputed in the graph.
+# * `BiasAdd`: ResNet50's convolution biases, one add per output value (MobileNet has none).
+# * `MaxPool` (ResNet50's stem), `Mean` (global average pooling), `RealDiv` (the $x/255$ pixel
+#   scaling of our preprocessing layer).
+# * Not counted at all by TensorFlow's profiler: ReLU/ReLU6, zero padding and the sigmoid.
+#
+# All of these grow with the number of activations, not with $M \times N$, so they are a small
+# fraction: the "FLOPs" of a network in the literature normally mean the convolution and dense
+# arithmetic only, and that is what `helpers.costs.count_model_costs` reports
+# (`flops = 2 × macs`).
+
+# %% [markdown]
+# ## 4. Cost versus input resolution
+#
+# The formulas say that a convolution's cost is proportional to the number of output positions
+# $D_F^2$, and every $D_F$ in these networks is the input side divided by a fixed stride product
+# (2, 4, ..., 32), so the whole network's MACs should grow with the **square** of the input side.
+# The parameters, and so the model size, do not change with resolution at all.
+
+# %%
+summary_rows = []
+for (name, s), model in models.items():
+    c = costs.count_model_costs(model)
+    df = tables[(name, s)]
+    conv_macs = int(df.loc[df["kind"] != "dense", "macs"].sum())
+    summary_rows.append(
+        {
+            "model": LABEL[name],
+            "resolution": s,
+            "GMACs": c["macs"] / 1e9,
+            "GFLOPs": c["flops"] / 1e9,
+            "params (M)": c["params"] / 1e6,
+            "trainable (M)": c["trainable_params"] / 1e6,
+            "float32 MB": c["size_mb_float32"],
+            "conv MACs / pixel": conv_macs / s**2,
+        }
+    )
+summary = pd.DataFrame(summary_rows)
+summary.round(4)
+
+# %% [markdown]
+# The last column, convolution MACs divided by the number of input pixels $s^2$, is the same at
+# every resolution: the cost is exactly quadratic in the input side (all four sizes are multiples
+# of 32, the networks' total stride, so no rounding of odd feature maps intervenes). Only the
+# dense unit of the head, 1,024 or 2,048 MACs, does not scale. A log-log fit gives the exponent,
+# and the ratio of the two networks is the same at every size:
+
+# %%
+slopes = {
+    LABEL[name]: np.polyfit(
+        np.log(resolutions), np.log(summary.loc[summary["model"] == LABEL[name], "GMACs"]), 1
+    )[0]
+    for name in model_names
+}
+print("log-log slope of MACs vs resolution:", {k: round(float(v), 4) for k, v in slopes.items()})
+assert all(abs(v - 2) < 1e-3 for v in slopes.values())
+if {"mobilenet", "resnet50"} <= set(model_names):
+    wide = summary.pivot(index="resolution", columns="model", values="GMACs")
+    wide["ResNet50 / MobileNet"] = wide["ResNet50"] / wide["MobileNet"]
+    display(wide.round(4))
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+sns.lineplot(data=summary, x="resolution", y="GMACs", hue="model", marker="o", ax=axes[0])
+axes[0].set_xscale("log", base=2)
+axes[0].set_yscale("log", base=10)
+axes[0].set_xticks(resolutions, [str(s) for s in resolutions])
+axes[0].set_title("MACs per image grow as resolution² (slope 2)")
+axes[0].set_xlabel("input side (px)")
+stack = kinds.pivot(index="model", columns="kind", values="MMACs").fillna(0) / 1e3
+stack.plot(kind="bar", stacked=True, ax=axes[1], rot=0, colormap="tab10")
+axes[1].set_ylabel("GMACs")
+axes[1].set_title(f"Where the MACs are, at {ref_res} px")
+axes[1].legend(title="layer kind", fontsize=9)
+plt.tight_layout()
+display(fig)  # works under any matplotlib backend (MPLBACKEND=Agg in make)
+plt.close(fig)
+
+# %% [markdown]
+# For a clinician-engineer the practical reading is: halving the side of the image (224 → 112,
+# or 256 → 128) cuts the arithmetic per image by four for either network, while switching from
+# ResNet50 to MobileNet cuts it by about 6.8 at any fixed size. The two savings multiply:
+
+# %%
+if {"mobilenet", "resnet50"} <= set(model_names) and {128, 224} <= set(resolutions):
+    g = summary.set_index(["model", "resolution"])["GMACs"]
+    print(f"MobileNet at 128 px (the paper's pick): {g['MobileNet', 128]:.3f} GMACs per image")
+    print(
+        f"ResNet50 at 224 px (its best setting in the paper): {g['ResNet50', 224]:.3f} GMACs "
+        f"per image, {g['ResNet50', 224] / g['MobileNet', 128]:.1f}x more"
+    )
+
+# %% [markdown]
+# ## 5. Model size: what "12.5 MB" and "90.5 MB" measure
+#
+# The paper reports 12.5 MB for MobileNet and 90.5 MB for ResNet50 and says the sizes are for
+# 32-bit floating-point weights. The number of parameters does not depend on the input size, so
+# we measure at the paper's Table II resolution. We count every stored number, including the
+# BatchNorm moving means and variances, which are not trained by gradient descent but are part
+# of the model, and give sizes both in decimal megabytes (MB, $10^6$ bytes) and in mebibytes
+# (MiB, $2^{20}$ bytes, which many tools also label "MB"). We also save each model to a temporary
+# folder in the three Keras formats and measure the files.
+
+# %%
+size_res = paper_reference.TABLE_II_RESOLUTION
+paper_mb = {model: mb for model, mb, *_ in paper_reference.TABLE_II}
+size_rows = []
+for name in model_names:
+    model = (
+        models[(name, size_res)]
+        if (name, size_res) in models
+        else build_model(name, size_res, weights=None)
+    )
+    c = costs.count_model_costs(model)
+    row = {
+        "model": LABEL[name],
+        "params": c["params"],
+        "trainable": c["trainable_params"],
+        "non-trainable (BN stats)": c["params"] - c["trainable_params"],
+        "params×4 (MB)": costs.model_size_mb(model, "MB"),
+        "params×4 (MiB)": costs.model_size_mb(model, "MiB"),
+    }
+    for suffix in (".keras", ".h5", ".weights.h5"):
+        row[f"{suffix} file (MiB)"] = costs.saved_file_bytes(model, suffix) / 2**20
+    row["paper (MB)"] = paper_mb.get(LABEL[name], np.nan)
+    size_rows.append(row)
+sizes = pd.DataFrame(size_rows).set_index("model")
+if {"mobilenet", "resnet50"} <= set(model_names):
+    assert round(sizes.loc["MobileNet", ".h5 file (MiB)"], 1) == 12.5
+    assert abs(sizes.loc["ResNet50", ".h5 file (MiB)"] - 90.5) < 0.2
+display(sizes[["params", "trainable", "non-trainable (BN stats)"]])
+sizes.drop(columns=["params", "trainable", "non-trainable (BN stats)"]).T.round(2)
+
+# %% [markdown]
+# Were the paper's sizes files saved together with the optimiser's state (after
+# `model.compile(optimizer="adam")`, Keras stores Adam's two moment estimates per trainable
+# weight as well)? Saving a compiled model with a built Adam optimiser shows how large that
+# would be:
+
+# %%
+opt_rows = []
+for name in model_names:
+    model = build_model(name, size_res, weights=None)
+    model.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    opt_rows.append(
+        {
+            "model": LABEL[name],
+            ".keras with Adam state (MiB)": costs.saved_file_bytes(model, ".keras") / 2**20,
+        }
+    )
+pd.DataFrame(opt_rows).set_index("model").round(2)
+
+# %% [markdown]
+# Reading the tables:
+#
+# * The paper's **12.5 MB** for MobileNet matches the size of the saved `.h5` file *in MiB*
+#   (float32 weights plus a little HDF5 bookkeeping); counted in decimal MB the same weights are
+#   about 12.9 MB. Its **90.5 MB** for ResNet50 lies just above both our `.h5` file in MiB
+#   (≈ 90.4) and the bare weights in MiB (≈ 90.0); in decimal MB the weights alone are 94.4 MB.
+#   The most likely reading is that the paper reports the saved `.h5` file sizes in MiB with the
+#   label "MB"; the small remaining gap for ResNet50 is the kind of overhead that changes between
+#   Keras/HDF5 versions (we cannot check which version the authors used). Either way the
+#   conclusion, ResNet50 about 7.3 times larger than MobileNet, is unaffected.
+# * Optimiser state is ruled out: with Adam's moments stored, the files are about three times
+#   larger (≈ 37 and ≈ 270 MiB).
+# * The sizes count all parameters, including BatchNorm's non-trainable moving statistics
+#   (about 21,900 numbers in MobileNet and 53,100 in ResNet50, under 1 % of either).
+#
+# `helpers.costs.count_model_costs` reports `size_mb_float32` = parameters × 4 bytes / $10^6$
+# (decimal MB), the convention used in the run records of the training chapter.
+
+# %% [markdown]
+# ## 6. Our counts next to the numbers usually quoted
+#
+# MobileNet's paper quotes 569 million multiply-adds and 4.2 million parameters
+# {cite}`howard2017mobilenets`, and ResNet50's 3.8 billion "FLOPs" {cite}`he2016resnet`, which
+# are in fact multiply-adds; a figure of 4.1 G is also widely quoted. All of them refer to the
+# 224 px network **with its 1000-class ImageNet classifier**. To compare like with like we
+# count Keras's own with-classifier models (`include_top=True`), our base without any head, and
+# our models with the paper's one-unit head.
+
+# %%
+at = 224
+tops = {
+    "mobilenet": keras.applications.MobileNet(weights=None, input_shape=(at, at, 3)),
+    "resnet50": keras.applications.ResNet50(weights=None, input_shape=(at, at, 3)),
+}
+quoted_rows = []
+for name in ("mobilenet", "resnet50"):
+    ours = models[(name, at)] if (name, at) in models else build_model(name, at, weights=None)
+    df = costs.layer_costs(ours)
+    base_macs = int(df.loc[df["kind"] != "dense", "macs"].sum())
+    top = costs.count_model_costs(tops[name])
+    quoted_rows.append(
+        {
+            "model": LABEL[name],
+            "base only GMACs": base_macs / 1e9,
+            "with paper's head GMACs": int(df["macs"].sum()) / 1e9,
+            "with 1000-class top GMACs": top["macs"] / 1e9,
+            "with 1000-class top GFLOPs": top["flops"] / 1e9,
+            "params with top (M)": top["params"] / 1e6,
+            "params with paper's head (M)": ours.count_params() / 1e6,
+        }
+    )
+quoted = pd.DataFrame(quoted_rows).set_index("model")
+assert round(quoted.loc["MobileNet", "with 1000-class top GMACs"], 3) == 0.569
+assert round(quoted.loc["MobileNet", "params with top (M)"], 1) == 4.3
+quoted.T.round(4)
+
+# %% [markdown]
+# MobileNet with its ImageNet classifier comes to 0.569 GMACs and 4.25 M parameters, which is
+# Howard et al.'s 569 M and 4.2 M (they round the parameters down); the classifier is only 1 M of the MACs but a quarter of the
+# parameters. Keras's ResNet50 with its classifier comes to 3.86 GMACs, matching He et al.'s
+# 3.8 × 10⁹. The larger 4.1 G comes from a slightly different network, "ResNet50 v1.5" (the
+# variant in torchvision and many other libraries), which moves the stride of the three
+# down-sampling blocks from their first $1 \times 1$ convolution to the $3 \times 3$ one. That
+# $1 \times 1$ layer then runs on a feature map four times larger, which we can compute from our
+# own layer table:
+
+# %%
+rn = costs.layer_costs(tops["resnet50"]).set_index("name")
+moved = [f"conv{stage}_block1_1_conv" for stage in (3, 4, 5)]
+extra = int(3 * rn.loc[moved, "macs"].sum())  # 4× the positions = 3× extra
+v15 = int(rn["macs"].sum()) + extra
+print(
+    f"stride-2 1×1 layers: {', '.join(moved)} ({int(rn.loc[moved, 'macs'].sum()) / 1e6:.1f} MMACs)"
+)
+print(
+    f"ResNet50 v1 with top: {rn['macs'].sum() / 1e9:.3f} GMACs; "
+    f"as v1.5: {v15 / 1e9:.3f} GMACs (+{extra / 1e6:.1f} M)"
+)
+
+# %% [markdown]
+# So the commonly quoted 4.1 G is the v1.5 network's multiply-accumulates, with the ImageNet
+# classifier; Keras's ResNet50, used by the paper and here, is the original v1 at 3.86 GMACs
+# (7.7 GFLOPs) with that classifier and 3.86 GMACs with the paper's one-unit head.
+#
+# ## Summary
+#
+# * The separable layer costs $1/N + 1/D_K^2$ of a standard one, independent of image size and
+#   input width; with $3 \times 3$ kernels that is a saving of 8–9× once a layer has more than 72
+#   output channels, and 8.6× over MobileNet's 13 separable blocks.
+# * On the real Keras networks the formulas reproduce every layer's parameter count exactly and
+#   TensorFlow's profiler's convolution FLOPs exactly (2 per MAC); the profiler's extra ~0.5–1 %
+#   is BatchNorm, biases, pooling and pre-processing.
+# * Cost grows with the square of the input side; ResNet50 needs about 6.8× MobileNet's MACs at
+#   every resolution. The paper's sizes, 12.5 and 90.5 "MB", match saved float32 `.h5` files
+#   measured in MiB.
+#
+# `helpers.costs.count_model_costs(model)` gives `macs`, `flops`, `params`, `trainable_params` and
+# `size_mb_float32` for any Keras model; the training chapter stores it in each run record, and
+# the results chapter uses it for accuracy per GFLOP.
