@@ -204,10 +204,11 @@ def set_regime(model: keras.Model, regime: str, unfreeze_blocks: int = 0) -> Non
     if regime not in REGIMES:
         raise ValueError(f"regime={regime!r}: expected one of {list(REGIMES)}")
     base = model.get_layer("base")
-    if regime == "full":
-        base.trainable = True
-    elif regime == "frozen":
-        base.trainable = False
+    if regime in ("full", "frozen"):
+        base.trainable = True  # explicit per layer: an earlier partial regime set some False
+        for layer in base.layers:
+            layer.trainable = regime == "full"
+        base.trainable = regime == "full"
     else:
         unfreeze_top_blocks(model, unfreeze_blocks)
 

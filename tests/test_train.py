@@ -1,0 +1,203 @@
+"""helpers.train: parameter validation, batching, determinism, resume, frozen feature cache.
+
+The training tests use a tiny stratified real subset (``max_images`` per split) at 32 px so the
+whole file stays within a couple of minutes on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+keras = pytest.importorskip("keras")
+
+from helpers import train  # noqa: E402
+from helpers.train import TrainParams, run_training, save_record, validate_params  # noqa: E402
+
+needs_data = pytest.mark.skipif(
+    not os.environ.get("RESBOOK_DATA_DIR", "").strip(),
+    reason="RESBOOK_DATA_DIR is unset: the training tests need the real ISIC 2017 images",
+)
+needs_weights = pytest.mark.skipif(
+    not os.environ.get("RESBOOK_WEIGHTS_DIR", "").strip(),
+    reason="RESBOOK_WEIGHTS_DIR is unset: the frozen-regime tests need local ImageNet weights",
+)
+
+# ------------------------------------------------------------------------------ validation
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ({"resolution": "128"}, "resolution='128'"),
+        ({"resolution": 16}, "resolution=16"),
+        ({"epochs": 1.5}, "epochs=1.5"),
+        ({"epochs": True}, "epochs=True"),
+        ({"model": "vgg"}, "['mobilenet', 'mobilenetv2', 'resnet50']"),
+        ({"regime": "half"}, "['full', 'frozen', 'partial']"),
+        ({"preprocessing": "caffe"}, "['unit', 'native']"),
+        ({"lr": "0.001"}, "lr='0.001'"),
+        ({"lr": 0}, "lr=0"),
+        ({"early_stopping": "yes"}, "True or False"),
+        ({"max_images": 1}, "max_images=1"),
+        ({"regime": "partial"}, "unfreeze_blocks"),
+        ({"regime": "partial", "unfreeze_blocks": 14}, "at most 13"),
+        ({"regime": "full", "unfreeze_blocks": 2}, "only used with regime='partial'"),
+        ({"weights": "/no/such/weights.h5"}, "does not exist"),
+        ({"task": 3}, "task=3"),
+        ({"epocs": 3}, "unknown parameter(s) ['epocs']"),
+    ],
+)
+def test_validate_params_rejects(raw, needle):
+    with pytest.raises(ValueError) as e:
+        validate_params(raw)
+    assert needle in str(e.value)
+
+
+def test_validate_params_defaults_and_identity():
+    p = validate_params({})
+    assert p == TrainParams()
+    assert (p.regime, p.preprocessing, p.epochs, p.batch_size, p.lr) == ("full", "unit", 20, 32,
+                                                                          1e-3)
+    p = validate_params({"regime": "partial", "unfreeze_blocks": 2, "lr": 0.01,
+                         "weights": "none", "output_dir": "somewhere"})
+    assert p.weights is None and p.unfreeze_blocks == 2 and p.output_dir == "somewhere"
+    ident = p.identity()
+    assert "output_dir" not in ident and ident["unfreeze_blocks"] == 2
+    assert validate_params({"regime": "frozen", "unfreeze_blocks": 0}).unfreeze_blocks is None
+    assert validate_params({"lr": 1e-4, "resolution": np.int64(64)}).resolution == 64
+
+
+def test_lr_one_is_rejected():
+    with pytest.raises(ValueError, match="lr=1"):
+        validate_params({"lr": 1})
+
+
+def test_progress_verbosity(monkeypatch):
+    monkeypatch.setenv("RESBOOK_PROGRESS", "1")
+    assert train.progress_verbosity() == 1
+    monkeypatch.delenv("RESBOOK_PROGRESS")
+    assert train.progress_verbosity() == 2  # pytest captures stdout: not a TTY
+
+
+def test_array_batches_seeded_shuffle():
+    x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1).repeat(3, axis=-1)
+    y = np.arange(10) % 2
+    seq = train.array_batches(x, y, 4, shuffle=True, seed=7)
+    assert len(seq) == 3
+
+    def epoch_order(s):
+        return np.concatenate([s[i][0][:, 0, 0, 0] for i in range(len(s))]).astype(int)
+
+    first = epoch_order(seq)
+    assert sorted(first) == list(range(10))
+    seq.set_epoch(1)
+    second = epoch_order(seq)
+    assert sorted(second) == list(range(10)) and not np.array_equal(first, second)
+    again = train.array_batches(x, y, 4, shuffle=True, seed=7)
+    again.set_epoch(1)
+    np.testing.assert_array_equal(epoch_order(again), second)  # same (seed, epoch) → same order
+    xb, yb = seq[0]
+    assert xb.dtype == np.float32 and yb.shape == (4, 1)
+    np.testing.assert_array_equal(xb[:, 0, 0, 0], yb[:, 0] + 2 * (xb[:, 0, 0, 0] // 2))
+    plain = train.array_batches(x, y, 4)
+    np.testing.assert_array_equal(epoch_order(plain), np.arange(10))
+
+
+# -------------------------------------------------------------------------------- training
+
+TINY = {"dataset": "isic2017", "task": "melanoma", "model": "mobilenet", "resolution": 32,
+        "regime": "full", "epochs": 2, "max_images": 16, "weights": None}
+
+
+class _Killed(RuntimeError):
+    pass
+
+
+class _KillAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            raise _Killed("simulated kill after epoch 1")
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref")
+    return run_training({**TINY, "output_dir": str(out)}, verbose=0), out
+
+
+@needs_data
+def test_record_contents(reference_run):
+    rec, out = reference_run
+    assert rec["status"] == "ok" and rec["run_id"].startswith("isic2017-melanoma-mobilenet-32-full")
+    assert rec["history"]["epoch"] == [1, 2] and len(rec["history"]["val_loss"]) == 2
+    for split in ("val", "test"):
+        pr = rec["predictions"][split]
+        assert len(pr["ids"]) == len(pr["labels"]) == len(pr["probs"]) == rec["metrics"][split]["n"]
+        assert set(rec["metrics"][split]) >= {"accuracy", "f1", "sensitivity", "specificity",
+                                              "auc", "tn", "fp", "fn", "tp", "n"}
+    assert rec["cost"]["params"] == rec["cost"]["trainable_params"] + 21888  # BN moving stats
+    assert rec["cost"]["model_size_mb"] > 12  # 3.2 M float32 parameters, no optimizer state
+    assert rec["latency_ms"]["batch1"] > 0 and rec["latency_ms"]["batch32_per_image"] > 0
+    assert rec["timing"]["epochs_run"] == 2 and rec["timing"]["train_images_per_s"] > 0
+    assert rec["provenance"]["data_fingerprint"] and "output_dir" not in rec["params"]
+    assert not (out / "checkpoints").exists()  # removed once the run completed
+    path = save_record(rec, out)
+    assert path == out / "records" / f"{rec['run_id']}.json"
+    stored = json.loads(path.read_text())
+    assert stored["predictions"]["test"]["probs"] == pytest.approx(
+        rec["predictions"]["test"]["probs"])
+
+
+@needs_data
+def test_same_seed_same_predictions(reference_run, tmp_path):
+    rec, _ = reference_run
+    again = run_training({**TINY, "output_dir": str(tmp_path)}, verbose=0, measure=False)
+    assert again["predictions"] == rec["predictions"]
+    assert again["history"] == rec["history"]
+
+
+@needs_data
+def test_resume_after_kill_matches_uninterrupted(reference_run, tmp_path):
+    rec, _ = reference_run
+    params = {**TINY, "output_dir": str(tmp_path)}
+    with pytest.raises(_Killed):
+        run_training(params, verbose=0, measure=False, callbacks=[_KillAfterFirstEpoch()])
+    state = json.loads((tmp_path / "checkpoints" / rec["run_id"] / "state.json").read_text())
+    assert state["epoch"] == 1 and state["history"]["epoch"] == [1]
+    resumed = run_training(params, verbose=0, measure=False)
+    assert resumed["timing"]["resumed_from_epoch"] == 1
+    assert resumed["history"]["epoch"] == [1, 2]
+    assert resumed["history"] == rec["history"]
+    assert resumed["predictions"] == rec["predictions"]
+    assert not (tmp_path / "checkpoints" / rec["run_id"]).exists()
+
+
+@needs_data
+@needs_weights
+def test_frozen_feature_cache_hit(tmp_path):
+    params = {**TINY, "regime": "frozen", "weights": "imagenet", "epochs": 3,
+              "cache_dir": str(tmp_path / "cache"), "output_dir": str(tmp_path)}
+    first = run_training(params, verbose=0, measure=False)
+    assert first["timing"]["feature_cache"] == "miss"
+    files = list((tmp_path / "cache" / "features").glob("*.npz"))
+    assert len(files) == 1
+    second = run_training({**params, "seed": 0}, verbose=0, measure=False)
+    assert second["timing"]["feature_cache"] == "hit"
+    assert second["predictions"] == first["predictions"]
+    assert first["cost"]["trainable_params"] == 1024 + 1
+    assert first["provenance"]["weights_sha256"].startswith("7dee8558")
+    other_seed = run_training({**params, "seed": 1}, verbose=0, measure=False)
+    assert other_seed["predictions"]["val"]["probs"] != first["predictions"]["val"]["probs"]
+
+
+@needs_data
+def test_partial_regime_trains_top_blocks_only(tmp_path):
+    rec = run_training({**TINY, "regime": "partial", "unfreeze_blocks": 1, "epochs": 1,
+                        "output_dir": str(tmp_path)}, verbose=0, measure=False)
+    # block 13 = depthwise 3x3x1024 + pointwise 1024x1024 kernels, plus the Dense head
+    assert rec["cost"]["trainable_params"] == 3 * 3 * 1024 + 1024 * 1024 + 1024 + 1
