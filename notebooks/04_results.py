@@ -222,7 +222,10 @@ fig = plots.validation_loss(runs, setup)
 # %%
 regimes = sorted(runs["regime"].unique()) if "regime" in variants else [None]
 for regime in regimes:
-    variant = {**setup, "regime": regime} if regime is not None else setup
+    if regime is None:
+        variant = setup
+    else:  # the regime's own main set-up (e.g. its number of unfrozen blocks)
+        variant = {**results.main_setup(runs[runs["regime"] == regime]), "regime": regime}
     fig = plots.accuracy_vs_resolution(table1, paper=paper1, variant=variant)
     if regime is not None:
         fig.suptitle(f"regime: {regime}")

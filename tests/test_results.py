@@ -52,6 +52,7 @@ def synthetic_record(
     n_test: int = 90,
     n_val: int = 40,
     status: str = "ok",
+    unfreeze_blocks: int | None = None,
 ) -> dict[str, Any]:
     """SYNTHETIC (test-only) run record following CONTRIBUTING.md's schema."""
     params = {
@@ -60,7 +61,7 @@ def synthetic_record(
         "model": model,
         "resolution": resolution,
         "regime": regime,
-        "unfreeze_blocks": None,
+        "unfreeze_blocks": unfreeze_blocks,
         "preprocessing": preprocessing,
         "epochs": 5,
         "batch_size": 32,
@@ -343,6 +344,36 @@ def test_table_two(runs: pd.DataFrame) -> None:
     assert row["accuracy_density"] == pytest.approx(row["accuracy_pct"] / row["model_size_mb"])
     assert row["accuracy_per_gflop"] == pytest.approx(row["accuracy_pct"] / row["gflops"])
     assert row["accuracy_per_ms"] == pytest.approx(row["accuracy_pct"] / row["latency_ms"])
+
+
+def test_regimes_with_unfreeze_blocks_are_grouped(tmp_path: Path) -> None:
+    from helpers import plots
+
+    write_synthetic_records(tmp_path, seeds=(0, 1), regimes=("frozen",), n_test=40, n_val=20)
+    for blocks in (2, 4):
+        write_synthetic_records(
+            tmp_path,
+            models=("mobilenet",),
+            resolutions=(64, 128),
+            seeds=(0, 1),
+            regimes=("partial",),
+            unfreeze_blocks=blocks,
+            n_test=40,
+            n_val=20,
+        )
+    df = results.load_runs(tmp_path)
+    assert results.variant_columns(df) == ["regime", "unfreeze_blocks"]
+    setup = results.main_setup(df)
+    assert setup["regime"] == "frozen" and pd.isna(setup["unfreeze_blocks"])
+    t1 = results.table_one(df)
+    assert len(t1) == 2 * 4 + 2 * 2 and set(t1["n_seeds"]) == {2}
+    assert len(plots.select(t1, setup)) == 8
+    partial = results.main_setup(df[df["regime"] == "partial"])
+    assert partial["unfreeze_blocks"] in (2, 4)
+    tests = results.resolution_tests(df)
+    assert len(tests) == len(t1)
+    with pytest.raises(ValueError, match="unfreeze_blocks"):
+        plots.select(t1, {"regime": "partial"})
 
 
 def test_history_long(runs: pd.DataFrame) -> None:

@@ -63,7 +63,8 @@ def select(df: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> pd.Dat
     for key, value in (variant or {}).items():
         if key not in out:
             raise KeyError(f"no column {key!r} to select on; columns: {list(out.columns)}")
-        out = out[out[key] == value]
+        missing = value is None or (pd.api.types.is_scalar(value) and pd.isna(value))
+        out = out[out[key].isna()] if missing else out[out[key] == value]
     if out.empty:
         raise ValueError(f"no rows match {dict(variant or {})}")
     varying = [

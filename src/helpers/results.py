@@ -164,6 +164,11 @@ def load_runs(
             f"({len(failed)} failed). Run the sweep first: {hint}"
         )
     df = pd.DataFrame(ok)
+    for key in PARAM_KEYS:  # e.g. unfreeze_blocks: None for most regimes, an int for "partial"
+        if key in df and pd.api.types.is_float_dtype(df[key]):
+            values = df[key].dropna()
+            if len(values) and (values == values.round()).all():
+                df[key] = df[key].astype("Int64")
     df = df.sort_values(
         [c for c in ("model", "resolution", "seed", "run_id") if c in df]
     ).reset_index(drop=True)
@@ -285,23 +290,37 @@ def main_setup(df: pd.DataFrame) -> dict[str, Any]:
 
     For each varying parameter: ``preprocessing`` → the paper's ``unit`` when present;
     ``regime`` → the regime with the most model × resolution cells (the paper's ``full`` on a
-    tie). Any other varying parameter is an error asking the caller to choose.
+    tie); ``unfreeze_blocks`` → the value with the most cells within that regime. Any other
+    varying parameter is an error asking the caller to choose.
     """
+    cols = variant_columns(df)
+    other = [c for c in cols if c not in ("preprocessing", "regime", "unfreeze_blocks")]
+    if other:
+        values = {c: sorted(map(str, df[c].unique())) for c in other}
+        raise ValueError(
+            f"the runs vary in {values}: choose one value of each with plots' variant={{...}} "
+            "or load a results folder with one value"
+        )
+
+    def cells(sub: pd.DataFrame) -> int:
+        return len(sub.groupby(["model", "resolution"]))
+
     setup: dict[str, Any] = {}
-    for col in variant_columns(df):
-        values = list(dict.fromkeys(df[col]))
-        if col == "preprocessing":
-            setup[col] = (
-                PAPER_SETUP[col] if PAPER_SETUP[col] in values else sorted(map(str, values))[0]
-            )
-        elif col == "regime":
-            cells = {v: len(df[df[col] == v].groupby(["model", "resolution"])) for v in values}
-            setup[col] = max(values, key=lambda v: (cells[v], v == PAPER_SETUP["regime"], str(v)))
-        else:
-            raise ValueError(
-                f"the runs vary in {col!r} ({sorted(map(str, values))}): choose one with "
-                "plots' variant={...} or load a results folder with one value"
-            )
+    sub = df
+    if "preprocessing" in cols:
+        values = list(dict.fromkeys(df["preprocessing"]))
+        want = PAPER_SETUP["preprocessing"]
+        setup["preprocessing"] = want if want in values else sorted(map(str, values))[0]
+        sub = sub[sub["preprocessing"] == setup["preprocessing"]]
+    if "regime" in cols:
+        values = list(dict.fromkeys(sub["regime"]))
+        n = {v: cells(sub[sub["regime"] == v]) for v in values}
+        setup["regime"] = max(values, key=lambda v: (n[v], v == PAPER_SETUP["regime"], str(v)))
+        sub = sub[sub["regime"] == setup["regime"]]
+    if "unfreeze_blocks" in cols:
+        values = list(dict.fromkeys(sub["unfreeze_blocks"]))
+        n = {str(v): cells(sub[sub["unfreeze_blocks"].astype(str) == str(v)]) for v in values}
+        setup["unfreeze_blocks"] = max(values, key=lambda v: (n[str(v)], -len(str(v)), str(v)))
     return setup
 
 
