@@ -48,6 +48,7 @@ needs_weights = pytest.mark.skipif(
         ({"regime": "partial", "unfreeze_blocks": 14}, "at most 13"),
         ({"regime": "full", "unfreeze_blocks": 2}, "only used with regime='partial'"),
         ({"weights": "/no/such/weights.h5"}, "does not exist"),
+        ({"weights": "none"}, "None, 'imagenet' or an existing weights file"),
         ({"task": 3}, "task=3"),
         ({"epocs": 3}, "unknown parameter(s) ['epocs']"),
     ],
@@ -64,11 +65,11 @@ def test_validate_params_defaults_and_identity():
     assert (p.regime, p.preprocessing, p.epochs, p.batch_size, p.lr) == ("full", "unit", 20, 32,
                                                                           1e-3)
     p = validate_params({"regime": "partial", "unfreeze_blocks": 2, "lr": 0.01,
-                         "weights": "none", "output_dir": "somewhere"})
+                         "weights": None, "output_dir": "somewhere"})
     assert p.weights is None and p.unfreeze_blocks == 2 and p.output_dir == "somewhere"
     ident = p.identity()
     assert "output_dir" not in ident and ident["unfreeze_blocks"] == 2
-    assert validate_params({"regime": "frozen", "unfreeze_blocks": 0}).unfreeze_blocks is None
+    assert validate_params({"regime": "frozen", "unfreeze_blocks": 0}).unfreeze_blocks == 0
     assert validate_params({"lr": 1e-4, "resolution": np.int64(64)}).resolution == 64
 
 

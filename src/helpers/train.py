@@ -159,18 +159,15 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
             raise bad("unfreeze_blocks", f"at most {limit} for {p['model']} "
                       f"(a block is {BLOCK_DOC[p['model']]})")
         p["unfreeze_blocks"] = int(p["unfreeze_blocks"])
-    elif p["unfreeze_blocks"] not in (None, 0):
-        raise bad("unfreeze_blocks", f"None: it is only used with regime='partial' "
+    elif p["unfreeze_blocks"] is not None and not (_is_int(p["unfreeze_blocks"])
+                                                   and p["unfreeze_blocks"] == 0):
+        raise bad("unfreeze_blocks", f"None (or 0): it is only used with regime='partial' "
                   f"(regime is {p['regime']!r})")
-    else:
-        p["unfreeze_blocks"] = None
 
     w = p["weights"]
     if w is not None and not isinstance(w, str | os.PathLike):
         raise bad("weights", "None (random init), 'imagenet' or a path to a weights file")
-    if isinstance(w, str) and w.lower() in ("none", "random", ""):
-        p["weights"] = None
-    elif w is not None and w != "imagenet":
+    if w is not None and w != "imagenet":
         path = Path(w).expanduser()
         if not path.exists():
             raise bad("weights", f"None, 'imagenet' or an existing weights file/folder "
