@@ -98,6 +98,9 @@ def confusion_matrices(
 
     Rows are true classes, columns predicted ones; counts are the records' metrics (tn, fp, fn, tp).
     """
+    if not (df["resolution"] == resolution).any():
+        present = sorted(df["resolution"].unique().tolist())
+        raise ValueError(f"no runs at {resolution} px; resolutions present: {present}")
     runs = select(df[df["resolution"] == resolution], variant)
     models = _models(runs)
     if class_names is None:  # from the records (data.class_names), else neutral names

@@ -409,8 +409,9 @@ def align_predictions(
             extra = len(set(pred["ids"].tolist()) ^ set(ids.tolist()))
             raise ValueError(
                 f"runs {rids[0]!r} and {rid!r} were evaluated on different {split} images "
-                f"({extra} ids differ): paired DeLong tests need the same images; "
-                "re-run them on the same data fingerprint"
+                f"({extra} ids differ): paired DeLong tests need the same images. Runs with "
+                "max_images subsample per seed; compare runs made on the full split (same "
+                "provenance.data_fingerprint)"
             )
     labels = None
     probs = np.empty((len(preds), ids.size))
