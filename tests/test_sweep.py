@@ -192,6 +192,7 @@ def test_resume_skips_matching_ok_record(tiny: dict, tmp_path: Path) -> None:
 
     summary = S.run_sweep(tiny, executor=Refuse(), validator=None)
     assert [r["status"] for r in summary.runs] == ["skipped"]
+    assert summary.runs[0]["wall_s"] is None  # the pre-made record has no timing
     assert summary.ok
     sweep_json = json.loads((tmp_path / "out" / "sweep.json").read_text())
     assert sweep_json["counts"]["skipped"] == 1
@@ -327,6 +328,12 @@ def test_smoke_sweep_end_to_end(tmp_path: Path) -> None:
         assert rec["status"] == "ok"
         assert 0.0 <= rec["metrics"]["test"]["auc"] <= 1.0
         assert rec["provenance"]["weights_sha256"]
-    # resume: nothing left to do
+    # no absolute path of this machine in the records or the executed notebooks
+    roots = {str(REPO), str(tmp_path), os.environ["RESBOOK_DATA_DIR"]}
+    for f in [*(tmp_path / "smoke").rglob("*.json"), *(tmp_path / "smoke").rglob("*.ipynb")]:
+        text = f.read_text()
+        assert not [r for r in roots if r in text], f
+    # resume: nothing left to do; sweep.json keeps each run's wall time
     again = S.run_sweep(REPO / "configs" / "smoke.yaml", output_dir=tmp_path / "smoke")
     assert again.count("skipped") == len(summary.runs)
+    assert all(r["wall_s"] > 0 for r in again.runs)

@@ -557,6 +557,7 @@ def run_sweep(
             with open(logs_dir / "sweep.log", "a", encoding="utf-8") as fh:
                 fh.write(f"{utc_now()} {msg}\n")
 
+    started_at = utc_now()
     summary = SweepSummary(name=name, output_dir=out)
     todo: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (spec, summary row)
     for params in runs:
@@ -564,8 +565,11 @@ def run_sweep(
         rec_path = record_path(out, rid)
         row: dict[str, Any] = {"run_id": rid, "status": "planned", "wall_s": None}
         summary.runs.append(row)
-        if _record_ok(rec_path, params) is not None:
+        done = _record_ok(rec_path, params)
+        if done is not None:
             row["status"] = "skipped"
+            timing = done.get("timing")
+            row["wall_s"] = timing.get("wall_s") if isinstance(timing, dict) else None
             continue
         if only and only not in rid:
             row["status"] = "not_run"
@@ -664,8 +668,9 @@ def run_sweep(
                 "config": _rel(Path(cfg["_source"]).resolve(), root_p)
                 if "_source" in cfg
                 else None,
+                "started_at": started_at,
                 "finished_at": utc_now(),
-                "wall_s": summary.wall_s,
+                "wall_s": summary.wall_s,  # this invocation; runs[].wall_s: each run's own
                 "counts": {s: summary.count(s) for s in ("ok", "failed", "skipped", "not_run")},
                 "runs": summary.runs,
             },
