@@ -81,7 +81,8 @@ setup_md = ", ".join(f"{k} = `{v}`" for k, v in setup.items()) or "a single set-
 glue("setup_md", Markdown(setup_md), display=False)
 print(f"{len(runs)} ok runs, {runs.attrs['n_failed']} failed; parameters that vary: {variants}")
 print(f"set-up shown in the single-set-up figures: {setup or 'the only one'}")
-runs.groupby(["model", *variants, "resolution"]).size().unstack("resolution", fill_value=0)
+shown = runs.assign(**{c: runs[c].astype("string").fillna("–") for c in variants})
+shown.groupby(["model", *variants, "resolution"]).size().unstack("resolution", fill_value=0)
 
 # %% [markdown]
 # The table counts successful runs (seeds) per model, set-up and input size. The records hold
@@ -126,6 +127,7 @@ results.side_by_side(main1, paper1)
 
 # %%
 per_run = results.delong_per_run(runs, split=split)
+per_run = per_run.assign(**{c: per_run[c].astype("string").fillna("–") for c in variants})
 per_run.pivot_table(
     index=["model", *variants, "resolution"], columns="seed", values="AUC ± SD", aggfunc="first"
 )

@@ -425,7 +425,7 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_results.py"
 
 
 def test_results_notebook_end_to_end_on_synthetic_records(tmp_path: Path) -> None:
-    """Execute chapter 04 on SYNTHETIC records (frozen grid + partial full grid); then on none."""
+    """Execute chapter 04 on SYNTHETIC records (frozen grid, some full and partial cells); then on none."""
     jupytext = pytest.importorskip("jupytext")
     pm = pytest.importorskip("papermill")
     pytest.importorskip("myst_nb")
@@ -434,6 +434,14 @@ def test_results_notebook_end_to_end_on_synthetic_records(tmp_path: Path) -> Non
     write_synthetic_records(res, regimes=("frozen",), n_failed=1, **common)
     write_synthetic_records(
         res, models=("mobilenet",), resolutions=(64, 128), regimes=("full",), **common
+    )
+    write_synthetic_records(
+        res,
+        models=("mobilenet",),
+        resolutions=(128,),
+        regimes=("partial",),
+        unfreeze_blocks=2,
+        **common,
     )
     nb = jupytext.read(NOTEBOOK)
     out = pm.execute_notebook(

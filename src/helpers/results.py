@@ -624,20 +624,3 @@ def history_long(df: pd.DataFrame) -> pd.DataFrame:
             frame[k] = run[k]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
-
-
-def ensemble_predictions(
-    df: pd.DataFrame, split: str = "test"
-) -> dict[tuple, dict[str, np.ndarray]]:
-    """Seed-averaged probabilities of each configuration, keyed by its config values (chapter 04)."""
-    out = {}
-    keys = config_columns(df)
-    for where, sub in _groups(df, keys):
-        ids, labels, probs = align_predictions(sub, split)
-        out[tuple(where[k] for k in keys)] = {
-            "ids": ids,
-            "labels": labels,
-            "probs": probs.mean(axis=0),
-            "n_seeds": np.array(len(sub)),
-        }
-    return out
