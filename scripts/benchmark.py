@@ -211,7 +211,7 @@ def markdown(rows: list[dict[str, Any]], sweep: dict[str, Any] | None) -> str:
             "| sweep | cache | runs | ok | failed | wall | goal |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
             f"| {sweep['config']} | {sweep['cache']} | {sweep['runs']} | {sweep['ok']} "
-            f"| {sweep['failed']} | {sweep['wall_s'] / 60:.1f} min | < 10 min |",
+            f"| {sweep['failed']} | {sweep['wall_s']:.0f} s ({sweep['wall_s'] / 60:.1f} min) | < 10 min |",
         ]
     return "\n".join(out)
 
