@@ -123,9 +123,12 @@ n_for_8 = sp.solve(sp.Eq(reduction_k, 8), N)
 print(f"reduction factor reaches 8 at N = {n_for_8}")
 
 # %% [markdown]
-# This is where "8 to 9 times" comes from. The first term, $1/D_K^2 = 1/9$, is the floor set by
-# the depthwise filter; the second, $1/N$, is the price of the pointwise mixing and fades as the
-# layer gets wider. The factor can never reach $D_K^2 = 9$; it passes 8 once a layer has 72 or
+# This is where "8 to 9 times" comes from. Each term of $r$ is one of the two steps, measured
+# against the standard layer. The pointwise step contributes $M N D_F^2 / (D_K^2 M N D_F^2) =
+# 1/D_K^2 = 1/9$: it still mixes all $M$ channels into $N$ outputs at every position, only
+# without the $3 \times 3$ window, and this term sets the floor. The depthwise step contributes
+# $D_K^2 M D_F^2 / (D_K^2 M N D_F^2) = 1/N$, which fades as the layer gets wider. So the factor
+# can never reach $D_K^2 = 9$; it passes 8 once a layer has 72 or
 # more output channels, which is true of every separable block of MobileNet except the first
 # ($N = 64$; see the block table in section 2). For narrower layers the saving is smaller:
 # about 7× at $N = 32$.
@@ -214,8 +217,8 @@ plt.show()
 # stride-2 depthwise layers use explicit zero padding followed by `valid` padding, ResNet50's stem
 # a $7 \times 7$ stride-2 conv after 3 pixels of zero padding. The parameter count of each layer
 # follows from the same quantities: $D_K^2 M N$ weights (depthwise: $D_K^2 M$) plus $N$ biases
-# when the layer has them (ResNet50's convolutions do, MobileNet's do not, since a BatchNorm
-# follows each of them).
+# when the layer has them (Keras's ResNet50 convolutions do; MobileNet's do not, because the
+# BatchNorm after each convolution makes a bias redundant, although ResNet50 keeps one anyway).
 #
 # The models are the ones trained in this book (`helpers.models.build_model`): the ImageNet
 # base without its classifier, then the paper's head, global average pooling → dropout(0.5) →
@@ -294,8 +297,9 @@ if "mobilenet" in model_names:
     for k in range(1, 14):
         dw, pw = mob.loc[f"conv_dw_{k}"], mob.loc[f"conv_pw_{k}"]
         m, n, d_f = int(dw["M"]), int(pw["N"]), int(dw["out_h"])
+        d_k = int(dw["kernel"].split("x")[0])  # MobileNet's depthwise kernels are 3×3
         spent = int(dw["macs"] + pw["macs"])
-        assert spent == costs.separable_conv_cost(kernel_size, m, n, d_f)
+        assert spent == costs.separable_conv_cost(d_k, m, n, d_f)
         blocks.append(
             {
                 "block": k,
@@ -304,8 +308,8 @@ if "mobilenet" in model_names:
                 "N": n,
                 "D_F": d_f,
                 "separable MMACs": spent / 1e6,
-                "standard MMACs": costs.standard_conv_cost(kernel_size, m, n, d_f) / 1e6,
-                "reduction": 1 / costs.separable_ratio(kernel_size, n),
+                "standard MMACs": costs.standard_conv_cost(d_k, m, n, d_f) / 1e6,
+                "reduction": 1 / costs.separable_ratio(d_k, n),
             }
         )
     block_table = pd.DataFrame(blocks)
@@ -334,7 +338,8 @@ if "mobilenet" in model_names:
 # count. `helpers.costs.profiler_flops` traces the model on a single image
 # (`tf.TensorSpec([1, s, s, 3])`), freezes the weights into constants and runs
 # `tf.compat.v1.profiler` with `ProfileOptionBuilder.float_operation()` over the graph;
-# `profiler_flops_by_op` gives the same count per TensorFlow operation. The profiler counts
+# `profiler_flops_by_op` gives the same count per TensorFlow operation, and `profiler_counts`,
+# used below, returns both from a single trace. The profiler counts
 # **FLOPs**, and a MAC is two of them (a multiply and an add), so we compare it with
 # $2 \times$ the formula MACs.
 
@@ -399,7 +404,7 @@ if run_profiler:
 # * Not counted at all by TensorFlow's profiler: ReLU/ReLU6, zero padding and the sigmoid.
 #
 # All of these grow with the number of activations, not with $M \times N$, so they are a small
-# fraction: the "FLOPs" of a network in the literature normally mean the convolution and dense
+# fraction: the "FLOPs" of a network in the literature normally means the convolution and dense
 # arithmetic only, and that is what `helpers.costs.count_model_costs` reports
 # (`flops = 2 × macs`).
 
@@ -526,8 +531,9 @@ for name in model_names:
     size_rows.append(row)
 sizes = pd.DataFrame(size_rows).set_index("model")
 if {"mobilenet", "resnet50"} <= set(model_names):
-    assert round(sizes.loc["MobileNet", ".h5 file (MiB)"], 1) == 12.5
-    assert abs(sizes.loc["ResNet50", ".h5 file (MiB)"] - 90.5) < 0.2
+    # the claims of the prose below: .h5 files in MiB are within 0.2 of the paper's "MB"
+    assert abs(sizes.loc["MobileNet", ".h5 file (MiB)"] - paper_mb["MobileNet"]) < 0.2
+    assert abs(sizes.loc["ResNet50", ".h5 file (MiB)"] - paper_mb["ResNet50"]) < 0.2
 display(sizes[["params", "trainable", "non-trainable (BN stats)"]])
 sizes.drop(columns=["params", "trainable", "non-trainable (BN stats)"]).T.round(2)
 
@@ -610,7 +616,7 @@ quoted.T.round(4)
 
 # %% [markdown]
 # MobileNet with its ImageNet classifier comes to 0.569 GMACs and 4.25 M parameters, which is
-# Howard et al.'s 569 M and 4.2 M (they round the parameters down); the classifier is only 1 M of the MACs but a quarter of the
+# Howard et al.'s 569 M and 4.2 M; the classifier is only 1 M of the MACs but a quarter of the
 # parameters. Keras's ResNet50 with its classifier comes to 3.86 GMACs, matching He et al.'s
 # 3.8 × 10⁹. The larger 4.1 G comes from a slightly different network, "ResNet50 v1.5" (the
 # variant in torchvision and many other libraries), which moves the stride of the three
@@ -633,14 +639,15 @@ print(
 
 # %% [markdown]
 # So the commonly quoted 4.1 G is the v1.5 network's multiply-accumulates, with the ImageNet
-# classifier; Keras's ResNet50, used by the paper and here, is the original v1 at 3.86 GMACs
-# (7.7 GFLOPs) with that classifier and 3.86 GMACs with the paper's one-unit head.
+# classifier. Keras's ResNet50, used by the paper and here, is the original v1: 3.858 GMACs
+# (7.72 GFLOPs) with that classifier, 3.856 GMACs with the paper's one-unit head; MobileNet with
+# the paper's head needs 0.568 GMACs at 224 px.
 #
 # ## Summary
 #
 # * The separable layer costs $1/N + 1/D_K^2$ of a standard one, independent of image size and
-#   input width; with $3 \times 3$ kernels that is a saving of 8–9× once a layer has more than 72
-#   output channels, and 8.6× over MobileNet's 13 separable blocks.
+#   input width; with $3 \times 3$ kernels that is a saving of 8–9× once a layer has 72 or more
+#   output channels, and 8.7× over MobileNet's 13 separable blocks.
 # * On the real Keras networks the formulas reproduce every layer's parameter count exactly and
 #   TensorFlow's profiler's convolution FLOPs exactly (2 per MAC); the profiler's extra ~0.5–1 %
 #   is BatchNorm, biases, pooling and pre-processing.
