@@ -14,7 +14,6 @@ WEIGHTS_DIR ?= $(RESBOOK_WEIGHTS_DIR)
 export RESBOOK_DATA_DIR    := $(DATA_DIR)
 export RESBOOK_WEIGHTS_DIR := $(WEIGHTS_DIR)
 export RESBOOK_CACHE_DIR   ?= $(CURDIR)/.cache/resbook
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
