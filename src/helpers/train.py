@@ -16,6 +16,11 @@ Reproducibility: ``keras.utils.set_random_seed(seed)``, and on the TensorFlow ba
 ``tf.config.experimental.enable_op_determinism()``; batches are shuffled by a NumPy generator
 seeded with ``(seed, epoch)``. On a CPU the same parameters give identical predictions.
 
+Input pipeline: the uint8 arrays stay in memory; a ``keras.utils.PyDataset`` gathers each
+batch and casts it to float32 (about 7 µs per image), on any backend. Measured against float32
+tensors in a cached ``tf.data`` pipeline (MobileNet, 64 px, all layers trained), the difference
+was within the run-to-run noise, so there is no TensorFlow-only fast path.
+
 Resumption: after every epoch the model variables (including dropout seed states), optimizer
 state, epoch, history, learning rate and callback counters are written atomically under
 ``output_dir/checkpoints/<run_id>/``; a run started again with identical parameters continues
@@ -226,6 +231,11 @@ def seed_everything(seed: int) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The training order of epoch ``epoch``: a permutation seeded by ``(seed, epoch)`` (training chapter)."""
+    return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
+
+
 def _array_batches_cls():
     import keras
 
@@ -251,8 +261,7 @@ def _array_batches_cls():
             if not self.shuffle:
                 return None
             if self._order_epoch != self.epoch:
-                rng = np.random.default_rng([self.seed, self.epoch])
-                self._order = rng.permutation(len(self.x))
+                self._order = epoch_order(len(self.x), self.seed, self.epoch)
                 self._order_epoch = self.epoch
             return self._order
 
