@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.error
 from pathlib import Path
@@ -74,14 +75,21 @@ def h5py_file(path: Path):
 
 
 @needs_weights
-def test_weights_sha256_is_recorded_and_cached(tmp_path):
+def test_weights_sha256_is_recorded_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setattr(weights, "_HASH_MEMO", {})
     r = weights.resolve_weights("mobilenet", "imagenet", WEIGHTS_DIR)
     assert r.source == "local" and r.path.name == "mobilenet_1_0_224_tf_no_top.h5"
     prov = weights.weights_provenance("mobilenet", r, 128, cache_dir=tmp_path)
     assert prov["weights_file"] == "mobilenet_1_0_224_tf_no_top.h5"
     assert prov["weights_sha256"] == (
         "7dee85589794aa9f80808ffa5c319135f5b3107a10c63c0c9e60e3e6560ee937")
-    assert (tmp_path / "weights_sha256.json").is_file()
+    store = tmp_path / "weights_sha256.json"
+    table = json.loads(store.read_text())
+    assert list(table.values()) == [prov["weights_sha256"]]
+    # a second process (empty memo) reads the hash from the cache file instead of re-hashing
+    store.write_text(json.dumps({k: "cached-digest" for k in table}))
+    monkeypatch.setattr(weights, "_HASH_MEMO", {})
+    assert weights.file_sha256(r.path, cache_dir=tmp_path) == "cached-digest"
 
 
 def test_missing_local_file_names_the_file_and_variable(tmp_path):

@@ -202,3 +202,21 @@ def test_partial_regime_trains_top_blocks_only(tmp_path):
                         "output_dir": str(tmp_path)}, verbose=0, measure=False)
     # block 13 = depthwise 3x3x1024 + pointwise 1024x1024 kernels, plus the Dense head
     assert rec["cost"]["trainable_params"] == 3 * 3 * 1024 + 1024 * 1024 + 1024 + 1
+
+
+@needs_data
+@needs_weights
+def test_early_stopping_state_survives_resume(tmp_path):
+    """Frozen regime (cheap): EarlyStopping + ReduceLROnPlateau counters and best weights resume."""
+    params = {**TINY, "regime": "frozen", "weights": "imagenet", "epochs": 8, "lr": 0.05,
+              "early_stopping": True, "patience_es": 2, "cache_dir": str(tmp_path / "cache")}
+    whole = run_training({**params, "output_dir": str(tmp_path / "a")}, verbose=0, measure=False)
+    assert 1 <= whole["timing"]["epochs_run"] <= 8
+    with pytest.raises(_Killed):
+        run_training({**params, "output_dir": str(tmp_path / "b")}, verbose=0, measure=False,
+                     callbacks=[_KillAfterFirstEpoch()])
+    resumed = run_training({**params, "output_dir": str(tmp_path / "b")}, verbose=0,
+                           measure=False)
+    assert resumed["timing"]["resumed_from_epoch"] == 1
+    assert resumed["history"] == whole["history"]
+    assert resumed["predictions"] == whole["predictions"]
