@@ -81,7 +81,7 @@ def cached_features(
     path: Path,
     batch_size: int = 64,
 ) -> tuple[np.ndarray, bool]:
-    """Features for ``images`` from ``path`` if stored, else computed and stored; (features, hit)."""
+    """(features, hit): read from ``path`` if stored, else computed and stored (training chapter)."""
     ids = np.asarray(ids).astype(str)
     if path.is_file():
         try:

@@ -187,7 +187,7 @@ def _block_key(model_name: str, layer_name: str) -> str | None:
 
 
 def model_family(model: keras.Model) -> str:
-    """Architecture name of a :func:`build_model` model, read from its preprocessing layer."""
+    """Architecture name of a :func:`build_model` model, from its preprocessing layer (training chapter)."""
     return model.get_layer("preprocess").family
 
 

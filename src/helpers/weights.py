@@ -116,7 +116,7 @@ def offline_error(model_name: str, cause: BaseException) -> WeightsUnavailableEr
 
 
 def is_download_failure(exc: BaseException) -> bool:
-    """True when an exception from ``keras.applications`` is a failed weights download."""
+    """True when a ``keras.applications`` error is a failed weights download (training chapter)."""
     import urllib.error
 
     if isinstance(exc, urllib.error.URLError | ConnectionError | TimeoutError):
