@@ -328,6 +328,7 @@ def _make_checkpointer(folder: Path, identity: dict, state: dict, train_seq, lr_
         def on_epoch_begin(self, epoch, logs=None):
             train_seq.set_epoch(epoch)
             self._lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            self._t0 = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
@@ -336,6 +337,7 @@ def _make_checkpointer(folder: Path, identity: dict, state: dict, train_seq, lr_
             for k in ("loss", "val_loss", "accuracy", "val_accuracy"):
                 h[k].append(float(logs[k]) if k in logs else None)
             h["lr"].append(self._lr)
+            state.setdefault("epoch_s", []).append(time.perf_counter() - self._t0)
             state["epoch"] = int(epoch) + 1
             self._save()
 
@@ -570,6 +572,7 @@ def run_training(
         "wall_s": time.perf_counter() - t_start,
         "train_s": train_s,
         "epochs_run": int(state["epoch"]),
+        "epoch_s": list(state.get("epoch_s", [])),  # training + validation, per epoch
         "resumed_from_epoch": resumed_from,
         "train_images_per_s": (len(tr) * epochs_run / train_s) if epochs_run and train_s else None,
     })
