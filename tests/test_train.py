@@ -6,6 +6,7 @@ whole file stays within a couple of minutes on two CPU cores.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 
@@ -82,7 +83,8 @@ def test_progress_verbosity(monkeypatch):
     monkeypatch.setenv("RESBOOK_PROGRESS", "1")
     assert train.progress_verbosity() == 1
     monkeypatch.delenv("RESBOOK_PROGRESS")
-    assert train.progress_verbosity() == 2  # pytest captures stdout: not a TTY
+    monkeypatch.setattr("sys.stdout", io.StringIO())  # a log file, not a terminal
+    assert train.progress_verbosity() == 2
 
 
 def test_array_batches_seeded_shuffle():
