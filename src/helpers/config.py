@@ -18,9 +18,33 @@ ENV_RESULTS_DIR = "RESBOOK_RESULTS_DIR"
 _DEFAULT_BASE = Path("~/.cache/resbook")
 
 
+def project_root(start: Path | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` (default: cwd) holding the book's ``_toc.yml``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").is_file() and (folder / "pyproject.toml").is_file():
+            return folder
+    return None
+
+
+def _relative(path: Path) -> Path:
+    """Resolve a relative path against the cwd, or against the project root when only it has it.
+
+    Chapters are executed by papermill from the project root but re-executed by nbval from
+    their own folder (``book/chapters``); a parameter such as ``results/paper`` means the same
+    folder in both cases.
+    """
+    if path.is_absolute() or path.exists():
+        return path.resolve()
+    root = project_root()
+    if root is not None and (root / path).exists():
+        return (root / path).resolve()
+    return path.resolve()
+
+
 def _resolve(explicit: str | os.PathLike[str] | None, env: str, default: Path) -> Path:
     if explicit not in (None, ""):
-        return Path(explicit).expanduser().resolve()
+        return _relative(Path(explicit).expanduser())
     value = os.environ.get(env, "").strip()
     if value:
         return Path(value).expanduser().resolve()
