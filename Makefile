@@ -57,7 +57,7 @@ NBVAL_OPTS   := --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 test: venv
 	$(BIN)/ruff check src tests notebooks scripts
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=10
 	$(BIN)/python -m pytest --nbval $(NBVAL_OPTS) $(NBVAL_STRICT)
 	$(BIN)/python -m pytest --nbval-lax $(NBVAL_OPTS) $(NBVAL_LAX)
 
