@@ -341,3 +341,30 @@ shown
 #   Holm-adjusted values are shown too.
 #
 # The works cited are listed in the book's references.
+
+# %% [markdown]
+# ## Key numbers for the discussion
+#
+# The discussion page quotes the numbers below; they are glued from the records here so that
+# the page cannot drift from the tables. Keys are `<regime>_<model>_<preprocessing>_...`; the
+# AUC is that of the seed-averaged predictions (as in the resolution tests).
+
+# %%
+key_rows = []
+for _, row in tests.iterrows():
+    parts = [
+        str(row["regime"] if "regime" in row.index else runs["regime"].iloc[0]),
+        str(row["model"]).lower(),
+        str(row["preprocessing"] if "preprocessing" in row.index else runs["preprocessing"].iloc[0]),
+    ]
+    prefix = "_".join(parts)
+    if row["resolution"] == row["best_resolution"]:
+        gl(f"{prefix}_best_res", int(row["best_resolution"]))
+        gl(f"{prefix}_best_auc", float(row["auc_best"]))
+        key_rows.append((prefix, "best_res", int(row["best_resolution"])))
+        key_rows.append((prefix, "best_auc", round(float(row["auc_best"]), 3)))
+    gl(f"{prefix}_auc_{int(row['resolution'])}", float(row["auc"]))
+    key_rows.append((prefix, f"auc_{int(row['resolution'])}", round(float(row["auc"]), 3)))
+pd.DataFrame(key_rows, columns=["set-up", "key", "value"]).pivot_table(
+    index="set-up", columns="key", values="value", aggfunc="first"
+)
