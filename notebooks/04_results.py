@@ -329,6 +329,41 @@ shown
 # ```{glue:md} ablation_md
 # ```
 #
+# ## Frozen base vs full fine-tuning, where both were run
+#
+# The paper fine-tunes every layer (`full`); on a CPU only the cheapest cells could be trained
+# that way (the reproducibility page explains how to run the rest on a GPU). Where a cell exists
+# in both regimes, the seed-averaged predictions are compared by a paired DeLong test.
+
+# %%
+regime_md = "No configuration was run in both the `frozen` and the `full` regime."
+regime_cmp = pd.DataFrame()
+if "regime" in variants and {"frozen", "full"} <= set(runs["regime"]):
+    try:
+        regime_cmp = results.compare_variants(runs, "regime", "frozen", "full", split=split)
+    except results.NoRunsError:
+        regime_cmp = pd.DataFrame()
+if not regime_cmp.empty:
+    lines = []
+    for _, row in regime_cmp.iterrows():
+        prep = row["preprocessing"] if "preprocessing" in row.index else runs["preprocessing"].iloc[0]
+        key = f"regime_{str(row['model']).lower()}_{prep}_{int(row['resolution'])}"
+        gl(f"{key}_auc_frozen", float(row["auc_frozen"]))
+        gl(f"{key}_auc_full", float(row["auc_full"]))
+        gl(f"{key}_p", float(row["p"]))
+        lines.append(
+            f"* {results.model_label(row['model'])}, {int(row['resolution'])} px, `{prep}`: "
+            f"AUC {row['auc_frozen']:.3f} frozen vs {row['auc_full']:.3f} fully fine-tuned "
+            f"({int(row['n_seeds_full'])} seed(s)); paired DeLong p = {results.format_p(row['p'])}."
+        )
+    regime_md = "\n".join(lines)
+glue("regime_md", Markdown(regime_md), display=False)
+results.display_table(regime_cmp) if not regime_cmp.empty else print(regime_md)
+
+# %% [markdown]
+# ```{glue:md} regime_md
+# ```
+#
 # ## What the records say, and what they cannot
 #
 # * Every table and figure above is computed from the run records; the paper's numbers are
