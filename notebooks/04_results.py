@@ -343,6 +343,14 @@ if "regime" in variants and {"frozen", "full"} <= set(runs["regime"]):
         regime_cmp = results.compare_variants(runs, "regime", "frozen", "full", split=split)
     except results.NoRunsError:
         regime_cmp = pd.DataFrame()
+
+
+def p_text(p):
+    """'p = 0.012' or 'p < 0.001' for prose."""
+    shown = results.format_p(p)
+    return f"p {shown[0]} {shown[1:]}" if shown[0] in "<>" else f"p = {shown}"
+
+
 if not regime_cmp.empty:
     lines = []
     for _, row in regime_cmp.iterrows():
@@ -354,7 +362,7 @@ if not regime_cmp.empty:
         lines.append(
             f"* {results.model_label(row['model'])}, {int(row['resolution'])} px, `{prep}`: "
             f"AUC {row['auc_frozen']:.3f} frozen vs {row['auc_full']:.3f} fully fine-tuned "
-            f"({int(row['n_seeds_full'])} seed(s)); paired DeLong p = {results.format_p(row['p'])}."
+            f"({int(row['n_seeds_full'])} seed(s)); paired DeLong {p_text(row['p'])}."
         )
     regime_md = "\n".join(lines)
 glue("regime_md", Markdown(regime_md), display=False)
