@@ -6,8 +6,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# tf-cpu: CPU-only TensorFlow wheels (Linux/Windows x86-64); use EXTRAS=tf,book,test elsewhere.
-EXTRAS ?= tf-cpu,book,test
+# tf-cpu: CPU-only TensorFlow wheels (Linux/Windows x86-64); use EXTRAS=tf,jax,book,test elsewhere.
+# jax: Keras's JAX backend (CPU build here), tested because the GPU cells run through it.
+EXTRAS ?= tf-cpu,jax,book,test
 
 DATA_DIR    ?= $(RESBOOK_DATA_DIR)
 WEIGHTS_DIR ?= $(RESBOOK_WEIGHTS_DIR)
