@@ -304,6 +304,12 @@ fig = plots.model_size(table2, setup)
 # paired DeLong test on the seed-averaged predictions.
 
 # %%
+def p_text(p):
+    """'p = 0.012' or 'p < 0.001' for prose."""
+    shown = results.format_p(p)
+    return f"p {shown[0]} {shown[1:]}" if shown[0] in "<>" else f"p = {shown}"
+
+
 if "preprocessing" in variants and {"unit", "native"} <= set(runs["preprocessing"]):
     ablation = results.compare_variants(runs, "preprocessing", "unit", "native", split=split)
     main_ab = ablation
@@ -318,6 +324,19 @@ if "preprocessing" in variants and {"unit", "native"} <= set(runs["preprocessing
         f"{len(rn)} input sizes relative to [0, 1] scaling; the difference is significant "
         f"(p < 0.05) at {n_sig} of them."
     )
+    for _, row in ablation.iterrows():  # every pair, for the discussion page
+        regime = row["regime"] if "regime" in row.index else runs["regime"].iloc[0]
+        key = f"ablation_{regime}_{str(row['model']).lower()}_{int(row['resolution'])}"
+        gl(f"{key}_auc_unit", float(row["auc_unit"]))
+        gl(f"{key}_auc_native", float(row["auc_native"]))
+        gl(f"{key}_p", float(row["p"]))
+        if regime != setup.get("regime"):
+            ab_md += (
+                f"\n\nIn the `{regime}` regime, {results.model_label(row['model'])} at "
+                f"{int(row['resolution'])} px: AUC {row['auc_unit']:.3f} with [0, 1] inputs vs "
+                f"{row['auc_native']:.3f} with native preprocessing; paired DeLong "
+                f"{p_text(float(row['p']))}."
+            )
     shown = results.display_table(ablation)
 else:
     ab_md = "The records hold no `unit` vs `native` pair, so the ablation cannot be shown."
@@ -343,13 +362,6 @@ if "regime" in variants and {"frozen", "full"} <= set(runs["regime"]):
         regime_cmp = results.compare_variants(runs, "regime", "frozen", "full", split=split)
     except results.NoRunsError:
         regime_cmp = pd.DataFrame()
-
-
-def p_text(p):
-    """'p = 0.012' or 'p < 0.001' for prose."""
-    shown = results.format_p(p)
-    return f"p {shown[0]} {shown[1:]}" if shown[0] in "<>" else f"p = {shown}"
-
 
 if not regime_cmp.empty:
     lines = []
@@ -408,6 +420,15 @@ for _, row in tests.iterrows():
         key_rows.append((prefix, "best_auc", round(float(row["auc_best"]), 3)))
     gl(f"{prefix}_auc_{int(row['resolution'])}", float(row["auc"]))
     key_rows.append((prefix, f"auc_{int(row['resolution'])}", round(float(row["auc"]), 3)))
-pd.DataFrame(key_rows, columns=["set-up", "key", "value"]).pivot_table(
-    index="set-up", columns="key", values="value", aggfunc="first"
-)
+# Fully fine-tuned cells: seeds run and threshold-0.5 sensitivity / specificity (Table I).
+for _, row in table1.iterrows():
+    if "regime" in row.index and row["regime"] == "full":
+        prep = row["preprocessing"] if "preprocessing" in row.index else runs["preprocessing"].iloc[0]
+        key = f"t1_full_{str(row['model']).lower()}_{prep}_{int(row['resolution'])}"
+        gl(f"{key}_n_seeds", int(row["n_seeds"]))
+        gl(f"{key}_sensitivity", float(row["sensitivity"]))
+        gl(f"{key}_specificity", float(row["specificity"]))
+        key_rows.append((f"full_{str(row['model']).lower()}_{prep}",
+                         f"n_seeds_{int(row['resolution'])}", int(row["n_seeds"])))
+keys_df = pd.DataFrame(key_rows, columns=["set-up", "key", "value"], dtype=object).astype(str)
+keys_df.pivot(index="set-up", columns="key", values="value").fillna("–")
