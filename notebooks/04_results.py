@@ -419,6 +419,8 @@ for _, row in tests.iterrows():
         key_rows.append((prefix, "best_res", int(row["best_resolution"])))
         key_rows.append((prefix, "best_auc", round(float(row["auc_best"]), 3)))
     gl(f"{prefix}_auc_{int(row['resolution'])}", float(row["auc"]))
+    if row["resolution"] != row["best_resolution"]:  # paired DeLong p against the best size
+        gl(f"{prefix}_p_{int(row['resolution'])}", float(row["p"]))
     key_rows.append((prefix, f"auc_{int(row['resolution'])}", round(float(row["auc"]), 3)))
 # Fully fine-tuned cells: seeds run and threshold-0.5 sensitivity / specificity (Table I).
 for _, row in table1.iterrows():
