@@ -169,18 +169,26 @@ def bench_pipeline(
     return rows
 
 
-def bench_sweep(config: Path, cache: str) -> dict[str, Any]:
+def bench_sweep(config: Path, cache: str, workers: int = 1) -> dict[str, Any]:
     """Wall time of a sweep config run from scratch into a temporary folder (chapter 03 bench)."""
-    from helpers.sweep import run_sweep
+    from helpers.sweep import process_executor, run_sweep
 
+    executor = process_executor(workers)
     with tempfile.TemporaryDirectory(prefix="resbook-bench-") as tmp:
         cache_dir = Path(tmp) / "cache" if cache == "cold" else None
         t = time.perf_counter()
-        summary = run_sweep(config, output_dir=Path(tmp) / "out", cache_dir=cache_dir)
+        try:
+            summary = run_sweep(
+                config, output_dir=Path(tmp) / "out", cache_dir=cache_dir, executor=executor
+            )
+        finally:
+            if executor is not None:
+                executor.shutdown()
         wall = time.perf_counter() - t
     return {
         "config": os.path.relpath(config, REPO),
         "cache": cache,
+        "workers": workers,
         "runs": len(summary.runs),
         "ok": summary.count("ok"),
         "failed": summary.count("failed"),
@@ -208,9 +216,10 @@ def markdown(rows: list[dict[str, Any]], sweep: dict[str, Any] | None) -> str:
     if sweep is not None:
         out += [
             "",
-            "| sweep | cache | runs | ok | failed | wall | goal |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-            f"| {sweep['config']} | {sweep['cache']} | {sweep['runs']} | {sweep['ok']} "
+            "| sweep | cache | workers | runs | ok | failed | wall | goal |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+            f"| {sweep['config']} | {sweep['cache']} | {sweep.get('workers', 1)} | {sweep['runs']} "
+            f"| {sweep['ok']} "
             f"| {sweep['failed']} | {sweep['wall_s']:.0f} s ({sweep['wall_s'] / 60:.1f} min) | < 10 min |",
         ]
     return "\n".join(out)
@@ -231,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-pipeline", action="store_true", help="skip the pipeline benchmark")
     p.add_argument("--sweep-config", default=str(REPO / "configs" / "frozen-bench.yaml"))
     p.add_argument("--sweep-cache", choices=["cold", "warm"], default="cold")
+    p.add_argument("--workers", type=int, default=1, help="parallel sweep runs (processes)")
     p.add_argument("--out", default=None, help="write the numbers as JSON to this file")
     args = p.parse_args(argv)
     if args.quick:
@@ -278,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
                     result["pipeline"].append(row)
     if not args.no_sweep:
         print(f"sweep {args.sweep_config} (cache {args.sweep_cache}) ...", flush=True)
-        result["sweep"] = bench_sweep(Path(args.sweep_config).resolve(), args.sweep_cache)
+        result["sweep"] = bench_sweep(
+            Path(args.sweep_config).resolve(), args.sweep_cache, max(1, args.workers)
+        )
     print()
     print(markdown(result["pipeline"], result["sweep"]))
     if args.out:

@@ -339,3 +339,15 @@ def test_smoke_sweep_end_to_end(tmp_path: Path) -> None:
     again = S.run_sweep(REPO / "configs" / "smoke.yaml", output_dir=tmp_path / "smoke")
     assert again.count("skipped") == len(summary.runs)
     assert all(r["wall_s"] > 0 for r in again.runs)
+
+
+def test_process_executor_sequential_for_one_worker():
+    from helpers.sweep import process_executor
+
+    assert process_executor(1) is None and process_executor(0) is None
+    pool = process_executor(2)
+    try:
+        assert pool._max_workers == 2
+        assert pool.submit(abs, -3).result(timeout=60) == 3  # spawn start-up works
+    finally:
+        pool.shutdown()

@@ -700,6 +700,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def process_executor(workers: int) -> ProcessPoolExecutor | None:
+    """A spawn-based process pool for ``workers`` > 1, else None (sequential; chapter 03 sweep)."""
+    if workers <= 1:
+        return None
+    import multiprocessing
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m helpers sweep CONFIG ...``: 0 when no run failed, 1 otherwise (chapter 03)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -709,13 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers < 1:
         print("--workers must be at least 1", file=sys.stderr)
         return 2
-    executor: Any = None
-    if args.workers > 1:
-        import multiprocessing
-
-        executor = ProcessPoolExecutor(
-            max_workers=args.workers, mp_context=multiprocessing.get_context("spawn")
-        )
+    executor = process_executor(args.workers)
     try:
         summary = run_sweep(
             args.config,
