@@ -421,6 +421,8 @@ for _, row in tests.iterrows():
     gl(f"{prefix}_auc_{int(row['resolution'])}", float(row["auc"]))
     if row["resolution"] != row["best_resolution"]:  # paired DeLong p against the best size
         gl(f"{prefix}_p_{int(row['resolution'])}", float(row["p"]))
+        pair = sorted((int(row["resolution"]), int(row["best_resolution"])))
+        gl(f"{prefix}_p_{pair[0]}_{pair[1]}", float(row["p"]))  # the same test, order-free key
     key_rows.append((prefix, f"auc_{int(row['resolution'])}", round(float(row["auc"]), 3)))
 # Fully fine-tuned cells: seeds run and threshold-0.5 sensitivity / specificity (Table I).
 for _, row in table1.iterrows():
