@@ -384,6 +384,43 @@ results.display_table(regime_cmp) if not regime_cmp.empty else print(regime_md)
 # ```{glue:md} regime_md
 # ```
 #
+# ## MobileNet vs ResNet50 at the same input size
+#
+# The paper's central comparison is between the two architectures. For every input size and
+# set-up where both were trained, the seed-averaged predictions of MobileNet and ResNet50 on
+# the same test images are compared by a paired DeLong test.
+
+# %%
+model_md = "No configuration was run with both models."
+try:
+    model_cmp = results.compare_variants(runs, "model", "mobilenet", "resnet50", split=split)
+except results.NoRunsError:
+    model_cmp = pd.DataFrame()
+if not model_cmp.empty:
+    lines = []
+    for _, row in model_cmp.iterrows():
+        regime = row["regime"] if "regime" in row.index else runs["regime"].iloc[0]
+        prep = row["preprocessing"] if "preprocessing" in row.index else runs["preprocessing"].iloc[0]
+        res = int(row["resolution"])
+        key = f"models_{regime}_{prep}_{res}"
+        gl(f"{key}_auc_mobilenet", float(row["auc_mobilenet"]))
+        gl(f"{key}_auc_resnet50", float(row["auc_resnet50"]))
+        gl(f"{key}_p", float(row["p"]))
+        better = "MobileNet" if row["auc_mobilenet"] > row["auc_resnet50"] else "ResNet50"
+        verdict = f"{better} better" if row["p"] < 0.05 else "no significant difference"
+        lines.append(
+            f"* `{regime}`, `{prep}`, {res} px: AUC {row['auc_mobilenet']:.3f} (MobileNet, "
+            f"{int(row['n_seeds_mobilenet'])} seed(s)) vs {row['auc_resnet50']:.3f} (ResNet50, "
+            f"{int(row['n_seeds_resnet50'])} seed(s)); paired DeLong {p_text(row['p'])}: {verdict}."
+        )
+    model_md = "\n".join(lines)
+glue("model_md", Markdown(model_md), display=False)
+results.display_table(model_cmp) if not model_cmp.empty else print(model_md)
+
+# %% [markdown]
+# ```{glue:md} model_md
+# ```
+#
 # ## What the records say, and what they cannot
 #
 # * Every table and figure above is computed from the run records; the paper's numbers are
