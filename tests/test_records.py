@@ -113,7 +113,8 @@ def test_provenance_keys_and_weights_hash(tmp_path: Path) -> None:
     w.write_bytes(b"weights")
     prov = R.provenance("fp123", w)
     expected = {
-        "git_commit", "git_dirty", "python", "packages", "keras_backend", "platform", "cpu",
+        "git_commit", "git_dirty", "python", "packages", "keras_backend",
+        "tf_enable_onednn_opts", "platform", "cpu",
         "gpu", "host", "data_fingerprint", "weights_file", "weights_sha256", "started_at",
         "finished_at",
     }  # fmt: skip
@@ -123,6 +124,10 @@ def test_provenance_keys_and_weights_hash(tmp_path: Path) -> None:
     assert prov["weights_sha256"] == hashlib.sha256(b"weights").hexdigest()
     assert prov["packages"]["numpy"]
     assert prov["cpu"]["cores"] >= 1
+    assert isinstance(prov["cpu"]["simd"], list)
+    # importing helpers asks TensorFlow for its oneDNN kernels unless the user chose otherwise
+    assert prov["tf_enable_onednn_opts"] == os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    assert os.environ.get("TF_ENABLE_ONEDNN_OPTS") is not None
     assert prov["started_at"].endswith("+00:00")
     # the repo under test is a git checkout: commit is a 40-hex sha
     if prov["git_commit"] is not None:

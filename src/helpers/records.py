@@ -329,13 +329,22 @@ def keras_backend() -> str:
 
 
 def cpu_info() -> dict[str, Any]:
-    """CPU model name, logical cores and cores usable by this process (chapter 03)."""
+    """CPU model name, vector extensions, logical and usable cores (chapter 03).
+
+    ``simd`` lists the AVX-512/AMX flags that decide TensorFlow's default CPU kernels (and
+    AVX2/FMA), so that run times from different machines can be compared fairly.
+    """
     model = None
+    flags: set[str] = set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
-                if line.lower().startswith("model name"):
+                low = line.lower()
+                if model is None and low.startswith("model name"):
                     model = line.split(":", 1)[1].strip()
+                elif not flags and low.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                if model is not None and flags:
                     break
     except OSError:
         pass
@@ -345,7 +354,8 @@ def cpu_info() -> dict[str, Any]:
         usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         usable = os.cpu_count()
-    return {"model": model, "cores": os.cpu_count(), "usable_cores": usable}
+    simd = sorted(f for f in flags if f in ("avx2", "fma") or f.startswith(("avx512", "amx")))
+    return {"model": model, "simd": simd, "cores": os.cpu_count(), "usable_cores": usable}
 
 
 def gpu_info() -> list[str] | None:
@@ -403,6 +413,7 @@ def provenance(
         "python": platform.python_version(),
         "packages": package_versions(),
         "keras_backend": keras_backend(),
+        "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
         "platform": platform.platform(),
         "cpu": cpu_info(),
         "gpu": gpu_info(),
