@@ -121,7 +121,7 @@ def synthetic_record(
         "run_id": rid,
         "status": "ok",
         "params": records.canonical_params(params),
-        "data": {"class_names": ["other", task]},
+        "data": {"class_names": ["other", task], "counts": {"train": [80, 20]}},
         "history": {
             "epoch": list(range(1, epochs + 1)),
             "loss": [v - 0.05 for v in val_loss],
@@ -410,6 +410,55 @@ def test_history_long(runs: pd.DataFrame) -> None:
     assert len(h) == 5 * len(runs) and {"epoch", "val_loss", "model", "seed"} <= set(h.columns)
 
 
+def _fit_runs() -> pd.DataFrame:
+    """Two hand-built runs of one configuration whose fit statistics are worked out below."""
+    base = {"model": "resnet50", "resolution": 64, "train_majority_share": 0.8}
+    return pd.DataFrame(
+        [
+            {**base, "run_id": "a", "seed": 0, "history": {
+                "epoch": [1, 2, 3], "loss": [0.6, 0.5, 0.5], "val_loss": [0.7, 0.4, 0.6],
+                "accuracy": [0.78, 0.80, 0.81]}},
+            {**base, "run_id": "b", "seed": 1, "history": {
+                "epoch": [1, 2, 3], "loss": [0.6, 0.3, 0.1], "val_loss": [0.5, 0.6, 0.7],
+                "accuracy": [0.78, 0.90, 0.95]}},
+        ]
+    )
+
+
+def test_fit_summary_by_hand() -> None:
+    fit = results.fit_summary(_fit_runs())
+    assert len(fit) == 1
+    row = fit.iloc[0]
+    assert row["n_seeds"] == 2
+    assert row["train_acc_last"] == pytest.approx((0.81 + 0.95) / 2)
+    assert (row["train_acc_min"], row["train_acc_max"]) == (0.81, 0.95)
+    assert row["n_beyond_majority"] == 1  # 0.95 > 0.8 + 0.05; 0.81 is not
+    assert results.fit_summary(_fit_runs(), margin=0.0)["n_beyond_majority"].iloc[0] == 2
+    assert row["train_loss_last"] == pytest.approx(0.3)
+    assert row["best_val_epoch"] == pytest.approx(1.5)  # epochs 2 and 1
+    assert row["val_loss_min"] == pytest.approx(0.45)
+    assert row["val_loss_last"] == pytest.approx(0.65)
+    # cross-entropy of always answering the prior 0.8: -(0.8 ln 0.8 + 0.2 ln 0.2)
+    assert row["prior_loss"] == pytest.approx(0.500402, abs=1e-6)
+    assert results.binary_entropy(0.5) == pytest.approx(math.log(2))
+    assert results.binary_entropy(1.0) == 0.0
+
+
+def test_fit_summary_needs_class_counts_and_history() -> None:
+    runs = _fit_runs()
+    runs["train_majority_share"] = None
+    with pytest.raises(ValueError, match="data.counts.train"):
+        results.fit_summary(runs)
+    runs = _fit_runs()
+    runs.at[1, "history"] = {"loss": [0.1], "val_loss": [0.2]}
+    with pytest.raises(ValueError, match="history.accuracy"):
+        results.fit_summary(runs)
+
+
+def test_load_runs_reads_training_class_balance(runs: pd.DataFrame) -> None:
+    assert (runs["train_majority_share"] == 0.8).all()  # synthetic counts [80, 20]
+
+
 def test_records_are_valid_json(synth_dir: Path) -> None:
     files = list(synth_dir.rglob("*.json"))
     assert files and all(json.loads(f.read_text())["schema"] == 1 for f in files)
@@ -434,6 +483,7 @@ def test_plots_return_labelled_figures(runs: pd.DataFrame) -> None:
         plots.auc_vs_resolution(results.resolution_tests(runs), variant=unit),
         plots.model_size(t2, variant=unit),
         plots.efficiency(t2, variant=unit),
+        plots.training_accuracy(runs[runs["regime"] == "full"], 64),
     ]
     for fig in figs:
         for ax in fig.axes:

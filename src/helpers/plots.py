@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_curve
 
 from helpers import results, stats
@@ -54,10 +55,13 @@ def _models(df: pd.DataFrame) -> list[str]:
     return sorted(present, key=lambda m: (_MODEL_ORDER.index(m) if m in _MODEL_ORDER else 99, m))
 
 
-def select(df: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def select(
+    df: pd.DataFrame, variant: Mapping[str, Any] | None = None, allow: Sequence[str] = ()
+) -> pd.DataFrame:
     """Rows matching ``variant`` (e.g. ``{"preprocessing": "unit"}``); one set-up per model (ch. 04).
 
-    Raises a ValueError naming the varying parameters when several set-ups would be mixed.
+    Raises a ValueError naming the varying parameters when several set-ups would be mixed,
+    except those in ``allow`` (a figure that tells them apart itself).
     """
     out = df
     for key, value in (variant or {}).items():
@@ -70,7 +74,7 @@ def select(df: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> pd.Dat
     varying = [
         c
         for c in results.PARAM_KEYS
-        if c not in ("model", "resolution", "seed")
+        if c not in ("model", "resolution", "seed", *allow)
         and c in out
         and out[c].astype(str).nunique() > 1
     ]
@@ -190,6 +194,52 @@ def validation_loss(df: pd.DataFrame, variant: Mapping[str, Any] | None = None) 
                 title=results.model_label(model),
             )
             ax.legend(title="Input (px)", fontsize="small")
+    return fig
+
+
+def training_accuracy(
+    df: pd.DataFrame, resolution: int, variant: Mapping[str, Any] | None = None
+) -> Figure:
+    """Training accuracy per epoch, one line per seed, against the majority-class share (ch. 04).
+
+    One panel per model at ``resolution``; colour tells the preprocessing apart when both were
+    run. The dashed line is the accuracy of always answering the majority class.
+    """
+    runs = select(df, variant, allow=("preprocessing",))
+    runs = runs[runs["resolution"].astype(int) == int(resolution)]
+    if runs.empty:
+        raise ValueError(f"no runs at {resolution} px for {dict(variant or {})}")
+    hist = results.history_long(runs)
+    if "accuracy" not in hist:
+        raise ValueError("the records' histories have no training accuracy")
+    hue = "preprocessing" if "preprocessing" in hist and hist["preprocessing"].nunique() > 1 else None
+    models = _models(runs)
+    with _theme():
+        fig, axes = _panels(len(models))
+        for ax, model in zip(axes, models, strict=True):
+            sub = hist[hist["model"] == model]
+            sns.lineplot(
+                data=sub,
+                x="epoch",
+                y="accuracy",
+                hue=hue,
+                units="seed",
+                estimator=None,
+                marker=".",
+                ax=ax,
+            )
+            share = runs.loc[runs["model"] == model, "train_majority_share"].dropna()
+            if len(share):
+                ax.axhline(float(share.iloc[0]), color="0.3", linestyle="--", linewidth=1,
+                           label="majority class share")
+            ax.set(
+                xlabel="Epoch",
+                ylabel="Training accuracy (running, dropout on)",
+                title=f"{results.model_label(model)}, {int(resolution)} px",
+                ylim=(min(0.7, float(hist["accuracy"].min()) - 0.02), 1.01),
+            )
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.legend(fontsize="small")
     return fig
 
 

@@ -117,6 +117,10 @@ def _flatten(rec: Mapping[str, Any]) -> dict[str, Any]:
         row[f"timing_{key}"] = value
     names = (rec.get("data", {}) or {}).get("class_names")
     row["class_names"] = " | ".join(map(str, names)) if names else None
+    counts = ((rec.get("data", {}) or {}).get("counts") or {}).get("train")
+    row["train_majority_share"] = (
+        max(counts) / sum(counts) if counts and sum(counts) > 0 else None
+    )
     row["history"] = rec.get("history") or {}
     row["data_fingerprint"] = (rec.get("provenance", {}) or {}).get("data_fingerprint")
     return row
@@ -624,3 +628,61 @@ def history_long(df: pd.DataFrame) -> pd.DataFrame:
             frame[k] = run[k]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def binary_entropy(p: float) -> float:
+    """Cross-entropy (nats) of always answering the class prior ``p``: a loss floor (chapter 04)."""
+    if not 0.0 < p < 1.0:
+        return 0.0
+    return float(-(p * math.log(p) + (1.0 - p) * math.log(1.0 - p)))
+
+
+def fit_summary(df: pd.DataFrame, *, margin: float = 0.05) -> pd.DataFrame:
+    """How far each configuration fitted its training images, from the histories (chapter 04).
+
+    Per configuration (seeds pooled): the last epoch's training accuracy (mean, min, max) and
+    loss, the training set's majority-class share and the loss of a constant answer at the class
+    prior, how many seeds ended more than ``margin`` above that share (fitted beyond the constant
+    answer), and the epoch of the lowest validation loss with that loss and the last one.
+    """
+    keys = config_columns(df)
+    rows = []
+    for where, sub in _groups(df, keys):
+        shares = sub["train_majority_share"].dropna().unique() if "train_majority_share" in sub else []
+        if len(shares) != 1:
+            raise ValueError(
+                f"configuration {dict(where)} has no single training class balance in its records "
+                "(data.counts.train): re-run its sweep with the current helpers"
+            )
+        share = float(shares[0])
+        acc, loss, best_epoch, vmin, vlast = [], [], [], [], []
+        for _, run in sub.iterrows():
+            hist = run["history"] or {}
+            for key in ("accuracy", "loss", "val_loss"):
+                if not hist.get(key):
+                    raise ValueError(f"{_where(run['run_id'])} has no history.{key}")
+            acc.append(float(hist["accuracy"][-1]))
+            loss.append(float(hist["loss"][-1]))
+            vl = [float(v) for v in hist["val_loss"]]
+            i = int(np.argmin(vl))
+            epochs = hist.get("epoch") or list(range(1, len(vl) + 1))
+            best_epoch.append(int(epochs[i]))
+            vmin.append(vl[i])
+            vlast.append(vl[-1])
+        rows.append(
+            {
+                **where,
+                "n_seeds": len(sub),
+                "train_acc_last": float(np.mean(acc)),
+                "train_acc_min": float(np.min(acc)),
+                "train_acc_max": float(np.max(acc)),
+                "majority_share": share,
+                "n_beyond_majority": int(sum(a > share + margin for a in acc)),
+                "train_loss_last": float(np.mean(loss)),
+                "prior_loss": binary_entropy(share),
+                "best_val_epoch": float(np.mean(best_epoch)),
+                "val_loss_min": float(np.mean(vmin)),
+                "val_loss_last": float(np.mean(vlast)),
+            }
+        )
+    return pd.DataFrame(rows)
