@@ -325,7 +325,7 @@ if "preprocessing" in variants and {"unit", "native"} <= set(runs["preprocessing
         f"(p < 0.05) at {n_sig} of them."
     )
     for _, row in ablation.iterrows():  # every pair, for the discussion page
-        regime = row["regime"] if "regime" in row.index else runs["regime"].iloc[0]
+        regime = results.setting(row, "regime", runs)
         key = f"ablation_{regime}_{str(row['model']).lower()}_{int(row['resolution'])}"
         gl(f"{key}_auc_unit", float(row["auc_unit"]))
         gl(f"{key}_auc_native", float(row["auc_native"]))
@@ -366,7 +366,7 @@ if "regime" in variants and {"frozen", "full"} <= set(runs["regime"]):
 if not regime_cmp.empty:
     lines = []
     for _, row in regime_cmp.iterrows():
-        prep = row["preprocessing"] if "preprocessing" in row.index else runs["preprocessing"].iloc[0]
+        prep = results.setting(row, "preprocessing", runs)
         key = f"regime_{str(row['model']).lower()}_{prep}_{int(row['resolution'])}"
         gl(f"{key}_auc_frozen", float(row["auc_frozen"]))
         gl(f"{key}_auc_full", float(row["auc_full"]))
@@ -399,8 +399,8 @@ except results.NoRunsError:
 if not model_cmp.empty:
     lines = []
     for _, row in model_cmp.iterrows():
-        regime = row["regime"] if "regime" in row.index else runs["regime"].iloc[0]
-        prep = row["preprocessing"] if "preprocessing" in row.index else runs["preprocessing"].iloc[0]
+        regime = results.setting(row, "regime", runs)
+        prep = results.setting(row, "preprocessing", runs)
         res = int(row["resolution"])
         key = f"models_{regime}_{prep}_{res}"
         gl(f"{key}_auc_mobilenet", float(row["auc_mobilenet"]))
@@ -440,7 +440,7 @@ if not fit.empty:
     gl("fit_prior_loss", float(fit["prior_loss"].iloc[0]))
     lines = []
     for _, row in fit.iterrows():
-        prep = row["preprocessing"] if "preprocessing" in row.index else full_runs["preprocessing"].iloc[0]
+        prep = results.setting(row, "preprocessing", full_runs)
         key = f"fit_full_{str(row['model']).lower()}_{prep}_{int(row['resolution'])}"
         for col in ("train_acc_last", "train_acc_min", "train_acc_max", "train_loss_last",
                     "best_val_epoch", "val_loss_min", "val_loss_last"):
@@ -502,9 +502,9 @@ else:
 key_rows = []
 for _, row in tests.iterrows():
     parts = [
-        str(row["regime"] if "regime" in row.index else runs["regime"].iloc[0]),
+        str(results.setting(row, "regime", runs)),
         str(row["model"]).lower(),
-        str(row["preprocessing"] if "preprocessing" in row.index else runs["preprocessing"].iloc[0]),
+        str(results.setting(row, "preprocessing", runs)),
     ]
     prefix = "_".join(parts)
     if row["resolution"] == row["best_resolution"]:
@@ -521,7 +521,7 @@ for _, row in tests.iterrows():
 # Fully fine-tuned cells: seeds run and threshold-0.5 sensitivity / specificity (Table I).
 for _, row in table1.iterrows():
     if "regime" in row.index and row["regime"] == "full":
-        prep = row["preprocessing"] if "preprocessing" in row.index else runs["preprocessing"].iloc[0]
+        prep = results.setting(row, "preprocessing", runs)
         key = f"t1_full_{str(row['model']).lower()}_{prep}_{int(row['resolution'])}"
         gl(f"{key}_n_seeds", int(row["n_seeds"]))
         gl(f"{key}_sensitivity", float(row["sensitivity"]))

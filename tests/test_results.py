@@ -455,6 +455,13 @@ def test_fit_summary_needs_class_counts_and_history() -> None:
         results.fit_summary(runs)
 
 
+def test_setting_falls_back_to_the_shared_value(runs: pd.DataFrame) -> None:
+    t1 = results.table_one(runs)  # preprocessing varies, so it is a column; dataset is not
+    row = t1.iloc[0]
+    assert results.setting(row, "preprocessing", runs) == row["preprocessing"]
+    assert results.setting(row, "dataset", runs) == "isic2017"
+
+
 def test_load_runs_reads_training_class_balance(runs: pd.DataFrame) -> None:
     assert (runs["train_majority_share"] == 0.8).all()  # synthetic counts [80, 20]
 

@@ -212,7 +212,8 @@ def training_accuracy(
     hist = results.history_long(runs)
     if "accuracy" not in hist:
         raise ValueError("the records' histories have no training accuracy")
-    hue = "preprocessing" if "preprocessing" in hist and hist["preprocessing"].nunique() > 1 else None
+    hue = "preprocessing" if "preprocessing" in hist else None  # a column only when it varies
+    low = min(0.7, float(hist["accuracy"].min()) - 0.02)
     models = _models(runs)
     with _theme():
         fig, axes = _panels(len(models))
@@ -236,7 +237,7 @@ def training_accuracy(
                 xlabel="Epoch",
                 ylabel="Training accuracy (running, dropout on)",
                 title=f"{results.model_label(model)}, {int(resolution)} px",
-                ylim=(min(0.7, float(hist["accuracy"].min()) - 0.02), 1.01),
+                ylim=(low, 1.01),
             )
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.legend(fontsize="small")

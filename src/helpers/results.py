@@ -115,9 +115,10 @@ def _flatten(rec: Mapping[str, Any]) -> dict[str, Any]:
         row[f"latency_{key}_ms"] = value
     for key, value in (rec.get("timing", {}) or {}).items():
         row[f"timing_{key}"] = value
-    names = (rec.get("data", {}) or {}).get("class_names")
+    data = rec.get("data", {}) or {}
+    names = data.get("class_names")
     row["class_names"] = " | ".join(map(str, names)) if names else None
-    counts = ((rec.get("data", {}) or {}).get("counts") or {}).get("train")
+    counts = (data.get("counts") or {}).get("train")
     row["train_majority_share"] = (
         max(counts) / sum(counts) if counts and sum(counts) > 0 else None
     )
@@ -199,6 +200,14 @@ def variant_columns(df: pd.DataFrame) -> list[str]:
 def config_columns(df: pd.DataFrame) -> list[str]:
     """Columns that identify a configuration: model, resolution, then the varying params (ch. 04)."""
     return ["model", "resolution", *variant_columns(df)]
+
+
+def setting(row: pd.Series, key: str, runs: pd.DataFrame) -> Any:
+    """A table row's value of parameter ``key``, or the one value all ``runs`` share (chapter 04).
+
+    Tables keep a parameter column only when it varies across the runs (:func:`config_columns`).
+    """
+    return row[key] if key in row.index else runs[key].iloc[0]
 
 
 def _groups(df: pd.DataFrame, keys: list[str]) -> Iterable[tuple[dict[str, Any], pd.DataFrame]]:
