@@ -27,7 +27,8 @@
 # architecture's own ImageNet scaling), `epochs`, `batch_size`, `lr`, `seed`, `weights`
 # (`"imagenet"`, `None` or a file), `early_stopping` and `patience_es` (a deviation, off by
 # default), `balanced_eval` (class-balanced val/test sets, as the paper's validation set),
-# `max_images` (a stratified subset per split, for smoke runs), and the locations `data_root`,
+# `max_images` (a stratified subset per split, for smoke runs), `precision` (`float32`;
+# `mixed_bfloat16`; `auto`: bf16 where the CPU or GPU computes it natively), and the locations `data_root`,
 # `weights_dir`, `cache_dir` (default: the `RESBOOK_*` environment variables) and `output_dir`.
 #
 # The book's default is the fast configuration: MobileNet at 128 px with a frozen base. The
@@ -68,6 +69,7 @@ early_stopping = False
 patience_es = 10
 balanced_eval = False
 max_images = None
+precision = "float32"
 data_root = None
 weights_dir = None
 cache_dir = None
@@ -88,7 +90,7 @@ params = validate_params(dict(
     unfreeze_blocks=unfreeze_blocks, preprocessing=preprocessing, epochs=epochs,
     batch_size=batch_size, lr=lr, seed=seed, weights=weights, early_stopping=early_stopping,
     patience_es=patience_es, balanced_eval=balanced_eval, max_images=max_images,
-    data_root=data_root, weights_dir=weights_dir, cache_dir=cache_dir, output_dir=output_dir,
+    precision=precision, data_root=data_root, weights_dir=weights_dir, cache_dir=cache_dir, output_dir=output_dir,
 ))
 identity = params.identity()
 run_id = records.run_id(identity)

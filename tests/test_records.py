@@ -58,7 +58,17 @@ def test_canonical_params_drops_locations_and_absolute_weight_paths() -> None:
     assert list(canon) == sorted(canon)
     assert not set(R.LOCATION_KEYS) & set(canon)
     assert canon["weights"] == "mobilenet_1_0_224_tf_no_top.h5"
-    assert set(canon) == set(R.IDENTITY_KEYS)
+    assert set(canon) == set(R.IDENTITY_KEYS) - set(R.OMITTED_AT_DEFAULT)
+
+
+def test_precision_is_identity_but_float32_keeps_earlier_run_ids() -> None:
+    """Records made before the precision setting (float32) keep their run ids; bf16 gets its own."""
+    assert R.run_id({**PARAMS, "precision": "float32"}) == R.run_id(PARAMS)
+    bf16 = R.run_id({**PARAMS, "precision": "mixed_bfloat16"})
+    assert bf16 != R.run_id(PARAMS)
+    assert "-bf16-s" in bf16
+    assert R.canonical_params({**PARAMS, "precision": "mixed_bfloat16"})["precision"] == (
+        "mixed_bfloat16")
 
 
 def test_run_id_requires_naming_fields() -> None:

@@ -40,6 +40,7 @@ early_stopping = False
 patience_es = 3
 balanced_eval = False
 max_images = 16
+precision = "float32"
 data_root = None
 weights_dir = None
 cache_dir = None
@@ -110,7 +111,7 @@ def test_expand_counts_and_notebook_defaults(tiny: dict) -> None:
     assert len(full) == 24 and {p["epochs"] for p in full} == {5}
     assert {p["resolution"] for p in full} == {64, 128}
     assert all(p["batch_size"] == 8 and p["max_images"] == 16 for p in runs)  # notebook defaults
-    assert all(set(p) == set(R.IDENTITY_KEYS) for p in runs)
+    assert all(set(p) == set(R.IDENTITY_KEYS) - set(R.OMITTED_AT_DEFAULT) for p in runs)
 
 
 def test_expand_uses_validator_output(tiny: dict) -> None:
@@ -153,7 +154,7 @@ def test_repo_configs_pass_the_training_validator() -> None:
     validator = S.default_validator()
     if validator is None:
         pytest.skip("helpers.train is not importable")
-    for name, n in [("smoke.yaml", 7), ("paper.yaml", 96), ("frozen-bench.yaml", 40)]:
+    for name, n in [("smoke.yaml", 7), ("paper.yaml", 102), ("frozen-bench.yaml", 40)]:
         cfg = S.load_config(REPO / "configs" / name)
         defaults = None if (REPO / cfg["notebook"]).is_file() else {}
         runs = S.expand(cfg, validator=validator, defaults=defaults)

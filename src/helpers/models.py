@@ -152,7 +152,8 @@ def build_model(
     x = base(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="output")(x)
+    # float32 output under any policy: bf16 probabilities would round to 3 significant digits
+    outputs = layers.Dense(1, activation="sigmoid", name="output", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"{model_name}_{resolution}_{preprocessing}")
 
 

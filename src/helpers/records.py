@@ -56,8 +56,13 @@ IDENTITY_KEYS: tuple[str, ...] = (
     "patience_es",
     "balanced_eval",
     "max_images",
+    "precision",
 )
 """The training parameters that define a run (everything except where files live)."""
+
+OMITTED_AT_DEFAULT: dict[str, Any] = {"precision": "float32"}
+"""Identity keys added after the first records were made: left out of the canonical params at
+their default value, which is what every earlier run used, so that earlier run ids stay valid."""
 
 LOCATION_KEYS: tuple[str, ...] = ("data_root", "weights_dir", "cache_dir", "output_dir")
 """Parameters that say where files live: passed to runs, never part of a run's identity."""
@@ -140,7 +145,11 @@ def _normalise_value(key: str, value: Any) -> Any:
 def canonical_params(params: Mapping[str, Any] | Any) -> dict[str, Any]:
     """Identity params only (locations dropped), sorted and JSON-normalised (chapter 03)."""
     raw = _as_dict(params)
-    return {k: _normalise_value(k, raw[k]) for k in sorted(raw) if k not in LOCATION_KEYS}
+    out = {k: _normalise_value(k, raw[k]) for k in sorted(raw) if k not in LOCATION_KEYS}
+    for key, default in OMITTED_AT_DEFAULT.items():
+        if key in out and out[key] == default:
+            del out[key]
+    return out
 
 
 def params_hash(params: Mapping[str, Any] | Any) -> str:
@@ -161,6 +170,8 @@ def run_id(params: Mapping[str, Any] | Any) -> str:
     if missing:
         raise KeyError(f"run_id needs the params {missing}; got {sorted(canon)}")
     head = "-".join(_slug(canon[k]) for k in RUN_ID_FIELDS)
+    if canon.get("precision") == "mixed_bfloat16":  # float32, the default, is not named
+        head += "-bf16"
     return f"{head}-s{_slug(canon['seed'])}-{params_hash(canon)}"
 
 

@@ -73,6 +73,7 @@ class TrainParams:
     patience_es: int = 10
     balanced_eval: bool = False
     max_images: int | None = None
+    precision: str = "float32"  # float32 | mixed_bfloat16 | auto (helpers.precision)
     # locations (explicit argument → environment variable → default; see helpers.config)
     data_root: str | None = None
     weights_dir: str | None = None
@@ -168,6 +169,12 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
                                                    and p["unfreeze_blocks"] == 0):
         raise bad("unfreeze_blocks", f"None (or 0): it is only used with regime='partial' "
                   f"(regime is {p['regime']!r})")
+
+    from helpers import precision
+
+    if not isinstance(p["precision"], str) or p["precision"] not in precision.PRECISIONS:
+        raise bad("precision", f"one of {list(precision.PRECISIONS)}")
+    p["precision"] = precision.resolve(p["precision"])
 
     w = p["weights"]
     if w is not None and not isinstance(w, str | os.PathLike):
@@ -458,18 +465,26 @@ def run_training(
 
     ``dataset`` may be a ``helpers.data.Dataset`` already loaded with the same parameters;
     ``callbacks`` are extra Keras callbacks (run after the checkpointer); ``measure=False`` skips
-    saved-size and latency measurements (tests).
+    saved-size and latency measurements (tests). The run computes in ``params.precision``
+    (:mod:`helpers.precision`); Keras's global dtype policy is restored afterwards.
     """
+    from helpers import precision
+
+    p = validate_params(params)
+    with precision.policy(p.precision):
+        return _train_in_policy(p, dataset=dataset, callbacks=callbacks, verbose=verbose,
+                                measure=measure)
+
+
+def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure) -> dict[str, Any]:
     import keras
 
     from helpers import features as feats_mod
-    from helpers import models
+    from helpers import models, precision
     from helpers.metrics import binary_metrics
     from helpers.weights import resolve_weights, weights_provenance
 
     rec_mod = _records()
-    p = validate_params(params) if not isinstance(params, TrainParams) else validate_params(
-        dataclasses.asdict(params))
     identity = p.identity()
     rid = rec_mod.run_id(identity)
     verbose = progress_verbosity() if verbose is None else verbose
@@ -493,6 +508,7 @@ def run_training(
     model = models.build_model(p.model, p.resolution, weights=p.weights, weights_dir=p.weights_dir,
                                preprocessing=p.preprocessing, dropout=DROPOUT)
     prov.update(weights_provenance(p.model, resolved, p.resolution, p.cache_dir))
+    prov["precision"] = {"policy": p.precision, **precision.describe()}
     models.set_regime(model, p.regime, p.unfreeze_blocks or 0)
 
     timing: dict[str, Any] = {}
@@ -501,6 +517,8 @@ def run_training(
         extractor = models.base_model(model)
         weights_id = prov.get("weights_sha256") or (
             f"random-seed{p.seed}" if resolved.source == "random" else "imagenet-keras")
+        if p.precision != precision.DEFAULT_PRECISION:  # bf16 features are other numbers
+            weights_id = f"{weights_id}|{p.precision}"
         all_ids = np.concatenate([tr.ids, va.ids, te.ids]).astype(str)
         all_x = np.concatenate([tr.images, va.images, te.images])
         path = feats_mod.feature_cache_path(
