@@ -12,7 +12,11 @@ Prints numbers, asserts nothing (reproducibility page, chapter 03). Two parts:
      with ``prefetch(AUTOTUNE)``.
    A fixed number of steps is timed after warm-up steps (graph tracing excluded).
    Goals: project within 10% of synthetic; project >= 1.3x directory at 64 px.
-2. Sweep: wall time of ``configs/frozen-bench.yaml`` (2 models x 4 resolutions x 5 seeds,
+2. Precision (``--precision``): training and inference images/s of every model and
+   resolution in float32 and in bf16 mixed precision (``mixed_bfloat16``), synthetic input,
+   all layers trained, batch 32. bf16 is fast only where the hardware computes it
+   (``helpers.precision``: AVX512-BF16/AMX CPUs, GPUs); elsewhere it is emulated and slower.
+3. Sweep: wall time of ``configs/frozen-bench.yaml`` (2 models x 4 resolutions x 5 seeds,
    frozen regime) into a temporary output folder; goal under 10 minutes. ``--sweep-cache cold``
    (default) uses an empty temporary cache folder, so decoding and feature extraction are
    included; ``warm`` uses the configured ``RESBOOK_CACHE_DIR``.
@@ -23,6 +27,7 @@ Usage::
     python scripts/benchmark.py --quick               # MobileNet at 64 px, few steps, no sweep
     python scripts/benchmark.py --models resnet50 --resolutions 64 128 --steps 10 --no-sweep
     python scripts/benchmark.py --out bench.json      # also write the numbers as JSON
+    python scripts/benchmark.py --precision --no-pipeline --no-sweep   # float32 vs bf16 only
 """
 
 from __future__ import annotations
@@ -73,6 +78,55 @@ def time_fit(model: Any, data: Any, *, warmup: int, steps: int, batch_size: int)
         )
     t = timer.times
     return steps * batch_size / (t[warmup + steps - 1] - t[warmup - 1])
+
+
+def bench_precision(
+    model_name: str, resolution: int, precision: str, *, steps: int, warmup: int, batch_size: int
+) -> dict[str, Any]:
+    """Training and inference images/s in one precision, synthetic input (chapter 03 bench)."""
+    import keras
+    import numpy as np
+
+    from helpers import precision as prec
+    from helpers.models import build_model, set_regime
+
+    with prec.policy(precision):
+        keras.utils.set_random_seed(0)
+        model = build_model(model_name, resolution, weights=None)
+        set_regime(model, "full")
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+        rng = np.random.default_rng(0)
+        x = rng.integers(0, 256, (batch_size, resolution, resolution, 3)).astype("float32")
+        y = (rng.random((batch_size, 1)) < 0.2).astype("float32")
+
+        def batches():
+            while True:
+                yield x, y
+
+        train = time_fit(model, batches(), warmup=warmup, steps=steps, batch_size=batch_size)
+        for _ in range(warmup):
+            model.predict_on_batch(x)
+        t = time.perf_counter()
+        for _ in range(steps):
+            model.predict_on_batch(x)
+        infer = steps * batch_size / (time.perf_counter() - t)
+    return {"model": model_name, "resolution": resolution, "precision": precision,
+            "train_img_s": train, "infer_img_s": infer}
+
+
+def precision_markdown(rows: list[dict[str, Any]]) -> str:
+    """float32 vs bf16 table, one row per model and resolution (chapter 03 bench)."""
+    by = {(r["model"], r["resolution"], r["precision"]): r for r in rows}
+    out = ["| model | px | train fp32 img/s | train bf16 img/s | ratio | infer fp32 img/s "
+           "| infer bf16 img/s | ratio |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for (model, res, precision), f in by.items():
+        b = by.get((model, res, "mixed_bfloat16"))
+        if precision != "float32" or b is None:
+            continue
+        out.append(f"| {model} | {res} | {f['train_img_s']:.1f} | {b['train_img_s']:.1f} "
+                   f"| {b['train_img_s'] / f['train_img_s']:.2f}x | {f['infer_img_s']:.1f} "
+                   f"| {b['infer_img_s']:.1f} | {b['infer_img_s'] / f['infer_img_s']:.2f}x |")
+    return "\n".join(out)
 
 
 def isic_labels(data_root: Path) -> list[dict[str, str]]:
@@ -241,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sweep-config", default=str(REPO / "configs" / "frozen-bench.yaml"))
     p.add_argument("--sweep-cache", choices=["cold", "warm"], default="cold")
     p.add_argument("--workers", type=int, default=1, help="parallel sweep runs (processes)")
+    p.add_argument("--precision", action="store_true",
+                   help="also time float32 vs bf16 mixed precision (synthetic input)")
     p.add_argument("--out", default=None, help="write the numbers as JSON to this file")
     args = p.parse_args(argv)
     if args.quick:
@@ -258,8 +314,22 @@ def main(argv: list[str] | None = None) -> int:
         "cpu": cpu_info(),
         "packages": package_versions(),
         "pipeline": [],
+        "precision": [],
         "sweep": None,
     }
+    if args.precision:
+        from helpers.precision import describe
+
+        result["bf16_hardware"] = describe()
+        for model_name in args.models:
+            for res in args.resolutions:
+                for precision in ("float32", "mixed_bfloat16"):
+                    print(f"precision {model_name} {res}px {precision} ...", flush=True)
+                    row = bench_precision(model_name, res, precision, steps=args.steps,
+                                          warmup=args.warmup, batch_size=args.batch_size)
+                    print(f"  train {row['train_img_s']:.1f} img/s, "
+                          f"inference {row['infer_img_s']:.1f} img/s", flush=True)
+                    result["precision"].append(row)
     if not args.no_pipeline:
         with tempfile.TemporaryDirectory(prefix="resbook-tree-") as tmp:
             n = symlink_tree(data_root, Path(tmp))
@@ -293,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     print(markdown(result["pipeline"], result["sweep"]))
+    if result["precision"]:
+        print()
+        print(precision_markdown(result["precision"]))
     if args.out:
         text = json.dumps(result, indent=1, allow_nan=False, default=str)
         Path(args.out).write_text(text + "\n", encoding="utf-8")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import book as B
 from helpers.book import load_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,7 @@ def test_chapter_list_points_at_existing_sources() -> None:
         "02_separable_cost.ipynb",
         "03_train.ipynb",
         "04_results.ipynb",
+        "05_precision_parity.ipynb",
     ]
     for chapter in chapters:
         assert (ROOT / chapter.notebook).is_file(), chapter.notebook
@@ -31,8 +33,19 @@ def test_chapter_list_points_at_existing_sources() -> None:
 
 def test_chapter_list_errors_are_explicit(tmp_path: Path) -> None:
     bad = tmp_path / "book.yaml"
-    bad.write_text("chapters:\n  - notebook: a.py\n")
+    bad.write_text("parts:\n  - caption: P\n    chapters:\n      - notebook: a.py\n")
     with pytest.raises(ValueError, match="lacks \\['output'\\]"):
+        load_chapters(bad)
+    bad.write_text("parts:\n  - caption: P\n    chapters:\n"
+                   "      - {notebook: a.py, output: a.ipynb, nbval: loose}\n")
+    with pytest.raises(ValueError, match="nbval='loose'"):
+        load_chapters(bad)
+    bad.write_text("parts:\n  - caption: P\n    chapters:\n"
+                   "      - {notebook: a.py, output: a.ipynb, parameter: {}}\n")
+    with pytest.raises(ValueError, match="unknown key"):
+        load_chapters(bad)
+    bad.write_text("chapters:\n  - notebook: a.py\n")
+    with pytest.raises(ValueError, match="'parts:'"):
         load_chapters(bad)
     with pytest.raises(FileNotFoundError, match="no such chapter list"):
         load_chapters(tmp_path / "missing.yaml")
@@ -44,6 +57,98 @@ def _chromium_or_skip() -> None:
     if os.environ.get("RESBOOK_REQUIRE_BROWSER"):
         pytest.fail("RESBOOK_REQUIRE_BROWSER is set but no chromium is installed")
     pytest.skip("no chromium: `apt-get install chromium` to run the rendering check")
+
+
+REGISTRY = ROOT / "configs" / "book.yaml"
+
+
+def test_toc_is_generated_from_the_registry() -> None:
+    """_toc.yml is exactly what the registry produces: a page added in one place only fails."""
+    assert (ROOT / "_toc.yml").read_text() == B.toc_yaml(REGISTRY)
+
+
+def test_every_notebook_is_registered_and_every_page_exists() -> None:
+    reg = B.load_registry(REGISTRY)
+    sources = {c.notebook.as_posix() for c in reg.chapters}
+    on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.py")
+               if not p.name.startswith("_")}
+    assert sources == on_disk, "register each notebooks/*.py in configs/book.yaml"
+    for part in reg.parts:
+        for entry in part.entries:
+            if isinstance(entry, Path):
+                assert (ROOT / entry).with_suffix(".md").is_file(), entry
+            else:
+                assert (ROOT / entry.output).is_file(), f"{entry.output}: run make notebooks"
+
+
+def test_nbval_modes_partition_the_chapters() -> None:
+    strict, lax = (set(B.nbval_outputs(REGISTRY, m)) for m in ("strict", "lax"))
+    assert not strict & lax
+    assert strict | lax == {str(c.output) for c in load_chapters(REGISTRY)}
+    assert "book/chapters/03_train.ipynb" in lax  # training logs and timings vary
+    with pytest.raises(ValueError, match="mode="):
+        B.nbval_outputs(REGISTRY, "loose")
+
+
+def test_committed_chapters_are_normalised() -> None:
+    """No timing metadata or random cell ids: re-executing an unchanged chapter changes no byte
+    outside its volatile outputs."""
+    import json
+
+    for chapter in load_chapters(REGISTRY):
+        nb = json.loads((ROOT / chapter.output).read_text())
+        meta = nb["metadata"]["papermill"]
+        assert set(meta) <= set(B._PAPERMILL_KEEP), (chapter.output, sorted(meta))
+        assert meta["input_path"] == chapter.notebook.as_posix()
+        ids = [c["id"] for c in nb["cells"]]
+        again = json.loads(json.dumps(nb))
+        B.stable_cell_ids(again)
+        assert ids == [c["id"] for c in again["cells"]], chapter.output
+        for cell in nb["cells"]:
+            assert "papermill" not in cell["metadata"] and "execution" not in cell["metadata"]
+
+
+def test_committed_chapters_were_executed_from_the_current_inputs() -> None:
+    """Each executed chapter stores the hash of its inputs (source, parameters, helpers, records):
+    a change to any of them without `make notebooks` fails here, before nbval even runs."""
+    stale = [str(c.output) for c in load_chapters(REGISTRY) if not B.is_current(c, ROOT)]
+    assert not stale, f"re-execute with `make notebooks`: {stale}"
+
+
+def test_normalise_is_idempotent_and_ids_follow_the_source() -> None:
+    chapter = B.Chapter(Path("notebooks/x.py"), Path("book/chapters/x.ipynb"), {"a": 1})
+    cells = [{"cell_type": "code", "source": "x = 1", "metadata": {"papermill": {"t": 1}},
+              "outputs": [], "execution_count": 3},
+             {"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": []},
+             {"cell_type": "markdown", "source": "# T", "metadata": {}}]
+    nb = {"cells": cells, "metadata": {"papermill": {"duration": 2.0, "parameters": {"a": 1},
+                                                     "input_path": {"cells": []}}}}
+    B.normalise_notebook(nb, chapter, "abc")
+    first = [c["id"] for c in nb["cells"]]
+    assert len(set(first)) == 3 and first[1] == first[0] + "-1"
+    assert nb["metadata"]["papermill"] == {"parameters": {"a": 1}, "input_path": "notebooks/x.py",
+                                           "output_path": "book/chapters/x.ipynb"}
+    assert nb["metadata"][B.INPUTS_KEY] == "abc"
+    assert nb["cells"][0]["execution_count"] is None and nb["cells"][0]["metadata"] == {}
+    B.normalise_notebook(nb, chapter, "abc")
+    assert [c["id"] for c in nb["cells"]] == first
+
+
+def test_inputs_hash_follows_source_parameters_and_named_folders(tmp_path: Path) -> None:
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "x.py").write_text("print(1)\n")
+    (tmp_path / "res" / "records").mkdir(parents=True)
+    (tmp_path / "res" / "records" / "r.json").write_text("{}")
+    ch = B.Chapter(Path("notebooks/x.py"), Path("out.ipynb"), {"results_dir": "res"})
+    h0 = B.inputs_hash(ch, tmp_path)
+    assert B.inputs_hash(ch, tmp_path) == h0
+    (tmp_path / "res" / "records" / "r2.json").write_text("{}")
+    h1 = B.inputs_hash(ch, tmp_path)
+    assert h1 != h0
+    assert B.inputs_hash(B.Chapter(ch.notebook, ch.output, {"results_dir": "res", "k": 2}),
+                         tmp_path) != h1
+    (tmp_path / "notebooks" / "x.py").write_text("print(2)\n")
+    assert B.inputs_hash(ch, tmp_path) != h1
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +174,28 @@ def test_book_builds_offline_without_warnings(built_book: Path) -> None:
 
 
 @pytest.mark.browser
-def test_index_and_data_chapter_render_with_figures(built_book: Path, tmp_path: Path) -> None:
+def test_every_page_renders_fits_the_column_and_loads_its_figures(
+    built_book: Path, tmp_path: Path
+) -> None:
     _chromium_or_skip()
-    from helpers.browser import check_rendered_book
+    from helpers.browser import book_pages, check_rendered_book
 
-    index, data = check_rendered_book(built_book, tmp_path)
-    assert "resolution" in index.title.lower()
-    assert index.screenshot.stat().st_size > 10_000
-    # The data chapter shows Fig. 1 (samples at each resolution): it must be on the page and load.
-    assert data.images_total >= 1
-    assert data.images_loaded == data.images_total
-    assert data.screenshot.stat().st_size > 10_000
+    pages = book_pages(REGISTRY)
+    report = {p.page: p for p in check_rendered_book(built_book, tmp_path, pages)}
+    assert set(report) == set(pages)
+    assert "resolution" in report["index.html"].title.lower()
+    problems = {name: (p.images_loaded, p.images_total, p.overflows)
+                for name, p in report.items() if not p.ok}
+    assert not problems, problems
+    for p in report.values():
+        assert p.screenshot.stat().st_size > 10_000, p.page
+    # The data chapter shows Fig. 1 (samples at each resolution); results show Figs 2-8.
+    assert report["book/chapters/01_data.html"].images_total >= 1
+    assert report["book/chapters/04_results.html"].images_total >= 5
+
+
+def test_chapter_template_has_the_header_every_chapter_needs() -> None:
+    text = (ROOT / "notebooks" / "_template.py").read_text()
+    for heading in ("**Purpose.**", "**Parameters**", "**Prerequisites.**", "**Time to run.**",
+                    "**What you will learn.**", "Run it yourself", 'tags=["parameters"]'):
+        assert heading in text, heading

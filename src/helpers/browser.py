@@ -3,6 +3,9 @@
 The book is served from a throw-away HTTP server on 127.0.0.1, each page is opened in Debian's
 Chromium through Playwright (no browser download: the system binary is used), screenshotted, and
 every ``<img>`` in the page's main content is checked to have loaded (``naturalWidth > 0``).
+Every table, image and figure is also checked to fit the content column: a table wider than the
+column (whose right-hand columns a reader would have to scroll to, or would not see) is reported
+with its first header cells, so the failing test names the table.
 """
 
 from __future__ import annotations
@@ -39,10 +42,11 @@ class PageCheck:
     title: str
     images_total: int
     images_loaded: int
+    overflows: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.images_total == self.images_loaded
+        return self.images_total == self.images_loaded and not self.overflows
 
 
 def find_chromium() -> str:
@@ -76,6 +80,43 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+_OVERFLOW_JS = """() => {
+    const column = document.querySelector('article.bd-article') || document.querySelector('main');
+    if (!column) { return ['no content column (article.bd-article) found']; }
+    const limit = column.getBoundingClientRect().right + 1;
+    const out = [];
+    for (const el of column.querySelectorAll('table, img, svg, figure')) {
+        if (el.closest('.toggle-hidden, details:not([open]), .cell_output.hide, .tag_hide-output')) {
+            continue;
+        }
+        const r = el.getBoundingClientRect();
+        const width = Math.max(r.width, el.scrollWidth || 0);
+        if (r.width > 0 && r.left + width > limit) {
+            const head = el.tagName === 'TABLE'
+                ? Array.from(el.querySelectorAll('th')).slice(0, 4).map(t => t.textContent.trim())
+                    .join(' | ')
+                : (el.getAttribute('alt') || el.getAttribute('src') || '').slice(0, 60);
+            out.push(`${el.tagName.toLowerCase()} ${Math.round(width)} px wide, column ends at `
+                     + `${Math.round(limit - r.left)} px: ${head}`);
+        }
+    }
+    return out;
+}"""
+
+
+def book_pages(config_path: str | os.PathLike[str]) -> list[str]:
+    """Every HTML page of the book, from the chapter registry (``index.html`` first)."""
+    from helpers.book import Chapter, load_registry
+
+    reg = load_registry(config_path)
+    pages = ["index.html", f"{reg.root}.html"]
+    for part in reg.parts:
+        for e in part.entries:
+            target = e.output.with_suffix("") if isinstance(e, Chapter) else e
+            pages.append(f"{target.as_posix()}.html")
+    return pages
+
+
 def check_rendered_book(
     html_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -107,9 +148,10 @@ def check_rendered_book(
                                 imgs.filter(i => i.complete && i.naturalWidth > 0).length];
                     }"""
                 )
+                overflows = tuple(tab.evaluate(_OVERFLOW_JS))
                 shot = out / (page.replace("/", "_").removesuffix(".html") + ".png")
                 tab.screenshot(path=str(shot), full_page=True)
-                results.append(PageCheck(page, shot, tab.title(), counts[0], counts[1]))
+                results.append(PageCheck(page, shot, tab.title(), counts[0], counts[1], overflows))
         finally:
             browser.close()
     return results

@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {notebooks,sweep,screenshot}`` (reproducibility page)."""
+"""Command line: ``python -m helpers {notebooks,sweep,screenshot,toc,chapters}`` (reproducibility page)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,49 @@ def _cmd_notebooks(argv: Sequence[str]) -> int:
     )
     parser.add_argument("config", help="YAML file listing notebooks, outputs and parameters")
     parser.add_argument("--only", default=None, help="run only chapters whose output contains this")
+    parser.add_argument("--force", action="store_true",
+                        help="re-execute even chapters whose inputs are unchanged")
     args = parser.parse_args(argv)
-    execute_chapters(args.config, only=args.only)
+    execute_chapters(args.config, only=args.only, force=args.force)
+    return 0
+
+
+def _cmd_toc(argv: Sequence[str]) -> int:
+    from pathlib import Path
+
+    from helpers.book import toc_yaml
+
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers toc",
+        description="Write _toc.yml from the chapter registry (configs/book.yaml).",
+    )
+    parser.add_argument("config", nargs="?", default="configs/book.yaml")
+    parser.add_argument("--out", default="_toc.yml")
+    parser.add_argument("--check", action="store_true", help="exit 1 if --out is out of date")
+    args = parser.parse_args(argv)
+    text, out = toc_yaml(args.config), Path(args.out)
+    if args.check:
+        if not out.is_file() or out.read_text() != text:
+            print(f"{out} is out of date: run `python -m helpers toc {args.config}`",
+                  file=sys.stderr)
+            return 1
+        return 0
+    out.write_text(text)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_chapters(argv: Sequence[str]) -> int:
+    from helpers.book import NBVAL_MODES, nbval_outputs
+
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers chapters",
+        description="Print the executed chapters checked with nbval in one mode (Makefile).",
+    )
+    parser.add_argument("config", nargs="?", default="configs/book.yaml")
+    parser.add_argument("--nbval", choices=NBVAL_MODES, required=True)
+    args = parser.parse_args(argv)
+    print(" ".join(nbval_outputs(args.config, args.nbval)))
     return 0
 
 
@@ -30,10 +71,15 @@ def _cmd_screenshot(argv: Sequence[str]) -> int:
     )
     parser.add_argument("html_dir", help="the built book, e.g. _build/html")
     parser.add_argument("--out", default="_build/screenshots", help="folder for PNG screenshots")
+    parser.add_argument("--config", default="configs/book.yaml", help="the chapter registry")
     args = parser.parse_args(argv)
-    report = check_rendered_book(args.html_dir, args.out)
+    from helpers.browser import book_pages
+
+    report = check_rendered_book(args.html_dir, args.out, book_pages(args.config))
     for page in report:
         print(f"{page.page}: {page.screenshot} images={page.images_loaded}/{page.images_total}")
+        for problem in page.overflows:
+            print(f"  overflows the content column: {problem}")
     return 0 if all(p.ok for p in report) else 1
 
 
@@ -47,6 +93,8 @@ COMMANDS = {
     "notebooks": _cmd_notebooks,
     "sweep": _cmd_sweep,
     "screenshot": _cmd_screenshot,
+    "toc": _cmd_toc,
+    "chapters": _cmd_chapters,
 }
 
 

@@ -1,0 +1,121 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Appendix: training in bfloat16 — does it change the results?
+#
+# **Purpose.** The full fine-tuning cells at 224 and 256 px (and ResNet50 at 128 px) were too
+# slow for this book's 2-core CPU in float32. They are trained in bfloat16 mixed precision
+# (Keras `mixed_bfloat16`: float32 weights, bf16 arithmetic, float32 output layer), which this
+# CPU computes natively (AVX512-BF16). Before any of those runs is read beside float32 runs,
+# this appendix re-runs a cell that exists in float32 — MobileNet at 128 px, all layers
+# trained, both preprocessings, seeds 0–2 — in bf16 and compares the two from their run records.
+#
+# **Parameters** (papermill): `results_dir` (run records of `configs/paper.yaml`).
+#
+# **Prerequisites.** The records of the sweep's block 3 (`precision: mixed_bfloat16`,
+# MobileNet 128 px) beside the float32 records of block 2; {doc}`04_results` for DeLong.
+#
+# **Time to run.** A few seconds from committed records. The six bf16 training runs behind it
+# took the wall times shown below.
+#
+# **What you will learn.** Whether bf16 training moves the test AUC by more than training with
+# another seed does; how much faster it is on this CPU; and why precision is part of a run's
+# identity anyway.
+#
+# ```{admonition} Run it yourself
+# :class: tip
+# `python -m helpers sweep configs/paper.yaml --only=-128-full-` trains the float32 and bf16
+# runs that are missing, then `python -m helpers notebooks configs/book.yaml --only 05`.
+# ```
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+from helpers import parity, records
+
+# %% tags=["parameters"]
+results_dir = "results/paper"
+
+# %% [markdown]
+# ## 1. Seed by seed: the same run in two precisions
+#
+# Each row pairs two records that differ only in `precision`. The AUCs are compared with the
+# paired DeLong test on the same 597 test images; "same label" is the share of test images
+# that get the same class at the 0.5 threshold.
+
+# %% tags=["hide-input"]
+recs = records.load_records(results_dir)
+pairs = parity.precision_pairs(recs)
+shown = pairs.assign(**{"ΔAUC": pairs["delta_auc"].map("{:+.3f}".format),
+                        "p": pairs["p_delong"].map("{:.2f}".format),
+                        "same label": pairs["label_agreement"].map("{:.1%}".format)})
+shown = shown.rename(columns={"preprocessing": "prep.", "auc_ref": "AUC fp32",
+                              "auc_cand": "AUC bf16"})
+cols = ["model", "resolution", "prep.", "seed", "AUC fp32", "AUC bf16", "ΔAUC", "p", "same label"]
+display(shown[cols].style.hide(axis="index").format(precision=3))
+
+# %% [markdown]
+# ## 2. Per configuration: inside the seed-to-seed spread?
+#
+# A change of precision is harmless for this book's purposes if it moves the AUC less than
+# changing the seed does. The rule, fixed before the runs: parity *holds* for a configuration
+# when |mean ΔAUC| over the seeds is at most the standard deviation of the float32 seeds' AUCs
+# **and** the two seed ensembles (mean probability over seeds) do not differ by the paired
+# DeLong test at the 0.05 level.
+
+# %% tags=["hide-input"]
+cells = parity.parity_by_cell(recs)
+table = pd.DataFrame({
+    "configuration": cells["model"] + " " + cells["resolution"].astype(str) + " px, "
+    + cells["preprocessing"],
+    "mean ΔAUC": cells["mean_delta_auc"].map("{:+.3f}".format),
+    "seed SD (fp32)": cells["seed_sd_ref"].map("{:.3f}".format),
+    "ensembles fp32 / bf16": cells["ensemble_auc_ref"].map("{:.3f}".format) + " / "
+    + cells["ensemble_auc_cand"].map("{:.3f}".format),
+    "p": cells["ensemble_p"].map("{:.2f}".format),
+    "parity": cells["holds"].map({True: "holds", False: "no"}),
+    "speed-up": cells["speedup"].map("{:.2f}×".format),
+})
+display(table.style.hide(axis="index"))
+
+# %% tags=["remove-cell"]
+glue("parity_n_pairs", len(pairs), display=False)
+glue("parity_n_cells", len(cells), display=False)
+glue("parity_all_hold", bool(len(cells) and cells["holds"].all()), display=False)
+glue("parity_max_abs_delta", float(pairs["delta_auc"].abs().max()) if len(pairs) else None,
+     display=False)
+glue("parity_min_p", float(pairs["p_delong"].min()) if len(pairs) else None, display=False)
+glue("parity_speedup", float(cells["speedup"].mean()) if len(cells) else None, display=False)
+glue("parity_verdict", parity.verdict(cells), display=False)
+
+# %% [markdown]
+# ## 3. Verdict
+
+# %% tags=["remove-input"]
+display(Markdown(parity.verdict(cells)))
+
+# %% [markdown]
+# Across the {glue:text}`parity_n_pairs` paired runs the largest per-seed AUC change is
+# {glue:text}`parity_max_abs_delta:.3f`, and the smallest per-seed paired DeLong p-value is
+# {glue:text}`parity_min_p:.2f`; bf16 trained {glue:text}`parity_speedup:.2f` times as fast
+# (whole-run wall time, including evaluation and measurement).
+#
+# **Why precision is still part of a run's identity.** Parity here is statistical, not
+# bitwise: bf16 runs of one seed give other predictions than float32 runs (the "same label"
+# column is not 100 %), so a record must say which arithmetic produced its numbers, and a
+# float32 re-run on a CPU without bf16 gets a run id of its own. A run id that omitted it
+# would let the sweep skip a float32 run because a bf16 record exists, and "same seed, same
+# metrics" would no longer hold. Records made before the setting existed are float32 and
+# keep their run ids (float32 is left out of the identity hash).

@@ -1,0 +1,57 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Title: the question this chapter answers
+#
+# **Purpose.** One or two sentences: which claim of which paper this chapter checks or extends,
+# with a citation, e.g. {cite}`achar2025resolution`.
+#
+# **Parameters** (papermill; set in `configs/book.yaml`): `results_dir` (run records to read),
+# `dataset`, `task`. Say what each one changes.
+#
+# **Prerequisites.** Chapters or sweeps whose outputs this one reads (e.g. "the records of
+# `configs/paper.yaml`, committed under `results/paper/`"), and the concepts a reader needs.
+#
+# **Time to run.** On a 2-core CPU: about N s from committed records (state what dominates).
+#
+# **What you will learn.** Two or three bullet points, each a result the reader can check.
+#
+# ```{admonition} Run it yourself
+# :class: tip
+# Open this page on Binder or Colab (rocket icon above), or run
+# `python -m helpers notebooks configs/book.yaml --only NN_topic --force`. Change `results_dir`
+# to read your own sweep's records (`python -m helpers sweep YOUR.yaml`).
+# ```
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+# Plumbing (imports, settings) is collapsed on the page; keep it short.
+from myst_nb import glue
+
+from helpers import records
+
+# %% tags=["parameters"]
+results_dir = "results/paper"
+dataset = "isic2017"
+task = "melanoma"
+
+# %% [markdown]
+# ## 1. A section per step, prose first
+#
+# Say what the next cell computes and why; the code that *is* the method stays visible.
+
+# %% tags=["hide-input"]
+runs = records.load_records(results_dir)
+glue("n_runs", len(runs), display=False)
+
+# %% [markdown]
+# The prose cites glued numbers, e.g. {glue:text}`n_runs` run records, never typed-in ones.

@@ -1,0 +1,336 @@
+"""Seeds as readers: Obuchowski–Rockette AUC comparisons with Hillis degrees of freedom (results chapter).
+
+Why training seeds are "readers"
+--------------------------------
+A configuration (architecture, loss, data pipeline) is a *training procedure*; each training seed
+draws one classifier from it, much as a reader study draws radiologists from a population of
+readers. Two sources of randomness then separate a reported AUC from the procedure's true AUC:
+
+* **case (image) variance** — the test images are a sample of the image population; DeLong's
+  covariance (or a jackknife over images) measures it;
+* **seed (reader) variance** — another seed gives another classifier with another AUC, even on the
+  same images.
+
+The question "is configuration A better than configuration B?" is a question about procedures, so
+both sources are random: this is the random-reader random-case (RRRC) multi-reader multi-case
+(MRMC) problem, and the Obuchowski–Rockette (OR) model with Hillis' denominator degrees of freedom
+is its standard analysis (Obuchowski & Rockette 1995; Hillis 2007; Hillis, Berbaum & Metz 2008).
+The test images are shared by every seed of both configurations, so the AUC errors are correlated;
+the OR model keeps these correlations as three averaged covariances estimated from the DeLong
+covariance matrix of all AUCs:
+
+* ``Cov1`` — different configurations, same seed index (seed j is "reader j" in both);
+* ``Cov2`` — same configuration, different seeds;
+* ``Cov3`` — different configurations, different seeds.
+
+When the ensemble DeLong test is the right question instead
+-----------------------------------------------------------
+If the object of the claim is one *fixed* classifier — e.g. the ensemble that averages the
+probabilities of the seeds actually trained, which is what would be deployed — the seeds are no
+longer a sample: they are part of the classifier's definition. Only the images are random, and
+the paired DeLong test on the ensemble scores (``helpers.stats.delong_paired_test``) answers the
+question exactly. That test ignores seed variance, so it is *not* a test of the training
+procedures: with large seed-to-seed variation it rejects a true "same procedure" null far more
+often than its nominal level (``tests/test_mrmc.py`` shows this by simulation).
+
+With one seed per configuration there is no information on seed variance at all; the functions
+then fall back to the DeLong analysis of that one classifier per configuration, and the result
+should be read as a statement about those trained models, not about the procedures.
+
+References
+----------
+* Obuchowski NA, Rockette HE (1995). Hypothesis testing of diagnostic accuracy for multiple
+  readers and multiple tests: an ANOVA approach with dependent observations. Commun Stat Simul
+  Comput 24(2):285–308.
+* Hillis SL (2007). A comparison of denominator degrees of freedom methods for multiple observer
+  ROC analysis. Stat Med 26(3):596–619.
+* Hillis SL, Berbaum KS, Metz CE (2008). Recent developments in the Dorfman-Berbaum-Metz
+  procedure for multireader ROC study analysis. Acad Radiol 15(5):647–661.
+* DeLong ER, DeLong DM, Clarke-Pearson DL (1988). Comparing the areas under two or more
+  correlated ROC curves: a nonparametric approach. Biometrics 44(3):837–845.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats as _st
+
+from helpers.stats import _check_inputs, _components, delong_covariance, delong_paired_test
+
+__all__ = ["auc_covariance", "or_hillis_compare", "or_hillis_single"]
+
+CovMethod = Literal["delong", "jackknife"]
+
+
+def _check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level}")
+
+
+def auc_covariance(
+    labels: ArrayLike, scores_matrix: ArrayLike, cov: CovMethod = "delong"
+) -> tuple[np.ndarray, np.ndarray]:
+    """AUCs (k,) and their case-sampling covariance (k, k) for k score rows on the same images (results chapter).
+
+    ``cov="delong"`` is the DeLong et al. (1988) estimator (``helpers.stats.delong_covariance``).
+    ``cov="jackknife"`` deletes one image at a time (positives and negatives alike) and returns
+    ``(N-1)/N · Σ_c (θ_(c) − θ̄)(θ_(c) − θ̄)ᵀ`` over the N images, the estimator used by
+    Hillis (2007) and by the OR-DBM MRMC / RJafroc / MRMCaov software. The leave-one-out AUCs are
+    exact: removing positive i gives (m·AUC − V10_i)/(m − 1), removing negative j gives
+    (n·AUC − V01_j)/(n − 1), with V10, V01 the DeLong structural components.
+    """
+    if cov == "delong":
+        return delong_covariance(labels, scores_matrix)
+    if cov != "jackknife":
+        raise ValueError(f"cov must be 'delong' or 'jackknife'; got {cov!r}")
+    y, s = _check_inputs(labels, scores_matrix)
+    aucs, v10, v01 = _components(y, s)
+    m, n = v10.shape[1], v01.shape[1]
+    loo_pos = (m * aucs[:, None] - v10) / (m - 1)  # (k, m): AUC without positive i
+    loo_neg = (n * aucs[:, None] - v01) / (n - 1)  # (k, n): AUC without negative j
+    loo = np.concatenate([loo_pos, loo_neg], axis=1)  # (k, N)
+    big_n = loo.shape[1]
+    centred = loo - loo.mean(axis=1, keepdims=True)
+    return aucs, (big_n - 1) / big_n * (centred @ centred.T)
+
+
+def _as_seed_matrix(scores: ArrayLike, name: str) -> np.ndarray:
+    s = np.asarray(scores, dtype=float)
+    if s.ndim == 1:
+        s = s[np.newaxis, :]
+    if s.ndim != 2 or s.shape[0] < 1:
+        raise ValueError(f"{name} must have shape (seeds, images); got {s.shape}")
+    return s
+
+
+def _t_ci(est: float, se: float, df: float, level: float) -> tuple[float, float]:
+    q = (
+        float(_st.norm.ppf(0.5 + level / 2))
+        if math.isinf(df)
+        else float(_st.t.ppf(0.5 + level / 2, df))
+    )
+    return est - q * se, est + q * se
+
+
+def or_hillis_compare(
+    labels: ArrayLike,
+    scores_a: ArrayLike,
+    scores_b: ArrayLike,
+    cov: CovMethod = "delong",
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """OR–Hillis random-seed random-image test of AUC(a) = AUC(b), seeds paired by index (results chapter).
+
+    Model (Obuchowski & Rockette 1995): for configuration i = a, b and seed j = 1..r,
+    θ̂_ij = μ + τ_i + R_j + (τR)_ij + ε_ij, with R_j ~ N(0, σ²_R) the seed ("reader") effect,
+    (τR)_ij ~ N(0, σ²_τR) the configuration × seed interaction, and ε_ij the image-sampling error
+    of the AUC whose covariance is Var (same i, j), Cov1 (different i, same j), Cov2 (same i,
+    different j), Cov3 (different i and j). Var and the Cov's are averages over the matching
+    entries of the DeLong (or jackknife, ``cov="jackknife"``) covariance matrix of all 2r AUCs on
+    the shared test images.
+
+    Test (Hillis 2007, Stat Med 26:596; Hillis, Berbaum & Metz 2008, Acad Radiol 15:647), t = 2:
+
+    * MS(T) = r Σ_i (θ̄_i· − θ̄_··)² / (t − 1),
+      MS(T×R) = Σ_ij (θ_ij − θ̄_i· − θ̄_·j + θ̄_··)² / ((t − 1)(r − 1));
+    * D = MS(T×R) + r · max(Cov2 − Cov3, 0);  F = MS(T) / D ~ F(t − 1, ddf_H),
+      ddf_H = D² / (MS(T×R)² / ((t − 1)(r − 1)));
+    * CI for θ̄_a· − θ̄_b·: diff ± t_{1−α/2; ddf_H} · sqrt(2 D / r)  (so F = (diff / se)²).
+
+    Seeds must be paired: row j of ``scores_a`` and row j of ``scores_b`` are "reader j". That
+    pairing is meaningful when seed j fixes things the two configurations share (initialisation,
+    data order, split); when it does not, the pairing is arbitrary and the test stays valid (the
+    seed effect then moves into the interaction term). Unequal seed counts raise ``ValueError``:
+    the factorial OR model needs every reader in every configuration, and the readers-nested-in-
+    test design that would allow it is not implemented here.
+
+    With one seed per configuration (r = 1) the seed variance cannot be estimated; the function
+    returns the paired DeLong z-test of the two trained models (``delong_paired_test``; exact
+    same numbers), with F = z², ddf = inf and ``method = "DeLong (one seed)"`` — a statement about
+    those two classifiers, not about the procedures. With ``cov="jackknife"`` the same z-test uses
+    the jackknife covariance.
+
+    Returns auc_a, auc_b (seed means), diff (a − b), se, t (= diff / se), F, ddf, p, ci_low,
+    ci_high, level, n_seeds, cov, method, and the OR ingredients var, cov1, cov2, cov3, ms_t,
+    ms_tr, denominator (NaN where undefined).
+    """
+    _check_level(level)
+    a = _as_seed_matrix(scores_a, "scores_a")
+    b = _as_seed_matrix(scores_b, "scores_b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"scores_a has {a.shape[1]} images but scores_b has {b.shape[1]}: "
+            "both configurations must be scored on the same test images"
+        )
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"scores_a has {a.shape[0]} seeds but scores_b has {b.shape[0]}: the paired OR model "
+            "treats seed j as reader j in both configurations, so it needs the same seeds for "
+            "both; pass the seeds common to both configurations (or use a readers-nested-within-"
+            "configuration analysis, not implemented here)"
+        )
+    r = a.shape[0]
+    nan = math.nan
+
+    if r == 1:
+        if cov == "delong":
+            res: dict[str, Any] = dict(delong_paired_test(labels, a[0], b[0]))
+        else:
+            aucs, c = auc_covariance(labels, np.vstack([a, b]), cov=cov)
+            diff = float(aucs[0] - aucs[1])
+            se = math.sqrt(max(float(c[0, 0] + c[1, 1] - 2 * c[0, 1]), 0.0))
+            z = (
+                diff / se
+                if se > 0
+                else (0.0 if abs(diff) < 1e-12 else math.copysign(math.inf, diff))
+            )
+            res = {
+                "auc_a": float(aucs[0]),
+                "auc_b": float(aucs[1]),
+                "diff": diff,
+                "se": se,
+                "z": z,
+                "p": float(2.0 * _st.norm.sf(abs(z))),
+            }
+        lo, hi = _t_ci(res["diff"], res["se"], math.inf, level)
+        res.update(
+            t=res["z"],
+            F=res["z"] ** 2,
+            ddf=math.inf,
+            ci_low=lo,
+            ci_high=hi,
+            level=level,
+            n_seeds=1,
+            cov=cov,
+            method="DeLong (one seed)" if cov == "delong" else "jackknife (one seed)",
+            var=nan,
+            cov1=nan,
+            cov2=nan,
+            cov3=nan,
+            ms_t=nan,
+            ms_tr=nan,
+            denominator=nan,
+        )
+        return res
+
+    aucs, c = auc_covariance(labels, np.vstack([a, b]), cov=cov)
+    t = 2
+    theta = aucs.reshape(t, r)  # rows: configuration, columns: seed
+    same_seed = np.tile(np.eye(r, dtype=bool), (t, t))
+    same_cfg = np.kron(np.eye(t, dtype=bool), np.ones((r, r), dtype=bool))
+    var = float(np.mean(np.diag(c)))
+    cov1 = float(c[same_seed & ~same_cfg].mean())
+    cov2 = float(c[~same_seed & same_cfg].mean())
+    cov3 = float(c[~same_seed & ~same_cfg].mean())
+
+    cfg_means = theta.mean(axis=1)
+    seed_means = theta.mean(axis=0)
+    grand = float(theta.mean())
+    ms_t = float(r * np.sum((cfg_means - grand) ** 2) / (t - 1))
+    resid = theta - cfg_means[:, None] - seed_means[None, :] + grand
+    ms_tr = float(np.sum(resid**2) / ((t - 1) * (r - 1)))
+    denom = ms_tr + r * max(cov2 - cov3, 0.0)
+
+    diff = float(cfg_means[0] - cfg_means[1])
+    se = math.sqrt(2.0 * denom / r)
+    if denom > 0:
+        f_stat = ms_t / denom
+        ddf = denom**2 / (ms_tr**2 / ((t - 1) * (r - 1))) if ms_tr > 0 else math.inf
+        p = float(_st.f.sf(f_stat, t - 1, ddf))
+        t_stat = diff / se
+    else:  # identical AUC vectors up to a constant shift and no image variance
+        f_stat = 0.0 if abs(diff) < 1e-12 else math.inf
+        ddf = math.inf
+        p = 1.0 if f_stat == 0.0 else 0.0
+        t_stat = 0.0 if f_stat == 0.0 else math.copysign(math.inf, diff)
+    lo, hi = _t_ci(diff, se, ddf, level)
+    return {
+        "auc_a": float(cfg_means[0]),
+        "auc_b": float(cfg_means[1]),
+        "diff": diff,
+        "se": se,
+        "t": t_stat,
+        "F": f_stat,
+        "ddf": ddf,
+        "p": p,
+        "ci_low": lo,
+        "ci_high": hi,
+        "level": level,
+        "n_seeds": r,
+        "cov": cov,
+        "method": f"Obuchowski-Rockette-Hillis ({'DeLong' if cov == 'delong' else 'jackknife'} covariance)",
+        "var": var,
+        "cov1": cov1,
+        "cov2": cov2,
+        "cov3": cov3,
+        "ms_t": ms_t,
+        "ms_tr": ms_tr,
+        "denominator": denom,
+    }
+
+
+def or_hillis_single(
+    labels: ArrayLike,
+    scores: ArrayLike,
+    cov: CovMethod = "delong",
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Seed-mean AUC of one configuration with a CI over both seeds and images (results chapter).
+
+    Model (Obuchowski & Rockette 1995, one test): θ̂_j = μ + R_j + ε_j for seeds j = 1..r, with
+    R_j ~ N(0, σ²_R) the seed ("reader") effect and ε_j the image-sampling error, Var(ε_j) = Var,
+    Cov(ε_j, ε_j') = Cov2 (shared test images), estimated by averaging the DeLong (or jackknife)
+    covariance matrix of the r AUCs.
+
+    Hillis single-test interval (Hillis 2007, Stat Med 26:596; Hillis, Berbaum & Metz 2008, Acad
+    Radiol 15:647): with MS(R) = Σ_j (θ_j − θ̄)² / (r − 1),
+
+    * var(θ̄) = MS(R) / r + max(Cov2, 0),
+    * df = (MS(R) + r · max(Cov2, 0))² / (MS(R)² / (r − 1)),
+    * CI = θ̄ ± t_{1−α/2; df} · sqrt(var(θ̄)).
+
+    With one seed (r = 1) the seed variance is unknown and the CI reduces to the normal DeLong
+    interval of that one model (df = inf): it covers image variance only.
+
+    The interval is not clipped silently: if an end falls outside [0, 1] it is clipped and
+    ``clipped`` is True. Returns auc, se, df, ci_low, ci_high, clipped, level, n_seeds, cov,
+    method, ms_r, cov2.
+    """
+    _check_level(level)
+    s = _as_seed_matrix(scores, "scores")
+    r = s.shape[0]
+    aucs, c = auc_covariance(labels, s, cov=cov)
+    auc = float(aucs.mean())
+    if r == 1:
+        se = math.sqrt(max(float(c[0, 0]), 0.0))
+        df = math.inf
+        ms_r = math.nan
+        cov2 = math.nan
+        method = "DeLong (one seed)" if cov == "delong" else "jackknife (one seed)"
+    else:
+        ms_r = float(np.var(aucs, ddof=1))
+        cov2 = float(c[~np.eye(r, dtype=bool)].mean())
+        num = ms_r + r * max(cov2, 0.0)
+        se = math.sqrt(num / r)
+        df = num**2 / (ms_r**2 / (r - 1)) if ms_r > 0 else math.inf
+        method = f"Obuchowski-Rockette-Hillis single test ({'DeLong' if cov == 'delong' else 'jackknife'} covariance)"
+    lo, hi = _t_ci(auc, se, df, level)
+    clipped = lo < 0.0 or hi > 1.0
+    return {
+        "auc": auc,
+        "se": se,
+        "df": df,
+        "ci_low": max(lo, 0.0),
+        "ci_high": min(hi, 1.0),
+        "clipped": clipped,
+        "level": level,
+        "n_seeds": r,
+        "cov": cov,
+        "method": method,
+        "ms_r": ms_r,
+        "cov2": cov2,
+    }

@@ -1,0 +1,169 @@
+"""Do two numeric precisions give the same results? (appendix chapter "bf16 parity").
+
+A *pair* is two run records with the same identity apart from ``precision`` (same model,
+resolution, regime, preprocessing, seed, data): the float32 reference and the candidate
+(``mixed_bfloat16``). For each pair, :func:`precision_pairs` compares the test AUCs, the test
+predictions image by image, and tests the AUC difference with the paired DeLong test (same
+test images, correlated scores). :func:`parity_by_cell` then asks the question that decides
+whether bf16 runs may stand beside float32 runs in one table: per configuration, is the mean
+AUC change across seeds smaller than the seed-to-seed spread of the float32 runs, and do the
+two *seed ensembles* (mean probability over seeds) differ by the paired DeLong test?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers.stats import delong_paired_test
+
+CELL_KEYS: tuple[str, ...] = ("model", "resolution", "regime", "preprocessing")
+"""What makes a configuration (a table cell); seeds are repetitions of it."""
+
+
+def _precision(rec: Mapping[str, Any]) -> str:
+    return str(rec["params"].get("precision", "float32"))
+
+
+def _key(rec: Mapping[str, Any]) -> tuple:
+    params = {k: v for k, v in rec["params"].items() if k != "precision"}
+    return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+def _test_predictions(rec: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    test = rec["predictions"]["test"]
+    ids = np.asarray(test["ids"]).astype(str)
+    order = np.argsort(ids)
+    labels = np.asarray(test["labels"], dtype=int)[order]
+    return ids[order], labels, np.asarray(test["probs"], dtype=float)[order]
+
+
+def _aligned(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ids_a, y_a, p_a = _test_predictions(a)
+    ids_b, y_b, p_b = _test_predictions(b)
+    if not (np.array_equal(ids_a, ids_b) and np.array_equal(y_a, y_b)):
+        raise ValueError(f"runs {a['run_id']} and {b['run_id']} were scored on different test "
+                         "images: they cannot be compared pairwise")
+    return y_a, p_a, p_b
+
+
+def precision_pairs(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    reference: str = "float32",
+    candidate: str = "mixed_bfloat16",
+) -> pd.DataFrame:
+    """One row per seed that ran in both precisions (appendix chapter "bf16 parity").
+
+    Columns: the cell keys, ``seed``, ``auc_ref``, ``auc_cand``, ``delta_auc`` (cand − ref),
+    ``p_delong`` (paired DeLong on the test images), ``mean_abs_dprob`` (mean |Δ probability|
+    per image), ``label_agreement`` (share of test images given the same label at 0.5), and
+    both ``wall_s``. Only ``status == "ok"`` records count.
+    """
+    ok = [r for r in records if r.get("status") == "ok"]
+    refs = {_key(r): r for r in ok if _precision(r) == reference}
+    rows = []
+    for cand in ok:
+        if _precision(cand) != candidate or _key(cand) not in refs:
+            continue
+        ref = refs[_key(cand)]
+        y, p_ref, p_cand = _aligned(ref, cand)
+        test = delong_paired_test(y, p_ref, p_cand)
+        rows.append({
+            **{k: cand["params"][k] for k in CELL_KEYS},
+            "seed": cand["params"]["seed"],
+            "auc_ref": test["auc_a"],
+            "auc_cand": test["auc_b"],
+            "delta_auc": test["auc_b"] - test["auc_a"],
+            "p_delong": test["p"],
+            "mean_abs_dprob": float(np.mean(np.abs(p_cand - p_ref))),
+            "label_agreement": float(np.mean((p_cand >= 0.5) == (p_ref >= 0.5))),
+            "wall_s_ref": ref.get("timing", {}).get("wall_s"),
+            "wall_s_cand": cand.get("timing", {}).get("wall_s"),
+        })
+    cols = [*CELL_KEYS, "seed", "auc_ref", "auc_cand", "delta_auc", "p_delong",
+            "mean_abs_dprob", "label_agreement", "wall_s_ref", "wall_s_cand"]
+    return pd.DataFrame(rows, columns=cols).sort_values([*CELL_KEYS, "seed"]).reset_index(
+        drop=True)
+
+
+def _ensemble(recs: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    y0, probs = None, []
+    for rec in recs:
+        _, y, p = _test_predictions(rec)
+        if y0 is not None and not np.array_equal(y, y0):
+            raise ValueError("seed runs of one cell were scored on different test images")
+        y0 = y
+        probs.append(p)
+    return np.asarray(y0), np.mean(probs, axis=0)
+
+
+def parity_by_cell(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    reference: str = "float32",
+    candidate: str = "mixed_bfloat16",
+) -> pd.DataFrame:
+    """Per configuration: mean ΔAUC vs the seed spread, and the seed ensembles' DeLong test.
+
+    ``within_seed_spread`` is True when |mean ΔAUC| is at most the sample SD of the float32
+    seeds' AUCs; ``holds`` adds that the ensembles do not differ at the 0.05 level. Only seeds
+    that ran in both precisions enter (paired design).
+    """
+    recs = [r for r in records if r.get("status") == "ok"]
+    pairs = precision_pairs(recs, reference=reference, candidate=candidate)
+    rows = []
+    for cell, grp in pairs.groupby(list(CELL_KEYS), sort=True):
+        seeds = set(grp["seed"])
+
+        def pick(prec: str, cell: tuple = cell, seeds: set = seeds) -> list[Mapping[str, Any]]:
+            return [r for r in recs if _precision(r) == prec and r["params"]["seed"] in seeds
+                    and tuple(r["params"][k] for k in CELL_KEYS) == cell]
+
+        y_ref, e_ref = _ensemble(pick(reference))
+        y_cand, e_cand = _ensemble(pick(candidate))
+        if not np.array_equal(y_ref, y_cand):
+            raise ValueError(f"cell {cell}: the two precisions saw different test images")
+        ens = delong_paired_test(y_ref, e_ref, e_cand)
+        spread = float(np.std(grp["auc_ref"], ddof=1)) if len(grp) > 1 else float("nan")
+        mean_delta = float(grp["delta_auc"].mean())
+        within = bool(abs(mean_delta) <= spread) if np.isfinite(spread) else False
+        rows.append({
+            **dict(zip(CELL_KEYS, cell, strict=True)),
+            "n_seeds": len(grp),
+            "mean_auc_ref": float(grp["auc_ref"].mean()),
+            "mean_auc_cand": float(grp["auc_cand"].mean()),
+            "mean_delta_auc": mean_delta,
+            "seed_sd_ref": spread,
+            "within_seed_spread": within,
+            "ensemble_auc_ref": ens["auc_a"],
+            "ensemble_auc_cand": ens["auc_b"],
+            "ensemble_p": ens["p"],
+            "holds": within and ens["p"] >= 0.05,
+            "speedup": float(np.nanmean(grp["wall_s_ref"].astype(float))
+                             / np.nanmean(grp["wall_s_cand"].astype(float))),
+        })
+    cols = [*CELL_KEYS, "n_seeds", "mean_auc_ref", "mean_auc_cand", "mean_delta_auc",
+            "seed_sd_ref", "within_seed_spread", "ensemble_auc_ref", "ensemble_auc_cand",
+            "ensemble_p", "holds", "speedup"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def verdict(cells: pd.DataFrame) -> str:
+    """One sentence that states the parity result per cell, from :func:`parity_by_cell`."""
+    if cells.empty:
+        return ("No configuration has run in both precisions yet, so bf16 parity is not "
+                "established and no bf16 run enters the results.")
+    held = int(cells["holds"].sum())
+    parts = []
+    for _, c in cells.iterrows():
+        parts.append(
+            f"{c['model']} {c['resolution']} px {c['regime']}/{c['preprocessing']}: mean ΔAUC "
+            f"{c['mean_delta_auc']:+.3f} vs seed SD {c['seed_sd_ref']:.3f}, ensemble DeLong "
+            f"p = {c['ensemble_p']:.2f} ({'holds' if c['holds'] else 'does not hold'})")
+    head = (f"Parity holds in {held} of {len(cells)} configuration(s)" if held < len(cells)
+            else f"Parity holds in all {len(cells)} configuration(s)")
+    return head + ": " + "; ".join(parts) + "."

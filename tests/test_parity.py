@@ -1,0 +1,76 @@
+"""bf16 parity analysis (helpers.parity) on hand-built run records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import parity
+
+N = 200
+
+
+def _record(seed: int, precision: str, probs: np.ndarray, labels: np.ndarray,
+            wall: float = 100.0) -> dict:
+    params = {"model": "mobilenet", "resolution": 128, "regime": "full",
+              "preprocessing": "unit", "seed": seed, "epochs": 20}
+    if precision != "float32":
+        params["precision"] = precision
+    ids = [f"img{i:04d}" for i in range(len(labels))]
+    order = np.random.default_rng(seed).permutation(len(labels))  # stored order must not matter
+    return {"run_id": f"r{seed}-{precision}", "status": "ok", "params": params,
+            "predictions": {"test": {"ids": [ids[i] for i in order],
+                                     "labels": labels[order].tolist(),
+                                     "probs": probs[order].tolist()}},
+            "timing": {"wall_s": wall}}
+
+
+def _data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(100 + seed)
+    labels = (np.arange(N) % 5 == 0).astype(int)
+    score = labels * (1.2 + 0.05 * seed) + rng.normal(0, 1, N)
+    return labels, 1 / (1 + np.exp(-score))
+
+
+def test_identical_predictions_give_zero_difference_and_parity() -> None:
+    recs = []
+    for seed in range(3):
+        y, p = _data(seed)
+        recs += [_record(seed, "float32", p, y, 100.0), _record(seed, "mixed_bfloat16", p, y, 50.0)]
+    pairs = parity.precision_pairs(recs)
+    assert list(pairs["seed"]) == [0, 1, 2]
+    assert np.allclose(pairs["delta_auc"], 0) and (pairs["label_agreement"] == 1).all()
+    cell = parity.parity_by_cell(recs).iloc[0]
+    assert cell["n_seeds"] == 3 and cell["holds"] and cell["speedup"] == pytest.approx(2.0)
+    assert cell["seed_sd_ref"] > 0 and cell["ensemble_p"] == pytest.approx(1.0)
+
+
+def test_a_large_shift_breaks_parity() -> None:
+    recs = []
+    for seed in range(3):
+        y, p = _data(seed)
+        noisy = np.clip(p + np.random.default_rng(seed).normal(0, 0.6, N), 0, 1)
+        recs += [_record(seed, "float32", p, y), _record(seed, "mixed_bfloat16", noisy, y)]
+    cell = parity.parity_by_cell(recs).iloc[0]
+    assert cell["mean_delta_auc"] < -0.05
+    assert not cell["within_seed_spread"] and not cell["holds"]
+    assert cell["ensemble_p"] < 0.05
+
+
+def test_unpaired_and_failed_runs_are_left_out_and_mismatched_images_refused() -> None:
+    y, p = _data(0)
+    recs = [_record(0, "float32", p, y), _record(1, "mixed_bfloat16", p, y)]
+    recs.append({**_record(2, "mixed_bfloat16", p, y), "status": "failed"})
+    assert parity.precision_pairs(recs).empty
+    other = _record(0, "mixed_bfloat16", p, y)
+    other["predictions"]["test"]["ids"][0] = "someone-else"
+    with pytest.raises(ValueError, match="different test images"):
+        parity.precision_pairs([_record(0, "float32", p, y), other])
+
+
+def test_no_pairs_yet_gives_empty_tables_and_says_so() -> None:
+    y, p = _data(0)
+    recs = [_record(0, "float32", p, y)]
+    cells = parity.parity_by_cell(recs)
+    assert cells.empty and "holds" in cells.columns
+    assert "not established" in parity.verdict(cells)
