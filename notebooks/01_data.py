@@ -35,7 +35,8 @@
 #
 # :::{admonition} Run it yourself
 # :class: tip
-# Execute `notebooks/01_data.py` with papermill and change `dataset`, `task` or `resolutions`.
+# Execute `notebooks/01_data.py` with papermill (see [Reproducibility](../reproducibility.md))
+# and change `dataset`, `task` or `resolutions`.
 # With `dataset="folder"` and `data_root` pointing at a folder of class sub-folders (e.g. your
 # own Acne/Normal photos) the same chapter describes your data.
 # :::
