@@ -13,27 +13,41 @@
 # %% [markdown]
 # # The data: ISIC 2017 instead of a private acne set
 #
-# **Purpose.** The main paper {cite}`achar2025resolution` trains on a private set of clinical
-# photos (Acne vs Normal) that cannot be shared. This chapter loads the public stand-in used by
-# the rest of the book, ISIC 2017 Part 3 dermoscopy {cite}`codella2018isic` (binary tasks,
-# official splits), and shows everything the loader did to it: where the files come from, how
-# many images each split and class has, which duplicate images were found and dropped before
-# any split was used, which files were skipped, what the paper-style balanced evaluation sets
-# look like, and what the images look like at the four input sizes of the study (Fig. 1).
+# **Purpose:** load the public stand-in for the main paper's {cite}`achar2025resolution`
+# private acne photos, ISIC 2017 Part 3 dermoscopy {cite}`codella2018isic` (binary tasks,
+# official splits), and show everything the loader did to it.<br>
+# **Parameters:** `dataset` (`isic2017`, `kermany`, `pneumoniamnist` or `folder`), `task`
+# (`None` = the data set's default), `resolutions` (input sizes in px), `seed` (split and
+# subsampling seed), `data_root` (`None` = `RESBOOK_DATA_DIR`) and `balanced_eval` (count the
+# balanced val/test sets).<br>
+# **Prerequisites:** the data set under the data root (see [the data page](../data.md)); no
+# network access once it is there.<br>
+# **Time to run:** about 10 s on a 2-core CPU once the decoded images are cached; the first run
+# decodes every JPEG (a few minutes).
 #
-# **Parameters** (papermill): `dataset` (`isic2017`, `kermany`, `pneumoniamnist` or `folder`),
-# `task` (e.g. `melanoma`; `None` = the data set's default), `resolutions` (input sizes in px),
-# `seed` (split and subsampling seed), `data_root` (`None` = environment variable
-# `RESBOOK_DATA_DIR`) and `balanced_eval` (use the balanced val/test sets for the counts).
-# With `dataset="folder"` and `data_root` pointing at a folder of class sub-folders (e.g. your own
-# Acne/Normal photos) the same chapter describes your data.
+# **What you will learn**
+#
+# * where the files come from and how many images each split and class has;
+# * which duplicate images were found and dropped before any split was used, and which files
+#   were skipped;
+# * what the paper-style balanced evaluation sets look like, and what the images look like at
+#   the four input sizes of the study (Fig. 1).
+#
+# :::{admonition} Run it yourself
+# :class: tip
+# Execute `notebooks/01_data.py` with papermill (see [Reproducibility](../reproducibility.md))
+# and change `dataset`, `task` or `resolutions`.
+# With `dataset="folder"` and `data_root` pointing at a folder of class sub-folders (e.g. your
+# own Acne/Normal photos) the same chapter describes your data.
+# :::
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
 from helpers.data import list_datasets, load_dataset, sample_grid
+from helpers.data.figures import duplicate_summary, duplicates_table
 
 pd.set_option("display.max_colwidth", 80)
 
@@ -49,8 +63,10 @@ balanced_eval = False
 # ## The registry
 # Four data sets are registered; the first task listed is each one's default.
 
-# %%
-pd.DataFrame([{"dataset": k, "tasks": ", ".join(v)} for k, v in list_datasets().items()])
+# %% tags=["hide-input"]
+pd.DataFrame(
+    [{"dataset": k, "tasks": ", ".join(v)} for k, v in list_datasets().items()]
+).set_index("dataset")
 
 # %% [markdown]
 # ## Where the data comes from
@@ -63,6 +79,12 @@ pd.DataFrame([{"dataset": k, "tasks": ", ".join(v)} for k, v in list_datasets().
 ds = load_dataset(dataset, task=task, resolution=max(resolutions), data_root=data_root,
                   seed=seed, balanced_eval=balanced_eval)
 rep = ds.report
+
+# %% [markdown]
+# What was loaded: the class names, the folder below the data root, how the splits were made,
+# and the fingerprint of the source files that names the cache and goes into every run record.
+
+# %% tags=["hide-input"]
 display(Markdown(f"**{ds.name}**, task **{ds.task}**: class 0 = `{ds.class_names[0]}`, "
                  f"class 1 = `{ds.class_names[1]}`; source `{rep.source}`; split strategy "
                  f"`{rep.split_strategy}`; data fingerprint `{ds.fingerprint[:16]}`"))
@@ -87,17 +109,18 @@ rep.to_frame()
 # labels disagree every copy is dropped. For chest X-rays the near search is only reported:
 # thumbnails of different patients' radiographs look alike.
 
-# %%
-dups = rep.duplicates_frame()
-summary = dups.groupby("kind").agg(groups=("ids", "size"),
-                                   images_removed=("removed", lambda s: sum(
-                                       len(x.split()) for x in s if x != "-")))
-display(summary)
+# %% tags=["hide-input"]
+display(duplicate_summary(rep))
 print(f"{len(rep.removed_ids)} images removed in total "
       f"(near-duplicate action: {rep.near_dup_action}, pHash distance <= {rep.near_dup_threshold})")
 
+# %% [markdown]
+# The groups one by one: the images of each group, the splits they came from, their largest
+# pHash distance (0 for byte-identical files) and the copy that was kept; the others were
+# dropped.
+
 # %%
-dups.drop(columns=["labels"])
+duplicates_table(rep)
 
 # %% [markdown]
 # ## The evaluation sets

@@ -13,24 +13,34 @@
 # %% [markdown]
 # # What a convolution costs: standard vs depthwise-separable
 #
-# **Purpose.** The main paper {cite}`achar2025resolution` explains MobileNet's efficiency with
-# two cost formulas taken from the MobileNets paper {cite}`howard2017mobilenets` and a claim
-# that the factorised convolution is "8 to 9 times" cheaper. This chapter (1) derives the two
-# costs and their ratio symbolically, (2) checks the formulas, layer by layer, against the real
-# Keras MobileNet and ResNet50 {cite}`he2016resnet` with the paper's classification head, and
-# against an independent count by TensorFlow's profiler, and (3) measures how the cost of both
-# networks grows with the input resolutions of the study (64, 128, 224, 256 px) and how large
-# the models are on disk.
+# **Purpose:** check the cost formulas behind the main paper's {cite}`achar2025resolution`
+# claim, taken from the MobileNets paper {cite}`howard2017mobilenets`, that a depthwise-separable
+# convolution is "8 to 9 times" cheaper, and measure what MobileNet and ResNet50
+# {cite}`he2016resnet` cost at the study's input sizes.<br>
+# **Parameters:** `kernel_size` ($D_K$), `in_channels` and `out_channels` ($M$, $N$ of the worked
+# examples), `feature_size` ($D_F$), `resolutions`, `model_names`, `profile` (run the
+# TensorFlow profiler cross-check) and `profiler_tolerance` (largest accepted excess of its
+# count).<br>
+# **Prerequisites:** none: costs do not depend on the weights, so every model is built with
+# random weights (`weights=None`); no data set, no download.<br>
+# **Time to run:** one to two minutes on a 2-core CPU.
 #
-# **Parameters** (papermill): `kernel_size` (the $D_K$ of the derivation), `in_channels` and
-# `out_channels` (the $M$ and $N$ of the worked examples), `feature_size` ($D_F$ of the worked
-# examples), `resolutions`, `model_names`, `profile` (run the TensorFlow profiler cross-check)
-# and `profiler_tolerance` (largest accepted relative excess of the profiler's count).
+# **What you will learn**
 #
-# Costs do not depend on the values of the weights, so every model here is built with random
-# weights (`weights=None`); no data set and no download is needed.
+# * where "8 to 9 times" comes from: the two costs and their ratio, derived with sympy;
+# * that the formulas reproduce every layer of the real Keras MobileNet and ResNet50 with the
+#   paper's head, and TensorFlow's profiler's own count;
+# * how the cost grows with the input resolution, and what the paper's model sizes measure.
+#
+# :::{admonition} Run it yourself
+# :class: tip
+# Execute `notebooks/02_separable_cost.py` with papermill (see
+# [Reproducibility](../reproducibility.md)) and change `resolutions` or
+# `model_names` (e.g. `["mobilenetv2"]`) to cost other networks and sizes, or `kernel_size` to
+# redo the derivation for $5 \times 5$ kernels; `profile=False` skips the profiler.
+# :::
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 # %matplotlib inline
 import os
 
@@ -45,7 +55,7 @@ import seaborn as sns
 import sympy as sp
 from IPython.display import display
 
-from helpers import costs, paper_reference
+from helpers import costs, costs_report, paper_reference
 from helpers.models import build_model
 
 print("Keras", keras.__version__, "backend", keras.backend.backend())
@@ -60,12 +70,12 @@ model_names = ["mobilenet", "resnet50"]
 profile = True
 profiler_tolerance = 0.02
 
-# %%
+# %% tags=["remove-input"]
 pd.set_option("display.width", 120)
 pd.set_option("display.max_columns", 20)
 sns.set_theme(style="whitegrid", context="notebook")
 keras.utils.set_random_seed(0)
-LABEL = {"mobilenet": "MobileNet", "resnet50": "ResNet50", "mobilenetv2": "MobileNetV2"}
+LABEL = costs_report.LABEL
 
 # %% [markdown]
 # ## 1. The two formulas, derived
@@ -139,69 +149,32 @@ print(f"reduction factor reaches 8 at N = {n_for_8}")
 # is the paper's "nearly 90 %" fewer parameters.
 
 # %%
-rows = []
-for n in out_channels:
-    exact = ratio_split.subs({D_K: kernel_size, N: n})
-    rows.append(
-        {
-            "N": n,
-            "ratio (exact)": str(exact),
-            "ratio": float(exact),
-            "helpers.costs.separable_ratio": costs.separable_ratio(kernel_size, n),
-            "reduction factor": 1 / float(exact),
-        }
-    )
-reduction_table = pd.DataFrame(rows)
-assert np.allclose(reduction_table["ratio"], reduction_table["helpers.costs.separable_ratio"])
+reduction_table = costs_report.reduction_table(ratio_split, D_K, N, kernel_size, out_channels)
+assert np.allclose(reduction_table["r"], reduction_table["r (helpers.costs)"])
 reduction_table.round(4)
 
 # %% [markdown]
+# The table substitutes $D_K = $ `kernel_size` and each output width $N$ into $r$: the exact
+# fraction, its value, the same value from `helpers.costs.separable_ratio`, and the reduction
+# factor $1/r$.
+#
 # The same numbers from the integer cost functions of `helpers.costs`, for every pair of input
 # and output widths at a $D_F = $ `feature_size` map: each column is constant, i.e. the number of
 # input channels $M$ does not matter, as the algebra says.
 
 # %%
-grid = pd.DataFrame(
-    [
-        {
-            "M": m,
-            "N": n,
-            "reduction": costs.standard_conv_cost(kernel_size, m, n, feature_size)
-            / costs.separable_conv_cost(kernel_size, m, n, feature_size),
-        }
-        for m in in_channels
-        for n in out_channels
-    ]
-)
-grid_table = grid.pivot(index="M", columns="N", values="reduction").round(3)
+grid_table = costs_report.reduction_grid(kernel_size, in_channels, out_channels, feature_size)
+grid_table = grid_table.round(3)
 assert (grid_table.nunique(axis=0) == 1).all()
 grid_table
 
-# %%
-n_axis = np.unique(np.geomspace(8, 2048, 64).round().astype(int))
-curves = pd.DataFrame(
-    [
-        {
-            "N (output channels)": n,
-            "reduction factor": 1 / costs.separable_ratio(k, n),
-            "kernel": f"{k}×{k}",
-        }
-        for k in sorted({kernel_size, 3, 5, 7})
-        for n in n_axis
-    ]
-)
-fig, ax = plt.subplots(figsize=(7, 4))
-sns.lineplot(data=curves, x="N (output channels)", y="reduction factor", hue="kernel", ax=ax)
-for k in sorted({kernel_size, 3, 5, 7}):
-    ax.axhline(k * k, ls=":", lw=1, color="grey")
-ax.axhspan(8, 9, color="tab:orange", alpha=0.15, label='paper: "8 to 9 times"')
-ax.set_xscale("log", base=2)
-ax.set_yscale("log", base=2)
-limits = sorted({k * k for k in {kernel_size, 3, 5, 7}} | {4, 8})
-ax.set_yticks(limits, [str(v) for v in limits])
-ax.minorticks_off()
-ax.set_title("Standard / separable cost = 1 / (1/N + 1/D_K²); dotted: the limit D_K²")
-ax.legend(loc="upper left", fontsize=9)
+# %% [markdown]
+# The reduction factor as a function of the output width $N$, for $3 \times 3$, $5 \times 5$
+# and $7 \times 7$ kernels: each curve climbs towards its limit $D_K^2$ (dotted) without
+# reaching it; the shaded band is the paper's "8 to 9 times".
+
+# %% tags=["hide-input"]
+costs_report.plot_reduction_curves({kernel_size, 3, 5, 7})
 plt.show()
 
 # %% [markdown]
@@ -230,20 +203,14 @@ models = {
     (name, s): build_model(name, s, weights=None) for name in model_names for s in resolutions
 }
 tables = {key: costs.layer_costs(model) for key, model in models.items()}
-check = pd.DataFrame(
-    [
-        {
-            "model": LABEL[name],
-            "resolution": s,
-            "conv+dense layers": len(df),
-            "params (formulas)": int(df["params_formula"].sum()),
-            "params (Keras count_params)": int(df["params_keras"].sum()),
-            "layers that disagree": int((df["params_formula"] != df["params_keras"]).sum()),
-        }
-        for (name, s), df in tables.items()
-    ]
-)
-assert (check["layers that disagree"] == 0).all()
+
+# %% [markdown]
+# For each model and resolution: the number of convolution and dense layers, the parameters
+# summed from the formulas and from Keras, and the number of layers where the two disagree.
+
+# %%
+check = costs_report.params_check(tables)
+assert (check["disagree"] == 0).all()
 check
 
 # %% [markdown]
@@ -252,33 +219,19 @@ check
 # thirteen depthwise/pointwise pairs, then the head's dense unit.
 
 # %%
-SHOW = ["name", "kind", "kernel", "stride", "M", "N", "out_h", "macs", "params_keras"]
 ref_res = 224 if 224 in resolutions else resolutions[-1]
 if "mobilenet" in model_names:
-    display(tables[("mobilenet", ref_res)][SHOW].rename(columns={"out_h": "D_F"}))
+    display(costs_report.layer_table(tables[("mobilenet", ref_res)]))
 
 # %% [markdown]
 # Where does the work go? Per layer kind, at the same resolution:
 
 # %%
-kind_rows = []
-for name in model_names:
-    df = tables[(name, ref_res)]
-    by_kind = df.groupby("kind").agg(
-        layers=("name", "size"), macs=("macs", "sum"), params=("params_keras", "sum")
-    )
-    by_kind["% of MACs"] = 100 * by_kind["macs"] / by_kind["macs"].sum()
-    by_kind["% of conv/dense params"] = 100 * by_kind["params"] / by_kind["params"].sum()
-    by_kind.insert(0, "model", LABEL[name])
-    kind_rows.append(by_kind.reset_index())
-kinds = pd.concat(kind_rows, ignore_index=True)
-kinds["MMACs"] = kinds["macs"] / 1e6
+kinds = costs_report.cost_by_kind(tables, model_names, ref_res)
 if "mobilenet" in model_names:
-    share = kinds[kinds["model"] == "MobileNet"].set_index("kind")["% of MACs"]
+    share = kinds.loc["MobileNet", "% MACs"]
     assert 94 < share["pointwise"] < 96 and 2.5 < share["depthwise"] < 3.5
-kinds[["model", "kind", "layers", "MMACs", "% of MACs", "params", "% of conv/dense params"]].round(
-    2
-)
+kinds.round(2)
 
 # %% [markdown]
 # In MobileNet about 95 % of the arithmetic sits in the $1 \times 1$ pointwise layers, as
@@ -293,37 +246,14 @@ kinds[["model", "kind", "layers", "MMACs", "% of MACs", "params", "% of conv/den
 
 # %%
 if "mobilenet" in model_names:
-    mob = tables[("mobilenet", ref_res)].set_index("name")
-    blocks = []
-    for k in range(1, 14):
-        dw, pw = mob.loc[f"conv_dw_{k}"], mob.loc[f"conv_pw_{k}"]
-        m, n, d_f = int(dw["M"]), int(pw["N"]), int(dw["out_h"])
-        d_k = int(dw["kernel"].split("x")[0])  # MobileNet's depthwise kernels are 3×3
-        spent = int(dw["macs"] + pw["macs"])
-        assert spent == costs.separable_conv_cost(d_k, m, n, d_f)
-        blocks.append(
-            {
-                "block": k,
-                "stride": dw["stride"],
-                "M": m,
-                "N": n,
-                "D_F": d_f,
-                "separable MMACs": spent / 1e6,
-                "standard MMACs": costs.standard_conv_cost(d_k, m, n, d_f) / 1e6,
-                "reduction": 1 / costs.separable_ratio(d_k, n),
-            }
-        )
-    block_table = pd.DataFrame(blocks)
+    block_table = costs_report.separable_blocks(tables[("mobilenet", ref_res)])
+    assert (block_table["spent"] == block_table["formula"]).all()
     assert np.allclose(
-        block_table["standard MMACs"] / block_table["separable MMACs"], block_table["reduction"]
+        block_table["std MMACs"] / block_table["sep. MMACs"], block_table["reduction"]
     )
-    display(block_table.round(2))
-    overall = block_table["standard MMACs"].sum() / block_table["separable MMACs"].sum()
-    print(
-        f"13 blocks together: {block_table['separable MMACs'].sum():.1f} MMACs spent vs "
-        f"{block_table['standard MMACs'].sum():.1f} MMACs as standard convs "
-        f"-> {overall:.2f}x fewer"
-    )
+    display(block_table.drop(columns=["spent", "formula"]).round(2))
+    overall = block_table["std MMACs"].sum() / block_table["sep. MMACs"].sum()
+    print(costs_report.blocks_summary(block_table))
     assert 8.5 < overall < 9 and (block_table["reduction"].iloc[1:] > 8).all()
 
 # %% [markdown]
@@ -348,47 +278,24 @@ if "mobilenet" in model_names:
 run_profiler = profile and keras.backend.backend() == "tensorflow"
 if not run_profiler:
     print("Profiler cross-check skipped (needs profile=True and the TensorFlow backend).")
-prof_rows, by_op_rows = [], []
-if run_profiler:
-    for (name, s), model in models.items():
-        total, by_op = costs.profiler_counts(model, s)
-        macs = int(tables[(name, s)]["macs"].sum())
-        conv_flops = sum(by_op.get(op, 0) for op in ("Conv2D", "DepthwiseConv2dNative", "MatMul"))
-        prof_rows.append(
-            {
-                "model": LABEL[name],
-                "resolution": s,
-                "formula FLOPs (2·MACs)": 2 * macs,
-                "profiler conv+matmul FLOPs": conv_flops,
-                "profiler total FLOPs": total,
-                "excess %": 100 * (total / (2 * macs) - 1),
-            }
-        )
-        if s == ref_res:
-            by_op_rows += [{"model": LABEL[name], "op": op, "FLOPs": v} for op, v in by_op.items()]
-    profiled = pd.DataFrame(prof_rows)
-    assert (profiled["profiler conv+matmul FLOPs"] == profiled["formula FLOPs (2·MACs)"]).all()
+else:
+    profiled, ops_table = costs_report.profiler_check(models, tables, ref_res)
+    assert (profiled["prof. conv+matmul"] == profiled["2·MACs"]).all()
     assert (profiled["excess %"].between(0, 100 * profiler_tolerance)).all()
     display(profiled.round(3))
 
 # %% [markdown]
+# The table lists, per model and resolution, twice the formula MACs, the profiler's FLOPs of the
+# convolution and matrix-multiply operations, its total, and how much larger the total is.
+#
 # For the convolution and matrix-multiply operations the profiler and the formulas agree
 # **exactly** (2 FLOPs per MAC, asserted above), at every resolution and for both networks.
 # The profiler's total is a little larger (asserted to be less than `profiler_tolerance`), because
 # it also counts the arithmetic that is not multiply-accumulate. Per operation type:
 
-# %%
+# %% tags=["hide-input"]
 if run_profiler:
-    ops_table = pd.DataFrame(by_op_rows)
-    ops_table["% of total"] = (
-        100 * ops_table["FLOPs"] / ops_table.groupby("model")["FLOPs"].transform("sum")
-    )
-    display(
-        ops_table.pivot(index="op", columns="model", values="% of total")
-        .fillna(0)
-        .sort_values(by=list(ops_table["model"].unique()), ascending=False)
-        .round(4)
-    )
+    display(ops_table.round(4))
 
 # %% [markdown]
 # What the extra operations are:
@@ -418,27 +325,13 @@ if run_profiler:
 # The parameters, and so the model size, do not change with resolution at all.
 
 # %%
-summary_rows = []
-for (name, s), model in models.items():
-    c = costs.count_model_costs(model)
-    df = tables[(name, s)]
-    conv_macs = int(df.loc[df["kind"] != "dense", "macs"].sum())
-    summary_rows.append(
-        {
-            "model": LABEL[name],
-            "resolution": s,
-            "GMACs": c["macs"] / 1e9,
-            "GFLOPs": c["flops"] / 1e9,
-            "params (M)": c["params"] / 1e6,
-            "trainable (M)": c["trainable_params"] / 1e6,
-            "float32 MB": c["size_mb_float32"],
-            "conv MACs / pixel": conv_macs / s**2,
-        }
-    )
-summary = pd.DataFrame(summary_rows)
+summary = costs_report.resolution_summary(models, tables)
 summary.round(4)
 
 # %% [markdown]
+# Per model and input side: MACs and FLOPs per image, parameters (all, and trainable), the
+# float32 weights in MB, and convolution MACs per input pixel.
+#
 # The last column, convolution MACs divided by the number of input pixels $s^2$, is the same at
 # every resolution: the cost is exactly quadratic in the input side (all four sizes are multiples
 # of 32, the networks' total stride, so no rounding of odd feature maps intervenes). Only the
@@ -446,40 +339,20 @@ summary.round(4)
 # and the ratio of the two networks is the same at every size:
 
 # %%
-slopes = {
-    LABEL[name]: np.polyfit(
-        np.log(resolutions), np.log(summary.loc[summary["model"] == LABEL[name], "GMACs"]), 1
-    )[0]
-    for name in model_names
-}
+slopes = costs_report.loglog_slopes(summary)
 print("log-log slope of MACs vs resolution:", {k: round(float(v), 4) for k, v in slopes.items()})
 assert all(abs(v - 2) < 1e-3 for v in slopes.values())
 if {"mobilenet", "resnet50"} <= set(model_names):
-    wide = summary.pivot(index="resolution", columns="model", values="GMACs")
+    wide = summary["GMACs"].unstack("model")
     wide["ResNet50 / MobileNet"] = wide["ResNet50"] / wide["MobileNet"]
     display(wide.round(4))
 
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-sns.lineplot(data=summary, x="resolution", y="GMACs", hue="model", marker="o", ax=axes[0])
-axes[0].set_xscale("log", base=2)
-axes[0].set_yscale("log", base=10)
-axes[0].set_xticks(resolutions, [str(s) for s in resolutions])
-axes[0].set_title("MACs per image grow as resolution² (slope 2)")
-axes[0].set_xlabel("input side (px)")
-stack = kinds[kinds["kind"] != "dense"].pivot(index="model", columns="kind", values="MMACs")
-stack = stack.fillna(0) / 1e3  # the head's dense unit (~1e-6 G) would be invisible
-stack.plot(
-    kind="bar",
-    stacked=True,
-    ax=axes[1],
-    rot=0,
-    color={"standard": "tab:blue", "depthwise": "tab:orange", "pointwise": "tab:green"},
-)
-axes[1].set_ylabel("GMACs")
-axes[1].set_title(f"Where the MACs are, at {ref_res} px")
-axes[1].legend(title="layer kind", fontsize=9)
-plt.tight_layout()
+# %% [markdown]
+# Drawn: the MACs per image against the input side on log-log axes (left), and at the reference
+# resolution, how they split between the layer kinds (right).
+
+# %% tags=["hide-input"]
+costs_report.plot_cost_vs_resolution(summary, kinds, ref_res)
 plt.show()
 
 # %% [markdown]
@@ -489,12 +362,7 @@ plt.show()
 
 # %%
 if {"mobilenet", "resnet50"} <= set(model_names) and {128, 224} <= set(resolutions):
-    g = summary.set_index(["model", "resolution"])["GMACs"]
-    print(f"MobileNet at 128 px (the paper's pick): {g['MobileNet', 128]:.3f} GMACs per image")
-    print(
-        f"ResNet50 at 224 px (its best setting in the paper): {g['ResNet50', 224]:.3f} GMACs "
-        f"per image, {g['ResNet50', 224] / g['MobileNet', 128]:.1f}x more"
-    )
+    print(costs_report.headline(summary))
 
 # %% [markdown]
 # ## 5. Model size: what "12.5 MB" and "90.5 MB" measure
@@ -510,33 +378,20 @@ if {"mobilenet", "resnet50"} <= set(model_names) and {128, 224} <= set(resolutio
 # %%
 size_res = paper_reference.TABLE_II_RESOLUTION
 paper_mb = {model: mb for model, mb, *_ in paper_reference.TABLE_II}
-size_rows = []
-for name in model_names:
-    model = (
-        models[(name, size_res)]
-        if (name, size_res) in models
-        else build_model(name, size_res, weights=None)
-    )
-    c = costs.count_model_costs(model)
-    row = {
-        "model": LABEL[name],
-        "params": c["params"],
-        "trainable": c["trainable_params"],
-        "non-trainable (BN stats)": c["params"] - c["trainable_params"],
-        "params×4 (MB)": costs.model_size_mb(model, "MB"),
-        "params×4 (MiB)": costs.model_size_mb(model, "MiB"),
-    }
-    for suffix in (".keras", ".h5", ".weights.h5"):
-        row[f"{suffix} file (MiB)"] = costs.saved_file_bytes(model, suffix) / 2**20
-    row["paper (MB)"] = paper_mb.get(LABEL[name], np.nan)
-    size_rows.append(row)
-sizes = pd.DataFrame(size_rows).set_index("model")
+sizes = costs_report.size_table(models, model_names, size_res, paper_mb)
 if {"mobilenet", "resnet50"} <= set(model_names):
     # the claims of the prose below: .h5 files in MiB are within 0.2 of the paper's "MB"
-    assert abs(sizes.loc["MobileNet", ".h5 file (MiB)"] - paper_mb["MobileNet"]) < 0.2
-    assert abs(sizes.loc["ResNet50", ".h5 file (MiB)"] - paper_mb["ResNet50"]) < 0.2
-display(sizes[["params", "trainable", "non-trainable (BN stats)"]])
-sizes.drop(columns=["params", "trainable", "non-trainable (BN stats)"]).T.round(2)
+    assert abs(sizes.loc["MobileNet", ".h5 (MiB)"] - paper_mb["MobileNet"]) < 0.2
+    assert abs(sizes.loc["ResNet50", ".h5 (MiB)"] - paper_mb["ResNet50"]) < 0.2
+display(sizes[["params", "trainable", "BN stats"]])
+
+# %% [markdown]
+# The parameter counts above ("BN stats": BatchNorm's non-trainable moving means and
+# variances); below, the same models as bytes: the weights × 4 in MB and MiB, the three saved
+# files, and the paper's figure.
+
+# %%
+sizes.drop(columns=["params", "trainable", "BN stats"]).T.round(2)
 
 # %% [markdown]
 # Were the paper's sizes files saved together with the optimiser's state (after
@@ -545,18 +400,7 @@ sizes.drop(columns=["params", "trainable", "non-trainable (BN stats)"]).T.round(
 # would be:
 
 # %%
-opt_rows = []
-for name in model_names:
-    model = build_model(name, size_res, weights=None)
-    model.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy")
-    model.optimizer.build(model.trainable_variables)
-    opt_rows.append(
-        {
-            "model": LABEL[name],
-            ".keras with Adam state (MiB)": costs.saved_file_bytes(model, ".keras") / 2**20,
-        }
-    )
-pd.DataFrame(opt_rows).set_index("model").round(2)
+costs_report.adam_state_sizes(model_names, size_res).round(2)
 
 # %% [markdown]
 # Reading the tables:
@@ -593,24 +437,11 @@ tops = {
     "mobilenet": keras.applications.MobileNet(weights=None, input_shape=(at, at, 3)),
     "resnet50": keras.applications.ResNet50(weights=None, input_shape=(at, at, 3)),
 }
-quoted_rows = []
-for name in ("mobilenet", "resnet50"):
-    ours = models[(name, at)] if (name, at) in models else build_model(name, at, weights=None)
-    df = costs.layer_costs(ours)
-    base_macs = int(df.loc[df["kind"] != "dense", "macs"].sum())
-    top = costs.count_model_costs(tops[name])
-    quoted_rows.append(
-        {
-            "model": LABEL[name],
-            "base only GMACs": base_macs / 1e9,
-            "with paper's head GMACs": int(df["macs"].sum()) / 1e9,
-            "with 1000-class top GMACs": top["macs"] / 1e9,
-            "with 1000-class top GFLOPs": top["flops"] / 1e9,
-            "params with top (M)": top["params"] / 1e6,
-            "params with paper's head (M)": ours.count_params() / 1e6,
-        }
-    )
-quoted = pd.DataFrame(quoted_rows).set_index("model")
+ours = {
+    name: models[(name, at)] if (name, at) in models else build_model(name, at, weights=None)
+    for name in tops
+}
+quoted = costs_report.quoted_counts(ours, tops)
 assert round(quoted.loc["MobileNet", "with 1000-class top GMACs"], 3) == 0.569
 assert round(quoted.loc["MobileNet", "params with top (M)"], 1) == 4.3
 quoted.T.round(4)

@@ -13,28 +13,44 @@
 # %% [markdown]
 # # Training one model: the paper's protocol, one run, one record
 #
-# **Purpose.** This chapter trains one network on one data set at one input resolution with
-# the protocol of the main paper {cite}`achar2025resolution`, evaluates it on the validation and
-# test splits, measures its cost (parameters, saved size, inference latency) and writes the
-# whole *run record* (CONTRIBUTING.md) to `output_dir/records/<run_id>.json`. The sweep of
-# chapter 4 runs this same notebook with papermill once per configuration; the book shows one
-# small, fast example.
+# **Purpose:** train one network on one data set at one input resolution with the protocol of
+# the main paper {cite}`achar2025resolution`, evaluate it, measure its cost and write the whole
+# *run record* (CONTRIBUTING.md) to `output_dir/records/<run_id>.json`. The sweep of chapter 4
+# runs this same notebook once per configuration; the book shows one small, fast example:
+# MobileNet at 128 px with a frozen base (the paper fine-tunes every layer, `regime="full"`,
+# which the sweep does).<br>
+# **Parameters:** `dataset`, `task`, `model` (`mobilenet`, `mobilenetv2`, `resnet50`),
+# `resolution` (px, ≥ 32), `regime` (`full`: every layer trained, the paper's; `frozen`: only
+# the head, on cached ImageNet features; `partial`: the top `unfreeze_blocks` blocks too),
+# `preprocessing` (`unit`: x/255, the paper's; `native`: the network's own ImageNet scaling),
+# `epochs`, `batch_size`, `lr`, `seed`, `weights` (`"imagenet"`, `None` or a file),
+# `early_stopping` and `patience_es` (a deviation, off by default), `balanced_eval`,
+# `max_images` (a stratified subset per split, for smoke runs), `precision` (`float32`,
+# `mixed_bfloat16`, or `auto`: bf16 where the hardware computes it natively), and the locations
+# `data_root`, `weights_dir`, `cache_dir` (default: the `RESBOOK_*` environment variables) and
+# `output_dir`.<br>
+# **Prerequisites:** the data of chapter 1 and the ImageNet weights under `RESBOOK_WEIGHTS_DIR`
+# (or network access for Keras to fetch them).<br>
+# **Time to run:** under a minute on a 2-core CPU for the book's frozen example once its
+# features are cached (the first run extracts them, a few minutes); a `full` run at 224 px takes
+# hours.
 #
-# **Parameters** (papermill): `dataset`, `task`, `model` (`mobilenet`, `mobilenetv2`,
-# `resnet50`), `resolution` (pixels, ≥ 32), `regime` (`full`: every layer trained, the paper's;
-# `frozen`: only the head is trained on cached ImageNet features; `partial`: the top
-# `unfreeze_blocks` blocks too), `preprocessing` (`unit`: x/255, the paper's; `native`: the
-# architecture's own ImageNet scaling), `epochs`, `batch_size`, `lr`, `seed`, `weights`
-# (`"imagenet"`, `None` or a file), `early_stopping` and `patience_es` (a deviation, off by
-# default), `balanced_eval` (class-balanced val/test sets, as the paper's validation set),
-# `max_images` (a stratified subset per split, for smoke runs), `precision` (`float32`;
-# `mixed_bfloat16`; `auto`: bf16 where the CPU or GPU computes it natively), and the locations `data_root`,
-# `weights_dir`, `cache_dir` (default: the `RESBOOK_*` environment variables) and `output_dir`.
+# **What you will learn**
 #
-# The book's default is the fast configuration: MobileNet at 128 px with a frozen base. The
-# paper fine-tunes every layer (`regime="full"`), which the sweep does.
+# * how a run is configured, checked and named (its id is a hash of its parameters);
+# * what the paper's training protocol does, and how to read its learning curves;
+# * how a model is evaluated (accuracy, F1, sensitivity, specificity, AUC) and costed, and what
+#   the run record stores.
+#
+# :::{admonition} Run it yourself
+# :class: tip
+# Execute `notebooks/03_train.py` with papermill (see [Reproducibility](../reproducibility.md))
+# and change `model`, `resolution`, `regime`, `precision` or `seed`, e.g.
+# `parameters=dict(model="resnet50", resolution=224, regime="full")`; the record lands in
+# `output_dir/records/`. `max_images=64` makes a smoke run of any configuration.
+# :::
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -159,7 +175,7 @@ print(f"{record['timing']['epochs_run']} epochs in {record['timing']['train_s']:
 # The learning curves: training and validation loss per epoch, and the learning rate that
 # ReduceLROnPlateau set.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 hist = pd.DataFrame(record["history"]).set_index("epoch")
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 hist[["loss", "val_loss"]].plot(ax=axes[0], marker="o")
@@ -178,7 +194,7 @@ plt.show()
 # ISIC melanoma task, accuracy alone rewards calling everything benign; AUC and the
 # sensitivity/specificity pair show what the model really does.
 
-# %% tags=["nbval-check-output"]
+# %% tags=["hide-input", "nbval-check-output"]
 rates = ["accuracy", "f1", "sensitivity", "specificity", "auc"]
 counts_cm = ["tn", "fp", "fn", "tp", "n"]
 table = pd.DataFrame({s: record["metrics"][s] for s in ("val", "test")}).T
@@ -199,7 +215,7 @@ print(f"parameters {cost['params']:,}; trainable in this regime {cost['trainable
       f"MACs per image {cost['macs']:,}" if cost["macs"] is not None else
       f"parameters {cost['params']:,}; trainable {cost['trainable_params']:,}")
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 timing = record["timing"]
 display(pd.Series({
     "saved model size (MB)": round(cost["model_size_mb"], 2),

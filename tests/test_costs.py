@@ -8,9 +8,11 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
+import numpy as np
+import pandas as pd
 import pytest
 
-from helpers import costs
+from helpers import costs, costs_report
 from helpers.models import build_model
 
 TF_ONLY = pytest.mark.skipif(
@@ -226,3 +228,147 @@ def test_profiler_matches_formulas_mobilenet(models64):
     assert conv == 2 * macs  # exact for conv and dense
     assert total == sum(by_op.values())
     assert 0 < total / (2 * macs) - 1 < 0.02  # BatchNorm, pre-processing, pooling: < 2 %
+
+
+# --- the chapter's tables, figures and sentences (helpers.costs_report) -------------------------
+
+
+def test_report_reduction_table_and_grid():
+    import sympy as sp
+
+    d_k, n = sp.symbols("D_K N", positive=True)
+    table = costs_report.reduction_table(1 / n + 1 / d_k**2, d_k, n, 3, [32, 64])
+    assert table.index.name == "N" and list(table.index) == [32, 64]
+    assert list(table.columns) == ["r (exact)", "r", "r (helpers.costs)", "1/r"]
+    assert table.loc[32, "r (exact)"] == "41/288"
+    assert table.loc[64, "r"] == pytest.approx(costs.separable_ratio(3, 64))
+    assert table.loc[64, "1/r"] == pytest.approx(1 / costs.separable_ratio(3, 64))
+    grid = costs_report.reduction_grid(3, [8, 16, 32], [32, 64], 14)
+    assert grid.index.name == "M" and list(grid.columns) == [32, 64]
+    assert (grid.nunique(axis=0) == 1).all()  # M does not matter
+    assert grid.loc[8, 64] == pytest.approx(1 / costs.separable_ratio(3, 64))
+
+
+@pytest.fixture(scope="module")
+def tables64(models64) -> dict[tuple[str, int], object]:
+    return {(name, 64): costs.layer_costs(model) for name, model in models64.items()}
+
+
+def test_report_layer_tables(tables64):
+    check = costs_report.params_check(tables64)
+    assert check.index.names == ["model", "resolution"]
+    assert list(check.columns) == ["layers", "params (formulas)", "params (Keras)", "disagree"]
+    assert check.loc[("MobileNet", 64), "layers"] == 28 and (check["disagree"] == 0).all()
+    layers = costs_report.layer_table(tables64[("mobilenet", 64)])
+    assert layers.index.name == "name" and layers.index[0] == "conv1"
+    assert list(layers.columns) == ["kind", "kernel", "stride", "M", "N", "D_F", "MACs", "params"]
+    kinds = costs_report.cost_by_kind(tables64, ["mobilenet", "resnet50"], 64)
+    assert kinds.index.names == ["model", "kind"]
+    assert kinds.groupby("model")["% MACs"].sum().round(6).eq(100).all()
+    assert kinds.loc[("ResNet50", "pointwise"), "layers"] == 36
+    assert kinds["MMACs"].sum() * 1e6 == pytest.approx(
+        sum(int(tables64[(m, 64)]["macs"].sum()) for m in ("mobilenet", "resnet50"))
+    )
+
+
+def test_report_separable_blocks(tables64):
+    blocks = costs_report.separable_blocks(tables64[("mobilenet", 64)])
+    assert blocks.index.name == "block" and list(blocks.index) == list(range(1, 14))
+    assert (blocks["spent"] == blocks["formula"]).all()
+    assert np.allclose(blocks["std MMACs"] / blocks["sep. MMACs"], blocks["reduction"])
+    sep, std = blocks["sep. MMACs"].sum(), blocks["std MMACs"].sum()
+    assert costs_report.blocks_summary(blocks) == (
+        f"13 blocks together: {sep:.1f} MMACs spent vs {std:.1f} MMACs as standard convs "
+        f"-> {std / sep:.2f}x fewer"
+    )
+
+
+def test_report_resolution_summary_slopes_and_headline(models64, tables64):
+    small = build_model("mobilenet", 32, weights=None)
+    models = {("mobilenet", 32): small, ("mobilenet", 64): models64["mobilenet"]}
+    tables = {
+        ("mobilenet", 32): costs.layer_costs(small),
+        ("mobilenet", 64): tables64[("mobilenet", 64)],
+    }
+    summary = costs_report.resolution_summary(models, tables)
+    assert summary.index.names == ["model", "resolution"]
+    assert summary["MACs / px"].nunique() == 1  # exactly quadratic
+    assert summary.loc[("MobileNet", 64), "GFLOPs"] == pytest.approx(
+        2 * summary.loc[("MobileNet", 64), "GMACs"]
+    )
+    assert costs_report.loglog_slopes(summary)["MobileNet"] == pytest.approx(2, abs=1e-3)
+    fake = pd.DataFrame(
+        {"GMACs": [0.2, 4.0]},
+        index=pd.MultiIndex.from_tuples(
+            [("MobileNet", 128), ("ResNet50", 224)], names=["model", "resolution"]
+        ),
+    )
+    assert costs_report.headline(fake) == (
+        "MobileNet at 128 px (the paper's pick): 0.200 GMACs per image\n"
+        "ResNet50 at 224 px (its best setting in the paper): 4.000 GMACs per image, 20.0x more"
+    )
+
+
+def test_report_op_shares():
+    rows = [
+        {"model": "A", "op": "Conv2D", "FLOPs": 90},
+        {"model": "A", "op": "Mul", "FLOPs": 10},
+        {"model": "B", "op": "Conv2D", "FLOPs": 50},
+        {"model": "B", "op": "BiasAdd", "FLOPs": 50},
+    ]
+    shares = costs_report.op_shares(rows)
+    assert list(shares.columns) == ["A", "B"] and shares.index[0] == "Conv2D"
+    assert shares.sum().tolist() == [100, 100]
+    assert shares.loc["BiasAdd", "A"] == 0 and shares.loc["Mul", "A"] == 10
+
+
+def test_report_sizes_and_quoted_counts(models64):
+    mob = models64["mobilenet"]
+    sizes = costs_report.size_table(
+        {("mobilenet", 64): mob}, ["mobilenet"], 64, {"MobileNet": 12.5}
+    )
+    row = sizes.loc["MobileNet"]
+    assert row["params"] == mob.count_params() == row["trainable"] + row["BN stats"]
+    assert row["params×4 (MiB)"] == pytest.approx(mob.count_params() * 4 / 2**20)
+    assert row[".h5 (MiB)"] > row["params×4 (MiB)"] and row["paper (MB)"] == 12.5
+    top = keras.applications.MobileNet(weights=None, input_shape=(64, 64, 3))
+    quoted = costs_report.quoted_counts({"mobilenet": mob}, {"mobilenet": top})
+    q = quoted.loc["MobileNet"]
+    assert q["with 1000-class top GFLOPs"] == pytest.approx(2 * q["with 1000-class top GMACs"])
+    assert q["with paper's head GMACs"] - q["base only GMACs"] == pytest.approx(1024 / 1e9)
+    assert q["params with paper's head (M)"] == pytest.approx(mob.count_params() / 1e6)
+
+
+def test_report_adam_state_sizes():
+    sizes = costs_report.adam_state_sizes(["mobilenet"], 32)
+    assert sizes.index.name == "model"
+    # Adam's two moments per trainable weight: about three times the bare weights
+    ratio = sizes.loc["MobileNet", ".keras with Adam state (MiB)"] / (3_229_889 * 4 / 2**20)
+    assert 2.8 < ratio < 3.3
+
+
+def test_report_figures(tables64):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = costs_report.plot_reduction_curves({3, 5})
+    assert len(fig.axes[0].lines) >= 2
+    summary = pd.DataFrame(
+        {"GMACs": [0.05, 0.3]},
+        index=pd.MultiIndex.from_tuples(
+            [("MobileNet", 64), ("ResNet50", 64)], names=["model", "resolution"]
+        ),
+    )
+    kinds = costs_report.cost_by_kind(tables64, ["mobilenet", "resnet50"], 64)
+    fig = costs_report.plot_cost_vs_resolution(summary, kinds, 64)
+    assert len(fig.axes) >= 2 and "64 px" in fig.axes[1].get_title()
+
+
+@TF_ONLY
+def test_report_profiler_check(models64, tables64):
+    models = {("mobilenet", 64): models64["mobilenet"]}
+    profiled, ops = costs_report.profiler_check(models, tables64, 64)
+    assert profiled.index.names == ["model", "resolution"]
+    row = profiled.loc[("MobileNet", 64)]
+    assert row["prof. conv+matmul"] == row["2·MACs"] and 0 < row["excess %"] < 2
+    assert list(ops.columns) == ["MobileNet"] and ops.index[0] == "Conv2D"

@@ -1,4 +1,8 @@
-"""Fig. 1 of the data chapter: the same images at each resolution, side by side (chapter 01)."""
+"""Fig. 1 and the reading tables of the data chapter (chapter 01).
+
+:func:`sample_grid` draws the same images at each resolution side by side; :func:`duplicate_summary`
+and :func:`duplicates_table` arrange a load report's duplicate groups for the page.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,31 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
+from .core import DataReport
 from .loader import load_dataset
+
+
+def duplicate_summary(report: DataReport) -> pd.DataFrame:
+    """Per kind of duplicate (exact, near): the number of groups and of images removed (chapter 01)."""
+    dups = report.duplicates_frame()
+    removed = dups["removed"].map(lambda ids: 0 if ids == "-" else len(ids.split()))
+    return (dups.assign(images_removed=removed).groupby("kind")
+            .agg(groups=("ids", "size"), images_removed=("images_removed", "sum")))
+
+
+def duplicates_table(report: DataReport) -> pd.DataFrame:
+    """One row per duplicate group, indexed by its images: kind, splits, pHash distance, kept copy.
+
+    The columns a reader needs; the full record (labels, removed ids, reason) is
+    ``report.duplicates_frame()``. The removed images are the group's other ids.
+    """
+    dups = report.duplicates_frame()
+    table = dups.set_index("ids")[["kind", "splits", "max_distance", "kept"]]
+    table.index.name = "images"
+    return table.rename(columns={"max_distance": "distance"})
 
 
 def sample_grid(dataset_name: str, *, task: str | None = None,
