@@ -53,6 +53,7 @@ def synthetic_record(
     n_val: int = 40,
     status: str = "ok",
     unfreeze_blocks: int | None = None,
+    precision: str = "float32",
 ) -> dict[str, Any]:
     """SYNTHETIC (test-only) run record following CONTRIBUTING.md's schema."""
     params = {
@@ -72,6 +73,7 @@ def synthetic_record(
         "patience_es": 10,
         "balanced_eval": False,
         "max_images": None,
+        "precision": precision,  # left out of the canonical params at float32, as in a sweep
     }
     rid = records.run_id(params)
     if status != "ok":
@@ -82,9 +84,9 @@ def synthetic_record(
             "params": records.canonical_params(params),
             "error": {"type": "RuntimeError", "message": "synthetic failure", "traceback": ""},
         }
-    rng = np.random.default_rng(
-        zlib.crc32(repr((model, resolution, seed, preprocessing, regime)).encode())
-    )
+    key = (model, resolution, seed, preprocessing, regime)
+    key += () if precision == "float32" else (precision,)
+    rng = np.random.default_rng(zlib.crc32(repr(key).encode()))
     signal = _SIGNAL[model][resolution] + (0.4 if preprocessing == "native" else 0.0)
     signal += 0.2 if regime == "full" else 0.0
     preds: dict[str, dict[str, list]] = {}
@@ -403,6 +405,33 @@ def test_regimes_with_unfreeze_blocks_are_grouped(tmp_path: Path) -> None:
     assert len(tests) == len(t1)
     with pytest.raises(ValueError, match="unfreeze_blocks"):
         plots.select(t1, {"regime": "partial"})
+
+
+def test_precision_is_part_of_a_configuration(tmp_path: Path) -> None:
+    """A bf16 run of the same cell and seed is a configuration of its own, not a 4th seed."""
+    small = {"models": ("mobilenet",), "n_test": 40, "n_val": 20}
+    write_synthetic_records(tmp_path, resolutions=(64, 128), seeds=(0, 1, 2), **small)
+    only32 = results.load_runs(tmp_path)
+    assert set(only32["precision"]) == {"float32"}  # absent from the records = float32
+    assert "precision" not in results.variant_columns(only32)
+    assert "precision" not in results.table_one(only32)  # one precision: no column
+    bf16 = write_synthetic_records(
+        tmp_path, resolutions=(64,), seeds=(0,), precision="mixed_bfloat16", **small
+    )
+    assert "-bf16-s0-" in bf16[0]  # its own run id
+    df = results.load_runs(tmp_path)
+    assert len(df) == 7 and results.variant_columns(df) == ["precision"]
+    t1 = results.table_one(df)
+    n = t1.set_index(["resolution", "precision"])["n_seeds"].to_dict()
+    assert n == {(64, "float32"): 3, (64, "mixed_bfloat16"): 1, (128, "float32"): 3}
+    assert "precision" in results.display_table(t1)  # two precisions: shown
+    assert results.main_setup(df) == {"precision": "float32"}
+    fam = results.resolution_tests(df).set_index(["precision", "resolution"])
+    assert fam.loc[("mixed_bfloat16", 64), "n_seeds"] == 1
+    assert fam.loc[("float32", 64), "n_seeds"] == 3
+    parity = results.compare_variants(df, "precision", "float32", "mixed_bfloat16")
+    assert len(parity) == 1 and parity["n_seeds_float32"].iloc[0] == 3
+    assert parity["n_seeds_mixed_bfloat16"].iloc[0] == 1
 
 
 def test_history_long(runs: pd.DataFrame) -> None:
