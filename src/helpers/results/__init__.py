@@ -9,15 +9,25 @@ One job per module; this package re-exports their public names, so ``results.X``
 * :mod:`~helpers.results.tables`: Table I and Table II, the paper's Table I, display copies.
 * :mod:`~helpers.results.compare`: DeLong AUC per run and paired DeLong tests.
 * :mod:`~helpers.results.diagnostics`: training histories and fit summaries.
+* :mod:`~helpers.results.reading`: short copies of those tables for reading on the page
+  (``results.reading.table_one(...)``).
+* :mod:`~helpers.results.prose`: glued numbers and sentences (``results.prose.models(...)``).
 """
 
+from helpers.results import prose, reading
 from helpers.results.compare import (
     align_predictions,
+    compare_if_run,
     compare_variants,
     delong_per_run,
     resolution_tests,
 )
-from helpers.results.diagnostics import binary_entropy, fit_summary, history_long
+from helpers.results.diagnostics import (
+    binary_entropy,
+    fit_summary,
+    history_long,
+    sizes_with_both_models,
+)
 from helpers.results.frames import (
     DEFAULT_SWEEP_HINT,
     METRIC_LABELS,
@@ -55,6 +65,7 @@ __all__ = [
     "NoRunsError",
     "align_predictions",
     "binary_entropy",
+    "compare_if_run",
     "compare_variants",
     "config_columns",
     "config_columns_from_table",
@@ -67,9 +78,12 @@ __all__ = [
     "main_setup",
     "model_label",
     "paper_table_one",
+    "prose",
+    "reading",
     "resolution_tests",
     "setting",
     "side_by_side",
+    "sizes_with_both_models",
     "table_one",
     "table_two",
     "variant_columns",

@@ -209,3 +209,15 @@ def compare_variants(
     if not rows:
         raise NoRunsError(f"no configuration has runs with both {column}={a!r} and {column}={b!r}")
     return pd.DataFrame(rows)
+
+
+def compare_if_run(
+    df: pd.DataFrame, column: str, a: Any, b: Any, split: str = "test", alpha: float = 0.05
+) -> pd.DataFrame:
+    """:func:`compare_variants`, or an empty table when no configuration ran both sides (ch. 04)."""
+    if column not in df or not {a, b} <= set(df[column]):
+        return pd.DataFrame()
+    try:
+        return compare_variants(df, column, a, b, split=split, alpha=alpha)
+    except NoRunsError:
+        return pd.DataFrame()

@@ -99,3 +99,11 @@ def fit_summary(df: pd.DataFrame, *, margin: float = 0.05) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def sizes_with_both_models(df: pd.DataFrame) -> list[int]:
+    """Input sizes at which more than one model was run, smallest first (chapter 04)."""
+    if df.empty:
+        return []
+    n_models = df.groupby("resolution")["model"].nunique()
+    return sorted(int(r) for r, n in n_models.items() if n > 1)
