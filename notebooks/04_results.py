@@ -30,7 +30,9 @@
 # method, such as the paired DeLong comparisons, stays visible.
 
 # %% [markdown]
-# :::{tip} Run it yourself
+# :::{admonition} Run it yourself
+# :class: tip
+#
 # Change the parameters in the next cell and execute the chapter with papermill, e.g. for your own
 # sweep's records:
 #
