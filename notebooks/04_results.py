@@ -13,19 +13,37 @@
 # %% [markdown]
 # # Results: accuracy, AUC and cost across input resolutions
 #
-# **Purpose.** Turn the run records of the training sweep into the main paper's Table I and
+# **Description:** the run records of the training sweep become the main paper's Table I and
 # Table II {cite}`achar2025resolution`, its Figures 2–8, and the statistical tests that the paper
 # leaves out: a DeLong standard deviation for every AUC and paired DeLong tests between
 # resolutions {cite}`delong1988comparing,sun2014fast`, in the way
-# {cite:t}`sabottke2020resolution` compared chest radiograph networks across input sizes.
+# {cite:t}`sabottke2020resolution` compared chest radiograph networks across input sizes.<br>
+# **Parameters** (papermill): `results_dir` (folder of run records), `dataset`, `task` (which
+# records to use), `split` (the split whose predictions are scored; `test` by default).<br>
+# **Prerequisites:** run records under `results_dir`, one JSON file per training run, as written
+# by `python -m helpers sweep configs/paper.yaml` (chapter 3); no images, weights or GPU.<br>
+# **Time to run on a CPU:** about 20 seconds (it reads records and computes DeLong tests).
 #
-# **Inputs.** Only the run records (one JSON file per training run) under `results_dir`, as
-# written by `python -m helpers sweep configs/paper.yaml`. Every number in this chapter is
-# computed from them, except the paper's own numbers, which are quoted from
-# `helpers.paper_reference` and always labelled "paper".
+# Every number in this chapter is computed from the run records, except the paper's own numbers,
+# which are quoted from `helpers.paper_reference` and always labelled "paper". Code that only
+# arranges tables, figures and sentences is folded away (click to show it); the code that is the
+# method, such as the paired DeLong comparisons, stays visible.
+
+# %% [markdown]
+# :::{admonition} Run it yourself
+# :class: tip
 #
-# **Parameters** (papermill): `results_dir` (folder of run records), `dataset`, `task`
-# (which records to use), `split` (the split whose predictions are scored; `test` by default).
+# Change the parameters in the next cell and execute the chapter with papermill, e.g. for your own
+# sweep's records:
+#
+# ```bash
+# python -c "import jupytext, papermill as pm; pm.execute_notebook(jupytext.read('notebooks/04_results.py'), 'my_results.ipynb', parameters=dict(results_dir='results/mine', dataset='isic2017', task='melanoma'), kernel_name='python3', cwd='.')"
+# ```
+#
+# `results_dir` is the folder a sweep wrote (`output_dir` in its YAML file); `dataset` and `task`
+# pick the records of one data set and task in it. The book's own build runs every chapter with
+# `make notebooks`.
+# :::
 
 # %% tags=["parameters"]
 results_dir = "results/paper"
@@ -41,48 +59,34 @@ split = "test"
 # latency. Failed runs are counted, not used. If no records exist yet the next cell stops and
 # names the sweep to run.
 
-# %%
+# %% tags=["hide-input"]
 # %matplotlib inline
-import math
-
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown
-from myst_nb import glue
 
 from helpers import paper_reference, plots, results
+from helpers.results import prose, reading
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 200)
 plt.rcParams["figure.dpi"] = 90
-
 SWEEP = "python -m helpers sweep configs/paper.yaml  (or: make sweep SWEEP=configs/paper.yaml)"
+
+# %%
 runs = results.load_runs(results_dir, dataset=dataset, task=task, hint=SWEEP)
 variants = results.variant_columns(runs)
 setup = results.main_setup(runs)
 missing = [m for m in ("mobilenet", "resnet50") if m not in set(runs["model"])]
 if missing:
     raise RuntimeError(f"no successful runs of {missing} for {dataset}/{task}: run {SWEEP}")
-
-
-def gl(name, value, digits=4):
-    """Glue a number rounded for display (deterministic outputs)."""
-    if isinstance(value, float):
-        value = round(value, digits) if math.isfinite(value) else value
-    glue(name, value, display=False)
-
-
-gl("n_ok", runs.attrs["n_ok"])
-gl("n_failed", runs.attrs["n_failed"])
-first = runs.iloc[0][f"pred_{split}"]
-gl("n_images", int(first["labels"].size))
-gl("n_pos", int(first["labels"].sum()))
-setup_md = ", ".join(f"{k} = `{v}`" for k, v in setup.items()) or "a single set-up"
-glue("setup_md", Markdown(setup_md), display=False)
 print(f"{len(runs)} ok runs, {runs.attrs['n_failed']} failed; parameters that vary: {variants}")
 print(f"set-up shown in the single-set-up figures: {setup or 'the only one'}")
-shown = runs.assign(**{c: runs[c].astype("string").fillna("–") for c in variants})
-shown.groupby(["model", *variants, "resolution"]).size().unstack("resolution", fill_value=0)
+
+# %% tags=["hide-input"]
+values, setup_md = prose.loading_numbers(runs, setup, split)
+prose.glue_values(values)
+prose.glue_md("setup_md", setup_md)
+reading.run_counts(runs)
 
 # %% [markdown]
 # The table counts successful runs (seeds) per model, set-up and input size. The records hold
@@ -100,6 +104,12 @@ shown.groupby(["model", *variants, "resolution"]).size().unstack("resolution", f
 
 # %%
 table1 = results.table_one(runs, split=split)
+reading.table_one(table1)
+
+# %% [markdown]
+# The full Table I, with F1, specificity and the number of seeds of every cell:
+
+# %% tags=["hide-output"]
 results.display_table(table1)
 
 # %% [markdown]
@@ -111,9 +121,15 @@ results.display_table(table1)
 # in shape across resolutions. Note that the paper's prose swaps sensitivity and specificity at MobileNet 128 px
 # relative to its own table; the table is quoted.
 
-# %%
+# %% tags=["hide-input"]
 main1 = plots.select(table1, setup)
 paper1 = results.paper_table_one()
+reading.side_by_side(main1, paper1)
+
+# %% [markdown]
+# All five metrics side by side:
+
+# %% tags=["hide-output"]
 results.side_by_side(main1, paper1)
 
 # %% [markdown]
@@ -127,10 +143,7 @@ results.side_by_side(main1, paper1)
 
 # %%
 per_run = results.delong_per_run(runs, split=split)
-per_run = per_run.assign(**{c: per_run[c].astype("string").fillna("–") for c in variants})
-per_run.pivot_table(
-    index=["model", *variants, "resolution"], columns="seed", values="AUC ± SD", aggfunc="first"
-)
+reading.per_run(per_run)
 
 # %% [markdown]
 # ## Is there a "sweet spot"? Paired DeLong tests against the best resolution
@@ -151,37 +164,18 @@ per_run.pivot_table(
 
 # %%
 tests = results.resolution_tests(runs, split=split)
+reading.resolution_tests(tests)
+
+# %% [markdown]
+# The full test table (AUC difference, its standard error and z, per-seed p-values):
+
+# %% tags=["hide-output"]
 results.display_table(tests)
 
-# %%
-main_tests = plots.select(tests, setup)
-paper_acc = {(m, r): acc for m, r, acc, *_ in paper_reference.TABLE_I}
-gl("paper_sweet_gap", paper_acc[("MobileNet", 128)] - paper_acc[("MobileNet", 224)], 2)
-verdicts = []
-for model in ("mobilenet", "resnet50"):
-    sub = main_tests[main_tests["model"] == model]
-    others = sub[sub["resolution"] != sub["best_resolution"]]
-    worse = others[others["p"] < 0.05]
-    gl(f"{model}_best_res", int(sub["best_resolution"].iloc[0]))
-    gl(f"{model}_best_auc", float(sub["auc_best"].iloc[0]))
-    gl(f"{model}_n_other", len(others))
-    gl(f"{model}_n_worse", len(worse))
-    label = results.model_label(model)
-    if others.empty:
-        verdicts.append(f"* {label}: only one input size was run in this set-up; nothing to test.")
-    elif worse.empty:
-        verdicts.append(
-            f"* {label}: no other input size has a significantly lower AUC than "
-            f"{sub['best_resolution'].iloc[0]} px (p ≥ 0.05 for all), so the data do not single "
-            "out one best resolution."
-        )
-    else:
-        sizes = " and ".join(", ".join(str(r) for r in worse["resolution"]).rsplit(", ", 1))
-        verdicts.append(
-            f"* {label}: the AUC at {sizes} px is significantly lower than at "
-            f"{sub['best_resolution'].iloc[0]} px (p < 0.05, unadjusted)."
-        )
-glue("sweet_spot_md", Markdown("\n".join(verdicts)), display=False)
+# %% tags=["hide-input"]
+values, sweet_spot_md = prose.sweet_spot(plots.select(tests, setup))
+prose.glue_values(values)
+prose.glue_md("sweet_spot_md", sweet_spot_md)
 fig = plots.auc_vs_resolution(tests, setup)
 
 # %% [markdown]
@@ -201,7 +195,7 @@ fig = plots.auc_vs_resolution(tests, setup)
 # Mean counts over seeds (rows: true class, columns: predicted class at threshold 0.5), for the
 # set-up above. The paper reports these for its two models at 128 px.
 
-# %%
+# %% tags=["hide-input"]
 FOCUS = paper_reference.TABLE_II_RESOLUTION  # the paper's reference size, 128 px
 fig = plots.confusion_matrices(runs, FOCUS, split=split, variant=setup)
 
@@ -211,7 +205,7 @@ fig = plots.confusion_matrices(runs, FOCUS, split=split, variant=setup)
 # Validation loss per epoch (mean ± SD over seeds). The paper describes MobileNet's validation
 # loss as low and stable and ResNet50's as high and fluctuating.
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.validation_loss(runs, setup)
 
 # %% [markdown]
@@ -221,7 +215,7 @@ fig = plots.validation_loss(runs, setup)
 # dashed for the same models. Then one panel per model with the ROC curve of each input size
 # from the seed-averaged predictions. One figure pair per training regime present.
 
-# %%
+# %% tags=["hide-input"]
 regimes = sorted(runs["regime"].unique()) if "regime" in variants else [None]
 for regime in regimes:
     if regime is None:
@@ -247,32 +241,24 @@ for regime in regimes:
 
 # %%
 table2 = results.table_two(runs, split=split)
-results.display_table(table2.loc[table2["resolution"] == FOCUS])
+reading.table_two(table2.loc[table2["resolution"] == FOCUS])
+
+# %% [markdown]
+# The full Table II at every input size (GFLOPs, latency, runs that measured it):
+
+# %% tags=["hide-output"]
+results.display_table(table2)
 
 # %% [markdown]
 # The paper's Table II, as printed (128 px):
 
-# %%
-pd.DataFrame(list(paper_reference.TABLE_II), columns=list(paper_reference.TABLE_II_COLUMNS))
+# %% tags=["hide-input"]
+reading.paper_table_two()
 
-# %%
+# %% tags=["remove-input"]
 main2 = plots.select(table2, setup)
-for model in ("mobilenet", "resnet50"):
-    row = main2[(main2["model"] == model) & (main2["resolution"] == FOCUS)]
-    if row.empty:
-        raise RuntimeError(f"no {model} runs at {FOCUS} px in set-up {setup}: run {SWEEP}")
-    row = row.iloc[0]
-    m1 = main1[(main1["model"] == model) & (main1["resolution"] == FOCUS)].iloc[0]
-    gl(f"{model}_acc_focus", 100 * float(m1["accuracy"]), 2)
-    gl(f"{model}_auc_focus", float(m1["auc"]))
-    gl(f"{model}_size_mb", float(row["model_size_mb"]), 2)
-    gl(f"{model}_density", float(row["accuracy_density"]), 3)
-    gl(f"{model}_per_gflop", float(row["accuracy_per_gflop"]), 2)
-    paper_row = [r for r in paper_reference.TABLE_II if r[0].lower() == model][0]
-    gl(f"paper_{model}_size_mb", paper_row[1])
-    gl(f"paper_{model}_acc", paper_row[2])
-    gl(f"paper_{model}_density", paper_row[3])
-gl("focus_res", FOCUS)
+values = prose.focus_numbers(main1, main2, FOCUS, paper_reference.TABLE_II, hint=SWEEP)
+prose.glue_values(values)
 
 # %% [markdown]
 # At {glue:text}`focus_res` px our MobileNet reaches {glue:text}`mobilenet_acc_focus:.1f` %
@@ -285,10 +271,10 @@ gl("focus_res", FOCUS)
 # predicts the majority class for every image would still score
 # *(majority share × 100) / MB*. Read it together with the AUC tests above.
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.efficiency(table2, setup)
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.model_size(table2, setup)
 
 # %% [markdown]
@@ -304,50 +290,22 @@ fig = plots.model_size(table2, setup)
 # paired DeLong test on the seed-averaged predictions.
 
 # %%
-def p_text(p):
-    """'p = 0.012' or 'p < 0.001' for prose."""
-    shown = results.format_p(p)
-    return f"p {shown[0]} {shown[1:]}" if shown[0] in "<>" else f"p = {shown}"
-
-
-if "preprocessing" in variants and {"unit", "native"} <= set(runs["preprocessing"]):
-    ablation = results.compare_variants(runs, "preprocessing", "unit", "native", split=split)
-    main_ab = ablation
-    if "regime" in variants:
-        main_ab = ablation[ablation["regime"] == setup["regime"]]
-    rn = main_ab[main_ab["model"] == "resnet50"]
-    gain = rn["auc_native"] - rn["auc_unit"]
-    n_sig = int((rn["p"] < 0.05).sum())
-    ab_md = (
-        f"In the `{setup.get('regime', 'single')}` regime, ResNet50 with its native preprocessing "
-        f"changes the seed-averaged AUC by {gain.min():+.3f} to {gain.max():+.3f} across "
-        f"{len(rn)} input sizes relative to [0, 1] scaling; the difference is significant "
-        f"(p < 0.05) at {n_sig} of them."
-    )
-    for _, row in ablation.iterrows():  # every pair, for the discussion page
-        regime = results.setting(row, "regime", runs)
-        key = f"ablation_{regime}_{str(row['model']).lower()}_{int(row['resolution'])}"
-        gl(f"{key}_auc_unit", float(row["auc_unit"]))
-        gl(f"{key}_auc_native", float(row["auc_native"]))
-        gl(f"{key}_p", float(row["p"]))
-        if regime != setup.get("regime"):
-            ab_md += (
-                f"\n\nIn the `{regime}` regime, {results.model_label(row['model'])} at "
-                f"{int(row['resolution'])} px: AUC {row['auc_unit']:.3f} with [0, 1] inputs vs "
-                f"{row['auc_native']:.3f} with native preprocessing; paired DeLong "
-                f"{p_text(float(row['p']))}."
-            )
-    shown = results.display_table(ablation)
-else:
-    ab_md = "The records hold no `unit` vs `native` pair, so the ablation cannot be shown."
-    shown = pd.DataFrame()
-glue("ablation_md", Markdown(ab_md), display=False)
-shown
+ablation = results.compare_if_run(runs, "preprocessing", "unit", "native", split=split)
+values, ablation_md = prose.ablation(ablation, runs, setup)
+prose.glue_values(values)
+prose.glue_md("ablation_md", ablation_md)
+reading.comparison(ablation, "unit", "native", ("[0, 1]", "native")) if len(ablation) else None
 
 # %% [markdown]
 # ```{glue:md} ablation_md
 # ```
 #
+# The full comparison, with accuracies, z and per-seed p-values:
+
+# %% tags=["hide-output"]
+results.display_table(ablation) if len(ablation) else None
+
+# %% [markdown]
 # ## Frozen base vs full fine-tuning, where both were run
 #
 # The paper fine-tunes every layer (`full`); on a CPU only the cheapest cells could be trained
@@ -355,30 +313,11 @@ shown
 # in both regimes, the seed-averaged predictions are compared by a paired DeLong test.
 
 # %%
-regime_md = "No configuration was run in both the `frozen` and the `full` regime."
-regime_cmp = pd.DataFrame()
-if "regime" in variants and {"frozen", "full"} <= set(runs["regime"]):
-    try:
-        regime_cmp = results.compare_variants(runs, "regime", "frozen", "full", split=split)
-    except results.NoRunsError:
-        regime_cmp = pd.DataFrame()
-
-if not regime_cmp.empty:
-    lines = []
-    for _, row in regime_cmp.iterrows():
-        prep = results.setting(row, "preprocessing", runs)
-        key = f"regime_{str(row['model']).lower()}_{prep}_{int(row['resolution'])}"
-        gl(f"{key}_auc_frozen", float(row["auc_frozen"]))
-        gl(f"{key}_auc_full", float(row["auc_full"]))
-        gl(f"{key}_p", float(row["p"]))
-        lines.append(
-            f"* {results.model_label(row['model'])}, {int(row['resolution'])} px, `{prep}`: "
-            f"AUC {row['auc_frozen']:.3f} frozen vs {row['auc_full']:.3f} fully fine-tuned "
-            f"({int(row['n_seeds_full'])} seed(s)); paired DeLong {p_text(row['p'])}."
-        )
-    regime_md = "\n".join(lines)
-glue("regime_md", Markdown(regime_md), display=False)
-results.display_table(regime_cmp) if not regime_cmp.empty else print(regime_md)
+regime_cmp = results.compare_if_run(runs, "regime", "frozen", "full", split=split)
+values, regime_md = prose.regimes(regime_cmp, runs)
+prose.glue_values(values)
+prose.glue_md("regime_md", regime_md)
+reading.comparison(regime_cmp, "frozen", "full") if len(regime_cmp) else print(regime_md)
 
 # %% [markdown]
 # ```{glue:md} regime_md
@@ -391,31 +330,11 @@ results.display_table(regime_cmp) if not regime_cmp.empty else print(regime_md)
 # the same test images are compared by a paired DeLong test.
 
 # %%
-model_md = "No configuration was run with both models."
-try:
-    model_cmp = results.compare_variants(runs, "model", "mobilenet", "resnet50", split=split)
-except results.NoRunsError:
-    model_cmp = pd.DataFrame()
-if not model_cmp.empty:
-    lines = []
-    for _, row in model_cmp.iterrows():
-        regime = results.setting(row, "regime", runs)
-        prep = results.setting(row, "preprocessing", runs)
-        res = int(row["resolution"])
-        key = f"models_{regime}_{prep}_{res}"
-        gl(f"{key}_auc_mobilenet", float(row["auc_mobilenet"]))
-        gl(f"{key}_auc_resnet50", float(row["auc_resnet50"]))
-        gl(f"{key}_p", float(row["p"]))
-        better = "MobileNet" if row["auc_mobilenet"] > row["auc_resnet50"] else "ResNet50"
-        verdict = f"{better} better" if row["p"] < 0.05 else "no significant difference"
-        lines.append(
-            f"* `{regime}`, `{prep}`, {res} px: AUC {row['auc_mobilenet']:.3f} (MobileNet, "
-            f"{int(row['n_seeds_mobilenet'])} seed(s)) vs {row['auc_resnet50']:.3f} (ResNet50, "
-            f"{int(row['n_seeds_resnet50'])} seed(s)); paired DeLong {p_text(row['p'])}: {verdict}."
-        )
-    model_md = "\n".join(lines)
-glue("model_md", Markdown(model_md), display=False)
-results.display_table(model_cmp) if not model_cmp.empty else print(model_md)
+model_cmp = results.compare_if_run(runs, "model", "mobilenet", "resnet50", split=split)
+values, model_md = prose.models(model_cmp, runs)
+prose.glue_values(values)
+prose.glue_md("model_md", model_md)
+reading.comparison(model_cmp, "mobilenet", "resnet50") if len(model_cmp) else print(model_md)
 
 # %% [markdown]
 # ```{glue:md} model_md
@@ -431,48 +350,31 @@ results.display_table(model_cmp) if not model_cmp.empty else print(model_md)
 # and the *prior loss* is the cross-entropy of always answering the class prior, the loss a
 # model reaches without learning anything from the images.
 
-# %%
+# %% tags=["hide-input"]
 full_runs = runs[runs["regime"] == "full"] if "regime" in runs else runs.iloc[0:0]
 fit = results.fit_summary(full_runs) if not full_runs.empty else pd.DataFrame()
-fit_md = "No configuration was fully fine-tuned."
-if not fit.empty:
-    gl("fit_majority_share", float(fit["majority_share"].iloc[0]))
-    gl("fit_prior_loss", float(fit["prior_loss"].iloc[0]))
-    lines = []
-    for _, row in fit.iterrows():
-        prep = results.setting(row, "preprocessing", full_runs)
-        key = f"fit_full_{str(row['model']).lower()}_{prep}_{int(row['resolution'])}"
-        for col in ("train_acc_last", "train_acc_min", "train_acc_max", "train_loss_last",
-                    "best_val_epoch", "val_loss_min", "val_loss_last"):
-            gl(f"{key}_{col}", float(row[col]))
-        gl(f"{key}_n_beyond", int(row["n_beyond_majority"]))
-        gl(f"{key}_n_seeds", int(row["n_seeds"]))
-        lines.append(
-            f"* {results.model_label(row['model'])}, {int(row['resolution'])} px, `{prep}`: "
-            f"last-epoch training accuracy {row['train_acc_last']:.3f} "
-            f"({row['train_acc_min']:.3f}–{row['train_acc_max']:.3f} over {int(row['n_seeds'])} "
-            f"seed(s); {int(row['n_beyond_majority'])} above the majority share "
-            f"{row['majority_share']:.3f} by more than 0.05), training loss "
-            f"{row['train_loss_last']:.3f} (prior loss {row['prior_loss']:.3f}); lowest "
-            f"validation loss {row['val_loss_min']:.3f} at epoch {row['best_val_epoch']:.1f} on "
-            f"average, {row['val_loss_last']:.3f} at the last epoch."
-        )
-    fit_md = "\n".join(lines)
-glue("fit_md", Markdown(fit_md), display=False)
-results.display_table(fit) if not fit.empty else print(fit_md)
+values, fit_md = prose.fit(fit, full_runs)
+prose.glue_values(values)
+prose.glue_md("fit_md", fit_md)
+reading.fit(fit) if not fit.empty else print(fit_md)
 
 # %% [markdown]
 # ```{glue:md} fit_md
 # ```
 #
+# The full fit summary, with training and prior losses and the range over seeds:
+
+# %% tags=["hide-output"]
+results.display_table(fit) if not fit.empty else None
+
+# %% [markdown]
 # The training accuracy of every fully fine-tuned run, epoch by epoch, at the smallest input
 # size at which both models were fine-tuned (one line per seed):
 
-# %%
-both = full_runs.groupby("resolution")["model"].nunique() if not full_runs.empty else pd.Series()
-common = sorted(int(r) for r, n in both.items() if n > 1)
+# %% tags=["hide-input"]
+common = results.sizes_with_both_models(full_runs)
 if common:
-    gl("fit_fig_res", common[0])
+    prose.glue_values({"fit_fig_res": common[0]})
     fig = plots.training_accuracy(full_runs, common[0])
 else:
     print("No input size at which both models were fully fine-tuned.")
@@ -498,35 +400,7 @@ else:
 # the page cannot drift from the tables. Keys are `<regime>_<model>_<preprocessing>_...`; the
 # AUC is that of the seed-averaged predictions (as in the resolution tests).
 
-# %%
-key_rows = []
-for _, row in tests.iterrows():
-    parts = [
-        str(results.setting(row, "regime", runs)),
-        str(row["model"]).lower(),
-        str(results.setting(row, "preprocessing", runs)),
-    ]
-    prefix = "_".join(parts)
-    if row["resolution"] == row["best_resolution"]:
-        gl(f"{prefix}_best_res", int(row["best_resolution"]))
-        gl(f"{prefix}_best_auc", float(row["auc_best"]))
-        key_rows.append((prefix, "best_res", int(row["best_resolution"])))
-        key_rows.append((prefix, "best_auc", round(float(row["auc_best"]), 3)))
-    gl(f"{prefix}_auc_{int(row['resolution'])}", float(row["auc"]))
-    if row["resolution"] != row["best_resolution"]:  # paired DeLong p against the best size
-        gl(f"{prefix}_p_{int(row['resolution'])}", float(row["p"]))
-        pair = sorted((int(row["resolution"]), int(row["best_resolution"])))
-        gl(f"{prefix}_p_{pair[0]}_{pair[1]}", float(row["p"]))  # the same test, order-free key
-    key_rows.append((prefix, f"auc_{int(row['resolution'])}", round(float(row["auc"]), 3)))
-# Fully fine-tuned cells: seeds run and threshold-0.5 sensitivity / specificity (Table I).
-for _, row in table1.iterrows():
-    if "regime" in row.index and row["regime"] == "full":
-        prep = results.setting(row, "preprocessing", runs)
-        key = f"t1_full_{str(row['model']).lower()}_{prep}_{int(row['resolution'])}"
-        gl(f"{key}_n_seeds", int(row["n_seeds"]))
-        gl(f"{key}_sensitivity", float(row["sensitivity"]))
-        gl(f"{key}_specificity", float(row["specificity"]))
-        key_rows.append((f"full_{str(row['model']).lower()}_{prep}",
-                         f"n_seeds_{int(row['resolution'])}", int(row["n_seeds"])))
-keys_df = pd.DataFrame(key_rows, columns=["set-up", "key", "value"], dtype=object).astype(str)
-keys_df.pivot(index="set-up", columns="key", values="value").fillna("–")
+# %% tags=["hide-input", "hide-output"]
+values, key_table = prose.key_numbers(tests, table1, runs)
+prose.glue_values(values)
+key_table

@@ -53,6 +53,7 @@ def synthetic_record(
     n_val: int = 40,
     status: str = "ok",
     unfreeze_blocks: int | None = None,
+    precision: str = "float32",
 ) -> dict[str, Any]:
     """SYNTHETIC (test-only) run record following CONTRIBUTING.md's schema."""
     params = {
@@ -72,6 +73,7 @@ def synthetic_record(
         "patience_es": 10,
         "balanced_eval": False,
         "max_images": None,
+        "precision": precision,  # left out of the canonical params at float32, as in a sweep
     }
     rid = records.run_id(params)
     if status != "ok":
@@ -82,9 +84,9 @@ def synthetic_record(
             "params": records.canonical_params(params),
             "error": {"type": "RuntimeError", "message": "synthetic failure", "traceback": ""},
         }
-    rng = np.random.default_rng(
-        zlib.crc32(repr((model, resolution, seed, preprocessing, regime)).encode())
-    )
+    key = (model, resolution, seed, preprocessing, regime)
+    key += () if precision == "float32" else (precision,)
+    rng = np.random.default_rng(zlib.crc32(repr(key).encode()))
     signal = _SIGNAL[model][resolution] + (0.4 if preprocessing == "native" else 0.0)
     signal += 0.2 if regime == "full" else 0.0
     preds: dict[str, dict[str, list]] = {}
@@ -403,6 +405,119 @@ def test_regimes_with_unfreeze_blocks_are_grouped(tmp_path: Path) -> None:
     assert len(tests) == len(t1)
     with pytest.raises(ValueError, match="unfreeze_blocks"):
         plots.select(t1, {"regime": "partial"})
+
+
+def test_precision_is_part_of_a_configuration(tmp_path: Path) -> None:
+    """A bf16 run of the same cell and seed is a configuration of its own, not a 4th seed."""
+    small = {"models": ("mobilenet",), "n_test": 40, "n_val": 20}
+    write_synthetic_records(tmp_path, resolutions=(64, 128), seeds=(0, 1, 2), **small)
+    only32 = results.load_runs(tmp_path)
+    assert set(only32["precision"]) == {"float32"}  # absent from the records = float32
+    assert "precision" not in results.variant_columns(only32)
+    assert "precision" not in results.table_one(only32)  # one precision: no column
+    bf16 = write_synthetic_records(
+        tmp_path, resolutions=(64,), seeds=(0,), precision="mixed_bfloat16", **small
+    )
+    assert "-bf16-s0-" in bf16[0]  # its own run id
+    df = results.load_runs(tmp_path)
+    assert len(df) == 7 and results.variant_columns(df) == ["precision"]
+    t1 = results.table_one(df)
+    n = t1.set_index(["resolution", "precision"])["n_seeds"].to_dict()
+    assert n == {(64, "float32"): 3, (64, "mixed_bfloat16"): 1, (128, "float32"): 3}
+    assert "precision" in results.display_table(t1)  # two precisions: shown
+    assert results.main_setup(df) == {"precision": "float32"}
+    fam = results.resolution_tests(df).set_index(["precision", "resolution"])
+    assert fam.loc[("mixed_bfloat16", 64), "n_seeds"] == 1
+    assert fam.loc[("float32", 64), "n_seeds"] == 3
+    parity = results.compare_variants(df, "precision", "float32", "mixed_bfloat16")
+    assert len(parity) == 1 and parity["n_seeds_float32"].iloc[0] == 3
+    assert parity["n_seeds_mixed_bfloat16"].iloc[0] == 1
+
+
+def test_prose_bullets_glue_values_and_one_bullet_per_row() -> None:
+    table = pd.DataFrame(
+        [
+            {"model": "mobilenet", "resolution": 64, "auc_a": 0.71, "p": 0.0004},
+            {"model": "resnet50", "resolution": 64, "auc_a": 0.52, "p": 0.2},
+        ]
+    )
+    values, md = results.prose.bullets(
+        table,
+        key=lambda row: f"x_{row['model']}",
+        numbers={"auc": "auc_a", "p": "p", "res": lambda row: int(row["resolution"])},
+        sentence=lambda row: f"{row['model']}: {results.prose.p_text(row['p'])}",
+    )
+    assert values == {
+        "x_mobilenet_auc": 0.71,
+        "x_mobilenet_p": 0.0004,
+        "x_mobilenet_res": 64,
+        "x_resnet50_auc": 0.52,
+        "x_resnet50_p": 0.2,
+        "x_resnet50_res": 64,
+    }
+    assert md == "* mobilenet: p < 0.001\n* resnet50: p = 0.200"
+    assert results.prose.rounded(0.123456) == 0.1235 and results.prose.rounded(3) == 3
+    assert math.isnan(results.prose.rounded(math.nan))
+
+
+def test_prose_models_and_regimes_match_the_comparisons(runs: pd.DataFrame) -> None:
+    cmp = results.compare_if_run(runs, "model", "mobilenet", "resnet50")
+    values, md = results.prose.models(cmp, runs)
+    assert md.count("\n* ") == len(cmp) - 1 and md.startswith("* `full`, `native`, 64 px: AUC")
+    row = cmp[(cmp["resolution"] == 128) & (cmp["preprocessing"] == "native")].iloc[0]
+    assert values["models_full_native_128_auc_mobilenet"] == float(row["auc_mobilenet"])
+    assert values["models_full_native_128_p"] == float(row["p"])
+    assert len(values) == 3 * len(cmp)
+    # nothing to compare: a sentence saying so, no values
+    assert results.compare_if_run(runs, "regime", "frozen", "full").empty
+    assert results.prose.regimes(pd.DataFrame(), runs) == (
+        {},
+        "No configuration was run in both the `frozen` and the `full` regime.",
+    )
+
+
+def test_prose_keys_of_bf16_configurations_do_not_collide(tmp_path: Path) -> None:
+    small = {"resolutions": (64,), "regimes": ("frozen", "full"), "n_test": 40, "n_val": 20}
+    write_synthetic_records(tmp_path, seeds=(0, 1), **small)
+    write_synthetic_records(tmp_path, seeds=(0,), precision="mixed_bfloat16", **small)
+    df = results.load_runs(tmp_path)
+    cmp = results.compare_variants(df, "model", "mobilenet", "resnet50")
+    values, _ = results.prose.models(cmp, df)
+    assert {"models_full_unit_64_p", "models_full_unit_bf16_64_p"} <= set(values)
+    keys, _ = results.prose.key_numbers(results.resolution_tests(df), results.table_one(df), df)
+    assert keys["full_mobilenet_unit_best_res"] == keys["full_mobilenet_unit_bf16_best_res"] == 64
+    assert keys["t1_full_resnet50_unit_bf16_64_n_seeds"] == 1
+    assert keys["t1_full_resnet50_unit_64_n_seeds"] == 2
+    shown = results.reading.table_one(results.table_one(df))
+    assert "full · bf16" in set(shown.index.get_level_values("Set-up"))
+
+
+def test_reading_tables_are_narrow_and_named_by_set_up(runs: pd.DataFrame) -> None:
+    reading = results.reading
+    t1 = results.table_one(runs)
+    tables = [
+        reading.table_one(t1),
+        reading.side_by_side(t1[t1["preprocessing"] == "unit"], results.paper_table_one()),
+        reading.per_run(results.delong_per_run(runs)),
+        reading.resolution_tests(results.resolution_tests(runs)),
+        reading.table_two(results.table_two(runs, resolution=128)),
+        reading.comparison(
+            results.compare_variants(runs, "preprocessing", "unit", "native"), "unit", "native"
+        ),
+        reading.run_counts(runs),
+        reading.paper_table_two(),
+    ]
+    for table in tables:
+        assert table.index.nlevels + table.shape[1] <= 7, table.columns
+        assert not pd.api.types.is_integer_dtype(table.index.get_level_values(0))  # no 0..N
+        assert reading.text_width(table) <= 90, reading.text_width(table)
+    row = t1[(t1.model == "mobilenet") & (t1.resolution == 64) & (t1.preprocessing == "unit")]
+    shown = tables[0].loc[("MobileNet", "unit", "64 px")]
+    r = row.iloc[0]
+    assert shown["AUC"] == f"{r['auc']:.3f} [{r['auc_lo']:.3f}, {r['auc_hi']:.3f}]"
+    assert shown["Acc. %"].startswith(f"{100 * r['accuracy']:.1f} [")
+    assert list(tables[6].columns) == ["64 px", "128 px", "224 px", "256 px"]
+    assert (tables[6].to_numpy() == 3).all()
 
 
 def test_history_long(runs: pd.DataFrame) -> None:

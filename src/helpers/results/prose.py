@@ -1,0 +1,363 @@
+"""Sentences and glued numbers of the results chapter (chapter 04), built from result tables.
+
+Job: turn the tables of :mod:`~helpers.results.tables`, :mod:`~helpers.results.compare` and
+:mod:`~helpers.results.diagnostics` into (a) the numbers the chapter and the discussion page
+quote through MyST glue, as a ``{name: value}`` dict, and (b) the Markdown sentences or bullet
+lists that the chapter glues under its tables. The functions return plain data; only
+:func:`glue_values` and :func:`glue_md` talk to ``myst_nb``.
+
+Glue names follow ``<regime>_<model>_<preprocessing>_...`` and friends; a configuration run in
+bf16 mixed precision gets ``_bf16`` after its set-up part, so its numbers never overwrite the
+float32 ones (float32 names are those of the records made before precision existed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from helpers import paper_reference as ref
+from helpers.results.frames import model_label, setting
+from helpers.results.tables import format_p
+
+Values = dict[str, Any]
+
+
+# --------------------------------------------------------------------------------------------
+# Glue
+# --------------------------------------------------------------------------------------------
+
+
+def rounded(value: Any, digits: int = 4) -> Any:
+    """A finite float rounded to ``digits`` (deterministic glued text); anything else as is."""
+    if isinstance(value, float) and math.isfinite(value):
+        return round(value, digits)
+    return value
+
+
+def glue_values(values: Mapping[str, Any], digits: int = 4) -> None:
+    """Glue every ``name: value`` (floats rounded to ``digits``), without displaying it (ch. 04)."""
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, rounded(value, digits), display=False)
+
+
+def glue_md(name: str, text: str) -> None:
+    """Glue Markdown ``text`` as ``name`` for a ``{glue:md}`` directive (chapter 04)."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    glue(name, Markdown(text), display=False)
+
+
+def p_text(p: float) -> str:
+    """``p = 0.012`` or ``p < 0.001`` for prose (chapter 04)."""
+    shown = format_p(p)
+    return f"p {shown[0]} {shown[1:]}" if shown[0] in "<>" else f"p = {shown}"
+
+
+def precision_tag(row: pd.Series, runs: pd.DataFrame) -> str:
+    """``"_bf16"`` for a bf16 row (see the module docstring), else ``""`` (chapter 04)."""
+    if "precision" not in runs and "precision" not in row.index:
+        return ""
+    return "_bf16" if setting(row, "precision", runs) == "mixed_bfloat16" else ""
+
+
+def bullets(
+    table: pd.DataFrame,
+    key: Callable[[pd.Series], str],
+    numbers: Mapping[str, str | Callable[[pd.Series], Any]],
+    sentence: Callable[[pd.Series], str],
+) -> tuple[Values, str]:
+    """Glue values and a Markdown bullet list, one bullet per row of a comparison (chapter 04).
+
+    For every row: ``f"{key(row)}_{suffix}"`` → ``float(row[column])`` for each
+    ``suffix: column`` of ``numbers`` (or ``fn(row)`` when the entry is a function), and the
+    bullet ``"* " + sentence(row)``.
+    """
+    values: Values = {}
+    lines = []
+    for _, row in table.iterrows():
+        prefix = key(row)
+        for suffix, column in numbers.items():
+            values[f"{prefix}_{suffix}"] = column(row) if callable(column) else float(row[column])
+        lines.append(f"* {sentence(row)}")
+    return values, "\n".join(lines)
+
+
+def _model(row: pd.Series) -> str:
+    return str(row["model"]).lower()
+
+
+# --------------------------------------------------------------------------------------------
+# The chapter's sections
+# --------------------------------------------------------------------------------------------
+
+
+def loading_numbers(runs: pd.DataFrame, setup: Mapping[str, Any], split: str) -> tuple[Values, str]:
+    """Runs ok/failed, images and positives of ``split``; the main set-up in words (chapter 04)."""
+    first = runs.iloc[0][f"pred_{split}"]
+    values = {
+        "n_ok": runs.attrs["n_ok"],
+        "n_failed": runs.attrs["n_failed"],
+        "n_images": int(first["labels"].size),
+        "n_pos": int(first["labels"].sum()),
+    }
+    return values, ", ".join(f"{k} = `{v}`" for k, v in setup.items()) or "a single set-up"
+
+
+def sweet_spot(
+    main_tests: pd.DataFrame, models: Iterable[str] = ("mobilenet", "resnet50"), alpha: float = 0.05
+) -> tuple[Values, str]:
+    """Best input size per model and how many others are significantly worse, in words (ch. 04).
+
+    Also ``paper_sweet_gap``: the paper's MobileNet accuracy at 128 px minus that at 224 px.
+    """
+    paper_acc = {(m, r): acc for m, r, acc, *_ in ref.TABLE_I}
+    gap = paper_acc[("MobileNet", 128)] - paper_acc[("MobileNet", 224)]
+    values: Values = {"paper_sweet_gap": rounded(gap, 2)}
+    verdicts = []
+    for model in models:
+        sub = main_tests[main_tests["model"] == model]
+        others = sub[sub["resolution"] != sub["best_resolution"]]
+        worse = others[others["p"] < alpha]
+        best = sub["best_resolution"].iloc[0]
+        values[f"{model}_best_res"] = int(best)
+        values[f"{model}_best_auc"] = float(sub["auc_best"].iloc[0])
+        values[f"{model}_n_other"] = len(others)
+        values[f"{model}_n_worse"] = len(worse)
+        label = model_label(model)
+        if others.empty:
+            verdicts.append(
+                f"* {label}: only one input size was run in this set-up; nothing to test."
+            )
+        elif worse.empty:
+            verdicts.append(
+                f"* {label}: no other input size has a significantly lower AUC than "
+                f"{best} px (p ≥ 0.05 for all), so the data do not single out one best resolution."
+            )
+        else:
+            sizes = " and ".join(", ".join(str(r) for r in worse["resolution"]).rsplit(", ", 1))
+            verdicts.append(
+                f"* {label}: the AUC at {sizes} px is significantly lower than at "
+                f"{best} px (p < 0.05, unadjusted)."
+            )
+    return values, "\n".join(verdicts)
+
+
+def focus_numbers(
+    main1: pd.DataFrame,
+    main2: pd.DataFrame,
+    focus: int,
+    paper_table_two: Iterable[tuple[Any, ...]],
+    models: Iterable[str] = ("mobilenet", "resnet50"),
+    hint: str = "the sweep",
+) -> Values:
+    """Table I/II numbers at the paper's reference size, ours and the paper's (chapter 04).
+
+    Values are rounded here (accuracy and size to 2 decimals, density to 3).
+    """
+    values: Values = {}
+    paper_rows = list(paper_table_two)
+    for model in models:
+        row2 = main2[(main2["model"] == model) & (main2["resolution"] == focus)]
+        if row2.empty:
+            raise RuntimeError(f"no {model} runs at {focus} px in the main set-up: run {hint}")
+        row2 = row2.iloc[0]
+        row1 = main1[(main1["model"] == model) & (main1["resolution"] == focus)].iloc[0]
+        values[f"{model}_acc_focus"] = rounded(100 * float(row1["accuracy"]), 2)
+        values[f"{model}_auc_focus"] = float(row1["auc"])
+        values[f"{model}_size_mb"] = rounded(float(row2["model_size_mb"]), 2)
+        values[f"{model}_density"] = rounded(float(row2["accuracy_density"]), 3)
+        values[f"{model}_per_gflop"] = rounded(float(row2["accuracy_per_gflop"]), 2)
+        paper_row = [r for r in paper_rows if str(r[0]).lower() == model][0]
+        values[f"paper_{model}_size_mb"] = paper_row[1]
+        values[f"paper_{model}_acc"] = paper_row[2]
+        values[f"paper_{model}_density"] = paper_row[3]
+    values["focus_res"] = focus
+    return values
+
+
+def ablation(
+    table: pd.DataFrame, runs: pd.DataFrame, setup: Mapping[str, Any]
+) -> tuple[Values, str]:
+    """[0, 1] vs native preprocessing: glue values per pair and the paragraph under the table.
+
+    ``table`` is ``compare_variants(runs, "preprocessing", "unit", "native")`` (chapter 04).
+    """
+    if table.empty:
+        return {}, "The records hold no `unit` vs `native` pair, so the ablation cannot be shown."
+    main = table[table["regime"] == setup["regime"]] if "regime" in table else table
+    rn = main[main["model"] == "resnet50"]
+    gain = rn["auc_native"] - rn["auc_unit"]
+    n_sig = int((rn["p"] < 0.05).sum())
+    text = (
+        f"In the `{setup.get('regime', 'single')}` regime, ResNet50 with its native preprocessing "
+        f"changes the seed-averaged AUC by {gain.min():+.3f} to {gain.max():+.3f} across "
+        f"{len(rn)} input sizes relative to [0, 1] scaling; the difference is significant "
+        f"(p < 0.05) at {n_sig} of them."
+    )
+
+    def key(row: pd.Series) -> str:
+        regime = setting(row, "regime", runs)
+        tag = precision_tag(row, runs)
+        return f"ablation_{regime}{tag}_{_model(row)}_{int(row['resolution'])}"
+
+    numbers = {"auc_unit": "auc_unit", "auc_native": "auc_native", "p": "p"}
+    values, _ = bullets(table, key, numbers, lambda row: "")
+    for _, row in table.iterrows():  # the other regimes, one paragraph per pair
+        regime = setting(row, "regime", runs)
+        if regime != setup.get("regime"):
+            text += (
+                f"\n\nIn the `{regime}` regime, {model_label(row['model'])} at "
+                f"{int(row['resolution'])} px: AUC {row['auc_unit']:.3f} with [0, 1] inputs vs "
+                f"{row['auc_native']:.3f} with native preprocessing; paired DeLong "
+                f"{p_text(float(row['p']))}."
+            )
+    return values, text
+
+
+def regimes(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
+    """Frozen base vs full fine-tuning: glue values and one bullet per cell (chapter 04).
+
+    ``table`` is ``compare_variants(runs, "regime", "frozen", "full")`` or empty.
+    """
+    if table.empty:
+        return {}, "No configuration was run in both the `frozen` and the `full` regime."
+
+    def key(row: pd.Series) -> str:
+        prep = setting(row, "preprocessing", runs)
+        return f"regime_{_model(row)}_{prep}{precision_tag(row, runs)}_{int(row['resolution'])}"
+
+    def sentence(row: pd.Series) -> str:
+        return (
+            f"{model_label(row['model'])}, {int(row['resolution'])} px, "
+            f"`{setting(row, 'preprocessing', runs)}`: AUC {row['auc_frozen']:.3f} frozen vs "
+            f"{row['auc_full']:.3f} fully fine-tuned ({int(row['n_seeds_full'])} seed(s)); "
+            f"paired DeLong {p_text(row['p'])}."
+        )
+
+    numbers = {"auc_frozen": "auc_frozen", "auc_full": "auc_full", "p": "p"}
+    return bullets(table, key, numbers, sentence)
+
+
+def models(table: pd.DataFrame, runs: pd.DataFrame, alpha: float = 0.05) -> tuple[Values, str]:
+    """MobileNet vs ResNet50 at each input size: glue values and one bullet per cell (ch. 04).
+
+    ``table`` is ``compare_variants(runs, "model", "mobilenet", "resnet50")`` or empty.
+    """
+    if table.empty:
+        return {}, "No configuration was run with both models."
+
+    def key(row: pd.Series) -> str:
+        regime = setting(row, "regime", runs)
+        prep = setting(row, "preprocessing", runs)
+        return f"models_{regime}_{prep}{precision_tag(row, runs)}_{int(row['resolution'])}"
+
+    def sentence(row: pd.Series) -> str:
+        better = "MobileNet" if row["auc_mobilenet"] > row["auc_resnet50"] else "ResNet50"
+        verdict = f"{better} better" if row["p"] < alpha else "no significant difference"
+        return (
+            f"`{setting(row, 'regime', runs)}`, `{setting(row, 'preprocessing', runs)}`, "
+            f"{int(row['resolution'])} px: AUC {row['auc_mobilenet']:.3f} (MobileNet, "
+            f"{int(row['n_seeds_mobilenet'])} seed(s)) vs {row['auc_resnet50']:.3f} (ResNet50, "
+            f"{int(row['n_seeds_resnet50'])} seed(s)); paired DeLong {p_text(row['p'])}: {verdict}."
+        )
+
+    numbers = {"auc_mobilenet": "auc_mobilenet", "auc_resnet50": "auc_resnet50", "p": "p"}
+    return bullets(table, key, numbers, sentence)
+
+
+FIT_NUMBERS: tuple[str, ...] = (
+    "train_acc_last",
+    "train_acc_min",
+    "train_acc_max",
+    "train_loss_last",
+    "best_val_epoch",
+    "val_loss_min",
+    "val_loss_last",
+)
+
+
+def fit(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
+    """Did the fully fine-tuned models fit? Glue values and one bullet per cell (chapter 04).
+
+    ``table`` is :func:`helpers.results.fit_summary` of the fully fine-tuned ``runs``, or empty.
+    """
+    if table.empty:
+        return {}, "No configuration was fully fine-tuned."
+
+    def key(row: pd.Series) -> str:
+        prep = setting(row, "preprocessing", runs)
+        return f"fit_full_{_model(row)}_{prep}{precision_tag(row, runs)}_{int(row['resolution'])}"
+
+    def sentence(row: pd.Series) -> str:
+        return (
+            f"{model_label(row['model'])}, {int(row['resolution'])} px, "
+            f"`{setting(row, 'preprocessing', runs)}`: "
+            f"last-epoch training accuracy {row['train_acc_last']:.3f} "
+            f"({row['train_acc_min']:.3f}–{row['train_acc_max']:.3f} over {int(row['n_seeds'])} "
+            f"seed(s); {int(row['n_beyond_majority'])} above the majority share "
+            f"{row['majority_share']:.3f} by more than 0.05), training loss "
+            f"{row['train_loss_last']:.3f} (prior loss {row['prior_loss']:.3f}); lowest "
+            f"validation loss {row['val_loss_min']:.3f} at epoch {row['best_val_epoch']:.1f} on "
+            f"average, {row['val_loss_last']:.3f} at the last epoch."
+        )
+
+    numbers: dict[str, Any] = {c: c for c in FIT_NUMBERS}
+    numbers["n_beyond"] = lambda row: int(row["n_beyond_majority"])
+    numbers["n_seeds"] = lambda row: int(row["n_seeds"])
+    values, text = bullets(table, key, numbers, sentence)
+    shared = {
+        "fit_majority_share": float(table["majority_share"].iloc[0]),
+        "fit_prior_loss": float(table["prior_loss"].iloc[0]),
+    }
+    return {**shared, **values}, text
+
+
+def key_numbers(
+    tests: pd.DataFrame, table1: pd.DataFrame, runs: pd.DataFrame
+) -> tuple[Values, pd.DataFrame]:
+    """The numbers the discussion page quotes, and a set-up × key table of them (chapter 04).
+
+    From the resolution tests: per ``<regime>_<model>_<preprocessing>`` the best size and its
+    AUC, every size's seed-averaged AUC and its paired p against the best (also under the
+    order-free key ``p_<small>_<large>``); from Table I, for the fully fine-tuned cells, the seeds
+    run and the threshold-0.5 sensitivity and specificity.
+    """
+    values: Values = {}
+    rows = []
+    for _, row in tests.iterrows():
+        parts = [
+            str(setting(row, "regime", runs)),
+            _model(row),
+            str(setting(row, "preprocessing", runs)),
+        ]
+        prefix = "_".join(parts) + precision_tag(row, runs)
+        res, best = int(row["resolution"]), int(row["best_resolution"])
+        if res == best:
+            values[f"{prefix}_best_res"] = best
+            values[f"{prefix}_best_auc"] = float(row["auc_best"])
+            rows.append((prefix, "best_res", best))
+            rows.append((prefix, "best_auc", round(float(row["auc_best"]), 3)))
+        values[f"{prefix}_auc_{res}"] = float(row["auc"])
+        if res != best:  # paired DeLong p against the best size
+            values[f"{prefix}_p_{res}"] = float(row["p"])
+            low, high = sorted((res, best))
+            values[f"{prefix}_p_{low}_{high}"] = float(row["p"])  # the same test, order-free key
+        rows.append((prefix, f"auc_{res}", round(float(row["auc"]), 3)))
+    for _, row in table1.iterrows():
+        if "regime" in row.index and row["regime"] == "full":
+            prep = setting(row, "preprocessing", runs)
+            setup = f"{_model(row)}_{prep}{precision_tag(row, runs)}"
+            key = f"t1_full_{setup}_{int(row['resolution'])}"
+            values[f"{key}_n_seeds"] = int(row["n_seeds"])
+            values[f"{key}_sensitivity"] = float(row["sensitivity"])
+            values[f"{key}_specificity"] = float(row["specificity"])
+            rows.append((f"full_{setup}", f"n_seeds_{int(row['resolution'])}", int(row["n_seeds"])))
+    long = pd.DataFrame(rows, columns=["set-up", "key", "value"], dtype=object).astype(str)
+    return values, long.pivot(index="set-up", columns="key", values="value").fillna("–")
