@@ -175,6 +175,20 @@ def test_load_config_errors(tmp_path: Path) -> None:
         S.load_config(tmp_path / "bad.yaml")
 
 
+def test_package_import_is_light() -> None:
+    """Parsing and expanding configs needs neither Keras nor TensorFlow nor papermill."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, helpers.sweep, helpers.sweep.config; "
+        "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'papermill', 'distributed') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 # ----------------------------------------------------------------------------- running
 
 
