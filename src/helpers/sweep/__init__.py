@@ -4,7 +4,7 @@ One module per job:
 
 - :mod:`~helpers.sweep.config`: load a sweep YAML and expand it into runs (no Keras import);
 - :mod:`~helpers.sweep.execute`: one papermill run → a summary dict and a run record;
-- :mod:`~helpers.sweep.executors`: where runs execute (this process, a process pool);
+- :mod:`~helpers.sweep.executors`: where runs execute (this process, a process pool, Dask);
 - :mod:`~helpers.sweep.progress`: the sweep's summary and remaining-time estimate;
 - :mod:`~helpers.sweep.runner`: :func:`run_sweep`, the resumable loop over the runs;
 - :mod:`~helpers.sweep.cli`: ``python -m helpers sweep CONFIG ...``.
@@ -24,20 +24,28 @@ from helpers.sweep.config import (
     load_config,
     notebook_defaults,
 )
-from helpers.sweep.execute import KERNEL_NAME, execute_run
-from helpers.sweep.executors import SequentialExecutor, process_executor
+from helpers.sweep.execute import KERNEL_NAME, execute_run, execute_run_detached, store_detached
+from helpers.sweep.executors import (
+    DaskExecutor,
+    SequentialExecutor,
+    dask_executor,
+    process_executor,
+)
 from helpers.sweep.progress import SweepSummary
 from helpers.sweep.runner import run_sweep
 
 __all__ = [
     "BLOCK_KEYS",
     "CONFIG_KEYS",
+    "DaskExecutor",
     "KERNEL_NAME",
     "SequentialExecutor",
     "SweepConfigError",
     "SweepSummary",
+    "dask_executor",
     "default_validator",
     "execute_run",
+    "execute_run_detached",
     "expand",
     "find_root",
     "load_config",
@@ -45,4 +53,5 @@ __all__ = [
     "notebook_defaults",
     "process_executor",
     "run_sweep",
+    "store_detached",
 ]

@@ -4,21 +4,30 @@
 absolute paths, so any ``concurrent.futures``-like executor can run it in another process. The
 notebook writes ``<output_dir>/records/<run_id>.json``; a run that fails (an exception in the
 notebook, or no record written) gets a ``status: "failed"`` record written here instead.
+
+:func:`execute_run_detached` is the variant for workers that do not share the client's file
+system (the Dask executors): it runs into a worker-local temporary folder and returns the record
+and the executed notebook in its result; :func:`store_detached` writes them, atomically, into
+the output folder on the client.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from helpers import config as hconfig
 from helpers.records import (
     failure_record,
     provenance,
     read_json,
     record_matches,
+    record_path,
     write_json_atomic,
 )
 from helpers.sweep.config import _rel
@@ -148,3 +157,107 @@ def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
         "record": str(record),
         "error": f"{err['type']}: {err['message']}",
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Detached runs: the worker returns the files, the client writes them
+# --------------------------------------------------------------------------------------------
+
+
+def _worker_root(client_root: Path) -> Path:
+    """The client's repository root if this machine has it, else this checkout's root."""
+    if client_root.is_dir():
+        return client_root
+    here = hconfig.project_root(Path(__file__).parent, markers=("pyproject.toml",))
+    return here if here is not None else Path.cwd().resolve()
+
+
+def _json_str(s: str) -> str:
+    return json.dumps(s)[1:-1]
+
+
+def execute_run_detached(run_spec: dict[str, Any]) -> dict[str, Any]:
+    """:func:`execute_run` in a worker-local folder; the files come back in the result (ch. 03).
+
+    ``run_spec`` is :func:`execute_run`'s, plus ``notebook_text`` (the client's notebook, so the
+    worker runs the same version). The run executes with the client's repository root as working
+    folder when this machine has it, else this checkout's root; locations that do not exist
+    there are dropped, so the notebook falls back to this machine's ``RESBOOK_*`` variables. The
+    output folder is a temporary one, removed afterwards; in the record and the executed notebook
+    its path is replaced by the client's. Adds ``record_json``, ``record_name`` and
+    ``notebook_json`` (None if no notebook was written) to the summary.
+    """
+    rid = run_spec["run_id"]
+    client_root = Path(run_spec["cwd"])
+    cwd = _worker_root(client_root)
+    locations = dict(run_spec.get("locations", {}))
+    client_out = locations.pop("output_dir", "results")
+    if cwd != client_root:
+        locations = {k: v for k, v in locations.items() if (cwd / v).exists()}
+    with tempfile.TemporaryDirectory(prefix="resbook-run-") as tmp:
+        tmp_p = Path(tmp)
+        out = tmp_p / "out"
+        nb_in = Path(run_spec["notebook"])
+        if "notebook_text" in run_spec:
+            nb_in = tmp_p / nb_in.name
+            nb_in.write_text(run_spec["notebook_text"], encoding="utf-8")
+        local = {
+            **{k: v for k, v in run_spec.items() if k != "notebook_text"},
+            "notebook": str(nb_in),
+            "cwd": str(cwd),
+            "locations": {**locations, "output_dir": _rel(out, cwd)},
+            "record": str(record_path(out, rid)),
+            "notebook_out": str(out / "notebooks" / f"{rid}.ipynb"),
+        }
+        res = execute_run(local)
+        # worker-local paths → the client's (longest first: the relative form ends in the others)
+        client_abs = os.path.normpath(client_root / client_out)
+        swaps = [(local["locations"]["output_dir"], client_out)]
+        for p in {str(out), os.path.realpath(out)}:
+            swaps.append((p, client_abs))
+        if nb_in != Path(run_spec["notebook"]):
+            for p in {str(nb_in), os.path.realpath(nb_in)}:
+                swaps.append((p, run_spec["notebook"]))
+
+        def restore(path: Path) -> Any:
+            text = path.read_text(encoding="utf-8")
+            for old, new in swaps:
+                text = text.replace(_json_str(old), _json_str(new))
+            return json.loads(text)
+
+        rec_file = Path(res.pop("record"))
+        nb_out = Path(local["notebook_out"])
+        for key in ("error", "warning"):
+            if isinstance(res.get(key), str):
+                for old, new in swaps:
+                    res[key] = res[key].replace(old, new)
+        return {
+            **res,
+            "record_name": rec_file.name,
+            "record_json": restore(rec_file),
+            "notebook_json": restore(nb_out) if nb_out.is_file() else None,
+        }
+
+
+def store_detached(run_spec: Mapping[str, Any], res: Mapping[str, Any]) -> dict[str, Any]:
+    """Write a detached run's record and notebook into the client's output folder (chapter 03).
+
+    Both are written with :func:`helpers.records.write_json_atomic`; the notebook's papermill
+    metadata gets the client's paths, relative to the repository root, as :func:`execute_run`
+    writes them. Returns the summary with ``record`` set to the record's path here.
+    """
+    res = dict(res)
+    rec = res.pop("record_json", None)
+    name = Path(res.pop("record_name", None) or f"{run_spec['run_id']}.json").name
+    nb = res.pop("notebook_json", None)
+    root = Path(run_spec["cwd"])
+    if rec is not None:
+        path = write_json_atomic(Path(run_spec["record"]).parent / name, rec)
+        res["record"] = str(path)
+    if isinstance(nb, dict):
+        meta = nb.get("metadata", {}).get("papermill")
+        if isinstance(meta, dict):
+            meta["input_path"] = _rel(Path(run_spec["notebook"]), root)
+            meta["output_path"] = _rel(Path(run_spec["notebook_out"]), root)
+        write_json_atomic(run_spec["notebook_out"], nb)
+    return res

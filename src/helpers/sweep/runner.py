@@ -5,7 +5,10 @@ Each run executes the notebook into ``<output_dir>/notebooks/<run_id>.ipynb``; t
 identity params is skipped, so an interrupted sweep resumes where it stopped. A failing run gets a
 ``status: "failed"`` record (error type, message, traceback) and the sweep goes on; the next sweep
 retries it. Runs go through any ``concurrent.futures.Executor``-like object (``submit(fn, spec)``
-→ a future with ``done()``/``result()``): see :mod:`helpers.sweep.executors`. Progress lines
+→ a future with ``done()``/``result()``): see :mod:`helpers.sweep.executors`. With a detached
+executor (Dask) the workers return each run's record and notebook and this loop writes them
+atomically into the output folder, so workers need no shared results folder; a run whose worker
+was lost is submitted once more (logged as ``retry``). Progress lines
 (start, finish, ETA) go to stdout and ``<output_dir>/logs/sweep.log``.
 """
 
@@ -28,7 +31,13 @@ from helpers.records import (
     write_json_atomic,
 )
 from helpers.sweep.config import SweepConfigError, _rel, _resolve, _where, expand, load_config
-from helpers.sweep.execute import KERNEL_NAME, _record_ok, execute_run
+from helpers.sweep.execute import (
+    KERNEL_NAME,
+    _record_ok,
+    execute_run,
+    execute_run_detached,
+    store_detached,
+)
 from helpers.sweep.executors import SequentialExecutor, _wait_any
 from helpers.sweep.progress import SweepSummary, _Eta, _fmt_s
 
@@ -132,6 +141,14 @@ def run_sweep(
 
     own_executor = executor is None
     executor = SequentialExecutor() if executor is None else executor
+    detached = bool(getattr(executor, "detached", False))
+    run_fn = execute_run_detached if detached else execute_run
+    retryable = tuple(getattr(executor, "retryable", ()))
+    if detached:  # workers run the client's notebook, whatever their checkout holds
+        notebook_text = nb_path.read_text(encoding="utf-8")
+        for spec, _row in todo:
+            spec["notebook_text"] = notebook_text
+    attempts: dict[str, int] = {}
     limit = max_in_flight or getattr(executor, "_max_workers", None) or max(1, len(todo))
     eta = _Eta(int(limit))
     t_start = time.perf_counter()
@@ -167,14 +184,26 @@ def run_sweep(
                     + (f" (ETA {_fmt_s(est)})" if est is not None else "")
                 )
                 row["status"] = "running"
-                fut = executor.submit(execute_run, spec)
+                attempts[spec["run_id"]] = 1
+                fut = executor.submit(run_fn, spec)
                 pending[fut] = (spec, row)
             done = _wait_any(list(pending))
             for fut in done:
                 spec, row = pending.pop(fut)
                 try:
                     res = fut.result()
+                    if detached:
+                        res = store_detached(spec, res)
                 except Exception as exc:  # noqa: BLE001 - e.g. a worker process died
+                    if retryable and isinstance(exc, retryable) and attempts[spec["run_id"]] < 2:
+                        attempts[spec["run_id"]] += 1
+                        say(
+                            f"[{index[spec['run_id']]}/{len(todo)}] retry {spec['run_id']}: "
+                            f"its worker was lost ({type(exc).__name__}: {exc}); "
+                            "submitting it once more"
+                        )
+                        pending[executor.submit(run_fn, spec)] = (spec, row)
+                        continue
                     rec = failure_record(spec["params"], exc, provenance(None, None))
                     rec["run_id"] = spec["run_id"]
                     write_json_atomic(spec["record"], rec)
