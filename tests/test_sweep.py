@@ -175,6 +175,20 @@ def test_load_config_errors(tmp_path: Path) -> None:
         S.load_config(tmp_path / "bad.yaml")
 
 
+def test_package_import_is_light() -> None:
+    """Parsing and expanding configs needs neither Keras nor TensorFlow nor papermill."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, helpers.sweep, helpers.sweep.config; "
+        "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'papermill', 'distributed') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 # ----------------------------------------------------------------------------- running
 
 
@@ -306,6 +320,128 @@ def test_main_exit_codes(tiny: dict, tmp_path: Path) -> None:
     assert S.main(["sweep", str(cfg_path), "--dry-run"]) == 0
     cfg_path.write_text(yaml.safe_dump({**cfg, "grid": {"modle": ["x"]}}))
     assert S.main([str(cfg_path), "--dry-run"]) == 2
+
+
+# ----------------------------------------------------------------------------- Dask, detached runs
+
+VOLATILE = ("provenance", "timing", "wall_s")
+
+
+def _stable(rec: dict) -> dict:
+    """A record without the fields that change from one execution to the next."""
+    return {k: v for k, v in rec.items() if k not in VOLATILE}
+
+
+def _tiny_config(tiny: dict, tmp_path: Path, seeds: list[int]) -> Path:
+    import yaml
+
+    (tmp_path / "pyproject.toml").write_text("")
+    cfg = {k: v for k, v in tiny.items() if not k.startswith("_")}
+    cfg.update(validate=False, grid={"seed": seeds})
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+class _Lost(Exception):
+    """Stands in for distributed's KilledWorker."""
+
+
+def test_lost_worker_is_retried_once_and_detached_files_written_here(
+    tiny: dict, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A detached executor whose worker is lost once: the run is resubmitted, and succeeds."""
+    monkeypatch.setenv("RESBOOK_DATA_DIR", str(tmp_path / "data"))
+
+    class LosesFirst(S.SequentialExecutor):
+        detached = True
+        retryable = (_Lost,)
+
+        def __init__(self, losses: int) -> None:
+            self.losses, self.calls = losses, []
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+            self.calls.append(fn)
+            if len(self.calls) <= self.losses:
+                return super().submit(lambda *_a: (_ for _ in ()).throw(_Lost("worker gone")))
+            return super().submit(fn, *args, **kwargs)
+
+    ex = LosesFirst(losses=1)
+    summary = S.run_sweep(tiny, executor=ex, validator=None)
+    assert ex.calls[-1] is S.execute_run_detached and len(ex.calls) == 2
+    assert [r["status"] for r in summary.runs] == ["ok"]
+    assert "retry" in capsys.readouterr().out
+    rid = summary.runs[0]["run_id"]
+    out = tmp_path / "out"
+    rec = R.read_json(out / "records" / f"{rid}.json")
+    assert rec["status"] == "ok" and rec["locations"]["data_root"] == "data"
+    nb = (out / "notebooks" / f"{rid}.ipynb").read_text()
+    assert "resbook-run-" not in nb and '"output_path": "out/notebooks/' in nb
+    injected = [c for c in json.loads(nb)["cells"] if "injected-parameters" in c["metadata"]["tags"]]
+    assert 'output_dir = "out"' in "".join(injected[0]["source"])  # the client's, not the worker's
+
+    # lost twice: no third try, a failed record (written here) names the error
+    ex = LosesFirst(losses=2)
+    summary = S.run_sweep({**tiny, "grid": {"seed": [1]}}, executor=ex, validator=None)
+    assert len(ex.calls) == 2 and summary.count("failed") == 1
+    rec = R.read_json(out / "records" / f"{summary.runs[0]['run_id']}.json")
+    assert rec["status"] == "failed" and rec["error"]["message"] == "worker gone"
+
+
+def test_dask_local_matches_process_pool_and_resumes(
+    tiny: dict, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """--executor dask-local --workers 2 writes the records the process pool writes; resumes."""
+    pytest.importorskip("distributed")
+    monkeypatch.setenv("RESBOOK_DATA_DIR", str(tmp_path / "data"))
+    cfg = str(_tiny_config(tiny, tmp_path, [0, 13, 14]))
+    t0 = time.perf_counter()
+    assert S.main([cfg, "--workers", "2", "--output-dir", "proc"]) == 1  # seeds 13, 14 fail
+    t1 = time.perf_counter()
+    argv = [cfg, "--executor", "dask-local", "--workers", "2", "--output-dir", "dask"]
+    assert S.main(argv) == 1
+    t2 = time.perf_counter()
+    print(f"process pool {t1 - t0:.1f} s, dask-local {t2 - t1:.1f} s")
+
+    names = sorted(p.name for p in (tmp_path / "proc" / "records").glob("*.json"))
+    assert len(names) == 3
+    assert sorted(p.name for p in (tmp_path / "dask" / "records").glob("*.json")) == names
+    for name in names:
+        proc = R.read_json(tmp_path / "proc" / "records" / name)
+        dask = R.read_json(tmp_path / "dask" / "records" / name)
+        if proc["status"] == "failed":  # where each executor put its output differs, only
+            for rec, folder in ((proc, "proc"), (dask, "dask")):
+                rec["error"] = json.loads(json.dumps(rec["error"]).replace(f"/{folder}/", "/"))
+        assert _stable(dask) == _stable(proc), name
+    for f in (tmp_path / "dask").rglob("*.*"):
+        assert "resbook-run-" not in f.read_text(), f.name  # no worker-local path leaks
+    assert len(list((tmp_path / "dask" / "notebooks").glob("*.ipynb"))) == 3
+    log = (tmp_path / "dask" / "logs" / "sweep.log").read_text()
+    assert "/3] start" in log and "ETA" in log
+
+    capsys.readouterr()
+    assert S.main([*argv, "--only=-s0-"]) == 0  # resume: the ok run is skipped
+    assert "1 already done, 0 to run" in capsys.readouterr().out
+    counts = json.loads((tmp_path / "dask" / "sweep.json").read_text())["counts"]
+    assert counts == {"ok": 0, "failed": 0, "skipped": 1, "not_run": 2}
+
+
+def test_dask_options_are_checked(tiny: dict, tmp_path: Path, monkeypatch, capsys) -> None:
+    cfg = str(_tiny_config(tiny, tmp_path, [0]))
+    assert S.main([cfg, "--executor", "dask"]) == 2  # no --scheduler
+    assert S.main([cfg, "--scheduler", "tcp://h:8786"]) == 2  # not with the process pool
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_distributed(name, *args, **kwargs):  # noqa: ANN001
+        if name.startswith("distributed"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_distributed)
+    assert S.main([cfg, "--executor", "dask-local"]) == 2
+    assert 'pip install -e ".[dask]"' in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- CI smoke sweep

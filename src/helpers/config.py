@@ -18,11 +18,19 @@ ENV_RESULTS_DIR = "RESBOOK_RESULTS_DIR"
 _DEFAULT_BASE = Path("~/.cache/resbook")
 
 
-def project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above ``start`` (default: cwd) holding the book's ``_toc.yml``."""
-    here = (start or Path.cwd()).resolve()
+def project_root(
+    start: str | os.PathLike[str] | None = None,
+    *,
+    markers: tuple[str, ...] = ("_toc.yml", "pyproject.toml"),
+) -> Path | None:
+    """The nearest folder at or above ``start`` (default: cwd) holding every file in ``markers``.
+
+    By default the book's root (``_toc.yml`` and ``pyproject.toml``); the sweep (chapter 03)
+    asks only for ``pyproject.toml``, the root of any checkout of the package.
+    """
+    here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "_toc.yml").is_file() and (folder / "pyproject.toml").is_file():
+        if all((folder / m).is_file() for m in markers):
             return folder
     return None
 

@@ -1,0 +1,57 @@
+"""Resumable sweeps: a YAML grid → one papermill run of the training notebook per cell (ch. 03).
+
+One module per job:
+
+- :mod:`~helpers.sweep.config`: load a sweep YAML and expand it into runs (no Keras import);
+- :mod:`~helpers.sweep.execute`: one papermill run → a summary dict and a run record;
+- :mod:`~helpers.sweep.executors`: where runs execute (this process, a process pool, Dask);
+- :mod:`~helpers.sweep.progress`: the sweep's summary and remaining-time estimate;
+- :mod:`~helpers.sweep.runner`: :func:`run_sweep`, the resumable loop over the runs;
+- :mod:`~helpers.sweep.cli`: ``python -m helpers sweep CONFIG ...``.
+
+The names below are the package's public interface (chapter 03, ``helpers.cli``, the tests and
+``scripts/benchmark.py`` import them from here).
+"""
+
+from helpers.sweep.cli import main
+from helpers.sweep.config import (
+    BLOCK_KEYS,
+    CONFIG_KEYS,
+    SweepConfigError,
+    default_validator,
+    expand,
+    find_root,
+    load_config,
+    notebook_defaults,
+)
+from helpers.sweep.execute import KERNEL_NAME, execute_run, execute_run_detached, store_detached
+from helpers.sweep.executors import (
+    DaskExecutor,
+    SequentialExecutor,
+    dask_executor,
+    process_executor,
+)
+from helpers.sweep.progress import SweepSummary
+from helpers.sweep.runner import run_sweep
+
+__all__ = [
+    "BLOCK_KEYS",
+    "CONFIG_KEYS",
+    "DaskExecutor",
+    "KERNEL_NAME",
+    "SequentialExecutor",
+    "SweepConfigError",
+    "SweepSummary",
+    "dask_executor",
+    "default_validator",
+    "execute_run",
+    "execute_run_detached",
+    "expand",
+    "find_root",
+    "load_config",
+    "main",
+    "notebook_defaults",
+    "process_executor",
+    "run_sweep",
+    "store_detached",
+]

@@ -1,0 +1,263 @@
+"""One sweep run: a papermill execution of the training notebook → a summary dict (ch. 03).
+
+:func:`execute_run` is a picklable top-level function taking and returning plain dicts of
+absolute paths, so any ``concurrent.futures``-like executor can run it in another process. The
+notebook writes ``<output_dir>/records/<run_id>.json``; a run that fails (an exception in the
+notebook, or no record written) gets a ``status: "failed"`` record written here instead.
+
+:func:`execute_run_detached` is the variant for workers that do not share the client's file
+system (the Dask executors): it runs into a worker-local temporary folder and returns the record
+and the executed notebook in its result; :func:`store_detached` writes them, atomically, into
+the output folder on the client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from helpers import config as hconfig
+from helpers.records import (
+    failure_record,
+    provenance,
+    read_json,
+    record_matches,
+    record_path,
+    write_json_atomic,
+)
+from helpers.sweep.config import _rel
+
+KERNEL_NAME = "python3"
+
+
+def _record_ok(path: Path, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    try:
+        rec = read_json(path)
+    except (OSError, ValueError):
+        return None
+    if isinstance(rec, dict) and rec.get("status") == "ok" and record_matches(rec, params):
+        return rec
+    return None
+
+
+def _find_matching_record(
+    records_dir: Path, params: Mapping[str, Any], since: float
+) -> Path | None:
+    if not records_dir.is_dir():
+        return None
+    for p in sorted(records_dir.glob("*.json")):
+        try:
+            if p.stat().st_mtime < since:
+                continue
+            rec = read_json(p)
+        except (OSError, ValueError):
+            continue
+        if isinstance(rec, dict) and record_matches(rec, params):
+            return p
+    return None
+
+
+def _relativise_notebook_paths(nb_path: Path, root: Path) -> None:
+    """Papermill stores absolute input/output paths in the notebook metadata: make them relative."""
+    try:
+        nb = read_json(nb_path)
+        meta = nb["metadata"]["papermill"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    changed = False
+    for key in ("input_path", "output_path"):
+        value = meta.get(key)
+        if isinstance(value, str) and os.path.isabs(value):
+            meta[key] = _rel(Path(value), root)
+            changed = True
+    if changed:
+        write_json_atomic(nb_path, nb)
+
+
+def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one notebook execution described by a plain dict; return its summary (chapter 03).
+
+    ``run_spec`` keys: ``run_id``, ``params`` (identity), ``locations`` (papermill parameters,
+    relative to ``cwd``), ``notebook``, ``notebook_out``, ``record``, ``cwd``, optional
+    ``kernel_name``. Never raises for a failed run: it writes a failed record instead.
+    """
+    import jupytext
+    import papermill as pm
+
+    rid = run_spec["run_id"]
+    params = dict(run_spec["params"])
+    record = Path(run_spec["record"])
+    nb_out = Path(run_spec["notebook_out"])
+    nb_out.parent.mkdir(parents=True, exist_ok=True)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    start_wall = time.time()
+    t0 = time.perf_counter()
+    error: BaseException | None = None
+    try:
+        nb = jupytext.read(run_spec["notebook"])
+        pm.execute_notebook(
+            nb,
+            str(nb_out),
+            parameters={**params, **run_spec.get("locations", {})},
+            kernel_name=run_spec.get("kernel_name", KERNEL_NAME),
+            language="python",
+            cwd=run_spec["cwd"],
+            log_output=False,
+            progress_bar=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a failed record
+        error = exc
+    wall = time.perf_counter() - t0
+    _relativise_notebook_paths(nb_out, Path(run_spec["cwd"]))
+    if error is None:
+        if _record_ok(record, params) is not None:
+            return {"run_id": rid, "status": "ok", "wall_s": wall, "record": str(record)}
+        other = _find_matching_record(record.parent, params, start_wall - 1)
+        if other is not None:
+            if _record_ok(other, params) is not None:
+                return {
+                    "run_id": rid,
+                    "status": "ok",
+                    "wall_s": wall,
+                    "record": str(other),
+                    "warning": f"notebook named the run {other.stem}, the sweep expected {rid}",
+                }
+            record = other
+        if record.is_file():
+            try:
+                rec = read_json(record)
+            except (OSError, ValueError):
+                rec = None
+            if isinstance(rec, dict) and rec.get("status") == "failed":  # notebook's own record
+                err = rec.get("error") or {}
+                return {
+                    "run_id": rid,
+                    "status": "failed",
+                    "wall_s": wall,
+                    "record": str(record),
+                    "error": f"{err.get('type')}: {err.get('message')}",
+                }
+        error = RuntimeError(
+            f"notebook {run_spec['notebook']} finished without writing an ok record at {record}"
+            " for these params: it must write records.record_path(output_dir, run_id(params))"
+        )
+    rec = failure_record(params, error, provenance(None, None), wall_s=wall)
+    rec["run_id"] = rid
+    write_json_atomic(record, rec)
+    err = rec["error"]
+    return {
+        "run_id": rid,
+        "status": "failed",
+        "wall_s": wall,
+        "record": str(record),
+        "error": f"{err['type']}: {err['message']}",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Detached runs: the worker returns the files, the client writes them
+# --------------------------------------------------------------------------------------------
+
+
+def _worker_root(client_root: Path) -> Path:
+    """The client's repository root if this machine has it, else this checkout's root."""
+    if client_root.is_dir():
+        return client_root
+    here = hconfig.project_root(Path(__file__).parent, markers=("pyproject.toml",))
+    return here if here is not None else Path.cwd().resolve()
+
+
+def _json_str(s: str) -> str:
+    return json.dumps(s)[1:-1]
+
+
+def execute_run_detached(run_spec: dict[str, Any]) -> dict[str, Any]:
+    """:func:`execute_run` in a worker-local folder; the files come back in the result (ch. 03).
+
+    ``run_spec`` is :func:`execute_run`'s, plus ``notebook_text`` (the client's notebook, so the
+    worker runs the same version). The run executes with the client's repository root as working
+    folder when this machine has it, else this checkout's root; locations that do not exist
+    there are dropped, so the notebook falls back to this machine's ``RESBOOK_*`` variables. The
+    output folder is a temporary one, removed afterwards; in the record and the executed notebook
+    its path is replaced by the client's. Adds ``record_json``, ``record_name`` and
+    ``notebook_json`` (None if no notebook was written) to the summary.
+    """
+    rid = run_spec["run_id"]
+    client_root = Path(run_spec["cwd"])
+    cwd = _worker_root(client_root)
+    locations = dict(run_spec.get("locations", {}))
+    client_out = locations.pop("output_dir", "results")
+    if cwd != client_root:
+        locations = {k: v for k, v in locations.items() if (cwd / v).exists()}
+    with tempfile.TemporaryDirectory(prefix="resbook-run-") as tmp:
+        tmp_p = Path(tmp)
+        out = tmp_p / "out"
+        nb_in = Path(run_spec["notebook"])
+        if "notebook_text" in run_spec:
+            nb_in = tmp_p / nb_in.name
+            nb_in.write_text(run_spec["notebook_text"], encoding="utf-8")
+        local = {
+            **{k: v for k, v in run_spec.items() if k != "notebook_text"},
+            "notebook": str(nb_in),
+            "cwd": str(cwd),
+            "locations": {**locations, "output_dir": _rel(out, cwd)},
+            "record": str(record_path(out, rid)),
+            "notebook_out": str(out / "notebooks" / f"{rid}.ipynb"),
+        }
+        res = execute_run(local)
+        # worker-local paths → the client's (longest first: the relative form ends in the others)
+        client_abs = os.path.normpath(client_root / client_out)
+        swaps = [(local["locations"]["output_dir"], client_out)]
+        for p in {str(out), os.path.realpath(out)}:
+            swaps.append((p, client_abs))
+        if nb_in != Path(run_spec["notebook"]):
+            for p in {str(nb_in), os.path.realpath(nb_in)}:
+                swaps.append((p, run_spec["notebook"]))
+
+        def restore(path: Path) -> Any:
+            text = path.read_text(encoding="utf-8")
+            for old, new in swaps:
+                text = text.replace(_json_str(old), _json_str(new))
+            return json.loads(text)
+
+        rec_file = Path(res.pop("record"))
+        nb_out = Path(local["notebook_out"])
+        for key in ("error", "warning"):
+            if isinstance(res.get(key), str):
+                for old, new in swaps:
+                    res[key] = res[key].replace(old, new)
+        return {
+            **res,
+            "record_name": rec_file.name,
+            "record_json": restore(rec_file),
+            "notebook_json": restore(nb_out) if nb_out.is_file() else None,
+        }
+
+
+def store_detached(run_spec: Mapping[str, Any], res: Mapping[str, Any]) -> dict[str, Any]:
+    """Write a detached run's record and notebook into the client's output folder (chapter 03).
+
+    Both are written with :func:`helpers.records.write_json_atomic`; the notebook's papermill
+    metadata gets the client's paths, relative to the repository root, as :func:`execute_run`
+    writes them. Returns the summary with ``record`` set to the record's path here.
+    """
+    res = dict(res)
+    rec = res.pop("record_json", None)
+    name = Path(res.pop("record_name", None) or f"{run_spec['run_id']}.json").name
+    nb = res.pop("notebook_json", None)
+    root = Path(run_spec["cwd"])
+    if rec is not None:
+        path = write_json_atomic(Path(run_spec["record"]).parent / name, rec)
+        res["record"] = str(path)
+    if isinstance(nb, dict):
+        meta = nb.get("metadata", {}).get("papermill")
+        if isinstance(meta, dict):
+            meta["input_path"] = _rel(Path(run_spec["notebook"]), root)
+            meta["output_path"] = _rel(Path(run_spec["notebook_out"]), root)
+        write_json_atomic(run_spec["notebook_out"], nb)
+    return res

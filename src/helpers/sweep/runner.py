@@ -1,0 +1,243 @@
+"""The sweep loop: expand a config, skip finished runs, run the rest, write ``sweep.json`` (ch. 03).
+
+Each run executes the notebook into ``<output_dir>/notebooks/<run_id>.ipynb``; the notebook writes
+``<output_dir>/records/<run_id>.json``. A run whose record exists with status ``ok`` and the same
+identity params is skipped, so an interrupted sweep resumes where it stopped. A failing run gets a
+``status: "failed"`` record (error type, message, traceback) and the sweep goes on; the next sweep
+retries it. Runs go through any ``concurrent.futures.Executor``-like object (``submit(fn, spec)``
+→ a future with ``done()``/``result()``): see :mod:`helpers.sweep.executors`. With a detached
+executor (Dask) the workers return each run's record and notebook and this loop writes them
+atomically into the output folder, so workers need no shared results folder; a run whose worker
+was lost is submitted once more (logged as ``retry``). Progress lines
+(start, finish, ETA) go to stdout and ``<output_dir>/logs/sweep.log``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from helpers import config as hconfig
+from helpers.records import (
+    failure_record,
+    provenance,
+    record_path,
+    run_id,
+    utc_now,
+    write_json_atomic,
+)
+from helpers.sweep.config import SweepConfigError, _rel, _resolve, _where, expand, load_config
+from helpers.sweep.execute import (
+    KERNEL_NAME,
+    _record_ok,
+    execute_run,
+    execute_run_detached,
+    store_detached,
+)
+from helpers.sweep.executors import SequentialExecutor, _wait_any
+from helpers.sweep.progress import SweepSummary, _Eta, _fmt_s
+
+
+def run_sweep(
+    config: Mapping[str, Any] | str | os.PathLike[str],
+    *,
+    executor: Any = None,
+    data_root: str | os.PathLike[str] | None = None,
+    weights_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    only: str | None = None,
+    max_runs: int | None = None,
+    max_in_flight: int | None = None,
+    root: str | os.PathLike[str] | None = None,
+    validator: Callable[[dict[str, Any]], Any] | None | str = "default",
+    log: Callable[[str], None] | None = None,
+) -> SweepSummary:
+    """Run every missing or failed run of a sweep config; resumable (chapter 03)."""
+    cfg = load_config(config) if isinstance(config, str | os.PathLike) else dict(config)
+    root_p = Path(root or cfg.get("_root") or Path.cwd()).resolve()
+    cfg.setdefault("_root", str(root_p))
+    name = str(cfg.get("name") or "sweep")
+    if not cfg.get("notebook"):
+        raise SweepConfigError(f"{_where(cfg)}: 'notebook' is missing (e.g. notebooks/03_train.py)")
+    nb_path = _resolve(root_p, cfg["notebook"])
+    out = (
+        _resolve(root_p, output_dir)
+        if output_dir
+        else _resolve(root_p, cfg["output_dir"])
+        if cfg.get("output_dir")
+        else hconfig.results_dir() / name
+    )
+    runs = expand(cfg, validator=validator)
+
+    locations: dict[str, str] = {"output_dir": _rel(out, root_p)}
+    for key, explicit, env in (
+        ("data_root", data_root, hconfig.ENV_DATA_DIR),
+        ("weights_dir", weights_dir, hconfig.ENV_WEIGHTS_DIR),
+        ("cache_dir", cache_dir, hconfig.ENV_CACHE_DIR),
+    ):
+        value = explicit or os.environ.get(env, "").strip() or None
+        if value:
+            locations[key] = _rel(Path(value).expanduser().resolve(), root_p)
+
+    logs_dir = out / "logs"
+    if not dry_run:
+        logs_dir.mkdir(parents=True, exist_ok=True)
+
+    def say(msg: str) -> None:
+        print(msg, flush=True)
+        if log is not None:
+            log(msg)
+        if not dry_run:
+            with open(logs_dir / "sweep.log", "a", encoding="utf-8") as fh:
+                fh.write(f"{utc_now()} {msg}\n")
+
+    started_at = utc_now()
+    summary = SweepSummary(name=name, output_dir=out)
+    todo: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (spec, summary row)
+    for params in runs:
+        rid = run_id(params)
+        rec_path = record_path(out, rid)
+        row: dict[str, Any] = {"run_id": rid, "status": "planned", "wall_s": None}
+        summary.runs.append(row)
+        done = _record_ok(rec_path, params)
+        if done is not None:
+            row["status"] = "skipped"
+            timing = done.get("timing")
+            row["wall_s"] = timing.get("wall_s") if isinstance(timing, dict) else None
+            continue
+        if only and only not in rid:
+            row["status"] = "not_run"
+            continue
+        if max_runs is not None and len(todo) >= max_runs:
+            row["status"] = "not_run"
+            continue
+        spec = {
+            "run_id": rid,
+            "params": params,
+            "locations": locations,
+            "notebook": str(nb_path),
+            "notebook_out": str(out / "notebooks" / f"{rid}.ipynb"),
+            "record": str(rec_path),
+            "cwd": str(root_p),
+            "kernel_name": KERNEL_NAME,
+        }
+        todo.append((spec, row))
+
+    n_total = len(runs)
+    say(
+        f"sweep {name}: {n_total} runs, {summary.count('skipped')} already done, "
+        f"{len(todo)} to run, {summary.count('not_run')} filtered out -> {_rel(out, root_p)}"
+    )
+    if dry_run:
+        for spec, _row in todo:
+            print(f"  would run {spec['run_id']}", flush=True)
+        return summary
+
+    own_executor = executor is None
+    executor = SequentialExecutor() if executor is None else executor
+    detached = bool(getattr(executor, "detached", False))
+    run_fn = execute_run_detached if detached else execute_run
+    retryable = tuple(getattr(executor, "retryable", ()))
+    if detached:  # workers run the client's notebook, whatever their checkout holds
+        notebook_text = nb_path.read_text(encoding="utf-8")
+        for spec, _row in todo:
+            spec["notebook_text"] = notebook_text
+    attempts: dict[str, int] = {}
+    limit = max_in_flight or getattr(executor, "_max_workers", None) or max(1, len(todo))
+    eta = _Eta(int(limit))
+    t_start = time.perf_counter()
+    index = {spec["run_id"]: i for i, (spec, _row) in enumerate(todo, start=1)}
+    queue = list(todo)
+    pending: dict[Future, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def finish(spec: dict[str, Any], row: dict[str, Any], res: dict[str, Any]) -> None:
+        row.update(status=res["status"], wall_s=res.get("wall_s"))
+        if res.get("error"):
+            row["error"] = res["error"]
+        if res.get("wall_s") is not None:
+            eta.add(spec["params"], float(res["wall_s"]))
+        left = [s["params"] for s, _ in queue] + [s["params"] for s, _ in pending.values()]
+        msg = (
+            f"[{index[spec['run_id']]}/{len(todo)}] {res['status']} {spec['run_id']} "
+            f"in {_fmt_s(res.get('wall_s'))}; ETA {_fmt_s(eta.estimate(left) if left else 0)}"
+        )
+        if res.get("error"):
+            msg += f"\n    {res['error'].splitlines()[0][:300]}"
+        if res.get("warning"):
+            msg += f"\n    warning: {res['warning']}"
+        say(msg)
+
+    try:
+        while queue or pending:
+            while queue and len(pending) < limit:
+                spec, row = queue.pop(0)
+                left = [s["params"] for s, _ in queue] + [spec["params"]]
+                est = eta.estimate(left)
+                say(
+                    f"[{index[spec['run_id']]}/{len(todo)}] start {spec['run_id']}"
+                    + (f" (ETA {_fmt_s(est)})" if est is not None else "")
+                )
+                row["status"] = "running"
+                attempts[spec["run_id"]] = 1
+                fut = executor.submit(run_fn, spec)
+                pending[fut] = (spec, row)
+            done = _wait_any(list(pending))
+            for fut in done:
+                spec, row = pending.pop(fut)
+                try:
+                    res = fut.result()
+                    if detached:
+                        res = store_detached(spec, res)
+                except Exception as exc:  # noqa: BLE001 - e.g. a worker process died
+                    if retryable and isinstance(exc, retryable) and attempts[spec["run_id"]] < 2:
+                        attempts[spec["run_id"]] += 1
+                        say(
+                            f"[{index[spec['run_id']]}/{len(todo)}] retry {spec['run_id']}: "
+                            f"its worker was lost ({type(exc).__name__}: {exc}); "
+                            "submitting it once more"
+                        )
+                        pending[executor.submit(run_fn, spec)] = (spec, row)
+                        continue
+                    rec = failure_record(spec["params"], exc, provenance(None, None))
+                    rec["run_id"] = spec["run_id"]
+                    write_json_atomic(spec["record"], rec)
+                    res = {
+                        "run_id": spec["run_id"],
+                        "status": "failed",
+                        "wall_s": None,
+                        "error": f"{rec['error']['type']}: {rec['error']['message']}",
+                    }
+                finish(spec, row, res)
+    finally:
+        for row in summary.runs:
+            if row["status"] in {"planned", "running"}:
+                row["status"] = "not_run"
+        summary.wall_s = time.perf_counter() - t_start
+        if own_executor:
+            executor.shutdown()
+        write_json_atomic(
+            out / "sweep.json",
+            {
+                "name": name,
+                "config": _rel(Path(cfg["_source"]).resolve(), root_p)
+                if "_source" in cfg
+                else None,
+                "started_at": started_at,
+                "finished_at": utc_now(),
+                "wall_s": summary.wall_s,  # this invocation; runs[].wall_s: each run's own
+                "counts": {s: summary.count(s) for s in ("ok", "failed", "skipped", "not_run")},
+                "runs": summary.runs,
+            },
+        )
+    say(
+        f"sweep {name} done in {_fmt_s(summary.wall_s)}: {summary.count('ok')} ok, "
+        f"{summary.count('failed')} failed, {summary.count('skipped')} skipped, "
+        f"{summary.count('not_run')} not run"
+    )
+    return summary
