@@ -68,6 +68,48 @@ def list_datasets() -> dict[str, tuple[str, ...]]:
             for name, cls in REGISTRY.items()}
 
 
+def _is_int(x: object) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool | np.bool_)
+
+
+def validate_data_params(dataset: object, task: object = None, resolutions: object = (64,),
+                         seed: object = 0, data_root: object = None,
+                         balanced_eval: object = False) -> dict[str, object]:
+    """Check the data chapter's parameters before loading; ValueError names the bad one (chapter 01).
+
+    ``task=None`` means the data set's default task (the first one :func:`list_datasets` lists;
+    for ``folder``, the second class folder in sorted order). Returns the checked values, with
+    ``resolutions`` as a list of ints.
+    """
+    def bad(name: str, value: object, expected: str) -> ValueError:
+        return ValueError(f"parameter {name}={value!r} is invalid: expected {expected}")
+
+    known = list_datasets()
+    if not isinstance(dataset, str) or dataset not in known:
+        raise bad("dataset", dataset, f"one of {list(known)}")
+    if task is not None:
+        if not isinstance(task, str) or not task:
+            raise bad("task", task, "a task name (str) or None for the data set's default")
+        if dataset != "folder" and task not in known[dataset]:
+            raise bad("task", task, f"one of {list(known[dataset])} for dataset {dataset!r}, "
+                                    "or None for the default")
+    if (isinstance(resolutions, str | bytes) or not hasattr(resolutions, "__iter__")
+            or not list(resolutions)  # type: ignore[call-overload]
+            or not all(_is_int(r) and r >= 1 for r in resolutions)):  # type: ignore[attr-defined]
+        raise bad("resolutions", resolutions, "a non-empty list of positive ints (px), "
+                                              "e.g. [64, 128, 224, 256]")
+    if not _is_int(seed) or seed < 0:  # type: ignore[operator]
+        raise bad("seed", seed, "an int >= 0")
+    if data_root is not None and not isinstance(data_root, str | os.PathLike):
+        raise bad("data_root", data_root, "None (use RESBOOK_DATA_DIR) or a folder path")
+    if not isinstance(balanced_eval, bool | np.bool_):
+        raise bad("balanced_eval", balanced_eval, "True or False")
+    return {"dataset": dataset, "task": task,
+            "resolutions": [int(r) for r in resolutions],  # type: ignore[attr-defined]
+            "seed": int(seed), "data_root": data_root,  # type: ignore[call-overload]
+            "balanced_eval": bool(balanced_eval)}
+
+
 def get_source(name: str, data_root: str | os.PathLike[str] | None = None) -> Source:
     """The source object of a registered data set under the configured data root (chapter 01)."""
     if name not in REGISTRY:
@@ -128,12 +170,14 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
     if not isinstance(resolution, int | np.integer) or resolution < 1:
         raise ValueError(f"resolution must be a positive int, got {resolution!r}")
     resolution = int(resolution)
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     if on_unreadable not in ("skip", "raise"):
         raise ValueError("on_unreadable must be 'skip' or 'raise'")
     src = get_source(name, data_root)
     entries = src.entries()
     tasks = src.tasks
-    task = task or tasks[0]
+    task = tasks[0] if task is None else task
     if task not in tasks:
         raise DataError(f"{name}: unknown task {task!r}; choose one of {list(tasks)}.")
     strategy = split_strategy or _default_strategy(src, entries)
