@@ -46,14 +46,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from helpers.data import list_datasets, load_dataset, sample_grid
+from helpers.data import list_datasets, load_dataset, sample_grid, validate_data_params
 from helpers.data.figures import duplicate_summary, duplicates_table
 
 pd.set_option("display.max_colwidth", 80)
 
 # %% tags=["parameters"]
 dataset = "isic2017"
-task = "melanoma"
+task = None
 resolutions = [64, 128, 224, 256]
 seed = 0
 data_root = None
@@ -76,6 +76,7 @@ pd.DataFrame(
 # decode the JPEGs again.
 
 # %%
+validate_data_params(dataset, task, resolutions, seed, data_root, balanced_eval)
 ds = load_dataset(dataset, task=task, resolution=max(resolutions), data_root=data_root,
                   seed=seed, balanced_eval=balanced_eval)
 rep = ds.report

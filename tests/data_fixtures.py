@@ -71,3 +71,34 @@ def isic_rows(n_per_split: int = 4) -> list[tuple[str, str, str]]:
             rows.append((f"ISIC_{k:07d}", split, diags[j % len(diags)]))
             k += 1
     return rows
+
+
+def save_image(path: Path, img: Image.Image, fmt: str | None = None) -> Path:
+    """Save in the format of the suffix (or ``fmt``), creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, fmt)
+    return path
+
+
+def grey16_image(seed: int, size: int = 40) -> Image.Image:
+    """A 16-bit grey picture (mode I;16) spanning the whole 0..65535 range of an 8-bit one x 257."""
+    grey = np.asarray(random_image(seed, size, "L"), dtype=np.uint16) * 257
+    return Image.fromarray(grey)
+
+
+def make_mixed_folder(root: Path, n: int = 14) -> Path:
+    """root/{Acne,Normal}/ with photos of varying sizes and formats: JPEG, PNG RGB/RGBA/L/P."""
+    kinds = [("jpg", "RGB"), ("png", "RGBA"), ("png", "L"), ("png", "P"), ("jpeg", "RGB"),
+             ("png", "RGB"), ("JPG", "L")]
+    seed = 500
+    for cls in ("Acne", "Normal"):
+        for k in range(n):
+            ext, mode = kinds[k % len(kinds)]
+            size = 24 + 7 * (k % 5)
+            img = random_image(seed, size, mode)
+            if k % 3 == 0:
+                img = img.resize((size + 13, size))  # not square
+            save_image(root / cls / f"{cls.lower()}_{k:02d}.{ext}", img,
+                       "JPEG" if ext.lower() in ("jpg", "jpeg") else "PNG")
+            seed += 1
+    return root

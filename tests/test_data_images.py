@@ -95,3 +95,33 @@ def test_hamming_and_correlation() -> None:
     x = np.arange(64, dtype=np.uint8).reshape(8, 8)
     assert grey_correlation(x, x // 2 + 10) == pytest.approx(1.0, abs=1e-2)
     assert grey_correlation(x, x[::-1]) < 0
+
+
+def test_16bit_uses_fixed_scale_whatever_the_image_max() -> None:
+    # a dark 16-bit image (all values <= 255) is nearly black, not read as if it were 8-bit
+    dark = Image.fromarray((np.arange(400).reshape(20, 20) * 250 // 399).astype(np.uint16))
+    assert dark.mode == "I;16"
+    arr = decode_bytes(_encode(dark, "PNG"), 20)
+    assert arr.min() == 0 and arr.max() == 1
+    full = Image.fromarray(np.array([[0, 257, 65535, 32896]], dtype=np.uint16))
+    assert np.asarray(to_rgb(full))[0, :, 0].tolist() == [0, 1, 255, 128]
+
+
+def test_32bit_out_of_range_is_scaled_not_clipped() -> None:
+    big = Image.fromarray(np.array([[0, 100_000, 200_000]], dtype=np.int32))
+    assert big.mode == "I"
+    assert np.asarray(to_rgb(big))[0, :, 0].tolist() == [0, 128, 255]  # min..max, no clipping
+    neg = Image.fromarray(np.array([[-1.0, 0.0, 1.0]], dtype=np.float32))
+    assert np.asarray(to_rgb(neg))[0, :, 0].tolist() == [0, 128, 255]
+    small = Image.fromarray(np.array([[0, 7, 255]], dtype=np.int32))  # 8-bit values kept
+    assert np.asarray(to_rgb(small))[0, :, 0].tolist() == [0, 7, 255]
+
+
+def test_warning_helpers() -> None:
+    from helpers.data.images import constant_colour, high_bit_depth
+
+    assert constant_colour(np.zeros((4, 5, 3), np.uint8)) == (0, 0, 0)
+    a = np.full((4, 4, 3), 7, np.uint8)
+    a[1, 2, 0] = 8
+    assert constant_colour(a) is None
+    assert high_bit_depth("I;16B").startswith("16-bit image") and high_bit_depth("RGB") is None

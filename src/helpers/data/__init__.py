@@ -7,7 +7,7 @@
 from .core import DataError, DataReport, Dataset, DuplicateGroup, Split
 from .download import download
 from .figures import sample_grid
-from .loader import get_source, list_datasets, load_dataset
+from .loader import get_source, list_datasets, load_dataset, validate_data_params
 
 __all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "download", "get_source",
-           "list_datasets", "load_dataset", "sample_grid"]
+           "list_datasets", "load_dataset", "sample_grid", "validate_data_params"]

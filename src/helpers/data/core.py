@@ -59,7 +59,8 @@ class DataReport:
     duplicates: list[DuplicateGroup] = field(default_factory=list)
     near_dup_action: str = "remove"
     near_dup_threshold: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not loaded
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, warning): loaded
     cache: dict[str, str] = field(default_factory=dict)  # {"index": "hit"|"miss", "arrays": ...}
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +94,18 @@ class DataReport:
         """Skipped files (path relative to the data set folder, reason) (chapter 01)."""
         return pd.DataFrame(self.skipped, columns=["path", "reason"])
 
+    def skipped_counts(self) -> dict[str, int]:
+        """Number of skipped files per kind of reason, e.g. {'system file .DS_Store': 2} (chapter 01)."""
+        return reason_counts(self.skipped)
+
+    def warnings_frame(self) -> pd.DataFrame:
+        """Images that were loaded but look suspicious (path, warning) (chapter 01)."""
+        return pd.DataFrame(self.warnings, columns=["path", "warning"])
+
+    def warning_counts(self) -> dict[str, int]:
+        """Number of loaded images per kind of warning, e.g. {'constant image': 1} (chapter 01)."""
+        return reason_counts(self.warnings)
+
     def __str__(self) -> str:
         neg, pos = self.class_names
         lines = [f"{self.dataset} / task {self.task} ({neg}=0, {pos}=1) at {self.resolution} px",
@@ -106,15 +119,36 @@ class DataReport:
         lines.append(f"duplicates: {n_ex} exact groups, {n_near} near groups "
                      f"(near action: {self.near_dup_action}, threshold {self.near_dup_threshold}); "
                      f"removed {len(self.removed_ids)} images")
-        lines.append(f"skipped files: {len(self.skipped)}")
-        for path, reason in self.skipped[:10]:
-            lines.append(f"  {path}: {reason}")
-        if len(self.skipped) > 10:
-            lines.append(f"  ... and {len(self.skipped) - 10} more")
+        lines.extend(_listing("skipped files", self.skipped, always=True))
+        lines.extend(_listing("images kept with warnings", self.warnings, always=False))
         lines.extend(f"note: {n}" for n in self.notes)
         if self.cache:
             lines.append("cache: " + ", ".join(f"{k} {v}" for k, v in self.cache.items()))
         return "\n".join(lines)
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a skip or warning reason: its text before the first ' (' (chapter 01)."""
+    return reason.split(" (", 1)[0]
+
+
+def reason_counts(rows: list[tuple[str, str]]) -> dict[str, int]:
+    """Counts of (path, reason) rows per :func:`reason_kind`, most frequent first (chapter 01)."""
+    counts: dict[str, int] = {}
+    for _, reason in rows:
+        counts[reason_kind(reason)] = counts.get(reason_kind(reason), 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _listing(title: str, rows: list[tuple[str, str]], always: bool, show: int = 10) -> list[str]:
+    if not rows:
+        return [f"{title}: 0"] if always else []
+    kinds = ", ".join(f"{k}: {n}" for k, n in reason_counts(rows).items())
+    lines = [f"{title}: {len(rows)} ({kinds})"]
+    lines += [f"  {path}: {reason}" for path, reason in rows[:show]]
+    if len(rows) > show:
+        lines.append(f"  ... and {len(rows) - show} more")
+    return lines
 
 
 @dataclass

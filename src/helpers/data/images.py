@@ -2,9 +2,13 @@
 
 Conventions (documented in the data chapter):
 * Alpha (RGBA, LA, P with transparency) is composited on a white background, then dropped.
-* 16-bit and 32-bit grey images (I;16, I, F) are mapped linearly from 0..65535 to 0..255
-  when their values exceed 255 (values already within 0..255 are kept); CMYK, YCbCr, L, 1, P
-  use Pillow's own conversion to RGB.
+* 16-bit grey images (I;16, I;16B, ...) are scaled by a fixed 1/257 (0..65535 -> 0..255,
+  rounded), whatever their own maximum: the same stored value always gives the same grey, and
+  nothing is clipped. 32-bit grey images (I, F), whose bit depth is not known from the mode:
+  values within 0..255 are kept, values within 0..65535 are scaled by 1/257 as 16-bit data,
+  anything else (negative values, or above 65535) is scaled linearly from the image's min..max
+  to 0..255. CMYK, YCbCr, L, 1, P use Pillow's own conversion to RGB. The loader warns about
+  every such image in ``report.warnings``.
 * EXIF orientation (phone photos) is applied before resizing.
 * Resizing uses Pillow's bilinear filter (``Image.BILINEAR``), the method of the paper's Keras
   pipeline; the aspect ratio is not kept (a non-square image is stretched to a square).
@@ -28,16 +32,42 @@ def is_image_name(name: str) -> bool:
     return Path(name).suffix.lower() in IMAGE_EXTENSIONS
 
 
+GREY16_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
+
+
+def high_bit_depth(mode: str) -> str | None:
+    """A warning text for a 16- or 32-bit grey image mode (converted to 8 bit), else None."""
+    if mode in GREY16_MODES:
+        return f"16-bit image (mode {mode}; converted to 8 bit by the fixed scale 1/257)"
+    if mode in ("I", "F"):
+        return (f"32-bit image (mode {mode}; converted to 8 bit: kept if within 0..255, "
+                "else 1/257 if within 0..65535, else its min..max to 0..255)")
+    return None
+
+
+def constant_colour(arr: np.ndarray) -> tuple[int, ...] | None:
+    """The colour of an (h, w, c) image whose pixels are all equal, else None (chapter 01)."""
+    flat = np.asarray(arr).reshape(-1, arr.shape[-1])
+    if flat.shape[0] and (flat == flat[0]).all():
+        return tuple(int(v) for v in flat[0])
+    return None
+
+
 def to_rgb(img: Image.Image) -> Image.Image:
     """Convert any PIL mode to RGB, compositing transparency on white (chapter 01)."""
     mode = img.mode
     if mode == "RGB":
         return img
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+    if mode in GREY16_MODES or mode in ("I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        if arr.size and arr.max() > 255:
+        if mode in GREY16_MODES:
             arr = arr / 257.0
-        arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+        elif arr.size and (arr.min() < 0 or arr.max() > 65535):
+            lo, hi = float(arr.min()), float(arr.max())
+            arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+        elif arr.size and arr.max() > 255:
+            arr = arr / 257.0
+        arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)  # clip only guards rounding
         return Image.fromarray(arr, mode="L").convert("RGB")
     if mode == "P":
         img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")

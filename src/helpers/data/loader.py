@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -13,17 +14,100 @@ from .. import config
 from .cache import build_index, load_arrays
 from .core import SPLITS, DataError, DataReport, Dataset, Split
 from .dedup import NEAR_THRESHOLD, apply_policy, find_groups
-from .sources import REGISTRY, FolderSource, KermanySource, Source
+from .images import constant_colour, high_bit_depth
+from .sources import REGISTRY, Entry, FolderSource, KermanySource, MnistSource, Source
 from .splits import balanced_subsample, patient_split, stratified_split, stratified_subset
 
 FOLDER_FRACTIONS = (0.70, 0.15, 0.15)  # train/val/test for data without split folders
 KERMANY_VAL_FRACTION = 0.10  # share of official train+val (per class) moved to validation
 
 
+EMPTY_FILE = "empty file (0 bytes)"
+_BYTESIO = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")
+HIGH_DEPTH_SUFFIXES = (".png", ".tif", ".tiff")  # the formats Pillow reads with 16/32-bit grey
+
+
+def _clean_reason(reason: str, rel: str, src: Source) -> str:
+    """A decoder message that names the file (relative), never a memory address or absolute path."""
+    reason = _BYTESIO.sub(f"'{rel}'", reason)
+    for root in {str(src.root), str(src.root.resolve())}:
+        reason = reason.replace(root.rstrip("/") + "/", "")
+    return reason
+
+
+def image_warnings(src: Source, ents: list[Entry], thumbs: dict[str, np.ndarray],
+                   images: np.ndarray, rows: dict[str, int]) -> list[tuple[str, str]]:
+    """(rel, warning) for loaded images that are constant or of a high bit depth (chapter 01).
+
+    Constant: every pixel of the decoded image has the same colour (e.g. an all-black frame);
+    found cheaply from the cached grey thumbnail and confirmed on the decoded array. High bit
+    depth: 16/32-bit grey PNG/TIFF files, converted to 8 bit as ``images.to_rgb`` documents.
+    """
+    out = []
+    for e in ents:
+        th = thumbs[e.rel]
+        if th.size and th.min() == th.max():
+            colour = constant_colour(images[rows[e.rel]])
+            if colour is not None:
+                out.append((e.rel, f"constant image (every pixel is RGB {colour}); "
+                                   "kept: check that the file is a real picture"))
+        if not isinstance(src, MnistSource) and e.rel.lower().endswith(HIGH_DEPTH_SUFFIXES):
+            try:
+                with src.open_image(e) as img:
+                    note = high_bit_depth(img.mode)
+            except Exception:  # noqa: BLE001 - it was decoded before; a header error is not fatal
+                note = None
+            if note:
+                out.append((e.rel, note))
+    return out
+
+
 def list_datasets() -> dict[str, tuple[str, ...]]:
     """Registered data sets and their tasks (first = default; 'folder' tasks = its class folders)."""
     return {name: (cls.tasks if isinstance(cls.tasks, tuple) else ("<positive class folder>",))
             for name, cls in REGISTRY.items()}
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int | np.integer) and not isinstance(x, bool | np.bool_)
+
+
+def validate_data_params(dataset: object, task: object = None, resolutions: object = (64,),
+                         seed: object = 0, data_root: object = None,
+                         balanced_eval: object = False) -> dict[str, object]:
+    """Check the data chapter's parameters before loading; ValueError names the bad one (chapter 01).
+
+    ``task=None`` means the data set's default task (the first one :func:`list_datasets` lists;
+    for ``folder``, the second class folder in sorted order). Returns the checked values, with
+    ``resolutions`` as a list of ints.
+    """
+    def bad(name: str, value: object, expected: str) -> ValueError:
+        return ValueError(f"parameter {name}={value!r} is invalid: expected {expected}")
+
+    known = list_datasets()
+    if not isinstance(dataset, str) or dataset not in known:
+        raise bad("dataset", dataset, f"one of {list(known)}")
+    if task is not None:
+        if not isinstance(task, str) or not task:
+            raise bad("task", task, "a task name (str) or None for the data set's default")
+        if dataset != "folder" and task not in known[dataset]:
+            raise bad("task", task, f"one of {list(known[dataset])} for dataset {dataset!r}, "
+                                    "or None for the default")
+    if (isinstance(resolutions, str | bytes) or not hasattr(resolutions, "__iter__")
+            or not list(resolutions)  # type: ignore[call-overload]
+            or not all(_is_int(r) and r >= 1 for r in resolutions)):  # type: ignore[attr-defined]
+        raise bad("resolutions", resolutions, "a non-empty list of positive ints (px), "
+                                              "e.g. [64, 128, 224, 256]")
+    if not _is_int(seed) or seed < 0:  # type: ignore[operator]
+        raise bad("seed", seed, "an int >= 0")
+    if data_root is not None and not isinstance(data_root, str | os.PathLike):
+        raise bad("data_root", data_root, "None (use RESBOOK_DATA_DIR) or a folder path")
+    if not isinstance(balanced_eval, bool | np.bool_):
+        raise bad("balanced_eval", balanced_eval, "True or False")
+    return {"dataset": dataset, "task": task,
+            "resolutions": [int(r) for r in resolutions],  # type: ignore[attr-defined]
+            "seed": int(seed), "data_root": data_root,  # type: ignore[call-overload]
+            "balanced_eval": bool(balanced_eval)}
 
 
 def get_source(name: str, data_root: str | os.PathLike[str] | None = None) -> Source:
@@ -86,21 +170,26 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
     if not isinstance(resolution, int | np.integer) or resolution < 1:
         raise ValueError(f"resolution must be a positive int, got {resolution!r}")
     resolution = int(resolution)
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     if on_unreadable not in ("skip", "raise"):
         raise ValueError("on_unreadable must be 'skip' or 'raise'")
     src = get_source(name, data_root)
     entries = src.entries()
     tasks = src.tasks
-    task = task or tasks[0]
+    task = tasks[0] if task is None else task
     if task not in tasks:
         raise DataError(f"{name}: unknown task {task!r}; choose one of {list(tasks)}.")
     strategy = split_strategy or _default_strategy(src, entries)
     if strategy not in src.split_strategies:
         raise DataError(f"{name}: split_strategy {strategy!r} not available; choose one of "
                         f"{list(src.split_strategies)}.")
-    class_names, labels_all = src.task_labels(task, entries)
     threshold = NEAR_THRESHOLD if near_threshold is None else int(near_threshold)
 
+    is_empty = [src.is_empty(e) for e in entries]  # empty files are never hashed or decoded
+    empty = [e for e, z in zip(entries, is_empty, strict=True) if z]
+    entries = [e for e, z in zip(entries, is_empty, strict=True) if not z]
+    class_names, labels_all = src.task_labels(task, entries)
     cache_root = config.cache_dir(cache_dir) / "arrays"
     key = src.stat_key(entries)
     index, idx_hit = build_index(src, entries, key, cache_root)
@@ -109,9 +198,11 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
 
     prefix = f"{src.folder}/" if src.folder else ""
     skipped = [(prefix + r, why) for r, why in src.skipped]
-    skipped += [(prefix + e.rel, index.skip[e.rel]) for e in entries if index.skip.get(e.rel)]
-    skipped += [(prefix + r, why) for r, why in sorted(skip2.items())]
-    bad = [s for s in skipped if s[1].startswith(("unreadable", "cannot read"))]
+    skipped += [(prefix + e.rel, EMPTY_FILE) for e in empty]
+    skipped += [(prefix + e.rel, _clean_reason(index.skip[e.rel], prefix + e.rel, src))
+                for e in entries if index.skip.get(e.rel)]
+    skipped += [(prefix + r, _clean_reason(why, prefix + r, src)) for r, why in sorted(skip2.items())]
+    bad = [s for s in skipped if s[1].startswith(("unreadable", "cannot read", "empty file"))]
     if bad and on_unreadable == "raise":
         raise DataError(f"{name}: {len(bad)} unreadable image(s), e.g. '{bad[0][0]}': {bad[0][1]}. "
                         "Replace or delete the file(s), or load with on_unreadable='skip'.")
@@ -121,6 +212,11 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
 
     use = [i for i, e in enumerate(entries) if labels_all[i] >= 0 and e.rel in rows]
     ents = [entries[i] for i in use]
+    warned = image_warnings(src, ents, index.thumb, images, rows)
+    if warned:
+        warned = [(prefix + r, why) for r, why in warned]
+        warnings.warn(f"{name}: {len(warned)} image(s) loaded with a warning, e.g. "
+                      f"'{warned[0][0]}' ({warned[0][1]}); see report.warnings", stacklevel=2)
     ids = np.array([e.id for e in ents], dtype=str)
     labels = labels_all[use]
     split0 = np.array([e.split for e in ents], dtype=object)
@@ -182,6 +278,7 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
         class_names=class_names, split_strategy=strategy,
         counts={s: splits[s].class_counts() for s in SPLITS}, duplicates=dup_report,
         near_dup_action=src.near_dup_action, near_dup_threshold=threshold, skipped=skipped,
+        warnings=warned,
         cache={"index": "hit" if idx_hit else "miss", "arrays": "hit" if arr_hit else "miss"},
         notes=notes)
     return Dataset(name, task, resolution, class_names, splits, report, h.hexdigest())

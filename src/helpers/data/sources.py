@@ -80,6 +80,13 @@ class Source:
     def read_bytes(self, e: Entry) -> bytes:
         return self.path(e).read_bytes()
 
+    def is_empty(self, e: Entry) -> bool:
+        """True for a zero-byte file (reported as 'empty file', never decoded)."""
+        try:
+            return self.path(e).stat().st_size == 0
+        except OSError:
+            return False  # reported by the index as 'cannot read file'
+
     def open_image(self, e: Entry) -> Image.Image:
         return Image.open(self.path(e))
 
@@ -92,16 +99,96 @@ class Source:
         return h.hexdigest()
 
 
+# Known litter: files and folders that operating systems, NAS boxes and archivers leave next to
+# photos. They are skipped and counted in report.skipped, never read as images.
+LITTER_FILES = {
+    ".ds_store": "system file .DS_Store (macOS Finder metadata)",
+    "thumbs.db": "system file Thumbs.db (Windows thumbnail cache)",
+    "ehthumbs.db": "system file ehthumbs.db (Windows thumbnail cache)",
+    "ehthumbs_vista.db": "system file ehthumbs_vista.db (Windows thumbnail cache)",
+    "desktop.ini": "system file desktop.ini (Windows folder settings)",
+    ".directory": "system file .directory (KDE folder settings)",
+    "icon\r": "system file Icon (macOS custom folder icon)",
+}
+LITTER_DIRS = {
+    "@eadir": "Synology thumbnails and index",
+    "__macosx": "macOS resource forks added by zip archives",
+    "#recycle": "Synology recycle bin",
+    "$recycle.bin": "Windows recycle bin",
+}
+
+
+def litter_file_reason(name: str) -> str | None:
+    """Why a file name is known litter (system, AppleDouble or hidden file), or None (chapter 01)."""
+    low = name.lower()
+    if low in LITTER_FILES:
+        return LITTER_FILES[low]
+    if name.startswith("._"):
+        return "AppleDouble file (macOS resource fork '._<name>', not an image)"
+    if name.startswith("."):
+        return "hidden file (name starts with '.')"
+    return None
+
+
+def litter_dir_reason(name: str) -> str | None:
+    """What a folder is when its name is known litter (@eaDir, __MACOSX, .hidden), else None."""
+    if name.lower() in LITTER_DIRS:
+        return LITTER_DIRS[name.lower()]
+    if name.startswith("."):
+        return "hidden folder"
+    return None
+
+
+def _skip_litter_dir(src: Source, p: Path, rel_base: Path) -> None:
+    n = sum(1 for q in p.rglob("*") if q.is_file())
+    src.skipped.append((p.relative_to(rel_base).as_posix() + "/",
+                        f"litter folder {p.name} ({litter_dir_reason(p.name)}; "
+                        f"{n} file(s) not used)"))
+
+
+def _skip_top_level(src: Source, folder: Path, rel_base: Path, keep: set[str]) -> None:
+    """Record litter folders and non-image files directly in ``folder`` (not ``keep``) as skipped."""
+    for p in sorted(folder.iterdir()):
+        if p.name in keep:
+            continue
+        if p.is_dir():
+            if litter_dir_reason(p.name) is not None:
+                _skip_litter_dir(src, p, rel_base)
+        else:
+            _skip_file(src, p, rel_base)
+
+
+def _skip_file(src: Source, p: Path, rel_base: Path) -> bool:
+    """Record a litter or non-image file as skipped; True when it was one."""
+    why = litter_file_reason(p.name)
+    if why is None and not is_image_name(p.name):
+        why = "not an image file (extension not recognised)"
+    if why is not None:
+        src.skipped.append((p.relative_to(rel_base).as_posix(), why))
+    return why is not None
+
+
 def _list_class_folder(src: Source, folder: Path, split: str | None, cls: str,
                        rel_base: Path) -> list[Entry]:
-    """Image files below one class folder; non-image files are recorded as skipped."""
+    """Image files of one class folder; litter and non-image files are recorded as skipped.
+
+    Known litter folders (@eaDir, __MACOSX, hidden .folders) are skipped and counted; any other
+    sub-folder is a DataError: its images would silently join this class.
+    """
     out = []
-    for p in sorted(folder.rglob("*")):
-        if p.is_dir():
-            continue
+    for p in sorted(folder.iterdir()):
         rel = p.relative_to(rel_base).as_posix()
-        if not is_image_name(p.name):
-            src.skipped.append((rel, "not an image file (extension not recognised)"))
+        if p.is_dir():
+            if litter_dir_reason(p.name) is not None:
+                _skip_litter_dir(src, p, rel_base)
+                continue
+            raise DataError(
+                f"{src.name}: the class folder '{folder.relative_to(rel_base.parent).as_posix()}' "
+                f"contains a sub-folder '{p.name}/' ('{rel}/'). A class folder must hold the "
+                "image files of that class directly: move the images of "
+                f"'{p.name}/' up into '{folder.name}/' if they belong to that class, otherwise "
+                "move the sub-folder out of the data folder.")
+        if _skip_file(src, p, rel_base):
             continue
         ident = rel.rsplit(".", 1)[0]
         out.append(Entry(ident, rel, cls, split, ident))
@@ -244,14 +331,17 @@ class KermanySource(Source):
             raise DataError(f"{self.folder}/chest_xray/ found: move its train/, val/ and test/ "
                             f"folders up into '{self.folder}/'.")
         out: list[Entry] = []
+        self.skipped = []
         for split in SPLITS:
             sdir = self.root / split
             if not sdir.is_dir():
                 raise self.missing(f"split folder '{self.folder}/{split}/' not found")
-            subs = sorted(p.name for p in sdir.iterdir() if p.is_dir())
-            if sorted(set(subs) - {"__MACOSX"}) != list(self.CLASSES):
+            subs = sorted(p.name for p in sdir.iterdir()
+                          if p.is_dir() and litter_dir_reason(p.name) is None)
+            if subs != list(self.CLASSES):
                 raise DataError(f"'{self.folder}/{split}/' must contain exactly the class folders "
                                 f"NORMAL and PNEUMONIA; found {subs}.\n{self.layout}")
+            _skip_top_level(self, sdir, self.root, set(self.CLASSES))
             for cls in self.CLASSES:
                 for e in _list_class_folder(self, sdir / cls, split, cls, self.root):
                     group = kermany_patient(e.rel)
@@ -331,6 +421,9 @@ class MnistSource(Source):
                                  split, ident))
         return out
 
+    def is_empty(self, e: Entry) -> bool:
+        return False
+
     def _array(self, e: Entry) -> np.ndarray:
         split, i = e.rel.split("#", 1)[1].split("/")
         return self._load()[f"{split}_images"][int(i)]
@@ -373,7 +466,7 @@ class FolderSource(Source):
         if not self.root.is_dir():
             raise self.missing(f"folder '{self.root.name}' not found")
         dirs = sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and not p.name.startswith((".", "__")))
+                      if p.is_dir() and litter_dir_reason(p.name) is None)
         has_split = [d for d in dirs if d in SPLITS]
         if has_split and len(has_split) != len(dirs):
             raise DataError(f"folder '{self.root.name}' mixes split folders {has_split} with other "
@@ -385,13 +478,14 @@ class FolderSource(Source):
             classes = None
             for s in has_split:
                 c = sorted(p.name for p in (self.root / s).iterdir()
-                           if p.is_dir() and not p.name.startswith((".", "__")))
+                           if p.is_dir() and litter_dir_reason(p.name) is None)
                 if classes is not None and c != classes:
                     raise DataError(f"folder '{self.root.name}': '{s}/' has class folders {c} but "
                                     f"another split has {classes}; use the same two names.")
                 classes = c
             dirs = classes or []
-        loose = [p.name for p in self.root.iterdir() if p.is_file() and is_image_name(p.name)]
+        loose = sorted(p.name for p in self.root.iterdir() if p.is_file() and is_image_name(p.name)
+                       and litter_file_reason(p.name) is None)
         if loose:
             raise DataError(f"folder '{self.root.name}' has image files at its top level (e.g. "
                             f"'{loose[0]}'); put each image in its class folder.\n{self.layout}")
@@ -408,14 +502,15 @@ class FolderSource(Source):
     def entries(self) -> list[Entry]:
         has_split, classes = self._class_dirs()
         out: list[Entry] = []
-        if has_split:
-            for s in SPLITS:
-                if (self.root / s).is_dir():
-                    for c in classes:
-                        out += _list_class_folder(self, self.root / s / c, s, c, self.root)
-        else:
+        self.skipped = []
+        present = [s for s in SPLITS if (self.root / s).is_dir()] if has_split else []
+        _skip_top_level(self, self.root, self.root, set(present) if has_split else set(classes))
+        for s in present:
+            _skip_top_level(self, self.root / s, self.root, set(classes))
+        for s in present or [None]:
+            base = self.root / s if s else self.root
             for c in classes:
-                out += _list_class_folder(self, self.root / c, None, c, self.root)
+                out += _list_class_folder(self, base / c, s, c, self.root)
         return out
 
     def task_labels(self, task: str, entries: list[Entry]) -> tuple[tuple[str, str], np.ndarray]:
