@@ -17,24 +17,24 @@ Typical use inside the training notebook::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import platform
 import re
 import socket
 import subprocess
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+# sha256_file and to_jsonable live in helpers.files; records.<name> keeps working for callers.
+from helpers.files import atomic_write_json, sha256_file, to_jsonable
 
 SCHEMA = 1
 """Version of the run-record layout (CONTRIBUTING.md); bump when keys change meaning."""
@@ -93,29 +93,6 @@ _WEIGHTS_SUFFIXES = (".h5", ".keras", ".weights.h5", ".npz", ".pt", ".pth")
 # --------------------------------------------------------------------------------------------
 # JSON normalisation and identity
 # --------------------------------------------------------------------------------------------
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Strict-JSON copy of ``obj``: NaN/inf → None, NumPy → Python, Path → str (chapter 03)."""
-    if obj is None or isinstance(obj, bool | str | int):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        items = sorted(obj, key=repr) if isinstance(obj, set | frozenset) else obj
-        return [to_jsonable(v) for v in items]
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(dataclasses.asdict(obj))
-    # NumPy scalars and arrays without importing NumPy here.
-    if hasattr(obj, "tolist") and callable(obj.tolist):
-        return to_jsonable(obj.tolist())
-    if hasattr(obj, "item") and callable(obj.item):
-        return to_jsonable(obj.item())
-    raise TypeError(f"cannot store a {type(obj).__name__} in a run record: {obj!r}")
 
 
 def _as_dict(params: Any) -> dict[str, Any]:
@@ -194,32 +171,11 @@ def record_matches(record: Mapping[str, Any], params: Mapping[str, Any] | Any) -
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 1) -> Path:
-    """Write strict JSON so that a crash never leaves a half-written file (chapter 03)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(to_jsonable(obj), indent=indent, allow_nan=False, ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable (POSIX); harmless where unsupported
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return path
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return path
+    """Write strict JSON so that a crash never leaves a half-written file (chapter 03).
+
+    :func:`helpers.files.atomic_write_json`, durable (file and folder flushed to disk).
+    """
+    return atomic_write_json(path, obj, indent=indent)
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
@@ -267,23 +223,6 @@ def load_records(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
 def utc_now() -> str:
     """Current UTC time as ISO 8601 with seconds, e.g. ``2024-05-01T12:00:00+00:00`` (ch. 03)."""
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
-    """sha256 hex digest of a file, cached per (path, size, mtime) (chapter 03)."""
-    p = Path(path).resolve()
-    st = p.stat()
-    key = (str(p), st.st_size, st.st_mtime_ns)
-    if key not in _SHA_CACHE:
-        h = hashlib.sha256()
-        with open(p, "rb") as fh:
-            while block := fh.read(chunk):
-                h.update(block)
-        _SHA_CACHE[key] = h.hexdigest()
-    return _SHA_CACHE[key]
 
 
 def _git(args: list[str], cwd: Path) -> str | None:
