@@ -65,6 +65,7 @@ def atomic_write(
     write: Callable[[IO[bytes]], None],
     *,
     durable: bool = True,
+    suffix: str = ".tmp",
 ) -> Path:
     """Write ``path`` all at once: ``write(fh)`` fills a temporary binary file that replaces it.
 
@@ -72,13 +73,14 @@ def atomic_write(
     wrote (e.g. to check a checksum before the file is put in place). Any exception leaves the
     old file (or no file) and no temporary file. ``durable=True`` also flushes the file and the
     folder to disk (records, downloads); caches that can be recomputed pass ``False``.
-    Returns ``Path(path)``.
+    The temporary file is ``.<name>.<random><suffix>`` next to ``path``. Returns ``Path(path)``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:  # by name, so that fh.name is the path
             write(fh)
             fh.flush()
             if durable:
