@@ -1,4 +1,4 @@
-"""Tests for helpers.records (run ids, atomic JSON, provenance, loading) and helpers.files."""
+"""Tests for helpers.records: run ids, atomic JSON, provenance, loading (chapter 03)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from helpers import files
 from helpers import records as R
 
 PARAMS = {
@@ -117,42 +116,6 @@ def test_write_json_atomic_unserialisable_leaves_nothing(tmp_path: Path) -> None
     with pytest.raises(TypeError, match="cannot store"):
         R.write_json_atomic(tmp_path / "r.json", {"x": object()})
     assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
-def test_atomic_writes_get_new_file_permissions(tmp_path: Path, umask: int, mode: int) -> None:
-    """Records (and every atomic write) get 0o666 less the umask, not mkstemp's 0600."""
-    old = os.umask(umask)
-    try:
-        assert files.current_umask() == umask
-        rec = R.write_json_atomic(tmp_path / "records" / "r.json", {"a": 1})
-        raw = files.atomic_write_bytes(tmp_path / "b.bin", b"xyz", durable=False)
-    finally:
-        os.umask(old)
-    assert rec.stat().st_mode & 0o777 == mode
-    assert raw.stat().st_mode & 0o777 == mode and raw.read_bytes() == b"xyz"
-
-
-def test_atomic_write_failing_writer_keeps_old_file(tmp_path: Path) -> None:
-    path = files.atomic_write_bytes(tmp_path / "f.bin", b"old")
-
-    def half(fh) -> None:
-        fh.write(b"half of the new")
-        raise RuntimeError("writer died")
-
-    with pytest.raises(RuntimeError, match="writer died"):
-        files.atomic_write(path, half)
-    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["f.bin"]
-
-
-def test_atomic_write_json_options_and_hash_file(tmp_path: Path) -> None:
-    path = files.atomic_write_json(tmp_path / "t.json", {"b": 1, "a": math.nan}, indent=None,
-                                   sort_keys=True, durable=False)
-    assert path.read_text(encoding="utf-8") == '{"a": null, "b": 1}\n'
-    assert files.hash_file(path, "md5") == hashlib.md5(path.read_bytes()).hexdigest()
-    assert files.sha256_file(path) == R.sha256_file(path) == hashlib.sha256(
-        path.read_bytes()).hexdigest()
-    assert R.to_jsonable is files.to_jsonable
 
 
 def test_provenance_keys_and_weights_hash(tmp_path: Path) -> None:

@@ -18,13 +18,28 @@ ENV_RESULTS_DIR = "RESBOOK_RESULTS_DIR"
 _DEFAULT_BASE = Path("~/.cache/resbook")
 
 
-def project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above ``start`` (default: cwd) holding the book's ``_toc.yml``."""
-    here = (start or Path.cwd()).resolve()
+BOOK_MARKERS: tuple[str, ...] = ("_toc.yml", "pyproject.toml")
+"""Files that together mark the book's project root (the repository root)."""
+
+
+def project_root(
+    start: str | os.PathLike[str] | None = None, markers: tuple[str, ...] = BOOK_MARKERS
+) -> Path | None:
+    """The nearest folder at or above ``start`` (default: cwd) holding every file in ``markers``.
+
+    The one root finder of the package: by default it looks for the book (``_toc.yml`` and
+    ``pyproject.toml``); :func:`find_root` asks for ``pyproject.toml`` only.
+    """
+    here = Path(start if start is not None else Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "_toc.yml").is_file() and (folder / "pyproject.toml").is_file():
+        if all((folder / m).is_file() for m in markers):
             return folder
     return None
+
+
+def find_root(start: str | os.PathLike[str]) -> Path:
+    """Nearest folder at or above ``start`` holding ``pyproject.toml``, else the cwd (sweeps)."""
+    return project_root(start, ("pyproject.toml",)) or Path.cwd().resolve()
 
 
 def _relative(path: Path) -> Path:
