@@ -57,6 +57,7 @@ def test_fetch_good_and_bad_checksum(server, tmp_path):
         fetch(url + "f.bin", tmp_path / "out" / "g.bin", md5="0" * 32)
     assert not (tmp_path / "out" / "g.bin").exists()
     assert not list((tmp_path / "out").glob(".*part"))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["f.bin"]  # no temporary file
     with pytest.raises(DataError, match="cannot download"):
         fetch(url + "missing.bin", tmp_path / "out" / "h.bin")
 

@@ -18,21 +18,28 @@ ENV_RESULTS_DIR = "RESBOOK_RESULTS_DIR"
 _DEFAULT_BASE = Path("~/.cache/resbook")
 
 
+BOOK_MARKERS: tuple[str, ...] = ("_toc.yml", "pyproject.toml")
+"""Files that together mark the book's project root (the repository root)."""
+
+
 def project_root(
-    start: str | os.PathLike[str] | None = None,
-    *,
-    markers: tuple[str, ...] = ("_toc.yml", "pyproject.toml"),
+    start: str | os.PathLike[str] | None = None, markers: tuple[str, ...] = BOOK_MARKERS
 ) -> Path | None:
     """The nearest folder at or above ``start`` (default: cwd) holding every file in ``markers``.
 
-    By default the book's root (``_toc.yml`` and ``pyproject.toml``); the sweep (chapter 03)
-    asks only for ``pyproject.toml``, the root of any checkout of the package.
+    The one root finder of the package: by default it looks for the book (``_toc.yml`` and
+    ``pyproject.toml``); :func:`find_root` asks for ``pyproject.toml`` only.
     """
-    here = Path(start or Path.cwd()).resolve()
+    here = Path(start if start is not None else Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if all((folder / m).is_file() for m in markers):
             return folder
     return None
+
+
+def find_root(start: str | os.PathLike[str]) -> Path:
+    """Nearest folder at or above ``start`` holding ``pyproject.toml``, else the cwd (sweeps)."""
+    return project_root(start, ("pyproject.toml",)) or Path.cwd().resolve()
 
 
 def _relative(path: Path) -> Path:

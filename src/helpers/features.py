@@ -10,15 +10,14 @@ labels, so the melanoma and seborrheic-keratosis tasks share one file.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from helpers import config
+from helpers.files import atomic_write
 
 FEATURES_SUBDIR = "features"
 
@@ -61,19 +60,6 @@ def compute_features(extractor, images: np.ndarray, batch_size: int = 64) -> np.
     return np.concatenate(out, axis=0) if out else np.zeros((0, dim), np.float32)
 
 
-def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def cached_features(
     extractor,
     images: np.ndarray,
@@ -92,5 +78,5 @@ def cached_features(
         except (OSError, ValueError, KeyError):
             pass  # an unreadable or foreign file is recomputed and replaced
     feats = compute_features(extractor, images, batch_size)
-    _save_npz_atomic(path, ids=ids, features=feats)
+    atomic_write(path, lambda fh: np.savez(fh, ids=ids, features=feats), durable=False)
     return feats, False

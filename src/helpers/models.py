@@ -30,6 +30,13 @@ import warnings
 import keras
 from keras import layers, ops
 
+from helpers.model_names import (  # the names live there, importable without Keras
+    BLOCK_DOC,
+    MIN_RESOLUTION,
+    MODELS,
+    PREPROCESSING,
+    REGIMES,
+)
 from helpers.weights import (
     WEIGHT_FILES,
     is_download_failure,
@@ -37,22 +44,8 @@ from helpers.weights import (
     resolve_weights,
 )
 
-MODELS: tuple[str, ...] = ("mobilenet", "mobilenetv2", "resnet50")
-PREPROCESSING: tuple[str, ...] = ("unit", "native")
-REGIMES: tuple[str, ...] = ("full", "frozen", "partial")
-MIN_RESOLUTION = 32
-
 #: ImageNet channel means in BGR order (Keras "caffe" mode).
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-
-BLOCK_DOC = {
-    "mobilenet": "a depthwise-separable block k = conv_dw_k + conv_pw_k (+ their BN/ReLU/pad), "
-    "k = 13 (top) … 1",
-    "mobilenetv2": "an inverted-residual block block_k, k = 16 (top) … 1, then expanded_conv; "
-    "the final 1×1 conv (Conv_1, out_relu) belongs to the top block",
-    "resnet50": "a residual block convS_blockB: conv5_block3 (top), conv5_block2, conv5_block1, "
-    "conv4_block6, …, conv2_block1",
-}
 
 
 @keras.saving.register_keras_serializable(package="resbook")

@@ -1,4 +1,4 @@
-"""Run records: run ids, atomic JSON files, provenance, loading (chapters 03 train, 04 results).
+"""Run records: run ids, atomic JSON files, loading; provenance re-exported (chapters 03, 04).
 
 A *run record* is one JSON file per training run (schema in CONTRIBUTING.md). Its ``params`` hold
 only the *identity* of the run (:data:`IDENTITY_KEYS`): the locations ``data_root``,
@@ -17,24 +17,28 @@ Typical use inside the training notebook::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import math
 import os
-import platform
 import re
-import socket
-import subprocess
-import sys
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+# Re-exported: sha256_file and to_jsonable live in helpers.files, the provenance helpers in
+# helpers.provenance; records.<name> keeps working for every caller.
+from helpers.files import atomic_write_json, to_jsonable
+from helpers.files import sha256_file as sha256_file
+from helpers.provenance import PACKAGES as PACKAGES
+from helpers.provenance import cpu_info as cpu_info
+from helpers.provenance import git_state as git_state
+from helpers.provenance import gpu_info as gpu_info
+from helpers.provenance import host_hash as host_hash
+from helpers.provenance import keras_backend as keras_backend
+from helpers.provenance import package_versions as package_versions
+from helpers.provenance import provenance, utc_now
 
 SCHEMA = 1
 """Version of the run-record layout (CONTRIBUTING.md); bump when keys change meaning."""
@@ -76,46 +80,12 @@ RUN_ID_FIELDS: tuple[str, ...] = (
     "preprocessing",
 )
 
-PACKAGES: tuple[str, ...] = (
-    "numpy",
-    "keras",
-    "tensorflow",
-    "tensorflow-cpu",
-    "jax",
-    "torch",
-    "scikit-learn",
-    "papermill",
-)
-
 _WEIGHTS_SUFFIXES = (".h5", ".keras", ".weights.h5", ".npz", ".pt", ".pth")
 
 
 # --------------------------------------------------------------------------------------------
 # JSON normalisation and identity
 # --------------------------------------------------------------------------------------------
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Strict-JSON copy of ``obj``: NaN/inf → None, NumPy → Python, Path → str (chapter 03)."""
-    if obj is None or isinstance(obj, bool | str | int):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        items = sorted(obj, key=repr) if isinstance(obj, set | frozenset) else obj
-        return [to_jsonable(v) for v in items]
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(dataclasses.asdict(obj))
-    # NumPy scalars and arrays without importing NumPy here.
-    if hasattr(obj, "tolist") and callable(obj.tolist):
-        return to_jsonable(obj.tolist())
-    if hasattr(obj, "item") and callable(obj.item):
-        return to_jsonable(obj.item())
-    raise TypeError(f"cannot store a {type(obj).__name__} in a run record: {obj!r}")
 
 
 def _as_dict(params: Any) -> dict[str, Any]:
@@ -194,32 +164,11 @@ def record_matches(record: Mapping[str, Any], params: Mapping[str, Any] | Any) -
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 1) -> Path:
-    """Write strict JSON so that a crash never leaves a half-written file (chapter 03)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(to_jsonable(obj), indent=indent, allow_nan=False, ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable (POSIX); harmless where unsupported
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return path
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return path
+    """Write strict JSON so that a crash never leaves a half-written file (chapter 03).
+
+    :func:`helpers.files.atomic_write_json`, durable (file and folder flushed to disk).
+    """
+    return atomic_write_json(path, obj, indent=indent)
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
@@ -260,181 +209,8 @@ def load_records(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------------
-# Provenance
+# Failed runs
 # --------------------------------------------------------------------------------------------
-
-
-def utc_now() -> str:
-    """Current UTC time as ISO 8601 with seconds, e.g. ``2024-05-01T12:00:00+00:00`` (ch. 03)."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
-    """sha256 hex digest of a file, cached per (path, size, mtime) (chapter 03)."""
-    p = Path(path).resolve()
-    st = p.stat()
-    key = (str(p), st.st_size, st.st_mtime_ns)
-    if key not in _SHA_CACHE:
-        h = hashlib.sha256()
-        with open(p, "rb") as fh:
-            while block := fh.read(chunk):
-                h.update(block)
-        _SHA_CACHE[key] = h.hexdigest()
-    return _SHA_CACHE[key]
-
-
-def _git(args: list[str], cwd: Path) -> str | None:
-    try:
-        res = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=20, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return res.stdout.strip() if res.returncode == 0 else None
-
-
-def git_state(start: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the git checkout holding this package; (None, None) if none (ch. 03)."""
-    here = Path(start) if start is not None else Path(__file__).resolve().parent
-    # The package must be a tracked file of the checkout: a site-packages copy inside an
-    # ignored .venv of some repository does not count.
-    if _git(["ls-files", "--error-unmatch", "--", "."], here) is None:
-        return None, None
-    commit = _git(["rev-parse", "HEAD"], here)
-    if commit is None:
-        return None, None
-    status = _git(["status", "--porcelain", "--untracked-files=no"], here)
-    return commit, (None if status is None else bool(status))
-
-
-def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
-    """Installed versions of the numerical packages, None when absent (chapter 03)."""
-    out: dict[str, str | None] = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def keras_backend() -> str:
-    """The Keras backend in use, read without importing Keras when it is not loaded (ch. 03)."""
-    keras = sys.modules.get("keras")
-    if keras is not None:
-        try:
-            return str(keras.backend.backend())
-        except Exception:  # noqa: BLE001 - a half-imported keras must not break provenance
-            pass
-    env = os.environ.get("KERAS_BACKEND", "").strip()
-    if env:
-        return env
-    cfg = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
-    try:
-        return str(json.loads(cfg.read_text()).get("backend", "tensorflow"))
-    except (OSError, ValueError, AttributeError):
-        return "tensorflow"
-
-
-def cpu_info() -> dict[str, Any]:
-    """CPU model name, vector extensions, logical and usable cores (chapter 03).
-
-    ``simd`` lists the AVX-512/AMX flags that decide TensorFlow's default CPU kernels (and
-    AVX2/FMA), so that run times from different machines can be compared fairly.
-    """
-    model = None
-    flags: set[str] = set()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                low = line.lower()
-                if model is None and low.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                elif not flags and low.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                if model is not None and flags:
-                    break
-    except OSError:
-        pass
-    if not model:
-        model = platform.processor() or platform.machine() or None
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        usable = os.cpu_count()
-    simd = sorted(f for f in flags if f in ("avx2", "fma") or f.startswith(("avx512", "amx")))
-    return {"model": model, "simd": simd, "cores": os.cpu_count(), "usable_cores": usable}
-
-
-def gpu_info() -> list[str] | None:
-    """Names of visible GPUs when a loaded framework can tell cheaply, else None (chapter 03)."""
-    tf = sys.modules.get("tensorflow")
-    if tf is not None:
-        try:
-            devs = tf.config.list_physical_devices("GPU")
-        except Exception:  # noqa: BLE001
-            devs = []
-        names = []
-        for d in devs:
-            try:
-                names.append(
-                    str(tf.config.experimental.get_device_details(d).get("device_name") or d.name)
-                )
-            except Exception:  # noqa: BLE001
-                names.append(str(d.name))
-        return names or None
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        try:
-            if torch.cuda.is_available():
-                return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        except Exception:  # noqa: BLE001
-            return None
-    jax = sys.modules.get("jax")
-    if jax is not None:
-        try:
-            return [str(d) for d in jax.devices() if d.platform == "gpu"] or None
-        except Exception:  # noqa: BLE001
-            return None
-    return None
-
-
-def host_hash() -> str:
-    """Salted sha256 prefix of the host name: tells machines apart without naming them (ch. 03)."""
-    return hashlib.sha256(f"resbook:{socket.gethostname()}".encode()).hexdigest()[:12]
-
-
-def provenance(
-    data_fingerprint: str | None, weights_path: str | os.PathLike[str] | None
-) -> dict[str, Any]:
-    """Where and with what a run was made: code, packages, machine, data, weights (ch. 03)."""
-    commit, dirty = git_state()
-    weights_file = weights_sha = None
-    if weights_path not in (None, ""):
-        wp = Path(weights_path)
-        weights_file = wp.name
-        if wp.is_file():
-            weights_sha = sha256_file(wp)
-    return {
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "python": platform.python_version(),
-        "packages": package_versions(),
-        "keras_backend": keras_backend(),
-        "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-        "platform": platform.platform(),
-        "cpu": cpu_info(),
-        "gpu": gpu_info(),
-        "host": host_hash(),
-        "data_fingerprint": data_fingerprint,
-        "weights_file": weights_file,
-        "weights_sha256": weights_sha,
-        "started_at": utc_now(),
-        "finished_at": None,
-    }
 
 
 def error_info(exc: BaseException) -> dict[str, str]:

@@ -16,15 +16,15 @@ memory and under ``cache_dir()/weights_sha256.json`` so a 95 MB file is hashed o
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import config
+from helpers.files import atomic_write_json, file_key, hash_file
 
 #: Local file name of the ImageNet weights (no top) per architecture; the names Keras uses.
 WEIGHT_FILES: dict[str, str] = {
@@ -131,15 +131,9 @@ _HASH_MEMO: dict[tuple[str, int, int], str] = {}
 _HASH_FILE = "weights_sha256.json"
 
 
-def _hash_key(path: Path) -> tuple[str, int, int]:
-    st = path.stat()
-    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
-
-
 def file_sha256(path: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None) -> str:
     """sha256 of a weights file, cached per (path, size, mtime) on disk (training chapter)."""
-    path = Path(path)
-    key = _hash_key(path)
+    key = file_key(path)
     with _HASH_LOCK:
         if key in _HASH_MEMO:
             return _HASH_MEMO[key]
@@ -147,25 +141,15 @@ def file_sha256(path: str | os.PathLike[str], cache_dir: str | os.PathLike[str] 
     disk_key = f"{key[0]}|{key[1]}|{key[2]}"
     table: dict[str, str] = {}
     try:
-        table = json.loads(store.read_text())
+        table = json.loads(store.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         table = {}
     digest = table.get(disk_key)
     if digest is None:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        digest = h.hexdigest()
+        digest = hash_file(key[0], "sha256")
         table[disk_key] = digest
-        try:
-            store.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=store.parent, prefix=".sha-", suffix=".json")
-            with os.fdopen(fd, "w") as fh:
-                json.dump(table, fh, indent=1, sort_keys=True)
-            os.replace(tmp, store)
-        except OSError:
-            pass  # a read-only cache only costs a re-hash next time
+        with contextlib.suppress(OSError):  # a read-only cache only costs a re-hash next time
+            atomic_write_json(store, table, sort_keys=True, durable=False)
     with _HASH_LOCK:
         _HASH_MEMO[key] = digest
     return digest

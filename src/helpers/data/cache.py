@@ -2,7 +2,8 @@
 
 Both are keyed by the data set name and a fingerprint of the source files (path, size and
 modification time of every file), so a changed folder invalidates them. Files are written
-atomically (temporary file in the same folder, then ``os.replace``).
+atomically (:func:`helpers.files.atomic_write`: a temporary file in the same folder, then
+``os.replace``), without flushing to disk: a cache lost in a power cut is rebuilt.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..files import atomic_write, atomic_write_json
 from .images import THUMB_SIZE, fingerprint_image, prepare
 from .sources import Entry, MnistSource, Source
 
@@ -43,27 +43,12 @@ def workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _save_npy(path: Path, arr: np.ndarray) -> None:
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            np.save(f, arr)
-    _atomic_write(path, write)
+    atomic_write(path, lambda fh: np.save(fh, arr), durable=False)
 
 
 def _save_json(path: Path, obj: Any) -> None:
-    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj)))
+    atomic_write_json(path, obj, indent=None, durable=False)
 
 
 _NO_THUMB = np.zeros((THUMB_SIZE, THUMB_SIZE), np.uint8)
@@ -108,11 +93,7 @@ def build_index(src: Source, entries: list[Entry], key: str, cache_root: Path
               "phash": np.array(ph, dtype=np.uint64),
               "thumb": np.stack(thumb) if thumb else np.zeros((0, THUMB_SIZE, THUMB_SIZE), np.uint8),
               "skip": np.array(skip, dtype=str)}
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-    _atomic_write(path, write)
+    atomic_write(path, lambda fh: np.savez(fh, **arrays), durable=False)
     return FileIndex(dict(zip(rels, sha, strict=True)), dict(zip(rels, ph, strict=True)),
                      dict(zip(rels, thumb, strict=True)), dict(zip(rels, skip, strict=True))), False
 
@@ -141,7 +122,7 @@ def load_arrays(src: Source, entries: list[Entry], key: str, resolution: int, ca
     rels = [e.rel for e in entries]
     if npy.is_file() and meta.is_file():
         try:
-            obj = json.loads(meta.read_text())
+            obj = json.loads(meta.read_text(encoding="utf-8"))
             images = np.load(npy, mmap_mode="r")
             rows = {r: i for i, r in enumerate(obj["rels"])}
             known = set(rows) | set(obj["skip"])

@@ -12,21 +12,21 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
 import re
 import shutil
-import tempfile
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image
 
 from .. import config
+from ..files import atomic_write, hash_file, sha256_file
 from .core import DataError
 from .images import to_rgb
 from .sources import KermanySource
@@ -47,36 +47,29 @@ ISIC_SIZE = 256
 _ISIC_IMAGE = re.compile(r"(?:^|/)(ISIC_\d{7})\.jpg$")
 
 
-def _hash_file(path: Path, algo: str) -> str:
-    h = hashlib.new(algo)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fetch(url: str, dest: Path, *, md5: str | None = None, timeout: float = 120.0) -> str:
     """Download url to dest atomically, check the md5 if given; returns the sha256 (chapter 01)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+    digest: dict[str, str] = {}
+
+    def download(out: IO[bytes]) -> None:  # into a temporary file; dest only if it is good
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             shutil.copyfileobj(resp, out, 1 << 20)
+        out.flush()
         if md5 is not None:
-            got = _hash_file(tmp, "md5")
+            got = hash_file(out.name, "md5")
             if got != md5:
                 raise DataError(f"download of {url} has md5 {got}, expected {md5}: the file is "
                                 "damaged or changed upstream. Nothing was written; try again.")
-        sha = _hash_file(tmp, "sha256")
-        os.replace(tmp, dest)
-        return sha
+        digest["sha256"] = hash_file(out.name, "sha256")
+
+    try:
+        atomic_write(dest, download, suffix=".part")
     except OSError as exc:
         raise DataError(f"cannot download {url} ({exc}). Check the internet connection, or put "
                         f"the file at '{dest.name}' by hand (see the data chapter).") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    return digest["sha256"]
 
 
 def download_pneumoniamnist(root: Path, url: str = MNIST_URL, md5: str = MNIST_MD5) -> Path:
@@ -113,7 +106,7 @@ def download_isic2017(root: Path, base_url: str = ISIC_BASE, keep_zips: bool = F
         for fname in (zname, cname):
             if not (work / fname).is_file():
                 fetch(base_url + fname, work / fname)
-            source[fname] = {"url": base_url + fname, "sha256": _hash_file(work / fname, "sha256")}
+            source[fname] = {"url": base_url + fname, "sha256": sha256_file(work / fname)}
         truth = _isic_truth((work / cname).read_bytes(), cname)
         meta: dict[str, dict[str, str]] = {}
         folder = zname[:-4]

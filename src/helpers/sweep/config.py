@@ -53,13 +53,7 @@ class SweepConfigError(ValueError):
     """A sweep config that cannot be expanded; the message names the file and the fix."""
 
 
-def find_root(start: str | os.PathLike[str]) -> Path:
-    """Nearest folder at or above ``start`` holding ``pyproject.toml``, else cwd (chapter 03).
-
-    The search is :func:`helpers.config.project_root`'s, asking only for ``pyproject.toml``.
-    """
-    root = hconfig.project_root(start, markers=("pyproject.toml",))
-    return root if root is not None else Path.cwd().resolve()
+find_root = hconfig.find_root  # the package's one root finder (pyproject.toml, else cwd)
 
 
 def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:

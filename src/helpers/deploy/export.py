@@ -1,0 +1,137 @@
+"""Keras model → LiteRT (TensorFlow Lite) flatbuffer in four numeric formats (deployment chapter).
+
+The model keeps its ``Preprocess`` layer, so every exported file takes **raw RGB pixels**:
+
+=================  ====================  ==================  =========================================
+format             weights               activations         input / output
+=================  ====================  ==================  =========================================
+``float32``        float32               float32             float32 pixels 0..255 / float32 P(class 1)
+``float16``        float16 (dequantised  float32             float32 pixels / float32 P
+                   to float32 at load)
+``dynamic_int8``   int8 (per channel)    float32, int8 on    float32 pixels / float32 P
+                                         the fly in matmuls
+``int8``           int8                  int8 (calibrated    **uint8** pixels / **float32** P
+                                         on training images)
+=================  ====================  ==================  =========================================
+
+Full-integer ``int8``: the converter calibrates every activation range on a *representative
+dataset* (:func:`representative_sample`: a seeded sample of training images at the model's
+resolution). The input is quantised to uint8 with the scale and zero point that calibration found
+for the float pixels; on images that span 0..255 that is scale 1, zero point 0, i.e. the raw
+pixels (the runtime reads the parameters and converts anyway, :class:`helpers.deploy.runtime.
+LiteRTModel`). The output is **float32**: the converter appends a Dequantize op after the int8
+sigmoid, whose fixed output scale is 1/256, so int8 probabilities take at most 256 distinct values
+(ties in the ROC curve, see the deployment chapter).
+
+Conversion path (TF 2.21, Keras 3): ``model.export(format="tf_saved_model")`` with a batch-1
+``input_signature`` named ``pixels``, then ``tf.lite.TFLiteConverter.from_saved_model``. The
+``Preprocess`` layer is plain ``keras.ops`` arithmetic (divide/subtract, a channel flip for
+ResNet's "caffe" mode) and converts to builtin ops (``MUL``/``SUB``/``REVERSE_V2``), quantised in
+int8 like any other op. ``tf.lite.TFLiteConverter.from_concrete_functions`` on a Keras 3 model
+silently drops the variables (a 100 kB file that outputs NaN), so it is not used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+FORMATS: tuple[str, ...] = ("float32", "float16", "dynamic_int8", "int8")
+"""The LiteRT numeric formats :func:`to_litert` writes."""
+
+
+def representative_sample(images: np.ndarray, n: int = 200, seed: int = 0) -> np.ndarray:
+    """A seeded sample of ``n`` images (without replacement; all if fewer) for int8 calibration.
+
+    Pass TRAINING images at the model's resolution (uint8 or float, 0..255); the order of the
+    returned images follows the sorted sample indices, so the same (images, n, seed) always give
+    the same calibration.
+    """
+    x = np.asarray(images)
+    if x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"images must have shape (N, H, W, 3); got {x.shape}")
+    if len(x) == 0:
+        raise ValueError("representative_sample needs at least one image")
+    if n < 1:
+        raise ValueError(f"n must be >= 1; got {n}")
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(x), size=min(n, len(x)), replace=False))
+    return x[idx]
+
+
+def _input_shape(model) -> tuple[int, int, int]:
+    shape = tuple(model.inputs[0].shape[1:])
+    if len(shape) != 3 or any(s is None for s in shape):
+        raise ValueError(f"model input must be (H, W, C) with known sizes; got {shape}")
+    return tuple(int(s) for s in shape)  # type: ignore[return-value]
+
+
+def _representative_gen(images: np.ndarray):
+    x = np.asarray(images, dtype=np.float32)
+
+    def gen() -> Iterable[list[np.ndarray]]:
+        for i in range(len(x)):
+            yield [x[i : i + 1]]
+
+    return gen
+
+
+def saved_model(model, folder: str | os.PathLike[str]) -> Path:
+    """Export ``model`` as a TF SavedModel with one batch-1 float32 input named ``pixels``."""
+    import tensorflow as tf
+
+    h, w, c = _input_shape(model)
+    spec = tf.TensorSpec((1, h, w, c), tf.float32, name="pixels")
+    folder = Path(folder)
+    with contextlib.redirect_stdout(io.StringIO()):  # the export prints its signature
+        model.export(str(folder), format="tf_saved_model", verbose=False, input_signature=[spec])
+    return folder
+
+
+def to_litert(model, fmt: str, representative: np.ndarray | None = None) -> bytes:
+    """The ``model`` converted to a LiteRT flatbuffer in format ``fmt`` (one of :data:`FORMATS`).
+
+    ``representative`` (images, N×H×W×3, uint8 or float 0..255) is required for ``"int8"`` and
+    ignored otherwise; see :func:`representative_sample`. Returns the file's bytes.
+    """
+    import tensorflow as tf
+
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt={fmt!r}: expected one of {list(FORMATS)}")
+    if fmt == "int8":
+        if representative is None or len(representative) == 0:
+            raise ValueError("fmt='int8' needs representative images (representative_sample)")
+        rep = np.asarray(representative)
+        if rep.shape[1:] != _input_shape(model):
+            raise ValueError(f"representative images have shape {rep.shape[1:]}, the model takes "
+                             f"{_input_shape(model)}")
+    with tempfile.TemporaryDirectory(prefix="resbook-litert-") as d:
+        conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model(model, Path(d) / "sm")))
+        if fmt == "float16":
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            conv.target_spec.supported_types = [tf.float16]
+        elif fmt == "dynamic_int8":
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        elif fmt == "int8":
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            conv.representative_dataset = _representative_gen(rep)
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            conv.inference_input_type = tf.uint8
+            conv.inference_output_type = tf.float32
+        return bytes(conv.convert())
+
+
+def write_litert(data: bytes, path: str | os.PathLike[str]) -> Path:
+    """Write a flatbuffer atomically (temporary file + rename); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path

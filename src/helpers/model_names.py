@@ -1,0 +1,26 @@
+"""Names of the architectures, regimes and preprocessings, without Keras (training chapter).
+
+:mod:`helpers.models` builds the networks and imports Keras; parameter validation
+(:mod:`helpers.training.params`) and sweep expansion only need the names and limits below,
+so they live here and stay importable without Keras or TensorFlow.
+"""
+
+from __future__ import annotations
+
+MODELS: tuple[str, ...] = ("mobilenet", "mobilenetv2", "resnet50")
+PREPROCESSING: tuple[str, ...] = ("unit", "native")
+REGIMES: tuple[str, ...] = ("full", "frozen", "partial")
+MIN_RESOLUTION = 32
+
+BLOCK_DOC = {
+    "mobilenet": "a depthwise-separable block k = conv_dw_k + conv_pw_k (+ their BN/ReLU/pad), "
+    "k = 13 (top) … 1",
+    "mobilenetv2": "an inverted-residual block block_k, k = 16 (top) … 1, then expanded_conv; "
+    "the final 1×1 conv (Conv_1, out_relu) belongs to the top block",
+    "resnet50": "a residual block convS_blockB: conv5_block3 (top), conv5_block2, conv5_block1, "
+    "conv4_block6, …, conv2_block1",
+}
+"""What one block of ``unfreeze_blocks`` is, per architecture."""
+
+BLOCK_COUNTS: dict[str, int] = {"mobilenet": 13, "mobilenetv2": 17, "resnet50": 16}
+"""Blocks in each base: the largest ``unfreeze_blocks`` (see :func:`helpers.models.blocks`)."""

@@ -1,0 +1,175 @@
+"""The parameters of one training run: defaults and validation (training chapter).
+
+Protocol (the paper's, Achar et al.): ImageNet base + GlobalAveragePooling → Dropout(0.5) →
+Dense(1, sigmoid); Adam(lr=1e-3); binary cross-entropy; batch 32; ReduceLROnPlateau on the
+validation loss (factor 0.2, patience 5). The paper states no epoch count: we default to
+**20 epochs**, which leaves room for up to three learning-rate reductions after plateaus of
+5 epochs, and keeps the full sweep affordable on a CPU. Optional ``early_stopping`` (on
+``val_loss``, ``restore_best_weights=True``) is a documented deviation, off by default.
+
+:class:`TrainParams` holds the one set of defaults: the ``parameters`` cell of
+``notebooks/03_train.py`` repeats them literally (``tests/test_training_params.py`` checks it),
+and a sweep fills every parameter its config leaves out from that cell.
+
+This module imports neither Keras nor TensorFlow, not even inside :func:`validate_params`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers import precision
+from helpers.model_names import (
+    BLOCK_COUNTS,
+    BLOCK_DOC,
+    MIN_RESOLUTION,
+    MODELS,
+    PREPROCESSING,
+    REGIMES,
+)
+from helpers.records import canonical_params
+
+DEFAULT_EPOCHS = 20
+LR_FACTOR = 0.2
+LR_PATIENCE = 5
+DROPOUT = 0.5
+
+
+@dataclass
+class TrainParams:
+    """Every parameter of one training run; locations are not part of its identity (training chapter)."""
+
+    dataset: str = "isic2017"
+    task: str | None = "melanoma"
+    model: str = "mobilenet"
+    resolution: int = 128
+    regime: str = "full"
+    unfreeze_blocks: int | None = None
+    preprocessing: str = "unit"
+    epochs: int = DEFAULT_EPOCHS
+    batch_size: int = 32
+    lr: float = 1e-3
+    seed: int = 0
+    weights: str | None = "imagenet"
+    early_stopping: bool = False
+    patience_es: int = 10
+    balanced_eval: bool = False
+    max_images: int | None = None
+    precision: str = "float32"  # float32 | mixed_bfloat16 | auto (helpers.precision)
+    # locations (explicit argument → environment variable → default; see helpers.config)
+    data_root: str | None = None
+    weights_dir: str | None = None
+    cache_dir: str | None = None
+    output_dir: str | None = field(default=None)
+
+    def identity(self) -> dict[str, Any]:
+        """The params that define the run (no locations) (training chapter)."""
+        return canonical_params(dataclasses.asdict(self))
+
+
+_LOCATIONS = ("data_root", "weights_dir", "cache_dir", "output_dir")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _known_datasets() -> dict[str, tuple[str, ...]] | None:
+    try:
+        from helpers.data import list_datasets
+    except ImportError:
+        return None
+    try:
+        return dict(list_datasets())
+    except Exception:  # noqa: BLE001 - the registry is advisory here; load_dataset decides
+        return None
+
+
+def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
+    """Check names, types and values before any training; ValueError says what is allowed (training chapter)."""
+    if isinstance(raw, TrainParams):
+        raw = dataclasses.asdict(raw)
+    if not isinstance(raw, dict):
+        raise ValueError(f"params must be a dict, got {type(raw).__name__}")
+    names = [f.name for f in dataclasses.fields(TrainParams)]
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}; allowed: {names}")
+    p = dataclasses.asdict(TrainParams())
+    p.update(raw)
+
+    def bad(name: str, expected: str) -> ValueError:
+        return ValueError(f"parameter {name}={p[name]!r} is invalid: expected {expected}")
+
+    for name, options in (("model", MODELS), ("regime", REGIMES), ("preprocessing", PREPROCESSING)):
+        if not isinstance(p[name], str) or p[name] not in options:
+            raise bad(name, f"one of {list(options)}")
+    if not isinstance(p["dataset"], str) or not p["dataset"]:
+        raise bad("dataset", "a data set name, e.g. 'isic2017'")
+    if p["task"] is not None and not isinstance(p["task"], str):
+        raise bad("task", "a task name (str) or None for the data set's default")
+    known = _known_datasets()
+    if known is not None and p["dataset"] in known and p["task"] is not None:
+        tasks = tuple(known[p["dataset"]])
+        if p["task"] not in tasks:
+            raise bad("task", f"one of {list(tasks)} for dataset {p['dataset']!r}")
+
+    for name, lo in (("resolution", MIN_RESOLUTION), ("epochs", 1), ("batch_size", 1), ("seed", 0),
+                     ("patience_es", 1)):
+        if not _is_int(p[name]) or p[name] < lo:
+            raise bad(name, f"an int >= {lo}")
+        p[name] = int(p[name])
+    if p["max_images"] is not None:
+        if not _is_int(p["max_images"]) or p["max_images"] < 2:
+            raise bad("max_images", "None (all images) or an int >= 2 (images per split)")
+        p["max_images"] = int(p["max_images"])
+    if not isinstance(p["lr"], numbers.Real) or isinstance(p["lr"], bool) or not (
+        0 < float(p["lr"]) < 1 and math.isfinite(float(p["lr"]))
+    ):
+        raise bad("lr", "a float in (0, 1), e.g. 1e-3")
+    p["lr"] = float(p["lr"])
+    for name in ("early_stopping", "balanced_eval"):
+        if not isinstance(p[name], bool | np.bool_):
+            raise bad(name, "True or False")
+        p[name] = bool(p[name])
+
+    if p["regime"] == "partial":
+        if not _is_int(p["unfreeze_blocks"]) or p["unfreeze_blocks"] < 1:
+            raise bad("unfreeze_blocks", "an int >= 1 (top blocks to train) with regime='partial'")
+        limit = BLOCK_COUNTS[p["model"]]
+        if p["unfreeze_blocks"] > limit:
+            raise bad("unfreeze_blocks", f"at most {limit} for {p['model']} "
+                      f"(a block is {BLOCK_DOC[p['model']]})")
+        p["unfreeze_blocks"] = int(p["unfreeze_blocks"])
+    elif p["unfreeze_blocks"] is not None and not (_is_int(p["unfreeze_blocks"])
+                                                   and p["unfreeze_blocks"] == 0):
+        raise bad("unfreeze_blocks", f"None (or 0): it is only used with regime='partial' "
+                  f"(regime is {p['regime']!r})")
+
+    if not isinstance(p["precision"], str) or p["precision"] not in precision.PRECISIONS:
+        raise bad("precision", f"one of {list(precision.PRECISIONS)}")
+    p["precision"] = precision.resolve(p["precision"])
+
+    w = p["weights"]
+    if w is not None and not isinstance(w, str | os.PathLike):
+        raise bad("weights", "None (random init), 'imagenet' or a path to a weights file")
+    if w is not None and w != "imagenet":
+        path = Path(w).expanduser()
+        if not path.exists():
+            raise bad("weights", f"None, 'imagenet' or an existing weights file/folder "
+                      f"({path} does not exist)")
+        p["weights"] = str(path.resolve())
+    for name in _LOCATIONS:
+        if p[name] is not None and not isinstance(p[name], str | os.PathLike):
+            raise bad(name, "None or a folder path")
+        if p[name] is not None:
+            p[name] = os.fspath(p[name])
+    return TrainParams(**p)

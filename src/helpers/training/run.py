@@ -1,0 +1,252 @@
+"""One training run → one run record (training chapter, ``notebooks/03_train.py``).
+
+:func:`run_training` validates the parameters, sets the precision policy and then takes six
+named steps: :func:`load_data`, :func:`build_model`, :func:`fit_inputs` (images, or the cached
+features of the frozen base), :func:`fit_with_resume`, :func:`evaluate` and
+:func:`~helpers.training.measure.measure_model`, and :func:`assemble_record` puts their results
+into the record that :func:`save_record` writes.
+
+Regimes: ``full`` (all layers trainable, the paper's), ``partial`` (top ``unfreeze_blocks``
+blocks, BatchNorm frozen; see :mod:`helpers.models`) and ``frozen`` (the fast path: pooled
+features of the frozen base are computed once, cached by :mod:`helpers.features`, and only the
+head is trained on them with the same optimizer, loss and callbacks).
+
+Seeding (:mod:`helpers.training.runtime`) happens once before the data are loaded and again
+right before the model is built, so model initialisation does not depend on anything done in
+between; checkpoints and resumption: :mod:`helpers.training.checkpoints`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers import config, precision, records
+from helpers.training import checkpoints
+from helpers.training.batches import array_batches
+from helpers.training.measure import measure_model
+from helpers.training.params import DROPOUT, LR_FACTOR, LR_PATIENCE, TrainParams, validate_params
+from helpers.training.runtime import progress_verbosity, seed_everything
+
+SPLITS = ("train", "val", "test")
+
+
+def run_training(
+    params: TrainParams | dict[str, Any],
+    *,
+    dataset=None,
+    callbacks: list | None = None,
+    verbose: int | None = None,
+    measure: bool = True,
+) -> dict[str, Any]:
+    """Train, evaluate and measure one configuration; return its run record (training chapter).
+
+    ``dataset`` may be a ``helpers.data.Dataset`` already loaded with the same parameters;
+    ``callbacks`` are extra Keras callbacks (run after the checkpointer); ``measure=False`` skips
+    saved-size and latency measurements (tests). The run computes in ``params.precision``
+    (:mod:`helpers.precision`); Keras's global dtype policy is restored afterwards.
+    """
+    p = validate_params(params)
+    with precision.policy(p.precision):
+        return _train_in_policy(p, dataset=dataset, callbacks=callbacks, verbose=verbose,
+                                measure=measure)
+
+
+def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure) -> dict[str, Any]:
+    identity = p.identity()
+    rid = records.run_id(identity)
+    verbose = progress_verbosity() if verbose is None else verbose
+    t_start = time.perf_counter()
+
+    seed_everything(p.seed)
+    dataset = load_data(p, dataset)
+    built = build_model(p, dataset)
+    inputs = fit_inputs(p, built, dataset)
+    fit = fit_with_resume(p, inputs, dataset, identity, rid, callbacks=callbacks, verbose=verbose)
+    preds, metrics = evaluate(inputs, dataset)
+    cost, latency = measure_model(built.model, p.resolution, measure=measure)
+
+    train_images = len(dataset.splits["train"])
+    epochs_run = int(fit.state["epoch"]) - fit.resumed_from
+    timing = inputs.timing
+    timing.update({
+        "wall_s": time.perf_counter() - t_start,
+        "train_s": fit.train_s,
+        "epochs_run": int(fit.state["epoch"]),
+        "epoch_s": list(fit.state.get("epoch_s", [])),  # training + validation, per epoch
+        "resumed_from_epoch": fit.resumed_from,
+        "train_images_per_s": (train_images * epochs_run / fit.train_s)
+        if epochs_run and fit.train_s else None,
+    })
+    built.prov["finished_at"] = records.utc_now()
+    record = assemble_record(rid, identity, dataset, fit.state["history"], preds, metrics, cost,
+                             latency, timing, built.prov)
+    checkpoints.remove(fit.ckpt_dir)
+    return record
+
+
+# ------------------------------------------------------------------------------ the steps
+def load_data(p: TrainParams, dataset=None):
+    """The run's data set: ``dataset`` when given (checked), else loaded with ``p``."""
+    if dataset is None:
+        from helpers.data import load_dataset
+
+        dataset = load_dataset(p.dataset, task=p.task, resolution=p.resolution,
+                               data_root=p.data_root, cache_dir=p.cache_dir, seed=p.seed,
+                               balanced_eval=p.balanced_eval, max_images=p.max_images)
+    if dataset.resolution != p.resolution:
+        raise ValueError(f"dataset was loaded at {dataset.resolution} px but resolution="
+                         f"{p.resolution}; load it with resolution={p.resolution}")
+    return dataset
+
+
+@dataclass
+class BuiltModel:
+    """The classifier with its regime set, where its weights came from, and the provenance."""
+
+    model: Any
+    resolved: Any  # helpers.weights.ResolvedWeights
+    prov: dict[str, Any]
+
+
+def build_model(p: TrainParams, dataset) -> BuiltModel:
+    """Provenance, weights, the seeded model (:func:`helpers.models.build_model`), its regime."""
+    from helpers import models
+    from helpers.weights import resolve_weights, weights_provenance
+
+    prov = records.provenance(dataset.fingerprint, None)
+    resolved = resolve_weights(p.model, p.weights, p.weights_dir)
+    seed_everything(p.seed)  # model initialisation independent of anything done above
+    model = models.build_model(p.model, p.resolution, weights=p.weights, weights_dir=p.weights_dir,
+                               preprocessing=p.preprocessing, dropout=DROPOUT)
+    prov.update(weights_provenance(p.model, resolved, p.resolution, p.cache_dir))
+    prov["precision"] = {"policy": p.precision, **precision.describe()}
+    models.set_regime(model, p.regime, p.unfreeze_blocks or 0)
+    return BuiltModel(model, resolved, prov)
+
+
+@dataclass
+class FitInputs:
+    """The model that is fitted and its inputs per split (images, or base features)."""
+
+    fit_model: Any
+    x: dict[str, np.ndarray]
+    timing: dict[str, Any] = field(default_factory=dict)
+
+
+def fit_inputs(p: TrainParams, built: BuiltModel, dataset) -> FitInputs:
+    """Images and the whole model; in the frozen regime, cached base features and the head."""
+    from helpers import features as feats_mod
+    from helpers import models
+
+    tr, va, te = (dataset.splits[s] for s in SPLITS)
+    if p.regime != "frozen":
+        return FitInputs(built.model, {"train": tr.images, "val": va.images, "test": te.images})
+    t = time.perf_counter()
+    extractor = models.base_model(built.model)
+    weights_id = built.prov.get("weights_sha256") or (
+        f"random-seed{p.seed}" if built.resolved.source == "random" else "imagenet-keras")
+    if p.precision != precision.DEFAULT_PRECISION:  # bf16 features are other numbers
+        weights_id = f"{weights_id}|{p.precision}"
+    all_ids = np.concatenate([tr.ids, va.ids, te.ids]).astype(str)
+    all_x = np.concatenate([tr.images, va.images, te.images])
+    path = feats_mod.feature_cache_path(
+        dataset=p.dataset, model=p.model, resolution=p.resolution,
+        preprocessing=p.preprocessing, weights_id=weights_id,
+        digest=feats_mod.images_digest(all_ids, all_x), cache_dir=p.cache_dir)
+    f_all, hit = feats_mod.cached_features(extractor, all_x, all_ids, path)
+    del all_x
+    n1, n2 = len(tr), len(tr) + len(va)
+    x = {"train": f_all[:n1], "val": f_all[n1:n2], "test": f_all[n2:]}
+    timing = {"features_s": time.perf_counter() - t, "feature_cache": "hit" if hit else "miss"}
+    return FitInputs(models.head_model(built.model), x, timing)
+
+
+@dataclass
+class FitResult:
+    """The training state after fitting (history, epochs), where it resumed, and how long."""
+
+    state: dict[str, Any]
+    resumed_from: int
+    train_s: float
+    ckpt_dir: Path
+
+
+def fit_with_resume(p: TrainParams, inputs: FitInputs, dataset, identity: dict, rid: str, *,
+                    callbacks, verbose) -> FitResult:
+    """Compile and fit, continuing from this run's checkpoint when one exists."""
+    import keras
+
+    fit_model, x = inputs.fit_model, inputs.x
+    tr, va = dataset.splits["train"], dataset.splits["val"]
+    fit_model.compile(optimizer=keras.optimizers.Adam(learning_rate=p.lr),
+                      loss="binary_crossentropy", metrics=["accuracy"])
+    train_seq = array_batches(x["train"], tr.labels, p.batch_size, shuffle=True, seed=p.seed)
+    val_seq = array_batches(x["val"], va.labels, p.batch_size)
+    lr_cb = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=LR_FACTOR,
+                                              patience=LR_PATIENCE, verbose=0)
+    es_cb = (keras.callbacks.EarlyStopping(monitor="val_loss", patience=p.patience_es,
+                                           restore_best_weights=True)
+             if p.early_stopping else None)
+
+    ckpt_dir = checkpoints.checkpoint_dir(p.output_dir, rid)
+    state = checkpoints.load_state(ckpt_dir, identity)
+    resumed_from = 0
+    if state is not None:
+        resumed_from = checkpoints.restore(fit_model, ckpt_dir, state)
+    else:
+        state = checkpoints.fresh_state()
+    ckpt = checkpoints.make_checkpointer(ckpt_dir, identity, state, train_seq, lr_cb, es_cb)
+    cbs = [lr_cb] + ([es_cb] if es_cb else []) + [ckpt] + list(callbacks or [])
+
+    t = time.perf_counter()
+    if resumed_from < p.epochs and not state.get("stop_training"):
+        fit_model.fit(train_seq, validation_data=val_seq, epochs=p.epochs,
+                      initial_epoch=resumed_from, callbacks=cbs, verbose=verbose, shuffle=False)
+    return FitResult(state, resumed_from, time.perf_counter() - t, ckpt_dir)
+
+
+def evaluate(inputs: FitInputs, dataset) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(predictions, metrics) on the validation and test splits."""
+    from helpers.metrics import binary_metrics
+
+    preds, metrics = {}, {}
+    for name in ("val", "test"):
+        split = dataset.splits[name]
+        out = inputs.fit_model.predict(array_batches(inputs.x[name], None, 64), verbose=0)
+        probs = np.asarray(out, dtype=np.float64).reshape(-1)
+        preds[name] = {"ids": split.ids.tolist(), "labels": split.labels.tolist(),
+                       "probs": probs.tolist()}
+        metrics[name] = binary_metrics(split.labels, probs)
+    return preds, metrics
+
+
+def assemble_record(rid: str, identity: dict, dataset, history: dict, preds: dict, metrics: dict,
+                    cost: dict, latency: dict, timing: dict, prov: dict) -> dict[str, Any]:
+    """The run record (schema: CONTRIBUTING.md) from the results of the steps."""
+    return {
+        "schema": records.SCHEMA,
+        "run_id": rid,
+        "status": "ok",
+        "params": identity,
+        "data": {"class_names": list(dataset.class_names),
+                 "counts": {s: list(dataset.splits[s].class_counts()) for s in SPLITS}},
+        "history": history,
+        "predictions": preds,
+        "metrics": metrics,
+        "cost": cost,
+        "latency_ms": latency,
+        "timing": timing,
+        "provenance": prov,
+    }
+
+
+def save_record(record: dict[str, Any], output_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``output_dir/records/<run_id>.json`` atomically; returns the path (training chapter)."""
+    out = config.results_dir(output_dir)
+    return records.write_json_atomic(records.record_path(out, record["run_id"]), record)

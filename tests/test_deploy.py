@@ -1,0 +1,238 @@
+"""LiteRT export, runtime, latency, resolution mismatch and deployment records (helpers.deploy).
+
+Fast tests use a tiny fully convolutional model with the same layer names as
+``helpers.models.build_model`` (pixels → preprocess → base → gap → dropout → output), briefly
+trained on synthetic images so that its outputs are not constant. The MobileNet test is slow.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("ai_edge_litert")
+
+import keras  # noqa: E402
+
+from helpers.deploy import export, latency, mismatch, records, runtime  # noqa: E402
+from helpers.models import Preprocess  # noqa: E402
+
+RES = 32
+FLOAT32_TOL = 1e-4  # observed ≤ 2e-6 on the tiny model, ≤ 1.5e-5 on MobileNet@128 (ImageNet)
+
+
+def tiny_model(res: int = RES, seed: int = 0) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(res, res, 3), name="pixels")
+    x = Preprocess("native", "mobilenet", name="preprocess")(inputs)
+    base = keras.Sequential([
+        keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu"),
+        keras.layers.DepthwiseConv2D(3, padding="same"),
+        keras.layers.BatchNormalization(),
+        keras.layers.ReLU(6.0),
+        keras.layers.Conv2D(16, 1, activation="relu"),
+    ], name="base")
+    x = base(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = keras.layers.Dropout(0.5, name="dropout")(x)
+    out = keras.layers.Dense(1, activation="sigmoid", name="output", dtype="float32")(x)
+    return keras.Model(inputs, out, name=f"tiny_{res}")
+
+
+def synthetic(n: int, res: int = RES, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Images whose label is 'redder than blue', with smooth structure, uint8."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (n, res, res, 3)).astype(np.float32)
+    shift = rng.normal(0, 40, (n, 1, 1, 3))
+    x = np.clip(x * 0.6 + 50 + shift, 0, 255).astype(np.uint8)
+    y = (x[..., 0].mean(axis=(1, 2)) > x[..., 2].mean(axis=(1, 2))).astype(int)
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def trained():
+    model = tiny_model()
+    x, y = synthetic(160)
+    model.compile(optimizer=keras.optimizers.Adam(3e-2), loss="binary_crossentropy")
+    model.fit(x.astype(np.float32), y, epochs=4, batch_size=32, verbose=0)
+    xt, yt = synthetic(64, seed=1)
+    return {"model": model, "x_train": x, "x_test": xt, "y_test": yt,
+            "keras_probs": runtime.keras_probs(model, xt)}
+
+
+@pytest.fixture(scope="module")
+def float32_model(trained):
+    return runtime.LiteRTModel(export.to_litert(trained["model"], "float32"))
+
+
+@pytest.fixture(scope="module")
+def int8_model(trained):
+    rep = export.representative_sample(trained["x_train"], n=64, seed=0)
+    return runtime.LiteRTModel(export.to_litert(trained["model"], "int8", rep))
+
+
+def test_representative_sample_is_seeded_and_bounded():
+    x, _ = synthetic(30)
+    a = export.representative_sample(x, n=10, seed=3)
+    b = export.representative_sample(x, n=10, seed=3)
+    assert a.shape == (10, RES, RES, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    assert len(export.representative_sample(x, n=100)) == 30
+    with pytest.raises(ValueError):
+        export.representative_sample(x[..., 0])
+
+
+def test_to_litert_rejects_bad_format_and_int8_without_data(trained):
+    with pytest.raises(ValueError, match="fmt"):
+        export.to_litert(trained["model"], "int4")
+    with pytest.raises(ValueError, match="representative"):
+        export.to_litert(trained["model"], "int8")
+
+
+def test_float32_export_matches_keras(trained, float32_model):
+    assert trained["keras_probs"].std() > 0.01, "the test model's outputs should vary"
+    assert float32_model.input_dtype == np.float32
+    assert float32_model.input_shape == (1, RES, RES, 3)
+    r = runtime.check_parity(trained["model"], float32_model, trained["x_test"], tol=FLOAT32_TOL)
+    assert r["within_tol"], r
+    assert r["agreement"] == 1.0
+    probs = float32_model.predict(trained["x_test"])
+    assert probs.dtype == np.float64 and probs.shape == (64,)
+
+
+def test_int8_export_takes_uint8_pixels_and_correlates(trained, int8_model):
+    assert int8_model.input_dtype == np.uint8
+    assert int8_model.output_dtype == np.float32  # dequantised inside the graph
+    scale, zp = int8_model.input_quantization
+    assert scale > 0
+    ops = int8_model.op_counts()
+    assert "QUANTIZE" in ops or "CONV_2D" in ops or "DELEGATE" in ops
+    r = runtime.check_parity(trained["keras_probs"], int8_model, trained["x_test"])
+    assert r["pearson"] is not None and r["pearson"] > 0.9, r
+    assert r["mean_abs_diff"] < 0.05, r
+    assert int8_model.size_bytes > 0  # (a model this tiny is no smaller in int8: headers)
+
+
+def test_runtime_applies_input_and_output_quantisation(int8_model, monkeypatch):
+    q = runtime.quantize(np.array([0.0, 1.0, 254.0, 255.0, 300.0]), 2.0, 3, np.uint8)
+    np.testing.assert_array_equal(q, [3, 4, 130, 131, 153])
+    np.testing.assert_allclose(runtime.dequantize(np.array([3, 131]), 2.0, 3), [0.0, 256.0])
+    img = np.full((RES, RES, 3), 200, np.uint8)
+    # the real file: raw pixels pass through when scale 1 / zero point 0
+    x = int8_model.prepare_input(img)
+    assert x.dtype == np.uint8 and x.shape == (1, RES, RES, 3)
+    s, z = int8_model.input_quantization
+    np.testing.assert_array_equal(x, runtime.quantize(img[None], s, z, np.uint8))
+    # other quantisation parameters are applied
+    monkeypatch.setitem(int8_model._in, "quantization", (2.0, 10))
+    assert int(int8_model.prepare_input(img)[0, 0, 0, 0]) == 110
+    with pytest.raises(ValueError, match="shape"):
+        int8_model.prepare_input(np.zeros((RES + 1, RES + 1, 3), np.uint8))
+
+
+def test_latency_and_memory_report_positive_numbers(float32_model):
+    lat = latency.measure_latency(float32_model, RES, threads=1, repeats=5, warmup=1)
+    assert {"median_ms", "p90_ms", "n"} <= set(lat)
+    assert lat["n"] == 5 and lat["median_ms"] > 0 and lat["p90_ms"] >= lat["min_ms"] > 0
+    lat2 = latency.measure_latency(float32_model.content, threads=2, repeats=2, warmup=0)
+    assert lat2["threads"] == 2 and lat2["median_ms"] > 0
+    with pytest.raises(ValueError):
+        latency.measure_latency(float32_model, RES + 1, repeats=1)
+    mem = latency.peak_memory_mb(float32_model, runs=1)
+    assert mem["peak_rss_mb"] > 0 and mem["delta_mb"] >= 0 and "VmHWM" in mem["method"]
+
+
+def test_rebuild_at_same_size_reproduces_weights_and_predictions(trained):
+    m = trained["model"]
+    same = mismatch.rebuild_at(m, RES, builder=lambda r: tiny_model(r, seed=9))
+    assert same is not m
+    for a, b in zip(m.get_weights(), same.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(runtime.keras_probs(same, trained["x_test"]),
+                               trained["keras_probs"], atol=1e-6)
+    bigger = mismatch.rebuild_at(m, 48, builder=tiny_model)
+    assert tuple(bigger.inputs[0].shape[1:]) == (48, 48, 3)
+
+
+def test_rebuild_build_model_copies_weights():
+    from helpers.models import build_model
+
+    m = build_model("mobilenet", 32, weights=None, preprocessing="native")
+    assert mismatch.rebuild_at(m, 32) is m
+    assert mismatch.model_spec(m) == {"model_name": "mobilenet", "preprocessing": "native",
+                                      "dropout": 0.5, "resolution": 32}
+    big = mismatch.rebuild_at(m, 48)
+    assert big.get_layer("preprocess").mode == "native"
+    for a, b in zip(m.get_weights(), big.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_evaluate_at_sizes_table(trained):
+    xt, yt = trained["x_test"], trained["y_test"]
+    sizes = {RES: xt, 48: mismatch.resize_images(xt, 48)}
+    df, probs = mismatch.evaluate_at_sizes(trained["model"], sizes, yt, builder=tiny_model,
+                                           return_probs=True)
+    assert list(df["eval_res"]) == [RES, 48] and set(df["train_res"]) == {RES}
+    row = df.set_index("eval_res").loc[RES]
+    assert row["delta_auc"] == 0.0 and row["p"] == 1.0
+    assert 0 <= row["auc_lo"] <= row["auc"] <= row["auc_hi"] <= 1
+    np.testing.assert_allclose(probs[RES], trained["keras_probs"], atol=1e-6)
+
+
+def fake_run_record(y, probs) -> dict:
+    return {"run_id": "toy-melanoma-tiny-32-frozen-native-s0-deadbeef",
+            "params": {"model": "tiny", "resolution": RES, "seed": 0},
+            "predictions": {"test": {"ids": [f"img{i}" for i in range(len(y))],
+                                     "labels": [int(v) for v in y],
+                                     "probs": [float(p) for p in probs]}},
+            "provenance": {"data_fingerprint": "abc", "git_commit": None}}
+
+
+def test_deployment_record_keys_and_zero_delta_for_keras_itself(trained, float32_model, tmp_path):
+    run = fake_run_record(trained["y_test"], trained["keras_probs"])
+    rec = records.deployment_record(run, "float32", float32_model, trained["x_test"],
+                                    trained["keras_probs"], probs=trained["keras_probs"],
+                                    repeats=3, warmup=1)
+    assert set(records.REQUIRED_KEYS) <= set(rec)
+    assert rec["schema"] == records.DEPLOY_SCHEMA and rec["run_id"] == run["run_id"]
+    m = rec["metrics"]["test"]
+    assert m["delta_auc"] == 0.0 and m["delta_p"] == 1.0 and m["delta_lo"] == m["delta_hi"] == 0
+    assert m["auc"] == m["keras_auc"] and 0 <= m["accuracy"] <= 1
+    assert rec["file"]["size_bytes"] == float32_model.size_bytes
+    for k in ("threads_1", "threads_all"):
+        assert rec["latency_ms"][k]["median_ms"] > 0 and rec["latency_ms"][k]["p90_ms"] > 0
+    assert rec["memory_mb"]["peak_rss_mb"] > 0
+    prov = rec["provenance"]
+    assert "ai-edge-litert" in prov["runtime"] and "simd" in prov["cpu"]
+    path = records.save_deployment_record(rec, tmp_path)
+    assert path == tmp_path / "records" / f"{run['run_id']}-float32.json"
+    back = json.loads(path.read_text())
+    assert back["predictions"]["test"]["ids"] == run["predictions"]["test"]["ids"]
+    # the real LiteRT predictions: ΔAUC ≈ 0 for float32
+    rec2 = records.deployment_record(run, "float32", float32_model, trained["x_test"],
+                                     measure=False)
+    assert abs(rec2["metrics"]["test"]["delta_auc"]) < 1e-3 and rec2["latency_ms"] is None
+
+
+@pytest.mark.slow
+def test_mobilenet_formats_parity():
+    """MobileNet@32 (weights=None, head scaled for spread): four formats against Keras."""
+    from helpers.models import build_model
+
+    keras.utils.set_random_seed(0)
+    m = build_model("mobilenet", 32, weights=None, preprocessing="native")
+    w, b = m.get_layer("output").get_weights()
+    m.get_layer("output").set_weights([w * 50, b])
+    x, _ = synthetic(48)
+    kp = runtime.keras_probs(m, x)
+    tol = {"float32": FLOAT32_TOL, "float16": 2e-2}
+    for fmt in export.FORMATS:
+        rep = export.representative_sample(x, 32) if fmt == "int8" else None
+        lm = runtime.LiteRTModel(export.to_litert(m, fmt, rep))
+        r = runtime.check_parity(kp, lm, x, tol=tol.get(fmt))
+        if fmt in tol:
+            assert r["within_tol"], (fmt, r)
+        assert (lm.input_dtype == np.uint8) == (fmt == "int8")

@@ -1,0 +1,67 @@
+"""helpers.training.params without Keras, and its defaults as the notebook's parameters cell."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+NO_KERAS = """
+import json, sys
+from helpers.training.params import TrainParams, validate_params
+p = validate_params({"model": "resnet50", "regime": "partial", "unfreeze_blocks": 2,
+                     "precision": "auto", "resolution": 64})
+try:
+    validate_params({"model": "vgg"})
+except ValueError as e:
+    err = str(e)
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow", "jax", "torch"))
+print(json.dumps({"heavy": heavy, "blocks": p.unfreeze_blocks, "err": err}))
+"""
+
+
+def test_validate_params_imports_no_keras_or_tensorflow():
+    """Sweeps validate every run up front: that must not cost a TensorFlow import."""
+    out = subprocess.run([sys.executable, "-c", NO_KERAS], capture_output=True, text=True,
+                         check=True, timeout=120)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["heavy"] == []
+    assert got["blocks"] == 2 and "['mobilenet', 'mobilenetv2', 'resnet50']" in got["err"]
+
+
+def _parameters_cell(notebook) -> dict:
+    """Literal assignments of the notebook's ``parameters`` cell (as helpers.sweep reads them)."""
+    jupytext = pytest.importorskip("jupytext")
+    cells = [c for c in jupytext.read(str(notebook)).cells
+             if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{notebook}: expected one cell tagged 'parameters'"
+    out = {}
+    for node in ast.parse(cells[0].source).body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1, ast.unparse(node)
+        out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+def test_notebook_parameters_cell_repeats_trainparams_defaults():
+    """One source of defaults: the training notebook's cell says exactly what TrainParams says.
+
+    A sweep fills the parameters its config leaves out from that cell, so a cell that drifted
+    from TrainParams would give runs other than the defaults documented in helpers.training.
+    Only ``output_dir`` differs: the book's example writes its record under results/.
+    """
+    from helpers.training.params import TrainParams
+
+    cell = _parameters_cell(REPO / "notebooks" / "03_train.py")
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainParams)}
+    assert list(cell) == list(defaults)  # same names, same order
+    assert cell.pop("output_dir") == "results/book-example"
+    defaults.pop("output_dir")
+    for name, value in defaults.items():
+        assert cell[name] == value and type(cell[name]) is type(value), name
