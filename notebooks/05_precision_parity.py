@@ -93,12 +93,13 @@ display(table.style.hide(axis="index"))
 # %% tags=["remove-cell"]
 glue("parity_n_pairs", len(pairs), display=False)
 glue("parity_n_cells", len(cells), display=False)
-glue("parity_all_hold", bool(len(cells) and cells["holds"].all()), display=False)
-glue("parity_max_abs_delta", float(pairs["delta_auc"].abs().max()) if len(pairs) else None,
+glue("parity_n_hold", int(cells["holds"].sum()), display=False)
+nan = float("nan")  # shown as "nan" until bf16 and float32 runs of one cell exist
+glue("parity_max_abs_delta", float(pairs["delta_auc"].abs().max()) if len(pairs) else nan,
      display=False)
-glue("parity_min_p", float(pairs["p_delong"].min()) if len(pairs) else None, display=False)
-glue("parity_speedup", float(cells["speedup"].mean()) if len(cells) else None, display=False)
-glue("parity_verdict", parity.verdict(cells), display=False)
+glue("parity_min_p", float(pairs["p_delong"].min()) if len(pairs) else nan, display=False)
+glue("parity_speedup", float(cells["speedup"].mean()) if len(cells) else nan, display=False)
+glue("parity_verdict", Markdown(parity.verdict(cells)), display=False)
 
 # %% [markdown]
 # ## 3. Verdict
