@@ -222,3 +222,27 @@ def test_early_stopping_state_survives_resume(tmp_path):
     assert resumed["timing"]["resumed_from_epoch"] == 1
     assert resumed["history"] == whole["history"]
     assert resumed["predictions"] == whole["predictions"]
+
+
+@needs_data
+def test_on_model_gets_the_trained_model_that_made_the_predictions(tmp_path):
+    got = []
+    rec = run_training({**TINY, "output_dir": str(tmp_path)}, verbose=0, measure=False,
+                       on_model=got.append)
+    assert len(got) == 1 and got[0].get_layer("output").dtype_policy.name == "float32"
+    from helpers.data import load_dataset
+
+    ds = load_dataset("isic2017", task="melanoma", resolution=32, max_images=16, seed=0)
+    probs = got[0].predict(ds.splits["test"].images.astype("float32"), verbose=0).reshape(-1)
+    np.testing.assert_allclose(probs, rec["predictions"]["test"]["probs"], atol=1e-6)
+
+
+@needs_data
+def test_bf16_same_seed_same_predictions_and_own_identity(tmp_path):
+    params = {**TINY, "precision": "mixed_bfloat16", "output_dir": str(tmp_path)}
+    first = run_training(params, verbose=0, measure=False)
+    again = run_training(params, verbose=0, measure=False)
+    assert first["predictions"] == again["predictions"]
+    assert first["params"]["precision"] == "mixed_bfloat16" and "-bf16-" in first["run_id"]
+    assert first["provenance"]["precision"]["policy"] == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == "float32"  # restored after the run

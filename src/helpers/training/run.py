@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ def run_training(
     callbacks: list | None = None,
     verbose: int | None = None,
     measure: bool = True,
+    on_model: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate and measure one configuration; return its run record (training chapter).
 
@@ -50,14 +52,18 @@ def run_training(
     ``callbacks`` are extra Keras callbacks (run after the checkpointer); ``measure=False`` skips
     saved-size and latency measurements (tests). The run computes in ``params.precision``
     (:mod:`helpers.precision`); Keras's global dtype policy is restored afterwards.
+    ``on_model`` is called with the trained Keras model (base + head, preprocessing inside)
+    before the function returns, e.g. to export it (deployment chapter); models are never
+    written into the results.
     """
     p = validate_params(params)
     with precision.policy(p.precision):
         return _train_in_policy(p, dataset=dataset, callbacks=callbacks, verbose=verbose,
-                                measure=measure)
+                                measure=measure, on_model=on_model)
 
 
-def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure) -> dict[str, Any]:
+def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
+                     on_model=None) -> dict[str, Any]:
     identity = p.identity()
     rid = records.run_id(identity)
     verbose = progress_verbosity() if verbose is None else verbose
@@ -87,6 +93,8 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure) ->
     record = assemble_record(rid, identity, dataset, fit.state["history"], preds, metrics, cost,
                              latency, timing, built.prov)
     checkpoints.remove(fit.ckpt_dir)
+    if on_model is not None:
+        on_model(built.model)
     return record
 
 
