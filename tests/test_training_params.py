@@ -65,3 +65,16 @@ def test_notebook_parameters_cell_repeats_trainparams_defaults():
     defaults.pop("output_dir")
     for name, value in defaults.items():
         assert cell[name] == value and type(cell[name]) is type(value), name
+
+
+def test_folder_dataset_takes_any_positive_class_and_seed_is_32_bit() -> None:
+    import pytest
+
+    from helpers.training.params import validate_params
+
+    assert validate_params({"dataset": "folder", "task": "acne"}).task == "acne"
+    with pytest.raises(ValueError, match="task"):
+        validate_params({"dataset": "isic2017", "task": "acne"})
+    assert validate_params({"seed": 2**32 - 1}).seed == 2**32 - 1
+    with pytest.raises(ValueError, match=r"seed=4294967296"):
+        validate_params({"seed": 2**32})

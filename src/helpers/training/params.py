@@ -119,7 +119,8 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
     known = _known_datasets()
     if known is not None and p["dataset"] in known and p["task"] is not None:
         tasks = tuple(known[p["dataset"]])
-        if p["task"] not in tasks:
+        placeholder = any(t.startswith("<") for t in tasks)  # 'folder': any class folder name
+        if not placeholder and p["task"] not in tasks:
             raise bad("task", f"one of {list(tasks)} for dataset {p['dataset']!r}")
 
     for name, lo in (("resolution", MIN_RESOLUTION), ("epochs", 1), ("batch_size", 1), ("seed", 0),
@@ -127,6 +128,8 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
         if not _is_int(p[name]) or p[name] < lo:
             raise bad(name, f"an int >= {lo}")
         p[name] = int(p[name])
+    if p["seed"] >= 2**32:  # NumPy and Keras seeds are 32-bit
+        raise bad("seed", "an int in [0, 2**32)")
     if p["max_images"] is not None:
         if not _is_int(p["max_images"]) or p["max_images"] < 2:
             raise bad("max_images", "None (all images) or an int >= 2 (images per split)")
