@@ -399,11 +399,14 @@ def reliability(runs: pd.DataFrame, cells: pd.DataFrame, n_bins: int = 10) -> Fi
             sub = cells if regime is None else cells[cells["regime"] == regime]
             for _, row in sub.iterrows():
                 table = clinical.pooled_reliability(runs, {k: row[k] for k in keys}, n_bins)
+                obs = table["observed_rate"]  # Wilson ends can miss the rate by rounding
+                table = table.assign(ci_low=np.minimum(table["ci_low"], obs),
+                                     ci_high=np.maximum(table["ci_high"], obs))  # fmt: skip
                 native = row.get("preprocessing") == "native"
                 label = f"{results.model_label(row['model'])} {int(row['resolution'])} px " + (
                     str(row.get("preprocessing", "")))  # fmt: skip
                 calibration.plot_reliability(ax, table, label=label, color=colors[row["model"]],
-                                             ls="--" if native else "-")  # fmt: skip
+                                             fmt="o--" if native else "o-")  # fmt: skip
             ax.set_title(f"regime: {regime}" if regime is not None else "reliability")
             ax.legend(fontsize="x-small", loc="upper left", frameon=False)
     return fig

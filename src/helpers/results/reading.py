@@ -249,3 +249,23 @@ def seed_comparison(table: pd.DataFrame, a: str | None = None, b: str | None = N
         columns = {f"auc_{a}": f"AUC {la}", f"auc_{b}": f"AUC {lb}"}
     columns.update({"p": "p", "p_holm": "p adj.", "fam": "Family"})
     return for_reading(out, columns)
+
+
+def operating_points(table: pd.DataFrame) -> pd.DataFrame:
+    """Test sensitivity / specificity (%) under each threshold rule, for reading (ch. 04)."""
+    out = table.copy()
+    for rule in ("0.5", "youden", "sens90"):
+        out[f"ss_{rule}"] = [
+            f"{100 * a:.0f} / {100 * b:.0f}"
+            for a, b in zip(table[f"sens_{rule}"], table[f"spec_{rule}"], strict=True)
+        ]
+    out["s90"] = [f"{100 * v:.0f}" for v in table["sens_at_spec90"]]
+    columns = {"ss_0.5": "@ 0.5", "ss_youden": "@ Youden", "ss_sens90": "@ 90% sens", "s90": "Sens@90%spec"}
+    return for_reading(out, columns)
+
+
+def calibration(table: pd.DataFrame) -> pd.DataFrame:
+    """Brier, ECE, mean predicted probability and temperature at each best cell (ch. 04)."""
+    columns = {"brier": "Brier", "ece": "ECE", "mean_prob": "Mean p", "ece_ts": "ECE (T)",
+               "temperature": "T"}  # fmt: skip
+    return for_reading(table, columns)
