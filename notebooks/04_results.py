@@ -15,14 +15,16 @@
 #
 # **Description:** the run records of the training sweep become the main paper's Table I and
 # Table II {cite}`achar2025resolution`, its Figures 2–8, and the statistical tests that the paper
-# leaves out: a DeLong standard deviation for every AUC and paired DeLong tests between
-# resolutions {cite}`delong1988comparing,sun2014fast`, in the way
-# {cite:t}`sabottke2020resolution` compared chest radiograph networks across input sizes.<br>
+# leaves out: a DeLong standard deviation for every AUC {cite}`delong1988comparing,sun2014fast`,
+# in the way {cite:t}`sabottke2020resolution` compared chest radiograph networks across input
+# sizes, and comparisons between configurations that treat the training seeds as random readers
+# (Obuchowski–Rockette–Hillis, `helpers.mrmc`), Holm-adjusted within declared families; then
+# operating points at validation-chosen thresholds and calibration.<br>
 # **Parameters** (papermill): `results_dir` (folder of run records), `dataset`, `task` (which
 # records to use), `split` (the split whose predictions are scored; `test` by default).<br>
 # **Prerequisites:** run records under `results_dir`, one JSON file per training run, as written
 # by `python -m helpers sweep configs/paper.yaml` (chapter 3); no images, weights or GPU.<br>
-# **Time to run on a CPU:** about 20 seconds (it reads records and computes DeLong tests).
+# **Time to run on a CPU:** about 40 seconds (it reads records and computes the tests).
 #
 # Every number in this chapter is computed from the run records, except the paper's own numbers,
 # which are quoted from `helpers.paper_reference` and always labelled "paper". Code that only
@@ -65,7 +67,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from helpers import paper_reference, plots, results
-from helpers.results import prose, reading
+from helpers.results import clinical, inference, prose, reading
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 200)
@@ -95,15 +97,44 @@ reading.run_counts(runs)
 # evaluated split has {glue:text}`n_images` images, {glue:text}`n_pos` of them positive.
 
 # %% [markdown]
+# ## How configurations are compared: one policy for the whole chapter
+#
+# A configuration is a training *procedure*; each seed draws one model from it, as a reader
+# study draws readers. So every comparison between two configurations below (input sizes,
+# models, preprocessings, regimes) uses the Obuchowski–Rockette–Hillis test with **seeds as
+# random readers and test images as random cases**, seeds paired by seed number
+# (`helpers.mrmc.or_hillis_compare` on the per-seed test probabilities). With one common seed it
+# is the paired DeLong test of those two models. The DeLong test on the seed *ensemble* (mean
+# probability over seeds) ignores seed variance; it is kept in the full tables as
+# `p_ensemble`, and only answers a question about the two ensembles that were trained.
+#
+# **Multiplicity.** Each comparison belongs to exactly one family; Holm's adjustment is applied
+# within each family, and the tables show the raw p, the adjusted p and the family:
+
+# %%
+inference.policy_table()
+
+# %% [markdown]
+# **Wording.** Sentences are driven by the adjusted p alone, by one rule
+# (`helpers.results.inference.verdict`): adjusted p < 0.05 → "AUC higher/lower than …";
+# otherwise "AUC does not differ detectably from …". "Does not differ detectably" is not
+# evidence of equality: with about 600 test images and three seeds, AUC differences of a few
+# hundredths go undetected.
+
+# %% [markdown]
 # ## Table I: classification performance per model and resolution
 #
 # For each configuration (model × input size × set-up) the runs differ only in their random
-# seed. The table gives the mean over seeds with a 95 % Student-t interval in brackets (no
-# interval with one seed). Accuracy, sensitivity and specificity use a 0.5 threshold on the
-# predicted probability of the positive class; AUC needs no threshold.
+# seed. **AUC**: the mean of the per-seed AUCs with its 95 % Obuchowski–Rockette–Hillis interval,
+# which carries both seed variance and test-image sampling variance
+# (`helpers.mrmc.or_hillis_single`; with one seed it is the DeLong interval). **Accuracy,
+# sensitivity, specificity, F1**: mean over seeds with a 95 % Student-t interval over the seeds
+# (seed variance only; no interval with one seed), at the paper's fixed 0.5 threshold on the
+# predicted probability of the positive class. Operating points at thresholds chosen on the
+# validation split follow in the next table.
 
 # %%
-table1 = results.table_one(runs, split=split)
+table1 = results.table_one(runs, split=split, auc_interval="or_hillis")
 reading.table_one(table1)
 
 # %% [markdown]
@@ -111,6 +142,29 @@ reading.table_one(table1)
 
 # %% tags=["hide-output"]
 results.display_table(table1)
+
+# %% [markdown]
+# ### Operating points: the 0.5 threshold and thresholds chosen on validation
+#
+# With {glue:text}`test_prevalence_pct:.1f` % melanoma in the test set and over-confident fully
+# fine-tuned models, 0.5 is a poor threshold. Below, each seed's threshold is chosen on its
+# **validation** predictions (Youden's J; the lowest threshold reaching 90 % validation
+# sensitivity) and applied unchanged to test; cells show test sensitivity / specificity in %,
+# means over seeds (`helpers.operating`). The last column reads the test ROC curve itself
+# (sensitivity at 90 % specificity): an upper bound, not a rule. The paper's sensitivity and
+# specificity are at its own threshold and are comparable only to the 0.5 column.
+
+# %%
+ops = clinical.operating_table(runs)
+prose.glue_values(prose.operating_values(ops, runs))
+prose.glue_values({"test_prevalence_pct": 100 * runs.iloc[0]["pred_test"]["labels"].mean()})
+reading.operating_points(ops)
+
+# %% [markdown]
+# The same with thresholds and every configuration's numbers in full:
+
+# %% tags=["hide-output"]
+results.display_table(ops)
 
 # %% [markdown]
 # The same numbers for the main set-up ({glue:md}`setup_md`), next to the paper's Table I as
@@ -146,48 +200,72 @@ per_run = results.delong_per_run(runs, split=split)
 reading.per_run(per_run)
 
 # %% [markdown]
-# ## Is there a "sweet spot"? Paired DeLong tests against the best resolution
+# ## Is there a "sweet spot"? Each input size against the best one
 #
 # The paper calls 128 px MobileNet's sweet spot because its accuracy peaks there, ahead of
-# 224 px by {glue:text}`paper_sweet_gap:.2f` accuracy points, without a test. Here the claim becomes a test. Within each model and set-up we
-# average the predicted probabilities of the seeds (a small ensemble, which removes most of the
-# seed noise), take the input size with the highest AUC as the reference, and compare every
-# other size with it by a two-sided paired DeLong z-test on the same test images
-# {cite}`delong1988comparing`. Images are matched by id. We also give the per-seed p-values
-# (each seed's run at one size against the same seed at the best size) and Holm-adjusted
-# p-values within each model and set-up.
+# 224 px by {glue:text}`paper_sweet_gap:.2f` accuracy points, without a test. Here the claim
+# becomes a test. Within each model × regime × preprocessing (one Holm family), the input size
+# with the highest seed-mean AUC is the reference, and every other size is compared with it by
+# the seed-aware test above, on the same test images (matched by id).
 #
 # Two cautions. The reference is chosen on the same test set it is then tested on, which favours
-# finding differences; and "not significantly different" with a test set of this size is not
-# evidence of equality: the DeLong standard deviations below show how large a difference the
-# test could detect.
+# finding differences; and "does not differ detectably" is not evidence of equality.
 
 # %%
-tests = results.resolution_tests(runs, split=split)
-reading.resolution_tests(tests)
+res_cmp = inference.resolution_comparisons(runs, split=split)
+reading.seed_comparison(res_cmp)
 
 # %% [markdown]
-# The full test table (AUC difference, its standard error and z, per-seed p-values):
+# The full table, with the OR–Hillis difference, its interval and degrees of freedom, and the
+# ensemble DeLong p (`p_ensemble`, seed-blind) for reference:
 
 # %% tags=["hide-output"]
+results.display_table(res_cmp)
+
+# %% [markdown]
+# ### The verdict, one regime at a time
+#
+# The paper fine-tunes every layer (regime `full`); most cells here were run with a frozen base
+# (regime `frozen`). A verdict in one regime says nothing about the other, so each is stated on
+# its own, from the cells that exist in it.
+
+# %% tags=["hide-input"]
+values, sweet_md = prose.sweet_spot_regimes(res_cmp, runs)
+prose.glue_values(values)
+for regime in ("frozen", "full"):
+    prose.glue_md(f"sweet_spot_{regime}_md", sweet_md.get(regime, f"No `{regime}` runs."))
+values, res_md = prose.seed_comparisons("resolution", res_cmp, runs)
+prose.glue_values(values)
+prose.glue_md("resolution_md", res_md)
+
+# %% [markdown]
+# **Frozen base** (the regime with every size run):
+#
+# ```{glue:md} sweet_spot_frozen_md
+# ```
+#
+# **Full fine-tuning** (the paper's regime, only the sizes that fitted the CPU budget):
+#
+# ```{glue:md} sweet_spot_full_md
+# ```
+#
+# Every resolution comparison, in the chapter's wording:
+#
+# ```{glue:md} resolution_md
+# ```
+#
+# For reference, the paired DeLong tests on the seed **ensembles** (mean probability over
+# seeds; seed-blind, a statement about the ensembles trained here, not the procedures), with the
+# figure drawn from them:
+
+# %% tags=["hide-output"]
+tests = results.resolution_tests(runs, split=split)
+values, _ = prose.sweet_spot(plots.select(tests, setup))
+prose.glue_values(values)
 results.display_table(tests)
 
 # %% tags=["hide-input"]
-values, sweet_spot_md = prose.sweet_spot(plots.select(tests, setup))
-prose.glue_values(values)
-prose.glue_md("sweet_spot_md", sweet_spot_md)
 fig = plots.auc_vs_resolution(tests, setup)
-
-# %% [markdown]
-# In the main set-up, MobileNet's seed-averaged AUC is highest at
-# {glue:text}`mobilenet_best_res` px ({glue:text}`mobilenet_best_auc:.3f`); for ResNet50 at
-# {glue:text}`resnet50_best_res` px ({glue:text}`resnet50_best_auc:.3f`). Of the other input
-# sizes, {glue:text}`mobilenet_n_worse` of {glue:text}`mobilenet_n_other` (MobileNet) and
-# {glue:text}`resnet50_n_worse` of {glue:text}`resnet50_n_other` (ResNet50) are significantly
-# worse at the 5 % level. In words:
-#
-# ```{glue:md} sweet_spot_md
-# ```
 
 # %% [markdown]
 # ## Figures 2–3: confusion matrices at 128 px
@@ -286,23 +364,30 @@ fig = plots.model_size(table2, setup)
 # inputs to ResNet50 presents its first layer with almost constant images, which may explain
 # the paper's poor ResNet50 numbers better than the overfitting the paper proposes. The sweep
 # trains every configuration both ways (`unit` = [0, 1], `native` = the architecture's own
-# preprocessing); below, for each model, resolution and regime, the two are compared by a
-# paired DeLong test on the seed-averaged predictions.
+# preprocessing); below, for each model, resolution and regime, the two are compared by the
+# seed-aware test (one Holm family per model × regime).
 
 # %%
-ablation = results.compare_if_run(runs, "preprocessing", "unit", "native", split=split)
-values, ablation_md = prose.ablation(ablation, runs, setup)
+prep_cmp = inference.variant_comparisons(runs, "preprocessing", split=split)
+values, prep_md = prose.seed_comparisons("preprocessing", prep_cmp, runs)
 prose.glue_values(values)
-prose.glue_md("ablation_md", ablation_md)
-reading.comparison(ablation, "unit", "native", ("[0, 1]", "native")) if len(ablation) else None
+prose.glue_md("prep_md", prep_md)
+reading.seed_comparison(prep_cmp, "unit", "native", ("[0, 1]", "native")) if len(prep_cmp) else None
 
 # %% [markdown]
-# ```{glue:md} ablation_md
+# ```{glue:md} prep_md
 # ```
 #
-# The full comparison, with accuracies, z and per-seed p-values:
+# The full comparison; below it, the earlier ensemble DeLong comparison (seed-blind; its
+# numbers stay glued under the `ablation_` names):
 
 # %% tags=["hide-output"]
+results.display_table(prep_cmp) if len(prep_cmp) else None
+
+# %% tags=["hide-output"]
+ablation = results.compare_if_run(runs, "preprocessing", "unit", "native", split=split)
+values, _ = prose.ablation(ablation, runs, setup)
+prose.glue_values(values)
 results.display_table(ablation) if len(ablation) else None
 
 # %% [markdown]
@@ -310,35 +395,55 @@ results.display_table(ablation) if len(ablation) else None
 #
 # The paper fine-tunes every layer (`full`); on a CPU only the cheapest cells could be trained
 # that way (the reproducibility page explains how to run the rest on a GPU). Where a cell exists
-# in both regimes, the seed-averaged predictions are compared by a paired DeLong test.
+# in both regimes, the two are compared by the seed-aware test (one Holm family per model ×
+# preprocessing).
 
 # %%
-regime_cmp = results.compare_if_run(runs, "regime", "frozen", "full", split=split)
-values, regime_md = prose.regimes(regime_cmp, runs)
+reg_cmp = inference.variant_comparisons(runs, "regime", split=split)
+values, reg_md = prose.seed_comparisons("regime", reg_cmp, runs)
 prose.glue_values(values)
-prose.glue_md("regime_md", regime_md)
-reading.comparison(regime_cmp, "frozen", "full") if len(regime_cmp) else print(regime_md)
+prose.glue_md("reg_md", reg_md)
+reading.seed_comparison(reg_cmp, "frozen", "full") if len(reg_cmp) else print(reg_md)
 
 # %% [markdown]
-# ```{glue:md} regime_md
+# ```{glue:md} reg_md
 # ```
 #
+# The earlier ensemble DeLong comparison (seed-blind; glued under the `regime_` names):
+
+# %% tags=["hide-output"]
+regime_cmp = results.compare_if_run(runs, "regime", "frozen", "full", split=split)
+values, _ = prose.regimes(regime_cmp, runs)
+prose.glue_values(values)
+results.display_table(regime_cmp) if len(regime_cmp) else None
+
+# %% [markdown]
 # ## MobileNet vs ResNet50 at the same input size
 #
 # The paper's central comparison is between the two architectures. For every input size and
-# set-up where both were trained, the seed-averaged predictions of MobileNet and ResNet50 on
-# the same test images are compared by a paired DeLong test.
+# set-up where both were trained, MobileNet and ResNet50 are compared by the seed-aware test on
+# the same test images; one Holm family per regime × preprocessing, across input sizes.
 
 # %%
-model_cmp = results.compare_if_run(runs, "model", "mobilenet", "resnet50", split=split)
-values, model_md = prose.models(model_cmp, runs)
+mod_cmp = inference.variant_comparisons(runs, "model", split=split)
+values, mod_md = prose.seed_comparisons("model", mod_cmp, runs)
 prose.glue_values(values)
-prose.glue_md("model_md", model_md)
-reading.comparison(model_cmp, "mobilenet", "resnet50") if len(model_cmp) else print(model_md)
+prose.glue_md("mod_md", mod_md)
+reading.seed_comparison(mod_cmp, "mobilenet", "resnet50") if len(mod_cmp) else print(mod_md)
 
 # %% [markdown]
-# ```{glue:md} model_md
+# ```{glue:md} mod_md
 # ```
+#
+# The earlier ensemble DeLong comparison (seed-blind; glued under the `models_` names):
+
+# %% tags=["hide-output"]
+model_cmp = results.compare_if_run(runs, "model", "mobilenet", "resnet50", split=split)
+values, _ = prose.models(model_cmp, runs)
+prose.glue_values(values)
+results.display_table(model_cmp) if len(model_cmp) else None
+
+# %% [markdown]
 #
 # ## Did the fully fine-tuned models fit their training images?
 #
@@ -380,16 +485,59 @@ else:
     print("No input size at which both models were fully fine-tuned.")
 
 # %% [markdown]
+# ## Calibration: can a predicted probability be read as a risk?
+#
+# AUC only says how well a model *ranks* lesions. A screening app that shows "12 % melanoma risk"
+# or refers above a fixed probability also needs the probability to mean what it says. For each
+# model at its best input size in each regime and preprocessing, the table gives the Brier score,
+# the expected calibration error (ECE, ten equal-width bins) and the mean predicted probability
+# against the test prevalence ({glue:text}`test_prevalence_pct:.1f` %), means over seeds.
+
+# %%
+cal = clinical.calibration_table(runs)
+prose.glue_values(prose.calibration_values(cal, runs))
+best = clinical.best_cells(res_cmp)
+best_cal = best[["model", "resolution", *variants]].merge(cal, on=["model", "resolution", *variants])
+reading.calibration(best_cal)
+
+# %% tags=["hide-input"]
+fig = plots.reliability(runs, best)
+
+# %% [markdown]
+# The reliability diagrams pool every seed's test predictions into ten bins of equal size
+# (quantile bins, as over-confident models put most images in the lowest equal-width bin); the
+# bars are Wilson 95 % intervals. A curve below the diagonal is over-confident.
+#
+# Fully fine-tuned MobileNet at 128 px with [0, 1] inputs has an ECE of
+# {glue:text}`cal_full_mobilenet_unit_128_ece:.3f`, against
+# {glue:text}`cal_frozen_mobilenet_unit_256_ece:.3f` for the frozen MobileNet at its best size:
+# full fine-tuning for 20 epochs drives the outputs towards 0 and 1. For a screening app that is
+# the dangerous direction: an over-confident "1 % risk" for a melanoma reassures exactly when it
+# should not, and a threshold copied from another data set (0.5) misses most melanomas (the
+# operating-point table above).
+#
+# **Temperature scaling**, fitted on each seed's validation split and applied to its test
+# predictions, is reported separately (it changes probabilities, not the ranking, so AUCs are
+# unchanged): for that model the fitted temperature is
+# {glue:text}`cal_full_mobilenet_unit_128_temperature:.1f` and the ECE falls to
+# {glue:text}`cal_full_mobilenet_unit_128_ece_ts:.3f`.
+
+# %% tags=["hide-output"]
+results.display_table(cal)
+
+# %% [markdown]
 # ## What the records say, and what they cannot
 #
 # * Every table and figure above is computed from the run records; the paper's numbers are
 #   quoted for comparison only and come from a different data set and task.
-# * Seeds give the training-noise interval; DeLong gives the test-set interval of one model.
-#   A difference between input sizes counts as real here only if it survives the paired test
-#   on the seed ensemble and recurs across seeds.
-# * The choice of the "best" resolution and its test use the same test images; with several
-#   input sizes per model the unadjusted p-values overstate the evidence, which is why
-#   Holm-adjusted values are shown too.
+# * Comparisons between configurations treat seeds as random readers and images as random cases
+#   (OR–Hillis); with three seeds the seed variance is estimated from two degrees of freedom, so
+#   these tests are conservative, and "does not differ detectably" is not equality.
+# * The choice of the "best" resolution and its test use the same test images, which favours
+#   finding differences; Holm's adjustment within each declared family controls the
+#   family-wise error of the comparisons, not this selection.
+# * Sensitivity and specificity depend on the threshold; at the paper's 0.5 they mostly reflect
+#   over-confidence, not ranking ability.
 #
 # The works cited are listed in the book's references.
 

@@ -667,3 +667,54 @@ def test_results_notebook_end_to_end_on_synthetic_records(tmp_path: Path) -> Non
             cwd=str(NOTEBOOK.parents[1]),
             progress_bar=False,
         )
+
+
+def test_seed_aware_comparisons_match_or_hillis_and_holm(runs: pd.DataFrame) -> None:
+    from helpers import mrmc
+    from helpers.results import inference
+
+    c = inference.variant_comparisons(runs, "model")
+    assert len(c) == 4 * 2 and {"p", "p_holm", "p_ensemble", "family"} <= set(c.columns)
+    row = c[(c["resolution"] == 64) & (c["preprocessing"] == "unit")].iloc[0]
+    sub = runs[(runs["resolution"] == 64) & (runs["preprocessing"] == "unit")]
+    _, labels, probs = results.align_predictions(sub.sort_values(["model", "seed"]))
+    ref = mrmc.or_hillis_compare(labels, probs[:3], probs[3:])
+    assert row["p"] == pytest.approx(ref["p"]) and row["n_seeds"] == 3
+    old = results.compare_variants(runs, "model", "mobilenet", "resnet50")
+    assert row["p_ensemble"] == pytest.approx(old[(old.resolution == 64) & (old.preprocessing == "unit")]["p"].iloc[0])
+    for _, fam in c.groupby("family"):
+        assert np.allclose(fam["p_holm"], stats.holm_adjust(fam["p"].to_numpy()))
+    r = inference.resolution_comparisons(runs)
+    assert r.groupby("family")["best_resolution"].nunique().eq(1).all()
+    assert r.loc[r.resolution == r.best_resolution, "p"].isna().all()
+    shown = results.reading.seed_comparison(c, "mobilenet", "resnet50")
+    assert shown.index.nlevels + shown.shape[1] <= 7 and results.reading.text_width(shown) <= 90
+
+
+def test_verdict_wording_is_driven_by_the_adjusted_p() -> None:
+    from helpers.results.inference import verdict
+
+    assert verdict("A", "B", 0.8, 0.7, 0.01) == "A: AUC higher than B (adjusted p = 0.010)"
+    assert verdict("A", "B", 0.6, 0.7, 0.0001) == "A: AUC lower than B (adjusted p < 0.001)"
+    text = verdict("A", "B", 0.8, 0.7, 0.06)
+    assert text == "A: AUC does not differ detectably from B (adjusted p = 0.060)"
+
+
+def test_table_one_or_hillis_interval_and_operating_points(runs: pd.DataFrame) -> None:
+    from helpers import mrmc, operating
+    from helpers.results import clinical
+
+    t = results.table_one(runs, auc_interval="or_hillis")
+    row = t[(t.model == "mobilenet") & (t.resolution == 128) & (t.preprocessing == "unit")].iloc[0]
+    sub = runs[(runs.model == "mobilenet") & (runs.resolution == 128) & (runs.preprocessing == "unit")]
+    _, labels, probs = results.align_predictions(sub.sort_values("seed"))
+    ref = mrmc.or_hillis_single(labels, probs)
+    assert (row["auc_lo"], row["auc_hi"]) == pytest.approx((ref["ci_low"], ref["ci_high"]))
+    ops = clinical.operating_table(runs)
+    op = ops[(ops.model == "mobilenet") & (ops.resolution == 128) & (ops.preprocessing == "unit")]
+    recs = [{"run_id": r.run_id, "predictions": {"val": r.pred_val, "test": r.pred_test}}
+            for r in sub.itertuples()]  # fmt: skip
+    sens = np.mean([operating.operating_points(rec)["rules"]["youden"]["sensitivity"] for rec in recs])
+    assert op["sens_youden"].iloc[0] == pytest.approx(sens)
+    cal = clinical.calibration_table(runs)
+    assert (cal["brier"] > 0).all() and (cal["temperature"] > 0).all()

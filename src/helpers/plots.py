@@ -379,3 +379,34 @@ def efficiency(table2: pd.DataFrame, variant: Mapping[str, Any] | None = None) -
         axes[0].legend_.remove()
         axes[1].legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
     return fig
+
+
+def reliability(runs: pd.DataFrame, cells: pd.DataFrame, n_bins: int = 10) -> Figure:
+    """Reliability diagrams, one panel per regime, one line per model × preprocessing (ch. 04).
+
+    ``cells``: the configurations to draw (rows with model, resolution and set-up columns, e.g.
+    each family's best input size); every seed's test predictions are pooled, quantile bins.
+    """
+    from helpers import calibration
+    from helpers.results import clinical
+
+    keys = [k for k in ("model", "resolution", "regime", "preprocessing", "precision") if k in cells]
+    regimes = sorted(cells["regime"].unique()) if "regime" in cells else [None]
+    colors = model_colors(_models(cells))
+    with _theme():
+        fig, axes = _panels(len(regimes), width=4.6, height=4.6)
+        for ax, regime in zip(axes, regimes, strict=True):
+            sub = cells if regime is None else cells[cells["regime"] == regime]
+            for _, row in sub.iterrows():
+                table = clinical.pooled_reliability(runs, {k: row[k] for k in keys}, n_bins)
+                obs = table["observed_rate"]  # Wilson ends can miss the rate by rounding
+                table = table.assign(ci_low=np.minimum(table["ci_low"], obs),
+                                     ci_high=np.maximum(table["ci_high"], obs))  # fmt: skip
+                native = row.get("preprocessing") == "native"
+                label = f"{results.model_label(row['model'])} {int(row['resolution'])} px " + (
+                    str(row.get("preprocessing", "")))  # fmt: skip
+                calibration.plot_reliability(ax, table, label=label, color=colors[row["model"]],
+                                             fmt="o--" if native else "o-")  # fmt: skip
+            ax.set_title(f"regime: {regime}" if regime is not None else "reliability")
+            ax.legend(fontsize="x-small", loc="upper left", frameon=False)
+    return fig

@@ -225,3 +225,47 @@ def paper_table_two() -> pd.DataFrame:
 def text_width(table: pd.DataFrame) -> int:
     """Characters in the widest line of a table's plain-text rendering (a width check, ch. 04)."""
     return max(len(line) for line in table.to_string().splitlines())
+
+
+def _family_short(family: str) -> str:
+    """``"resolution · MobileNet · frozen · unit"`` → ``"MN·frozen·unit"``: the fixed part only."""
+    parts = family.split(" · ")[1:]
+    short = {"MobileNet": "MN", "ResNet50": "RN"}
+    return "·".join(short.get(p, p) for p in parts)
+
+
+def seed_comparison(table: pd.DataFrame, a: str | None = None, b: str | None = None,
+                    labels: Sequence[str] = ()) -> pd.DataFrame:  # fmt: skip
+    """A :mod:`helpers.results.inference` table for reading: AUCs, raw and Holm p, family (ch. 04).
+
+    Without ``a``/``b`` it is the resolution table (one seed-mean AUC per size; the best size has
+    no p). ``p``: OR–Hillis (seeds as readers); ``p adj.``: Holm within the family shown.
+    """
+    out = table.assign(fam=table["family"].map(_family_short))
+    if a is None or b is None:
+        columns = {"auc": "AUC"}
+    else:
+        la, lb = labels or (model_label(a), model_label(b))
+        columns = {f"auc_{a}": f"AUC {la}", f"auc_{b}": f"AUC {lb}"}
+    columns.update({"p": "p", "p_holm": "p adj.", "fam": "Family"})
+    return for_reading(out, columns)
+
+
+def operating_points(table: pd.DataFrame) -> pd.DataFrame:
+    """Test sensitivity / specificity (%) under each threshold rule, for reading (ch. 04)."""
+    out = table.copy()
+    for rule in ("0.5", "youden", "sens90"):
+        out[f"ss_{rule}"] = [
+            f"{100 * a:.0f} / {100 * b:.0f}"
+            for a, b in zip(table[f"sens_{rule}"], table[f"spec_{rule}"], strict=True)
+        ]
+    out["s90"] = [f"{100 * v:.0f}" for v in table["sens_at_spec90"]]
+    columns = {"ss_0.5": "@ 0.5", "ss_youden": "@ Youden", "ss_sens90": "@ 90% sens", "s90": "Sens@90%spec"}
+    return for_reading(out, columns)
+
+
+def calibration(table: pd.DataFrame) -> pd.DataFrame:
+    """Brier, ECE, mean predicted probability and temperature at each best cell (ch. 04)."""
+    columns = {"brier": "Brier", "ece": "ECE", "mean_prob": "Mean p", "ece_ts": "ECE (T)",
+               "temperature": "T"}  # fmt: skip
+    return for_reading(table, columns)

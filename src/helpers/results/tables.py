@@ -36,13 +36,21 @@ def _fmt(metric: str, mean: float, lo: float, hi: float) -> str:
     return text
 
 
-def table_one(df: pd.DataFrame, split: str = "test", level: float = 0.95) -> pd.DataFrame:
+def table_one(
+    df: pd.DataFrame, split: str = "test", level: float = 0.95, auc_interval: str = "t"
+) -> pd.DataFrame:
     """Accuracy, F1, sensitivity, specificity, AUC per configuration: mean and t-CI over seeds (ch. 04).
 
     Numeric columns (fractions) ``<metric>``, ``<metric>_lo``, ``<metric>_hi`` for glue, and display
     strings under :data:`METRIC_LABELS` ("mean [lo, hi]"; percentages for accuracy/sens/spec).
     The t-interval is clipped to [0, 1], the range of every metric here.
+
+    ``auc_interval="or_hillis"`` replaces the AUC's seed-only t-interval by the
+    Obuchowski–Rockette–Hillis interval of the seed-mean AUC (:func:`helpers.mrmc.or_hillis_single`,
+    seed and test-image variance; one seed: the DeLong interval); ``auc_ci`` names the method.
     """
+    if auc_interval not in ("t", "or_hillis"):
+        raise ValueError(f"auc_interval must be 't' or 'or_hillis'; got {auc_interval!r}")
     keys = config_columns(df)
     rows = []
     for where, sub in _groups(df, keys):
@@ -59,8 +67,26 @@ def table_one(df: pd.DataFrame, split: str = "test", level: float = 0.95) -> pd.
             lo, hi = max(lo, 0.0), min(hi, 1.0)  # all five metrics live in [0, 1]; NaN stays NaN
             row.update({metric: mean, f"{metric}_lo": lo, f"{metric}_hi": hi})
             row[METRIC_LABELS[metric]] = _fmt(metric, mean, lo, hi)
+        if auc_interval == "or_hillis":
+            row.update(_or_hillis_auc(sub, split, level))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _or_hillis_auc(sub: pd.DataFrame, split: str, level: float) -> dict[str, Any]:
+    from helpers import mrmc
+    from helpers.results.compare import align_predictions
+
+    _, labels, probs = align_predictions(sub.sort_values("seed"), split)
+    res = mrmc.or_hillis_single(labels, probs, level=level)
+    mean, lo, hi = res["auc"], res["ci_low"], res["ci_high"]
+    return {
+        "auc": mean,
+        "auc_lo": lo,
+        "auc_hi": hi,
+        "auc_ci": res["method"],
+        METRIC_LABELS["auc"]: _fmt("auc", mean, lo, hi),
+    }
 
 
 def display_table(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
