@@ -129,7 +129,7 @@ def test_normalise_is_idempotent_and_ids_follow_the_source() -> None:
     assert nb["metadata"]["papermill"] == {"parameters": {"a": 1}, "input_path": "notebooks/x.py",
                                            "output_path": "book/chapters/x.ipynb"}
     assert nb["metadata"][B.INPUTS_KEY] == "abc"
-    assert nb["cells"][0]["execution_count"] is None and nb["cells"][0]["metadata"] == {}
+    assert nb["cells"][0]["execution_count"] == 3 and nb["cells"][0]["metadata"] == {}
     B.normalise_notebook(nb, chapter, "abc")
     assert [c["id"] for c in nb["cells"]] == first
 

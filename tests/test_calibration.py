@@ -141,3 +141,19 @@ def test_plot_reliability_agg(calibrated):
             plot_reliability(ax, reliability_table(y, p).drop(columns="ci_low"))
     finally:
         plt.close(fig)
+
+
+def test_plot_reliability_tolerates_bounds_that_miss_the_rate_by_rounding() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from helpers.calibration import plot_reliability
+
+    table = pd.DataFrame({"mean_predicted": [0.1, 0.5], "observed_rate": [0.2, 0.5],
+                          "ci_low": [0.2000000001, 0.4], "ci_high": [0.3, 0.4999999999]})
+    fig, ax = plt.subplots()
+    plot_reliability(ax, table)
+    plt.close(fig)

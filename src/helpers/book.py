@@ -195,11 +195,8 @@ def normalise_notebook(nb: dict[str, Any], chapter: Chapter, digest: str | None 
         cmeta = cell.get("metadata", {})
         cmeta.pop("papermill", None)
         cmeta.pop("execution", None)
-        if cell.get("cell_type") == "code":
-            cell["execution_count"] = None
-            for out in cell.get("outputs", []):
-                if "execution_count" in out:
-                    out["execution_count"] = None
+        # execution counts stay: they are deterministic (1, 2, … in order), and nbval takes a
+        # cell without one for an unrun cell
     stable_cell_ids(nb)
 
 

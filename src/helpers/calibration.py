@@ -205,8 +205,9 @@ def plot_reliability(ax: Any, table: pd.DataFrame, label: str | None = None, **k
         ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=1, gid="reliability-diagonal",
                 label="perfect calibration")
     obs = table["observed_rate"].to_numpy(dtype=float)
-    yerr = np.vstack([obs - table["ci_low"].to_numpy(dtype=float),
-                      table["ci_high"].to_numpy(dtype=float) - obs])
+    # Wilson bounds can miss the observed rate by a rounding error: bar lengths are >= 0
+    yerr = np.clip(np.vstack([obs - table["ci_low"].to_numpy(dtype=float),
+                              table["ci_high"].to_numpy(dtype=float) - obs]), 0.0, None)
     style = {"fmt": "o-", "ms": 4, "capsize": 2, "lw": 1}
     style.update(kwargs)
     ax.errorbar(table["mean_predicted"].to_numpy(dtype=float), obs, yerr=yerr, label=label, **style)
