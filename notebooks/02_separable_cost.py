@@ -40,6 +40,13 @@
 # redo the derivation for $5 \times 5$ kernels; `profile=False` skips the profiler.
 # :::
 
+# %% tags=["remove-cell"]
+# Colab has no copy of this book's package: install it there (elsewhere this does nothing).
+import sys  # noqa: E402
+
+if "google.colab" in sys.modules:
+    get_ipython().run_line_magic("pip", "install -q resolution-tradeoff-book[tf]@git+https://github.com/resolution-tradeoff-book/resolution-tradeoff-book")  # noqa: E501, F821
+
 # %% tags=["hide-input", "nbval-ignore-output"]
 # %matplotlib inline
 import os

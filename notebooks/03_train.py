@@ -50,6 +50,13 @@
 # `output_dir/records/`. `max_images=64` makes a smoke run of any configuration.
 # :::
 
+# %% tags=["remove-cell"]
+# Colab has no copy of this book's package: install it there (elsewhere this does nothing).
+import sys  # noqa: E402
+
+if "google.colab" in sys.modules:
+    get_ipython().run_line_magic("pip", "install -q resolution-tradeoff-book[tf]@git+https://github.com/resolution-tradeoff-book/resolution-tradeoff-book")  # noqa: E501, F821
+
 # %% tags=["hide-input", "nbval-ignore-output"]
 import os
 

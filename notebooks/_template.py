@@ -33,6 +33,13 @@
 # to read your own sweep's records (`python -m helpers sweep YOUR.yaml`).
 # ```
 
+# %% tags=["remove-cell"]
+# Colab has no copy of this book's package: install it there (elsewhere this does nothing).
+import sys  # noqa: E402
+
+if "google.colab" in sys.modules:
+    get_ipython().run_line_magic("pip", "install -q resolution-tradeoff-book[tf]@git+https://github.com/resolution-tradeoff-book/resolution-tradeoff-book")  # noqa: E501, F821
+
 # %% tags=["hide-input", "nbval-ignore-output"]
 # Plumbing (imports, settings) is collapsed on the page; keep it short.
 from myst_nb import glue

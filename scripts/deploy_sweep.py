@@ -12,7 +12,7 @@ deployment record per format: ``<output>/records/<run_id>-<format>.json`` (defau
     python scripts/deploy_sweep.py --models mobilenet --resolutions 128 --formats float32 int8
     python scripts/deploy_sweep.py --quick               # CI: MobileNet 64 px, 2 formats, few images
 
-``--untrained`` skips training and deploys ``build_model(weights=None)`` with its random head
+``--untrained`` skips training and deploys ``build_model`` (ImageNet base) with its random head
 (a synthetic source run whose id starts with ``untrained-``): it proves the export/record path
 where ``run_training`` has no ``on_model`` hook yet; ``--quick`` falls back to it automatically.
 """
@@ -51,7 +51,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--output-dir", default=None, help="default: results/deploy")
     ap.add_argument("--save-models", action="store_true", help="also keep the .tflite files")
     ap.add_argument("--untrained", action="store_true",
-                    help="deploy build_model(weights=None) without training (path check)")
+                    help="deploy build_model (ImageNet base, random head) untrained (path check)")
     ap.add_argument("--quick", action="store_true",
                     help="CI: mobilenet 64 px, float32+int8, 40 images per split")
     ap.add_argument("--force", action="store_true", help="rewrite existing records")
@@ -104,9 +104,10 @@ def trained_model(params: dict, dataset, untrained: bool):
 
         from helpers.models import build_model
 
-        p = validate_params({**params, "weights": None})
+        p = validate_params(params)
         keras.utils.set_random_seed(p.seed)
-        model = build_model(p.model, p.resolution, weights=None, preprocessing=p.preprocessing)
+        model = build_model(p.model, p.resolution, weights=p.weights, weights_dir=p.weights_dir,
+                            preprocessing=p.preprocessing)
         te = dataset.splits["test"]
         run = {"schema": rec_mod.SCHEMA, "run_id": "untrained-" + rec_mod.run_id(p.identity()),
                "status": "ok", "params": p.identity(),
@@ -134,7 +135,7 @@ def main(argv=None) -> int:
     if not untrained and not has_on_model():
         if args.quick:
             print("note: helpers.train.run_training has no on_model= keyword yet; --quick "
-                  "deploys an untrained build_model(weights=None) model instead", flush=True)
+                  "deploys build_model with an untrained head instead", flush=True)
             untrained = True
         else:
             print("error: helpers.train.run_training(params, on_model=callable) is needed to get "
@@ -149,8 +150,7 @@ def main(argv=None) -> int:
             for prep in args.preprocessing:
                 for seed in args.seeds:
                     params = train_params(args, model_name, res, prep, seed)
-                    rid = rec_mod.run_id(validate_params(
-                        {**params, **({"weights": None} if untrained else {})}).identity())
+                    rid = rec_mod.run_id(validate_params(params).identity())
                     rid = ("untrained-" + rid) if untrained else rid
                     todo = [f for f in args.formats
                             if args.force or not deployment_path(out, rid, f).exists()]
