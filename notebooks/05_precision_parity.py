@@ -50,7 +50,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from helpers import parity, records
+from helpers import config, parity, records
 
 # %% tags=["parameters"]
 results_dir = "results/paper"
@@ -63,7 +63,7 @@ results_dir = "results/paper"
 # that get the same class at the 0.5 threshold.
 
 # %% tags=["hide-input"]
-recs = records.load_records(results_dir)
+recs = records.load_records(config.results_dir(results_dir))  # resolved from any cwd
 pairs = parity.precision_pairs(recs)
 shown = pairs.assign(**{"ΔAUC": pairs["delta_auc"].map("{:+.3f}".format),
                         "p": pairs["p_delong"].map("{:.2f}".format),
@@ -71,7 +71,7 @@ shown = pairs.assign(**{"ΔAUC": pairs["delta_auc"].map("{:+.3f}".format),
 shown = shown.rename(columns={"preprocessing": "prep.", "auc_ref": "AUC fp32",
                               "auc_cand": "AUC bf16"})
 cols = ["model", "resolution", "prep.", "seed", "AUC fp32", "AUC bf16", "ΔAUC", "p", "same label"]
-display(shown[cols].style.hide(axis="index").format(precision=3))
+display(shown[cols].style.hide(axis="index").format(precision=3).set_uuid("parity-seeds"))
 
 # %% [markdown]
 # ## 2. Per configuration: inside the seed-to-seed spread?
@@ -95,7 +95,7 @@ table = pd.DataFrame({
     "parity": cells["holds"].map({True: "holds", False: "no"}),
     "speed-up": cells["speedup"].map("{:.2f}×".format),
 })
-display(table.style.hide(axis="index"))
+display(table.style.hide(axis="index").set_uuid("parity-cells"))
 
 # %% tags=["remove-cell"]
 glue("parity_n_pairs", len(pairs), display=False)
