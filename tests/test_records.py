@@ -186,3 +186,24 @@ def test_failure_record_from_exception() -> None:
     assert rec["error"]["type"] == "ValueError" and rec["error"]["message"] == "bad model"
     assert "raise ValueError" in rec["error"]["traceback"]
     assert rec["provenance"]["finished_at"]
+
+
+def test_git_state_ignores_the_sweeps_own_outputs(tmp_path: Path) -> None:
+    """A changed record or log under results/ does not make the code dirty; a changed source does."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "m.py").write_text("x = 1\n")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "log.txt").write_text("a\n")
+    git("init", "-q")
+    git("-c", "user.email=a@b", "-c", "user.name=a", "add", ".")
+    git("-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "x")
+    assert R.git_state(tmp_path / "src")[1] is False
+    (tmp_path / "results" / "log.txt").write_text("b\n")
+    assert R.git_state(tmp_path / "src")[1] is False
+    (tmp_path / "src" / "m.py").write_text("x = 2\n")
+    assert R.git_state(tmp_path / "src")[1] is True

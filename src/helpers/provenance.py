@@ -61,7 +61,10 @@ def git_state(start: str | os.PathLike[str] | None = None) -> tuple[str | None, 
     commit = _git(["rev-parse", "HEAD"], here)
     if commit is None:
         return None, None
-    status = _git(["status", "--porcelain", "--untracked-files=no"], here)
+    # A sweep's own outputs (run records, logs, executed run notebooks under results/) are not
+    # the code that made them: only changes outside results/ make the checkout dirty.
+    status = _git(["status", "--porcelain", "--untracked-files=no", "--",
+                   ":(top)", ":(top,exclude)results"], here)
     return commit, (None if status is None else bool(status))
 
 
