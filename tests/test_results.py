@@ -718,3 +718,13 @@ def test_table_one_or_hillis_interval_and_operating_points(runs: pd.DataFrame) -
     assert op["sens_youden"].iloc[0] == pytest.approx(sens)
     cal = clinical.calibration_table(runs)
     assert (cal["brier"] > 0).all() and (cal["temperature"] > 0).all()
+
+
+def test_rounded_glue_values_are_plain_python_numbers() -> None:
+    import numpy as np
+
+    from helpers.results.prose import rounded
+
+    assert repr(rounded(np.float64(19.59798))) == "19.598"
+    assert repr(rounded(np.int64(3))) == "3" and rounded(True) is True
+    assert rounded("x") == "x"

@@ -14,6 +14,7 @@ float32 ones (float32 names are those of the records made before precision exist
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -32,9 +33,17 @@ Values = dict[str, Any]
 
 
 def rounded(value: Any, digits: int = 4) -> Any:
-    """A finite float rounded to ``digits`` (deterministic glued text); anything else as is."""
+    """A finite float rounded to ``digits`` (deterministic glued text); anything else as is.
+
+    NumPy scalars become Python numbers, so the glued text is ``19.598``, not
+    ``np.float64(19.598)`` (which ``{glue:text}`` cannot format).
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
     if isinstance(value, float) and math.isfinite(value):
-        return round(value, digits)
+        return round(float(value), digits)
     return value
 
 
