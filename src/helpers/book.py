@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from helpers.yamlfile import load_yaml
 
 NBVAL_MODES = ("strict", "lax")
 INPUTS_KEY = "resbook_inputs_sha256"
@@ -89,7 +89,7 @@ def load_registry(config_path: str | os.PathLike[str]) -> Registry:
     path = Path(config_path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such chapter list (expected e.g. configs/book.yaml)")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = load_yaml(path) or {}  # a key given twice is an error (helpers.yamlfile)
     parts_raw = raw.get("parts")
     if not isinstance(parts_raw, list) or not parts_raw:
         raise ValueError(f"{path}: expected a non-empty list under 'parts:'")

@@ -44,6 +44,7 @@ import yaml
 
 from helpers import config as hconfig
 from helpers.records import IDENTITY_KEYS, LOCATION_KEYS, canonical_params, run_id
+from helpers.yamlfile import DuplicateKeyError, load_yaml
 
 CONFIG_KEYS = {"name", "notebook", "output_dir", "grid", "fixed", "include", "validate"}
 BLOCK_KEYS = {"grid", "fixed"}
@@ -62,7 +63,9 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise SweepConfigError(f"sweep config {path} does not exist")
     try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        cfg = load_yaml(path)
+    except DuplicateKeyError as exc:
+        raise SweepConfigError(str(exc)) from exc
     except yaml.YAMLError as exc:
         raise SweepConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(cfg, dict):
