@@ -34,3 +34,81 @@ def test_duplicate_yaml_key_in_the_book_registry_is_an_error(tmp_path: Path) -> 
 
 def test_yaml_merge_keys_may_still_override() -> None:
     assert loads_yaml("a: &x {e: 1}\nb: {<<: *x, e: 2}\n") == {"a": {"e": 1}, "b": {"e": 2}}
+
+
+# ------------------------------------------------------------------ 6. dirty checkouts, --max-runs
+
+
+def _git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args],
+        cwd=repo, check=True, capture_output=True, text=True,
+    ).stdout
+
+
+def _tiny_repo(tmp_path: Path) -> tuple[Path, Path]:
+    """A committed git repository holding the tiny notebook and a sweep config."""
+    import yaml
+    from test_sweep import TINY
+
+    repo = tmp_path / "repo"
+    (repo / "configs").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text("")
+    (repo / "tiny.py").write_text(TINY)
+    cfg = repo / "configs" / "t.yaml"
+    cfg.write_text(yaml.safe_dump({"name": "t", "notebook": "tiny.py", "output_dir": "out",
+                                   "grid": {"seed": [0]}, "validate": False}))
+    (repo / ".gitignore").write_text("out/\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "tiny")
+    return repo, cfg
+
+
+class _Instant(S.SequentialExecutor):
+    """Pretends every run succeeded, without papermill."""
+
+    def submit(self, fn, spec):  # type: ignore[override]
+        return super().submit(lambda s: {"run_id": s["run_id"], "status": "ok", "wall_s": 0.1},
+                              spec)
+
+
+def test_sweep_refuses_a_dirty_checkout_unless_allowed(tmp_path: Path, capsys) -> None:
+    from helpers.provenance import git_diff_sha256
+
+    repo, cfg = _tiny_repo(tmp_path)
+    assert S.run_sweep(cfg, executor=_Instant()).ok  # clean: runs
+    assert git_diff_sha256(repo) is None
+    (repo / "tiny.py").write_text((repo / "tiny.py").read_text() + "\n# edited\n")
+    with pytest.raises(S.SweepConfigError, match="uncommitted changes.*--allow-dirty"):
+        S.run_sweep(cfg, executor=_Instant())
+    assert S.main([str(cfg)]) == 2
+    assert "uncommitted changes" in capsys.readouterr().err
+    assert S.run_sweep(cfg, dry_run=True).count("planned") == 1  # a dry run only lists
+    summary = S.run_sweep(cfg, executor=_Instant(), allow_dirty=True)
+    assert summary.ok and "dirty checkout" in capsys.readouterr().out
+    first = git_diff_sha256(repo)
+    assert first is not None and len(first) == 64
+    (repo / "tiny.py").write_text((repo / "tiny.py").read_text() + "# again\n")
+    assert git_diff_sha256(repo) not in (None, first)  # another diff, another hash
+
+
+def test_records_store_the_diff_hash_of_a_dirty_checkout() -> None:
+    from helpers import records as R
+
+    prov = R.provenance(None, None)
+    assert "git_diff_sha256" in prov
+    if prov["git_dirty"]:
+        assert len(prov["git_diff_sha256"]) == 64
+    else:
+        assert prov["git_diff_sha256"] is None
+
+
+def test_negative_max_runs_is_an_error(tmp_path: Path, capsys) -> None:
+    _repo, cfg = _tiny_repo(tmp_path)
+    assert S.main([str(cfg), "--max-runs", "-1"]) == 2
+    assert "--max-runs must be 0 or more" in capsys.readouterr().err
+    with pytest.raises(S.SweepConfigError, match="max_runs=-1"):
+        S.run_sweep(cfg, max_runs=-1, dry_run=True)

@@ -33,6 +33,7 @@ from helpers.files import atomic_write_json, to_jsonable
 from helpers.files import sha256_file as sha256_file
 from helpers.provenance import PACKAGES as PACKAGES
 from helpers.provenance import cpu_info as cpu_info
+from helpers.provenance import git_diff_sha256 as git_diff_sha256
 from helpers.provenance import git_state as git_state
 from helpers.provenance import gpu_info as gpu_info
 from helpers.provenance import host_hash as host_hash

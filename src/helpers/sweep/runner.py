@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import config as hconfig
+from helpers.provenance import git_diff_sha256, git_state
 from helpers.records import (
     failure_record,
     provenance,
@@ -42,6 +43,21 @@ from helpers.sweep.executors import SequentialExecutor, _wait_any
 from helpers.sweep.progress import SweepSummary, _Eta, _fmt_s
 
 
+def _check_clean(nb_path: Path, *, allow_dirty: bool) -> str | None:
+    """Refuse a dirty checkout of the notebook's repository; with ``allow_dirty`` a note."""
+    commit, dirty = git_state(nb_path.parent)
+    if commit is None or not dirty:
+        return None  # clean, or no git checkout (e.g. a notebook in a temporary folder)
+    if not allow_dirty:
+        raise SweepConfigError(
+            f"the git checkout holding {nb_path.name} has uncommitted changes: records would "
+            "not say which code made them. Commit (or stash) them, or pass --allow-dirty "
+            "(each record then stores provenance.git_diff_sha256, a hash of the diff)"
+        )
+    return (f"warning: running from a dirty checkout (commit {commit[:10]}, diff sha256 "
+            f"{(git_diff_sha256(nb_path.parent) or '?')[:12]}); --allow-dirty")
+
+
 def run_sweep(
     config: Mapping[str, Any] | str | os.PathLike[str],
     *,
@@ -57,8 +73,15 @@ def run_sweep(
     root: str | os.PathLike[str] | None = None,
     validator: Callable[[dict[str, Any]], Any] | None | str = "default",
     log: Callable[[str], None] | None = None,
+    allow_dirty: bool = False,
 ) -> SweepSummary:
-    """Run every missing or failed run of a sweep config; resumable (chapter 03)."""
+    """Run every missing or failed run of a sweep config; resumable (chapter 03).
+
+    Refuses (SweepConfigError) to run from a git checkout of the notebook with uncommitted
+    changes unless ``allow_dirty``: each record then stores ``provenance.git_diff_sha256``.
+    """
+    if max_runs is not None and max_runs < 0:
+        raise SweepConfigError(f"max_runs={max_runs}: give 0 or more (runs to start)")
     cfg = load_config(config) if isinstance(config, str | os.PathLike) else dict(config)
     root_p = Path(root or cfg.get("_root") or Path.cwd()).resolve()
     cfg.setdefault("_root", str(root_p))
@@ -74,6 +97,7 @@ def run_sweep(
         else hconfig.results_dir() / name
     )
     runs = expand(cfg, validator=validator)
+    dirty_note = _check_clean(nb_path, allow_dirty=allow_dirty or dry_run)
 
     locations: dict[str, str] = {"output_dir": _rel(out, root_p)}
     for key, explicit, env in (
@@ -97,6 +121,8 @@ def run_sweep(
             with open(logs_dir / "sweep.log", "a", encoding="utf-8") as fh:
                 fh.write(f"{utc_now()} {msg}\n")
 
+    if dirty_note:
+        say(dirty_note)
     started_at = utc_now()
     summary = SweepSummary(name=name, output_dir=out)
     todo: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (spec, summary row)
