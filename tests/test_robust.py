@@ -112,3 +112,28 @@ def test_negative_max_runs_is_an_error(tmp_path: Path, capsys) -> None:
     assert "--max-runs must be 0 or more" in capsys.readouterr().err
     with pytest.raises(S.SweepConfigError, match="max_runs=-1"):
         S.run_sweep(cfg, max_runs=-1, dry_run=True)
+
+
+# ------------------------------------------------------------------ 8. file permissions
+
+
+def test_sweep_outputs_get_new_file_permissions(tmp_path: Path) -> None:
+    """Records (the notebook's and the runner's failed ones) and executed notebooks: 0o666 & ~umask."""
+    import os
+
+    from test_sweep import TINY
+
+    (tmp_path / "tiny.py").write_text(TINY)
+    cfg = {"name": "p", "notebook": "tiny.py", "output_dir": "out", "grid": {"seed": [0, 14]},
+           "_root": str(tmp_path)}
+    old = os.umask(0o002)
+    try:
+        summary = S.run_sweep(cfg, validator=None)
+    finally:
+        os.umask(old)
+    assert [r["status"] for r in summary.runs] == ["ok", "failed"]  # seed 14 writes no record
+    files = [*(tmp_path / "out" / "records").glob("*.json"),
+             *(tmp_path / "out" / "notebooks").glob("*.ipynb"), tmp_path / "out" / "sweep.json"]
+    assert len(files) == 5
+    for f in files:
+        assert f.stat().st_mode & 0o777 == 0o664, f.name
