@@ -5,6 +5,7 @@ Fast tests (a tiny stand-in notebook, fake files); the training ones use 16 imag
 
 from __future__ import annotations
 
+import json as json_mod
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,89 @@ def test_sweep_outputs_get_new_file_permissions(tmp_path: Path) -> None:
     assert len(files) == 5
     for f in files:
         assert f.stat().st_mode & 0o777 == 0o664, f.name
+
+
+# ------------------------------------------------------------------ 2. unknown papermill parameters
+
+
+def test_sweep_refuses_a_parameter_the_notebook_does_not_define(tmp_path: Path) -> None:
+    from test_sweep import TINY
+
+    (tmp_path / "tiny.py").write_text(TINY.replace('precision = "float32"\n', ""))
+    cfg = {"name": "u", "notebook": "tiny.py", "output_dir": "out", "_root": str(tmp_path),
+           "grid": {"seed": [0]}, "fixed": {"precision": "mixed_bfloat16"}}
+    with pytest.raises(S.SweepConfigError, match=r"unknown parameter\(s\) 'precision'"):
+        S.run_sweep(cfg, validator=None, dry_run=True)
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_params_names_the_closest_valid_parameter() -> None:
+    from helpers.training.params import validate_params
+
+    with pytest.raises(ValueError, match=r"'resoluton' \(did you mean 'resolution'\?\)"):
+        validate_params({"resoluton": 64})
+
+
+def test_book_registry_typo_fails_helpers_notebooks(tmp_path: Path, monkeypatch, capsys) -> None:
+    from helpers.cli import main
+
+    (tmp_path / "nb.py").write_text('# %% tags=["parameters"]\ndataset = "isic2017"\n'
+                                    "resolution = 64\n\n# %%\nprint(dataset)\n")
+    reg = tmp_path / "book.yaml"
+    reg.write_text("parts:\n  - caption: P\n    chapters:\n      - notebook: nb.py\n"
+                   "        output: nb.ipynb\n        parameters: {datset: kermany}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["notebooks", str(reg)]) == 2
+    err = capsys.readouterr().err
+    assert "'datset' (did you mean 'dataset'?)" in err and "nb.py" in err
+    assert not (tmp_path / "nb.ipynb").exists()  # nothing was executed
+
+
+TYPO_NB = """# %%
+from helpers.training.params import check_injected, globals_snapshot
+import json
+_before = globals_snapshot(globals())
+
+# %% tags=["parameters"]
+dataset = "isic2017"
+resolution = 64
+
+# %%
+check_injected(globals(), _before)
+print("ran with", resolution)
+"""
+
+
+def test_notebook_run_by_plain_papermill_stops_at_a_typo(tmp_path: Path) -> None:
+    import jupytext
+    import papermill as pm
+
+    from helpers.nbparams import UnknownParameterError
+    from helpers.training.params import check_injected, globals_snapshot
+
+    ns: dict = {"json": json_mod, "In": []}
+    before = globals_snapshot(ns)
+    ns.update(dataset="isic2017", resolution=64, _i3="x")
+    check_injected(ns, before)  # the parameters cell alone: fine
+    ns["json"] = 1  # a parameter that rebinds an import
+    with pytest.raises(UnknownParameterError, match="'json'"):
+        check_injected(ns, before)
+
+    nb = jupytext.reads(TYPO_NB, fmt="py:percent")
+    pm.execute_notebook(nb, str(tmp_path / "ok.ipynb"), parameters={"resolution": 32},
+                        kernel_name="python3", language="python", progress_bar=False)
+    with pytest.raises(pm.PapermillExecutionError, match="did you mean 'resolution'"):
+        pm.execute_notebook(nb, str(tmp_path / "bad.ipynb"), parameters={"resoluton": 32},
+                            kernel_name="python3", language="python", progress_bar=False)
+
+
+def test_training_notebook_checks_injected_parameters() -> None:
+    """03_train.py snapshots its globals right before the parameters cell, checks right after."""
+    import jupytext
+
+    nb = jupytext.read(str(Path(__file__).resolve().parents[1] / "notebooks" / "03_train.py"))
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    i = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+    assert code[i - 1].source.rstrip().splitlines()[-1].startswith(
+        "_globals_before_parameters = globals_snapshot(globals())")
+    assert code[i + 1].source.startswith("check_injected(globals(), _globals_before_parameters)")

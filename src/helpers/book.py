@@ -205,6 +205,14 @@ def helpers_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
+def check_chapter_parameters(chapter: Chapter, root: Path) -> None:
+    """UnknownParameterError (a ValueError) for a registry parameter the notebook lacks."""
+    from helpers.nbparams import check_parameters
+
+    check_parameters(chapter.parameters, root / chapter.notebook,
+                     f"configs/book.yaml, {chapter.notebook}")
+
+
 def execute_chapter(chapter: Chapter, root: Path | None = None) -> float:
     """Run one jupytext source through papermill into its executed ``.ipynb``; returns seconds."""
     import jupytext
@@ -213,6 +221,7 @@ def execute_chapter(chapter: Chapter, root: Path | None = None) -> float:
     root = Path.cwd() if root is None else root
     if not (root / chapter.notebook).is_file():
         raise FileNotFoundError(f"{chapter.notebook}: notebook source not found")
+    check_chapter_parameters(chapter, root)
     out = root / chapter.output
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -250,7 +259,11 @@ def execute_chapters(
 ) -> None:
     """Execute the registry's chapters whose inputs changed (``make notebooks``)."""
     root = Path.cwd()
-    for chapter in load_chapters(config_path):
+    chapters = load_chapters(config_path)
+    for chapter in chapters:  # every typo is reported before anything runs
+        if (root / chapter.notebook).is_file():
+            check_chapter_parameters(chapter, root)
+    for chapter in chapters:
         if only and only not in str(chapter.output):
             continue
         if not force and is_current(chapter, root):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import config as hconfig
+from helpers.nbparams import UnknownParameterError, check_parameters
 from helpers.provenance import git_diff_sha256, git_state
 from helpers.records import (
     failure_record,
@@ -108,6 +109,12 @@ def run_sweep(
         value = explicit or os.environ.get(env, "").strip() or None
         if value:
             locations[key] = _rel(Path(value).expanduser().resolve(), root_p)
+    # papermill injects any name it is given: refuse one the notebook does not define
+    used = {k for params in runs for k in params} | set(locations)
+    try:
+        check_parameters(used, nb_path, f"{_where(cfg)} (notebook {_rel(nb_path, root_p)})")
+    except UnknownParameterError as exc:
+        raise SweepConfigError(str(exc)) from exc
 
     logs_dir = out / "logs"
     if not dry_run:
