@@ -224,3 +224,48 @@ def test_training_notebook_checks_injected_parameters() -> None:
     assert code[i - 1].source.rstrip().splitlines()[-1].startswith(
         "_globals_before_parameters = globals_snapshot(globals())")
     assert code[i + 1].source.startswith("check_injected(globals(), _globals_before_parameters)")
+
+
+# ------------------------------------------------------------------ 7. run locks
+
+
+def _lock(path: Path, pid: int) -> None:
+    import json
+    import socket
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": pid, "host": socket.gethostname(), "started_at": "t"}))
+
+
+def test_a_locked_run_is_left_to_the_sweep_running_it(tmp_path: Path, capsys) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from test_sweep import TINY
+
+    from helpers import records as R
+    from helpers.sweep import locks
+
+    (tmp_path / "tiny.py").write_text(TINY)
+    cfg = {"name": "l", "notebook": "tiny.py", "output_dir": "out", "_root": str(tmp_path),
+           "grid": {"seed": [0, 1]}}
+    rids = [R.run_id(p) for p in S.expand(cfg, validator=None)]
+    out = tmp_path / "out"
+    _lock(locks.lock_path(out, rids[0]), os.getppid())  # a live process of this host
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _lock(locks.lock_path(out, rids[1]), dead.pid)  # a killed sweep's stale lock
+    summary = S.run_sweep(cfg, executor=_Instant(), validator=None)
+    assert [(r["status"], r.get("note")) for r in summary.runs] == [
+        ("not_run", "running elsewhere"), ("ok", None)]
+    assert f"{rids[0]}: running elsewhere (pid {os.getppid()}" in capsys.readouterr().out
+    assert locks.lock_path(out, rids[0]).exists()  # the other sweep's lock stays
+    assert not locks.lock_path(out, rids[1]).exists()  # ours is released when the run ends
+    # two acquisitions: exactly one wins
+    path = locks.lock_path(out, "x")
+    assert locks.acquire(path) == (True, None)
+    got, holder = locks.acquire(path)
+    assert not got and holder["pid"] == os.getpid()
+    locks.release(path)
+    assert not path.exists()

@@ -32,6 +32,7 @@ from helpers.records import (
     utc_now,
     write_json_atomic,
 )
+from helpers.sweep import locks
 from helpers.sweep.config import SweepConfigError, _rel, _resolve, _where, expand, load_config
 from helpers.sweep.execute import (
     KERNEL_NAME,
@@ -160,6 +161,12 @@ def run_sweep(
             "cwd": str(root_p),
             "kernel_name": KERNEL_NAME,
         }
+        holder = locks.read_lock(locks.lock_path(out, rid))
+        if holder is not None and not (holder and locks.is_stale(holder)):
+            row["status"] = "not_run"
+            row["note"] = "running elsewhere"
+            say(f"  {rid}: running elsewhere ({locks.describe(holder)}); not run here")
+            continue
         todo.append((spec, row))
 
     n_total = len(runs)
@@ -189,7 +196,15 @@ def run_sweep(
     queue = list(todo)
     pending: dict[Future, tuple[dict[str, Any], dict[str, Any]]] = {}
 
+    held: set[str] = set()  # run ids whose lock this sweep holds
+
+    def unlock(rid: str) -> None:
+        if rid in held:
+            held.discard(rid)
+            locks.release(locks.lock_path(out, rid))
+
     def finish(spec: dict[str, Any], row: dict[str, Any], res: dict[str, Any]) -> None:
+        unlock(spec["run_id"])
         row.update(status=res["status"], wall_s=res.get("wall_s"))
         if res.get("error"):
             row["error"] = res["error"]
@@ -210,6 +225,13 @@ def run_sweep(
         while queue or pending:
             while queue and len(pending) < limit:
                 spec, row = queue.pop(0)
+                got, holder = locks.acquire(locks.lock_path(out, spec["run_id"]))
+                if not got:  # another sweep took it since the plan was made
+                    row.update(status="not_run", note="running elsewhere")
+                    say(f"[{index[spec['run_id']]}/{len(todo)}] {spec['run_id']}: running "
+                        f"elsewhere ({locks.describe(holder)}); not run here")
+                    continue
+                held.add(spec["run_id"])
                 left = [s["params"] for s, _ in queue] + [spec["params"]]
                 est = eta.estimate(left)
                 say(
@@ -248,6 +270,8 @@ def run_sweep(
                     }
                 finish(spec, row, res)
     finally:
+        for rid in list(held):
+            unlock(rid)
         for row in summary.runs:
             if row["status"] in {"planned", "running"}:
                 row["status"] = "not_run"
