@@ -269,3 +269,111 @@ def test_a_locked_run_is_left_to_the_sweep_running_it(tmp_path: Path, capsys) ->
     assert not got and holder["pid"] == os.getpid()
     locks.release(path)
     assert not path.exists()
+
+
+# ------------------------------------------------------------------ 3. damaged caches, checkpoints
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_damaged_data_caches_are_named_and_rebuilt(tmp_path: Path) -> None:
+    import numpy as np
+    from data_fixtures import make_folder
+
+    from helpers.data import load_dataset
+
+    root = make_folder(tmp_path / "f", {"a": 10, "b": 10})
+    kw = {"data_root": root, "cache_dir": tmp_path / "cache", "resolution": 16}
+    ds = load_dataset("folder", **kw)
+    cached = sorted((tmp_path / "cache" / "arrays").glob("*"))
+    assert {p.suffix for p in cached} == {".npz", ".npy", ".json"}
+    for p in cached:
+        _truncate(p)
+    with pytest.warns(UserWarning, match=r"damaged file .*index-v\d\.npz \(BadZipFile"):
+        again = load_dataset("folder", **kw)
+    assert again.fingerprint == ds.fingerprint and again.report.cache["index"] == "miss"
+    np.testing.assert_array_equal(again.splits["test"].images, ds.splits["test"].images)
+    assert load_dataset("folder", **kw).report.cache == {"index": "hit", "arrays": "hit"}
+
+
+def test_damaged_feature_cache_is_named_and_recomputed(tmp_path: Path) -> None:
+    import numpy as np
+
+    from helpers.features import cached_features
+
+    class Extractor:
+        output_shape = (None, 2)
+
+        def predict_on_batch(self, batch):
+            return batch.reshape(len(batch), -1)[:, :2]
+
+    x = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
+    ids = np.array(["a", "b"])
+    path = tmp_path / "f.npz"
+    feats, hit = cached_features(Extractor(), x, ids, path)
+    assert not hit
+    _truncate(path)
+    with pytest.warns(UserWarning, match=r"damaged file .*f\.npz \(BadZipFile.*recomputing"):
+        again, hit = cached_features(Extractor(), x, ids, path)
+    assert not hit and np.array_equal(again, feats)
+    assert cached_features(Extractor(), x, ids, path)[1]
+
+
+def test_damaged_checkpoint_is_discarded_with_a_warning(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    from helpers.training import checkpoints as C
+
+    identity = {"seed": 0}
+    folder = tmp_path / "checkpoints" / "run"
+    (folder / "epoch-0001").mkdir(parents=True)
+    C.save_arrays(folder / "epoch-0001" / "model.npz", [np.ones((3, 3))])
+    C.save_arrays(folder / "epoch-0001" / "optimizer.npz", [np.zeros(2)])
+    (folder / "state.json").write_text(json.dumps(
+        {"params": identity, "epoch": 1, "dir": "epoch-0001", "lr_now": 0.001}))
+    state, arrays, warning = C.open_checkpoint(folder, identity)
+    assert state["epoch"] == 1 and warning is None and arrays["model"][0].shape == (3, 3)
+    assert C.open_checkpoint(folder, {"seed": 1}) == (None, None, None)  # another run's
+    _truncate(folder / "epoch-0001" / "optimizer.npz")
+    with pytest.warns(UserWarning, match=r"optimizer\.npz \(BadZipFile.*from epoch 0"):
+        state, arrays, warning = C.open_checkpoint(folder, identity)
+    assert state is None and "optimizer.npz" in warning and not folder.exists()
+    folder.mkdir(parents=True)
+    (folder / "state.json").write_text('{"params": {"se')  # cut mid-write
+    with pytest.warns(UserWarning, match=r"state\.json"):
+        assert C.open_checkpoint(folder, identity)[0] is None
+
+
+# ------------------------------------------------------------------ 5. runs that learnt nothing
+
+
+def test_loss_warnings_for_non_finite_loss_and_no_gain_over_the_prior() -> None:
+    import math
+
+    from helpers.training.run import loss_warnings
+
+    labels = [0, 0, 0, 1]  # prevalence 0.25: the prior's loss is 0.5623
+    assert loss_warnings({"epoch": [1, 2], "loss": [0.7, 0.3]}, labels) == []
+    w = loss_warnings({"epoch": [1, 2], "loss": [0.70, 0.57]}, labels)
+    assert len(w) == 1 and "never went below the class-prior loss" in w[0] and "0.5623" in w[0]
+    w = loss_warnings({"epoch": [1, 2, 3], "loss": [0.4, math.nan, None]}, labels)
+    assert w == ["non-finite training loss (NaN/inf) at epoch(s) [2, 3]"]
+
+
+def test_failed_record_keeps_the_history_and_warnings() -> None:
+    from helpers import records as R
+
+    params = {"dataset": "d", "task": "t", "model": "mobilenet", "resolution": 32,
+              "regime": "full", "preprocessing": "unit", "seed": 0}
+    exc = ValueError("Input contains NaN")
+    exc.history = {"epoch": [1, 2], "loss": [0.6, float("nan")]}
+    exc.run_warnings = ["non-finite training loss (NaN/inf) at epoch(s) [2]"]
+    rec = R.failure_record(params, exc)
+    assert rec["history"] == {"epoch": [1, 2], "loss": [0.6, None]}
+    assert rec["warnings"] == exc.run_warnings
+    assert "history" not in R.failure_record(params, ValueError("x"))

@@ -254,5 +254,11 @@ def failure_record(
         "timing": {"wall_s": wall_s},
         "provenance": dict(prov) if prov is not None else provenance(None, None),
     }
+    history = getattr(exc, "history", None)  # attached by helpers.training.run
+    if isinstance(history, Mapping):
+        rec["history"] = to_jsonable(history)  # the epochs before the failure (e.g. a NaN)
+    run_warnings = getattr(exc, "run_warnings", None)
+    if run_warnings:
+        rec["warnings"] = [str(w) for w in run_warnings]
     rec["provenance"]["finished_at"] = utc_now()
     return rec
