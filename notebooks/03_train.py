@@ -72,8 +72,10 @@ from helpers import records
 from helpers.data import load_dataset
 from helpers.models import BLOCK_DOC
 from helpers.train import run_training, save_record, validate_params
+from helpers.training.params import check_injected, globals_snapshot
 
 print("Keras", keras.__version__, "backend", keras.backend.backend())
+_globals_before_parameters = globals_snapshot(globals())  # see check_injected below
 
 # %% tags=["parameters"]
 dataset = "isic2017"
@@ -101,13 +103,16 @@ output_dir = "results/book-example"
 # %% [markdown]
 # ## 1. Parameters, checked before anything runs
 #
-# `validate_params` rejects an unknown name, a wrong type (`resolution="128"`, `epochs=1.5`) or
+# `check_injected` stops a run given a parameter this notebook does not define (papermill
+# would inject `resoluton=64` silently and train at the default), naming the closest valid
+# name. `validate_params` rejects an unknown name, a wrong type (`resolution="128"`, `epochs=1.5`) or
 # a value outside the allowed set (`model="vgg"`) with a message that names the parameter and
 # what is allowed, before any data is loaded. The *identity* of the run is every parameter
 # except the four locations; its hash ends the run id, so the same configuration always gets
 # the same record file, on any machine.
 
 # %% tags=["nbval-check-output"]
+check_injected(globals(), _globals_before_parameters)  # a typo'd papermill parameter stops here
 params = validate_params(dict(
     dataset=dataset, task=task, model=model, resolution=resolution, regime=regime,
     unfreeze_blocks=unfreeze_blocks, preprocessing=preprocessing, epochs=epochs,

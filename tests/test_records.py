@@ -123,7 +123,7 @@ def test_provenance_keys_and_weights_hash(tmp_path: Path) -> None:
     w.write_bytes(b"weights")
     prov = R.provenance("fp123", w)
     expected = {
-        "git_commit", "git_dirty", "python", "packages", "keras_backend",
+        "git_commit", "git_dirty", "git_diff_sha256", "python", "packages", "keras_backend",
         "tf_enable_onednn_opts", "platform", "cpu",
         "gpu", "host", "data_fingerprint", "weights_file", "weights_sha256", "started_at",
         "finished_at",

@@ -456,7 +456,9 @@ def test_smoke_sweep_end_to_end(tmp_path: Path) -> None:
         if not os.environ.get(var):
             pytest.skip(f"{var} is not set: the smoke sweep needs the real data and weights")
     t0 = time.perf_counter()
-    summary = S.run_sweep(REPO / "configs" / "smoke.yaml", output_dir=tmp_path / "smoke")
+    summary = S.run_sweep(
+        REPO / "configs" / "smoke.yaml", output_dir=tmp_path / "smoke", allow_dirty=True
+    )
     wall = time.perf_counter() - t0
     print(f"smoke sweep: {len(summary.runs)} runs in {wall:.1f} s")
     assert summary.ok, [r for r in summary.runs if r["status"] == "failed"]
@@ -473,7 +475,9 @@ def test_smoke_sweep_end_to_end(tmp_path: Path) -> None:
         hit = absolute.search(f.read_text())
         assert hit is None, f"{f.name}: {hit and hit.group(0)}"
     # resume: nothing left to do; sweep.json keeps each run's wall time
-    again = S.run_sweep(REPO / "configs" / "smoke.yaml", output_dir=tmp_path / "smoke")
+    again = S.run_sweep(
+        REPO / "configs" / "smoke.yaml", output_dir=tmp_path / "smoke", allow_dirty=True
+    )
     assert again.count("skipped") == len(summary.runs)
     assert all(r["wall_s"] > 0 for r in again.runs)
 

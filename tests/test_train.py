@@ -246,3 +246,15 @@ def test_bf16_same_seed_same_predictions_and_own_identity(tmp_path):
     assert first["params"]["precision"] == "mixed_bfloat16" and "-bf16-" in first["run_id"]
     assert first["provenance"]["precision"]["policy"] == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "float32"  # restored after the run
+
+
+@needs_data
+def test_record_lists_its_warnings(reference_run):
+    """Every ok record has ``warnings``; a loss that never beat the class prior is one."""
+    rec, _ = reference_run
+    assert isinstance(rec["warnings"], list)
+    counts = rec["data"]["counts"]["train"]
+    p = counts[1] / sum(counts)
+    prior = -(p * np.log(p) + (1 - p) * np.log(1 - p))
+    no_gain = min(v for v in rec["history"]["loss"] if v is not None) >= prior
+    assert no_gain == any("class-prior loss" in w for w in rec["warnings"])

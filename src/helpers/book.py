@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from helpers.yamlfile import load_yaml
 
 NBVAL_MODES = ("strict", "lax")
 INPUTS_KEY = "resbook_inputs_sha256"
@@ -89,7 +89,7 @@ def load_registry(config_path: str | os.PathLike[str]) -> Registry:
     path = Path(config_path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such chapter list (expected e.g. configs/book.yaml)")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = load_yaml(path) or {}  # a key given twice is an error (helpers.yamlfile)
     parts_raw = raw.get("parts")
     if not isinstance(parts_raw, list) or not parts_raw:
         raise ValueError(f"{path}: expected a non-empty list under 'parts:'")
@@ -205,6 +205,14 @@ def helpers_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
+def check_chapter_parameters(chapter: Chapter, root: Path) -> None:
+    """UnknownParameterError (a ValueError) for a registry parameter the notebook lacks."""
+    from helpers.nbparams import check_parameters
+
+    check_parameters(chapter.parameters, root / chapter.notebook,
+                     f"configs/book.yaml, {chapter.notebook}")
+
+
 def execute_chapter(chapter: Chapter, root: Path | None = None) -> float:
     """Run one jupytext source through papermill into its executed ``.ipynb``; returns seconds."""
     import jupytext
@@ -213,6 +221,7 @@ def execute_chapter(chapter: Chapter, root: Path | None = None) -> float:
     root = Path.cwd() if root is None else root
     if not (root / chapter.notebook).is_file():
         raise FileNotFoundError(f"{chapter.notebook}: notebook source not found")
+    check_chapter_parameters(chapter, root)
     out = root / chapter.output
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -250,7 +259,11 @@ def execute_chapters(
 ) -> None:
     """Execute the registry's chapters whose inputs changed (``make notebooks``)."""
     root = Path.cwd()
-    for chapter in load_chapters(config_path):
+    chapters = load_chapters(config_path)
+    for chapter in chapters:  # every typo is reported before anything runs
+        if (root / chapter.notebook).is_file():
+            check_chapter_parameters(chapter, root)
+    for chapter in chapters:
         if only and only not in str(chapter.output):
             continue
         if not force and is_current(chapter, root):

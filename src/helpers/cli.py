@@ -19,7 +19,14 @@ def _cmd_notebooks(argv: Sequence[str]) -> int:
     parser.add_argument("--force", action="store_true",
                         help="re-execute even chapters whose inputs are unchanged")
     args = parser.parse_args(argv)
-    execute_chapters(args.config, only=args.only, force=args.force)
+    from helpers.nbparams import UnknownParameterError
+    from helpers.yamlfile import DuplicateKeyError
+
+    try:
+        execute_chapters(args.config, only=args.only, force=args.force)
+    except (UnknownParameterError, DuplicateKeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers import config
-from helpers.files import atomic_write
+from helpers.files import DAMAGED_FILE_ERRORS, atomic_write, warn_damaged
 
 FEATURES_SUBDIR = "features"
 
@@ -75,8 +75,8 @@ def cached_features(
                 stored_ids, feats = z["ids"].astype(str), z["features"]
             if stored_ids.shape == ids.shape and (stored_ids == ids).all():
                 return feats.astype(np.float32, copy=False), True
-        except (OSError, ValueError, KeyError):
-            pass  # an unreadable or foreign file is recomputed and replaced
+        except DAMAGED_FILE_ERRORS as exc:  # an unreadable file is recomputed and replaced
+            warn_damaged(path, exc, "recomputing the features")
     feats = compute_features(extractor, images, batch_size)
     atomic_write(path, lambda fh: np.savez(fh, ids=ids, features=feats), durable=False)
     return feats, False

@@ -21,6 +21,8 @@ import json
 import math
 import os
 import tempfile
+import warnings
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -145,6 +147,25 @@ def atomic_write_json(
     """
     data = (json_text(obj, indent=indent, sort_keys=sort_keys) + "\n").encode("utf-8")
     return atomic_write_bytes(path, data, durable=durable)
+
+
+# --------------------------------------------------------------------------------------------
+# Damaged files
+# --------------------------------------------------------------------------------------------
+
+DAMAGED_FILE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile,
+)
+"""What reading a truncated or corrupt ``.npz``/``.npy``/``.json`` raises (a full disk, a kill
+mid-copy): ``np.load`` of a cut ``.npz`` raises ``zipfile.BadZipFile``, which is none of the
+others, and names no file. Catch these, then :func:`warn_damaged`."""
+
+
+def warn_damaged(path: str | os.PathLike[str], exc: BaseException, action: str) -> str:
+    """Warn that ``path`` could not be read and what is done instead; returns the message."""
+    msg = f"damaged file {os.fspath(path)} ({type(exc).__name__}: {exc}); {action}"
+    warnings.warn(msg, stacklevel=3)
+    return msg
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Provenance of a run: code, packages, machine, data, weights (chapter 03 train).
 
 Every run record carries ``provenance`` (:func:`provenance`): the git commit and whether the
-checkout was dirty, the versions of the numerical packages, the Keras backend, the CPU (model
+checkout was dirty (and then a hash of the uncommitted diff), the versions of the numerical packages, the Keras backend, the CPU (model
 and the vector extensions that decide TensorFlow's kernels), visible GPUs, a salted hash of the
 host name, the data set's fingerprint and the weights file's sha256. :mod:`helpers.records`
 re-exports these names.
@@ -66,6 +66,26 @@ def git_state(start: str | os.PathLike[str] | None = None) -> tuple[str | None, 
     status = _git(["status", "--porcelain", "--untracked-files=no", "--",
                    ":(top)", ":(top,exclude)results"], here)
     return commit, (None if status is None else bool(status))
+
+
+def git_diff_sha256(start: str | os.PathLike[str] | None = None) -> str | None:
+    """sha256 of ``git diff HEAD --binary`` (tracked files) when the checkout is dirty, else None.
+
+    Names exactly which uncommitted changes a run was made with: two runs with equal hashes ran
+    the same code. Untracked files are not included, as in :func:`git_state` (chapter 03).
+    """
+    here = Path(start) if start is not None else Path(__file__).resolve().parent
+    commit, dirty = git_state(here)
+    if commit is None or not dirty:
+        return None
+    try:
+        res = subprocess.run(
+            ["git", "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"],
+            cwd=here, capture_output=True, timeout=60, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return hashlib.sha256(res.stdout).hexdigest() if res.returncode == 0 else None
 
 
 def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
@@ -179,6 +199,7 @@ def provenance(
     return {
         "git_commit": commit,
         "git_dirty": dirty,
+        "git_diff_sha256": git_diff_sha256() if dirty else None,
         "python": platform.python_version(),
         "packages": package_versions(),
         "keras_backend": keras_backend(),

@@ -33,6 +33,7 @@ from helpers.files import atomic_write_json, to_jsonable
 from helpers.files import sha256_file as sha256_file
 from helpers.provenance import PACKAGES as PACKAGES
 from helpers.provenance import cpu_info as cpu_info
+from helpers.provenance import git_diff_sha256 as git_diff_sha256
 from helpers.provenance import git_state as git_state
 from helpers.provenance import gpu_info as gpu_info
 from helpers.provenance import host_hash as host_hash
@@ -253,5 +254,11 @@ def failure_record(
         "timing": {"wall_s": wall_s},
         "provenance": dict(prov) if prov is not None else provenance(None, None),
     }
+    history = getattr(exc, "history", None)  # attached by helpers.training.run
+    if isinstance(history, Mapping):
+        rec["history"] = to_jsonable(history)  # the epochs before the failure (e.g. a NaN)
+    run_warnings = getattr(exc, "run_warnings", None)
+    if run_warnings:
+        rec["warnings"] = [str(w) for w in run_warnings]
     rec["provenance"]["finished_at"] = utc_now()
     return rec

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..files import atomic_write, atomic_write_json
+from ..files import DAMAGED_FILE_ERRORS, atomic_write, atomic_write_json, warn_damaged
 from .images import THUMB_SIZE, fingerprint_image, prepare
 from .sources import Entry, MnistSource, Source
 
@@ -83,8 +83,8 @@ def build_index(src: Source, entries: list[Entry], key: str, cache_root: Path
                                      dict(zip(cached, map(int, z["phash"]), strict=True)),
                                      dict(zip(cached, z["thumb"], strict=True)),
                                      dict(zip(cached, map(str, z["skip"]), strict=True))), True
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache file is rebuilt
+        except DAMAGED_FILE_ERRORS as exc:  # a damaged cache file is rebuilt
+            warn_damaged(path, exc, "rebuilding the file index")
     with ThreadPoolExecutor(workers()) as pool:
         results = list(pool.map(lambda e: _index_one(src, e), entries))
     sha, ph, thumb, skip = (list(col) for col in zip(*results, strict=True)) if results else (
@@ -129,8 +129,8 @@ def load_arrays(src: Source, entries: list[Entry], key: str, resolution: int, ca
             if (obj.get("version") == ARRAYS_VERSION and images.shape[0] == len(rows)
                     and set(rels) <= known):
                 return images, rows, obj["skip"], True
-        except (OSError, ValueError, KeyError):
-            pass
+        except DAMAGED_FILE_ERRORS as exc:  # a damaged cache file is rebuilt
+            warn_damaged(f"{npy} (or {meta.name})", exc, "decoding the images again")
     with ThreadPoolExecutor(workers()) as pool:
         results = list(pool.map(lambda e: _decode_safe(src, e, resolution), entries))
     good = [(e.rel, a) for e, (a, _) in zip(entries, results, strict=True) if a is not None]

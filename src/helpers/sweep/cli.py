@@ -1,9 +1,10 @@
 """Command line of the sweep: ``python -m helpers sweep CONFIG ...`` (chapter 03).
 
 ``python -m helpers sweep CONFIG [--data-root P] [--weights-dir P] [--cache-dir P]
-[--output-dir P] [--dry-run] [--only SUBSTRING] [--max-runs N]
+[--output-dir P] [--dry-run] [--only SUBSTRING] [--max-runs N] [--allow-dirty]
 [--executor {process,dask,dask-local}] [--workers N] [--scheduler ADDRESS]``; exit status 0
-when no run failed, 1 when one did, 2 for a bad config or bad options.
+when no run failed, 1 when one did, 2 for a bad config or bad options (or uncommitted changes
+in the notebook's checkout without ``--allow-dirty``).
 
 Executors: ``process`` (default): this process, or a pool of ``--workers`` processes;
 ``dask-local``: a local Dask cluster of ``--workers`` processes; ``dask``: the Dask cluster whose
@@ -52,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler, e.g. tcp://h:8786"
     )
     p.add_argument("--max-runs", type=int, default=None, help="stop after starting N runs")
+    p.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="run even with uncommitted changes (records store provenance.git_diff_sha256)",
+    )
     return p
 
 
@@ -76,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers is not None and args.workers < 1:
         print("--workers must be at least 1", file=sys.stderr)
         return 2
+    if args.max_runs is not None and args.max_runs < 0:
+        print(f"--max-runs must be 0 or more, got {args.max_runs}", file=sys.stderr)
+        return 2
     if (args.executor == "dask") != bool(args.scheduler):
         print("--executor dask needs --scheduler ADDRESS (and only it takes one)", file=sys.stderr)
         return 2
@@ -95,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             dry_run=args.dry_run,
             only=args.only,
             max_runs=args.max_runs,
+            allow_dirty=args.allow_dirty,
         )
     except SweepConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -43,7 +43,9 @@ from typing import Any
 import yaml
 
 from helpers import config as hconfig
+from helpers.nbparams import parameter_nodes
 from helpers.records import IDENTITY_KEYS, LOCATION_KEYS, canonical_params, run_id
+from helpers.yamlfile import DuplicateKeyError, load_yaml
 
 CONFIG_KEYS = {"name", "notebook", "output_dir", "grid", "fixed", "include", "validate"}
 BLOCK_KEYS = {"grid", "fixed"}
@@ -62,7 +64,9 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise SweepConfigError(f"sweep config {path} does not exist")
     try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        cfg = load_yaml(path)
+    except DuplicateKeyError as exc:
+        raise SweepConfigError(str(exc)) from exc
     except yaml.YAMLError as exc:
         raise SweepConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(cfg, dict):
@@ -136,23 +140,11 @@ def _blocks(cfg: Mapping[str, Any]) -> list[tuple[dict[str, list[Any]], dict[str
 
 def notebook_defaults(notebook: str | os.PathLike[str]) -> dict[str, Any]:
     """Literal defaults in the notebook's ``parameters`` cell (chapter 03 sweep)."""
-    import jupytext
-
-    nb = jupytext.read(str(notebook))
     out: dict[str, Any] = {}
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "parameters" not in cell.metadata.get("tags", []):
-            continue
-        for node in ast.parse(cell.source).body:
-            target = value = None
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target, value = node.targets[0], node.value
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                target, value = node.target, node.value
-            if isinstance(target, ast.Name) and value is not None:
-                # a computed default (not a literal) is left to the notebook
-                with contextlib.suppress(ValueError):
-                    out[target.id] = ast.literal_eval(value)
+    for name, value in parameter_nodes(notebook):
+        # a computed default (not a literal) is left to the notebook
+        with contextlib.suppress(ValueError):
+            out[name] = ast.literal_eval(value)
     return out
 
 

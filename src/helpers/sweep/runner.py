@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from helpers import config as hconfig
+from helpers.nbparams import UnknownParameterError, check_parameters
+from helpers.provenance import git_diff_sha256, git_state
 from helpers.records import (
     failure_record,
     provenance,
@@ -30,6 +32,7 @@ from helpers.records import (
     utc_now,
     write_json_atomic,
 )
+from helpers.sweep import locks
 from helpers.sweep.config import SweepConfigError, _rel, _resolve, _where, expand, load_config
 from helpers.sweep.execute import (
     KERNEL_NAME,
@@ -40,6 +43,21 @@ from helpers.sweep.execute import (
 )
 from helpers.sweep.executors import SequentialExecutor, _wait_any
 from helpers.sweep.progress import SweepSummary, _Eta, _fmt_s
+
+
+def _check_clean(nb_path: Path, *, allow_dirty: bool) -> str | None:
+    """Refuse a dirty checkout of the notebook's repository; with ``allow_dirty`` a note."""
+    commit, dirty = git_state(nb_path.parent)
+    if commit is None or not dirty:
+        return None  # clean, or no git checkout (e.g. a notebook in a temporary folder)
+    if not allow_dirty:
+        raise SweepConfigError(
+            f"the git checkout holding {nb_path.name} has uncommitted changes: records would "
+            "not say which code made them. Commit (or stash) them, or pass --allow-dirty "
+            "(each record then stores provenance.git_diff_sha256, a hash of the diff)"
+        )
+    return (f"warning: running from a dirty checkout (commit {commit[:10]}, diff sha256 "
+            f"{(git_diff_sha256(nb_path.parent) or '?')[:12]}); --allow-dirty")
 
 
 def run_sweep(
@@ -57,8 +75,15 @@ def run_sweep(
     root: str | os.PathLike[str] | None = None,
     validator: Callable[[dict[str, Any]], Any] | None | str = "default",
     log: Callable[[str], None] | None = None,
+    allow_dirty: bool = False,
 ) -> SweepSummary:
-    """Run every missing or failed run of a sweep config; resumable (chapter 03)."""
+    """Run every missing or failed run of a sweep config; resumable (chapter 03).
+
+    Refuses (SweepConfigError) to run from a git checkout of the notebook with uncommitted
+    changes unless ``allow_dirty``: each record then stores ``provenance.git_diff_sha256``.
+    """
+    if max_runs is not None and max_runs < 0:
+        raise SweepConfigError(f"max_runs={max_runs}: give 0 or more (runs to start)")
     cfg = load_config(config) if isinstance(config, str | os.PathLike) else dict(config)
     root_p = Path(root or cfg.get("_root") or Path.cwd()).resolve()
     cfg.setdefault("_root", str(root_p))
@@ -74,6 +99,7 @@ def run_sweep(
         else hconfig.results_dir() / name
     )
     runs = expand(cfg, validator=validator)
+    dirty_note = _check_clean(nb_path, allow_dirty=allow_dirty or dry_run)
 
     locations: dict[str, str] = {"output_dir": _rel(out, root_p)}
     for key, explicit, env in (
@@ -84,6 +110,12 @@ def run_sweep(
         value = explicit or os.environ.get(env, "").strip() or None
         if value:
             locations[key] = _rel(Path(value).expanduser().resolve(), root_p)
+    # papermill injects any name it is given: refuse one the notebook does not define
+    used = {k for params in runs for k in params} | set(locations)
+    try:
+        check_parameters(used, nb_path, f"{_where(cfg)} (notebook {_rel(nb_path, root_p)})")
+    except UnknownParameterError as exc:
+        raise SweepConfigError(str(exc)) from exc
 
     logs_dir = out / "logs"
     if not dry_run:
@@ -97,6 +129,8 @@ def run_sweep(
             with open(logs_dir / "sweep.log", "a", encoding="utf-8") as fh:
                 fh.write(f"{utc_now()} {msg}\n")
 
+    if dirty_note:
+        say(dirty_note)
     started_at = utc_now()
     summary = SweepSummary(name=name, output_dir=out)
     todo: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (spec, summary row)
@@ -127,6 +161,12 @@ def run_sweep(
             "cwd": str(root_p),
             "kernel_name": KERNEL_NAME,
         }
+        holder = locks.read_lock(locks.lock_path(out, rid))
+        if holder is not None and not (holder and locks.is_stale(holder)):
+            row["status"] = "not_run"
+            row["note"] = "running elsewhere"
+            say(f"  {rid}: running elsewhere ({locks.describe(holder)}); not run here")
+            continue
         todo.append((spec, row))
 
     n_total = len(runs)
@@ -156,7 +196,15 @@ def run_sweep(
     queue = list(todo)
     pending: dict[Future, tuple[dict[str, Any], dict[str, Any]]] = {}
 
+    held: set[str] = set()  # run ids whose lock this sweep holds
+
+    def unlock(rid: str) -> None:
+        if rid in held:
+            held.discard(rid)
+            locks.release(locks.lock_path(out, rid))
+
     def finish(spec: dict[str, Any], row: dict[str, Any], res: dict[str, Any]) -> None:
+        unlock(spec["run_id"])
         row.update(status=res["status"], wall_s=res.get("wall_s"))
         if res.get("error"):
             row["error"] = res["error"]
@@ -177,6 +225,13 @@ def run_sweep(
         while queue or pending:
             while queue and len(pending) < limit:
                 spec, row = queue.pop(0)
+                got, holder = locks.acquire(locks.lock_path(out, spec["run_id"]))
+                if not got:  # another sweep took it since the plan was made
+                    row.update(status="not_run", note="running elsewhere")
+                    say(f"[{index[spec['run_id']]}/{len(todo)}] {spec['run_id']}: running "
+                        f"elsewhere ({locks.describe(holder)}); not run here")
+                    continue
+                held.add(spec["run_id"])
                 left = [s["params"] for s, _ in queue] + [spec["params"]]
                 est = eta.estimate(left)
                 say(
@@ -215,6 +270,8 @@ def run_sweep(
                     }
                 finish(spec, row, res)
     finally:
+        for rid in list(held):
+            unlock(rid)
         for row in summary.runs:
             if row["status"] in {"planned", "running"}:
                 row["status"] = "not_run"

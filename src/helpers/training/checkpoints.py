@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from helpers import config
-from helpers.files import atomic_write_json
+from helpers.files import DAMAGED_FILE_ERRORS, atomic_write_json, warn_damaged
 
 HISTORY_KEYS = ("epoch", "loss", "val_loss", "accuracy", "val_accuracy", "lr")
 
@@ -60,24 +60,57 @@ def fresh_state() -> dict[str, Any]:
 
 def load_state(folder: Path, identity: dict) -> dict | None:
     """The saved state of the run with these identity params, or None (none, foreign, damaged)."""
+    return open_checkpoint(folder, identity)[0]
+
+
+def open_checkpoint(folder: Path, identity: dict
+                    ) -> tuple[dict | None, dict[str, list[np.ndarray]] | None, str | None]:
+    """(state, arrays, warning) of this run's checkpoint; no Keras needed.
+
+    Reads ``state.json`` and every array file (``model``, ``optimizer`` and, when saved,
+    ``best_weights``) before anything is assigned, so a damaged checkpoint (a truncated
+    ``.npz`` after a full disk raises ``zipfile.BadZipFile``) never half-restores a model. A
+    damaged one is deleted and ``warning`` names the file: the run restarts from epoch 0.
+    (None, None, None) when there is no checkpoint or it belongs to other parameters.
+    """
     path = folder / "state.json"
     if not path.is_file():
-        return None
+        return None, None, None
     try:
         saved = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+        if not isinstance(saved, dict):
+            raise ValueError("state.json is not a mapping")
+    except DAMAGED_FILE_ERRORS as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None, None, warn_damaged(path, exc, "checkpoint discarded, training from epoch 0")
     if saved.pop("params", None) != identity or not (folder / saved.get("dir", "?")).is_dir():
-        return None
-    return saved
+        return None, None, None
+    arrays: dict[str, list[np.ndarray]] = {}
+    for name in ("model", "optimizer", "best_weights"):
+        f = folder / saved["dir"] / f"{name}.npz"
+        if name == "best_weights" and not f.is_file():
+            continue
+        try:
+            arrays[name] = load_arrays(f)
+        except DAMAGED_FILE_ERRORS as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            return None, None, warn_damaged(f, exc,
+                                            "checkpoint discarded, training from epoch 0")
+    return saved, arrays, None
 
 
-def restore(fit_model, folder: Path, state: dict) -> int:
-    """Load model and optimizer variables and the learning rate; returns the epoch to resume at."""
+def restore(fit_model, folder: Path, state: dict,
+            arrays: dict[str, list[np.ndarray]] | None = None) -> int:
+    """Load model and optimizer variables and the learning rate; returns the epoch to resume at.
+
+    ``arrays``: those :func:`open_checkpoint` read (else they are read from ``folder``).
+    """
+    if arrays is None:
+        arrays = {n: load_arrays(folder / state["dir"] / f"{n}.npz")
+                  for n in ("model", "optimizer")}
     fit_model.optimizer.build(fit_model.trainable_variables)
-    assign(fit_model.variables, load_arrays(folder / state["dir"] / "model.npz"), "model")
-    assign(fit_model.optimizer.variables,
-           load_arrays(folder / state["dir"] / "optimizer.npz"), "optimizer")
+    assign(fit_model.variables, arrays["model"], "model")
+    assign(fit_model.optimizer.variables, arrays["optimizer"], "optimizer")
     fit_model.optimizer.learning_rate = state["lr_now"]
     return int(state["epoch"])
 

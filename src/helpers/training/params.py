@@ -35,6 +35,7 @@ from helpers.model_names import (
     PREPROCESSING,
     REGIMES,
 )
+from helpers.nbparams import UnknownParameterError, suggest, unknown_message
 from helpers.records import canonical_params
 
 DEFAULT_EPOCHS = 20
@@ -102,7 +103,8 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
     names = [f.name for f in dataclasses.fields(TrainParams)]
     unknown = sorted(set(raw) - set(names))
     if unknown:
-        raise ValueError(f"unknown parameter(s) {unknown}; allowed: {names}")
+        hints = "".join(f"; {u!r}{suggest(u, names)}" for u in unknown if suggest(u, names))
+        raise ValueError(f"unknown parameter(s) {unknown}{hints}; allowed: {names}")
     p = dataclasses.asdict(TrainParams())
     p.update(raw)
 
@@ -176,3 +178,29 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
         if p[name] is not None:
             p[name] = os.fspath(p[name])
     return TrainParams(**p)
+
+
+# -------------------------------------------------- parameters injected by plain papermill
+def globals_snapshot(namespace: dict[str, Any]) -> dict[str, int]:
+    """``{name: id(value)}`` of the public global names, taken right before the parameters cell.
+
+    With :func:`check_injected` after it, this is how the training notebook sees what papermill
+    injected: the notebook cannot read papermill's ``injected-parameters`` cell, but every name
+    that cell (or the parameters cell) binds is new or rebound in the kernel's globals.
+    """
+    return {k: id(v) for k, v in namespace.items() if not k.startswith("_")}
+
+
+def check_injected(namespace: dict[str, Any], before: dict[str, int]) -> None:
+    """Refuse a global bound since :func:`globals_snapshot` that is no TrainParams field.
+
+    Catches a typo'd papermill parameter (``resoluton=64``), and one that rebinds a name
+    imported before (``pd=1``), with the closest valid name. Names starting with ``_`` (IPython's
+    ``_i3``, ``_3``, …) are not parameters and are ignored. Raises UnknownParameterError.
+    """
+    names = [f.name for f in dataclasses.fields(TrainParams)]
+    bound = {k for k, v in namespace.items()
+             if not k.startswith("_") and before.get(k) != id(v)}
+    unknown = bound - set(names)
+    if unknown:
+        raise UnknownParameterError(unknown_message(unknown, names, "papermill parameters"))

@@ -18,6 +18,8 @@ between; checkpoints and resumption: :mod:`helpers.training.checkpoints`.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import time
 from collections.abc import Callable
@@ -74,7 +76,12 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
     built = build_model(p, dataset)
     inputs = fit_inputs(p, built, dataset)
     fit = fit_with_resume(p, inputs, dataset, identity, rid, callbacks=callbacks, verbose=verbose)
-    preds, metrics = evaluate(inputs, dataset)
+    fit.warnings += loss_warnings(fit.state["history"], dataset.splits["train"].labels)
+    try:
+        preds, metrics = evaluate(inputs, dataset)
+    except Exception as exc:  # e.g. NaN predictions after a diverged training
+        _attach(exc, fit.state["history"], fit.warnings)
+        raise
     cost, latency = measure_model(built.model, p.resolution, measure=measure)
 
     train_images = len(dataset.splits["train"])
@@ -92,6 +99,7 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
     built.prov["finished_at"] = records.utc_now()
     record = assemble_record(rid, identity, dataset, fit.state["history"], preds, metrics, cost,
                              latency, timing, built.prov)
+    record["warnings"] = list(fit.warnings)
     checkpoints.remove(fit.ckpt_dir)
     if on_model is not None:
         on_model(built.model)
@@ -183,6 +191,7 @@ class FitResult:
     resumed_from: int
     train_s: float
     ckpt_dir: Path
+    warnings: list[str] = field(default_factory=list)
 
 
 def fit_with_resume(p: TrainParams, inputs: FitInputs, dataset, identity: dict, rid: str, *,
@@ -203,10 +212,11 @@ def fit_with_resume(p: TrainParams, inputs: FitInputs, dataset, identity: dict, 
              if p.early_stopping else None)
 
     ckpt_dir = checkpoints.checkpoint_dir(p.output_dir, rid)
-    state = checkpoints.load_state(ckpt_dir, identity)
+    state, arrays, ckpt_warning = checkpoints.open_checkpoint(ckpt_dir, identity)
+    run_warnings = [ckpt_warning] if ckpt_warning else []
     resumed_from = 0
     if state is not None:
-        resumed_from = checkpoints.restore(fit_model, ckpt_dir, state)
+        resumed_from = checkpoints.restore(fit_model, ckpt_dir, state, arrays)
     else:
         state = checkpoints.fresh_state()
     ckpt = checkpoints.make_checkpointer(ckpt_dir, identity, state, train_seq, lr_cb, es_cb)
@@ -214,9 +224,49 @@ def fit_with_resume(p: TrainParams, inputs: FitInputs, dataset, identity: dict, 
 
     t = time.perf_counter()
     if resumed_from < p.epochs and not state.get("stop_training"):
-        fit_model.fit(train_seq, validation_data=val_seq, epochs=p.epochs,
-                      initial_epoch=resumed_from, callbacks=cbs, verbose=verbose, shuffle=False)
-    return FitResult(state, resumed_from, time.perf_counter() - t, ckpt_dir)
+        try:
+            fit_model.fit(train_seq, validation_data=val_seq, epochs=p.epochs,
+                          initial_epoch=resumed_from, callbacks=cbs, verbose=verbose,
+                          shuffle=False)
+        except Exception as exc:
+            _attach(exc, state["history"], run_warnings)  # the failed record keeps them
+            raise
+    return FitResult(state, resumed_from, time.perf_counter() - t, ckpt_dir, run_warnings)
+
+
+def _attach(exc: BaseException, history: dict, run_warnings: list[str]) -> None:
+    """Hand the history so far and the warnings to :func:`helpers.records.failure_record`."""
+    if getattr(exc, "history", None) is None:
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.history = history  # type: ignore[attr-defined]
+            exc.run_warnings = list(run_warnings)  # type: ignore[attr-defined]
+
+
+def loss_warnings(history: dict, train_labels) -> list[str]:
+    """Warnings for a training loss that is not finite or never beat the class prior.
+
+    Predicting the training prevalence ``p`` for every image has binary cross-entropy
+    ``H(p) = -p ln p - (1 - p) ln(1 - p)``; a model whose training loss never went below it
+    learnt nothing usable (the results chapter can flag such runs).
+    """
+    losses = list(history.get("loss") or [])
+    epochs = list(history.get("epoch") or range(1, len(losses) + 1))
+    out: list[str] = []
+    bad = [e for e, v in zip(epochs, losses, strict=False)
+           if v is None or not math.isfinite(float(v))]
+    if bad:
+        out.append(f"non-finite training loss (NaN/inf) at epoch(s) {bad}")
+    y = np.asarray(train_labels, dtype=np.float64).reshape(-1)
+    finite = [float(v) for v in losses if v is not None and math.isfinite(float(v))]
+    if len(y) and finite:
+        prev = float(y.mean())
+        prior = 0.0 if prev in (0.0, 1.0) else -(prev * math.log(prev)
+                                                  + (1 - prev) * math.log(1 - prev))
+        if min(finite) >= prior:
+            out.append(f"training loss never went below the class-prior loss: best "
+                       f"{min(finite):.4f} >= H({prev:.3f}) = {prior:.4f} (predicting the "
+                       "training prevalence for every image)")
+    return out
 
 
 def evaluate(inputs: FitInputs, dataset) -> tuple[dict[str, Any], dict[str, Any]]:
