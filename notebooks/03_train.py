@@ -95,6 +95,14 @@ patience_es = 10
 balanced_eval = False
 max_images = None
 precision = "float32"
+aug_rotation = 0.0
+aug_hflip = False
+aug_brightness = 0.0
+aug_contrast = 0.0
+class_weight = "none"
+lr_schedule = "plateau"
+unfreeze_layers = None
+tta = 0
 data_root = None
 weights_dir = None
 cache_dir = None
@@ -118,7 +126,10 @@ params = validate_params(dict(
     unfreeze_blocks=unfreeze_blocks, preprocessing=preprocessing, epochs=epochs,
     batch_size=batch_size, lr=lr, seed=seed, weights=weights, early_stopping=early_stopping,
     patience_es=patience_es, balanced_eval=balanced_eval, max_images=max_images,
-    precision=precision, data_root=data_root, weights_dir=weights_dir, cache_dir=cache_dir, output_dir=output_dir,
+    precision=precision, aug_rotation=aug_rotation, aug_hflip=aug_hflip,
+    aug_brightness=aug_brightness, aug_contrast=aug_contrast, class_weight=class_weight,
+    lr_schedule=lr_schedule, unfreeze_layers=unfreeze_layers, tta=tta,
+    data_root=data_root, weights_dir=weights_dir, cache_dir=cache_dir, output_dir=output_dir,
 ))
 identity = params.identity()
 run_id = records.run_id(identity)
@@ -143,6 +154,12 @@ display(pd.DataFrame({"value": [repr(v) for v in identity.values()]}, index=list
 # * **Reproducibility**: one seed fixes the initialisation, the dropout masks and the order
 #   of the batches; on a CPU the same parameters give the same predictions. A run that is
 #   killed resumes from its last completed epoch.
+# * **Options used for the chest X-rays (Part II)**, all off by default, so earlier runs keep
+#   their ids: seeded training augmentation (`aug_rotation` in degrees, `aug_hflip`,
+#   `aug_brightness`, `aug_contrast`), `class_weight="balanced"` (weighted cross-entropy),
+#   `lr_schedule` (`"plateau"` as above, `"cosine"` annealing per epoch, `"constant"`),
+#   `unfreeze_layers` (regime `partial` by top layers instead of blocks) and `tta` (the mean
+#   prediction over the image and `tta - 1` flipped/rotated copies; the record keeps both).
 
 # %% tags=["nbval-check-output"]
 print("a 'block' for partial fine-tuning of", params.model, "is", BLOCK_DOC[params.model])

@@ -24,3 +24,15 @@ BLOCK_DOC = {
 
 BLOCK_COUNTS: dict[str, int] = {"mobilenet": 13, "mobilenetv2": 17, "resnet50": 16}
 """Blocks in each base: the largest ``unfreeze_blocks`` (see :func:`helpers.models.blocks`)."""
+
+LAYER_COUNTS: dict[str, int] = {"mobilenet": 85, "mobilenetv2": 153, "resnet50": 174}
+"""Layers in each base after its input layer: the largest ``unfreeze_layers``.
+
+A *layer* of ``unfreeze_layers`` is one entry of ``keras.applications``' ``base.layers``
+(convolutions, BatchNorm, activations, padding, adds alike), counted from the top, which is what
+"unfreeze the top N layers" means in Keras fine-tuning recipes (Kilaru et al.); see
+:func:`helpers.models.unfreeze_top_layers`. ``tests/test_models.py`` checks these counts.
+"""
+
+LR_SCHEDULES: tuple[str, ...] = ("plateau", "cosine", "constant")
+CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")

@@ -193,8 +193,13 @@ def blocks(model: keras.Model) -> list[str]:
     return sorted(keys, reverse=True)
 
 
-def set_regime(model: keras.Model, regime: str, unfreeze_blocks: int = 0) -> None:
-    """Set trainable flags for ``full`` / ``frozen`` / ``partial`` (training chapter)."""
+def set_regime(model: keras.Model, regime: str, unfreeze_blocks: int = 0, *,
+               unfreeze_layers: int | None = None) -> None:
+    """Set trainable flags for ``full`` / ``frozen`` / ``partial`` (training chapter).
+
+    ``partial`` takes either ``unfreeze_blocks`` or ``unfreeze_layers`` (top layers of the base,
+    :func:`unfreeze_top_layers`); BatchNormalization stays frozen either way.
+    """
     if regime not in REGIMES:
         raise ValueError(f"regime={regime!r}: expected one of {list(REGIMES)}")
     base = model.get_layer("base")
@@ -203,6 +208,10 @@ def set_regime(model: keras.Model, regime: str, unfreeze_blocks: int = 0) -> Non
         for layer in base.layers:
             layer.trainable = regime == "full"
         base.trainable = regime == "full"
+    elif unfreeze_layers:
+        if unfreeze_blocks:
+            raise ValueError("give unfreeze_blocks or unfreeze_layers, not both")
+        unfreeze_top_layers(model, unfreeze_layers)
     else:
         unfreeze_top_blocks(model, unfreeze_blocks)
 
@@ -223,3 +232,24 @@ def unfreeze_top_blocks(model: keras.Model, n: int) -> list[str]:
         is_bn = isinstance(layer, layers.BatchNormalization)
         layer.trainable = (not is_bn) and _block_key(model_name, layer.name) in chosen
     return sorted(chosen, reverse=True)
+
+
+def unfreeze_top_layers(model: keras.Model, n: int) -> list[str]:
+    """Make the top ``n`` layers of the base trainable, BatchNorm kept frozen (training chapter).
+
+    A layer is one entry of ``base.layers`` after the input layer (convolutions, BatchNorm,
+    activations, padding and adds all count, as in "unfreeze the top N layers" of Keras
+    fine-tuning recipes); see :data:`helpers.model_names.LAYER_COUNTS`. Returns the names of the
+    top ``n`` layers, top first (the BatchNorm among them stay frozen, as with blocks).
+    """
+    base = model.get_layer("base")
+    stack = [layer for layer in base.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(stack):
+        raise ValueError(f"unfreeze_layers={n!r}: expected an int in 1..{len(stack)} for "
+                         f"{model_family(model)}")
+    chosen = {id(layer) for layer in stack[-n:]}
+    base.trainable = True
+    for layer in base.layers:
+        is_bn = isinstance(layer, layers.BatchNormalization)
+        layer.trainable = (not is_bn) and id(layer) in chosen
+    return [layer.name for layer in reversed(stack[-n:])]

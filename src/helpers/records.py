@@ -62,10 +62,28 @@ IDENTITY_KEYS: tuple[str, ...] = (
     "balanced_eval",
     "max_images",
     "precision",
+    "aug_rotation",
+    "aug_hflip",
+    "aug_brightness",
+    "aug_contrast",
+    "class_weight",
+    "lr_schedule",
+    "unfreeze_layers",
+    "tta",
 )
 """The training parameters that define a run (everything except where files live)."""
 
-OMITTED_AT_DEFAULT: dict[str, Any] = {"precision": "float32"}
+OMITTED_AT_DEFAULT: dict[str, Any] = {
+    "precision": "float32",
+    "aug_rotation": 0,
+    "aug_hflip": False,
+    "aug_brightness": 0,
+    "aug_contrast": 0,
+    "class_weight": "none",
+    "lr_schedule": "plateau",
+    "unfreeze_layers": None,
+    "tta": 0,
+}
 """Identity keys added after the first records were made: left out of the canonical params at
 their default value, which is what every earlier run used, so that earlier run ids stay valid."""
 

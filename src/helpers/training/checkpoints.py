@@ -126,6 +126,10 @@ def make_checkpointer(folder: Path, identity: dict, state: dict, train_seq, lr_c
     """A Keras callback that saves ``state`` after each epoch and restores callback counters."""
     import keras
 
+    # lr_cb: ReduceLROnPlateau (its counters are state), a LearningRateScheduler (a function of
+    # the epoch: nothing to keep) or None (constant learning rate)
+    plateau = lr_cb if isinstance(lr_cb, keras.callbacks.ReduceLROnPlateau) else None
+
     class Checkpointer(keras.callbacks.Callback):
         """Saves model, optimizer and callback state after each epoch; restores them on resume."""
 
@@ -133,8 +137,9 @@ def make_checkpointer(folder: Path, identity: dict, state: dict, train_seq, lr_c
             # Runs after ReduceLROnPlateau/EarlyStopping reset themselves in on_train_begin.
             cb = state.get("callbacks")
             if cb:
-                lr_cb.wait, lr_cb.cooldown_counter = cb["lr_wait"], cb["lr_cooldown"]
-                lr_cb.best = cb["lr_best"] if cb["lr_best"] is not None else lr_cb.best
+                if plateau is not None and cb.get("lr_wait") is not None:
+                    plateau.wait, plateau.cooldown_counter = cb["lr_wait"], cb["lr_cooldown"]
+                    plateau.best = cb["lr_best"] if cb["lr_best"] is not None else plateau.best
                 if es_cb is not None and cb.get("es") is not None:
                     es = cb["es"]
                     es_cb.wait, es_cb.best_epoch = es["wait"], es["best_epoch"]
@@ -173,9 +178,10 @@ def make_checkpointer(folder: Path, identity: dict, state: dict, train_seq, lr_c
                       "best": None if es_cb.best is None else float(es_cb.best)}
                 if es_cb.best_weights is not None:
                     save_arrays(tmp / "best_weights.npz", list(es_cb.best_weights))
-            lr_best = None if lr_cb.best is None else float(lr_cb.best)
-            state["callbacks"] = {"lr_wait": int(lr_cb.wait),
-                                  "lr_cooldown": int(lr_cb.cooldown_counter),
+            lr_best = None if plateau is None or plateau.best is None else float(plateau.best)
+            state["callbacks"] = {"lr_wait": None if plateau is None else int(plateau.wait),
+                                  "lr_cooldown": None if plateau is None
+                                  else int(plateau.cooldown_counter),
                                   "lr_best": lr_best if lr_best is None or math.isfinite(lr_best)
                                   else None, "es": es}
             state["stop_training"] = bool(self.model.stop_training)

@@ -11,6 +11,15 @@ validation loss (factor 0.2, patience 5). The paper states no epoch count: we de
 ``notebooks/03_train.py`` repeats them literally (``tests/test_training_params.py`` checks it),
 and a sweep fills every parameter its config leaves out from that cell.
 
+Part II (chest X-rays) adds, each off by default so that every earlier run keeps its id
+(:data:`helpers.records.OMITTED_AT_DEFAULT`): training-split augmentation (``aug_rotation``
+degrees, ``aug_hflip``, ``aug_brightness`` and ``aug_contrast`` fractions; seeded by
+``(seed, epoch, batch)`` in :mod:`helpers.training.batches`), ``class_weight="balanced"``
+(weighted cross-entropy from the training counts), ``lr_schedule`` (``"plateau"``: the paper's
+ReduceLROnPlateau; ``"cosine"``: per-epoch cosine annealing from ``lr``; ``"constant"``),
+``unfreeze_layers`` (regime ``partial`` by top *layers* instead of blocks) and ``tta``
+(test-time augmentation of the validation and test predictions).
+
 This module imports neither Keras nor TensorFlow, not even inside :func:`validate_params`.
 """
 
@@ -30,6 +39,9 @@ from helpers import precision
 from helpers.model_names import (
     BLOCK_COUNTS,
     BLOCK_DOC,
+    CLASS_WEIGHTS,
+    LAYER_COUNTS,
+    LR_SCHEDULES,
     MIN_RESOLUTION,
     MODELS,
     PREPROCESSING,
@@ -65,6 +77,15 @@ class TrainParams:
     balanced_eval: bool = False
     max_images: int | None = None
     precision: str = "float32"  # float32 | mixed_bfloat16 | auto (helpers.precision)
+    # Part II additions (identity keys left out of the run id at their defaults: records.py)
+    aug_rotation: float = 0.0  # degrees: each training image turned by U(-r, r)
+    aug_hflip: bool = False  # each training image mirrored left-right with probability 1/2
+    aug_brightness: float = 0.0  # fraction of 255: shift by U(-b, b) * 255
+    aug_contrast: float = 0.0  # fraction: (x - mean) * (1 + U(-c, c)) + mean
+    class_weight: str = "none"  # none | balanced (weighted cross-entropy from training counts)
+    lr_schedule: str = "plateau"  # plateau (ReduceLROnPlateau 0.2/5) | cosine | constant
+    unfreeze_layers: int | None = None  # regime 'partial': top N base layers (not blocks)
+    tta: int = 0  # 0: none; N >= 2: mean P over the original + N-1 augmented copies
     # locations (explicit argument → environment variable → default; see helpers.config)
     data_root: str | None = None
     weights_dir: str | None = None
@@ -146,9 +167,44 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
             raise bad(name, "True or False")
         p[name] = bool(p[name])
 
-    if p["regime"] == "partial":
+    for name in ("aug_rotation", "aug_brightness", "aug_contrast"):
+        v, hi = p[name], 180.0 if name == "aug_rotation" else 1.0
+        if not isinstance(v, numbers.Real) or isinstance(v, bool) or not 0 <= float(v) <= hi:
+            raise bad(name, f"a number in [0, {hi:g}] (0: off)")
+        p[name] = float(v)
+    if not isinstance(p["aug_hflip"], bool | np.bool_):
+        raise bad("aug_hflip", "True or False")
+    p["aug_hflip"] = bool(p["aug_hflip"])
+    for name, options in (("class_weight", CLASS_WEIGHTS), ("lr_schedule", LR_SCHEDULES)):
+        if not isinstance(p[name], str) or p[name] not in options:
+            raise bad(name, f"one of {list(options)}")
+    if not _is_int(p["tta"]) or p["tta"] < 0 or p["tta"] == 1:
+        raise bad("tta", "0 (none) or an int >= 2 (the original + N-1 augmented copies)")
+    p["tta"] = int(p["tta"])
+    if p["tta"] and not (p["aug_rotation"] or p["aug_hflip"]):
+        raise bad("tta", "0 unless aug_rotation > 0 or aug_hflip=True: test-time copies use "
+                  "the training flips/rotations, without them every copy equals the original")
+
+    layers_n = p["unfreeze_layers"]
+    if layers_n is not None and _is_int(layers_n) and layers_n == 0:
+        p["unfreeze_layers"] = layers_n = None
+    if layers_n is not None:
+        if p["regime"] != "partial":
+            raise bad("unfreeze_layers", f"None: it is only used with regime='partial' "
+                      f"(regime is {p['regime']!r})")
+        limit = LAYER_COUNTS[p["model"]]
+        if not _is_int(layers_n) or not 1 <= layers_n <= limit:
+            raise bad("unfreeze_layers", f"an int in 1..{limit} for {p['model']} "
+                      "(top layers of the base to train)")
+        if p["unfreeze_blocks"] not in (None, 0) or isinstance(p["unfreeze_blocks"], bool):
+            raise bad("unfreeze_blocks", "None with unfreeze_layers: give blocks or layers, "
+                      "not both")
+        p["unfreeze_layers"] = int(layers_n)
+        p["unfreeze_blocks"] = None
+    elif p["regime"] == "partial":
         if not _is_int(p["unfreeze_blocks"]) or p["unfreeze_blocks"] < 1:
-            raise bad("unfreeze_blocks", "an int >= 1 (top blocks to train) with regime='partial'")
+            raise bad("unfreeze_blocks", "an int >= 1 (top blocks to train) with regime='partial', "
+                      "or set unfreeze_layers instead")
         limit = BLOCK_COUNTS[p["model"]]
         if p["unfreeze_blocks"] > limit:
             raise bad("unfreeze_blocks", f"at most {limit} for {p['model']} "

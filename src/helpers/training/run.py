@@ -11,6 +11,13 @@ blocks, BatchNorm frozen; see :mod:`helpers.models`) and ``frozen`` (the fast pa
 features of the frozen base are computed once, cached by :mod:`helpers.features`, and only the
 head is trained on them with the same optimizer, loss and callbacks).
 
+Part II options (:mod:`helpers.training.params`): ``partial`` may also count top *layers*
+(``unfreeze_layers``); augmentation is applied to the training batches only; with augmentation
+or ``tta`` the ``frozen`` regime trains the head on images through the frozen base (augmented
+images have no cached features); ``lr_schedule`` picks the learning-rate callback
+(:func:`lr_callback`); ``class_weight`` goes to ``fit``; the record's ``training`` key says
+what was used and, with ``tta``, ``metrics`` are the TTA ones and ``metrics_plain`` the others.
+
 Seeding (:mod:`helpers.training.runtime`) happens once before the data are loaded and again
 right before the model is built, so model initialisation does not depend on anything done in
 between; checkpoints and resumption: :mod:`helpers.training.checkpoints`.
@@ -31,7 +38,7 @@ import numpy as np
 
 from helpers import config, precision, records
 from helpers.training import checkpoints
-from helpers.training.batches import array_batches
+from helpers.training.batches import Augment, array_batches
 from helpers.training.measure import measure_model
 from helpers.training.params import DROPOUT, LR_FACTOR, LR_PATIENCE, TrainParams, validate_params
 from helpers.training.runtime import progress_verbosity, seed_everything
@@ -78,7 +85,7 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
     fit = fit_with_resume(p, inputs, dataset, identity, rid, callbacks=callbacks, verbose=verbose)
     fit.warnings += loss_warnings(fit.state["history"], dataset.splits["train"].labels)
     try:
-        preds, metrics = evaluate(inputs, dataset)
+        preds, metrics, plain = evaluate(inputs, dataset, p)
     except Exception as exc:  # e.g. NaN predictions after a diverged training
         _attach(exc, fit.state["history"], fit.warnings)
         raise
@@ -100,6 +107,9 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
     record = assemble_record(rid, identity, dataset, fit.state["history"], preds, metrics, cost,
                              latency, timing, built.prov)
     record["warnings"] = list(fit.warnings)
+    record["training"] = training_settings(p, dataset, inputs)
+    if plain is not None:  # tta: "metrics" are the TTA ones; the original images alone here
+        record["metrics_plain"] = plain
     checkpoints.remove(fit.ckpt_dir)
     if on_model is not None:
         on_model(built.model)
@@ -142,7 +152,7 @@ def build_model(p: TrainParams, dataset) -> BuiltModel:
                                preprocessing=p.preprocessing, dropout=DROPOUT)
     prov.update(weights_provenance(p.model, resolved, p.resolution, p.cache_dir))
     prov["precision"] = {"policy": p.precision, **precision.describe()}
-    models.set_regime(model, p.regime, p.unfreeze_blocks or 0)
+    models.set_regime(model, p.regime, p.unfreeze_blocks or 0, unfreeze_layers=p.unfreeze_layers)
     return BuiltModel(model, resolved, prov)
 
 
@@ -153,6 +163,7 @@ class FitInputs:
     fit_model: Any
     x: dict[str, np.ndarray]
     timing: dict[str, Any] = field(default_factory=dict)
+    images: bool = True  # False: pooled base features (frozen fast path)
 
 
 def fit_inputs(p: TrainParams, built: BuiltModel, dataset) -> FitInputs:
@@ -161,7 +172,8 @@ def fit_inputs(p: TrainParams, built: BuiltModel, dataset) -> FitInputs:
     from helpers import models
 
     tr, va, te = (dataset.splits[s] for s in SPLITS)
-    if p.regime != "frozen":
+    # Augmentation and TTA change the images, so they need the whole (frozen) model on images.
+    if p.regime != "frozen" or augmentation(p) or p.tta:
         return FitInputs(built.model, {"train": tr.images, "val": va.images, "test": te.images})
     t = time.perf_counter()
     extractor = models.base_model(built.model)
@@ -180,7 +192,59 @@ def fit_inputs(p: TrainParams, built: BuiltModel, dataset) -> FitInputs:
     n1, n2 = len(tr), len(tr) + len(va)
     x = {"train": f_all[:n1], "val": f_all[n1:n2], "test": f_all[n2:]}
     timing = {"features_s": time.perf_counter() - t, "feature_cache": "hit" if hit else "miss"}
-    return FitInputs(models.head_model(built.model), x, timing)
+    return FitInputs(models.head_model(built.model), x, timing, images=False)
+
+
+def augmentation(p: TrainParams) -> Augment:
+    """The run's training augmentation (false when every setting is 0)."""
+    return Augment(rotation=p.aug_rotation, hflip=p.aug_hflip, brightness=p.aug_brightness,
+                   contrast=p.aug_contrast)
+
+
+def class_weights(p: TrainParams, dataset) -> dict[int, float] | None:
+    """``{class: n / (2 n_class)}`` from the training counts with ``class_weight="balanced"``."""
+    if p.class_weight == "none":
+        return None
+    counts = [int(c) for c in dataset.splits["train"].class_counts()]
+    if min(counts) == 0:
+        raise ValueError(f"class_weight='balanced' needs both classes in the training split "
+                         f"(counts {counts})")
+    n = sum(counts)
+    return {k: n / (len(counts) * c) for k, c in enumerate(counts)}
+
+
+def cosine_lr(lr: float, epoch: int, epochs: int) -> float:
+    """Cosine annealing per epoch: ``lr · (1 + cos(π · epoch / epochs)) / 2``, epoch from 0."""
+    import math
+
+    return float(lr) * 0.5 * (1.0 + math.cos(math.pi * int(epoch) / int(epochs)))
+
+
+def lr_callback(p: TrainParams):
+    """The learning-rate callback of ``p.lr_schedule`` (None for ``"constant"``)."""
+    import keras
+
+    if p.lr_schedule == "plateau":
+        return keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=LR_FACTOR,
+                                                 patience=LR_PATIENCE, verbose=0)
+    if p.lr_schedule == "cosine":  # a function of the epoch alone: a resumed run gets the same
+        return keras.callbacks.LearningRateScheduler(
+            lambda epoch, lr: cosine_lr(p.lr, epoch, p.epochs), verbose=0)
+    return None
+
+
+def training_settings(p: TrainParams, dataset, inputs: FitInputs) -> dict[str, Any]:
+    """What the record's ``training`` key says about schedule, weights, augmentation, TTA."""
+    import dataclasses
+
+    aug = augmentation(p)
+    return {"lr_schedule": p.lr_schedule,
+            "class_weight": {str(k): v for k, v in (class_weights(p, dataset) or {}).items()}
+            or None,
+            "augmentation": dataclasses.asdict(aug) if aug else None,
+            "tta": p.tta,
+            "metrics": "tta" if p.tta else "plain",
+            "inputs": "images" if inputs.images else "features"}
 
 
 @dataclass
@@ -203,10 +267,11 @@ def fit_with_resume(p: TrainParams, inputs: FitInputs, dataset, identity: dict, 
     tr, va = dataset.splits["train"], dataset.splits["val"]
     fit_model.compile(optimizer=keras.optimizers.Adam(learning_rate=p.lr),
                       loss="binary_crossentropy", metrics=["accuracy"])
-    train_seq = array_batches(x["train"], tr.labels, p.batch_size, shuffle=True, seed=p.seed)
+    aug = augmentation(p) if inputs.images else None
+    train_seq = array_batches(x["train"], tr.labels, p.batch_size, shuffle=True, seed=p.seed,
+                              augment=aug)
     val_seq = array_batches(x["val"], va.labels, p.batch_size)
-    lr_cb = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=LR_FACTOR,
-                                              patience=LR_PATIENCE, verbose=0)
+    lr_cb = lr_callback(p)
     es_cb = (keras.callbacks.EarlyStopping(monitor="val_loss", patience=p.patience_es,
                                            restore_best_weights=True)
              if p.early_stopping else None)
@@ -220,14 +285,14 @@ def fit_with_resume(p: TrainParams, inputs: FitInputs, dataset, identity: dict, 
     else:
         state = checkpoints.fresh_state()
     ckpt = checkpoints.make_checkpointer(ckpt_dir, identity, state, train_seq, lr_cb, es_cb)
-    cbs = [lr_cb] + ([es_cb] if es_cb else []) + [ckpt] + list(callbacks or [])
+    cbs = ([lr_cb] if lr_cb else []) + ([es_cb] if es_cb else []) + [ckpt] + list(callbacks or [])
 
     t = time.perf_counter()
     if resumed_from < p.epochs and not state.get("stop_training"):
         try:
             fit_model.fit(train_seq, validation_data=val_seq, epochs=p.epochs,
                           initial_epoch=resumed_from, callbacks=cbs, verbose=verbose,
-                          shuffle=False)
+                          shuffle=False, class_weight=class_weights(p, dataset))
         except Exception as exc:
             _attach(exc, state["history"], run_warnings)  # the failed record keeps them
             raise
@@ -269,19 +334,40 @@ def loss_warnings(history: dict, train_labels) -> list[str]:
     return out
 
 
-def evaluate(inputs: FitInputs, dataset) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(predictions, metrics) on the validation and test splits."""
+def evaluate(inputs: FitInputs, dataset, p: TrainParams | None = None,
+             ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """(predictions, metrics, plain metrics or None) on the validation and test splits.
+
+    With ``p.tta = N`` (N >= 2) the probability of an image is the mean over the image and
+    N − 1 copies flipped/rotated with the training settings (copy k seeded by
+    ``(seed, stream=k)``); ``probs`` and ``metrics`` are then the TTA ones, each split's
+    predictions also keep ``probs_plain``, and the third value holds the metrics of the
+    original images alone (the record's ``metrics_plain``).
+    """
     from helpers.metrics import binary_metrics
 
-    preds, metrics = {}, {}
+    def predict(x, **kw):
+        out = inputs.fit_model.predict(array_batches(x, None, 64, **kw), verbose=0)
+        return np.asarray(out, dtype=np.float64).reshape(-1)
+
+    tta = p.tta if p is not None else 0
+    preds, metrics, plain = {}, {}, {}
     for name in ("val", "test"):
         split = dataset.splits[name]
-        out = inputs.fit_model.predict(array_batches(inputs.x[name], None, 64), verbose=0)
-        probs = np.asarray(out, dtype=np.float64).reshape(-1)
+        probs = predict(inputs.x[name])
         preds[name] = {"ids": split.ids.tolist(), "labels": split.labels.tolist(),
                        "probs": probs.tolist()}
         metrics[name] = binary_metrics(split.labels, probs)
-    return preds, metrics
+        if tta:
+            geo = augmentation(p).geometric()
+            copies = [predict(inputs.x[name], seed=p.seed, augment=geo, stream=k)
+                      for k in range(1, tta)]
+            mean = np.mean([probs, *copies], axis=0)
+            preds[name]["probs_plain"] = preds[name]["probs"]
+            preds[name]["probs"] = mean.tolist()
+            plain[name] = metrics[name]
+            metrics[name] = binary_metrics(split.labels, mean)
+    return preds, metrics, (plain or None)
 
 
 def assemble_record(rid: str, identity: dict, dataset, history: dict, preds: dict, metrics: dict,
