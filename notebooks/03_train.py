@@ -103,6 +103,7 @@ class_weight = "none"
 lr_schedule = "plateau"
 unfreeze_layers = None
 tta = 0
+split_seed = None
 data_root = None
 weights_dir = None
 cache_dir = None
@@ -128,7 +129,7 @@ params = validate_params(dict(
     patience_es=patience_es, balanced_eval=balanced_eval, max_images=max_images,
     precision=precision, aug_rotation=aug_rotation, aug_hflip=aug_hflip,
     aug_brightness=aug_brightness, aug_contrast=aug_contrast, class_weight=class_weight,
-    lr_schedule=lr_schedule, unfreeze_layers=unfreeze_layers, tta=tta,
+    lr_schedule=lr_schedule, unfreeze_layers=unfreeze_layers, tta=tta, split_seed=split_seed,
     data_root=data_root, weights_dir=weights_dir, cache_dir=cache_dir, output_dir=output_dir,
 ))
 identity = params.identity()
@@ -174,7 +175,8 @@ print("a 'block' for partial fine-tuning of", params.model, "is", BLOCK_DOC[para
 # %% tags=["nbval-check-output"]
 ds = load_dataset(params.dataset, task=params.task, resolution=params.resolution,
                   data_root=params.data_root, cache_dir=params.cache_dir, seed=params.seed,
-                  balanced_eval=params.balanced_eval, max_images=params.max_images)
+                  balanced_eval=params.balanced_eval, max_images=params.max_images,
+                  split_seed=params.split_seed)
 counts = pd.DataFrame(
     {s: ds.splits[s].class_counts() for s in ("train", "val", "test")},
     index=list(ds.class_names)).T

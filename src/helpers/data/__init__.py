@@ -7,7 +7,14 @@
 from .core import DataError, DataReport, Dataset, DuplicateGroup, Split
 from .download import download
 from .figures import sample_grid
-from .loader import get_source, list_datasets, load_dataset, validate_data_params
+from .loader import (
+    data_fingerprint,
+    get_source,
+    list_datasets,
+    load_dataset,
+    validate_data_params,
+)
 
-__all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "download", "get_source",
+__all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "data_fingerprint",
+           "download", "get_source",
            "list_datasets", "load_dataset", "sample_grid", "validate_data_params"]

@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -156,13 +157,83 @@ def _assign_splits(src: Source, strategy: str, ids: np.ndarray, split0: np.ndarr
                     f"choose one of {src.split_strategies}.")
 
 
+@dataclass
+class _Plan:
+    """Which images are used and where: the part of loading that needs no decoded pixels."""
+
+    ents: list[Entry]
+    ids: np.ndarray
+    labels: np.ndarray
+    sel: dict[str, np.ndarray]  # split -> positions into ents/ids/labels, in id order
+    dup_report: list
+    notes: list[str]
+
+
+def _plan(src: Source, name: str, strategy: str, ents: list[Entry], labels: np.ndarray,
+          index, threshold: int, seed: int, balanced_eval: bool, max_images: int | None
+          ) -> _Plan:
+    """Duplicates, splits and subsets of the usable entries (load_dataset, data_fingerprint)."""
+    ids = np.array([e.id for e in ents], dtype=str)
+    split0 = np.array([e.split for e in ents], dtype=object)
+    groups = np.array([e.group for e in ents], dtype=object)
+    notes = list(src.notes)
+
+    # 1) duplicates, before any split is used
+    dup_groups = find_groups([index.sha256[e.rel] for e in ents],
+                             [index.phash[e.rel] for e in ents], threshold,
+                             [index.thumb[e.rel] for e in ents])
+    keep, dup_report = apply_policy(dup_groups, ids.tolist(), split0.tolist(), labels.tolist(),
+                                    src.near_dup_action)
+    ents = [e for e, k in zip(ents, keep, strict=True) if k]
+    ids, labels, split0, groups = ids[keep], labels[keep], split0[keep], groups[keep]
+
+    # 2) splits
+    split = _assign_splits(src, strategy, ids, split0, labels, groups, seed, notes)
+    if isinstance(src, KermanySource):
+        test_pat = set(groups[split == "test"])
+        shared = sorted(test_pat & set(groups[split != "test"]))
+        if shared:
+            notes.append(f"{len(shared)} patient ids occur both in the official test set and in "
+                         "train/val (the source's numbering; kept as published)")
+
+    # 3) balanced evaluation sets and smoke-run subsets
+    sel = {}
+    for s in SPLITS:
+        idx = np.flatnonzero(split == s)
+        idx = idx[np.argsort(ids[idx], kind="stable")]
+        if balanced_eval and s in ("val", "test"):
+            idx = idx[balanced_subsample(labels[idx], seed, salt=3 + SPLITS.index(s))]
+        if max_images is not None:
+            idx = idx[stratified_subset(labels[idx], int(max_images), seed, salt=10 + SPLITS.index(s))]
+        sel[s] = idx
+    if balanced_eval:
+        notes.append(f"balanced evaluation: val and test subsampled to equal class counts (seed {seed})")
+    if max_images is not None:
+        notes.append(f"max_images={max_images}: stratified seeded subset of each split")
+
+    return _Plan(ents, ids, labels, sel, dup_report, notes)
+
+
+def _fingerprint(name: str, task: str, plan: _Plan, index) -> str:
+    """sha256 over (split, id, label, file sha256) of every image used (the run records')."""
+    h = hashlib.sha256(f"{name}\0{task}\0".encode())
+    for s in SPLITS:
+        for i in plan.sel[s]:
+            h.update(f"{s}\0{plan.ids[i]}\0{plan.labels[i]}\0"
+                     f"{index.sha256[plan.ents[i].rel]}\n".encode())
+    return h.hexdigest()
+
+
 def load_dataset(name: str, *, task: str | None = None, resolution: int,
                  data_root: str | os.PathLike[str] | None = None,
                  cache_dir: str | os.PathLike[str] | None = None, seed: int = 0,
                  split_strategy: str | None = None, balanced_eval: bool = False,
                  max_images: int | None = None, on_unreadable: str = "skip",
-                 near_threshold: int | None = None) -> Dataset:
+                 near_threshold: int | None = None, split_seed: int | None = None) -> Dataset:
     """Load a registered data set as uint8 RGB arrays with 0/1 labels and a report (chapter 01).
+
+    ``split_seed`` seeds the splits and the balanced/``max_images`` subsets instead of ``seed``
+    (None: ``seed``): training runs of several seeds then share one test set.
 
     Unreadable images are skipped, warned about and listed in ``report.skipped``
     (``on_unreadable='raise'`` makes them a DataError instead).
@@ -172,6 +243,10 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
     resolution = int(resolution)
     if not _is_int(seed) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    if split_seed is not None:
+        if not _is_int(split_seed) or split_seed < 0:
+            raise ValueError(f"split_seed must be None or an int >= 0, got {split_seed!r}")
+        seed = int(split_seed)
     if on_unreadable not in ("skip", "raise"):
         raise ValueError("on_unreadable must be 'skip' or 'raise'")
     src = get_source(name, data_root)
@@ -217,47 +292,12 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
         warned = [(prefix + r, why) for r, why in warned]
         warnings.warn(f"{name}: {len(warned)} image(s) loaded with a warning, e.g. "
                       f"'{warned[0][0]}' ({warned[0][1]}); see report.warnings", stacklevel=2)
-    ids = np.array([e.id for e in ents], dtype=str)
-    labels = labels_all[use]
-    split0 = np.array([e.split for e in ents], dtype=object)
-    groups = np.array([e.group for e in ents], dtype=object)
-    notes = list(src.notes)
-
-    # 1) duplicates, before any split is used
-    dup_groups = find_groups([index.sha256[e.rel] for e in ents],
-                             [index.phash[e.rel] for e in ents], threshold,
-                             [index.thumb[e.rel] for e in ents])
-    keep, dup_report = apply_policy(dup_groups, ids.tolist(), split0.tolist(), labels.tolist(),
-                                    src.near_dup_action)
-    ents = [e for e, k in zip(ents, keep, strict=True) if k]
-    ids, labels, split0, groups = ids[keep], labels[keep], split0[keep], groups[keep]
-
-    # 2) splits
-    split = _assign_splits(src, strategy, ids, split0, labels, groups, seed, notes)
-    if isinstance(src, KermanySource):
-        test_pat = set(groups[split == "test"])
-        shared = sorted(test_pat & set(groups[split != "test"]))
-        if shared:
-            notes.append(f"{len(shared)} patient ids occur both in the official test set and in "
-                         "train/val (the source's numbering; kept as published)")
-
-    # 3) balanced evaluation sets and smoke-run subsets
-    sel = {}
-    for s in SPLITS:
-        idx = np.flatnonzero(split == s)
-        idx = idx[np.argsort(ids[idx], kind="stable")]
-        if balanced_eval and s in ("val", "test"):
-            idx = idx[balanced_subsample(labels[idx], seed, salt=3 + SPLITS.index(s))]
-        if max_images is not None:
-            idx = idx[stratified_subset(labels[idx], int(max_images), seed, salt=10 + SPLITS.index(s))]
-        sel[s] = idx
-    if balanced_eval:
-        notes.append(f"balanced evaluation: val and test subsampled to equal class counts (seed {seed})")
-    if max_images is not None:
-        notes.append(f"max_images={max_images}: stratified seeded subset of each split")
+    plan = _plan(src, name, strategy, ents, labels_all[use], index, threshold, seed,
+                 balanced_eval, max_images)
+    ids, labels, ents, sel = plan.ids, plan.labels, plan.ents, plan.sel
+    dup_report, notes = plan.dup_report, plan.notes
 
     splits: dict[str, Split] = {}
-    h = hashlib.sha256(f"{name}\0{task}\0".encode())
     for s in SPLITS:
         idx = sel[s]
         for c in (0, 1):
@@ -270,8 +310,6 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
         imgs = np.empty((len(r), resolution, resolution, 3), np.uint8)
         imgs[order] = images[r[order]]  # monotone reads from the memory-mapped cache
         splits[s] = Split(imgs, labels[idx].astype(np.int64), ids[idx])
-        for i in idx:
-            h.update(f"{s}\0{ids[i]}\0{labels[i]}\0{index.sha256[ents[i].rel]}\n".encode())
 
     report = DataReport(
         dataset=name, task=task, resolution=resolution, source=src.display,
@@ -281,7 +319,8 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
         warnings=warned,
         cache={"index": "hit" if idx_hit else "miss", "arrays": "hit" if arr_hit else "miss"},
         notes=notes)
-    return Dataset(name, task, resolution, class_names, splits, report, h.hexdigest())
+    return Dataset(name, task, resolution, class_names, splits, report,
+                   _fingerprint(name, task, plan, index))
 
 
 def relative_source(path: Path, root: Path) -> str:
@@ -290,3 +329,34 @@ def relative_source(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.name
+
+
+def data_fingerprint(name: str, task: str | None = None,
+                     data_root: str | os.PathLike[str] | None = None,
+                     cache_dir: str | os.PathLike[str] | None = None, seed: int = 0,
+                     balanced_eval: bool = False, max_images: int | None = None,
+                     split_seed: int | None = None) -> str:
+    """``load_dataset(...).fingerprint`` without decoding pixels (sweep resume, chapter 03).
+
+    Lists the files, reads the cached file index (sha256 and perceptual hash of every file,
+    keyed by path/size/mtime; built once when missing) and repeats the duplicate policy, the
+    splits and the subsets. An image that the index read but that fails to decode at a given
+    resolution would be left out by ``load_dataset`` and not here (no such file has been seen:
+    the index decodes each image once to hash it).
+    """
+    if split_seed is not None:
+        seed = int(split_seed)
+    src = get_source(name, data_root)
+    entries = src.entries()
+    task = src.tasks[0] if task is None else task
+    if task not in src.tasks:
+        raise DataError(f"{name}: unknown task {task!r}; choose one of {list(src.tasks)}.")
+    strategy = _default_strategy(src, entries)
+    entries = [e for e in entries if not src.is_empty(e)]
+    _, labels_all = src.task_labels(task, entries)
+    key = src.stat_key(entries)
+    index, _ = build_index(src, entries, key, config.cache_dir(cache_dir) / "arrays")
+    use = [i for i, e in enumerate(entries) if labels_all[i] >= 0 and not index.skip.get(e.rel)]
+    plan = _plan(src, name, strategy, [entries[i] for i in use], labels_all[use], index,
+                 NEAR_THRESHOLD, int(seed), bool(balanced_eval), max_images)
+    return _fingerprint(name, task, plan, index)

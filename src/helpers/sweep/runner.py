@@ -60,6 +60,75 @@ def _check_clean(nb_path: Path, *, allow_dirty: bool) -> str | None:
             f"{(git_diff_sha256(nb_path.parent) or '?')[:12]}); --allow-dirty")
 
 
+def _is_digest(value: Any) -> bool:
+    """A sha256 hex digest (what real records hold; a test stand-in's "fp" is not compared)."""
+    return isinstance(value, str) and len(value) == 64 and all(
+        c in "0123456789abcdef" for c in value)
+
+
+class _InputCheck:
+    """Data fingerprint and weights sha256 a run would use now, memoised (resume, chapter 03).
+
+    A finished record is kept only when its ``provenance.data_fingerprint`` and
+    ``provenance.weights_sha256`` are what the run would use today: the same params on another
+    data folder (or changed photos, or other weights files) make another run.
+    """
+
+    def __init__(self, data_root: Path | None, weights_dir: Path | None,
+                 cache_dir: Path | None) -> None:
+        self.data_root, self.weights_dir, self.cache_dir = data_root, weights_dir, cache_dir
+        self.memo: dict[tuple, tuple[str | None, str | None]] = {}
+
+    def _data(self, params: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        key = ("data", params.get("dataset"), params.get("task"), params.get("seed"),
+               params.get("split_seed"), params.get("balanced_eval"), params.get("max_images"))
+        if key not in self.memo:
+            from helpers.data import DataError, data_fingerprint
+
+            try:
+                self.memo[key] = (data_fingerprint(
+                    params["dataset"], params.get("task"), self.data_root, self.cache_dir,
+                    seed=int(params.get("seed") or 0),
+                    balanced_eval=bool(params.get("balanced_eval", False)),
+                    max_images=params.get("max_images"), split_seed=params.get("split_seed")),
+                    None)
+            except (DataError, OSError, ValueError) as exc:
+                self.memo[key] = (None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return self.memo[key]
+
+    def _weights(self, params: Mapping[str, Any]) -> str | None:
+        if params.get("weights") != "imagenet":
+            return None
+        key = ("weights", params.get("model"))
+        if key not in self.memo:
+            from helpers.weights import file_sha256, resolve_weights
+
+            try:
+                resolved = resolve_weights(str(params["model"]), "imagenet", self.weights_dir)
+            except (OSError, ValueError, RuntimeError):
+                resolved = None
+            # keras-download weights: no local file to hash without importing Keras
+            sha = (file_sha256(resolved.path, self.cache_dir)
+                   if resolved is not None and resolved.path is not None else None)
+            self.memo[key] = (sha, None)
+        return self.memo[key][0]
+
+    def changed(self, params: Mapping[str, Any], rec: Mapping[str, Any]) -> str | None:
+        """Why ``rec`` no longer stands for ``params`` ("data changed: ..."), else None."""
+        prov = rec.get("provenance") if isinstance(rec.get("provenance"), Mapping) else {}
+        old = prov.get("data_fingerprint")
+        new, err = self._data(params)
+        if new is None:
+            return f"data not checked ({err}); kept" if err and old else None
+        if _is_digest(old) and old != new:
+            return f"data changed: fingerprint {old[:4]}\u2026 \u2192 {new[:4]}\u2026; re-running"
+        old_w, new_w = prov.get("weights_sha256"), self._weights(params)
+        if _is_digest(old_w) and new_w and old_w != new_w:
+            return (f"weights changed: {prov.get('weights_file') or params.get('model')} sha256 "
+                    f"{old_w[:4]}\u2026 \u2192 {new_w[:4]}\u2026; re-running")
+        return None
+
+
 def run_sweep(
     config: Mapping[str, Any] | str | os.PathLike[str],
     *,
@@ -133,6 +202,9 @@ def run_sweep(
         say(dirty_note)
     started_at = utc_now()
     summary = SweepSummary(name=name, output_dir=out)
+    check = _InputCheck(*(
+        (_resolve(root_p, locations[k]) if k in locations else None)
+        for k in ("data_root", "weights_dir", "cache_dir")))
     todo: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (spec, summary row)
     for params in runs:
         rid = run_id(params)
@@ -140,6 +212,12 @@ def run_sweep(
         row: dict[str, Any] = {"run_id": rid, "status": "planned", "wall_s": None}
         summary.runs.append(row)
         done = _record_ok(rec_path, params)
+        why = check.changed(params, done) if done is not None else None
+        if why is not None and not why.endswith("; kept"):
+            say(f"  {rid}: {why}")
+            done = None
+        elif why is not None:
+            say(f"  {rid}: {why}")
         if done is not None:
             row["status"] = "skipped"
             timing = done.get("timing")

@@ -86,6 +86,9 @@ class TrainParams:
     lr_schedule: str = "plateau"  # plateau (ReduceLROnPlateau 0.2/5) | cosine | constant
     unfreeze_layers: int | None = None  # regime 'partial': top N base layers (not blocks)
     tta: int = 0  # 0: none; N >= 2: mean P over the original + N-1 augmented copies
+    # seed of the data split and of the val/test subsets (None: ``seed``, as before). A fixed
+    # value keeps one test set for every training seed of a folder without split folders.
+    split_seed: int | None = None
     # locations (explicit argument → environment variable → default; see helpers.config)
     data_root: str | None = None
     weights_dir: str | None = None
@@ -153,6 +156,10 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
         p[name] = int(p[name])
     if p["seed"] >= 2**32:  # NumPy and Keras seeds are 32-bit
         raise bad("seed", "an int in [0, 2**32)")
+    if p["split_seed"] is not None:
+        if not _is_int(p["split_seed"]) or not 0 <= p["split_seed"] < 2**32:
+            raise bad("split_seed", "None (the run's seed) or an int in [0, 2**32)")
+        p["split_seed"] = int(p["split_seed"])
     if p["max_images"] is not None:
         if not _is_int(p["max_images"]) or p["max_images"] < 2:
             raise bad("max_images", "None (all images) or an int >= 2 (images per split)")

@@ -124,7 +124,8 @@ def load_data(p: TrainParams, dataset=None):
 
         dataset = load_dataset(p.dataset, task=p.task, resolution=p.resolution,
                                data_root=p.data_root, cache_dir=p.cache_dir, seed=p.seed,
-                               balanced_eval=p.balanced_eval, max_images=p.max_images)
+                               balanced_eval=p.balanced_eval, max_images=p.max_images,
+                               split_seed=p.split_seed)
     if dataset.resolution != p.resolution:
         raise ValueError(f"dataset was loaded at {dataset.resolution} px but resolution="
                          f"{p.resolution}; load it with resolution={p.resolution}")
