@@ -19,12 +19,20 @@ export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 BOOK_CONFIG ?= configs/book.yaml
+# Your own images: make book DATASET=folder FOLDER=/path/to/photos POSITIVE=acne [REGIME=full]
+# runs the data chapter, a sweep and the results chapter on FOLDER into results/own/<name>/.
+DATASET  ?=
+FOLDER   ?=
+POSITIVE ?=
+REGIME   ?= frozen
+OWN_OPTS ?=
 SWEEP       ?= configs/paper.yaml
 
 .PHONY: help venv book notebooks html screenshots test toc lint sweep bench clean
 
 help:
 	@echo "make book    - execute the chapters with papermill and build the HTML book (book/_build/html)"
+	@echo "make book DATASET=folder FOLDER=/path/to/photos POSITIVE=acne - the book on your own images"
 	@echo "make test    - lint, unit tests, smoke sweep and nbval on the executed chapters"
 	@echo "make html    - build the HTML from the committed executed chapters only"
 	@echo "make toc     - regenerate _toc.yml from the chapter registry $(BOOK_CONFIG)"
@@ -47,7 +55,13 @@ html: venv
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Open book/_build/html/index.html"
 
+ifeq ($(DATASET),folder)
+book: venv
+	@test -n "$(FOLDER)" -a -n "$(POSITIVE)" || { echo "make book DATASET=folder needs FOLDER=/path/to/photos POSITIVE=<class folder name>"; exit 2; }
+	$(BIN)/python -m helpers own-folder --folder "$(FOLDER)" --positive "$(POSITIVE)" --regime $(REGIME) $(OWN_OPTS)
+else
 book: toc notebooks html
+endif
 
 screenshots: venv
 	$(BIN)/python -m helpers screenshot _build/html --out _build/screenshots

@@ -80,6 +80,7 @@ pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 200)
 plt.rcParams["figure.dpi"] = 90
 SWEEP = "python -m helpers sweep configs/paper.yaml  (or: make sweep SWEEP=configs/paper.yaml)"
+PAPER = dataset == "isic2017"  # the paper's numbers are quoted beside the ISIC results only
 
 # %%
 runs = results.load_runs(results_dir, dataset=dataset, task=task, hint=SWEEP)
@@ -184,14 +185,14 @@ results.display_table(ops)
 
 # %% tags=["hide-input"]
 main1 = plots.select(table1, setup)
-paper1 = results.paper_table_one()
-reading.side_by_side(main1, paper1)
+paper1 = results.paper_table_one() if PAPER else None
+reading.side_by_side(main1, paper1) if PAPER else reading.table_one(main1)
 
 # %% [markdown]
 # All five metrics side by side:
 
 # %% tags=["hide-output"]
-results.side_by_side(main1, paper1)
+results.side_by_side(main1, paper1) if PAPER else results.display_table(main1)
 
 # %% [markdown]
 # ## AUC ± DeLong standard deviation for every run
@@ -281,7 +282,7 @@ fig = plots.auc_vs_resolution(tests, setup)
 # set-up above. The paper reports these for its two models at 128 px.
 
 # %% tags=["hide-input"]
-FOCUS = paper_reference.TABLE_II_RESOLUTION  # the paper's reference size, 128 px
+FOCUS = results.focus_resolution(runs, paper_reference.TABLE_II_RESOLUTION)  # 128 px if run
 fig = plots.confusion_matrices(runs, FOCUS, split=split, variant=setup)
 
 # %% [markdown]
@@ -338,11 +339,12 @@ results.display_table(table2)
 # The paper's Table II, as printed (128 px):
 
 # %% tags=["hide-input"]
-reading.paper_table_two()
+reading.paper_table_two() if PAPER else None
 
 # %% tags=["remove-input"]
 main2 = plots.select(table2, setup)
-values = prose.focus_numbers(main1, main2, FOCUS, paper_reference.TABLE_II, hint=SWEEP)
+values = prose.focus_numbers(main1, main2, FOCUS, paper_reference.TABLE_II if PAPER else (),
+                             hint=SWEEP)
 prose.glue_values(values)
 
 # %% [markdown]

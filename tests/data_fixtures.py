@@ -102,3 +102,27 @@ def make_mixed_folder(root: Path, n: int = 14) -> Path:
                        "JPEG" if ext.lower() in ("jpg", "jpeg") else "PNG")
             seed += 1
     return root
+
+
+def folder_from_isic(data_dir: Path, root: Path, n_per_class: int = 40,
+                     names: tuple[str, str] = ("Acne", "Normal"), offset: int = 0) -> Path:
+    """root/<names[0]>/ (ISIC melanomas) and root/<names[1]>/ (ISIC nevi), the paper's layout.
+
+    Real photos from the shared ISIC copy, written as JPEG and PNG at mixed sizes (a user's
+    folder of photos of any size and format); ``offset`` skips that many images of each class
+    (two disjoint folders for the fingerprint tests).
+    """
+    import csv
+
+    rows = list(csv.DictReader((data_dir / "isic2017-256" / "labels.csv").open()))
+    picked = {names[0]: [r for r in rows if r["diagnosis"] == "melanoma"],
+              names[1]: [r for r in rows if r["diagnosis"] == "nevus"]}
+    sizes = (96, 160, 257, 200)
+    for cls, rs in picked.items():
+        for k, r in enumerate(rs[offset:offset + n_per_class]):
+            with Image.open(data_dir / "isic2017-256" / r["path"]) as img:
+                side = sizes[k % len(sizes)]
+                img = img.convert("RGB").resize((side, side * 3 // 4))
+                fmt, ext = ("PNG", "png") if k % 3 == 0 else ("JPEG", "jpg")
+                save_image(root / cls / f"{r['image_id']}.{ext}", img, fmt)
+    return root

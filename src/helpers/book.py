@@ -213,8 +213,13 @@ def check_chapter_parameters(chapter: Chapter, root: Path) -> None:
                      f"configs/book.yaml, {chapter.notebook}")
 
 
-def execute_chapter(chapter: Chapter, root: Path | None = None) -> float:
-    """Run one jupytext source through papermill into its executed ``.ipynb``; returns seconds."""
+def execute_chapter(chapter: Chapter, root: Path | None = None, *, record_inputs: bool = True
+                    ) -> float:
+    """Run one jupytext source through papermill into its executed ``.ipynb``; returns seconds.
+
+    ``record_inputs=False`` (chapters run on a user's folder, ``helpers.ownfolder``) stores no
+    inputs hash: it would read every photo of a folder named by a parameter once more.
+    """
     import jupytext
     import papermill as pm
 
@@ -237,7 +242,8 @@ def execute_chapter(chapter: Chapter, root: Path | None = None) -> float:
     import nbformat
 
     nb = json.loads(out.read_text(encoding="utf-8"))
-    normalise_notebook(nb, chapter, inputs_hash(chapter, root, [helpers_dir()]))
+    digest = inputs_hash(chapter, root, [helpers_dir()]) if record_inputs else None
+    normalise_notebook(nb, chapter, digest)
     out.write_text(nbformat.writes(nbformat.from_dict(nb)), encoding="utf-8")
     return seconds
 

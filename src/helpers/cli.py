@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {notebooks,sweep,screenshot,toc,chapters}`` (reproducibility page)."""
+"""Command line: ``python -m helpers {notebooks,sweep,screenshot,toc,chapters,own-folder}`` (reproducibility page)."""
 
 from __future__ import annotations
 
@@ -96,12 +96,19 @@ def _cmd_sweep(argv: Sequence[str]) -> int:
     return sweep_main(list(argv))
 
 
+def _cmd_own_folder(argv: Sequence[str]) -> int:
+    from helpers.ownfolder import main as own_main
+
+    return own_main(list(argv))
+
+
 COMMANDS = {
     "notebooks": _cmd_notebooks,
     "sweep": _cmd_sweep,
     "screenshot": _cmd_screenshot,
     "toc": _cmd_toc,
     "chapters": _cmd_chapters,
+    "own-folder": _cmd_own_folder,
 }
 
 

@@ -25,6 +25,7 @@ from helpers.results.compare import (
 from helpers.results.diagnostics import (
     binary_entropy,
     fit_summary,
+    focus_resolution,
     history_long,
     sizes_with_both_models,
 )
@@ -55,6 +56,7 @@ from helpers.results.tables import (
 )
 
 __all__ = [
+    "focus_resolution",
     "DEFAULT_SWEEP_HINT",
     "METRICS",
     "METRIC_LABELS",

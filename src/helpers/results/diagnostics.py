@@ -107,3 +107,12 @@ def sizes_with_both_models(df: pd.DataFrame) -> list[int]:
         return []
     n_models = df.groupby("resolution")["model"].nunique()
     return sorted(int(r) for r, n in n_models.items() if n > 1)
+
+
+def focus_resolution(df: pd.DataFrame, preferred: int = 128) -> int:
+    """The size the single-size figures show: ``preferred`` (the paper's 128 px) when run,
+    else the run size closest to it, the larger on a tie (chapter 04, a user's own folder)."""
+    sizes = sorted(int(r) for r in df["resolution"].unique())
+    if not sizes:
+        raise ValueError("no runs: no input size to focus on")
+    return preferred if preferred in sizes else min(sizes, key=lambda r: (abs(r - preferred), -r))

@@ -183,7 +183,10 @@ def focus_numbers(
         values[f"{model}_size_mb"] = rounded(float(row2["model_size_mb"]), 2)
         values[f"{model}_density"] = rounded(float(row2["accuracy_density"]), 3)
         values[f"{model}_per_gflop"] = rounded(float(row2["accuracy_per_gflop"]), 2)
-        paper_row = [r for r in paper_rows if str(r[0]).lower() == model][0]
+        paper_row = [r for r in paper_rows if str(r[0]).lower() == model]
+        if not paper_row:  # no paper numbers (a data set other than ISIC)
+            continue
+        paper_row = paper_row[0]
         values[f"paper_{model}_size_mb"] = paper_row[1]
         values[f"paper_{model}_acc"] = paper_row[2]
         values[f"paper_{model}_density"] = paper_row[3]
