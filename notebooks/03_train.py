@@ -104,10 +104,12 @@ lr_schedule = "plateau"
 unfreeze_layers = None
 tta = 0
 split_seed = None
+external = None
 data_root = None
 weights_dir = None
 cache_dir = None
 output_dir = "results/book-example"
+external_root = None
 
 # %% [markdown]
 # ## 1. Parameters, checked before anything runs
@@ -130,6 +132,7 @@ params = validate_params(dict(
     precision=precision, aug_rotation=aug_rotation, aug_hflip=aug_hflip,
     aug_brightness=aug_brightness, aug_contrast=aug_contrast, class_weight=class_weight,
     lr_schedule=lr_schedule, unfreeze_layers=unfreeze_layers, tta=tta, split_seed=split_seed,
+    external=external, external_root=external_root,
     data_root=data_root, weights_dir=weights_dir, cache_dir=cache_dir, output_dir=output_dir,
 ))
 identity = params.identity()

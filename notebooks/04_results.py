@@ -275,6 +275,9 @@ results.display_table(tests)
 # %% tags=["hide-input"]
 fig = plots.auc_vs_resolution(tests, setup)
 
+# %% tags=["hide-input"]
+results.external_section(runs)  # runs with an external test set only (nothing for ISIC)
+
 # %% [markdown]
 # ## Figures 2–3: confusion matrices at 128 px
 #

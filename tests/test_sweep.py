@@ -50,6 +50,7 @@ lr_schedule = "plateau"
 unfreeze_layers = None
 tta = 0
 split_seed = None
+external = None
 data_root = None
 weights_dir = None
 cache_dir = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from data_fixtures import make_folder
+from data_fixtures import make_folder, random_image, save_jpeg
 
 from helpers import records as R
 from helpers import sweep as S
@@ -44,10 +44,12 @@ lr_schedule = "plateau"
 unfreeze_layers = None
 tta = 0
 split_seed = None
+external = None
 data_root = None
 weights_dir = None
 cache_dir = None
 output_dir = "results"
+external_root = None
 
 # %%
 from helpers import records
@@ -58,6 +60,10 @@ params = {k: globals()[k] for k in records.IDENTITY_KEYS}
 prov = records.provenance(data_fingerprint(dataset, task, data_root, cache_dir, seed=seed), None)
 w = resolve_weights(model, weights, weights_dir)
 prov["weights_sha256"] = file_sha256(w.path, cache_dir) if w.path else None
+if external:
+    from helpers.data import external_fingerprint
+
+    prov["external_fingerprint"] = external_fingerprint(external_root, task, cache_dir)
 rid = records.run_id(params)
 records.write_json_atomic(records.record_path(output_dir, rid), {
     "schema": 1, "run_id": rid, "status": "ok", "params": records.canonical_params(params),
@@ -118,3 +124,18 @@ def test_other_weights_file_is_rerun(setup, capsys):
     assert "weights changed: mobilenet sha256" in capsys.readouterr().out
     assert [r["status"] for r in again.runs] == ["ok"]
     assert [r["status"] for r in S.run_sweep(cfg, **kw).runs] == ["skipped"]
+
+
+def test_external_set_needs_its_folder_and_is_checked_on_resume(setup, capsys):
+    cfg, a, b, wdir = setup
+    cfg = {**cfg, "fixed": {**cfg["fixed"], "external": "hosp"}}
+    kw = dict(validator=None, allow_dirty=True, weights_dir=wdir, data_root=a)
+    with pytest.raises(S.SweepConfigError, match="--external-root"):
+        S.run_sweep(cfg, **kw)
+    assert [r["status"] for r in S.run_sweep(cfg, external_root=b, **kw).runs] == ["ok"]
+    assert [r["status"] for r in S.run_sweep(cfg, external_root=b, **kw).runs] == ["skipped"]
+    save_jpeg(b / "Acne" / "new.jpg", random_image(900))  # one more positive image
+    capsys.readouterr()
+    again = S.run_sweep(cfg, external_root=b, **kw)
+    assert "external test set changed: fingerprint" in capsys.readouterr().out
+    assert [r["status"] for r in again.runs] == ["ok"]

@@ -1,7 +1,8 @@
 """The whole book on your own images: data chapter, sweep, results chapter, one command.
 
 ``python -m helpers own-folder --folder PATH --positive NAME [--regime frozen|full]
-[--resolutions 64 128 224 256] [--seeds 0 1 2] [--out results/own/<folder name>]``
+[--resolutions 64 128 224 256] [--seeds 0 1 2] [--out results/own/<folder name>]
+[--external PATH]``
 (or ``make book DATASET=folder FOLDER=PATH POSITIVE=NAME``):
 
 1. checks the folder (one sub-folder per class, or ``train/``, ``val/``, ``test/`` holding them;
@@ -71,7 +72,7 @@ def check_folder(folder: Path, positive: str) -> tuple[str, str]:
 def sweep_config(name: str, out: Path, positive: str, *, regime: str = "frozen",
                  resolutions: Sequence[int] = RESOLUTIONS, seeds: Sequence[int] = SEEDS,
                  models: Sequence[str] = MODELS, epochs: int | None = None,
-                 max_images: int | None = None) -> dict[str, Any]:
+                 max_images: int | None = None, external: str | None = None) -> dict[str, Any]:
     """The sweep config of one folder: models × resolutions × seeds in one regime."""
     fixed: dict[str, Any] = {"dataset": "folder", "task": positive, "regime": regime,
                              "preprocessing": "unit", "weights": "imagenet",
@@ -81,6 +82,8 @@ def sweep_config(name: str, out: Path, positive: str, *, regime: str = "frozen",
         fixed["epochs"] = int(epochs)
     if max_images is not None:
         fixed["max_images"] = int(max_images)
+    if external is not None:  # its folder is a location: --external-root / external_root=
+        fixed["external"] = external
     return {"name": name, "notebook": "notebooks/03_train.py", "output_dir": str(out),
             "grid": {"model": list(models), "resolution": [int(r) for r in resolutions],
                      "seed": [int(s) for s in seeds]},
@@ -116,7 +119,8 @@ def run_own_folder(folder: str | os.PathLike[str], positive: str, *, regime: str
                    resolutions: Sequence[int] = RESOLUTIONS, seeds: Sequence[int] = SEEDS,
                    out: str | os.PathLike[str] | None = None, models: Sequence[str] = MODELS,
                    epochs: int | None = None, max_images: int | None = None,
-                   allow_dirty: bool = False, workers: int = 1) -> int:
+                   allow_dirty: bool = False, workers: int = 1,
+                   external: str | os.PathLike[str] | None = None) -> int:
     """Data chapter, sweep and results chapter on one folder; prints Table I (exit status)."""
     from helpers.book import Chapter, execute_chapter
     from helpers.results import load_runs
@@ -127,12 +131,16 @@ def run_own_folder(folder: str | os.PathLike[str], positive: str, *, regime: str
     folder_p = Path(folder).expanduser().resolve()
     neg, pos = check_folder(folder_p, positive)
     name = slug(folder_p.name)
+    ext_p = Path(external).expanduser().resolve() if external else None
+    if ext_p is not None:
+        check_folder(ext_p, pos)
     out_p = Path(out).expanduser() if out else Path("results") / "own" / name
     out_p = (out_p if out_p.is_absolute() else root / out_p).resolve()
     _check_out(out_p, root)
     out_p.mkdir(parents=True, exist_ok=True)
     cfg = sweep_config(f"own-{name}", out_p, pos, regime=regime, resolutions=resolutions,
-                       seeds=seeds, models=models, epochs=epochs, max_images=max_images)
+                       seeds=seeds, models=models, epochs=epochs, max_images=max_images,
+                       external=slug(ext_p.name) if ext_p else None)
     cfg_path = out_p / "sweep.yaml"
     cfg_path.write_text(f"# written by `python -m helpers own-folder` for the folder "
                         f"'{folder_p.name}' ({neg} = 0, {pos} = 1)\n"
@@ -149,7 +157,7 @@ def run_own_folder(folder: str | os.PathLike[str], positive: str, *, regime: str
     sweep_cfg["_root"] = str(root)  # the notebook is the book's, wherever the output tree is
     executor = process_executor(workers) if workers > 1 else None
     summary = run_sweep(sweep_cfg, root=root, data_root=folder_p, executor=executor,
-                        allow_dirty=allow_dirty)
+                        allow_dirty=allow_dirty, external_root=ext_p)
     if not summary.ok:
         print(f"some runs failed: see {out_p / 'records'} and {out_p / 'logs'}", file=sys.stderr)
         return 1
@@ -165,6 +173,13 @@ def run_own_folder(folder: str | os.PathLike[str], positive: str, *, regime: str
     print(f"\nTable I (short form), folder '{folder_p.name}', positive class {pos}, regime "
           f"{regime}, {len(runs)} runs:")
     print(table.to_string())
+    from helpers.results import external_table
+
+    ext = external_table(runs)
+    if len(ext):
+        ext.to_csv(out_p / "external_auc.csv")
+        print(f"\nExternal test set '{ext_p.name if ext_p else ''}' (seed ensemble, DeLong CI):")
+        print(ext.drop(columns=["test_auc", "external_auc"]).to_string())
     return 0
 
 
@@ -183,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=None, help="default: the notebook's (20)")
     p.add_argument("--max-images", type=int, default=None,
                    help="images per split (a quick trial; default all)")
+    p.add_argument("--external", default=None, metavar="PATH",
+                   help="an extra labelled folder (same class folder names) scored by every run")
     p.add_argument("--workers", type=int, default=1, help="parallel runs (processes)")
     p.add_argument("--allow-dirty", action="store_true",
                    help="run from a checkout with uncommitted changes")
@@ -194,7 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_own_folder(args.folder, args.positive, regime=args.regime,
                               resolutions=args.resolutions, seeds=args.seeds, out=args.out,
                               models=args.models, epochs=args.epochs, max_images=args.max_images,
-                              allow_dirty=args.allow_dirty, workers=args.workers)
+                              allow_dirty=args.allow_dirty, workers=args.workers,
+                              external=args.external)
     except (DataError, SweepConfigError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -71,6 +71,7 @@ IDENTITY_KEYS: tuple[str, ...] = (
     "unfreeze_layers",
     "tta",
     "split_seed",
+    "external",
 )
 """The training parameters that define a run (everything except where files live)."""
 
@@ -85,11 +86,13 @@ OMITTED_AT_DEFAULT: dict[str, Any] = {
     "unfreeze_layers": None,
     "tta": 0,
     "split_seed": None,
+    "external": None,
 }
 """Identity keys added after the first records were made: left out of the canonical params at
 their default value, which is what every earlier run used, so that earlier run ids stay valid."""
 
-LOCATION_KEYS: tuple[str, ...] = ("data_root", "weights_dir", "cache_dir", "output_dir")
+LOCATION_KEYS: tuple[str, ...] = ("data_root", "weights_dir", "cache_dir", "output_dir",
+                                   "external_root")
 """Parameters that say where files live: passed to runs, never part of a run's identity."""
 
 RUN_ID_FIELDS: tuple[str, ...] = (

@@ -9,12 +9,14 @@ from .download import download
 from .figures import sample_grid
 from .loader import (
     data_fingerprint,
+    external_fingerprint,
     get_source,
     list_datasets,
     load_dataset,
+    load_external,
     validate_data_params,
 )
 
-__all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "data_fingerprint",
-           "download", "get_source",
+__all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "data_fingerprint", "external_fingerprint",
+           "download", "get_source", "load_external",
            "list_datasets", "load_dataset", "sample_grid", "validate_data_params"]

@@ -360,3 +360,54 @@ def data_fingerprint(name: str, task: str | None = None,
     plan = _plan(src, name, strategy, [entries[i] for i in use], labels_all[use], index,
                  NEAR_THRESHOLD, int(seed), bool(balanced_eval), max_images)
     return _fingerprint(name, task, plan, index)
+
+
+def load_external(data_root: str | os.PathLike[str], task: str, resolution: int,
+                  cache_dir: str | os.PathLike[str] | None = None
+                  ) -> tuple[Split, tuple[str, str], str]:
+    """Every image of an external folder of class folders as one test split (chapter 03).
+
+    Another hospital's images, any size and format, scored at the run's resolution: no split,
+    no duplicate removal, unreadable files skipped (as in :func:`load_dataset`). ``task`` must
+    name one of its two class folders. Returns (split, class names, fingerprint); the
+    fingerprint is a sha256 over (id, label, file sha256) of every image used.
+    """
+    src = FolderSource(config.data_root(data_root))
+    if task not in src.tasks:
+        raise DataError(f"external folder '{src.root.name}': no class folder {task!r} (the "
+                        f"run's positive class); its class folders are {sorted(src.tasks)}.")
+    entries = [e for e in src.entries() if not src.is_empty(e)]
+    class_names, labels_all = src.task_labels(task, entries)
+    cache_root = config.cache_dir(cache_dir) / "arrays"
+    key = src.stat_key(entries)
+    index, _ = build_index(src, entries, key, cache_root)
+    ok = [e for e in entries if not index.skip.get(e.rel)]
+    fp = _external_fp(task, entries, labels_all, index)
+    images, rows, _, _ = load_arrays(src, ok, key, resolution, cache_root)
+    idx = [i for _, i in sorted((e.id, i) for i, e in enumerate(entries) if e.rel in rows)]
+    labels = labels_all[idx].astype(np.int64)
+    for c in (0, 1):
+        if not (labels == c).any():
+            raise DataError(f"external folder '{src.root.name}' has no readable image of class "
+                            f"'{class_names[c]}'.")
+    imgs = np.stack([images[rows[entries[i].rel]] for i in idx])
+    ids = np.array([entries[i].id for i in idx], dtype=str)
+    return Split(imgs, labels, ids), class_names, fp
+
+
+def _external_fp(task: str, entries: list[Entry], labels: np.ndarray, index) -> str:
+    h = hashlib.sha256(f"external\0{task}\0".encode())
+    for ident, i in sorted((e.id, i) for i, e in enumerate(entries) if not index.skip.get(e.rel)):
+        h.update(f"{ident}\0{labels[i]}\0{index.sha256[entries[i].rel]}\n".encode())
+    return h.hexdigest()
+
+
+def external_fingerprint(data_root: str | os.PathLike[str], task: str,
+                         cache_dir: str | os.PathLike[str] | None = None) -> str:
+    """:func:`load_external`'s fingerprint without decoding pixels (sweep resume)."""
+    src = FolderSource(config.data_root(data_root))
+    entries = [e for e in src.entries() if not src.is_empty(e)]
+    _, labels_all = src.task_labels(task, entries)
+    index, _ = build_index(src, entries, src.stat_key(entries),
+                           config.cache_dir(cache_dir) / "arrays")
+    return _external_fp(task, entries, labels_all, index)

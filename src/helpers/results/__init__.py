@@ -29,6 +29,7 @@ from helpers.results.diagnostics import (
     history_long,
     sizes_with_both_models,
 )
+from helpers.results.external import external_section, external_table, has_external
 from helpers.results.frames import (
     DEFAULT_SWEEP_HINT,
     METRIC_LABELS,
@@ -56,6 +57,9 @@ from helpers.results.tables import (
 )
 
 __all__ = [
+    "external_section",
+    "external_table",
+    "has_external",
     "focus_resolution",
     "DEFAULT_SWEEP_HINT",
     "METRICS",

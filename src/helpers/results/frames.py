@@ -100,6 +100,10 @@ def _flatten(rec: Mapping[str, Any]) -> dict[str, Any]:
         for key, value in (rec.get("metrics", {}) or {}).get(split, {}).items():
             row[f"{split}_{key}"] = value
         row[f"pred_{split}"] = _predictions(rec, split, rid)
+    if "external" in (rec.get("predictions") or {}):  # an external test set (only then a column)
+        for key, value in (rec.get("metrics", {}) or {}).get("external", {}).items():
+            row[f"external_{key}"] = value
+        row["pred_external"] = _predictions(rec, "external", rid)
     for key in METRICS:
         value = row.get(f"test_{key}")
         if value is not None and not (0.0 <= float(value) <= 1.0):

@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--weights-dir", default=None, help="local weights ($RESBOOK_WEIGHTS_DIR)")
     p.add_argument("--cache-dir", default=None, help="array/feature cache ($RESBOOK_CACHE_DIR)")
     p.add_argument("--output-dir", default=None, help="override the config's output_dir")
+    p.add_argument("--external-root", default=None,
+                   help="folder of class folders scored by runs with external=<name>")
     p.add_argument("--dry-run", action="store_true", help="list the runs, execute nothing")
     p.add_argument("--only", default=None, metavar="SUBSTRING", help="only run ids containing it")
     p.add_argument(
@@ -101,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             weights_dir=args.weights_dir,
             cache_dir=args.cache_dir,
             output_dir=args.output_dir,
+            external_root=args.external_root,
             dry_run=args.dry_run,
             only=args.only,
             max_runs=args.max_runs,

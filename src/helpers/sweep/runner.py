@@ -75,8 +75,9 @@ class _InputCheck:
     """
 
     def __init__(self, data_root: Path | None, weights_dir: Path | None,
-                 cache_dir: Path | None) -> None:
+                 cache_dir: Path | None, external_root: Path | None = None) -> None:
         self.data_root, self.weights_dir, self.cache_dir = data_root, weights_dir, cache_dir
+        self.external_root = external_root
         self.memo: dict[tuple, tuple[str | None, str | None]] = {}
 
     def _data(self, params: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -113,9 +114,27 @@ class _InputCheck:
             self.memo[key] = (sha, None)
         return self.memo[key][0]
 
+    def _external(self, params: Mapping[str, Any]) -> str | None:
+        key = ("external", params.get("external"), params.get("task"))
+        if key not in self.memo:
+            from helpers.data import DataError, external_fingerprint
+
+            try:
+                fp = (external_fingerprint(self.external_root, str(params.get("task")),
+                                           self.cache_dir) if self.external_root else None)
+            except (DataError, OSError, ValueError):
+                fp = None
+            self.memo[key] = (fp, None)
+        return self.memo[key][0]
+
     def changed(self, params: Mapping[str, Any], rec: Mapping[str, Any]) -> str | None:
         """Why ``rec`` no longer stands for ``params`` ("data changed: ..."), else None."""
         prov = rec.get("provenance") if isinstance(rec.get("provenance"), Mapping) else {}
+        if params.get("external"):
+            old_e, new_e = prov.get("external_fingerprint"), self._external(params)
+            if _is_digest(old_e) and new_e and old_e != new_e:
+                return (f"external test set changed: fingerprint {old_e[:4]}\u2026 \u2192 "
+                        f"{new_e[:4]}\u2026; re-running")
         old = prov.get("data_fingerprint")
         new, err = self._data(params)
         if new is None:
@@ -137,6 +156,7 @@ def run_sweep(
     weights_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     output_dir: str | os.PathLike[str] | None = None,
+    external_root: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     only: str | None = None,
     max_runs: int | None = None,
@@ -175,10 +195,14 @@ def run_sweep(
         ("data_root", data_root, hconfig.ENV_DATA_DIR),
         ("weights_dir", weights_dir, hconfig.ENV_WEIGHTS_DIR),
         ("cache_dir", cache_dir, hconfig.ENV_CACHE_DIR),
+        ("external_root", external_root, None),  # runs with external=<name> score it
     ):
-        value = explicit or os.environ.get(env, "").strip() or None
+        value = explicit or (os.environ.get(env, "").strip() if env else None) or None
         if value:
             locations[key] = _rel(Path(value).expanduser().resolve(), root_p)
+    if "external_root" not in locations and any(p.get("external") for p in runs):
+        raise SweepConfigError(f"{_where(cfg)}: runs set external=<name>: pass the folder to "
+                               "score with --external-root PATH")
     # papermill injects any name it is given: refuse one the notebook does not define
     used = {k for params in runs for k in params} | set(locations)
     try:
@@ -204,7 +228,7 @@ def run_sweep(
     summary = SweepSummary(name=name, output_dir=out)
     check = _InputCheck(*(
         (_resolve(root_p, locations[k]) if k in locations else None)
-        for k in ("data_root", "weights_dir", "cache_dir")))
+        for k in ("data_root", "weights_dir", "cache_dir", "external_root")))
     todo: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (spec, summary row)
     for params in runs:
         rid = run_id(params)

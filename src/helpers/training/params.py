@@ -89,18 +89,22 @@ class TrainParams:
     # seed of the data split and of the val/test subsets (None: ``seed``, as before). A fixed
     # value keeps one test set for every training seed of a folder without split folders.
     split_seed: int | None = None
+    # an external test set: its name (identity) and its folder of class folders (a location);
+    # every image of it is scored at the run's resolution (record split "external")
+    external: str | None = None
     # locations (explicit argument → environment variable → default; see helpers.config)
     data_root: str | None = None
     weights_dir: str | None = None
     cache_dir: str | None = None
     output_dir: str | None = field(default=None)
+    external_root: str | None = None
 
     def identity(self) -> dict[str, Any]:
         """The params that define the run (no locations) (training chapter)."""
         return canonical_params(dataclasses.asdict(self))
 
 
-_LOCATIONS = ("data_root", "weights_dir", "cache_dir", "output_dir")
+_LOCATIONS = ("data_root", "weights_dir", "cache_dir", "output_dir", "external_root")
 
 
 def _is_int(v: Any) -> bool:
@@ -160,6 +164,8 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
         if not _is_int(p["split_seed"]) or not 0 <= p["split_seed"] < 2**32:
             raise bad("split_seed", "None (the run's seed) or an int in [0, 2**32)")
         p["split_seed"] = int(p["split_seed"])
+    if p["external"] is not None and (not isinstance(p["external"], str) or not p["external"]):
+        raise bad("external", "None or a name for the external test set (e.g. 'hospital_b')")
     if p["max_images"] is not None:
         if not _is_int(p["max_images"]) or p["max_images"] < 2:
             raise bad("max_images", "None (all images) or an int >= 2 (images per split)")

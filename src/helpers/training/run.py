@@ -110,6 +110,8 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
     record["training"] = training_settings(p, dataset, inputs)
     if plain is not None:  # tta: "metrics" are the TTA ones; the original images alone here
         record["metrics_plain"] = plain
+    if p.external:
+        add_external(record, p, built.model, dataset.task)
     checkpoints.remove(fit.ckpt_dir)
     if on_model is not None:
         on_model(built.model)
@@ -369,6 +371,30 @@ def evaluate(inputs: FitInputs, dataset, p: TrainParams | None = None,
             plain[name] = metrics[name]
             metrics[name] = binary_metrics(split.labels, mean)
     return preds, metrics, (plain or None)
+
+
+def add_external(record: dict[str, Any], p: TrainParams, model, task: str) -> None:
+    """Score every image of the external folder with the whole model (split ``external``).
+
+    Predictions and metrics go into the record beside val/test (original images, no TTA), the
+    folder's name, classes and counts into ``data.external`` and its fingerprint into
+    ``provenance.external_fingerprint``.
+    """
+    from helpers.data import load_external
+    from helpers.metrics import binary_metrics
+
+    if not p.external_root:
+        raise ValueError(f"external={p.external!r} needs external_root, the folder of class "
+                         "folders to score (sweep: --external-root)")
+    split, names, fp = load_external(p.external_root, task, p.resolution, p.cache_dir)
+    probs = np.asarray(model.predict(array_batches(split.images, None, 64), verbose=0),
+                       dtype=np.float64).reshape(-1)
+    record["predictions"]["external"] = {"ids": split.ids.tolist(),
+                                         "labels": split.labels.tolist(), "probs": probs.tolist()}
+    record["metrics"]["external"] = binary_metrics(split.labels, probs)
+    record["data"]["external"] = {"name": p.external, "class_names": list(names),
+                                  "counts": list(split.class_counts())}
+    record["provenance"]["external_fingerprint"] = fp
 
 
 def assemble_record(rid: str, identity: dict, dataset, history: dict, preds: dict, metrics: dict,
