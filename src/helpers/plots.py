@@ -3,6 +3,7 @@
 Inputs are the frames of :mod:`helpers.results` (runs from ``load_runs`` or the tables built from
 them), so every mark on a figure comes from run records. Colours come from seaborn's
 colour-blind palette (one fixed colour per model) and a viridis ramp for resolutions.
+(A little over 400 lines: one short function per figure of the results chapter.)
 """
 
 from __future__ import annotations
