@@ -77,7 +77,7 @@ from helpers.training.params import check_injected, globals_snapshot
 print("Keras", keras.__version__, "backend", keras.backend.backend())
 _globals_before_parameters = globals_snapshot(globals())  # see check_injected below
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 dataset = "isic2017"
 task = "melanoma"
 model = "mobilenet"

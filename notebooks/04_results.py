@@ -74,7 +74,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from helpers import paper_reference, plots, results
-from helpers.results import clinical, inference, prose, reading
+from helpers.results import blocks, clinical, inference, prose, reading
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 200)
@@ -380,11 +380,9 @@ fig = plots.model_size(table2, setup)
 # seed-aware test (one Holm family per model × regime).
 
 # %%
-prep_cmp = inference.variant_comparisons(runs, "preprocessing", split=split)
-values, prep_md = prose.seed_comparisons("preprocessing", prep_cmp, runs)
-prose.glue_values(values)
-prose.glue_md("prep_md", prep_md)
-reading.seed_comparison(prep_cmp, "unit", "native", ("[0, 1]", "native")) if len(prep_cmp) else None
+prep_cmp, shown = blocks.seed_comparison_block(runs, "preprocessing", "unit", "native",
+                                               name="prep_md", labels=("[0, 1]", "native"), split=split)
+shown
 
 # %% [markdown]
 # ```{glue:md} prep_md
@@ -397,9 +395,8 @@ reading.seed_comparison(prep_cmp, "unit", "native", ("[0, 1]", "native")) if len
 results.display_table(prep_cmp) if len(prep_cmp) else None
 
 # %% tags=["hide-output"]
-ablation = results.compare_if_run(runs, "preprocessing", "unit", "native", split=split)
-values, _ = prose.ablation(ablation, runs, setup)
-prose.glue_values(values)
+ablation = blocks.ensemble_block(runs, "preprocessing", "unit", "native", prose.ablation, setup,
+                                split=split)
 results.display_table(ablation) if len(ablation) else None
 
 # %% [markdown]
@@ -411,11 +408,9 @@ results.display_table(ablation) if len(ablation) else None
 # preprocessing).
 
 # %%
-reg_cmp = inference.variant_comparisons(runs, "regime", split=split)
-values, reg_md = prose.seed_comparisons("regime", reg_cmp, runs)
-prose.glue_values(values)
-prose.glue_md("reg_md", reg_md)
-reading.seed_comparison(reg_cmp, "frozen", "full") if len(reg_cmp) else print(reg_md)
+reg_cmp, shown = blocks.seed_comparison_block(runs, "regime", "frozen", "full", name="reg_md",
+                                              split=split)
+shown
 
 # %% [markdown]
 # ```{glue:md} reg_md
@@ -424,9 +419,7 @@ reading.seed_comparison(reg_cmp, "frozen", "full") if len(reg_cmp) else print(re
 # The earlier ensemble DeLong comparison (seed-blind; glued under the `regime_` names):
 
 # %% tags=["hide-output"]
-regime_cmp = results.compare_if_run(runs, "regime", "frozen", "full", split=split)
-values, _ = prose.regimes(regime_cmp, runs)
-prose.glue_values(values)
+regime_cmp = blocks.ensemble_block(runs, "regime", "frozen", "full", prose.regimes, split=split)
 results.display_table(regime_cmp) if len(regime_cmp) else None
 
 # %% [markdown]
@@ -437,11 +430,9 @@ results.display_table(regime_cmp) if len(regime_cmp) else None
 # the same test images; one Holm family per regime × preprocessing, across input sizes.
 
 # %%
-mod_cmp = inference.variant_comparisons(runs, "model", split=split)
-values, mod_md = prose.seed_comparisons("model", mod_cmp, runs)
-prose.glue_values(values)
-prose.glue_md("mod_md", mod_md)
-reading.seed_comparison(mod_cmp, "mobilenet", "resnet50") if len(mod_cmp) else print(mod_md)
+mod_cmp, shown = blocks.seed_comparison_block(runs, "model", "mobilenet", "resnet50",
+                                              name="mod_md", split=split)
+shown
 
 # %% [markdown]
 # ```{glue:md} mod_md
@@ -450,9 +441,8 @@ reading.seed_comparison(mod_cmp, "mobilenet", "resnet50") if len(mod_cmp) else p
 # The earlier ensemble DeLong comparison (seed-blind; glued under the `models_` names):
 
 # %% tags=["hide-output"]
-model_cmp = results.compare_if_run(runs, "model", "mobilenet", "resnet50", split=split)
-values, _ = prose.models(model_cmp, runs)
-prose.glue_values(values)
+model_cmp = blocks.ensemble_block(runs, "model", "mobilenet", "resnet50", prose.models,
+                                  split=split)
 results.display_table(model_cmp) if len(model_cmp) else None
 
 # %% [markdown]

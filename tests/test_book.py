@@ -199,3 +199,26 @@ def test_chapter_template_has_the_header_every_chapter_needs() -> None:
     for heading in ("**Purpose.**", "**Parameters**", "**Prerequisites.**", "**Time to run.**",
                     "**What you will learn.**", "Run it yourself", 'tags=["parameters"]'):
         assert heading in text, heading
+
+
+@pytest.mark.browser
+def test_the_page_check_catches_a_wide_table_and_a_broken_image(tmp_path: Path) -> None:
+    """The checker itself must fail on what it is for (else the every-page test proves nothing)."""
+    _chromium_or_skip()
+    from helpers.browser import check_rendered_book
+
+    html = tmp_path / "html"
+    html.mkdir()
+    cells = "".join(f"<th>column number {i}</th>" for i in range(30))
+    (html / "wide.html").write_text(
+        "<html><head><title>t</title></head><body><main><article class='bd-article' "
+        f"style='width:600px'><table><tr>{cells}</tr></table><img src='missing.png'>"
+        "<img src='missing.png' style='width:10px'></article></main></body></html>")
+    (html / "ok.html").write_text(
+        "<html><head><title>t</title></head><body><main><article class='bd-article' "
+        "style='width:600px'><table><tr><th>a</th><th>b</th></tr></table></article></main>"
+        "</body></html>")
+    wide, ok = check_rendered_book(html, tmp_path / "shots", ["wide.html", "ok.html"])
+    assert not wide.ok and wide.images_loaded == 0 and wide.images_total == 2
+    assert any("column number 0" in o for o in wide.overflows), wide.overflows
+    assert ok.ok and not ok.overflows

@@ -728,3 +728,20 @@ def test_rounded_glue_values_are_plain_python_numbers() -> None:
     assert repr(rounded(np.float64(19.59798))) == "19.598"
     assert repr(rounded(np.int64(3))) == "3" and rounded(True) is True
     assert rounded("x") == "x"
+
+
+def test_comparison_blocks_equal_the_steps_they_replace(runs: pd.DataFrame) -> None:
+    from helpers.results import blocks, inference, prose, reading
+
+    table, shown = blocks.seed_comparison_block(runs, "preprocessing", "unit", "native",
+                                                name="prep_md")
+    direct = inference.variant_comparisons(runs, "preprocessing", split="test")
+    pd.testing.assert_frame_equal(table, direct)
+    pd.testing.assert_frame_equal(shown, reading.seed_comparison(direct, "unit", "native"))
+    ens = blocks.ensemble_block(runs, "preprocessing", "unit", "native", prose.ablation,
+                                results.main_setup(runs))
+    pd.testing.assert_frame_equal(ens, results.compare_if_run(runs, "preprocessing", "unit",
+                                                              "native"))
+    empty, none = blocks.seed_comparison_block(runs[runs["model"] == "mobilenet"], "model",
+                                               "mobilenet", "resnet50", name="x")
+    assert empty.empty and none is None

@@ -3,6 +3,7 @@
 Inputs are the frames of :mod:`helpers.results` (runs from ``load_runs`` or the tables built from
 them), so every mark on a figure comes from run records. Colours come from seaborn's
 colour-blind palette (one fixed colour per model) and a viridis ramp for resolutions.
+(A little over 400 lines: one short function per figure of the results chapter.)
 """
 
 from __future__ import annotations
@@ -205,7 +206,9 @@ def training_accuracy(
     One panel per model at ``resolution``; colour tells the preprocessing apart when both were
     run. The dashed line is the accuracy of always answering the majority class.
     """
-    runs = select(df, variant, allow=("preprocessing",))
+    # the size first: other sizes may have been trained in another precision (bf16)
+    at_size = df[df["resolution"].astype(int) == int(resolution)]
+    runs = select(at_size if not at_size.empty else df, variant, allow=("preprocessing",))
     runs = runs[runs["resolution"].astype(int) == int(resolution)]
     if runs.empty:
         raise ValueError(f"no runs at {resolution} px for {dict(variant or {})}")

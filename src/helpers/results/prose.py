@@ -9,6 +9,11 @@ lists that the chapter glues under its tables. The functions return plain data; 
 Glue names follow ``<regime>_<model>_<preprocessing>_...`` and friends; a configuration run in
 bf16 mixed precision gets ``_bf16`` after its set-up part, so its numbers never overwrite the
 float32 ones (float32 names are those of the records made before precision existed).
+
+Why one module of ~540 lines: every sentence of the chapter goes through the same wording rule
+(:func:`verdict`-style phrasing driven by adjusted p) and the same glue-name scheme; keeping
+them together is what keeps the prose consistent. Split it by section (Table I, comparisons,
+diagnostics) if a Part II chapter starts reusing only some of it.
 """
 
 from __future__ import annotations
