@@ -1,0 +1,204 @@
+"""Tables and figures of the deployment chapter, built only from deployment/mismatch records.
+
+* :func:`deployment_frame` — one row per (model, resolution, format) deployment record;
+* :func:`benchmark_markdown` — the README's int8 / float32 table (``deploy_sweep.py --table``);
+* :func:`mismatch_frame` / :func:`mismatch_matrix` — train × test resolution AUC matrix;
+* :func:`pareto_figure`, :func:`mismatch_heatmap` — the chapter's figures (seaborn).
+
+Nothing here measures or converts: the chapter runs on CPU in CI from committed JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FORMAT_ORDER: tuple[str, ...] = ("float32", "float16", "dynamic_int8", "int8")
+FORMAT_LABEL: dict[str, str] = {"float32": "float32", "float16": "float16",
+                                "dynamic_int8": "dynamic-range int8", "int8": "full int8"}
+MODEL_LABEL: dict[str, str] = {"mobilenet": "MobileNet", "resnet50": "ResNet50"}
+
+
+def _quiet(rec: Mapping[str, Any]) -> bool:
+    return bool((rec.get("latency_ms") or {}).get("measured_quiet", False))
+
+
+def deployment_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per deployment record: size, AUC, ΔAUC vs Keras float, latency, memory."""
+    rows = []
+    for r in records:
+        m, p = r["metrics"]["test"], r["params"]
+        lat = r.get("latency_ms") or {}
+        one, allt = lat.get("threads_1") or {}, lat.get("threads_all") or {}
+        rows.append({
+            "model": p["model"], "resolution": int(p["resolution"]), "format": r["format"],
+            "preprocessing": p.get("preprocessing"), "seed": p.get("seed"),
+            "size_mb": float(r["file"]["size_mb"]), "auc": m["auc"], "auc_lo": m["auc_lo"],
+            "auc_hi": m["auc_hi"], "keras_auc": m["keras_auc"], "accuracy": m["accuracy"],
+            "delta_auc": m["delta_auc"], "delta_lo": m["delta_lo"], "delta_hi": m["delta_hi"],
+            "delta_p": m["delta_p"], "max_abs_dp": m["parity"]["max_abs_diff"],
+            "agreement": m["parity"]["agreement"],
+            "lat1_ms": one.get("median_ms", np.nan), "lat1_p90_ms": one.get("p90_ms", np.nan),
+            "latall_ms": allt.get("median_ms", np.nan), "threads_all": r.get("threads_all"),
+            "mem_mb": (r.get("memory_mb") or {}).get("delta_mb", np.nan),
+            "quiet": _quiet(r), "untrained": bool(r.get("untrained", False)),
+        })
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df["format"] = pd.Categorical(df["format"], FORMAT_ORDER, ordered=True)
+    df = df.sort_values(["model", "resolution", "format"], ignore_index=True)
+    df["format"] = df["format"].astype(str)
+    df["accuracy_pct"] = 100 * df["accuracy"]
+    df["acc_per_mb"] = df["accuracy_pct"] / df["size_mb"]
+    df["acc_per_ms"] = df["accuracy_pct"] / df["lat1_ms"]
+    return df
+
+
+def ci_text(est: float, lo: float, hi: float, fmt: str = "{:+.3f}") -> str:
+    """``+0.001 [-0.004, +0.006]``."""
+    return f"{fmt.format(est)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+
+
+def speedups(df: pd.DataFrame, fmt: str = "int8", ref: str = "float32") -> pd.DataFrame:
+    """Per (model, resolution): 1-thread latency and size of ``ref`` ÷ those of ``fmt``."""
+    key = ["model", "resolution"]
+    a = df[df["format"] == fmt].set_index(key)
+    b = df[df["format"] == ref].set_index(key)
+    both = a.index.intersection(b.index)
+    out = pd.DataFrame({"speedup": b.loc[both, "lat1_ms"] / a.loc[both, "lat1_ms"],
+                        "shrink": b.loc[both, "size_mb"] / a.loc[both, "size_mb"]})
+    return out.reset_index()
+
+
+def benchmark_markdown(df: pd.DataFrame) -> str:
+    """README table: per model × resolution, float32 and full-int8 size, 1-thread latency, AUC."""
+    if df.empty:
+        return "_No deployment records yet: run `python scripts/deploy_sweep.py --save-models`._"
+    lines = ["| model | px | float32 MB | int8 MB | float32 ms | int8 ms | int8 speed-up | "
+             "AUC float32 → int8 (ΔAUC [95 % CI]) |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    quiet_all = True
+    for (model, res), sub in df.groupby(["model", "resolution"], sort=True):
+        f = sub[sub["format"] == "float32"]
+        q = sub[sub["format"] == "int8"]
+        if f.empty or q.empty:
+            continue
+        f, q = f.iloc[0], q.iloc[0]
+        quiet_all &= bool(f["quiet"]) and bool(q["quiet"])
+        lines.append(
+            f"| {MODEL_LABEL.get(model, model)} | {res} | {f['size_mb']:.1f} | {q['size_mb']:.1f}"
+            f" | {f['lat1_ms']:.2f} | {q['lat1_ms']:.2f} | {f['lat1_ms'] / q['lat1_ms']:.1f}× | "
+            f"{f['auc']:.3f} → {q['auc']:.3f} "
+            f"({ci_text(q['delta_auc'], q['delta_lo'], q['delta_hi'])}) |")
+    note = ("Latency: median of batch-1 `invoke()` on one thread (XNNPACK), "
+            + ("all measured on a quiet CPU (`--latency-only` pass)." if quiet_all else
+               "**some rows were timed while a training sweep shared the CPU** (run "
+               "`python scripts/deploy_sweep.py --latency-only` on a quiet CPU)."))
+    return "\n".join(lines) + "\n\n" + note
+
+
+# --------------------------------------------------------------------------- mismatch
+def load_mismatch_records(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every ``<folder>/*.json`` resolution-mismatch record, sorted by file name."""
+    from helpers.records import read_json
+
+    recs = [read_json(p) for p in sorted(Path(folder).glob("*.json"))]
+    return [r for r in recs if r.get("kind") == "resolution_mismatch"]
+
+
+def mismatch_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Long table: model, train_res, eval_res, AUC [CI], ΔAUC vs the training size [CI], p."""
+    rows = [{"model": r["params"]["model"], **row} for r in records for row in r["rows"]]
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        df = df.sort_values(["model", "train_res", "eval_res"], ignore_index=True)
+    return df
+
+
+def mismatch_matrix(df: pd.DataFrame, model: str, value: str = "auc") -> pd.DataFrame:
+    """train_res (rows) × eval_res (columns) of ``value`` for one model."""
+    sub = df[df["model"] == model]
+    return sub.pivot(index="train_res", columns="eval_res", values=value)
+
+
+def best_eval_size(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, train_res): the evaluation size with the highest AUC and its ΔAUC [CI]."""
+    idx = df.groupby(["model", "train_res"])["auc"].idxmax()
+    return df.loc[idx, ["model", "train_res", "eval_res", "auc", "delta_auc", "delta_lo",
+                        "delta_hi", "p"]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- figures
+def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Boolean mask of points not dominated (lower x, higher y is better)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.ones(len(x), bool)
+    for i in range(len(x)):
+        dominated = (x <= x[i]) & (y >= y[i]) & ((x < x[i]) | (y > y[i]))
+        keep[i] = not dominated.any()
+    return keep
+
+
+def pareto_figure(df: pd.DataFrame, *, claim_ms: float | None = None,
+                  claim_speedup: float | None = None):
+    """Two panels: AUC vs 1-thread latency (log x) and AUC vs file size (log x), seaborn."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    d = df.assign(Model=df["model"].map(MODEL_LABEL), Format=df["format"].map(FORMAT_LABEL),
+                  px=df["resolution"].astype(str))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), sharey=True, layout="constrained")
+    for ax, x, label in ((axes[0], "lat1_ms", "1-thread latency, batch 1 (ms, log scale)"),
+                         (axes[1], "size_mb", "file size (MB, log scale)")):
+        sns.scatterplot(data=d, x=x, y="auc", hue="Format", style="Model", size="resolution",
+                        sizes=(30, 160), hue_order=[FORMAT_LABEL[f] for f in FORMAT_ORDER],
+                        ax=ax, legend=ax is axes[1])
+        front = pareto_front(d[x], d["auc"])
+        pf = d[front].sort_values(x)
+        ax.plot(pf[x], pf["auc"], color="0.4", lw=1, ls="--", zorder=0, label="Pareto front")
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("test AUC (ISIC-2017 melanoma)")
+        ax.grid(alpha=0.3)
+    if claim_ms is not None:
+        axes[0].axvline(claim_ms, color="crimson", lw=1)
+        axes[0].annotate(f"paper: < {claim_ms:g} ms\n(on a phone)", (claim_ms, 0.02),
+                         xycoords=("data", "axes fraction"), ha="right", color="crimson",
+                         fontsize=8, xytext=(-3, 0), textcoords="offset points")
+    if claim_speedup is not None:
+        ref = d[(d["format"] == "float32")]
+        for _, r in ref.iterrows():
+            axes[0].plot([r["lat1_ms"], r["lat1_ms"] / claim_speedup], [r["auc"]] * 2,
+                         color="darkorange", lw=0.8, alpha=0.6)
+        axes[0].plot([], [], color="darkorange", lw=0.8, label="float32 latency ÷ 1.6")
+        axes[0].legend(loc="lower right", fontsize=7)
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
+    return fig
+
+
+def mismatch_heatmap(df: pd.DataFrame, models: Iterable[str]):
+    """Train × test resolution AUC heatmap per model (diagonal = trained size)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    models = [m for m in models if (df["model"] == m).any()]
+    fig, axes = plt.subplots(1, len(models), figsize=(5.2 * len(models), 4.2), squeeze=False,
+                             layout="constrained")
+    for ax, m in zip(axes[0], models, strict=True):
+        mat = mismatch_matrix(df, m)
+        sns.heatmap(mat, annot=True, fmt=".3f", cmap="viridis", cbar_kws={"label": "test AUC"},
+                    ax=ax, square=True)
+        for i, tr in enumerate(mat.index):
+            if tr in list(mat.columns):
+                j = list(mat.columns).index(tr)
+                ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, ec="white", lw=2.5))
+        ax.set_title(f"{MODEL_LABEL.get(m, m)} (frozen, native, seed 0)")
+        ax.set_xlabel("test-time input size (px)")
+        ax.set_ylabel("trained at (px)")
+    return fig
