@@ -84,6 +84,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--latency-only", action="store_true",
                       help="re-measure latency and memory of records whose .tflite was kept")
+    mode.add_argument("--describe", action="store_true",
+                      help="add the XNNPACK delegation summary to records whose .tflite was kept "
+                           "(no timing; any CPU)")
     mode.add_argument("--mismatch", action="store_true",
                       help="evaluate each trained model at every --eval-sizes (no export)")
     mode.add_argument("--table", action="store_true",
@@ -197,6 +200,25 @@ def wait_for_quiet(args) -> float | None:
             return busy
         print(f"  waiting: other processes use {busy:.0%} of the CPU", flush=True)
         time.sleep(4.0)
+
+
+def describe(args) -> int:
+    """Add ``delegation`` (which operators XNNPACK runs) to records whose .tflite was kept."""
+    from helpers.deploy.records import load_deployment_records, save_deployment_record
+    from helpers.deploy.runtime import delegation_summary
+
+    out, n = output_dir(args), 0
+    for rec in load_deployment_records(out):
+        path = model_path(args, rec["deploy_id"])
+        if not selected(args, rec) or not path.exists() or ("delegation" in rec and not args.force):
+            continue
+        rec["delegation"] = delegation_summary(path)
+        save_deployment_record(rec, out)
+        n += 1
+        print(f"{rec['deploy_id']}: {rec['delegation']['partitions']} XNNPACK partition(s), "
+              f"outside: {rec['delegation']['outside_delegate']}", flush=True)
+    print(f"done: {n} record(s) described", flush=True)
+    return 0
 
 
 def latency_only(args) -> int:
@@ -325,6 +347,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.latency_only:
         return latency_only(args)
+    if args.describe:
+        return describe(args)
     if args.table:
         return table(args)
     if args.mismatch:
@@ -333,7 +357,7 @@ def main(argv=None) -> int:
     from helpers.data import load_dataset
     from helpers.deploy.export import representative_sample, to_litert, write_litert
     from helpers.deploy.records import deployment_path, deployment_record, save_deployment_record
-    from helpers.deploy.runtime import LiteRTModel, keras_probs, parity_stats
+    from helpers.deploy.runtime import LiteRTModel, delegation_summary, keras_probs, parity_stats
     from helpers.train import validate_params
 
     untrained = args.untrained
@@ -387,7 +411,8 @@ def main(argv=None) -> int:
                             extra={"conversion_s": conv_s, "untrained": untrained,
                                    "representative": {"n": int(len(rep)), "seed": seed,
                                                       "split": "train"} if fmt == "int8" else None,
-                                   "keras_vs_run_record": agree})
+                                   "keras_vs_run_record": agree,
+                                   "delegation": delegation_summary(data)})
                         if args.save_models:  # the model first: a record implies its file
                             write_litert(data, model_path(args, f"{rid}-{fmt}"))
                         path = save_deployment_record(rec, out)

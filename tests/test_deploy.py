@@ -286,6 +286,7 @@ def test_latency_only_mode_rewrites_records_in_place(trained, float32_model, tmp
     (back,) = records.load_deployment_records(tmp_path / "out")
     assert back["latency_ms"]["measured_quiet"] is True and back["latency_ms"]["threads_1"]["n"] == 3
     assert back["latency_ms"]["loadavg"] is None or "1min" in back["latency_ms"]["loadavg"]
+    assert back["delegation"]["partitions"] >= 1
 
 
 def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
@@ -320,3 +321,12 @@ def test_mismatch_frame_matrix_and_best_size():
     assert mat.shape == (2, 2) and mat.loc[64, 64] == 0.7 and mat.loc[64, 128] < 0.7
     best = report.best_eval_size(df)
     assert (best["train_res"] == best["eval_res"]).all()
+
+
+def test_delegation_summary_float_and_int8_run_in_one_xnnpack_partition(float32_model, int8_model):
+    f = runtime.delegation_summary(float32_model.content)
+    assert f["partitions"] == 1 and f["outside_delegate"] == {} and f["int8_weight_ops"] == {}
+    assert f["ops"]["DEPTHWISE_CONV_2D"] == 1
+    q = runtime.delegation_summary(int8_model.content)
+    assert q["partitions"] == 1 and q["int8_weight_ops"] == {}
+    assert set(q["outside_delegate"]) <= {"QUANTIZE", "DEQUANTIZE"}

@@ -206,7 +206,7 @@ def remeasure_latency(record: Mapping[str, Any], model_file: str | os.PathLike[s
     ``latency_ms.superseded``, so nothing measured is lost.
     """
     from helpers.deploy.latency import all_threads, load_average, peak_memory_mb
-    from helpers.deploy.runtime import LiteRTModel
+    from helpers.deploy.runtime import LiteRTModel, delegation_summary
     from helpers.provenance import utc_now
 
     content = Path(model_file).read_bytes()
@@ -228,6 +228,7 @@ def remeasure_latency(record: Mapping[str, Any], model_file: str | os.PathLike[s
     new = json.loads(json.dumps(record))
     new["latency_ms"] = lat
     new["threads_all"] = n_all
+    new["delegation"] = delegation_summary(content)
     if memory:
         new["memory_mb"] = peak_memory_mb(content, threads=1)
     return new
