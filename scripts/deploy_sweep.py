@@ -19,6 +19,10 @@ Three more modes read or extend what the sweep left:
     python scripts/deploy_sweep.py --mismatch --models mobilenet   # train/test size matrix
     python scripts/deploy_sweep.py --table [--write-readme]        # README benchmark table
 
+With ``--save-models``, a configuration whose records exist but whose ``.tflite`` is missing
+is re-trained and converted again and only the file is written; its sha256 is compared with the
+committed record's (that is how to get a model the book describes without committing it).
+
 ``--latency-only`` re-measures latency (1 thread and all threads: median and p90 after warm-up)
 and peak memory of every record whose ``.tflite`` was kept (``--save-models``; the files live in
 ``$RESBOOK_CACHE_DIR/deploy-models``, never in the repository) and rewrites the record in place
@@ -40,6 +44,7 @@ where ``run_training`` has no ``on_model`` hook yet; ``--quick`` falls back to i
 from __future__ import annotations
 
 import argparse
+import hashlib
 import inspect
 import sys
 import time
@@ -382,7 +387,8 @@ def main(argv=None) -> int:
                     rid = rec_mod.run_id(validate_params(params).identity())
                     rid = ("untrained-" + rid) if untrained else rid
                     todo = [f for f in args.formats
-                            if args.force or not deployment_path(out, rid, f).exists()]
+                            if args.force or not deployment_path(out, rid, f).exists()
+                            or (args.save_models and not model_path(args, f"{rid}-{f}").exists())]
                     if not todo:
                         print(f"skip {rid}: all {len(args.formats)} records exist", flush=True)
                         n_skip += 1
@@ -404,6 +410,15 @@ def main(argv=None) -> int:
                         t = time.perf_counter()
                         data = to_litert(model, fmt, rep if fmt == "int8" else None)
                         conv_s = time.perf_counter() - t
+                        old = deployment_path(out, rid, fmt)
+                        if old.exists() and not args.force:  # only the model file was missing
+                            kept = write_litert(data, model_path(args, f"{rid}-{fmt}"))
+                            same = (hashlib.sha256(data).hexdigest()
+                                    == rec_mod.read_json(old)["file"]["sha256"])
+                            how = "identical to" if same else "DIFFERS from"
+                            print(f"  {fmt:>12}: → {kept} ({how} the file its committed record "
+                                  "describes)", flush=True)
+                            continue
                         lm = LiteRTModel(data, num_threads=1)
                         rec = deployment_record(
                             run, fmt, lm, te.images, kp, repeats=args.repeats,
