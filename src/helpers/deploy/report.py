@@ -47,6 +47,10 @@ def deployment_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             "latall_ms": allt.get("median_ms", np.nan), "threads_all": r.get("threads_all"),
             "mem_mb": (r.get("memory_mb") or {}).get("delta_mb", np.nan),
             "quiet": _quiet(r), "untrained": bool(r.get("untrained", False)),
+            "n_test": len(r["predictions"]["test"]["labels"]),
+            "n_rep": (r.get("representative") or {}).get("n", np.nan),
+            "retrain_max_dp": (r.get("keras_vs_run_record") or {}).get("max_abs_diff", np.nan),
+            "cpu": (r.get("provenance", {}).get("cpu") or {}).get("model"),
         })
     df = pd.DataFrame(rows)
     if df.empty:
@@ -100,6 +104,14 @@ def benchmark_markdown(df: pd.DataFrame) -> str:
             + ("all measured on a quiet CPU (`--latency-only` pass)." if quiet_all else
                "**some rows were timed while a training sweep shared the CPU** (run "
                "`python scripts/deploy_sweep.py --latency-only` on a quiet CPU)."))
+    rec = recommend(df)
+    if rec is not None:
+        note += (f"\n\nRecommended (the full-int8 model with the best test AUC under 50 ms on one "
+                 f"thread): **{MODEL_LABEL.get(rec['model'], rec['model'])} "
+                 f"{rec['resolution']} px**, AUC {rec['auc']:.3f}, {rec['size_mb']:.1f} MB, "
+                 f"{rec['lat1_ms']:.2f} ms. Build its file with `python scripts/deploy_sweep.py "
+                 f"--models {rec['model']} --resolutions {rec['resolution']} --formats int8 "
+                 "--save-models`.")
     return "\n".join(lines) + "\n\n" + note
 
 
@@ -149,6 +161,7 @@ def pareto_figure(df: pd.DataFrame, *, claim_ms: float | None = None,
                   claim_speedup: float | None = None):
     """Two panels: AUC vs 1-thread latency (log x) and AUC vs file size (log x), seaborn."""
     import matplotlib.pyplot as plt
+    import matplotlib.ticker as mticker
     import seaborn as sns
 
     d = df.assign(Model=df["model"].map(MODEL_LABEL), Format=df["format"].map(FORMAT_LABEL),
@@ -163,21 +176,26 @@ def pareto_figure(df: pd.DataFrame, *, claim_ms: float | None = None,
         pf = d[front].sort_values(x)
         ax.plot(pf[x], pf["auc"], color="0.4", lw=1, ls="--", zorder=0, label="Pareto front")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
         ax.set_xlabel(label)
         ax.set_ylabel("test AUC (ISIC-2017 melanoma)")
         ax.grid(alpha=0.3)
     if claim_ms is not None:
         axes[0].axvline(claim_ms, color="crimson", lw=1)
-        axes[0].annotate(f"paper: < {claim_ms:g} ms\n(on a phone)", (claim_ms, 0.02),
-                         xycoords=("data", "axes fraction"), ha="right", color="crimson",
-                         fontsize=8, xytext=(-3, 0), textcoords="offset points")
+        axes[0].annotate(f"paper: < {claim_ms:g} ms\n(on a phone)", (claim_ms, 0.97),
+                         xycoords=("data", "axes fraction"), ha="right", va="top",
+                         color="crimson", fontsize=8, xytext=(-3, 0), textcoords="offset points")
     if claim_speedup is not None:
         ref = d[(d["format"] == "float32")]
         for _, r in ref.iterrows():
             axes[0].plot([r["lat1_ms"], r["lat1_ms"] / claim_speedup], [r["auc"]] * 2,
                          color="darkorange", lw=0.8, alpha=0.6)
         axes[0].plot([], [], color="darkorange", lw=0.8, label="float32 latency ÷ 1.6")
-        axes[0].legend(loc="lower right", fontsize=7)
+        axes[0].legend(loc="lower left", fontsize=7)
+    if not d["quiet"].all():
+        axes[0].set_title(f"{int((~d['quiet']).sum())} of {len(d)} latencies timed while the "
+                          "training sweep shared the CPU", fontsize=8)
     axes[1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
     return fig
 
@@ -202,3 +220,172 @@ def mismatch_heatmap(df: pd.DataFrame, models: Iterable[str]):
         ax.set_xlabel("test-time input size (px)")
         ax.set_ylabel("trained at (px)")
     return fig
+
+
+# --------------------------------------------------------------------------- chapter tables
+def styled(table: pd.DataFrame, uuid: str):
+    """A Styler without the numeric index and with a fixed id (stable nbval output)."""
+    return table.style.hide(axis="index").set_uuid(uuid)
+
+
+def _labels(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(Model=df["model"].map(MODEL_LABEL), px=df["resolution"],
+                     format=df["format"].map(FORMAT_LABEL))
+
+
+def int8_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per model × resolution: full-int8 size, float32 and int8 AUC, ΔAUC [95 % CI], p."""
+    d = _labels(df[df["format"] == "int8"])
+    return pd.DataFrame({
+        "Model": d["Model"], "px": d["px"], "int8 MB": d["size_mb"].map("{:.2f}".format),
+        "AUC float": d["keras_auc"].map("{:.3f}".format), "AUC int8": d["auc"].map("{:.3f}".format),
+        "ΔAUC [95 % CI]": [ci_text(*v) for v in d[["delta_auc", "delta_lo", "delta_hi"]].values],
+        "p": d["delta_p"].map("{:.2f}".format)})
+
+
+def size_accuracy_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Every record: size, AUC [CI], ΔAUC vs Keras float [CI], share of same labels at 0.5."""
+    d = _labels(df)
+    return pd.DataFrame({
+        "Model": d["Model"], "px": d["px"], "format": d["format"],
+        "MB": d["size_mb"].map("{:.2f}".format),
+        "AUC [95 % CI]": [f"{a:.3f} [{lo:.3f}, {hi:.3f}]"
+                          for a, lo, hi in d[["auc", "auc_lo", "auc_hi"]].values],
+        "ΔAUC [95 % CI]": [ci_text(*v) for v in d[["delta_auc", "delta_lo", "delta_hi"]].values],
+        "same label": d["agreement"].map("{:.1%}".format)})
+
+
+def latency_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per model × resolution: 1-thread median latency (ms) of each format, int8 speed-up."""
+    wide = df.pivot_table(index=["model", "resolution"], columns="format", values="lat1_ms")
+    wide = wide.reindex(columns=[f for f in FORMAT_ORDER if f in wide.columns]).reset_index()
+    out = pd.DataFrame({"Model": wide["model"].map(MODEL_LABEL), "px": wide["resolution"]})
+    short = {"dynamic_int8": "dyn. int8"}
+    for f in FORMAT_ORDER:
+        if f in wide:
+            out[short.get(f, f)] = wide[f].map("{:.2f}".format)
+    if {"float32", "int8"} <= set(wide.columns):
+        out["int8 speed-up"] = (wide["float32"] / wide["int8"]).map("{:.1f}×".format)
+    return out
+
+
+def latency_full(df: pd.DataFrame) -> pd.DataFrame:
+    """Every record: 1-thread median and p90, all-threads median, memory, quiet or not."""
+    d = _labels(df)
+    return pd.DataFrame({
+        "Model": d["Model"], "px": d["px"], "format": d["format"],
+        "1T median ms": d["lat1_ms"].map("{:.2f}".format),
+        "1T p90 ms": d["lat1_p90_ms"].map("{:.2f}".format),
+        "all-T ms": d["latall_ms"].map("{:.2f}".format) + " (" + d["threads_all"].astype(str)
+        + "T)",
+        "quiet": d["quiet"].map({True: "yes", False: "no"})})
+
+
+def density_table(df: pd.DataFrame, paper: Mapping[str, float]) -> pd.DataFrame:
+    """Accuracy points per MB for float32 and int8, beside the paper's float density (128 px)."""
+    d = _labels(df[df["format"].isin(["float32", "int8"])])
+    paper_col = [paper.get(m, np.nan) if r == 128 and f == "float32" else np.nan
+                 for m, r, f in d[["Model", "px", "format"]].values]
+    return pd.DataFrame({
+        "Model": d["Model"], "px": d["px"], "format": d["format"],
+        "Acc. %": d["accuracy_pct"].map("{:.1f}".format), "MB": d["size_mb"].map("{:.2f}".format),
+        "Acc./MB": d["acc_per_mb"].map("{:.2f}".format),
+        "paper Acc./MB": pd.Series(paper_col, index=d.index).map(
+            lambda v: "" if np.isnan(v) else f"{v:.2f}")})
+
+
+def per_ms_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy points per millisecond (1 thread), float32 and int8."""
+    wide = df.pivot_table(index=["model", "resolution"], columns="format", values="acc_per_ms")
+    wide = wide.reset_index()
+    out = pd.DataFrame({"Model": wide["model"].map(MODEL_LABEL), "px": wide["resolution"]})
+    for f in ("float32", "int8"):
+        if f in wide:
+            out[f"{f} Acc./ms"] = wide[f].map("{:.1f}".format)
+    return out
+
+
+def delegation_table(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """XNNPACK partitions and operators left outside, per model × format (sizes that agree merged)."""
+    rows = []
+    for r in records:
+        dg = r.get("delegation")
+        if not dg:
+            continue
+        fmt = lambda c: ", ".join(f"{n} {op}" for op, n in sorted(c.items())) or "none"  # noqa: E731
+        rows.append({"Model": MODEL_LABEL.get(r["params"]["model"], r["params"]["model"]),
+                     "px": int(r["params"]["resolution"]),
+                     "format": FORMAT_LABEL.get(r["format"], r["format"]),
+                     "partitions": dg["partitions"],
+                     "outside XNNPACK": fmt(dg["outside_delegate"]),
+                     "int8 weights, float input": fmt(dg["int8_weight_ops"])})
+    if not rows:
+        return pd.DataFrame(rows)
+    d = pd.DataFrame(rows)
+    d["order"] = d["format"].map({FORMAT_LABEL[f]: i for i, f in enumerate(FORMAT_ORDER)})
+    keys = ["Model", "order", "format", "partitions", "outside XNNPACK",
+            "int8 weights, float input"]
+    g = d.groupby(keys, sort=True)["px"].agg(lambda v: ", ".join(str(x) for x in sorted(v)))
+    g = g.reset_index().drop(columns="order")
+    return g[["Model", "px", *[k for k in keys if k not in ("Model", "order")]]]
+
+
+def mismatch_table(mdf: pd.DataFrame) -> pd.DataFrame:
+    """Long mismatch table: trained and tested size, AUC [CI], ΔAUC vs trained size [CI], p."""
+    return pd.DataFrame({
+        "Model": mdf["model"].map(MODEL_LABEL), "trained px": mdf["train_res"],
+        "tested px": mdf["eval_res"],
+        "AUC [95 % CI]": [f"{a:.3f} [{lo:.3f}, {hi:.3f}]"
+                          for a, lo, hi in mdf[["auc", "auc_lo", "auc_hi"]].values],
+        "ΔAUC vs trained [95 % CI]": [ci_text(*v) for v in
+                                      mdf[["delta_auc", "delta_lo", "delta_hi"]].values],
+        "p": mdf["p"].map("{:.3f}".format)})
+
+
+def recommend(df: pd.DataFrame, max_ms: float = 50.0, fmt: str = "int8") -> pd.Series | None:
+    """The ``fmt`` record with the highest test AUC among those under ``max_ms`` (1 thread)."""
+    d = df[(df["format"] == fmt) & (df["lat1_ms"] <= max_ms)]
+    return None if d.empty else d.loc[d["auc"].idxmax()]
+
+
+def chapter_numbers(df: pd.DataFrame, mdf: pd.DataFrame, claim_ms: float = 50.0
+                    ) -> dict[str, Any]:
+    """The numbers the deployment chapter's prose cites (glued); NaN where records are missing."""
+    nan = float("nan")
+    sp = speedups(df) if not df.empty else pd.DataFrame(columns=["speedup", "shrink"])
+    q = df[df["format"] == "int8"]
+    sig = q[(q["delta_hi"] < 0) | (q["delta_lo"] > 0)]
+    dyn = speedups(df, "dynamic_int8") if not df.empty else pd.DataFrame(columns=["speedup"])
+    mob = dyn[dyn["model"] == "mobilenet"]["speedup"] if len(dyn) else pd.Series(dtype=float)
+    v: dict[str, Any] = {
+        "n_records": len(df), "n_quiet": int(df["quiet"].sum()) if len(df) else 0,
+        "n_configs": len(df.groupby(["model", "resolution"])) if len(df) else 0,
+        "int8_speedup_min": float(sp["speedup"].min()) if len(sp) else nan,
+        "int8_speedup_max": float(sp["speedup"].max()) if len(sp) else nan,
+        "int8_shrink": float(sp["shrink"].median()) if len(sp) else nan,
+        "int8_max_abs_delta": float(q["delta_auc"].abs().max()) if len(q) else nan,
+        "int8_n": len(q), "int8_n_sig": len(sig),
+        "dyn_over_float_mobilenet": float((1 / mob).median()) if len(mob) else nan,
+        "n_under_claim": int((df["lat1_ms"] <= claim_ms).sum()) if len(df) else 0,
+        "slowest_ms": float(df["lat1_ms"].max()) if len(df) else nan,
+        "n_test": int(df["n_test"].max()) if len(df) else 0,
+        "n_rep": int(q["n_rep"].max()) if len(q) else 0,
+        "retrain_max_dp": float(df["retrain_max_dp"].max()) if len(df) else nan,
+        "float32_max_dp": float(df.loc[df["format"] == "float32", "max_abs_dp"].max()),
+        "float16_max_dp": float(df.loc[df["format"] == "float16", "max_abs_dp"].max()),
+        "cpu": ", ".join(sorted({str(c) for c in df["cpu"]})) if len(df) else "",
+    }
+    rec = recommend(df, claim_ms) if len(df) else None
+    v.update(rec_model=MODEL_LABEL.get(rec["model"], "none") if rec is not None else "none",
+             rec_px=int(rec["resolution"]) if rec is not None else 0,
+             rec_auc=float(rec["auc"]) if rec is not None else nan,
+             rec_ms=float(rec["lat1_ms"]) if rec is not None else nan,
+             rec_mb=float(rec["size_mb"]) if rec is not None else nan)
+    off = mdf[mdf["train_res"] != mdf["eval_res"]] if len(mdf) else mdf
+    v.update(mm_n_trained=int(mdf["train_res"].nunique()) if len(mdf) else 0,
+             mm_mean_off=float(off["delta_auc"].mean()) if len(off) else nan,
+             mm_worst_off=float(off["delta_auc"].min()) if len(off) else nan,
+             mm_n_off_better=int(((off["delta_lo"] > 0)).sum()) if len(off) else 0,
+             mm_n_off_worse=int(((off["delta_hi"] < 0)).sum()) if len(off) else 0,
+             mm_n_off=len(off))
+    return v
