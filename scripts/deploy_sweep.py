@@ -237,7 +237,7 @@ def latency_only(args) -> int:
     out, kept = output_dir(args), models_dir(args)
     recs = [r for r in load_deployment_records(out) if selected(args, r)]
     print(f"{len(recs)} record(s) in {out / 'records'}; models from {kept}", flush=True)
-    missing, busy_ones, n = [], [], 0
+    missing, busy_ones, differs, n = [], [], [], 0
     for rec in recs:
         lat = rec.get("latency_ms") or {}
         if lat.get("measured_quiet") and not args.force:
@@ -247,9 +247,14 @@ def latency_only(args) -> int:
             missing.append(rec["deploy_id"])
             continue
         busy = wait_for_quiet(args)
-        new = remeasure_latency(rec, path, repeats=args.repeats, warmup=args.warmup,
-                                threads_all=args.threads_all, busy_before=busy,
-                                quiet_threshold=args.quiet_threshold)
+        try:
+            new = remeasure_latency(rec, path, repeats=args.repeats, warmup=args.warmup,
+                                    threads_all=args.threads_all, busy_before=busy,
+                                    quiet_threshold=args.quiet_threshold)
+        except ValueError as exc:  # the kept file is not the one the record describes
+            print(f"{rec['deploy_id']}: skipped: {exc}", flush=True)
+            differs.append(rec["deploy_id"])
+            continue
         save_deployment_record(new, out)
         n += 1
         lat, la = new["latency_ms"], new["latency_ms"]["loadavg"] or {}
@@ -262,11 +267,14 @@ def latency_only(args) -> int:
               f"  load {la.get('1min', float('nan')):.2f}  quiet={lat['measured_quiet']}",
               flush=True)
     print(f"done: {n} record(s) re-measured; {len(missing)} without a kept model file "
-          f"(re-run the sweep with --save-models --force for them): {missing}", flush=True)
+          f"(`--save-models` rebuilds them): {missing}", flush=True)
+    if differs:
+        print(f"kept file differs from its record (rewrite with --save-models --force): "
+              f"{differs}", flush=True)
     if busy_ones:
         print(f"NOT quiet (others used >= {args.quiet_threshold:.0%} of the CPU): {busy_ones}",
               flush=True)
-    return 1 if busy_ones else 0
+    return 1 if busy_ones or differs else 0
 
 
 def mismatch(args) -> int:
