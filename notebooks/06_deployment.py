@@ -108,8 +108,10 @@ for name, text in nums.items():
 # **Timing honesty.** Latency is measured, never estimated: the median (and 90th percentile) of
 # `interpreter.invoke()` on one uint8 image after warm-up runs. A record says whether it was
 # timed on a quiet CPU (`latency_ms.measured_quiet`, with the load average and the share of the
-# CPU other processes used just before): the book's training sweep was paused (`kill -STOP`)
-# during the `--latency-only` pass and resumed afterwards. {glue:text}`n_quiet` of the
+# CPU other processes used just before). The quiet timings come from a separate pass,
+# `scripts/deploy_sweep.py --latency-only`, run after the exports with the book's training sweep
+# paused (`kill -STOP`, then `kill -CONT`); a record whose pass still saw more than a quarter of
+# the CPU busy keeps `measured_quiet: false`. {glue:text}`n_quiet` of the
 # {glue:text}`n_records` records shown here carry a quiet timing; the others were timed while
 # the training sweep shared the two cores, and their latencies are upper bounds.
 # ```
@@ -237,12 +239,20 @@ display(report.styled(report.mismatch_table(mdf), "deploy-mismatch"))
 # %% [markdown]
 # Of the {glue:text}`mm_n_off` off-diagonal cells, {glue:text}`mm_n_off_worse` are worse than the
 # trained size with a 95 % paired interval below zero and {glue:text}`mm_n_off_better` are
-# better; the mean change is {glue:text}`mm_mean_off:+.3f` AUC and the worst
-# {glue:text}`mm_worst_off:+.3f`. **Advice:** deploy a model at the input size it was trained
-# at — resizing the camera image to that size belongs in the app's pre-processing, not left to
-# whatever resolution the phone delivers. The frozen base's features, fitted by the head at one
-# scale, do not transfer to another without retraining (or Touvron's fine-tuning of the
-# classifier at the test size).
+# better. Testing *smaller* than trained hurts most: a mean ΔAUC of
+# {glue:text}`mm_down_mean:+.3f` over {glue:text}`mm_down_n` cells (worst
+# {glue:text}`mm_down_worst:+.3f`; {glue:text}`mm_down_n_worse` significant). Testing *larger*
+# costs less — mean {glue:text}`mm_up_mean:+.3f`, best {glue:text}`mm_up_best:+.3f`, and
+# {glue:text}`mm_up_n_better` of {glue:text}`mm_up_n` cells significantly better. Touvron et
+# al.'s gain from a larger test size comes from random-resized-crop training, which makes
+# objects look larger during training than in a centre crop at test time; this book's models
+# see the whole image resized, with no crops, so there is no apparent-size shift to undo.
+#
+# **Advice.** Run each model at exactly the size it was trained at, and make the resize to that
+# size part of the app's pre-processing rather than trusting whatever resolution the camera
+# pipeline delivers. If the size cannot be controlled, too large is less harmful than too
+# small. Changing the input size after training would need Touvron's fix — fine-tuning the
+# classifier (and batch-norm statistics) at the new size — not a bare resize.
 #
 # ## 8. The model to ship
 #

@@ -388,4 +388,14 @@ def chapter_numbers(df: pd.DataFrame, mdf: pd.DataFrame, claim_ms: float = 50.0
              mm_n_off_better=int(((off["delta_lo"] > 0)).sum()) if len(off) else 0,
              mm_n_off_worse=int(((off["delta_hi"] < 0)).sum()) if len(off) else 0,
              mm_n_off=len(off))
+    up = off[off["eval_res"] > off["train_res"]] if len(off) else off
+    down = off[off["eval_res"] < off["train_res"]] if len(off) else off
+    v.update(mm_up_mean=float(up["delta_auc"].mean()) if len(up) else nan,
+             mm_up_best=float(up["delta_auc"].max()) if len(up) else nan,
+             mm_up_n_better=int((up["delta_lo"] > 0).sum()) if len(up) else 0,
+             mm_up_n=len(up),
+             mm_down_mean=float(down["delta_auc"].mean()) if len(down) else nan,
+             mm_down_worst=float(down["delta_auc"].min()) if len(down) else nan,
+             mm_down_n_worse=int((down["delta_hi"] < 0).sum()) if len(down) else 0,
+             mm_down_n=len(down))
     return v
