@@ -366,6 +366,8 @@ def chapter_numbers(df: pd.DataFrame, mdf: pd.DataFrame, claim_ms: float = 50.0
         "int8_max_abs_delta": float(q["delta_auc"].abs().max()) if len(q) else nan,
         "int8_n": len(q), "int8_n_sig": len(sig),
         "dyn_over_float_mobilenet": float((1 / mob).median()) if len(mob) else nan,
+        "dyn_over_float_resnet50": float((1 / dyn[dyn["model"] == "resnet50"]["speedup"])
+                                         .median()) if len(dyn) else nan,
         "n_under_claim": int((df["lat1_ms"] <= claim_ms).sum()) if len(df) else 0,
         "slowest_ms": float(df["lat1_ms"].max()) if len(df) else nan,
         "n_test": int(df["n_test"].max()) if len(df) else 0,
@@ -398,4 +400,9 @@ def chapter_numbers(df: pd.DataFrame, mdf: pd.DataFrame, claim_ms: float = 50.0
              mm_down_worst=float(down["delta_auc"].min()) if len(down) else nan,
              mm_down_n_worse=int((down["delta_hi"] < 0).sum()) if len(down) else 0,
              mm_down_n=len(down))
+    for tr, ev in ((224, 256), (256, 224)):  # MobileNet's neighbouring large sizes
+        cell = mdf[(mdf["model"] == "mobilenet") & (mdf["train_res"] == tr)
+                   & (mdf["eval_res"] == ev)] if len(mdf) else mdf
+        v[f"mm_{tr}_{ev}"] = float(cell["delta_auc"].iloc[0]) if len(cell) else nan
+        v[f"mm_{tr}_{ev}_p"] = float(cell["p"].iloc[0]) if len(cell) else nan
     return v
