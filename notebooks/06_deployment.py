@@ -147,8 +147,8 @@ display(report.styled(report.size_accuracy_table(df), "deploy-size-auc"))
 # ## 3. Latency on one core
 #
 # Median milliseconds per image, one thread, batch 1 (XNNPACK), on this book's machine: two
-# cores of a virtualised {glue:md}`cpu` server CPU (Zen 4 generation by its CPUID family and
-# model, with AVX-512 and VNNI).
+# cores of a virtualised {glue:md}`cpu` server CPU with AVX-512 and VNNI (as its CPU flags,
+# stored in every record, report).
 # These cells print measurements, so their outputs are not compared when the book is tested.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
