@@ -219,7 +219,9 @@ display(report.styled(report.per_ms_table(df), "deploy-per-ms"))
 # convolutions with int8 weights stay outside the delegate and run on LiteRT's built-in hybrid
 # kernels, cutting MobileNet's graph into many XNNPACK partitions with a hand-over
 # between each. MobileNet is mostly depthwise and pointwise convolutions, so it suffers;
-# ResNet50 has no depthwise convolutions.
+# ResNet50 has no depthwise convolutions, and its dynamic-range graph stays one partition. (The
+# `REVERSE_V2` left outside in every ResNet50 file is its own ImageNet pre-processing, RGB → BGR,
+# one cheap operation on the input; `QUANTIZE` is the uint8 → int8 step of full int8.)
 
 # %% tags=["hide-input"]
 display(report.styled(report.delegation_table(recs), "deploy-delegation"))
@@ -230,9 +232,12 @@ display(report.styled(report.delegation_table(recs), "deploy-delegation"))
 # MobileNet and ResNet50 are fully convolutional up to global average pooling, so a model
 # trained at one input size can be run at any other. {cite:t}`touvron2019fixing` showed that
 # for ImageNet classifiers trained with random-resized crops, testing at a *larger* size than
-# training helps. Our models were trained without crop augmentation. Each row of the matrix is
-# one MobileNet (frozen, own scaling, seed 0) trained at that size and evaluated on the same
-# {glue:text}`n_test` test images resized (as in training) to each size; the boxed diagonal is the trained size.
+# training helps. Our models were trained without crop augmentation. Each row of a matrix is
+# one model (frozen, own scaling, seed 0) trained at that size and evaluated on the same
+# {glue:text}`n_test` test images resized (as in training) to each size; the boxed diagonal is
+# the trained size. MobileNet has all {glue:text}`mm_rows_mobilenet` rows, ResNet50
+# {glue:text}`mm_rows_resnet50` so far (each ResNet50 row takes about 15 minutes on this CPU;
+# `python scripts/deploy_sweep.py --mismatch --models resnet50` adds the missing ones).
 
 # %% tags=["hide-input"]
 fig = report.mismatch_heatmap(mdf, ["mobilenet", "resnet50"])

@@ -400,6 +400,8 @@ def chapter_numbers(df: pd.DataFrame, mdf: pd.DataFrame, claim_ms: float = 50.0
              mm_down_worst=float(down["delta_auc"].min()) if len(down) else nan,
              mm_down_n_worse=int((down["delta_hi"] < 0).sum()) if len(down) else 0,
              mm_down_n=len(down))
+    for m in ("mobilenet", "resnet50"):
+        v[f"mm_rows_{m}"] = int(mdf.loc[mdf["model"] == m, "train_res"].nunique()) if len(mdf) else 0
     for tr, ev in ((224, 256), (256, 224)):  # MobileNet's neighbouring large sizes
         cell = mdf[(mdf["model"] == "mobilenet") & (mdf["train_res"] == tr)
                    & (mdf["eval_res"] == ev)] if len(mdf) else mdf
