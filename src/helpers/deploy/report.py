@@ -193,7 +193,7 @@ def pareto_figure(df: pd.DataFrame, *, claim_ms: float | None = None,
             axes[0].plot([r["lat1_ms"], r["lat1_ms"] / claim_speedup], [r["auc"]] * 2,
                          color="darkorange", lw=0.8, alpha=0.6)
         axes[0].plot([], [], color="darkorange", lw=0.8, label="float32 latency ÷ 1.6")
-        axes[0].legend(loc="lower left", fontsize=7)
+        axes[0].legend(loc="upper left", fontsize=7)
     if not d["quiet"].all():
         axes[0].set_title(f"{int((~d['quiet']).sum())} of {len(d)} latencies timed while the "
                           "training sweep shared the CPU", fontsize=8)
