@@ -12,6 +12,30 @@ deployment record per format: ``<output>/records/<run_id>-<format>.json`` (defau
     python scripts/deploy_sweep.py --models mobilenet --resolutions 128 --formats float32 int8
     python scripts/deploy_sweep.py --quick               # CI: MobileNet 64 px, 2 formats, few images
 
+Three more modes read or extend what the sweep left:
+
+    python scripts/deploy_sweep.py --save-models           # keep the .tflite files (cache, not repo)
+    python scripts/deploy_sweep.py --latency-only          # quiet pass: re-time the kept files
+    python scripts/deploy_sweep.py --mismatch --models mobilenet   # train/test size matrix
+    python scripts/deploy_sweep.py --table [--write-readme]        # README benchmark table
+
+With ``--save-models``, a configuration whose records exist but whose ``.tflite`` is missing
+is re-trained and converted again and only the file is written; its sha256 is compared with the
+committed record's (that is how to get a model the book describes without committing it).
+
+``--latency-only`` re-measures latency (1 thread and all threads: median and p90 after warm-up)
+and peak memory of every record whose ``.tflite`` was kept (``--save-models``; the files live in
+``$RESBOOK_CACHE_DIR/deploy-models``, never in the repository) and rewrites the record in place
+(atomically) with ``latency_ms.measured_quiet``, the load average (``os.getloadavg()``) and the
+share of the CPU other processes used just before. Run it while nothing else computes: the book's
+lead pauses the training sweep with ``kill -STOP`` and resumes it with ``kill -CONT`` afterwards.
+A record timed while the CPU was busy keeps ``measured_quiet: false`` and the exit status is 1.
+
+``--mismatch`` (Touvron et al. 2019) re-trains each configuration, evaluates the same model at
+every size of ``--eval-sizes`` on the test set (images loaded by ``helpers.data.load_dataset``
+at each size) and writes ``<output>/mismatch/<run_id>.json``: AUC with DeLong CI at each size and
+the paired ΔAUC against the trained size.
+
 ``--untrained`` skips training and deploys ``build_model`` (ImageNet base) with its random head
 (a synthetic source run whose id starts with ``untrained-``): it proves the export/record path
 where ``run_training`` has no ``on_model`` hook yet; ``--quick`` falls back to it automatically.
@@ -20,6 +44,7 @@ where ``run_training`` has no ``on_model`` hook yet; ``--quick`` falls back to i
 from __future__ import annotations
 
 import argparse
+import hashlib
 import inspect
 import sys
 import time
@@ -45,17 +70,44 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--max-images", type=int, default=None, help="images per split (identity)")
     ap.add_argument("--representative", type=int, default=200,
                     help="training images for int8 calibration")
-    ap.add_argument("--repeats", type=int, default=50, help="timed invokes per latency")
-    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="timed invokes per latency (default 50; 100 with --latency-only)")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="untimed invokes first (default 5; 10 with --latency-only)")
     ap.add_argument("--threads-all", type=int, default=None, help="default: usable cores")
     ap.add_argument("--output-dir", default=None, help="default: results/deploy")
-    ap.add_argument("--save-models", action="store_true", help="also keep the .tflite files")
+    ap.add_argument("--save-models", action="store_true",
+                    help="also keep the .tflite files (under --models-dir, never in the repo)")
+    ap.add_argument("--models-dir", default=None,
+                    help="where --save-models writes and --latency-only reads the .tflite files "
+                         "(default: $RESBOOK_CACHE_DIR/deploy-models)")
     ap.add_argument("--untrained", action="store_true",
                     help="deploy build_model (ImageNet base, random head) untrained (path check)")
     ap.add_argument("--quick", action="store_true",
                     help="CI: mobilenet 64 px, float32+int8, 40 images per split")
     ap.add_argument("--force", action="store_true", help="rewrite existing records")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--latency-only", action="store_true",
+                      help="re-measure latency and memory of records whose .tflite was kept")
+    mode.add_argument("--describe", action="store_true",
+                      help="add the XNNPACK delegation summary to records whose .tflite was kept "
+                           "(no timing; any CPU)")
+    mode.add_argument("--mismatch", action="store_true",
+                      help="evaluate each trained model at every --eval-sizes (no export)")
+    mode.add_argument("--table", action="store_true",
+                      help="print the int8/float benchmark table (Markdown) from the records")
+    ap.add_argument("--eval-sizes", nargs="+", type=int, default=list(DEFAULT_RESOLUTIONS))
+    ap.add_argument("--quiet-threshold", type=float, default=0.25,
+                    help="--latency-only: CPU share used by others below which a pass is quiet")
+    ap.add_argument("--quiet-wait", type=float, default=60.0,
+                    help="--latency-only: seconds to wait for a quiet CPU before each model")
+    ap.add_argument("--write-readme", action="store_true",
+                    help="--table: replace the table between README.md's deploy-table markers")
     args = ap.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 100 if args.latency_only else 50
+    if args.warmup is None:
+        args.warmup = 10 if args.latency_only else 5
     if args.quick:
         args.models, args.resolutions, args.formats = ["mobilenet"], [64], ["float32", "int8"]
         args.seeds, args.preprocessing = args.seeds[:1], args.preprocessing[:1]
@@ -81,6 +133,19 @@ def output_dir(args) -> Path:
     if args.quick:
         return Path(config.cache_dir()) / "deploy-quick"
     return deploy_dir()
+
+
+def models_dir(args) -> Path:
+    """Folder of the kept ``.tflite`` files: ``--models-dir`` or ``<cache>/deploy-models``."""
+    from helpers import config
+
+    if args.models_dir:
+        return Path(args.models_dir)
+    return Path(config.cache_dir()) / ("deploy-models-quick" if args.quick else "deploy-models")
+
+
+def model_path(args, deploy_id: str) -> Path:
+    return models_dir(args) / f"{deploy_id}.tflite"
 
 
 def train_params(args, model: str, res: int, prep: str, seed: int) -> dict:
@@ -122,13 +187,190 @@ def trained_model(params: dict, dataset, untrained: bool):
     return run, holder[-1]
 
 
+def selected(args, rec: dict) -> bool:
+    p = rec.get("params", {})
+    return (p.get("model") in args.models and int(p.get("resolution", -1)) in args.resolutions
+            and rec.get("format") in args.formats and p.get("seed") in args.seeds
+            and p.get("preprocessing") in args.preprocessing)
+
+
+def wait_for_quiet(args) -> float | None:
+    """Share of the CPU others use, sampled until below the threshold or --quiet-wait is over."""
+    from helpers.deploy.latency import cpu_busy_fraction
+
+    deadline = time.monotonic() + args.quiet_wait
+    while True:
+        busy = cpu_busy_fraction(1.0)
+        if busy is None or busy < args.quiet_threshold or time.monotonic() > deadline:
+            return busy
+        print(f"  waiting: other processes use {busy:.0%} of the CPU", flush=True)
+        time.sleep(4.0)
+
+
+def describe(args) -> int:
+    """Add ``delegation`` (which operators XNNPACK runs) to records whose .tflite was kept."""
+    from helpers.deploy.records import load_deployment_records, save_deployment_record
+    from helpers.deploy.runtime import delegation_summary
+
+    out, n = output_dir(args), 0
+    for rec in load_deployment_records(out):
+        path = model_path(args, rec["deploy_id"])
+        if not selected(args, rec) or not path.exists() or ("delegation" in rec and not args.force):
+            continue
+        rec["delegation"] = delegation_summary(path)
+        save_deployment_record(rec, out)
+        n += 1
+        print(f"{rec['deploy_id']}: {rec['delegation']['partitions']} XNNPACK partition(s), "
+              f"outside: {rec['delegation']['outside_delegate']}", flush=True)
+    print(f"done: {n} record(s) described", flush=True)
+    return 0
+
+
+def latency_only(args) -> int:
+    """Quiet pass: re-time every selected record whose .tflite was kept; rewrite it in place."""
+    from helpers.deploy.records import (
+        load_deployment_records,
+        remeasure_latency,
+        save_deployment_record,
+    )
+
+    out, kept = output_dir(args), models_dir(args)
+    recs = [r for r in load_deployment_records(out) if selected(args, r)]
+    print(f"{len(recs)} record(s) in {out / 'records'}; models from {kept}", flush=True)
+    missing, busy_ones, differs, n = [], [], [], 0
+    for rec in recs:
+        lat = rec.get("latency_ms") or {}
+        if lat.get("measured_quiet") and not args.force:
+            continue
+        path = model_path(args, rec["deploy_id"])
+        if not path.exists():
+            missing.append(rec["deploy_id"])
+            continue
+        busy = wait_for_quiet(args)
+        try:
+            new = remeasure_latency(rec, path, repeats=args.repeats, warmup=args.warmup,
+                                    threads_all=args.threads_all, busy_before=busy,
+                                    quiet_threshold=args.quiet_threshold)
+        except ValueError as exc:  # the kept file is not the one the record describes
+            print(f"{rec['deploy_id']}: skipped: {exc}", flush=True)
+            differs.append(rec["deploy_id"])
+            continue
+        save_deployment_record(new, out)
+        n += 1
+        lat, la = new["latency_ms"], new["latency_ms"]["loadavg"] or {}
+        if not lat["measured_quiet"]:
+            busy_ones.append(rec["deploy_id"])
+        print(f"{rec['deploy_id']}: 1T {lat['threads_1']['median_ms']:.2f} ms (p90 "
+              f"{lat['threads_1']['p90_ms']:.2f})  {new['threads_all']}T "
+              f"{lat['threads_all']['median_ms']:.2f} ms  mem +"
+              f"{new['memory_mb']['delta_mb']:.0f} MiB  others {busy if busy is None else f'{busy:.0%}'}"
+              f"  load {la.get('1min', float('nan')):.2f}  quiet={lat['measured_quiet']}",
+              flush=True)
+    print(f"done: {n} record(s) re-measured; {len(missing)} without a kept model file "
+          f"(`--save-models` rebuilds them): {missing}", flush=True)
+    if differs:
+        print(f"kept file differs from its record (rewrite with --save-models --force): "
+              f"{differs}", flush=True)
+    if busy_ones:
+        print(f"NOT quiet (others used >= {args.quiet_threshold:.0%} of the CPU): {busy_ones}",
+              flush=True)
+    return 1 if busy_ones or differs else 0
+
+
+def mismatch(args) -> int:
+    """Each trained model at every --eval-sizes: <output>/mismatch/<run_id>.json."""
+    from helpers import records as rec_mod
+    from helpers.data import load_dataset
+    from helpers.deploy.mismatch import evaluate_at_sizes
+    from helpers.deploy.records import runtime_versions
+    from helpers.train import validate_params
+
+    out = output_dir(args) / "mismatch"
+    sizes = sorted(set(args.eval_sizes))
+    for model_name in args.models:
+        for seed in args.seeds:
+            tests = {}
+            for res in args.resolutions:
+                for prep in args.preprocessing:
+                    params = train_params(args, model_name, res, prep, seed)
+                    rid = rec_mod.run_id(validate_params(params).identity())
+                    path = out / f"{rid}.json"
+                    if path.exists() and not args.force:
+                        print(f"skip {rid}: {path} exists", flush=True)
+                        continue
+                    for s_ in sizes:
+                        if s_ not in tests:
+                            ds_s = load_dataset(args.dataset, task=args.task, resolution=s_,
+                                                seed=seed, max_images=args.max_images)
+                            tests[s_] = ds_s.splits["test"]
+                    t0 = time.perf_counter()
+                    ds = load_dataset(args.dataset, task=args.task, resolution=res, seed=seed,
+                                      max_images=args.max_images)
+                    run, model = trained_model(params, ds, False)
+                    te = ds.splits["test"]
+                    for s_, split in tests.items():
+                        if list(split.ids) != list(te.ids):
+                            raise RuntimeError(f"test ids at {s_} px differ from {res} px")
+                    df, probs = evaluate_at_sizes(model, {s_: tests[s_].images for s_ in sizes},
+                                                  te.labels, train_res=res, return_probs=True)
+                    prov = rec_mod.provenance(ds.fingerprint, None)
+                    prov["runtime"] = runtime_versions()
+                    record = {"schema": 1, "kind": "resolution_mismatch", "run_id": rid,
+                              "params": run["params"], "train_res": res, "eval_sizes": sizes,
+                              "rows": df.to_dict(orient="records"),
+                              "run_record_test_auc": run["metrics"]["test"]["auc"]
+                              if "metrics" in run else None,
+                              "predictions": {"ids": [str(i) for i in te.ids],
+                                              "labels": [int(v) for v in te.labels],
+                                              "probs": {str(k): [float(v) for v in p]
+                                                        for k, p in probs.items()}},
+                              "wall_s": time.perf_counter() - t0, "provenance": prov}
+                    rec_mod.write_json_atomic(path, record)
+                    print(f"{rid}: " + "  ".join(f"{r['eval_res']}px {r['auc']:.3f}"
+                                                 f" ({r['delta_auc']:+.3f})" for r in record["rows"])
+                          + f"  [{record['wall_s']:.0f} s] → {path}", flush=True)
+                    del model
+                    import keras
+
+                    keras.backend.clear_session()
+    return 0
+
+
+README_START, README_END = "<!-- deploy-table:start -->", "<!-- deploy-table:end -->"
+
+
+def table(args) -> int:
+    """The README's benchmark table (Markdown) from the deployment records."""
+    from helpers.deploy.records import load_deployment_records
+    from helpers.deploy.report import benchmark_markdown, deployment_frame
+
+    recs = [r for r in load_deployment_records(output_dir(args)) if selected(args, r)]
+    md = benchmark_markdown(deployment_frame(recs))
+    print(md)
+    if args.write_readme:
+        readme = Path(__file__).resolve().parents[1] / "README.md"
+        text = readme.read_text()
+        a, b = text.index(README_START) + len(README_START), text.index(README_END)
+        readme.write_text(text[:a] + "\n" + md + "\n" + text[b:])
+        print(f"→ {readme}", flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.latency_only:
+        return latency_only(args)
+    if args.describe:
+        return describe(args)
+    if args.table:
+        return table(args)
+    if args.mismatch:
+        return mismatch(args)
     from helpers import records as rec_mod
     from helpers.data import load_dataset
     from helpers.deploy.export import representative_sample, to_litert, write_litert
     from helpers.deploy.records import deployment_path, deployment_record, save_deployment_record
-    from helpers.deploy.runtime import LiteRTModel, keras_probs, parity_stats
+    from helpers.deploy.runtime import LiteRTModel, delegation_summary, keras_probs, parity_stats
     from helpers.train import validate_params
 
     untrained = args.untrained
@@ -153,7 +395,8 @@ def main(argv=None) -> int:
                     rid = rec_mod.run_id(validate_params(params).identity())
                     rid = ("untrained-" + rid) if untrained else rid
                     todo = [f for f in args.formats
-                            if args.force or not deployment_path(out, rid, f).exists()]
+                            if args.force or not deployment_path(out, rid, f).exists()
+                            or (args.save_models and not model_path(args, f"{rid}-{f}").exists())]
                     if not todo:
                         print(f"skip {rid}: all {len(args.formats)} records exist", flush=True)
                         n_skip += 1
@@ -175,6 +418,15 @@ def main(argv=None) -> int:
                         t = time.perf_counter()
                         data = to_litert(model, fmt, rep if fmt == "int8" else None)
                         conv_s = time.perf_counter() - t
+                        old = deployment_path(out, rid, fmt)
+                        if old.exists() and not args.force:  # only the model file was missing
+                            kept = write_litert(data, model_path(args, f"{rid}-{fmt}"))
+                            same = (hashlib.sha256(data).hexdigest()
+                                    == rec_mod.read_json(old)["file"]["sha256"])
+                            how = "identical to" if same else "DIFFERS from"
+                            print(f"  {fmt:>12}: → {kept} ({how} the file its committed record "
+                                  "describes)", flush=True)
+                            continue
                         lm = LiteRTModel(data, num_threads=1)
                         rec = deployment_record(
                             run, fmt, lm, te.images, kp, repeats=args.repeats,
@@ -182,10 +434,11 @@ def main(argv=None) -> int:
                             extra={"conversion_s": conv_s, "untrained": untrained,
                                    "representative": {"n": int(len(rep)), "seed": seed,
                                                       "split": "train"} if fmt == "int8" else None,
-                                   "keras_vs_run_record": agree})
+                                   "keras_vs_run_record": agree,
+                                   "delegation": delegation_summary(data)})
+                        if args.save_models:  # the model first: a record implies its file
+                            write_litert(data, model_path(args, f"{rid}-{fmt}"))
                         path = save_deployment_record(rec, out)
-                        if args.save_models:
-                            write_litert(data, out / "models" / f"{rid}-{fmt}.tflite")
                         m, lat = rec["metrics"]["test"], rec["latency_ms"]
                         print(f"  {fmt:>12}: {rec['file']['size_mb']:7.2f} MB  AUC "
                               f"{m['auc']:.3f} (Keras {m['keras_auc']:.3f}, Δ {m['delta_auc']:+.4f}"

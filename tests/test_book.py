@@ -23,6 +23,7 @@ def test_chapter_list_points_at_existing_sources() -> None:
         "02_separable_cost.ipynb",
         "03_train.ipynb",
         "04_results.ipynb",
+        "06_deployment.ipynb",
         "05_precision_parity.ipynb",
     ]
     for chapter in chapters:

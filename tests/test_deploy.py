@@ -236,3 +236,98 @@ def test_mobilenet_formats_parity():
         if fmt in tol:
             assert r["within_tol"], (fmt, r)
         assert (lm.input_dtype == np.uint8) == (fmt == "int8")
+
+
+def test_load_average_and_cpu_busy_fraction_are_sane():
+    la = latency.load_average()
+    assert la is None or set(la) == {"1min", "5min", "15min"}
+    busy = latency.cpu_busy_fraction(0.2)
+    assert busy is None or 0.0 <= busy <= 1.0
+
+
+def test_remeasure_latency_marks_quiet_keeps_old_block_and_checks_the_file(
+        trained, float32_model, int8_model, tmp_path):
+    run = fake_run_record(trained["y_test"], trained["keras_probs"])
+    rec = records.deployment_record(run, "float32", float32_model, trained["x_test"],
+                                    trained["keras_probs"], repeats=3, warmup=1)
+    assert rec["latency_ms"]["measured_quiet"] is False and "loadavg" in rec["latency_ms"]
+    f = export.write_litert(float32_model.content, tmp_path / "m.tflite")
+    new = records.remeasure_latency(rec, f, repeats=3, warmup=1, busy_before=0.05, memory=False)
+    lat = new["latency_ms"]
+    assert lat["measured_quiet"] is True and lat["cpu_busy_before"] == 0.05
+    assert lat["threads_1"]["n"] == 3 and lat["threads_all"]["median_ms"] > 0
+    assert lat["superseded"]["threads_1"] == rec["latency_ms"]["threads_1"]
+    assert new["metrics"] == rec["metrics"] and rec["latency_ms"]["measured_quiet"] is False
+    busy = records.remeasure_latency(rec, f, repeats=2, warmup=0, busy_before=0.9, memory=False)
+    assert busy["latency_ms"]["measured_quiet"] is False
+    other = export.write_litert(int8_model.content, tmp_path / "other.tflite")
+    with pytest.raises(ValueError, match="is not the model of record"):
+        records.remeasure_latency(rec, other, repeats=2, warmup=0)
+
+
+def test_latency_only_mode_rewrites_records_in_place(trained, float32_model, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "deploy_sweep", Path(__file__).resolve().parents[1] / "scripts" / "deploy_sweep.py")
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    run = fake_run_record(trained["y_test"], trained["keras_probs"])
+    run["params"].update(preprocessing="native")
+    rec = records.deployment_record(run, "float32", float32_model, trained["x_test"],
+                                    trained["keras_probs"], repeats=2, warmup=0)
+    records.save_deployment_record(rec, tmp_path / "out")
+    export.write_litert(float32_model.content, tmp_path / "models" / f"{rec['deploy_id']}.tflite")
+    argv = ["--latency-only", "--models", "tiny", "--resolutions", str(RES), "--output-dir",
+            str(tmp_path / "out"), "--models-dir", str(tmp_path / "models"), "--repeats", "3",
+            "--warmup", "1", "--quiet-threshold", "1.01", "--quiet-wait", "0"]
+    assert sweep.main(argv) == 0
+    (back,) = records.load_deployment_records(tmp_path / "out")
+    assert back["latency_ms"]["measured_quiet"] is True and back["latency_ms"]["threads_1"]["n"] == 3
+    assert back["latency_ms"]["loadavg"] is None or "1min" in back["latency_ms"]["loadavg"]
+    assert back["delegation"]["partitions"] >= 1
+
+
+def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
+    from helpers.deploy import report
+
+    run = fake_run_record(trained["y_test"], trained["keras_probs"])
+    run["params"].update(model="mobilenet")
+    recs = [records.deployment_record(run, fmt, lm, trained["x_test"], trained["keras_probs"],
+                                      repeats=2, warmup=0)
+            for fmt, lm in (("int8", int8_model), ("float32", float32_model))]
+    df = report.deployment_frame(recs)
+    assert list(df["format"]) == ["float32", "int8"]  # sorted by format order
+    assert (df["acc_per_mb"] > 0).all() and not df["quiet"].any()
+    md = report.benchmark_markdown(df)
+    assert md.count("\n| MobileNet | 32 |") == 1 and "shared the CPU" in md
+    assert "--models mobilenet --resolutions 32 --formats int8" in md
+    sp = report.speedups(df)
+    assert len(sp) == 1 and sp.loc[0, "shrink"] > 0 and sp.loc[0, "speedup"] > 0  # tiny: no 4x
+    mask = report.pareto_front(np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.7, 0.6]))
+    assert mask.tolist() == [True, True, False]
+
+
+def test_mismatch_frame_matrix_and_best_size():
+    from helpers.deploy import report
+
+    rows = lambda tr: [{"train_res": tr, "eval_res": e, "n": 10, "auc": 0.7 - abs(e - tr) / 1000,  # noqa: E731
+                        "auc_lo": 0.6, "auc_hi": 0.8, "delta_auc": -abs(e - tr) / 1000,
+                        "delta_lo": -0.1, "delta_hi": 0.1, "p": 0.5} for e in (64, 128)]
+    recs = [{"kind": "resolution_mismatch", "params": {"model": "mobilenet"}, "rows": rows(t)}
+            for t in (64, 128)]
+    df = report.mismatch_frame(recs)
+    mat = report.mismatch_matrix(df, "mobilenet")
+    assert mat.shape == (2, 2) and mat.loc[64, 64] == 0.7 and mat.loc[64, 128] < 0.7
+    best = report.best_eval_size(df)
+    assert (best["train_res"] == best["eval_res"]).all()
+
+
+def test_delegation_summary_float_and_int8_run_in_one_xnnpack_partition(float32_model, int8_model):
+    f = runtime.delegation_summary(float32_model.content)
+    assert f["partitions"] == 1 and f["outside_delegate"] == {} and f["int8_weight_ops"] == {}
+    assert f["ops"]["DEPTHWISE_CONV_2D"] == 1
+    q = runtime.delegation_summary(int8_model.content)
+    assert q["partitions"] == 1 and q["int8_weight_ops"] == {}
+    assert set(q["outside_delegate"]) <= {"QUANTIZE", "DEQUANTIZE"}

@@ -38,6 +38,42 @@ def all_threads() -> int:
         return os.cpu_count() or 1
 
 
+def load_average() -> dict[str, float] | None:
+    """``os.getloadavg()`` as ``{"1min", "5min", "15min"}`` (None where it does not exist)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except (AttributeError, OSError):  # pragma: no cover - Windows
+        return None
+    return {"1min": float(one), "5min": float(five), "15min": float(fifteen)}
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]), idle
+
+
+def cpu_busy_fraction(seconds: float = 1.0) -> float | None:
+    """Share of all cores' time spent busy over the next ``seconds`` (``/proc/stat``; Linux).
+
+    Sampled while this process sleeps, it is what *other* processes use: close to 0 on a quiet
+    machine, about ``k / cores`` while ``k`` busy processes run. Unlike the load average (a
+    one-minute moving average) it reacts at once when a training sweep is paused (SIGSTOP).
+    Stopped processes count as idle. None where ``/proc/stat`` does not exist.
+    """
+    a = _cpu_times()
+    time.sleep(seconds)
+    b = _cpu_times()
+    if a is None or b is None or b[0] <= a[0]:
+        return None
+    total, idle = b[0] - a[0], b[1] - a[1]
+    return float(max(0.0, min(1.0, 1 - idle / total)))
+
+
 def measure_latency(litert_model: LiteRTModel | bytes | str | os.PathLike[str],
                     resolution: int | None = None, threads: int = 1, *, repeats: int = 50,
                     warmup: int = 5, seed: int = 0) -> dict[str, Any]:

@@ -27,6 +27,7 @@ standard error.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -81,6 +82,22 @@ def _delta_block(labels: np.ndarray, probs: np.ndarray, ref: np.ndarray,
             "level": level}
 
 
+def measure_both(litert_model, threads_all: int, *, repeats: int = 50,
+                 warmup: int = 5) -> dict[str, Any]:
+    """``{"threads_1": ..., "threads_all": ..., "loadavg": ...}`` of one model (batch 1).
+
+    ``loadavg`` is ``os.getloadavg()`` read just before the first timed run.
+    """
+    from helpers.deploy.latency import load_average, measure_latency
+
+    load = load_average()
+    return {"threads_1": measure_latency(litert_model, threads=1, repeats=repeats,
+                                         warmup=warmup),
+            "threads_all": measure_latency(litert_model, threads=int(threads_all),
+                                           repeats=repeats, warmup=warmup),
+            "loadavg": load}
+
+
 def deployment_record(run_record: Mapping[str, Any], fmt: str, litert_model, test_images,
                       keras_probs=None, *, probs=None, latency: Mapping[str, Any] | None = None,
                       memory: Mapping[str, Any] | None = None, measure: bool = True,
@@ -96,7 +113,7 @@ def deployment_record(run_record: Mapping[str, Any], fmt: str, litert_model, tes
     given; otherwise, with ``measure=True``, they are measured (:mod:`helpers.deploy.latency`),
     with ``measure=False`` they are None.
     """
-    from helpers.deploy.latency import all_threads, measure_latency, peak_memory_mb
+    from helpers.deploy.latency import all_threads, peak_memory_mb
     from helpers.deploy.runtime import parity_stats
     from helpers.metrics import binary_metrics
     from helpers.records import provenance
@@ -121,10 +138,8 @@ def deployment_record(run_record: Mapping[str, Any], fmt: str, litert_model, tes
 
     n_all = int(threads_all or all_threads())
     if latency is None and measure:
-        latency = {"threads_1": measure_latency(litert_model, threads=1, repeats=repeats,
-                                                warmup=warmup),
-                   "threads_all": measure_latency(litert_model, threads=n_all, repeats=repeats,
-                                                  warmup=warmup)}
+        latency = measure_both(litert_model, n_all, repeats=repeats, warmup=warmup)
+        latency["measured_quiet"] = False  # during a sweep: see remeasure_latency
     if memory is None and measure:
         memory = peak_memory_mb(litert_model, threads=1)
 
@@ -165,3 +180,55 @@ def save_deployment_record(record: Mapping[str, Any],
 
     out = Path(output_dir) if output_dir is not None else deploy_dir()
     return write_json_atomic(deployment_path(out, record["run_id"], record["format"]), record)
+
+
+def load_deployment_records(output_dir: str | os.PathLike[str] | None = None
+                            ) -> list[dict[str, Any]]:
+    """Every ``<output_dir or results/deploy>/records/*.json`` deployment record, sorted by id."""
+    from helpers.records import read_json
+
+    folder = (Path(output_dir) if output_dir is not None else deploy_dir()) / "records"
+    recs = [read_json(p) for p in sorted(folder.glob("*.json"))]
+    return [r for r in recs if r.get("kind") == "deployment"]
+
+
+def remeasure_latency(record: Mapping[str, Any], model_file: str | os.PathLike[str], *,
+                      repeats: int = 100, warmup: int = 10, threads_all: int | None = None,
+                      busy_before: float | None = None, quiet_threshold: float = 0.25,
+                      memory: bool = True) -> dict[str, Any]:
+    """A copy of ``record`` with latency (and peak memory) measured again from ``model_file``.
+
+    The quiet pass of the deployment sweep (``scripts/deploy_sweep.py --latency-only``): the
+    file must be the one the record describes (same sha256). ``busy_before`` is the share of
+    the CPU other processes used just before (:func:`~helpers.deploy.latency.cpu_busy_fraction`);
+    ``latency_ms.measured_quiet`` is True when it is below ``quiet_threshold`` (None: assumed
+    quiet, the caller vouches for it). The earlier latency block is kept under
+    ``latency_ms.superseded``, so nothing measured is lost.
+    """
+    from helpers.deploy.latency import all_threads, load_average, peak_memory_mb
+    from helpers.deploy.runtime import LiteRTModel, delegation_summary
+    from helpers.provenance import utc_now
+
+    content = Path(model_file).read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != record["file"]["sha256"]:
+        raise ValueError(f"{model_file} (sha256 {digest[:12]}) is not the model of record "
+                         f"{record['deploy_id']} (sha256 {record['file']['sha256'][:12]})")
+    n_all = int(threads_all or record.get("threads_all") or all_threads())
+    lm = LiteRTModel(content, num_threads=1)
+    started = utc_now()
+    lat = measure_both(lm, n_all, repeats=repeats, warmup=warmup)
+    lat["loadavg_after"] = load_average()
+    quiet = busy_before is None or busy_before < quiet_threshold
+    lat.update(measured_quiet=bool(quiet), cpu_busy_before=busy_before,
+               quiet_threshold=quiet_threshold, measured_at=started)
+    old = record.get("latency_ms")
+    if old:
+        lat["superseded"] = {k: v for k, v in old.items() if k != "superseded"}
+    new = json.loads(json.dumps(record))
+    new["latency_ms"] = lat
+    new["threads_all"] = n_all
+    new["delegation"] = delegation_summary(content)
+    if memory:
+        new["memory_mb"] = peak_memory_mb(content, threads=1)
+    return new

@@ -215,3 +215,43 @@ def check_parity(keras_model, litert_model: LiteRTModel, images: np.ndarray,
            if isinstance(keras_model, np.ndarray | list | tuple)
            else keras_probs(keras_model, images))
     return parity_stats(ref, litert_model.predict(images), tol)
+
+
+def delegation_summary(source: bytes | str | os.PathLike[str]) -> dict[str, Any]:
+    """Which operators XNNPACK (LiteRT's default CPU delegate) takes and which stay outside.
+
+    Loads the model with the default delegate and reads the node list: each XNNPACK partition is
+    one ``DELEGATE`` node; an original operator runs outside the delegate when its output is not
+    produced by a partition but feeds one, is a model output, or feeds another outside operator.
+    Returns ``{"partitions", "ops", "outside_delegate", "int8_weight_ops"}``, the last three as
+    ``{op name: count}`` (``int8_weight_ops``: operators with an int8 constant input while their
+    first input is float, i.e. dynamic-range "hybrid" operators).
+    """
+    from collections import Counter
+
+    content = source if isinstance(source, bytes | bytearray) else Path(source).read_bytes()
+    it = _interpreter_cls()(model_content=bytes(content), num_threads=1)
+    it.allocate_tensors()
+    ops = it._get_ops_details()  # noqa: SLF001 - the only public-ish view of the node list
+    dtypes = {t["index"]: np.dtype(t["dtype"]).name for t in it.get_tensor_details()}
+    deleg = [o for o in ops if o["op_name"] == "DELEGATE"]
+    plain = [o for o in ops if o["op_name"] != "DELEGATE"]
+    made = {t for o in deleg for t in o["outputs"]}
+    used = {t for o in deleg for t in o["inputs"]} | {d["index"] for d in it.get_output_details()}
+    outside: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        feeds = used | {t for o in plain if o["index"] in outside for t in o["inputs"]}
+        for o in plain:
+            if o["index"] not in outside and any(t not in made and t in feeds
+                                                 for t in o["outputs"]):
+                outside.add(o["index"])
+                changed = True
+    hybrid = Counter(o["op_name"] for o in plain
+                     if len(o["inputs"]) > 1 and dtypes.get(o["inputs"][0]) == "float32"
+                     and any(dtypes.get(t) == "int8" for t in o["inputs"][1:]))
+    return {"partitions": len(deleg), "ops": dict(Counter(o["op_name"] for o in plain)),
+            "outside_delegate": dict(Counter(o["op_name"] for o in plain
+                                             if o["index"] in outside)),
+            "int8_weight_ops": dict(hybrid)}

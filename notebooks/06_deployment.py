@@ -1,0 +1,276 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Deploying the models: LiteRT float and int8 on a phone-class CPU
+#
+# **Purpose.** The paper argues that MobileNet suits phones: "diagnostic feedback is provided in
+# < 50 ms" and int8 quantisation takes the model "from 12.5 MB to < 4 MB"
+# {cite}`achar2025resolution`; {cite:t}`kilaru2025lightweight` reports a lightweight model about
+# 60 % faster. This chapter measures what each trained frozen-regime model costs once exported to
+# LiteRT (TensorFlow Lite) in four formats — float32, float16, dynamic-range int8 and full int8 —
+# and whether the export changes its test AUC. It also asks what happens when a model trained at
+# one input size is fed another (the train/test resolution discrepancy of
+# {cite:t}`touvron2019fixing`).
+#
+# **Parameters** (papermill): `deploy_dir` (the deployment and mismatch records of
+# `scripts/deploy_sweep.py`; default `results/deploy`).
+#
+# **Prerequisites.** {doc}`03_train` (the frozen regime) and {doc}`04_results` (DeLong AUC
+# comparisons). The records come from re-training each frozen configuration of
+# `configs/paper.yaml` (MobileNet and ResNet50 × 64/128/224/256 px, each architecture's own
+# ImageNet scaling, seed 0): the head trains in seconds on cached base features.
+#
+# **Time to run.** About 20 s on a 2-core CPU: the chapter only reads JSON records; nothing is
+# converted or timed here.
+#
+# **What you will learn.**
+# - how much smaller and faster full int8 is than float32 on one CPU core, and what it costs in
+#   AUC (paired DeLong ΔAUC against the float Keras model, same test images);
+# - why dynamic-range int8 can be *slower* than float32 (read from the models' operator lists);
+# - whether a model should be run at another input size than the one it was trained at.
+#
+# ```{admonition} Run it yourself
+# :class: tip
+# `python scripts/deploy_sweep.py --save-models` re-trains, exports and measures every
+# configuration (ResNet50's int8 conversions take minutes each); pause other work and run
+# `python scripts/deploy_sweep.py --latency-only` for the quiet timing pass;
+# `python scripts/deploy_sweep.py --mismatch --models mobilenet` writes the resolution matrix;
+# then `python -m helpers notebooks configs/book.yaml --only 06`. The `.tflite` files stay in
+# `$RESBOOK_CACHE_DIR/deploy-models/`, never in the repository.
+# ```
+
+# %% tags=["remove-cell"]
+# Colab has no copy of this book's package: install it there (elsewhere this does nothing).
+import sys  # noqa: E402
+
+if "google.colab" in sys.modules:
+    get_ipython().run_line_magic("pip", "install -q resolution-tradeoff-book[tf]@git+https://github.com/resolution-tradeoff-book/resolution-tradeoff-book")  # noqa: E501, F821
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+# %matplotlib inline
+import matplotlib.pyplot as plt
+from IPython.display import display
+from myst_nb import glue
+
+from helpers import config, paper_reference
+from helpers.deploy import records as drec
+from helpers.deploy import report
+from helpers.results import prose
+
+plt.rcParams["figure.dpi"] = 90
+
+# %% tags=["parameters"]
+deploy_dir = "results/deploy"
+
+# %% [markdown]
+# ## 1. The records
+#
+# One deployment record per (trained model, format): the `.tflite` file's size and hash, its
+# test-set predictions, AUC with DeLong 95 % CI, the paired DeLong ΔAUC against the float Keras
+# model on the same {glue:text}`n_test` test images, the latency of one image (batch 1) with one
+# thread and with all threads, peak memory, and which operators LiteRT's CPU delegate (XNNPACK)
+# runs. Re-training reproduced each run record's model: the largest difference between the
+# re-trained Keras model's test probabilities and the run record's is
+# {glue:text}`retrain_max_dp:.1e`.
+
+# %% tags=["hide-input"]
+folder = config.results_dir(deploy_dir)  # resolved from any cwd
+recs = drec.load_deployment_records(folder)
+df = report.deployment_frame(recs)
+mdf = report.mismatch_frame(report.load_mismatch_records(folder / "mismatch"))
+if df.empty:
+    raise RuntimeError(f"no deployment records in {folder}: run scripts/deploy_sweep.py")
+nums = report.chapter_numbers(df, mdf, paper_reference.CLAIMED_LATENCY_MS)
+print(f"{len(df)} deployment records ({nums['n_configs']} trained models × formats), "
+      f"{nums['n_quiet']} timed on a quiet CPU; {len(mdf)} mismatch cells")
+
+# %% tags=["remove-cell"]
+tiny = {k for k in nums if k.endswith("_dp")}  # probability differences: keep 2 digits
+prose.glue_values({k: v for k, v in nums.items() if not isinstance(v, str) and k not in tiny})
+for name in tiny:
+    glue(name, float(f"{nums[name]:.2g}"), display=False)
+for name, text in nums.items():
+    if isinstance(text, str):
+        prose.glue_md(name, text)
+
+# %% [markdown]
+# ```{note}
+# **Timing honesty.** Latency is measured, never estimated: the median (and 90th percentile) of
+# `interpreter.invoke()` on one uint8 image after warm-up runs. A record says whether it was
+# timed on a quiet CPU (`latency_ms.measured_quiet`, with the load average and the share of the
+# CPU other processes used just before). The quiet timings come from a separate pass,
+# `scripts/deploy_sweep.py --latency-only`, run after the exports with the book's training sweep
+# paused (`kill -STOP`, then `kill -CONT`); a record whose pass still saw more than a quarter of
+# the CPU busy keeps `measured_quiet: false`. {glue:text}`n_quiet` of the
+# {glue:text}`n_records` records shown here carry a quiet timing; the others were timed while
+# the training sweep shared the two cores, and their latencies are upper bounds.
+# ```
+#
+# Only the **frozen** regime is deployed. Full fine-tuning runs never kept their models, and
+# training them again costs hours each on this CPU; the command that would deploy them is
+# `python scripts/deploy_sweep.py --save-models` after adding `"regime": "full"` to
+# `train_params` — not run for this book.
+#
+# ## 2. Size and accuracy after export
+#
+# Full int8 stores weights *and* activations in 8 bits (uint8 pixels in, activation ranges
+# calibrated on {glue:text}`n_rep` training images) and is about {glue:text}`int8_shrink:.1f` times smaller than float32.
+# ΔAUC is the paired DeLong difference AUC(int8) − AUC(float Keras) on the same test images.
+
+# %% tags=["hide-input"]
+display(report.styled(report.int8_summary(df), "deploy-int8"))
+
+# %% [markdown]
+# Across the {glue:text}`int8_n` int8 models the largest |ΔAUC| is
+# {glue:text}`int8_max_abs_delta:.3f`; in {glue:text}`int8_n_sig` of them the 95 % interval
+# excludes zero, i.e. quantisation measurably changed the ranking of test images. The usual
+# remedies — a larger calibration set, per-layer float fallbacks, quantisation-aware training —
+# were not tried here. The full
+# table below (expand it) has every format: float32 reproduces Keras to within rounding (largest
+# probability change {glue:text}`float32_max_dp:.1e`), float16 moves probabilities by up to
+# {glue:text}`float16_max_dp:.3f`.
+
+# %% tags=["hide-input", "hide-output"]
+display(report.styled(report.size_accuracy_table(df), "deploy-size-auc"))
+
+# %% [markdown]
+# ## 3. Latency on one core
+#
+# Median milliseconds per image, one thread, batch 1 (XNNPACK), on this book's machine: two
+# cores of a virtualised {glue:md}`cpu` server CPU with AVX-512 and VNNI (as its CPU flags,
+# stored in every record, report).
+# These cells print measurements, so their outputs are not compared when the book is tested.
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+display(report.styled(report.latency_table(df), "deploy-latency"))
+
+# %% tags=["hide-input", "hide-output", "nbval-ignore-output"]
+display(report.styled(report.latency_full(df), "deploy-latency-full"))
+
+# %% [markdown]
+# Full int8 runs {glue:text}`int8_speedup_min:.1f` to {glue:text}`int8_speedup_max:.1f` times as
+# fast as float32. Dynamic-range int8 — int8 weights, float activations — takes a median
+# {glue:text}`dyn_over_float_mobilenet:.2f` times float32's time for MobileNet and
+# {glue:text}`dyn_over_float_resnet50:.2f` times for ResNet50 (section 6 explains the
+# difference).
+#
+# ## 4. Accuracy against cost: the Pareto view
+#
+# Each point is one model × input size × format; the dashed line joins the points no other
+# point beats on both axes. The red line is the paper's "< 50 ms" claim; orange segments show
+# where each float32 model would sit if it were 60 % faster (latency ÷ 1.6), one reading of
+# Kilaru's claim.
+
+# %% tags=["hide-input"]
+fig = report.pareto_figure(df, claim_ms=paper_reference.CLAIMED_LATENCY_MS, claim_speedup=1.6)
+
+# %% [markdown]
+# {glue:text}`n_under_claim` of the {glue:text}`n_records` exported models answer in under
+# 50 ms on one core; the slowest takes {glue:text}`slowest_ms:.1f` ms.
+#
+# ```{warning}
+# A server (or desktop) x86 core is not a phone core. It has a higher clock, wider vector
+# units (AVX-512 with VNNI int8 dot products, where phone cores have 128-bit NEON) and far more
+# cache than the mid-range or efficiency cores a phone runs an app on, and a phone throttles
+# when warm. These latencies
+# rank the models; they do not show that a given phone meets 50 ms. The paper does not say which
+# phone or runtime its "< 50 ms" refers to, and Kilaru's "60 % faster" compares other models on
+# other hardware, so both are drawn as reference marks, not as results reproduced here.
+# ```
+#
+# ## 5. Accuracy per MB and per millisecond
+#
+# The paper's Table II divides accuracy (%) by model size (MB), its "accuracy density", for
+# float models at 128 px. Here it is for our float32 and int8 files, with the paper's value
+# beside our float32 128 px rows (the paper's data set is acne vs normal, ours ISIC-2017
+# melanoma, so only the ratio's behaviour is comparable).
+
+# %% tags=["hide-input"]
+paper_density = {m: d for m, _, _, d in paper_reference.TABLE_II}
+display(report.styled(report.density_table(df, paper_density), "deploy-density"))
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+display(report.styled(report.per_ms_table(df), "deploy-per-ms"))
+
+# %% [markdown]
+# ## 6. Why int8 is faster here, and why dynamic-range int8 can be slower
+#
+# **Full int8.** Every convolution runs as an 8-bit × 8-bit → int32 dot product. XNNPACK has
+# AVX-512 VNNI kernels for these and picks them at run time on CPUs that have VNNI, as this one
+# does: one `vpdpbusd` instruction does 64 multiply-adds of 8-bit values into 16 int32 sums,
+# four times the 16 float32 multiply-adds of an AVX-512 FMA, and int8 tensors move a quarter of
+# the bytes through the caches. The whole graph is one XNNPACK partition (table below): activations
+# are quantised once at the input and dequantised once at the output.
+#
+# **Dynamic-range int8** stores weights in int8 but keeps activations in float32. Each
+# convolution must quantise its input on the fly, run the int8 kernel and dequantise its output —
+# work that full int8 does not do. Worse, the table shows which operators XNNPACK accepts in this
+# "hybrid" form: pointwise `CONV_2D` and `FULLY_CONNECTED` yes, but the **depthwise**
+# convolutions with int8 weights stay outside the delegate and run on LiteRT's built-in hybrid
+# kernels, cutting MobileNet's graph into many XNNPACK partitions with a hand-over
+# between each. MobileNet is mostly depthwise and pointwise convolutions, so it suffers;
+# ResNet50 has no depthwise convolutions, and its dynamic-range graph stays one partition. (The
+# `REVERSE_V2` left outside in every ResNet50 file is its own ImageNet pre-processing, RGB → BGR,
+# one cheap operation on the input; `QUANTIZE` is the uint8 → int8 step of full int8.)
+
+# %% tags=["hide-input"]
+display(report.styled(report.delegation_table(recs), "deploy-delegation"))
+
+# %% [markdown]
+# ## 7. Train at one size, test at another
+#
+# MobileNet and ResNet50 are fully convolutional up to global average pooling, so a model
+# trained at one input size can be run at any other. {cite:t}`touvron2019fixing` showed that
+# for ImageNet classifiers trained with random-resized crops, testing at a *larger* size than
+# training helps. Our models were trained without crop augmentation. Each row of a matrix is
+# one model (frozen, own scaling, seed 0) trained at that size and evaluated on the same
+# {glue:text}`n_test` test images resized (as in training) to each size; the boxed diagonal is
+# the trained size. MobileNet has all {glue:text}`mm_rows_mobilenet` rows, ResNet50
+# {glue:text}`mm_rows_resnet50` so far (each ResNet50 row takes about 15 minutes on this CPU;
+# `python scripts/deploy_sweep.py --mismatch --models resnet50` adds the missing ones).
+
+# %% tags=["hide-input"]
+fig = report.mismatch_heatmap(mdf, ["mobilenet", "resnet50"])
+
+# %% tags=["hide-input", "hide-output"]
+display(report.styled(report.mismatch_table(mdf), "deploy-mismatch"))
+
+# %% [markdown]
+# Of the {glue:text}`mm_n_off` off-diagonal cells, {glue:text}`mm_n_off_worse` are worse than the
+# trained size with a 95 % paired interval below zero and {glue:text}`mm_n_off_better` are
+# better. Testing *smaller* than trained hurts most: a mean ΔAUC of
+# {glue:text}`mm_down_mean:+.3f` over {glue:text}`mm_down_n` cells (worst
+# {glue:text}`mm_down_worst:+.3f`; {glue:text}`mm_down_n_worse` significant). Testing *larger*
+# costs less — mean {glue:text}`mm_up_mean:+.3f`, best {glue:text}`mm_up_best:+.3f`, and
+# {glue:text}`mm_up_n_better` of {glue:text}`mm_up_n` cells significantly better. Between the two
+# large sizes the step is small either way: MobileNet trained at 224 px changes by
+# {glue:text}`mm_224_256:+.3f` at 256 px (p = {glue:text}`mm_224_256_p:.2f`), trained at 256 px
+# by {glue:text}`mm_256_224:+.3f` at 224 px (p = {glue:text}`mm_256_224_p:.2f`). Touvron et
+# al.'s gain from a larger test size comes from random-resized-crop training, which makes
+# objects look larger during training than in a centre crop at test time; this book's models
+# see the whole image resized, with no crops, so there is no apparent-size shift to undo.
+#
+# **Advice.** Run each model at exactly the size it was trained at, and make the resize to that
+# size part of the app's pre-processing rather than trusting whatever resolution the camera
+# pipeline delivers. If the size cannot be controlled, too large is less harmful than too
+# small. Changing the input size after training would need Touvron's fix — fine-tuning the
+# classifier (and batch-norm statistics) at the new size — not a bare resize.
+#
+# ## 8. The model to ship
+#
+# By this chapter's rule — the full-int8 model with the highest test AUC among those under 50 ms
+# on one core — the choice is **{glue:md}`rec_model` at {glue:text}`rec_px` px**: test AUC
+# {glue:text}`rec_auc:.3f`, {glue:text}`rec_mb:.1f` MB, {glue:text}`rec_ms:.2f` ms per image.
+# Its `.tflite` is not in the repository; `scripts/deploy_sweep.py --save-models` with that
+# model and size rebuilds it and checks its sha256 against the committed record (README,
+# "Getting the recommended model").
