@@ -1,5 +1,8 @@
 """The sweep loop: expand a config, skip finished runs, run the rest, write ``sweep.json`` (ch. 03).
 
+(Just over 400 lines: the skip decision — params, locks, changed data/weights/external inputs —
+and the retry of lost Dask workers belong to the loop.)
+
 Each run executes the notebook into ``<output_dir>/notebooks/<run_id>.ipynb``; the notebook writes
 ``<output_dir>/records/<run_id>.json``. A run whose record exists with status ``ok`` and the same
 identity params is skipped, so an interrupted sweep resumes where it stopped. A failing run gets a
