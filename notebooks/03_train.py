@@ -103,6 +103,7 @@ class_weight = "none"
 lr_schedule = "plateau"
 unfreeze_layers = None
 tta = 0
+val_fraction = None
 data_root = None
 weights_dir = None
 cache_dir = None
@@ -128,7 +129,7 @@ params = validate_params(dict(
     patience_es=patience_es, balanced_eval=balanced_eval, max_images=max_images,
     precision=precision, aug_rotation=aug_rotation, aug_hflip=aug_hflip,
     aug_brightness=aug_brightness, aug_contrast=aug_contrast, class_weight=class_weight,
-    lr_schedule=lr_schedule, unfreeze_layers=unfreeze_layers, tta=tta,
+    lr_schedule=lr_schedule, unfreeze_layers=unfreeze_layers, tta=tta, val_fraction=val_fraction,
     data_root=data_root, weights_dir=weights_dir, cache_dir=cache_dir, output_dir=output_dir,
 ))
 identity = params.identity()

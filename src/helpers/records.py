@@ -70,6 +70,7 @@ IDENTITY_KEYS: tuple[str, ...] = (
     "lr_schedule",
     "unfreeze_layers",
     "tta",
+    "val_fraction",
 )
 """The training parameters that define a run (everything except where files live)."""
 
@@ -83,6 +84,7 @@ OMITTED_AT_DEFAULT: dict[str, Any] = {
     "lr_schedule": "plateau",
     "unfreeze_layers": None,
     "tta": 0,
+    "val_fraction": None,
 }
 """Identity keys added after the first records were made: left out of the canonical params at
 their default value, which is what every earlier run used, so that earlier run ids stay valid."""
