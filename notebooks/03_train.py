@@ -175,7 +175,8 @@ print("a 'block' for partial fine-tuning of", params.model, "is", BLOCK_DOC[para
 # %% tags=["nbval-check-output"]
 ds = load_dataset(params.dataset, task=params.task, resolution=params.resolution,
                   data_root=params.data_root, cache_dir=params.cache_dir, seed=params.seed,
-                  balanced_eval=params.balanced_eval, max_images=params.max_images)
+                  balanced_eval=params.balanced_eval, max_images=params.max_images,
+                  val_fraction=params.val_fraction)
 counts = pd.DataFrame(
     {s: ds.splits[s].class_counts() for s in ("train", "val", "test")},
     index=list(ds.class_names)).T

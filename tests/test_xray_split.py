@@ -44,3 +44,16 @@ def test_val_fraction_parameter_keeps_earlier_run_ids():
     for bad in (0, 1, "0.2", True):
         with pytest.raises(ValueError, match="val_fraction"):
             validate_params({"val_fraction": bad})
+
+
+def test_run_training_refuses_a_dataset_loaded_with_another_split(tmp_path):
+    from helpers.training.run import load_data
+
+    root = make_kermany(tmp_path)
+    ds = load_dataset("kermany", data_root=root, resolution=32, seed=0)
+    p = validate_params({"dataset": "kermany", "task": "pneumonia", "resolution": 32,
+                         "val_fraction": 0.2})
+    with pytest.raises(ValueError, match="val_fraction=0.2 but the dataset"):
+        load_data(p, ds)
+    ok = load_dataset("kermany", data_root=root, resolution=32, seed=0, val_fraction=0.2)
+    assert load_data(p, ok) is ok

@@ -126,6 +126,11 @@ def load_data(p: TrainParams, dataset=None):
                                data_root=p.data_root, cache_dir=p.cache_dir, seed=p.seed,
                                balanced_eval=p.balanced_eval, max_images=p.max_images,
                                val_fraction=p.val_fraction)
+    report = getattr(dataset, "report", None)
+    if p.val_fraction is not None and report is not None and not any(
+            f"{round(100 * p.val_fraction)}% of each class to val" in n for n in report.notes):
+        raise ValueError(f"val_fraction={p.val_fraction} but the dataset was loaded with another "
+                         "split; load it with load_dataset(..., val_fraction=...)")
     if dataset.resolution != p.resolution:
         raise ValueError(f"dataset was loaded at {dataset.resolution} px but resolution="
                          f"{p.resolution}; load it with resolution={p.resolution}")
