@@ -49,6 +49,7 @@ class_weight = "none"
 lr_schedule = "plateau"
 unfreeze_layers = None
 tta = 0
+val_fraction = None
 data_root = None
 weights_dir = None
 cache_dir = None
