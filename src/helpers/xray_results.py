@@ -5,7 +5,8 @@ official Kermany test set is shared by every seed, so test AUCs get the Obuchows
 Hillis interval and test rates :func:`helpers.xray.or_hillis_rate`. The validation sets are
 *not* shared (the patient-level split is seeded: each seed validates on other patients), so a
 validation metric is the mean over seeds with a Student-t interval over the seeds (whose spread
-then holds both the image and the seed variance); with one seed, the DeLong / Wald interval.
+then holds both the image and the seed variance; clipped to [0, 1]); with one seed, the DeLong /
+Wald interval.
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def val_metrics(recs: list[Mapping[str, Any]], thresholds: np.ndarray | float
         per["auc"].append(stats.fast_delong(y, p)[0])
         for k, v in xray.seed_rates(y, p[None], th).items():
             per[k].append(v["rate"])
-    if len(recs) > 1:
-        return {m: stats.mean_ci(v) for m, v in per.items()}
+    if len(recs) > 1:  # Student-t over seeds, clipped to [0, 1] like the other intervals
+        return {m: (e, max(lo, 0.0), min(hi, 1.0))
+                for m, (e, lo, hi) in ((m, stats.mean_ci(v)) for m, v in per.items())}
     r = recs[0]["predictions"]["val"]
     y, p = np.asarray(r["labels"], int), np.asarray(r["probs"], float)
     auc, var = stats.fast_delong(y, p)
