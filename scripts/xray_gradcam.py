@@ -3,10 +3,11 @@
 For each resolution the frozen-regime head of ``configs/kermany-resolution.yaml`` (MobileNetV2,
 pneumonia vs normal, seed 0; the same run id as the sweep's record, so its cached base features
 are reused) is re-trained with :func:`helpers.train.run_training` and handed over through
-``on_model``; Grad-CAM (:mod:`helpers.gradcam`, last feature map ``out_relu``) is computed on the
-*same* test images at every resolution, and the share of each map's mass inside the central
-lung-field ellipse and inside the four corner squares (20 % of the side: where Kermany images
-carry text markers) is written to ``results/xray/gradcam.json`` with a small PNG montage.
+``on_model``; Grad-CAM (:mod:`helpers.gradcam`) is computed on the *same* test images at every
+resolution, on the last feature map ``out_relu`` (stride 32: one cell at 32 px) and on the
+stride-8 map ``block_6_expand_relu`` (the montage shows the latter); the share of each map's
+mass inside the central lung-field ellipse and inside the four corner squares (20 % of the
+side: where Kermany images carry text markers) is written to ``results/xray/gradcam.json`` with a small PNG montage.
 
     python scripts/xray_gradcam.py [--resolutions 32 64 128 224] [--n-images 64]
 
@@ -40,8 +41,11 @@ def pick(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.concatenate(out))
 
 
-def heatmaps(res: int, ids_wanted: list[str]) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(images, Grad-CAM maps, info) at ``res`` px for the wanted test ids."""
+EARLY = "block_6_expand_relu"  # stride 8: 28x28 at 224 px, 4x4 at 32 px
+
+
+def heatmaps(res: int, ids_wanted: list[str]) -> tuple[np.ndarray, dict, dict]:
+    """(images, {layer: Grad-CAM maps}, info) at ``res`` px for the wanted test ids."""
     from helpers import gradcam, records
     from helpers.data import load_dataset
     from helpers.train import run_training, validate_params
@@ -54,11 +58,11 @@ def heatmaps(res: int, ids_wanted: list[str]) -> tuple[np.ndarray, np.ndarray, d
     test = ds.splits["test"]
     where = {i: k for k, i in enumerate(test.ids.tolist())}
     x = test.images[[where[i] for i in ids_wanted]]
-    maps = gradcam.gradcam(box["model"], x)
-    layer = gradcam.feature_layer(box["model"])
-    grid = box["model"].get_layer("base").get_layer(layer).output.shape[1]
-    info = {"run_id": records.run_id(p.identity()), "layer": layer, "feature_map_px": int(grid),
-            "test_auc": rec["metrics"]["test"]["auc"]}
+    base = box["model"].get_layer("base")
+    last = gradcam.feature_layer(box["model"])
+    maps = {k: gradcam.gradcam(box["model"], x, layer=k) for k in (last, EARLY)}
+    info = {"run_id": records.run_id(p.identity()), "test_auc": rec["metrics"]["test"]["auc"],
+            "layers": {k: int(base.get_layer(k).output.shape[1]) for k in maps}}
     return x, maps, info
 
 
@@ -116,17 +120,23 @@ def main(argv: list[str] | None = None) -> int:
     out, t0, cells = {"images": ids, "by_resolution": {}}, time.time(), {i: [] for i in show}
     for res in a.resolutions:
         x, maps, info = heatmaps(res, ids)
-        out["by_resolution"][str(res)] = {**info, **shares(maps, res)}
+        last, early = list(maps)
+        out["by_resolution"][str(res)] = {**info, "layer": last,
+                                          "feature_map_px": info["layers"][last],
+                                          **shares(maps[last], res),
+                                          "early": {"layer": early,
+                                                    "feature_map_px": info["layers"][early],
+                                                    **shares(maps[early], res)}}
         for i in show:
             k = ids.index(i)
-            cells[i].append((x[k], maps[k]))
+            cells[i].append((x[k], maps[early][k]))
         print(res, out["by_resolution"][str(res)], flush=True)
     names = {0: "normal", 1: "pneumonia"}
     lab = dict(zip(ids, labels[idx].tolist(), strict=True))
     dest = Path(a.out)
     dest.mkdir(parents=True, exist_ok=True)
     montage([(names[lab[i]], cells[i]) for i in show], a.resolutions, dest / "gradcam_montage.png")
-    out.update({"montage": "gradcam_montage.png", "montage_images": show,
+    out.update({"montage": "gradcam_montage.png", "montage_images": show, "montage_layer": EARLY,
                 "params": BASE, "masks": {"lung": "central ellipse 70 % x 80 % "
                                           "(helpers.gradcam.lung_field_mask)",
                                           "corner": "4 corner squares, 20 % of the side"},
