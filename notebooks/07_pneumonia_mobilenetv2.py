@@ -91,8 +91,9 @@ display(pd.DataFrame({"regime": list(regimes.values()),
 #
 # Two thresholds: 0.5, and each seed's Youden threshold chosen on its **own validation set**
 # (then applied unchanged to the test set). Test metrics are seed means with the
-# Obuchowski–Rockette–Hillis interval {cite}`hillis2007comparison` (seeds as readers, the 624
-# test images shared by every seed; `helpers.xray_results`). The validation sets differ by seed
+# Obuchowski–Rockette–Hillis interval {cite}`hillis2007comparison` (seeds as readers, the
+# {glue:text}`k_n_test` official test images shared by every seed: 624 published, less the
+# duplicates that {doc}`01_data`'s loader removes; `helpers.xray_results`). The validation sets differ by seed
 # (the split is seeded), so a validation metric is the seed mean with a Student-t interval over
 # the seeds. Percentages: accuracy, sensitivity (pneumonia), specificity (normal); 95 % CIs.
 
@@ -118,6 +119,9 @@ for split in ("val", "test"):
     glue(f"k_{split}_auc", auc, display=False)
     glue(f"k_{split}_acc", 100 * acc, display=False)
 glue("k_regime", regimes[main_regime], display=False)
+glue("k_n_test", sum(runs[main_regime][0]["data"]["counts"]["test"]), display=False)
+n_train = runs[main_regime][0]["data"]["counts"]["train"]
+glue("k_prev_train", 100 * n_train[1] / sum(n_train), display=False)
 glue("k_n_seeds", len(runs[main_regime]), display=False)
 
 # %% [markdown]
@@ -149,10 +153,10 @@ display(anchor_df.style.hide(axis="index").format(precision=1, na_rep="–")
 # {glue:text}`k_test_auc:.3f`. Validation and test are not the same population here: the
 # validation patients come from the same collection as the training patients, while the
 # official test set was assembled separately, so the paper's validation-only numbers cannot be
-# read as test performance. At 0.5 the test specificity is the weak side in every row above: the
-# training set is 74 % pneumonia, so an unweighted model leans towards "pneumonia"; the threshold
-# chosen on validation moves that balance, within the limits of a validation set that shares the
-# training set's prevalence.
+# read as test performance. At 0.5 the test specificity is this book's weak side: the training
+# split is {glue:text}`k_prev_train:.0f` % pneumonia, so an unweighted model leans towards
+# "pneumonia"; the threshold chosen on validation moves that balance, within the limits of a
+# validation set that shares the training set's prevalence.
 #
 # ## 4. Size and speed: "14 MB" and "60 % faster"
 #
@@ -195,20 +199,22 @@ glue("k_load", float(np.mean(lat["loadavg_before"][:1] + lat["loadavg_after"][:1
 # ## 5. Where does the network look? Grad-CAM at 32–224 px
 #
 # `scripts/xray_gradcam.py` re-trains the frozen-proxy head of MobileNetV2 (pneumonia vs normal,
-# seed 0) at each resolution, computes Grad-CAM on the last feature map (`out_relu`) for the
-# **same** 64 test images (32 normal, 32 pneumonia) at every resolution, and measures the share
-# of each map's mass inside a central ellipse covering the lung fields (70 % × 80 % of the
-# image; an approximation, not a segmentation) and inside the four corner squares (20 % of the
-# side), where Kermany images carry text markers: mass there is a shortcut risk. The "area"
-# columns are what a uniform map would give.
+# seed 0) at each resolution and computes Grad-CAM for the **same** 64 test images (32 normal,
+# 32 pneumonia) at every resolution, on two layers: the last feature map (`out_relu`, the usual
+# choice; stride 32) and an earlier one (`block_6_expand_relu`, stride 8), because the last map
+# has a single cell at 32 px and 2×2 at 64 px. For each map it measures the share of the mass
+# inside a central ellipse covering the lung fields (70 % × 80 % of the image; an approximation,
+# not a segmentation) and inside the four corner squares (20 % of the side), where Kermany
+# images carry text markers: mass there is a shortcut risk. The "area" columns are what a
+# uniform map would give. Maps that are zero everywhere (no positive evidence) are left out.
 
 # %% tags=["hide-input"]
 gc = json.loads((config.results_dir(xray_dir) / "gradcam.json").read_text())
-g = pd.DataFrame([{"px": int(k), "map": f"{v['feature_map_px']}×{v['feature_map_px']}",
-                   "test AUC": v["test_auc"], "lung share": v["lung_share_mean"],
-                   "lung area": v["lung_area"], "corner share": v["corner_share_mean"],
-                   "corner area": v["corner_area"]} for k, v in gc["by_resolution"].items()])
-g = g.sort_values("px")
+rows = [{"px": int(k), "layer": d["layer"], "map": f"{d['feature_map_px']}×{d['feature_map_px']}",
+         "lung share": d["lung_share_mean"], "lung area": d["lung_area"],
+         "corner share": d["corner_share_mean"], "corner area": d["corner_area"]}
+        for k, v in gc["by_resolution"].items() for d in (v, v["early"])]
+g = pd.DataFrame(rows).sort_values(["layer", "px"], ascending=[False, True])
 display(g.style.hide(axis="index").format(precision=3).set_uuid("kilaru-gradcam"))
 
 # %% tags=["hide-input", "nbval-ignore-output"]
@@ -216,20 +222,27 @@ display(Image(filename=str(config.results_dir(xray_dir) / gc["montage"]), width=
 
 # %% tags=["remove-cell"]
 for _, row in g.iterrows():
-    glue(f"gc_lung_{row['px']}", float(row["lung share"]), display=False)
-    glue(f"gc_corner_{row['px']}", float(row["corner share"]), display=False)
-glue("gc_lung_area", float(g["lung area"].iloc[0]), display=False)
+    tag = "last" if row["layer"] == "out_relu" else "early"
+    glue(f"gc_{tag}_lung_{row['px']}", float(row["lung share"]), display=False)
+    glue(f"gc_{tag}_corner_{row['px']}", float(row["corner share"]), display=False)
+glue("gc_lung_area", float(g["lung area"].iloc[-1]), display=False)
 glue("gc_corner_area", float(g["corner area"].iloc[-1]), display=False)
+glue("gc_n_images", len(gc["images"]), display=False)
 
 # %% [markdown]
-# At 224 px {glue:text}`gc_lung_224:.2f` of the Grad-CAM mass lies in the lung-field ellipse
-# (a uniform map: {glue:text}`gc_lung_area:.2f`) and {glue:text}`gc_corner_224:.3f` in the
-# corners (uniform: {glue:text}`gc_corner_area:.2f`); at 128 px {glue:text}`gc_lung_128:.2f` and
-# {glue:text}`gc_corner_128:.3f`, at 64 px {glue:text}`gc_lung_64:.2f` and
-# {glue:text}`gc_corner_64:.3f`. Two cautions. First, MobileNetV2 downsamples 32×, so its last
-# feature map is 7×7 at 224 px, 2×2 at 64 px and a single cell at 32 px: at 32 px the map is
-# constant and its "share" is just the mask's area, and at 64 px it can only say which quadrant.
-# Grad-CAM on the last block cannot answer the shortcut question at low resolution; an earlier
-# layer or occlusion tests would. Second, these are frozen-base models: fine-tuned networks
-# (Section 2, paper's protocol) can learn other features; `scripts/xray_gradcam.py` maps the
-# frozen proxy only (its `BASE` parameters name the run).
+# The montage shows the early-layer maps of four of these test images (two normal, two
+# pneumonia) at each resolution. On the last feature map at 224 px
+# {glue:text}`gc_last_lung_224:.2f` of the Grad-CAM mass lies in the lung-field ellipse
+# (a uniform map: {glue:text}`gc_lung_area:.2f`) and {glue:text}`gc_last_corner_224:.3f` in the
+# corners (uniform: {glue:text}`gc_corner_area:.2f`). On the stride-8 layer the lung share is
+# {glue:text}`gc_early_lung_32:.2f` at 32 px, {glue:text}`gc_early_lung_64:.2f` at 64 px,
+# {glue:text}`gc_early_lung_128:.2f` at 128 px and {glue:text}`gc_early_lung_224:.2f` at 224 px,
+# and the corner share {glue:text}`gc_early_corner_32:.3f`, {glue:text}`gc_early_corner_64:.3f`,
+# {glue:text}`gc_early_corner_128:.3f` and {glue:text}`gc_early_corner_224:.3f`.
+#
+# Two cautions. On the last layer at 32 and 64 px the shares are the masks' areas whatever the
+# network does (one cell; a 2×2 grid and masks symmetric in the four quadrants): Grad-CAM on the
+# last block cannot answer the shortcut question at low resolution, which is why the earlier
+# layer is shown. And these are frozen-base models with a trained linear head: fine-tuned
+# networks (Section 2, paper's protocol) can learn other features; `scripts/xray_gradcam.py`
+# maps the frozen proxy only (its `BASE` parameters name the run).

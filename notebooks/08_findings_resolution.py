@@ -94,8 +94,8 @@ display(runs_df.style.hide(axis="index").set_uuid("fr-runs"))
 # %% [markdown]
 # ## 2. AUC vs resolution (their figure)
 #
-# Seed-mean test AUC on the official 624 test images (bacterial vs viral: its 390 pneumonia
-# images) with ±1 SD error bars: the Obuchowski–Rockette–Hillis SD over seeds and images, which
+# Seed-mean test AUC on the official test images (624 published, less duplicates; bacterial vs
+# viral: the pneumonia images among them) with ±1 SD error bars: the Obuchowski–Rockette–Hillis SD over seeds and images, which
 # reduces to DeLong's SD {cite}`delong1988comparing` for a cell with one seed. The grey cross is
 # PneumoniaMNIST (the same kind of images stored at 28 px and upsampled to 32; its own MedMNIST
 # split and preprocessing) — an extra low point, not part of the curve.
@@ -105,6 +105,8 @@ curves = {(t, m, g): XR.curve(recs, dataset="kermany", task=t, model=m, regime=g
           for t in FINDINGS for m in ("mobilenetv2", "resnet50") for g in ("frozen", "full")}
 mnist = {m: XR.curve(recs, dataset="pneumoniamnist", model=m, regime="frozen")
          for m in ("mobilenetv2", "resnet50")}
+
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
 for ax, task in zip(axes, FINDINGS, strict=True):
     for (t, m, g), c in curves.items():
@@ -157,7 +159,7 @@ display(ratio_df.style.hide(axis="index").format(precision=3).set_uuid("fr-ratio
 # ## 5. Does bacterial vs viral need more resolution than pneumonia vs normal?
 #
 # The test of the difference of the two ratios, ratio(bacterial vs viral) − ratio(pneumonia vs
-# normal), per model and regime: one bootstrap resample of the 624 test images serves both
+# normal), per model and regime: one bootstrap resample of the test images serves both
 # findings (the bacterial-vs-viral test images are a subset of the pneumonia-vs-normal ones,
 # so the two ratios are correlated and the bootstrap keeps that), the seed components of the
 # two findings add (independent trainings), and z = difference / SD, two-sided. A negative
