@@ -96,7 +96,7 @@ display(runs_df.style.hide(axis="index").set_uuid("fr-runs"))
 #
 # Seed-mean test AUC on the official test images (624 published, less duplicates; bacterial vs
 # viral: the pneumonia images among them) with ±1 SD error bars: the Obuchowski–Rockette–Hillis SD over seeds and images, which
-# reduces to DeLong's SD {cite}`delong1988comparing` for a cell with one seed. The grey cross is
+# reduces to DeLong's SD {cite}`delong1988comparing` for a cell with one seed. The crosses are
 # PneumoniaMNIST (the same kind of images stored at 28 px and upsampled to 32; its own MedMNIST
 # split and preprocessing) — an extra low point, not part of the curve.
 
@@ -105,20 +105,24 @@ curves = {(t, m, g): XR.curve(recs, dataset="kermany", task=t, model=m, regime=g
           for t in FINDINGS for m in ("mobilenetv2", "resnet50") for g in ("frozen", "full")}
 mnist = {m: XR.curve(recs, dataset="pneumoniamnist", model=m, regime="frozen")
          for m in ("mobilenetv2", "resnet50")}
+mnist = {m: c for m, c in mnist.items() if len(c)}  # only the models that have records
+colour = {"mobilenetv2": "C0", "resnet50": "C1"}
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
 for ax, task in zip(axes, FINDINGS, strict=True):
     for (t, m, g), c in curves.items():
         if t == task and len(c):
-            ax.errorbar(c["resolution"], c["auc"], yerr=c["se"], marker="o" if g == "frozen"
-                        else "s", ls="-" if g == "frozen" else ":", capsize=3, label=f"{m}, {g}")
-    for c in mnist.values():
-        if task == "pneumonia" and len(c):
-            ax.plot(c["resolution"], c["auc"], "x", color="grey", ms=8)
-    ax.set(xscale="log", xticks=SIZES, xticklabels=SIZES, xlabel="input size (px)", title=FINDINGS[task])
-axes[0].set_ylabel("test AUC")
-axes[0].legend(fontsize=8)
+            ax.errorbar(c["resolution"], c["auc"], yerr=c["se"], color=colour[m], capsize=3,
+                        marker="o" if g == "frozen" else "s", ls="-" if g == "frozen" else ":",
+                        label=f"{m}, {g}")
+    for m, c in (mnist.items() if task == "pneumonia" else []):
+        ax.plot(c["resolution"], c["auc"], "x", color=colour[m], ms=9, label=f"{m}, MNIST 28→32")
+    ax.set_xscale("log", base=2)
+    ax.minorticks_off()  # the next line labels the four sizes only
+    ax.set(xticks=SIZES, xticklabels=SIZES, xlabel="input size (px)", title=FINDINGS[task])
+axes[0].set(ylabel="test AUC")
+axes[0].legend(fontsize=7)
 plt.show()
 
 # %% [markdown]
@@ -196,7 +200,7 @@ for m in ("mobilenetv2", "resnet50"):
     for g in ("frozen", "full"):
         for k in ("diff", "sd", "z", "p"):
             glue(f"fr_d_{k}_{m}_{g}", float(diffs.get((m, g), {}).get(k, nan)), display=False)
-    glue(f"fr_mnist_auc_{m}", float(mnist[m]["auc"].iloc[0]) if len(mnist[m]) else nan,
+    glue(f"fr_mnist_auc_{m}", float(mnist[m]["auc"].iloc[0]) if m in mnist else nan,
          display=False)
 
 # %% [markdown]
