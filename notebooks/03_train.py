@@ -105,6 +105,7 @@ unfreeze_layers = None
 tta = 0
 split_seed = None
 external = None
+val_fraction = None
 data_root = None
 weights_dir = None
 cache_dir = None
@@ -132,7 +133,7 @@ params = validate_params(dict(
     precision=precision, aug_rotation=aug_rotation, aug_hflip=aug_hflip,
     aug_brightness=aug_brightness, aug_contrast=aug_contrast, class_weight=class_weight,
     lr_schedule=lr_schedule, unfreeze_layers=unfreeze_layers, tta=tta, split_seed=split_seed,
-    external=external, external_root=external_root,
+    external=external, external_root=external_root, val_fraction=val_fraction,
     data_root=data_root, weights_dir=weights_dir, cache_dir=cache_dir, output_dir=output_dir,
 ))
 identity = params.identity()
@@ -179,7 +180,7 @@ print("a 'block' for partial fine-tuning of", params.model, "is", BLOCK_DOC[para
 ds = load_dataset(params.dataset, task=params.task, resolution=params.resolution,
                   data_root=params.data_root, cache_dir=params.cache_dir, seed=params.seed,
                   balanced_eval=params.balanced_eval, max_images=params.max_images,
-                  split_seed=params.split_seed)
+                  split_seed=params.split_seed, val_fraction=params.val_fraction)
 counts = pd.DataFrame(
     {s: ds.splits[s].class_counts() for s in ("train", "val", "test")},
     index=list(ds.class_names)).T

@@ -24,6 +24,8 @@ def test_chapter_list_points_at_existing_sources() -> None:
         "03_train.ipynb",
         "04_results.ipynb",
         "06_deployment.ipynb",
+        "07_pneumonia_mobilenetv2.ipynb",
+        "08_findings_resolution.ipynb",
         "05_precision_parity.ipynb",
     ]
     for chapter in chapters:

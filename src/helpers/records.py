@@ -72,6 +72,7 @@ IDENTITY_KEYS: tuple[str, ...] = (
     "tta",
     "split_seed",
     "external",
+    "val_fraction",
 )
 """The training parameters that define a run (everything except where files live)."""
 
@@ -87,6 +88,7 @@ OMITTED_AT_DEFAULT: dict[str, Any] = {
     "tta": 0,
     "split_seed": None,
     "external": None,
+    "val_fraction": None,
 }
 """Identity keys added after the first records were made: left out of the canonical params at
 their default value, which is what every earlier run used, so that earlier run ids stay valid."""

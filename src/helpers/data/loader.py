@@ -130,8 +130,8 @@ def _default_strategy(src: Source, entries: list) -> str:
 
 
 def _assign_splits(src: Source, strategy: str, ids: np.ndarray, split0: np.ndarray,
-                   labels: np.ndarray, groups: np.ndarray, seed: int, notes: list[str]
-                   ) -> np.ndarray:
+                   labels: np.ndarray, groups: np.ndarray, seed: int, notes: list[str],
+                   val_fraction: float | None = None) -> np.ndarray:
     if strategy == "official":
         if any(s is None for s in split0):
             raise DataError(f"{src.name}: split_strategy='official' needs train/ and test/ split "
@@ -151,11 +151,12 @@ def _assign_splits(src: Source, strategy: str, ids: np.ndarray, split0: np.ndarr
     if strategy == "patient":
         out = split0.astype(object)
         pool = np.flatnonzero(out != "test")
-        val = patient_split(labels[pool], groups[pool].tolist(), KERMANY_VAL_FRACTION, seed)
+        frac = KERMANY_VAL_FRACTION if val_fraction is None else float(val_fraction)
+        val = patient_split(labels[pool], groups[pool].tolist(), frac, seed)
         out[pool] = np.where(val, "val", "train")
         n_pat = len(set(groups[pool]))
         notes.append(f"official train+val re-split at patient level ({n_pat} patients, "
-                     f"{round(100 * KERMANY_VAL_FRACTION)}% of each class to val, seed {seed}); "
+                     f"{round(100 * frac)}% of each class to val, seed {seed}); "
                      "official test kept")
         return out
     raise DataError(f"{src.name}: unknown split_strategy {strategy!r}; "
@@ -175,8 +176,8 @@ class _Plan:
 
 
 def _plan(src: Source, name: str, strategy: str, ents: list[Entry], labels: np.ndarray,
-          index, threshold: int, seed: int, balanced_eval: bool, max_images: int | None
-          ) -> _Plan:
+          index, threshold: int, seed: int, balanced_eval: bool, max_images: int | None,
+          val_fraction: float | None = None) -> _Plan:
     """Duplicates, splits and subsets of the usable entries (load_dataset, data_fingerprint)."""
     ids = np.array([e.id for e in ents], dtype=str)
     split0 = np.array([e.split for e in ents], dtype=object)
@@ -193,7 +194,7 @@ def _plan(src: Source, name: str, strategy: str, ents: list[Entry], labels: np.n
     ids, labels, split0, groups = ids[keep], labels[keep], split0[keep], groups[keep]
 
     # 2) splits
-    split = _assign_splits(src, strategy, ids, split0, labels, groups, seed, notes)
+    split = _assign_splits(src, strategy, ids, split0, labels, groups, seed, notes, val_fraction)
     if isinstance(src, KermanySource):
         test_pat = set(groups[split == "test"])
         shared = sorted(test_pat & set(groups[split != "test"]))
@@ -234,14 +235,17 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
                  cache_dir: str | os.PathLike[str] | None = None, seed: int = 0,
                  split_strategy: str | None = None, balanced_eval: bool = False,
                  max_images: int | None = None, on_unreadable: str = "skip",
-                 near_threshold: int | None = None, split_seed: int | None = None) -> Dataset:
+                 near_threshold: int | None = None, split_seed: int | None = None,
+                 val_fraction: float | None = None) -> Dataset:
     """Load a registered data set as uint8 RGB arrays with 0/1 labels and a report (chapter 01).
 
     ``split_seed`` seeds the splits and the balanced/``max_images`` subsets instead of ``seed``
     (None: ``seed``): training runs of several seeds then share one test set.
 
     Unreadable images are skipped, warned about and listed in ``report.skipped``
-    (``on_unreadable='raise'`` makes them a DataError instead).
+    (``on_unreadable='raise'`` makes them a DataError instead). ``val_fraction`` is the share
+    of each class that the seeded ``patient`` split moves from the pooled official train+val
+    images to validation (default :data:`KERMANY_VAL_FRACTION`); other strategies reject it.
     """
     if not isinstance(resolution, int | np.integer) or resolution < 1:
         raise ValueError(f"resolution must be a positive int, got {resolution!r}")
@@ -264,6 +268,13 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
     if strategy not in src.split_strategies:
         raise DataError(f"{name}: split_strategy {strategy!r} not available; choose one of "
                         f"{list(src.split_strategies)}.")
+    if val_fraction is not None:
+        if (not isinstance(val_fraction, float | int) or isinstance(val_fraction, bool)
+                or not 0 < float(val_fraction) < 1):
+            raise ValueError(f"val_fraction must be None or a number in (0, 1), got {val_fraction!r}")
+        if strategy != "patient":
+            raise DataError(f"{name}: val_fraction applies to split_strategy='patient' only "
+                            f"(this load uses {strategy!r}).")
     threshold = NEAR_THRESHOLD if near_threshold is None else int(near_threshold)
 
     is_empty = [src.is_empty(e) for e in entries]  # empty files are never hashed or decoded
@@ -298,7 +309,7 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
         warnings.warn(f"{name}: {len(warned)} image(s) loaded with a warning, e.g. "
                       f"'{warned[0][0]}' ({warned[0][1]}); see report.warnings", stacklevel=2)
     plan = _plan(src, name, strategy, ents, labels_all[use], index, threshold, seed,
-                 balanced_eval, max_images)
+                 balanced_eval, max_images, val_fraction)
     ids, labels, ents, sel = plan.ids, plan.labels, plan.ents, plan.sel
     dup_report, notes = plan.dup_report, plan.notes
 
@@ -340,7 +351,7 @@ def data_fingerprint(name: str, task: str | None = None,
                      data_root: str | os.PathLike[str] | None = None,
                      cache_dir: str | os.PathLike[str] | None = None, seed: int = 0,
                      balanced_eval: bool = False, max_images: int | None = None,
-                     split_seed: int | None = None) -> str:
+                     split_seed: int | None = None, val_fraction: float | None = None) -> str:
     """``load_dataset(...).fingerprint`` without decoding pixels (sweep resume, chapter 03).
 
     Lists the files, reads the cached file index (sha256 and perceptual hash of every file,
@@ -363,7 +374,7 @@ def data_fingerprint(name: str, task: str | None = None,
     index, _ = build_index(src, entries, key, config.cache_dir(cache_dir) / "arrays")
     use = [i for i, e in enumerate(entries) if labels_all[i] >= 0 and not index.skip.get(e.rel)]
     plan = _plan(src, name, strategy, [entries[i] for i in use], labels_all[use], index,
-                 NEAR_THRESHOLD, int(seed), bool(balanced_eval), max_images)
+                 NEAR_THRESHOLD, int(seed), bool(balanced_eval), max_images, val_fraction)
     return _fingerprint(name, task, plan, index)
 
 

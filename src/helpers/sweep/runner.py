@@ -85,7 +85,8 @@ class _InputCheck:
 
     def _data(self, params: Mapping[str, Any]) -> tuple[str | None, str | None]:
         key = ("data", params.get("dataset"), params.get("task"), params.get("seed"),
-               params.get("split_seed"), params.get("balanced_eval"), params.get("max_images"))
+               params.get("split_seed"), params.get("balanced_eval"), params.get("max_images"),
+               params.get("val_fraction"))
         if key not in self.memo:
             from helpers.data import DataError, data_fingerprint
 
@@ -94,7 +95,8 @@ class _InputCheck:
                     params["dataset"], params.get("task"), self.data_root, self.cache_dir,
                     seed=int(params.get("seed") or 0),
                     balanced_eval=bool(params.get("balanced_eval", False)),
-                    max_images=params.get("max_images"), split_seed=params.get("split_seed")),
+                    max_images=params.get("max_images"), split_seed=params.get("split_seed"),
+                    val_fraction=params.get("val_fraction")),
                     None)
             except (DataError, OSError, ValueError) as exc:
                 self.memo[key] = (None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")

@@ -18,7 +18,10 @@ degrees, ``aug_hflip``, ``aug_brightness`` and ``aug_contrast`` fractions; seede
 (weighted cross-entropy from the training counts), ``lr_schedule`` (``"plateau"``: the paper's
 ReduceLROnPlateau; ``"cosine"``: per-epoch cosine annealing from ``lr``; ``"constant"``),
 ``unfreeze_layers`` (regime ``partial`` by top *layers* instead of blocks) and ``tta``
-(test-time augmentation of the validation and test predictions).
+(test-time augmentation of the validation and test predictions). ``val_fraction`` (Part II,
+chest X-rays) sets the share of the pooled training images that a *seeded* split (Kermany:
+patient level) moves to validation, e.g. 0.2 for Kilaru et al.'s 80/20 split; ``None`` keeps the
+data set's default (10 % for Kermany) and is left out of the run id.
 
 This module imports neither Keras nor TensorFlow, not even inside :func:`validate_params`.
 """
@@ -92,6 +95,7 @@ class TrainParams:
     # an external test set: its name (identity) and its folder of class folders (a location);
     # every image of it is scored at the run's resolution (record split "external")
     external: str | None = None
+    val_fraction: float | None = None  # seeded splits: share moved to validation (None: data set's)
     # locations (explicit argument → environment variable → default; see helpers.config)
     data_root: str | None = None
     weights_dir: str | None = None
@@ -197,6 +201,13 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
     if p["tta"] and not (p["aug_rotation"] or p["aug_hflip"]):
         raise bad("tta", "0 unless aug_rotation > 0 or aug_hflip=True: test-time copies use "
                   "the training flips/rotations, without them every copy equals the original")
+
+    vf = p["val_fraction"]
+    if vf is not None:
+        if not isinstance(vf, numbers.Real) or isinstance(vf, bool) or not 0 < float(vf) < 1:
+            raise bad("val_fraction", "None (the data set's default split) or a number in (0, 1), "
+                      "e.g. 0.2 for an 80/20 patient-level train/val split")
+        p["val_fraction"] = float(vf)
 
     layers_n = p["unfreeze_layers"]
     if layers_n is not None and _is_int(layers_n) and layers_n == 0:

@@ -130,7 +130,12 @@ def load_data(p: TrainParams, dataset=None):
         dataset = load_dataset(p.dataset, task=p.task, resolution=p.resolution,
                                data_root=p.data_root, cache_dir=p.cache_dir, seed=p.seed,
                                balanced_eval=p.balanced_eval, max_images=p.max_images,
-                               split_seed=p.split_seed)
+                               split_seed=p.split_seed, val_fraction=p.val_fraction)
+    report = getattr(dataset, "report", None)
+    if p.val_fraction is not None and report is not None and not any(
+            f"{round(100 * p.val_fraction)}% of each class to val" in n for n in report.notes):
+        raise ValueError(f"val_fraction={p.val_fraction} but the dataset was loaded with another "
+                         "split; load it with load_dataset(..., val_fraction=...)")
     if dataset.resolution != p.resolution:
         raise ValueError(f"dataset was loaded at {dataset.resolution} px but resolution="
                          f"{p.resolution}; load it with resolution={p.resolution}")
@@ -189,12 +194,20 @@ def fit_inputs(p: TrainParams, built: BuiltModel, dataset) -> FitInputs:
         weights_id = f"{weights_id}|{p.precision}"
     all_ids = np.concatenate([tr.ids, va.ids, te.ids]).astype(str)
     all_x = np.concatenate([tr.images, va.images, te.images])
+    # A seeded split (Kermany: patient level) puts other images in train/val for every seed:
+    # extract in image-id order then, so that all seeds share one feature cache.
+    order = (np.argsort(all_ids, kind="stable")
+             if getattr(getattr(dataset, "report", None), "split_strategy", "official") != "official"
+             else np.arange(len(all_ids)))
+    all_ids, all_x = all_ids[order], all_x[order]
     path = feats_mod.feature_cache_path(
         dataset=p.dataset, model=p.model, resolution=p.resolution,
         preprocessing=p.preprocessing, weights_id=weights_id,
         digest=feats_mod.images_digest(all_ids, all_x), cache_dir=p.cache_dir)
-    f_all, hit = feats_mod.cached_features(extractor, all_x, all_ids, path)
+    f_sorted, hit = feats_mod.cached_features(extractor, all_x, all_ids, path)
     del all_x
+    f_all = np.empty_like(f_sorted)
+    f_all[order] = f_sorted  # back to train, val, test order
     n1, n2 = len(tr), len(tr) + len(va)
     x = {"train": f_all[:n1], "val": f_all[n1:n2], "test": f_all[n2:]}
     timing = {"features_s": time.perf_counter() - t, "feature_cache": "hit" if hit else "miss"}

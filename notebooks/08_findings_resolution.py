@@ -1,0 +1,269 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # How much resolution does each finding need? Pneumonia vs normal, bacterial vs viral
+#
+# **Purpose.** {cite:t}`sabottke2020resolution` trained one classifier per chest X-ray finding at
+# each input size from 32 to 600 px and compared the AUC curves: findings differ in the
+# resolution they need, and the *AUC performance ratio* (AUC at a low over AUC at a high
+# resolution) summarises how much a finding loses when the image shrinks. This chapter applies
+# their method to two findings of the Kermany et al. pediatric X-rays
+# {cite}`kermany2018identifying` — pneumonia vs normal, and bacterial vs viral pneumonia — at
+# 32, 64, 128 and 224 px, and asks their question: does the subtler finding need more resolution?
+#
+# **Parameters** (papermill): `results_dir` (records of `configs/kermany-resolution.yaml`),
+# `skin_dir` (Part I's records, for the comparison with skin lesions), `n_boot` (bootstrap
+# resamples of the test images).
+#
+# **Prerequisites.** {doc}`04_results` (DeLong and the seed-aware OR–Hillis tests),
+# {doc}`07_pneumonia_mobilenetv2` (the data, the split and the networks).
+#
+# **Time to run.** About a minute from committed records (the image bootstrap dominates).
+#
+# **What you will learn.** The two AUC-vs-resolution curves with their uncertainty; which sizes
+# are detectably worse than the best; the 64-vs-224 px ratio of each finding and a test of their
+# difference; and which numbers come from which training regime.
+#
+# ```{admonition} Run it yourself
+# :class: tip
+# `python -m helpers sweep configs/kermany-resolution.yaml --only=-frozen-` (the fast proxy, every
+# cell), then the full-regime blocks (`python -m helpers sweep configs/kermany-resolution.yaml`,
+# cheapest first; days on a 2-core CPU), then
+# `python -m helpers notebooks configs/book.yaml --only 08`.
+# ```
+
+# %% tags=["remove-cell"]
+# Colab has no copy of this book's package: install it there (elsewhere this does nothing).
+import sys  # noqa: E402
+
+if "google.colab" in sys.modules:
+    get_ipython().run_line_magic("pip", "install -q resolution-tradeoff-book[tf]@git+https://github.com/resolution-tradeoff-book/resolution-tradeoff-book")  # noqa: E501, F821
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
+from scipy import stats
+
+from helpers import config, records
+from helpers import xray_results as XR
+
+plt.rcParams["figure.dpi"] = 90
+
+# %% tags=["parameters"]
+results_dir = "results/kermany-resolution"
+skin_dir = "results/paper"
+n_boot = 2000
+
+# %% [markdown]
+# ## 1. What was trained, in which regime
+#
+# Two regimes, and every number below says which one it comes from. The **frozen proxy**
+# (ImageNet base frozen, head trained on cached features) ran for every cell. The **main
+# regime** is the paper's: all layers trained, weighted cross-entropy, Adam 5e-4, batch 8,
+# rotation ≤ 20°, brightness/contrast, flips, test-time augmentation × 4 (bf16 mixed precision
+# for speed). It costs hours to days per cell on this CPU, so only the cheapest cells have run.
+# Architectures: MobileNetV2 and ResNet50 (the ImageNet weights this book has) instead of the
+# paper's ResNet34 and DenseNet121 — a named deviation. Seeds per cell:
+
+# %% tags=["hide-input"]
+recs = [r for r in records.load_records(config.results_dir(results_dir)) if r.get("status") == "ok"]
+FINDINGS = {"pneumonia": "pneumonia vs normal", "bacterial_vs_viral": "bacterial vs viral"}
+SIZES = (32, 64, 128, 224)
+rows = []
+for task in FINDINGS:
+    for model in ("mobilenetv2", "resnet50"):
+        for regime in ("frozen", "full"):
+            n = {s: len(XR.select(recs, dataset="kermany", task=task, model=model, regime=regime,
+                                  resolution=s)) for s in SIZES}
+            rows.append({"finding": FINDINGS[task], "model": model, "regime": regime,
+                         **{f"{s} px": n[s] for s in SIZES}})
+runs_df = pd.DataFrame(rows)
+display(runs_df.style.hide(axis="index").set_uuid("fr-runs"))
+
+# %% [markdown]
+# ## 2. AUC vs resolution (their figure)
+#
+# Seed-mean test AUC on the official test images (624 published, less duplicates; bacterial vs
+# viral: the pneumonia images among them) with ±1 SD error bars: the Obuchowski–Rockette–Hillis SD over seeds and images, which
+# reduces to DeLong's SD {cite}`delong1988comparing` for a cell with one seed. The crosses are
+# PneumoniaMNIST (the same kind of images stored at 28 px and upsampled to 32; its own MedMNIST
+# split and preprocessing) — an extra low point, not part of the curve.
+
+# %% tags=["hide-input"]
+curves = {(t, m, g): XR.curve(recs, dataset="kermany", task=t, model=m, regime=g)
+          for t in FINDINGS for m in ("mobilenetv2", "resnet50") for g in ("frozen", "full")}
+mnist = {m: XR.curve(recs, dataset="pneumoniamnist", model=m, regime="frozen")
+         for m in ("mobilenetv2", "resnet50")}
+mnist = {m: c for m, c in mnist.items() if len(c)}  # only the models that have records
+colour = {"mobilenetv2": "C0", "resnet50": "C1"}
+
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+for ax, task in zip(axes, FINDINGS, strict=True):
+    for (t, m, g), c in curves.items():
+        if t == task and len(c):
+            ax.errorbar(c["resolution"], c["auc"], yerr=c["se"], color=colour[m], capsize=3,
+                        marker="o" if g == "frozen" else "s", ls="-" if g == "frozen" else ":",
+                        label=f"{m}, {g}")
+    for m, c in (mnist.items() if task == "pneumonia" else []):
+        ax.plot(c["resolution"], c["auc"], "x", color=colour[m], ms=9, label=f"{m}, MNIST 28→32")
+    ax.set_xscale("log", base=2)
+    ax.minorticks_off()  # the next line labels the four sizes only
+    ax.set(xticks=SIZES, xticklabels=SIZES, xlabel="input size (px)", title=FINDINGS[task])
+axes[0].set(ylabel="test AUC")
+axes[0].legend(fontsize=7)
+plt.show()
+
+# %% [markdown]
+# PneumoniaMNIST at 28 px (upsampled to 32), frozen proxy: seed-mean test AUC
+# {glue:text}`fr_mnist_auc_mobilenetv2:.3f` with MobileNetV2 and
+# {glue:text}`fr_mnist_auc_resnet50:.3f` with ResNet50 (MedMNIST's ResNet-18 trained at 28 px:
+# 0.944 {cite}`yang2023medmnist`). Where these sit far above the Kermany 32 px points, the
+# difference is the preprocessing (MedMNIST's own downsampling and crop, and its split), not the
+# pixel count.
+#
+# ## 3. Which sizes are detectably worse than the best?
+#
+# Within each finding × model × regime, every resolution is compared with the one of highest
+# seed-mean AUC by the OR–Hillis test (seeds paired by index; with one seed, the paired DeLong
+# test) and the p-values are Holm-adjusted within that family (three comparisons).
+
+# %% tags=["hide-input"]
+tests = pd.concat([c.assign(finding=FINDINGS[t], model=m, regime=g)
+                   for (t, m, g), c in curves.items() if len(c)], ignore_index=True)
+shown = tests.assign(p_holm=tests["p_holm"].map(lambda p: "best" if p != p else f"{p:.3g}"))
+shown = shown.rename(columns={"resolution": "px", "auc": "AUC", "se": "SD", "p_holm": "p (Holm)"})
+cols = ["finding", "model", "regime", "px", "AUC", "SD", "p (Holm)"]
+display(shown[cols].style.hide(axis="index").format(precision=3).set_uuid("fr-tests"))
+
+# %% tags=["hide-input"]
+best = tests[tests["best"]].set_index(["finding", "model", "regime"])["resolution"]
+lines = [f"* {f}, {m}, {g}: best at {r} px; sizes not detectably worse (Holm p ≥ 0.05): "
+         + (", ".join(f"{x} px" for x in tests[(tests["finding"] == f) & (tests["model"] == m)
+                      & (tests["regime"] == g) & (tests["p_holm"] >= 0.05)]["resolution"]) or "none")
+         for (f, m, g), r in best.items()]
+display(Markdown("\n".join(lines)))
+
+# %% [markdown]
+# A frozen ResNet50 here sees pixels scaled to [0, 1], far from the "caffe" preprocessing its
+# ImageNet weights expect (Part I, {doc}`04_results`), so its frozen curve says little about
+# resolution; the MobileNetV2 weights expect [−1, 1], close to the [0, 1] inputs.
+#
+# ## 4. The AUC performance ratio, 64 vs 224 px
+#
+# Ratio = seed-mean AUC at 64 px / seed-mean AUC at 224 px (1 = nothing lost at 64 px). Its SD
+# has two components, added: the **images** (a bootstrap of the test images, {glue:text}`fr_n_boot`
+# resamples, every seed and both sizes recomputed on each resample) and the **seeds** (the
+# variance of the per-seed ratios over the seeds, divided by their number); `helpers.xray`.
+
+# %% tags=["hide-input"]
+ratios = {}
+for (t, m, g) in curves:
+    r = XR.ratio(recs, 64, 224, n_boot, dataset="kermany", task=t, model=m, regime=g)
+    if r is not None:
+        ratios[(t, m, g)] = r
+ratio_df = pd.DataFrame([{"finding": FINDINGS[t], "model": m, "regime": g, "ratio": r["ratio"],
+                          "SD": r["sd"], "SD images": r["sd_images"], "SD seeds": r["sd_seeds"]}
+                         for (t, m, g), r in ratios.items()])
+display(ratio_df.style.hide(axis="index").format(precision=3).set_uuid("fr-ratios"))
+
+# %% [markdown]
+# ## 5. Does bacterial vs viral need more resolution than pneumonia vs normal?
+#
+# The test of the difference of the two ratios, ratio(bacterial vs viral) − ratio(pneumonia vs
+# normal), per model and regime: one bootstrap resample of the test images serves both
+# findings (the bacterial-vs-viral test images are a subset of the pneumonia-vs-normal ones,
+# so the two ratios are correlated and the bootstrap keeps that), the seed components of the
+# two findings add (independent trainings), and z = difference / SD, two-sided. A negative
+# difference means the subtler finding loses more of its AUC at 64 px.
+
+# %% tags=["hide-input"]
+diffs = {}
+for m in ("mobilenetv2", "resnet50"):
+    for g in ("frozen", "full"):
+        d = XR.ratio_test(recs, tuple(FINDINGS), 64, 224, n_boot, dataset="kermany", model=m, regime=g)
+        if d is not None:
+            diffs[(m, g)] = d
+diff_df = pd.DataFrame([{"model": m, "regime": g, "difference": d["diff"], "SD": d["sd"],
+                         "z": d["z"], "p": d["p"], "image corr.": d["corr_images"]}
+                        for (m, g), d in diffs.items()])
+display(diff_df.style.hide(axis="index").format(precision=3).set_uuid("fr-diff"))
+
+# %% tags=["remove-cell"]
+nan = float("nan")  # glued as "nan" for a cell without records (Section 6 lists them)
+glue("fr_n_boot", n_boot, display=False)
+for (t, m, g) in curves:
+    r = ratios.get((t, m, g), {})
+    for key, name in (("ratio", "ratio"), ("sd", "ratio_sd"), ("auc_low", "auc64"),
+                      ("auc_high", "auc224")):
+        glue(f"fr_{name}_{t}_{m}_{g}", float(r.get(key, nan)), display=False)
+for m in ("mobilenetv2", "resnet50"):
+    for g in ("frozen", "full"):
+        for k in ("diff", "sd", "z", "p"):
+            glue(f"fr_d_{k}_{m}_{g}", float(diffs.get((m, g), {}).get(k, nan)), display=False)
+    glue(f"fr_mnist_auc_{m}", float(mnist[m]["auc"].iloc[0]) if m in mnist else nan,
+         display=False)
+
+# %% tags=["remove-cell"]
+d = diffs.get(("mobilenetv2", "frozen"))
+glue("fr_verdict_mobilenetv2_frozen", "not run yet" if d is None else
+     ("does not detectably lose more" if d["p"] >= 0.05 else
+      "loses more" if d["diff"] < 0 else "loses less"), display=False)
+
+# %% [markdown]
+# With the frozen MobileNetV2 proxy, pneumonia vs normal keeps a ratio of
+# {glue:text}`fr_ratio_pneumonia_mobilenetv2_frozen:.3f` ± {glue:text}`fr_ratio_sd_pneumonia_mobilenetv2_frozen:.3f`
+# at 64 px and bacterial vs viral {glue:text}`fr_ratio_bacterial_vs_viral_mobilenetv2_frozen:.3f` ±
+# {glue:text}`fr_ratio_sd_bacterial_vs_viral_mobilenetv2_frozen:.3f`: difference
+# {glue:text}`fr_d_diff_mobilenetv2_frozen:+.3f` (SD {glue:text}`fr_d_sd_mobilenetv2_frozen:.3f`,
+# p = {glue:text}`fr_d_p_mobilenetv2_frozen:.3g`); the other models and regimes are in the
+# tables above as far as their cells have run. The question is about findings, but these answers are about a frozen ImageNet base: a frozen
+# base sees a 64 px chest X-ray through features learnt on 224 px photographs, so part of any
+# loss at 64 px is the features' and not the finding's. The paper's regime (all layers trained)
+# answers it properly; its cells are listed in Section 6.
+#
+# ## 6. Cells of the main regime: run and not run
+
+# %% tags=["hide-input"]
+todo = runs_df[runs_df["regime"] == "full"].melt(id_vars=["finding", "model", "regime"],
+                                                  var_name="size", value_name="seeds")
+todo = todo.assign(missing=3 - todo["seeds"])
+todo = todo[todo["missing"] > 0]
+display(Markdown(f"{len(todo)} of {len(runs_df[runs_df['regime'] == 'full']) * 4} full-regime cells "
+                 f"lack seeds ({int(todo['missing'].sum())} runs). Each runs with `python -m helpers "
+                 "sweep configs/kermany-resolution.yaml --only=<task>-<model>-<size>-full`, e.g. "
+                 "`--only=pneumonia-mobilenetv2-128-full`; the whole block in order: no `--only`."))
+
+# %% [markdown]
+# ## 7. Skin lesions and chest X-rays, side by side
+#
+# The same ratio for Part I's melanoma classifier (ISIC 2017, frozen MobileNet, [0, 1] inputs,
+# 64 vs 224 px; {doc}`04_results`), computed here from Part I's records by the same method; the
+# discussion page {doc}`../discussion_xray` puts the lessons together.
+
+# %% tags=["hide-input"]
+skin = [r for r in records.load_records(config.results_dir(skin_dir)) if r.get("status") == "ok"]
+skin_r = XR.ratio(skin, 64, 224, n_boot, dataset="isic2017", task="melanoma", model="mobilenet",
+                  regime="frozen", preprocessing="unit")
+glue("fr_skin_ratio", skin_r["ratio"], display=False)
+glue("fr_skin_ratio_sd", skin_r["sd"], display=False)
+glue("fr_skin_auc64", skin_r["auc_low"], display=False)
+glue("fr_skin_auc224", skin_r["auc_high"], display=False)
+chest = ratios.get(("pneumonia", "mobilenetv2", "frozen"), {"ratio": nan, "sd": nan})
+z_skin = (skin_r["ratio"] - chest["ratio"]) / (skin_r["sd"] ** 2 + chest["sd"] ** 2) ** 0.5
+glue("fr_skin_vs_chest_z", float(z_skin), display=False)  # independent images: variances add
+glue("fr_skin_vs_chest_p", float(2 * stats.norm.sf(abs(z_skin))), display=False)
+print(f"melanoma, frozen MobileNet: AUC {skin_r['auc_low']:.3f} (64 px) / {skin_r['auc_high']:.3f}"
+      f" (224 px) = {skin_r['ratio']:.3f} ± {skin_r['sd']:.3f}")

@@ -1,0 +1,167 @@
+"""Run records → the tables of Part II (chest X-rays, chapters 07 and 08).
+
+Seeds are "readers" (:mod:`helpers.mrmc`) wherever they were evaluated on the same images: the
+official Kermany test set is shared by every seed, so test AUCs get the Obuchowski–Rockette–
+Hillis interval and test rates :func:`helpers.xray.or_hillis_rate`. The validation sets are
+*not* shared (the patient-level split is seeded: each seed validates on other patients), so a
+validation metric is the mean over seeds with a Student-t interval over the seeds (whose spread
+then holds both the image and the seed variance; clipped to [0, 1]); with one seed, the DeLong /
+Wald interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers import mrmc, stats, xray
+from helpers.operating import youden_threshold
+
+METRICS = ("auc", "accuracy", "sensitivity", "specificity")
+
+
+def select(recs: Iterable[Mapping[str, Any]], **params: Any) -> list[Mapping[str, Any]]:
+    """The ``ok`` records whose params have every given value, sorted by seed."""
+    out = [r for r in recs if r.get("status") == "ok"
+           and all(r["params"].get(k) == v for k, v in params.items())]
+    return sorted(out, key=lambda r: r["params"]["seed"])
+
+
+def seed_matrix(recs: list[Mapping[str, Any]], split: str = "test",
+                order: list[str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(ids, labels, probs seeds × images) in the image order ``order`` (default: the first
+    record's); every record must have predictions for exactly these images."""
+    first = recs[0]["predictions"][split]
+    lab = dict(zip(first["ids"], first["labels"], strict=True))
+    ids = list(first["ids"]) if order is None else list(order)
+    labels = np.asarray([lab[i] for i in ids], int)
+    rows = []
+    for r in recs:
+        pr = r["predictions"][split]
+        where = dict(zip(pr["ids"], pr["probs"], strict=True))
+        if set(where) != set(ids):
+            raise ValueError(f"{r['run_id']}: its {split} images differ from {recs[0]['run_id']}")
+        rows.append([where[i] for i in ids])
+    return ids, labels, np.asarray(rows, float)
+
+
+def _fmt(est: float, lo: float, hi: float, pct: bool) -> str:
+    if not math.isfinite(est):
+        return "–"
+    f = (lambda v: f"{100 * v:.1f}") if pct else (lambda v: f"{v:.3f}")
+    ci = f" ({f(lo)}–{f(hi)})" if math.isfinite(lo) and math.isfinite(hi) else ""
+    return f"{f(est)}{ci}"
+
+
+def test_metrics(recs: list[Mapping[str, Any]], thresholds: np.ndarray | float
+                 ) -> dict[str, tuple[float, float, float]]:
+    """Seed-mean test metrics with OR–Hillis intervals: {metric: (estimate, low, high)}."""
+    _, y, p = seed_matrix(recs, "test")
+    auc = mrmc.or_hillis_single(y, p)
+    out = {"auc": (auc["auc"], auc["ci_low"], auc["ci_high"])}
+    for k, v in xray.seed_rates(y, p, thresholds).items():
+        out[k] = (v["rate"], v["ci_low"], v["ci_high"])
+    return out
+
+
+def val_metrics(recs: list[Mapping[str, Any]], thresholds: np.ndarray | float
+                ) -> dict[str, tuple[float, float, float]]:
+    """Seed-mean validation metrics, t-interval over seeds (one seed: DeLong / Wald)."""
+    per: dict[str, list[float]] = {m: [] for m in METRICS}
+    t = np.broadcast_to(np.asarray(thresholds, float).reshape(-1), (len(recs),))
+    for r, th in zip(recs, t, strict=True):
+        y = np.asarray(r["predictions"]["val"]["labels"], int)
+        p = np.asarray(r["predictions"]["val"]["probs"], float)
+        per["auc"].append(stats.fast_delong(y, p)[0])
+        for k, v in xray.seed_rates(y, p[None], th).items():
+            per[k].append(v["rate"])
+    if len(recs) > 1:  # Student-t over seeds, clipped to [0, 1] like the other intervals
+        return {m: (e, max(lo, 0.0), min(hi, 1.0))
+                for m, (e, lo, hi) in ((m, stats.mean_ci(v)) for m, v in per.items())}
+    r = recs[0]["predictions"]["val"]
+    y, p = np.asarray(r["labels"], int), np.asarray(r["probs"], float)
+    auc, var = stats.fast_delong(y, p)
+    out = {"auc": (auc, *stats.delong_ci(auc, var))}
+    for k, v in xray.seed_rates(y, p[None], t[0]).items():
+        out[k] = (v["rate"], v["ci_low"], v["ci_high"])
+    return out
+
+
+def val_thresholds(recs: list[Mapping[str, Any]]) -> np.ndarray:
+    """Each seed's Youden threshold on its own validation predictions."""
+    return np.array([youden_threshold(r["predictions"]["val"]["labels"],
+                                      r["predictions"]["val"]["probs"]) for r in recs])
+
+
+def reproduction_table(recs: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows: split × threshold rule; columns: AUC, accuracy, sensitivity, specificity with CIs."""
+    rows = []
+    rules = {"0.5": 0.5, "Youden on val": val_thresholds(recs)}
+    for split, fn in (("validation", val_metrics), ("test", test_metrics)):
+        for rule, th in rules.items():
+            m = fn(recs, th)
+            rows.append({"split": split, "threshold": rule, "AUC": _fmt(*m["auc"], pct=False),
+                         **{k: _fmt(*m[k], pct=True) for k in METRICS[1:]}})
+    return pd.DataFrame(rows)
+
+
+def curve(recs: Iterable[Mapping[str, Any]], **params: Any) -> pd.DataFrame:
+    """AUC vs resolution for one finding × model × regime: seed-mean AUC, its SE (OR–Hillis;
+    DeLong with one seed), and the test against the best resolution, Holm-adjusted."""
+    recs = list(recs)
+    by_res = {}
+    for r in select(recs, **params):
+        by_res.setdefault(r["params"]["resolution"], []).append(r)
+    rows = []
+    for res in sorted(by_res):
+        _, y, p = seed_matrix(by_res[res])
+        s = mrmc.or_hillis_single(y, p)
+        rows.append({"resolution": res, "auc": s["auc"], "se": s["se"], "n_seeds": len(p)})
+    df = pd.DataFrame(rows, columns=["resolution", "auc", "se", "n_seeds"])
+    if df.empty:
+        return df.assign(p=[], p_holm=[], best=[])
+    best = int(df.loc[df["auc"].idxmax(), "resolution"])
+    ids, y, pb = seed_matrix(by_res[best])
+    pvals = []
+    for res in df["resolution"]:
+        if res == best:
+            pvals.append(np.nan)
+            continue
+        _, _, pr = seed_matrix(by_res[res], order=ids)
+        r = min(len(pr), len(pb))
+        pvals.append(mrmc.or_hillis_compare(y, pr[:r], pb[:r])["p"])
+    return df.assign(p=pvals, p_holm=stats.holm_adjust(pvals), best=df["resolution"] == best)
+
+
+def ratio(recs: Iterable[Mapping[str, Any]], low: int = 64, high: int = 224, n_boot: int = 2000,
+          **params: Any) -> dict[str, Any] | None:
+    """AUC(low)/AUC(high) (:func:`helpers.xray.auc_ratio`) or None when a resolution is missing."""
+    recs = list(recs)
+    lo, hi = select(recs, resolution=low, **params), select(recs, resolution=high, **params)
+    r = min(len(lo), len(hi))
+    if not r:
+        return None
+    ids, y, pl = seed_matrix(lo[:r])
+    _, _, ph = seed_matrix(hi[:r], order=ids)
+    return xray.auc_ratio(y, pl, ph, n_boot=n_boot)
+
+
+def ratio_test(recs: Iterable[Mapping[str, Any]], tasks: tuple[str, str], low: int = 64,
+               high: int = 224, n_boot: int = 2000, **params: Any) -> dict[str, Any] | None:
+    """Difference of two findings' ratios (:func:`helpers.xray.ratio_difference`), or None."""
+    recs = list(recs)
+    parts = {}
+    for task in tasks:
+        lo = select(recs, task=task, resolution=low, **params)
+        hi = select(recs, task=task, resolution=high, **params)
+        r = min(len(lo), len(hi))
+        if not r:
+            return None
+        ids, y, pl = seed_matrix(lo[:r])
+        _, _, ph = seed_matrix(hi[:r], order=ids)
+        parts[task] = (ids, y, pl, ph)
+    return xray.ratio_difference(parts, n_boot=n_boot)

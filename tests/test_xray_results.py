@@ -1,0 +1,64 @@
+"""Part II record tables (helpers.xray_results) on synthetic run records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import xray_results as XR
+
+
+def _rec(task, res, seed, shift, n=120, regime="frozen"):
+    rng = np.random.default_rng([res, seed, len(task)])
+    y = (np.arange(n) % 2).astype(int)
+    ids = [f"{task[:3]}{i:04d}" for i in range(n)]
+
+    def probs(k):
+        z = rng.normal(size=n) + shift * y
+        return (1 / (1 + np.exp(-z))).tolist()
+
+    vids = [f"v{seed}-{i}" for i in range(n)]  # validation patients differ by seed
+    return {"status": "ok", "run_id": f"{task}-{res}-s{seed}",
+            "params": {"task": task, "model": "mobilenetv2", "resolution": res, "seed": seed,
+                       "regime": regime},
+            "predictions": {"test": {"ids": ids[::-1] if seed else ids,
+                                     "labels": (y[::-1] if seed else y).tolist(),
+                                     "probs": probs(0)[::-1] if seed else probs(0)},
+                            "val": {"ids": vids, "labels": y.tolist(), "probs": probs(1)}}}
+
+
+@pytest.fixture
+def recs():
+    out = []
+    for task, shifts in (("pneumonia", {32: 2.0, 64: 2.4, 224: 2.5}),
+                         ("bacterial_vs_viral", {32: 0.2, 64: 0.4, 224: 1.5})):
+        out += [_rec(task, res, s, sh) for res, sh in shifts.items() for s in range(3)]
+    return out + [{"status": "failed", "run_id": "x", "params": {"task": "pneumonia"}}]
+
+
+def test_seed_matrix_aligns_images(recs):
+    sel = XR.select(recs, task="pneumonia", resolution=64)
+    assert [r["params"]["seed"] for r in sel] == [0, 1, 2]
+    ids, y, p = XR.seed_matrix(sel)
+    assert p.shape == (3, 120) and ids[0] == "pne0000" and y[1] == 1
+
+
+def test_reproduction_table_has_val_and_test_with_cis(recs):
+    t = XR.reproduction_table(XR.select(recs, task="pneumonia", resolution=224))
+    assert list(t["split"]) == ["validation"] * 2 + ["test"] * 2
+    assert t["AUC"].str.match(r"0\.\d{3} \(0\.\d{3}–(0|1)\.\d{3}\)").all()
+    one = XR.reproduction_table(XR.select(recs, task="pneumonia", resolution=224, seed=0))
+    assert one["accuracy"].str.contains("–").all()
+
+
+def test_curve_ratio_and_difference(recs):
+    c = XR.curve(recs, task="bacterial_vs_viral", model="mobilenetv2", regime="frozen")
+    assert list(c["resolution"]) == [32, 64, 224] and c["best"].tolist() == [False, False, True]
+    assert c["p_holm"].iloc[0] < 0.05 and np.isnan(c["p"].iloc[2])
+    r = XR.ratio(recs, task="pneumonia", model="mobilenetv2", regime="frozen", n_boot=200)
+    assert 0.9 < r["ratio"] < 1.05 and r["n_seeds"] == 3
+    d = XR.ratio_test(recs, ("pneumonia", "bacterial_vs_viral"), model="mobilenetv2",
+                      regime="frozen", n_boot=200)
+    assert d["diff"] < 0 and d["p"] < 0.05
+    assert XR.ratio(recs, task="pneumonia", regime="full") is None
+    assert XR.curve(recs, task="pneumonia", regime="full").empty
