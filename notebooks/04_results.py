@@ -487,6 +487,18 @@ else:
     print("No input size at which both models were fully fine-tuned.")
 
 # %% [markdown]
+# ## Runs flagged while training
+#
+# A run whose training loss became non-finite, never went below the loss of always predicting
+# the class prior, or that restarted after a damaged checkpoint carries a `warnings` list in its
+# record. Such runs are listed here rather than silently averaged in (records made before the
+# list existed carry none).
+
+# %% tags=["hide-input"]
+flagged = results.warned_runs(results_dir, dataset, task)
+flagged.set_index("run") if len(flagged) else print("No run record carries a warning.")
+
+# %% [markdown]
 # ## Calibration: can a predicted probability be read as a risk?
 #
 # AUC only says how well a model *ranks* lesions. A screening app that shows "12 % melanoma risk"

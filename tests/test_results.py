@@ -745,3 +745,18 @@ def test_comparison_blocks_equal_the_steps_they_replace(runs: pd.DataFrame) -> N
     empty, none = blocks.seed_comparison_block(runs[runs["model"] == "mobilenet"], "model",
                                                "mobilenet", "resnet50", name="x")
     assert empty.empty and none is None
+
+
+def test_warned_runs_lists_each_warning_of_the_chosen_data_set(tmp_path: Path) -> None:
+    from helpers.records import write_json_atomic
+
+    base = {"status": "ok", "params": {"dataset": "isic2017", "task": "melanoma"}}
+    write_json_atomic(tmp_path / "records" / "a.json", {**base, "run_id": "a",
+                                                         "warnings": ["w1", "w2"]})
+    write_json_atomic(tmp_path / "records" / "b.json", {**base, "run_id": "b", "warnings": []})
+    write_json_atomic(tmp_path / "records" / "c.json", {**base, "run_id": "c"})
+    other = {**base, "params": {"dataset": "kermany", "task": "pneumonia"}}
+    write_json_atomic(tmp_path / "records" / "d.json", {**other, "run_id": "d", "warnings": ["x"]})
+    table = results.warned_runs(tmp_path, "isic2017", "melanoma")
+    assert table.to_dict("records") == [{"run": "a", "status": "ok", "warning": "w1"},
+                                        {"run": "a", "status": "ok", "warning": "w2"}]

@@ -28,6 +28,7 @@ from helpers.results.diagnostics import (
     focus_resolution,
     history_long,
     sizes_with_both_models,
+    warned_runs,
 )
 from helpers.results.external import external_section, external_table, has_external
 from helpers.results.frames import (
@@ -57,6 +58,7 @@ from helpers.results.tables import (
 )
 
 __all__ = [
+    "warned_runs",
     "external_section",
     "external_table",
     "has_external",

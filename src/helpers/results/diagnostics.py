@@ -8,6 +8,7 @@ per-configuration summary of the last epoch against the constant-answer baseline
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -116,3 +117,22 @@ def focus_resolution(df: pd.DataFrame, preferred: int = 128) -> int:
     if not sizes:
         raise ValueError("no runs: no input size to focus on")
     return preferred if preferred in sizes else min(sizes, key=lambda r: (abs(r - preferred), -r))
+
+
+def warned_runs(results_dir: str | os.PathLike[str] | None, dataset: str | None = None,
+                task: str | None = None) -> pd.DataFrame:
+    """Runs whose record carries ``warnings`` (diverged loss, no gain over the class prior,
+    a damaged checkpoint discarded …): run id, status and each warning (chapter 04).
+
+    Records made before runs kept a ``warnings`` list have none to show.
+    """
+    from helpers import config, records
+
+    rows = []
+    for rec in records.load_records(config.results_dir(results_dir)):
+        params = rec.get("params", {})
+        if (dataset and params.get("dataset") != dataset) or (task and params.get("task") != task):
+            continue
+        for warning in rec.get("warnings") or []:
+            rows.append({"run": rec["run_id"], "status": rec.get("status"), "warning": warning})
+    return pd.DataFrame(rows, columns=["run", "status", "warning"])
