@@ -45,6 +45,7 @@ unfreeze_layers = None
 tta = 0
 split_seed = None
 external = None
+val_fraction = None
 data_root = None
 weights_dir = None
 cache_dir = None
