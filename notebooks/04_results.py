@@ -361,7 +361,7 @@ prose.glue_values(values)
 # predicts the majority class for every image would still score
 # *(majority share × 100) / MB*. Read it together with the AUC tests above.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 fig = plots.efficiency(table2, setup)
 
 # %% tags=["hide-input"]
