@@ -72,9 +72,10 @@ split = "test"
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
-from helpers import paper_reference, plots, results
-from helpers.results import blocks, clinical, inference, prose, reading
+from helpers import config, paper_reference, plots, results
+from helpers.results import blocks, clinical, coverage, inference, prose, reading
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 200)
@@ -103,6 +104,30 @@ reading.run_counts(runs)
 # {glue:text}`n_ok` successful and {glue:text}`n_failed` failed runs. Every comparison below
 # checks that the runs it pairs were scored on the same images (matched by image id); the
 # evaluated split has {glue:text}`n_images` images, {glue:text}`n_pos` of them positive.
+
+# %% [markdown]
+# ### Which runs of the grid exist
+#
+# The sweep that wrote these records plans a grid (`sweep.json` names its config; for the book,
+# `configs/paper.yaml`). Of its {glue:text}`grid_n_planned:.0f` runs,
+# {glue:text}`grid_n_ok:.0f` have a successful record and {glue:text}`grid_n_todo:.0f` are still
+# to run. The paper's regime (`full`) was first run in float32 only where a 2-core CPU could
+# afford it; the remaining cells run in bf16 mixed precision, after the parity check of
+# {doc}`05_precision_parity`. The {glue:text}`grid_bf16_n_ok:.0f` bf16 runs so far took
+# {glue:text}`grid_bf16_wall_h:.1f` h of wall time on this book's shared 2-core CPU (all
+# fully fine-tuned runs: {glue:text}`grid_full_wall_h:.1f` h). Every comparison below uses the
+# cells that exist; a missing cell is never filled in.
+
+# %% tags=["hide-input"]
+grid = coverage.grid_status(config.results_dir(results_dir))
+prose.glue_values(coverage.summary_values(grid))
+display(coverage.coverage_table(grid).style.hide(axis="index").format(precision=1, na_rep="–")
+        .set_uuid("grid-coverage"))
+
+# %% tags=["hide-output"]
+todo = coverage.still_to_run(grid)
+print(f"{len(todo)} runs without a successful record; `python -m helpers sweep "
+      f"{grid.attrs['config']}` resumes them (seed 0 of every cell first):", *todo, sep="\n  ")
 
 # %% [markdown]
 # ## How configurations are compared: one policy for the whole chapter

@@ -1,0 +1,145 @@
+"""Which runs of a sweep's grid have records, which are still to run, and their cost (ch. 04).
+
+A results folder written by ``python -m helpers sweep CONFIG`` holds ``sweep.json``, which names
+its config. :func:`grid_status` expands that config (as the sweep does: the *current* file, so
+blocks added since the last sweep count as planned) and looks up each run's record: ``ok``,
+``failed`` or ``not run``, with the record's wall time. :func:`coverage_table` counts them per
+model × set-up × input size, so a reader sees how much of the grid the chapter rests on and
+what it cost, and :func:`still_to_run` names what is missing with the command that resumes it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from helpers.records import OMITTED_AT_DEFAULT, read_json, record_path, run_id
+
+#: Identity keys shown as the set-up of a cell (those the grid varies are kept).
+SETUP_KEYS = ("regime", "preprocessing", "precision")
+
+
+class NoSweepError(FileNotFoundError):
+    """The results folder has no ``sweep.json`` naming its config, or the config is gone."""
+
+
+def sweep_config_path(results_dir: str | os.PathLike[str]) -> Path:
+    """The config file named by ``<results_dir>/sweep.json`` (relative to the repository root)."""
+    from helpers.config import find_root
+
+    folder = Path(results_dir)
+    meta = folder / "sweep.json"
+    if not meta.is_file():
+        raise NoSweepError(f"{meta}: no sweep.json (written by `python -m helpers sweep CONFIG`)")
+    name = read_json(meta).get("config")
+    if not name:
+        raise NoSweepError(f"{meta}: names no config")
+    path = Path(name)
+    if not path.is_absolute():
+        path = find_root(folder) / path
+    if not path.is_file():
+        raise NoSweepError(f"{meta}: its config {name} does not exist any more")
+    return path
+
+
+def grid_status(results_dir: str | os.PathLike[str],
+                config: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """One row per run of the sweep config: identity params, ``status`` and ``wall_s`` (ch. 04).
+
+    ``config`` defaults to the one named by ``sweep.json``. ``status`` is the record's (``ok``,
+    ``failed``) or ``not run`` when there is no record; ``wall_s`` is the record's
+    ``timing.wall_s`` (NaN when not run or not timed). Keys a run id omits at their default
+    (``precision: float32``, ...) are filled in, so every row can be grouped by them.
+    """
+    from helpers.sweep.config import expand, load_config
+
+    path = Path(config) if config else sweep_config_path(results_dir)
+    rows: list[dict[str, Any]] = []
+    for params in expand(load_config(path)):
+        rid = run_id(params)
+        rec_file = record_path(results_dir, rid)
+        status, wall = "not run", float("nan")
+        if rec_file.is_file():
+            rec = read_json(rec_file)
+            status = str(rec.get("status", "ok"))
+            wall = float((rec.get("timing") or {}).get("wall_s") or float("nan"))
+        rows.append({**OMITTED_AT_DEFAULT, **params, "run_id": rid, "status": status,
+                     "wall_s": wall})
+    df = pd.DataFrame(rows)
+    df.attrs["config"] = _shown(path)  # as a reader types it: relative to the repository root
+    return df
+
+
+def _shown(path: Path) -> str:
+    from helpers.config import find_root
+
+    path = path.resolve()
+    try:
+        return path.relative_to(find_root(path.parent)).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _setup_keys(status: pd.DataFrame) -> list[str]:
+    return [k for k in SETUP_KEYS if k in status and status[k].astype(str).nunique() > 1]
+
+
+def _label(value: Any) -> str:
+    return {"mixed_bfloat16": "bf16"}.get(str(value), str(value))
+
+
+def coverage_table(status: pd.DataFrame) -> pd.DataFrame:
+    """Runs with a successful record / runs planned, per model, set-up and input size (ch. 04).
+
+    Rows are model × set-up (the keys the grid varies among regime, preprocessing and precision,
+    joined: "full, native, bf16"; no set-up column when the grid varies none); columns are input sizes with "done/planned" ("–": not in the
+    grid), then the wall hours of the successful runs.
+    """
+    keys = _setup_keys(status)
+    table = status.assign(
+        ok=status["status"] == "ok",
+        setup=[", ".join(_label(r[k]) for k in keys) for _, r in status.iterrows()],
+    )
+    rows = ["model", "setup"]
+    cells = table.groupby([*rows, "resolution"]).agg(ok=("ok", "sum"), planned=("ok", "size"))
+    cells["cell"] = [f"{o}/{p}" for o, p in zip(cells["ok"], cells["planned"], strict=True)]
+    wide = cells["cell"].unstack("resolution", fill_value="–")
+    wide.columns = [f"{int(c)} px" for c in wide.columns]
+    hours = table[table["ok"]].groupby(rows)["wall_s"].sum(min_count=1) / 3600.0
+    wide["wall h"] = hours.reindex(wide.index).round(1)
+    wide = wide.reset_index().rename(columns={"setup": "set-up"})
+    return wide if keys else wide.drop(columns="set-up")
+
+
+def still_to_run(status: pd.DataFrame) -> list[str]:
+    """Run ids of the grid without a successful record, in the sweep's order (ch. 04)."""
+    return [str(r) for r in status.loc[status["status"] != "ok", "run_id"]]
+
+
+def wall_hours(status: pd.DataFrame, **where: Any) -> float:
+    """Sum of ``timing.wall_s`` (hours) of the successful runs matching ``where`` (ch. 04)."""
+    sel = status["status"] == "ok"
+    for key, value in where.items():
+        sel &= status[key] == value
+    return float(status.loc[sel, "wall_s"].sum()) / 3600.0
+
+
+def summary_values(status: pd.DataFrame) -> dict[str, float]:
+    """Numbers the results chapter glues about the grid: runs planned, done, to do, hours (ch. 04).
+
+    ``grid_bf16_*`` count the successful bf16 runs of the full regime (the paper's regime, run on
+    the CPU in bf16 mixed precision: chapter 05) and their summed wall time.
+    """
+    ok = status["status"] == "ok"
+    bf16 = ok & (status["regime"] == "full") & (status["precision"] == "mixed_bfloat16")
+    return {
+        "grid_n_planned": float(len(status)),
+        "grid_n_ok": float(ok.sum()),
+        "grid_n_todo": float((~ok).sum()),
+        "grid_full_wall_h": wall_hours(status, regime="full"),
+        "grid_bf16_n_ok": float(bf16.sum()),
+        "grid_bf16_wall_h": float(status.loc[bf16, "wall_s"].sum()) / 3600.0,
+    }

@@ -1,0 +1,71 @@
+"""helpers.results.coverage: planned vs recorded runs of a sweep grid (chapter 04)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers.results import coverage
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_train.py"
+
+
+@pytest.fixture()
+def sweep_dir(tmp_path: Path) -> Path:
+    """A project with a 2 models x 2 sizes x 2 seeds config and its sweep.json, no records."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "x.yaml").write_text(
+        f"name: x\nnotebook: {NOTEBOOK}\noutput_dir: results/x\n"
+        "grid: {model: [mobilenet, resnet50], resolution: [64, 128], seed: [0, 1]}\n"
+        "fixed: {dataset: isic2017, task: melanoma, regime: frozen, epochs: 1}\n"
+    )
+    out = tmp_path / "results" / "x"
+    (out / "records").mkdir(parents=True)
+    (out / "sweep.json").write_text(json.dumps({"config": "configs/x.yaml"}))
+    return out
+
+
+def _record(out: Path, rid: str, status: str, wall_s: float) -> None:
+    rec = {"run_id": rid, "params": {}, "status": status, "timing": {"wall_s": wall_s}}
+    (out / "records" / f"{rid}.json").write_text(json.dumps(rec))
+
+
+def test_counts_done_failed_and_missing_runs(sweep_dir: Path) -> None:
+    status = coverage.grid_status(sweep_dir)
+    assert len(status) == 8 and set(status["status"]) == {"not run"}
+    ids = list(status["run_id"])
+    mobilenet_64 = [r for r in ids if "-mobilenet-64-" in r]
+    _record(sweep_dir, mobilenet_64[0], "ok", 1800.0)
+    _record(sweep_dir, mobilenet_64[1], "ok", 5400.0)
+    _record(sweep_dir, ids[-1], "failed", 99.0)
+
+    status = coverage.grid_status(sweep_dir)
+    assert status["status"].value_counts().to_dict() == {"not run": 5, "ok": 2, "failed": 1}
+    table = coverage.coverage_table(status)
+    row = table[table["model"] == "mobilenet"].iloc[0]
+    assert (row["64 px"], row["128 px"], row["wall h"]) == ("2/2", "0/2", 2.0)
+    assert table[table["model"] == "resnet50"].iloc[0]["128 px"] == "0/2"  # failed is not done
+    assert coverage.still_to_run(status) == [r for r in ids if r not in mobilenet_64]
+    assert coverage.wall_hours(status, model="mobilenet") == 2.0
+    assert coverage.wall_hours(status, model="resnet50") == 0.0
+    assert status["precision"].eq("float32").all()  # omitted-at-default keys filled in
+    assert status.attrs["config"] == "configs/x.yaml"  # as typed, not a machine's absolute path
+
+
+def test_set_up_shows_only_what_the_grid_varies(sweep_dir: Path) -> None:
+    table = coverage.coverage_table(coverage.grid_status(sweep_dir))
+    assert list(table.columns) == ["model", "64 px", "128 px", "wall h"]
+    status = coverage.grid_status(sweep_dir).assign(regime=["frozen"] * 4 + ["full"] * 4)
+    assert set(coverage.coverage_table(status)["set-up"]) == {"frozen", "full"}
+
+
+def test_missing_sweep_json_or_config_is_named(sweep_dir: Path) -> None:
+    (sweep_dir.parents[1] / "configs" / "x.yaml").unlink()
+    with pytest.raises(coverage.NoSweepError, match="configs/x.yaml does not exist"):
+        coverage.grid_status(sweep_dir)
+    (sweep_dir / "sweep.json").unlink()
+    with pytest.raises(coverage.NoSweepError, match="sweep.json"):
+        coverage.grid_status(sweep_dir)
