@@ -12,6 +12,7 @@ One job per module; this package re-exports their public names, so ``results.X``
 * :mod:`~helpers.results.reading`: short copies of those tables for reading on the page
   (``results.reading.table_one(...)``).
 * :mod:`~helpers.results.prose`: glued numbers and sentences (``results.prose.models(...)``).
+* :mod:`~helpers.results.coverage`: which runs of the sweep's grid exist and what they cost.
 """
 
 from helpers.results import prose, reading
