@@ -58,6 +58,7 @@ from scipy import stats
 
 from helpers import config, records
 from helpers import xray_results as XR
+from helpers.results import coverage
 
 plt.rcParams["figure.dpi"] = 90
 
@@ -234,17 +235,25 @@ glue("fr_verdict_mobilenetv2_frozen", "not run yet" if d is None else
 # loss at 64 px is the features' and not the finding's. The paper's regime (all layers trained)
 # answers it properly; its cells are listed in Section 6.
 #
-# ## 6. Cells of the main regime: run and not run
+# ## 6. Every cell of the grid: run and not run
+#
+# The sweep config plans {glue:text}`fr_grid_n_planned:.0f` runs; {glue:text}`fr_grid_n_ok:.0f`
+# have a successful record and {glue:text}`fr_grid_n_todo:.0f` do not (cells "done/planned"
+# below; "–": not in the grid). The missing ones are listed under the table with the command
+# that runs them, cheapest first; a single cell runs with `--only=<task>-<model>-<size>-full`,
+# e.g. `--only=pneumonia-mobilenetv2-128-full`.
 
 # %% tags=["hide-input"]
-todo = runs_df[runs_df["regime"] == "full"].melt(id_vars=["finding", "model", "regime"],
-                                                  var_name="size", value_name="seeds")
-todo = todo.assign(missing=3 - todo["seeds"])
-todo = todo[todo["missing"] > 0]
-display(Markdown(f"{len(todo)} of {len(runs_df[runs_df['regime'] == 'full']) * 4} full-regime cells "
-                 f"lack seeds ({int(todo['missing'].sum())} runs). Each runs with `python -m helpers "
-                 "sweep configs/kermany-resolution.yaml --only=<task>-<model>-<size>-full`, e.g. "
-                 "`--only=pneumonia-mobilenetv2-128-full`; the whole block in order: no `--only`."))
+grid = coverage.grid_status(config.results_dir(results_dir))
+for k, v in coverage.summary_values(grid).items():
+    glue(f"fr_{k}", v, display=False)
+display(coverage.coverage_table(grid).style.hide(axis="index").format(precision=1, na_rep="–")
+        .set_uuid("fr-grid"))
+
+# %% tags=["hide-output"]
+todo = coverage.still_to_run(grid)
+print(f"{len(todo)} runs without a successful record; `python -m helpers sweep "
+      f"{grid.attrs['config']}` runs them in this order:", *todo, sep="\n  ")
 
 # %% [markdown]
 # ## 7. Skin lesions and chest X-rays, side by side

@@ -18,8 +18,8 @@ import pandas as pd
 
 from helpers.records import OMITTED_AT_DEFAULT, read_json, record_path, run_id
 
-#: Identity keys shown as the set-up of a cell (those the grid varies are kept).
-SETUP_KEYS = ("regime", "preprocessing", "precision")
+#: Identity keys that can make up the set-up of a cell; only those the grid varies are shown.
+SETUP_KEYS = ("dataset", "task", "regime", "preprocessing", "precision")
 
 
 class NoSweepError(FileNotFoundError):
@@ -94,8 +94,8 @@ def _label(value: Any) -> str:
 def coverage_table(status: pd.DataFrame) -> pd.DataFrame:
     """Runs with a successful record / runs planned, per model, set-up and input size (ch. 04).
 
-    Rows are model × set-up (the keys the grid varies among regime, preprocessing and precision,
-    joined: "full, native, bf16"; no set-up column when the grid varies none); columns are input sizes with "done/planned" ("–": not in the
+    Rows are model × set-up (the keys the grid varies among :data:`SETUP_KEYS`, joined:
+    "full, native, bf16"; no set-up column when the grid varies none); columns are input sizes with "done/planned" ("–": not in the
     grid), then the wall hours of the successful runs.
     """
     keys = _setup_keys(status)
