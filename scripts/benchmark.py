@@ -129,6 +129,23 @@ def precision_markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def precision_table(path: Path, readme: Path | None = None) -> int:
+    """Print the precision table of a JSON file of ``--out`` (and put it in ``readme``)."""
+    from helpers.files import replace_marked_block
+
+    result = json.loads(path.read_text(encoding="utf-8"))
+    if not result.get("precision"):
+        raise SystemExit(f"{path}: no precision rows (made with --precision --out FILE?)")
+    cpu, bf16 = result.get("cpu", {}), result.get("bf16_hardware", {})
+    md = (precision_markdown(result["precision"]) + f"\n\nCPU: {cpu.get('model', '?')}, "
+          f"{cpu.get('usable_cores', '?')} usable cores, bf16 in hardware: "
+          f"{bf16.get('cpu_bf16', '?')}; numbers from `{path.as_posix()}`.")
+    print(md)
+    if readme is not None:
+        print(f"→ {replace_marked_block(readme, 'precision-table', md)}")
+    return 0
+
+
 def isic_labels(data_root: Path) -> list[dict[str, str]]:
     """Rows of ISIC-2017 ``labels.csv`` (chapter 03 bench)."""
     path = data_root / ISIC_FOLDER / "labels.csv"
@@ -299,7 +316,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--precision", action="store_true",
                    help="also time float32 vs bf16 mixed precision (synthetic input)")
     p.add_argument("--out", default=None, help="write the numbers as JSON to this file")
+    p.add_argument("--precision-table", metavar="JSON", default=None,
+                   help="only print the float32 vs bf16 table of an --out file (no timing)")
+    p.add_argument("--write-readme", action="store_true",
+                   help="with --precision-table: replace README.md's precision-table block")
     args = p.parse_args(argv)
+    if args.precision_table:
+        readme = REPO / "README.md" if args.write_readme else None
+        return precision_table(Path(args.precision_table), readme)
     if args.quick:
         args.models, args.resolutions, args.steps, args.warmup = ["mobilenet"], [64], 5, 2
         args.no_sweep = True

@@ -336,9 +336,6 @@ def mismatch(args) -> int:
     return 0
 
 
-README_START, README_END = "<!-- deploy-table:start -->", "<!-- deploy-table:end -->"
-
-
 def table(args) -> int:
     """The README's benchmark table (Markdown) from the deployment records."""
     from helpers.deploy.records import load_deployment_records
@@ -348,10 +345,10 @@ def table(args) -> int:
     md = benchmark_markdown(deployment_frame(recs))
     print(md)
     if args.write_readme:
-        readme = Path(__file__).resolve().parents[1] / "README.md"
-        text = readme.read_text()
-        a, b = text.index(README_START) + len(README_START), text.index(README_END)
-        readme.write_text(text[:a] + "\n" + md + "\n" + text[b:])
+        from helpers.files import replace_marked_block
+
+        readme = replace_marked_block(Path(__file__).resolve().parents[1] / "README.md",
+                                      "deploy-table", md)
         print(f"→ {readme}", flush=True)
     return 0
 

@@ -63,3 +63,17 @@ def test_find_root_wants_pyproject_only_and_falls_back_to_cwd(
     (tmp_path / "pyproject.toml").unlink()
     monkeypatch.chdir(elsewhere)
     assert config.find_root(tmp_path / "configs") == elsewhere.resolve()
+
+
+def test_replace_marked_block_keeps_the_rest_and_names_missing_markers(tmp_path: Path) -> None:
+    from helpers.files import replace_marked_block
+
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- t:start -->\nold\nrows\n<!-- t:end -->\noutro\n")
+    replace_marked_block(readme, "t", "| a |\n| 1 |\n")
+    assert readme.read_text() == "intro\n<!-- t:start -->\n| a |\n| 1 |\n<!-- t:end -->\noutro\n"
+    replace_marked_block(readme, "t", "| b |")  # idempotent shape: markers stay
+    assert readme.read_text().count("<!-- t:start -->") == 1
+    assert "| b |" in readme.read_text() and "| a |" not in readme.read_text()
+    with pytest.raises(ValueError, match="<!-- u:start -->"):
+        replace_marked_block(readme, "u", "x")

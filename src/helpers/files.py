@@ -198,3 +198,21 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     if key not in _SHA_MEMO:
         _SHA_MEMO[key] = hash_file(key[0], "sha256")
     return _SHA_MEMO[key]
+
+
+def replace_marked_block(path: str | os.PathLike[str], name: str, text: str) -> Path:
+    """Replace what lies between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``path``.
+
+    The README's generated benchmark tables (``scripts/benchmark.py``,
+    ``scripts/deploy_sweep.py``: README, chapters 05 and 06) are written this way, atomically.
+    A missing or misordered marker is an error naming the file and the marker to add.
+    """
+    path = Path(path)
+    old = path.read_text(encoding="utf-8")
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    a, b = old.find(start), old.find(end)
+    if a < 0 or b < a:
+        raise ValueError(f"{path}: needs the lines {start} and {end} (in that order) around the "
+                         "block to replace")
+    new = old[: a + len(start)] + "\n" + text.strip("\n") + "\n" + old[b:]
+    return atomic_write_bytes(path, new.encode("utf-8"))
