@@ -106,6 +106,7 @@ tta = 0
 split_seed = None
 external = None
 val_fraction = None
+save_model = False  # keep the trained model in the cache (not part of the run's identity)
 data_root = None
 weights_dir = None
 cache_dir = None
@@ -133,7 +134,7 @@ params = validate_params(dict(
     precision=precision, aug_rotation=aug_rotation, aug_hflip=aug_hflip,
     aug_brightness=aug_brightness, aug_contrast=aug_contrast, class_weight=class_weight,
     lr_schedule=lr_schedule, unfreeze_layers=unfreeze_layers, tta=tta, split_seed=split_seed,
-    external=external, external_root=external_root, val_fraction=val_fraction,
+    external=external, external_root=external_root, val_fraction=val_fraction, save_model=save_model,
     data_root=data_root, weights_dir=weights_dir, cache_dir=cache_dir, output_dir=output_dir,
 ))
 identity = params.identity()

@@ -97,6 +97,9 @@ LOCATION_KEYS: tuple[str, ...] = ("data_root", "weights_dir", "cache_dir", "outp
                                    "external_root")
 """Parameters that say where files live: passed to runs, never part of a run's identity."""
 
+OPTION_KEYS: tuple[str, ...] = ("save_model",)
+"""Run options that change what a run leaves behind, not what it computes: never identity."""
+
 RUN_ID_FIELDS: tuple[str, ...] = (
     "dataset",
     "task",
@@ -139,9 +142,10 @@ def _normalise_value(key: str, value: Any) -> Any:
 
 
 def canonical_params(params: Mapping[str, Any] | Any) -> dict[str, Any]:
-    """Identity params only (locations dropped), sorted and JSON-normalised (chapter 03)."""
+    """Identity params only (locations and options dropped), sorted, JSON-normalised (chapter 03)."""
     raw = _as_dict(params)
-    out = {k: _normalise_value(k, raw[k]) for k in sorted(raw) if k not in LOCATION_KEYS}
+    out = {k: _normalise_value(k, raw[k]) for k in sorted(raw)
+           if k not in LOCATION_KEYS and k not in OPTION_KEYS}
     for key, default in OMITTED_AT_DEFAULT.items():
         if key in out and out[key] == default:
             del out[key]

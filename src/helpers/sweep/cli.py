@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler, e.g. tcp://h:8786"
     )
     p.add_argument("--max-runs", type=int, default=None, help="stop after starting N runs")
+    p.add_argument("--save-models", action="store_true",
+                   help="runs keep their trained model in the cache (<cache>/models/; "
+                   "deployment and Grad-CAM load it instead of re-training)")
     p.add_argument(
         "--allow-dirty",
         action="store_true",
@@ -108,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             only=args.only,
             max_runs=args.max_runs,
             allow_dirty=args.allow_dirty,
+            save_models=args.save_models,
         )
     except SweepConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -84,6 +84,7 @@ def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
 
     ``run_spec`` keys: ``run_id``, ``params`` (identity), ``locations`` (papermill parameters,
     relative to ``cwd``), ``notebook``, ``notebook_out``, ``record``, ``cwd``, optional
+    ``options`` (papermill parameters outside the identity, e.g. ``save_model``) and
     ``kernel_name``. Never raises for a failed run: it writes a failed record instead.
     """
     import jupytext
@@ -103,7 +104,7 @@ def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
         pm.execute_notebook(
             nb,
             str(nb_out),
-            parameters={**params, **run_spec.get("locations", {})},
+            parameters={**params, **run_spec.get("locations", {}), **run_spec.get("options", {})},
             kernel_name=run_spec.get("kernel_name", KERNEL_NAME),
             language="python",
             cwd=run_spec["cwd"],

@@ -170,11 +170,14 @@ def run_sweep(
     validator: Callable[[dict[str, Any]], Any] | None | str = "default",
     log: Callable[[str], None] | None = None,
     allow_dirty: bool = False,
+    save_models: bool = False,
 ) -> SweepSummary:
     """Run every missing or failed run of a sweep config; resumable (chapter 03).
 
     Refuses (SweepConfigError) to run from a git checkout of the notebook with uncommitted
     changes unless ``allow_dirty``: each record then stores ``provenance.git_diff_sha256``.
+    ``save_models`` passes ``save_model=True`` to the runs it starts (not to their identity):
+    each keeps its trained model in the cache (:mod:`helpers.training.kept`).
     """
     if max_runs is not None and max_runs < 0:
         raise SweepConfigError(f"max_runs={max_runs}: give 0 or more (runs to start)")
@@ -208,8 +211,9 @@ def run_sweep(
     if "external_root" not in locations and any(p.get("external") for p in runs):
         raise SweepConfigError(f"{_where(cfg)}: runs set external=<name>: pass the folder to "
                                "score with --external-root PATH")
+    options = {"save_model": True} if save_models else {}
     # papermill injects any name it is given: refuse one the notebook does not define
-    used = {k for params in runs for k in params} | set(locations)
+    used = {k for params in runs for k in params} | set(locations) | set(options)
     try:
         check_parameters(used, nb_path, f"{_where(cfg)} (notebook {_rel(nb_path, root_p)})")
     except UnknownParameterError as exc:
@@ -262,6 +266,7 @@ def run_sweep(
             "run_id": rid,
             "params": params,
             "locations": locations,
+            "options": options,
             "notebook": str(nb_path),
             "notebook_out": str(out / "notebooks" / f"{rid}.ipynb"),
             "record": str(rec_path),

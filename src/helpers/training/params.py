@@ -96,6 +96,8 @@ class TrainParams:
     # every image of it is scored at the run's resolution (record split "external")
     external: str | None = None
     val_fraction: float | None = None  # seeded splits: share moved to validation (None: data set's)
+    # not part of the identity: keep the trained model in the cache (helpers.training.kept)
+    save_model: bool = False
     # locations (explicit argument → environment variable → default; see helpers.config)
     data_root: str | None = None
     weights_dir: str | None = None
@@ -179,7 +181,7 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
     ):
         raise bad("lr", "a float in (0, 1), e.g. 1e-3")
     p["lr"] = float(p["lr"])
-    for name in ("early_stopping", "balanced_eval"):
+    for name in ("early_stopping", "balanced_eval", "save_model"):
         if not isinstance(p[name], bool | np.bool_):
             raise bad(name, "True or False")
         p[name] = bool(p[name])

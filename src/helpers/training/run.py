@@ -42,6 +42,7 @@ import numpy as np
 from helpers import config, precision, records
 from helpers.training import checkpoints
 from helpers.training.batches import Augment, array_batches
+from helpers.training.kept import keep_model
 from helpers.training.measure import measure_model
 from helpers.training.params import DROPOUT, LR_FACTOR, LR_PATIENCE, TrainParams, validate_params
 from helpers.training.runtime import progress_verbosity, seed_everything
@@ -115,6 +116,8 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
         record["metrics_plain"] = plain
     if p.external:
         add_external(record, p, built.model, dataset.task)
+    if p.save_model:  # the model is large: the cache keeps it, the record notes it
+        record["kept_model"] = keep_model(built.model, rid, p.cache_dir)
     checkpoints.remove(fit.ckpt_dir)
     if on_model is not None:
         on_model(built.model)

@@ -1,0 +1,53 @@
+"""helpers.training.kept: a run's model kept in the cache, checked against its record (ch. 06)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import records
+from helpers.training import kept
+from helpers.training.params import TrainParams, validate_params
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inp))
+    model = keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(x), name="tiny")
+    model.compile(optimizer="adam", loss="binary_crossentropy")  # optimizer state is dropped
+    return model
+
+
+def test_kept_model_round_trip_and_checks(tiny_model, tmp_path) -> None:
+    x = np.random.default_rng(0).random((4, 8, 8, 3), dtype=np.float32)
+    entry = kept.keep_model(tiny_model, "run-a", tmp_path)
+    path = tmp_path / "models" / "run-a.keras"
+    assert entry == {"path": "models/run-a.keras", "bytes": path.stat().st_size,
+                     "sha256": entry["sha256"]} and len(entry["sha256"]) == 64
+    assert not list(path.parent.glob(".*"))  # no temporary file left behind
+    record = {"run_id": "run-a", "kept_model": entry}
+    back = kept.load_kept_model(record, tmp_path)
+    np.testing.assert_array_equal(back.predict(x, verbose=0), tiny_model.predict(x, verbose=0))
+
+    with pytest.raises(kept.KeptModelError, match="did not keep its model.*--only=run-b"):
+        kept.load_kept_model({"run_id": "run-b"}, tmp_path)
+    with pytest.raises(kept.KeptModelError, match="not in this cache"):
+        kept.load_kept_model({"run_id": "run-c", "kept_model": entry}, tmp_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, one byte changed
+    path.write_bytes(bytes(data))
+    with pytest.raises(kept.KeptModelError, match="not the model run run-a kept"):
+        kept.load_kept_model(record, tmp_path)
+
+
+def test_save_model_is_an_option_not_identity() -> None:
+    on, off = TrainParams(save_model=True), TrainParams()
+    assert on.identity() == off.identity()
+    assert records.run_id(on.identity()) == records.run_id(off.identity())
+    assert "save_model" not in records.canonical_params({"save_model": True, "seed": 1})
+    with pytest.raises(ValueError, match="save_model"):
+        validate_params({"save_model": "yes"})
