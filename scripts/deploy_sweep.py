@@ -52,6 +52,13 @@ from pathlib import Path
 
 DEFAULT_MODELS = ("mobilenet", "resnet50")
 DEFAULT_RESOLUTIONS = (64, 128, 224, 256)
+MODES = {  # the modes other than the sweep itself, at most one per call: flag -> help
+    "--latency-only": "re-measure latency and memory of records whose .tflite was kept",
+    "--describe": "add the XNNPACK delegation summary to records whose .tflite was kept "
+                  "(no timing; any CPU)",
+    "--mismatch": "evaluate each trained model at every --eval-sizes (no export)",
+    "--table": "print the int8/float benchmark table (Markdown) from the records",
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -87,15 +94,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="CI: mobilenet 64 px, float32+int8, 40 images per split")
     ap.add_argument("--force", action="store_true", help="rewrite existing records")
     mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--latency-only", action="store_true",
-                      help="re-measure latency and memory of records whose .tflite was kept")
-    mode.add_argument("--describe", action="store_true",
-                      help="add the XNNPACK delegation summary to records whose .tflite was kept "
-                           "(no timing; any CPU)")
-    mode.add_argument("--mismatch", action="store_true",
-                      help="evaluate each trained model at every --eval-sizes (no export)")
-    mode.add_argument("--table", action="store_true",
-                      help="print the int8/float benchmark table (Markdown) from the records")
+    for flag, text in MODES.items():
+        mode.add_argument(flag, action="store_true", help=text)
     ap.add_argument("--eval-sizes", nargs="+", type=int, default=list(DEFAULT_RESOLUTIONS))
     ap.add_argument("--quiet-threshold", type=float, default=0.25,
                     help="--latency-only: CPU share used by others below which a pass is quiet")

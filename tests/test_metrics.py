@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from helpers.metrics import binary_metrics, roc_auc
+from helpers.metrics import binary_arrays, binary_metrics, roc_auc
 
 
 def _realistic(seed: int, n: int = 600, prevalence: float = 0.2):
@@ -61,3 +61,7 @@ def test_bad_input_is_an_error():
         binary_metrics([0, 2], [0.5, 0.5])
     with pytest.raises(ValueError, match="NaN"):
         binary_metrics([0, 1], [0.5, float("nan")])
+    with pytest.raises(ValueError, match=r"^run r1: predictions\.val: probs contain 2 NaN"):
+        binary_arrays([0, 1, 1], [0.5, math.nan, math.inf], where="run r1: predictions.val")
+    y, p = binary_arrays([[1], [0]], [0.25, 1])  # flattened; one class or none is the caller's call
+    assert y.dtype == np.int64 and p.dtype == np.float64 and y.tolist() == [1, 0]

@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from helpers.mrmc import auc_covariance, or_hillis_compare, or_hillis_single
-from helpers.stats import delong_ci, delong_paired_test, fast_delong
+from helpers.mrmc import auc_covariance, hillis_single, or_hillis_compare, or_hillis_single
+from helpers.stats import delong_ci, delong_paired_test, fast_delong, paired_auc_test
 
 VANDYKE = Path(__file__).parent / "data" / "vandyke.csv"
 
@@ -60,6 +60,30 @@ def test_one_seed_compare_is_paired_delong() -> None:
     assert got["ci_high"] == pytest.approx(ref["diff"] + q * ref["se"], abs=1e-15)
     # 1-D input (one model per configuration) is accepted as one seed
     assert or_hillis_compare(y, a[0], b[0])["p"] == ref["p"]
+
+
+def test_one_seed_jackknife_compare_is_the_z_test_on_the_jackknife_covariance() -> None:
+    y, a, b = _toy(np.random.default_rng(11), r=1)
+    got = or_hillis_compare(y, a, b, cov="jackknife")
+    ref = paired_auc_test(*auc_covariance(y, np.vstack([a, b]), cov="jackknife"))
+    assert {k: got[k] for k in ref} == ref
+    assert got["t"] == ref["z"] and got["F"] == ref["z"] ** 2
+    assert got["method"] == "jackknife (one seed)" and math.isnan(got["denominator"])
+    # the one-seed result lists the z-test's keys first, then the OR keys (as it always did)
+    assert list(got)[:8] == ["auc_a", "auc_b", "diff", "se", "z", "p", "t", "F"]
+    assert "z" not in or_hillis_compare(*_toy(np.random.default_rng(12), r=2))
+
+
+def test_hillis_single_is_the_interval_of_or_hillis_single() -> None:
+    y, a, _ = _toy(np.random.default_rng(13), r=4)
+    aucs, c = auc_covariance(y, a)
+    se, df, ms_r, cov2 = hillis_single(aucs, c)
+    got = or_hillis_single(y, a)
+    assert (got["se"], got["df"], got["ms_r"], got["cov2"]) == (se, df, ms_r, cov2)
+    assert se**2 == pytest.approx(ms_r / 4 + max(cov2, 0.0), rel=1e-12)
+    assert hillis_single([0.5, 0.5, 0.5], np.full((3, 3), 1e-4))[1] == math.inf  # MS(R) = 0
+    with pytest.raises(ValueError, match="r >= 2"):
+        hillis_single([0.7], np.ones((1, 1)))
 
 
 def test_one_seed_single_is_delong_ci() -> None:

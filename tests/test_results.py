@@ -476,6 +476,24 @@ def test_prose_models_and_regimes_match_the_comparisons(runs: pd.DataFrame) -> N
     )
 
 
+def test_prose_sections_share_one_cell_builder(runs: pd.DataFrame) -> None:
+    prose = results.prose
+    cmp = results.compare_if_run(runs, "preprocessing", "unit", "native")
+    numbers = prose.comparison_numbers("unit", "native")
+    assert numbers == {"auc_unit": "auc_unit", "auc_native": "auc_native", "p": "p"}
+    values, md = prose.cell_bullets(cmp, runs, "x", ("regime", "model"), numbers, lambda r: "s")
+    row = cmp.iloc[0]
+    key = prose.config_key("x", row, runs, ("regime", "model"))
+    assert key == f"x_full_{row['model']}_{int(row['resolution'])}"  # regime: the runs' one value
+    assert values[f"{key}_auc_native"] == float(row["auc_native"])
+    assert values[f"{key}_p"] == float(row["p"]) and len(values) == 3 * len(cmp)
+    assert md == "\n".join(["* s"] * len(cmp))
+    assert prose.config_key("op", row, runs, ("model",)) == f"op_{row['model']}_{row['resolution']}"
+    assert prose.cell_bullets(cmp.iloc[:0], runs, "x", (), {}, str, empty="none") == ({}, "none")
+    assert prose.models(pd.DataFrame(), runs) == ({}, "No configuration was run with both models.")
+    assert prose.fit(pd.DataFrame(), runs) == ({}, "No configuration was fully fine-tuned.")
+
+
 def test_prose_keys_of_bf16_configurations_do_not_collide(tmp_path: Path) -> None:
     small = {"resolutions": (64,), "regimes": ("frozen", "full"), "n_test": 40, "n_val": 20}
     write_synthetic_records(tmp_path, seeds=(0, 1), **small)

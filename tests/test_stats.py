@@ -112,6 +112,20 @@ def test_paired_test_matches_slow_reference_and_detects_difference() -> None:
     assert swapped["z"] == pytest.approx(-res["z"]) and swapped["p"] == pytest.approx(res["p"])
 
 
+def test_paired_auc_test_is_the_z_test_of_delong_paired_test() -> None:
+    """delong_paired_test = delong_covariance + paired_auc_test, to the bit."""
+    rng = np.random.default_rng(4)
+    labels, scores = _random_data(rng, 60, 2)
+    aucs, cov = stats.delong_covariance(labels, scores)
+    assert stats.paired_auc_test(aucs, cov) == stats.delong_paired_test(labels, *scores)
+    # zero standard error: no difference, or a certain one
+    zero = np.zeros((2, 2))
+    assert stats.paired_auc_test([0.7, 0.7], zero) == {
+        "auc_a": 0.7, "auc_b": 0.7, "diff": 0.0, "se": 0.0, "z": 0.0, "p": 1.0}
+    certain = stats.paired_auc_test([0.6, 0.8], zero)
+    assert certain["z"] == -math.inf and certain["p"] == 0.0
+
+
 def test_delong_ci_and_bad_input() -> None:
     lo, hi = stats.delong_ci(0.8, 0.0025)
     assert (lo, hi) == pytest.approx((0.8 - 1.959964 * 0.05, 0.8 + 1.959964 * 0.05), abs=1e-6)

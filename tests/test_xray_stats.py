@@ -39,6 +39,16 @@ def test_or_hillis_rate_one_seed_is_binomial_and_seeds_add_variance():
     assert res["ci_low"] < res["rate"] < res["ci_high"] and res["df"] < 100
 
 
+def test_or_hillis_rate_uses_the_hillis_single_test_of_mrmc():
+    from helpers.mrmc import hillis_single
+
+    rng = np.random.default_rng(2)
+    hits = (rng.random((4, 120)) < np.array([[0.6], [0.7], [0.8], [0.9]])).astype(int)
+    res = xray.or_hillis_rate(hits)
+    se, df, ms_r, cov2 = hillis_single(hits.mean(axis=1), np.cov(hits, ddof=1) / 120)
+    assert (res["se"], res["df"], res["ms_r"], res["cov2"]) == (se, df, ms_r, cov2)
+
+
 def test_seed_rates_thresholds_per_seed():
     y = np.array([0, 0, 1, 1])
     p = np.array([[0.1, 0.6, 0.7, 0.9], [0.1, 0.6, 0.7, 0.9]])

@@ -6,13 +6,28 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+BOOK_CONFIG = "configs/book.yaml"
+"""The chapter registry the commands read unless told otherwise."""
+
+
+def _parser(command: str, description: str, registry: bool = False) -> argparse.ArgumentParser:
+    """The parser of ``python -m helpers <command>``; ``registry`` adds the optional ``config``.
+
+    ``config`` is the chapter registry (default :data:`BOOK_CONFIG`), the positional argument of
+    ``toc`` and ``chapters`` (reproducibility page).
+    """
+    parser = argparse.ArgumentParser(prog=f"python -m helpers {command}", description=description)
+    if registry:
+        parser.add_argument("config", nargs="?", default=BOOK_CONFIG,
+                            help="the chapter registry (default: %(default)s)")
+    return parser
+
 
 def _cmd_notebooks(argv: Sequence[str]) -> int:
     from helpers.book import execute_chapters
 
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers notebooks",
-        description="Execute the book's chapters with papermill from a YAML of parameter sets.",
+    parser = _parser(
+        "notebooks", "Execute the book's chapters with papermill from a YAML of parameter sets."
     )
     parser.add_argument("config", help="YAML file listing notebooks, outputs and parameters")
     parser.add_argument("--only", default=None, help="run only chapters whose output contains this")
@@ -35,11 +50,9 @@ def _cmd_toc(argv: Sequence[str]) -> int:
 
     from helpers.book import toc_yaml
 
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers toc",
-        description="Write _toc.yml from the chapter registry (configs/book.yaml).",
+    parser = _parser(
+        "toc", f"Write _toc.yml from the chapter registry ({BOOK_CONFIG}).", registry=True
     )
-    parser.add_argument("config", nargs="?", default="configs/book.yaml")
     parser.add_argument("--out", default="_toc.yml")
     parser.add_argument("--check", action="store_true", help="exit 1 if --out is out of date")
     args = parser.parse_args(argv)
@@ -58,11 +71,11 @@ def _cmd_toc(argv: Sequence[str]) -> int:
 def _cmd_chapters(argv: Sequence[str]) -> int:
     from helpers.book import NBVAL_MODES, nbval_outputs
 
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers chapters",
-        description="Print the executed chapters checked with nbval in one mode (Makefile).",
+    parser = _parser(
+        "chapters",
+        "Print the executed chapters checked with nbval in one mode (Makefile).",
+        registry=True,
     )
-    parser.add_argument("config", nargs="?", default="configs/book.yaml")
     parser.add_argument("--nbval", choices=NBVAL_MODES, required=True)
     args = parser.parse_args(argv)
     print(" ".join(nbval_outputs(args.config, args.nbval)))
@@ -72,13 +85,12 @@ def _cmd_chapters(argv: Sequence[str]) -> int:
 def _cmd_screenshot(argv: Sequence[str]) -> int:
     from helpers.browser import check_rendered_book
 
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers screenshot",
-        description="Render built HTML pages in headless Chromium, screenshot them, check figures.",
+    parser = _parser(
+        "screenshot", "Render built HTML pages in headless Chromium, screenshot them, check figures."
     )
     parser.add_argument("html_dir", help="the built book, e.g. _build/html")
     parser.add_argument("--out", default="_build/screenshots", help="folder for PNG screenshots")
-    parser.add_argument("--config", default="configs/book.yaml", help="the chapter registry")
+    parser.add_argument("--config", default=BOOK_CONFIG, help="the chapter registry")
     args = parser.parse_args(argv)
     from helpers.browser import book_pages
 

@@ -11,24 +11,38 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.stats import rankdata
 
 
-def _as_arrays(labels, probs) -> tuple[np.ndarray, np.ndarray]:
+def binary_arrays(
+    labels: ArrayLike, probs: ArrayLike, where: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 int64 labels and finite float64 probs of equal length (training and results chapters).
+
+    The one input check of :func:`binary_metrics`, :func:`roc_auc` and :mod:`helpers.operating`.
+    ``where`` (e.g. ``"run r1: predictions.val"``) starts every error message when given. A set
+    with one class (or none) passes: the caller decides what that means.
+    """
+    lead = f"{where}: " if where else ""
     y = np.asarray(labels).reshape(-1)
     p = np.asarray(probs, dtype=np.float64).reshape(-1)
     if y.shape != p.shape:
-        raise ValueError(f"labels and probs differ in length: {y.shape[0]} vs {p.shape[0]}")
+        raise ValueError(f"{lead}labels and probs differ in length: {y.size} vs {p.size}")
     if y.size and not np.isin(y, (0, 1)).all():
-        raise ValueError(f"labels must be 0/1; got values {sorted(set(np.unique(y).tolist()))[:5]}")
+        found = sorted(set(np.unique(y).tolist()))[:5]
+        raise ValueError(f"{lead}labels must be 0/1; got values {found}")
     if not np.isfinite(p).all():
-        raise ValueError("probs contain NaN or infinite values (did training diverge?)")
+        raise ValueError(
+            f"{lead}probs contain {int((~np.isfinite(p)).sum())} NaN or infinite values "
+            "(did training diverge?)"
+        )
     return y.astype(np.int64), p
 
 
 def roc_auc(labels, probs) -> float:
     """Area under the ROC curve via the rank statistic; NaN for a one-class set (results chapter)."""
-    y, p = _as_arrays(labels, probs)
+    y, p = binary_arrays(labels, probs)
     n_pos = int(y.sum())
     n_neg = y.size - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -43,7 +57,7 @@ def _ratio(num: int, den: int) -> float:
 
 def binary_metrics(labels, probs, threshold: float = 0.5) -> dict:
     """accuracy, f1, sensitivity, specificity, auc, tn, fp, fn, tp, n at a threshold (training chapter)."""
-    y, p = _as_arrays(labels, probs)
+    y, p = binary_arrays(labels, probs)
     pred = (p >= threshold).astype(np.int64)
     tp = int(((pred == 1) & (y == 1)).sum())
     tn = int(((pred == 0) & (y == 0)).sum())

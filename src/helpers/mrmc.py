@@ -59,11 +59,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as _st
 
-from helpers.stats import _check_inputs, _components, delong_covariance, delong_paired_test
+from helpers.stats import _check_inputs, _components, delong_covariance, paired_auc_test
 
-__all__ = ["auc_covariance", "or_hillis_compare", "or_hillis_single"]
+__all__ = ["auc_covariance", "hillis_single", "or_hillis_compare", "or_hillis_single"]
 
 CovMethod = Literal["delong", "jackknife"]
+
+_OR_PARTS: tuple[str, ...] = ("var", "cov1", "cov2", "cov3", "ms_t", "ms_tr", "denominator")
+"""The OR ingredients :func:`or_hillis_compare` reports (NaN with one seed)."""
 
 
 def _check_level(level: float) -> None:
@@ -156,7 +159,7 @@ def or_hillis_compare(
 
     Returns auc_a, auc_b (seed means), diff (a − b), se, t (= diff / se), F, ddf, p, ci_low,
     ci_high, level, n_seeds, cov, method, and the OR ingredients var, cov1, cov2, cov3, ms_t,
-    ms_tr, denominator (NaN where undefined).
+    ms_tr, denominator (NaN where undefined); with one seed also z (= t).
     """
     _check_level(level)
     a = _as_seed_matrix(scores_a, "scores_a")
@@ -174,83 +177,58 @@ def or_hillis_compare(
             "configuration analysis, not implemented here)"
         )
     r = a.shape[0]
-    nan = math.nan
-
-    if r == 1:
-        if cov == "delong":
-            res: dict[str, Any] = dict(delong_paired_test(labels, a[0], b[0]))
-        else:
-            aucs, c = auc_covariance(labels, np.vstack([a, b]), cov=cov)
-            diff = float(aucs[0] - aucs[1])
-            se = math.sqrt(max(float(c[0, 0] + c[1, 1] - 2 * c[0, 1]), 0.0))
-            z = (
-                diff / se
-                if se > 0
-                else (0.0 if abs(diff) < 1e-12 else math.copysign(math.inf, diff))
-            )
-            res = {
-                "auc_a": float(aucs[0]),
-                "auc_b": float(aucs[1]),
-                "diff": diff,
-                "se": se,
-                "z": z,
-                "p": float(2.0 * _st.norm.sf(abs(z))),
-            }
-        lo, hi = _t_ci(res["diff"], res["se"], math.inf, level)
-        res.update(
-            t=res["z"],
-            F=res["z"] ** 2,
-            ddf=math.inf,
-            ci_low=lo,
-            ci_high=hi,
-            level=level,
-            n_seeds=1,
-            cov=cov,
-            method="DeLong (one seed)" if cov == "delong" else "jackknife (one seed)",
-            var=nan,
-            cov1=nan,
-            cov2=nan,
-            cov3=nan,
-            ms_t=nan,
-            ms_tr=nan,
-            denominator=nan,
-        )
-        return res
-
     aucs, c = auc_covariance(labels, np.vstack([a, b]), cov=cov)
-    t = 2
-    theta = aucs.reshape(t, r)  # rows: configuration, columns: seed
-    same_seed = np.tile(np.eye(r, dtype=bool), (t, t))
-    same_cfg = np.kron(np.eye(t, dtype=bool), np.ones((r, r), dtype=bool))
-    var = float(np.mean(np.diag(c)))
-    cov1 = float(c[same_seed & ~same_cfg].mean())
-    cov2 = float(c[~same_seed & same_cfg].mean())
-    cov3 = float(c[~same_seed & ~same_cfg].mean())
+    name = "DeLong" if cov == "delong" else "jackknife"
 
-    cfg_means = theta.mean(axis=1)
-    seed_means = theta.mean(axis=0)
-    grand = float(theta.mean())
-    ms_t = float(r * np.sum((cfg_means - grand) ** 2) / (t - 1))
-    resid = theta - cfg_means[:, None] - seed_means[None, :] + grand
-    ms_tr = float(np.sum(resid**2) / ((t - 1) * (r - 1)))
-    denom = ms_tr + r * max(cov2 - cov3, 0.0)
+    if r == 1:  # the paired z-test of the two models (= delong_paired_test for cov="delong")
+        one = paired_auc_test(aucs, c)
+        auc_a, auc_b, diff, se = one["auc_a"], one["auc_b"], one["diff"], one["se"]
+        t_stat, p = one["z"], one["p"]
+        f_stat, ddf, method = t_stat**2, math.inf, f"{name} (one seed)"
+        parts = dict.fromkeys(_OR_PARTS, math.nan)
+    else:
+        t = 2
+        theta = aucs.reshape(t, r)  # rows: configuration, columns: seed
+        same_seed = np.tile(np.eye(r, dtype=bool), (t, t))
+        same_cfg = np.kron(np.eye(t, dtype=bool), np.ones((r, r), dtype=bool))
+        cov2 = float(c[~same_seed & same_cfg].mean())
+        cov3 = float(c[~same_seed & ~same_cfg].mean())
 
-    diff = float(cfg_means[0] - cfg_means[1])
-    se = math.sqrt(2.0 * denom / r)
-    if denom > 0:
-        f_stat = ms_t / denom
-        ddf = denom**2 / (ms_tr**2 / ((t - 1) * (r - 1))) if ms_tr > 0 else math.inf
-        p = float(_st.f.sf(f_stat, t - 1, ddf))
-        t_stat = diff / se
-    else:  # identical AUC vectors up to a constant shift and no image variance
-        f_stat = 0.0 if abs(diff) < 1e-12 else math.inf
-        ddf = math.inf
-        p = 1.0 if f_stat == 0.0 else 0.0
-        t_stat = 0.0 if f_stat == 0.0 else math.copysign(math.inf, diff)
+        cfg_means = theta.mean(axis=1)
+        seed_means = theta.mean(axis=0)
+        grand = float(theta.mean())
+        ms_t = float(r * np.sum((cfg_means - grand) ** 2) / (t - 1))
+        resid = theta - cfg_means[:, None] - seed_means[None, :] + grand
+        ms_tr = float(np.sum(resid**2) / ((t - 1) * (r - 1)))
+        denom = ms_tr + r * max(cov2 - cov3, 0.0)
+
+        auc_a, auc_b = float(cfg_means[0]), float(cfg_means[1])
+        diff = float(cfg_means[0] - cfg_means[1])
+        se = math.sqrt(2.0 * denom / r)
+        if denom > 0:
+            f_stat = ms_t / denom
+            ddf = denom**2 / (ms_tr**2 / ((t - 1) * (r - 1))) if ms_tr > 0 else math.inf
+            p = float(_st.f.sf(f_stat, t - 1, ddf))
+            t_stat = diff / se
+        else:  # identical AUC vectors up to a constant shift and no image variance
+            f_stat = 0.0 if abs(diff) < 1e-12 else math.inf
+            ddf = math.inf
+            p = 1.0 if f_stat == 0.0 else 0.0
+            t_stat = 0.0 if f_stat == 0.0 else math.copysign(math.inf, diff)
+        method = f"Obuchowski-Rockette-Hillis ({name} covariance)"
+        parts = {
+            "var": float(np.mean(np.diag(c))),
+            "cov1": float(c[same_seed & ~same_cfg].mean()),
+            "cov2": cov2,
+            "cov3": cov3,
+            "ms_t": ms_t,
+            "ms_tr": ms_tr,
+            "denominator": denom,
+        }
     lo, hi = _t_ci(diff, se, ddf, level)
-    return {
-        "auc_a": float(cfg_means[0]),
-        "auc_b": float(cfg_means[1]),
+    out = {
+        "auc_a": auc_a,
+        "auc_b": auc_b,
         "diff": diff,
         "se": se,
         "t": t_stat,
@@ -262,15 +240,34 @@ def or_hillis_compare(
         "level": level,
         "n_seeds": r,
         "cov": cov,
-        "method": f"Obuchowski-Rockette-Hillis ({'DeLong' if cov == 'delong' else 'jackknife'} covariance)",
-        "var": var,
-        "cov1": cov1,
-        "cov2": cov2,
-        "cov3": cov3,
-        "ms_t": ms_t,
-        "ms_tr": ms_tr,
-        "denominator": denom,
+        "method": method,
+        **parts,
     }
+    return out if r > 1 else {**one, **out}  # one seed: the z-test's keys (with z) first
+
+
+def hillis_single(estimates: ArrayLike, cov: ArrayLike) -> tuple[float, float, float, float]:
+    """(se, df, MS(R), Cov2) of the seed mean of r >= 2 per-seed estimates (chapters 04, 07, 08).
+
+    Hillis single-test variance (Hillis 2007; Hillis, Berbaum & Metz 2008) from the r per-seed
+    estimates (AUCs in :func:`or_hillis_single`, rates in :func:`helpers.xray.or_hillis_rate`) and
+    their r × r image-sampling covariance: MS(R) = Σ_j (θ_j − θ̄)² / (r − 1), Cov2 the mean
+    off-diagonal covariance, var(θ̄) = MS(R) / r + max(Cov2, 0) and
+    df = (MS(R) + r · max(Cov2, 0))² / (MS(R)² / (r − 1)) (inf when MS(R) = 0).
+    """
+    est = np.asarray(estimates, dtype=float)
+    c = np.asarray(cov, dtype=float)
+    r = est.size
+    if r < 2 or c.shape != (r, r):
+        raise ValueError(
+            f"need r >= 2 estimates and their r × r covariance; got shapes {est.shape}, {c.shape}"
+        )
+    ms_r = float(np.var(est, ddof=1))
+    cov2 = float(c[~np.eye(r, dtype=bool)].mean())
+    num = ms_r + r * max(cov2, 0.0)
+    se = math.sqrt(num / r)
+    df = num**2 / (ms_r**2 / (r - 1)) if ms_r > 0 else math.inf
+    return se, df, ms_r, cov2
 
 
 def or_hillis_single(
@@ -312,11 +309,7 @@ def or_hillis_single(
         cov2 = math.nan
         method = "DeLong (one seed)" if cov == "delong" else "jackknife (one seed)"
     else:
-        ms_r = float(np.var(aucs, ddof=1))
-        cov2 = float(c[~np.eye(r, dtype=bool)].mean())
-        num = ms_r + r * max(cov2, 0.0)
-        se = math.sqrt(num / r)
-        df = num**2 / (ms_r**2 / (r - 1)) if ms_r > 0 else math.inf
+        se, df, ms_r, cov2 = hillis_single(aucs, c)
         method = f"Obuchowski-Rockette-Hillis single test ({'DeLong' if cov == 'delong' else 'jackknife'} covariance)"
     lo, hi = _t_ci(auc, se, df, level)
     clipped = lo < 0.0 or hi > 1.0

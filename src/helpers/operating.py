@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from helpers.metrics import binary_metrics
+from helpers.metrics import binary_arrays, binary_metrics
 
 __all__ = [
     "youden_threshold",
@@ -44,16 +44,8 @@ _TOL = 1e-12  # rates are exact ratios of integers; this only absorbs decimal-li
 
 
 def _check(labels: ArrayLike, probs: ArrayLike, where: str = "labels") -> tuple[np.ndarray, np.ndarray]:
-    """0/1 int labels and finite float probs of equal length, with both classes present."""
-    y = np.asarray(labels).reshape(-1)
-    p = np.asarray(probs, dtype=np.float64).reshape(-1)
-    if y.shape != p.shape:
-        raise ValueError(f"{where}: labels and probs differ in length: {y.size} vs {p.size}")
-    if y.size and not np.isin(y, (0, 1)).all():
-        raise ValueError(f"{where}: labels must be 0/1; got values {sorted(set(np.unique(y).tolist()))[:5]}")
-    if not np.isfinite(p).all():
-        raise ValueError(f"{where}: probs contain {int((~np.isfinite(p)).sum())} NaN or infinite values")
-    y = y.astype(np.int64)
+    """:func:`helpers.metrics.binary_arrays`, with both classes required."""
+    y, p = binary_arrays(labels, probs, where)
     n_pos = int(y.sum())
     n_neg = int(y.size - n_pos)
     if n_pos == 0 or n_neg == 0:

@@ -26,6 +26,7 @@ __all__ = [
     "fast_delong",
     "delong_covariance",
     "delong_paired_test",
+    "paired_auc_test",
     "delong_ci",
     "mean_ci",
     "holm_adjust",
@@ -104,15 +105,15 @@ def fast_delong(labels: ArrayLike, scores: ArrayLike) -> tuple[float, float]:
     return float(aucs[0]), float(cov[0, 0])
 
 
-def delong_paired_test(
-    labels: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLike
-) -> dict[str, float]:
-    """Two-sided DeLong z-test of AUC(a) = AUC(b) for two models on the same images (results chapter)."""
-    a = np.asarray(scores_a, dtype=float)
-    b = np.asarray(scores_b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"scores_a and scores_b must be 1-D and aligned; got {a.shape}, {b.shape}")
-    aucs, cov = delong_covariance(labels, np.vstack([a, b]))
+def paired_auc_test(aucs: ArrayLike, cov: ArrayLike) -> dict[str, float]:
+    """Two-sided z-test of AUC(a) = AUC(b) from two AUCs and their 2 × 2 covariance (results chapter).
+
+    The one z-test behind :func:`delong_paired_test` (DeLong covariance) and the one-seed path of
+    :func:`helpers.mrmc.or_hillis_compare` (DeLong or jackknife covariance). With a zero standard
+    error the difference is either none (z = 0, p = 1) or certain (z = ±inf, p = 0).
+    """
+    aucs = np.asarray(aucs, dtype=float)
+    cov = np.asarray(cov, dtype=float)
     diff = float(aucs[0] - aucs[1])
     var = float(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1])
     se = math.sqrt(max(var, 0.0))
@@ -131,6 +132,17 @@ def delong_paired_test(
         "z": z,
         "p": p,
     }
+
+
+def delong_paired_test(
+    labels: ArrayLike, scores_a: ArrayLike, scores_b: ArrayLike
+) -> dict[str, float]:
+    """Two-sided DeLong z-test of AUC(a) = AUC(b) for two models on the same images (results chapter)."""
+    a = np.asarray(scores_a, dtype=float)
+    b = np.asarray(scores_b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"scores_a and scores_b must be 1-D and aligned; got {a.shape}, {b.shape}")
+    return paired_auc_test(*delong_covariance(labels, np.vstack([a, b])))
 
 
 def delong_ci(auc: float, var: float, level: float = 0.95) -> tuple[float, float]:

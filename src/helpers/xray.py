@@ -3,7 +3,7 @@
 * :func:`or_hillis_rate` — a rate that is a mean over images (accuracy, sensitivity,
   specificity at a threshold) for r seeds evaluated on the *same* test images, with the
   Obuchowski–Rockette–Hillis single-test interval of :func:`helpers.mrmc.or_hillis_single`
-  (seeds as readers); the image covariance of two seeds' rates is the sample covariance of
+  (seeds as readers; the same :func:`helpers.mrmc.hillis_single` computes it); the image covariance of two seeds' rates is the sample covariance of
   their 0/1 hits divided by n (for one seed: the binomial variance ``p (1 − p) / n``).
 * :func:`seed_rates` — accuracy, sensitivity and specificity of r seeds at per-seed thresholds.
 * :func:`weighted_auc` — the Mann–Whitney AUC with case weights, for many weight vectors at
@@ -31,6 +31,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as _st
 
+from helpers.mrmc import hillis_single
+
 __all__ = ["auc_ratio", "or_hillis_rate", "ratio_difference", "seed_rates", "weighted_auc"]
 
 
@@ -56,11 +58,7 @@ def or_hillis_rate(hits: ArrayLike, level: float = 0.95) -> dict[str, Any]:
     if r == 1:
         se, df, ms_r, cov2 = math.sqrt(max(est * (1 - est) / n, 0.0)), math.inf, math.nan, math.nan
     else:
-        ms_r = float(np.var(rates, ddof=1))
-        cov2 = float(c[~np.eye(r, dtype=bool)].mean())
-        num = ms_r + r * max(cov2, 0.0)
-        se = math.sqrt(num / r)
-        df = num**2 / (ms_r**2 / (r - 1)) if ms_r > 0 else math.inf
+        se, df, ms_r, cov2 = hillis_single(rates, c)
     lo, hi = _t_ci(est, se, df, level)
     return {"rate": est, "se": se, "df": df, "ci_low": max(lo, 0.0), "ci_high": min(hi, 1.0),
             "n_seeds": r, "n_images": n, "ms_r": ms_r, "cov2": cov2, "level": level}

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import stats
-from helpers.results.frames import NoRunsError, _groups, _where, config_columns
+from helpers.results.frames import NoRunsError, _groups, _variant_pairs, _where, config_columns
 
 
 def _pred(row: pd.Series, split: str) -> dict[str, np.ndarray]:
@@ -180,13 +180,8 @@ def compare_variants(
     """
     if column not in df:
         raise KeyError(f"no column {column!r} in the runs; columns: {list(df.columns)}")
-    keys = [c for c in config_columns(df) if c != column]
     rows = []
-    for where, sub in _groups(df, keys):
-        side_a = sub[sub[column] == a].sort_values("seed")
-        side_b = sub[sub[column] == b].sort_values("seed")
-        if side_a.empty or side_b.empty:
-            continue
+    for where, side_a, side_b in _variant_pairs(df, column, a, b):
         both = pd.concat([side_a, side_b], ignore_index=True)
         _, labels, probs = align_predictions(both, split)
         rows_a = np.arange(len(side_a))

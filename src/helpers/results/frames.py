@@ -12,7 +12,7 @@ chapter (04).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -218,6 +218,23 @@ def _groups(df: pd.DataFrame, keys: list[str]) -> Iterable[tuple[dict[str, Any],
     for values, sub in df.groupby(keys, sort=True, dropna=False):
         values = values if isinstance(values, tuple) else (values,)
         yield dict(zip(keys, values, strict=True)), sub
+
+
+def _variant_pairs(
+    df: pd.DataFrame, column: str, a: Any, b: Any
+) -> Iterator[tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]]:
+    """``(where, runs with column == a, runs with column == b)`` per configuration, sorted by seed.
+
+    One item per configuration of the other :func:`config_columns` in which both sides were run
+    (groups missing a side are skipped): the pairs of :func:`helpers.results.compare_variants`
+    and :func:`helpers.results.inference.variant_comparisons` (chapter 04).
+    """
+    keys = [c for c in config_columns(df) if c != column]
+    for where, sub in _groups(df, keys):
+        side_a = sub[sub[column] == a].sort_values("seed")
+        side_b = sub[sub[column] == b].sort_values("seed")
+        if not side_a.empty and not side_b.empty:
+            yield where, side_a, side_b
 
 
 def _check_seeds(sub: pd.DataFrame, where: Mapping[str, Any]) -> None:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from helpers import mrmc, stats
 from helpers.results.compare import align_predictions
-from helpers.results.frames import _groups, config_columns, model_label
+from helpers.results.frames import _groups, _variant_pairs, config_columns, model_label
 
 ALPHA = 0.05
 """The one significance level of the chapter, applied to Holm-adjusted p-values."""
@@ -124,16 +124,10 @@ def variant_comparisons(df: pd.DataFrame, column: str, split: str = "test") -> p
     a, b = SIDES[column]
     if column not in df or not {a, b} <= set(df[column]):
         return pd.DataFrame()
-    keys = [c for c in config_columns(df) if c != column]
-    fixed = [k for k in keys if k != "resolution"]
     rows = []
-    for where, sub in _groups(df, keys):
-        side_a = sub[sub[column] == a].sort_values("seed")
-        side_b = sub[sub[column] == b].sort_values("seed")
-        if side_a.empty or side_b.empty:
-            continue
+    for where, side_a, side_b in _variant_pairs(df, column, a, b):
         labels, pa, pb, common = seed_matrices(df, side_a, side_b, split)
-        fam = _family_name(column, {k: where[k] for k in fixed})
+        fam = _family_name(column, {k: v for k, v in where.items() if k != "resolution"})
         row = {**where, "family": fam, f"auc_{a}": _seed_mean_auc(labels, pa),
                f"auc_{b}": _seed_mean_auc(labels, pb)}  # fmt: skip
         rows.append({**row, **compare_pair(labels, pa, pb, common)})

@@ -107,6 +107,62 @@ def _model(row: pd.Series) -> str:
     return str(row["model"]).lower()
 
 
+def _setup_parts(row: pd.Series, runs: pd.DataFrame, keys: Iterable[str]) -> str:
+    parts = []
+    for key in keys:
+        value = _model(row) if key == "model" else str(setting(row, key, runs))
+        parts.append(value)
+    return "_".join(parts) + precision_tag(row, runs)
+
+
+SETUP: tuple[str, ...] = ("regime", "model", "preprocessing")
+"""The parts of a configuration's glue name, in order (:func:`config_key`)."""
+
+
+def config_key(
+    prefix: str, row: pd.Series, runs: pd.DataFrame, keys: Iterable[str] = SETUP
+) -> str:
+    """Glue prefix ``<prefix>_<keys' values>[_bf16]_<resolution>`` of one table row (chapter 04).
+
+    E.g. ``config_key("op", row, runs)`` → ``op_full_mobilenet_unit_128``; a comparison leaves
+    out the parameter it varies (``keys=("model", "preprocessing")`` for frozen vs full).
+    """
+    return f"{prefix}_{_setup_parts(row, runs, keys)}_{int(row['resolution'])}"
+
+
+def cell_bullets(
+    table: pd.DataFrame,
+    runs: pd.DataFrame,
+    prefix: str,
+    keys: Iterable[str],
+    numbers: Mapping[str, str | Callable[[pd.Series], Any]],
+    sentence: Callable[[pd.Series], str],
+    empty: str = "",
+) -> tuple[Values, str]:
+    """:func:`bullets` glued as ``config_key(prefix, row, runs, keys)``; ``({}, empty)`` if no row.
+
+    The one builder of the chapter's per-cell bullet lists (chapter 04): only the glue prefix, the
+    parameters named in it, the numbers and the sentence differ between sections.
+    """
+    if table.empty:
+        return {}, empty
+    keys = tuple(keys)
+    return bullets(table, lambda row: config_key(prefix, row, runs, keys), numbers, sentence)
+
+
+def comparison_numbers(a: str, b: str) -> dict[str, str]:
+    """Glued numbers of an ``a`` vs ``b`` comparison row: ``auc_<a>``, ``auc_<b>``, ``p`` (ch. 04)."""
+    return {f"auc_{a}": f"auc_{a}", f"auc_{b}": f"auc_{b}", "p": "p"}
+
+
+def _cell(row: pd.Series, runs: pd.DataFrame) -> str:
+    """``MobileNet, 128 px, `unit```: a table cell of one regime in words."""
+    return (
+        f"{model_label(row['model'])}, {int(row['resolution'])} px, "
+        f"`{setting(row, 'preprocessing', runs)}`"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # The chapter's sections
 # --------------------------------------------------------------------------------------------
@@ -224,8 +280,7 @@ def ablation(
         tag = precision_tag(row, runs)
         return f"ablation_{regime}{tag}_{_model(row)}_{int(row['resolution'])}"
 
-    numbers = {"auc_unit": "auc_unit", "auc_native": "auc_native", "p": "p"}
-    values, _ = bullets(table, key, numbers, lambda row: "")
+    values, _ = bullets(table, key, comparison_numbers("unit", "native"), lambda row: "")
     for _, row in table.iterrows():  # the other regimes, one paragraph per pair
         regime = setting(row, "regime", runs)
         if regime != setup.get("regime"):
@@ -243,23 +298,17 @@ def regimes(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
 
     ``table`` is ``compare_variants(runs, "regime", "frozen", "full")`` or empty.
     """
-    if table.empty:
-        return {}, "No configuration was run in both the `frozen` and the `full` regime."
-
-    def key(row: pd.Series) -> str:
-        prep = setting(row, "preprocessing", runs)
-        return f"regime_{_model(row)}_{prep}{precision_tag(row, runs)}_{int(row['resolution'])}"
 
     def sentence(row: pd.Series) -> str:
         return (
-            f"{model_label(row['model'])}, {int(row['resolution'])} px, "
-            f"`{setting(row, 'preprocessing', runs)}`: AUC {row['auc_frozen']:.3f} frozen vs "
+            f"{_cell(row, runs)}: AUC {row['auc_frozen']:.3f} frozen vs "
             f"{row['auc_full']:.3f} fully fine-tuned ({int(row['n_seeds_full'])} seed(s)); "
             f"paired DeLong {p_text(row['p'])}."
         )
 
-    numbers = {"auc_frozen": "auc_frozen", "auc_full": "auc_full", "p": "p"}
-    return bullets(table, key, numbers, sentence)
+    numbers = comparison_numbers("frozen", "full")
+    empty = "No configuration was run in both the `frozen` and the `full` regime."
+    return cell_bullets(table, runs, "regime", ("model", "preprocessing"), numbers, sentence, empty)
 
 
 def models(table: pd.DataFrame, runs: pd.DataFrame, alpha: float = 0.05) -> tuple[Values, str]:
@@ -267,13 +316,6 @@ def models(table: pd.DataFrame, runs: pd.DataFrame, alpha: float = 0.05) -> tupl
 
     ``table`` is ``compare_variants(runs, "model", "mobilenet", "resnet50")`` or empty.
     """
-    if table.empty:
-        return {}, "No configuration was run with both models."
-
-    def key(row: pd.Series) -> str:
-        regime = setting(row, "regime", runs)
-        prep = setting(row, "preprocessing", runs)
-        return f"models_{regime}_{prep}{precision_tag(row, runs)}_{int(row['resolution'])}"
 
     def sentence(row: pd.Series) -> str:
         better = "MobileNet" if row["auc_mobilenet"] > row["auc_resnet50"] else "ResNet50"
@@ -285,8 +327,9 @@ def models(table: pd.DataFrame, runs: pd.DataFrame, alpha: float = 0.05) -> tupl
             f"{int(row['n_seeds_resnet50'])} seed(s)); paired DeLong {p_text(row['p'])}: {verdict}."
         )
 
-    numbers = {"auc_mobilenet": "auc_mobilenet", "auc_resnet50": "auc_resnet50", "p": "p"}
-    return bullets(table, key, numbers, sentence)
+    numbers = comparison_numbers("mobilenet", "resnet50")
+    return cell_bullets(table, runs, "models", ("regime", "preprocessing"), numbers, sentence,
+                        empty="No configuration was run with both models.")
 
 
 FIT_NUMBERS: tuple[str, ...] = (
@@ -308,15 +351,9 @@ def fit(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
     if table.empty:
         return {}, "No configuration was fully fine-tuned."
 
-    def key(row: pd.Series) -> str:
-        prep = setting(row, "preprocessing", runs)
-        return f"fit_full_{_model(row)}_{prep}{precision_tag(row, runs)}_{int(row['resolution'])}"
-
     def sentence(row: pd.Series) -> str:
         return (
-            f"{model_label(row['model'])}, {int(row['resolution'])} px, "
-            f"`{setting(row, 'preprocessing', runs)}`: "
-            f"last-epoch training accuracy {row['train_acc_last']:.3f} "
+            f"{_cell(row, runs)}: last-epoch training accuracy {row['train_acc_last']:.3f} "
             f"({row['train_acc_min']:.3f}–{row['train_acc_max']:.3f} over {int(row['n_seeds'])} "
             f"seed(s); {int(row['n_beyond_majority'])} above the majority share "
             f"{row['majority_share']:.3f} by more than 0.05), training loss "
@@ -328,7 +365,9 @@ def fit(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
     numbers: dict[str, Any] = {c: c for c in FIT_NUMBERS}
     numbers["n_beyond"] = lambda row: int(row["n_beyond_majority"])
     numbers["n_seeds"] = lambda row: int(row["n_seeds"])
-    values, text = bullets(table, key, numbers, sentence)
+    values, text = cell_bullets(
+        table, runs, "fit_full", ("model", "preprocessing"), numbers, sentence
+    )
     shared = {
         "fit_majority_share": float(table["majority_share"].iloc[0]),
         "fit_prior_loss": float(table["prior_loss"].iloc[0]),
@@ -391,14 +430,6 @@ KIND_PREFIX: dict[str, str] = {
     "regime": "or_regime",
 }
 """Glue-name prefix of each comparison kind; every name then says the fixed set-up."""
-
-
-def _setup_parts(row: pd.Series, runs: pd.DataFrame, keys: Iterable[str]) -> str:
-    parts = []
-    for key in keys:
-        value = _model(row) if key == "model" else str(setting(row, key, runs))
-        parts.append(value)
-    return "_".join(parts) + precision_tag(row, runs)
 
 
 def comparison_key(kind: str, row: pd.Series, runs: pd.DataFrame) -> str:
@@ -518,16 +549,11 @@ def sweet_spot_regimes(
     return values, {regime: "\n".join(lines) for regime, lines in texts.items()}
 
 
-def _config_key(prefix: str, row: pd.Series, runs: pd.DataFrame) -> str:
-    setup = _setup_parts(row, runs, ("regime", "model", "preprocessing"))
-    return f"{prefix}_{setup}_{int(row['resolution'])}"
-
-
 def operating_values(table: pd.DataFrame, runs: pd.DataFrame) -> Values:
     """``op_<regime>_<model>_<prep>[_bf16]_<res>_{sens,spec}_{0.5→05,youden,sens90}`` etc. (ch. 04)."""
     values: Values = {}
     for _, row in table.iterrows():
-        key = _config_key("op", row, runs)
+        key = config_key("op", row, runs)
         for rule in ("0.5", "youden", "sens90"):
             tag = rule.replace("0.5", "05")
             values[f"{key}_sens_{tag}"] = float(row[f"sens_{rule}"])
@@ -543,6 +569,6 @@ def calibration_values(table: pd.DataFrame, runs: pd.DataFrame) -> Values:
     """``cal_<regime>_<model>_<prep>[_bf16]_<res>_<number>`` for :data:`CAL_NUMBERS` (ch. 04)."""
     values: Values = {}
     for _, row in table.iterrows():
-        key = _config_key("cal", row, runs)
+        key = config_key("cal", row, runs)
         values.update({f"{key}_{n}": float(row[n]) for n in CAL_NUMBERS})
     return values
