@@ -72,7 +72,6 @@ split = "test"
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display
 
 from helpers import config, paper_reference, plots, results
 from helpers.results import blocks, clinical, coverage, inference, prose, reading
@@ -119,15 +118,12 @@ reading.run_counts(runs)
 # cells that exist; a missing cell is never filled in.
 
 # %% tags=["hide-input"]
-grid = coverage.grid_status(config.results_dir(results_dir))
+grid = coverage.load(config.results_dir(results_dir))  # None when no sweep.json names a config
 prose.glue_values(coverage.summary_values(grid))
-display(coverage.coverage_table(grid).style.hide(axis="index").format(precision=1, na_rep="–")
-        .set_uuid("grid-coverage"))
+coverage.show(grid, "grid-coverage")
 
 # %% tags=["hide-output"]
-todo = coverage.still_to_run(grid)
-print(f"{len(todo)} runs without a successful record; `python -m helpers sweep "
-      f"{grid.attrs['config']}` resumes them (seed 0 of every cell first):", *todo, sep="\n  ")
+print(coverage.todo_text(grid))
 
 # %% [markdown]
 # ## How configurations are compared: one policy for the whole chapter

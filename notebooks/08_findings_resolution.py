@@ -244,16 +244,13 @@ glue("fr_verdict_mobilenetv2_frozen", "not run yet" if d is None else
 # e.g. `--only=pneumonia-mobilenetv2-128-full`.
 
 # %% tags=["hide-input"]
-grid = coverage.grid_status(config.results_dir(results_dir))
+grid = coverage.load(config.results_dir(results_dir))
 for k, v in coverage.summary_values(grid).items():
     glue(f"fr_{k}", v, display=False)
-display(coverage.coverage_table(grid).style.hide(axis="index").format(precision=1, na_rep="–")
-        .set_uuid("fr-grid"))
+coverage.show(grid, "fr-grid")
 
 # %% tags=["hide-output"]
-todo = coverage.still_to_run(grid)
-print(f"{len(todo)} runs without a successful record; `python -m helpers sweep "
-      f"{grid.attrs['config']}` runs them in this order:", *todo, sep="\n  ")
+print(coverage.todo_text(grid))
 
 # %% [markdown]
 # ## 7. Skin lesions and chest X-rays, side by side

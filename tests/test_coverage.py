@@ -69,3 +69,21 @@ def test_missing_sweep_json_or_config_is_named(sweep_dir: Path) -> None:
     (sweep_dir / "sweep.json").unlink()
     with pytest.raises(coverage.NoSweepError, match="sweep.json"):
         coverage.grid_status(sweep_dir)
+
+
+def test_a_folder_without_sweep_json_gives_no_grid_not_an_error(tmp_path: Path, capsys) -> None:
+    assert coverage.load(tmp_path) is None
+    out = capsys.readouterr().out
+    assert f"{tmp_path.name}/sweep.json: no such file" in out and str(tmp_path) not in out
+    values = coverage.summary_values(None)
+    assert set(values) >= {"grid_n_planned", "grid_bf16_wall_h"}
+    assert all(v != v for v in values.values())  # NaN: nothing to claim
+    coverage.show(None, "x")  # displays nothing
+    assert "not written by `python -m helpers sweep" in coverage.todo_text(None)
+
+
+def test_todo_text_names_the_config_and_every_missing_run(sweep_dir: Path) -> None:
+    status = coverage.grid_status(sweep_dir)
+    lines = coverage.todo_text(status).split("\n  ")
+    assert "python -m helpers sweep configs/x.yaml" in lines[0] and lines[0].startswith("8 runs")
+    assert lines[1:] == list(status["run_id"])

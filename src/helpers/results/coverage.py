@@ -32,16 +32,17 @@ def sweep_config_path(results_dir: str | os.PathLike[str]) -> Path:
 
     folder = Path(results_dir)
     meta = folder / "sweep.json"
+    shown = f"{folder.name}/sweep.json"  # messages end up on pages: no machine's absolute path
     if not meta.is_file():
-        raise NoSweepError(f"{meta}: no sweep.json (written by `python -m helpers sweep CONFIG`)")
+        raise NoSweepError(f"{shown}: no such file (`python -m helpers sweep CONFIG` writes it)")
     name = read_json(meta).get("config")
     if not name:
-        raise NoSweepError(f"{meta}: names no config")
+        raise NoSweepError(f"{shown}: names no config")
     path = Path(name)
     if not path.is_absolute():
         path = find_root(folder) / path
     if not path.is_file():
-        raise NoSweepError(f"{meta}: its config {name} does not exist any more")
+        raise NoSweepError(f"{shown}: its config {name} does not exist any more")
     return path
 
 
@@ -127,12 +128,44 @@ def wall_hours(status: pd.DataFrame, **where: Any) -> float:
     return float(status.loc[sel, "wall_s"].sum()) / 3600.0
 
 
-def summary_values(status: pd.DataFrame) -> dict[str, float]:
+def load(results_dir: str | os.PathLike[str]) -> pd.DataFrame | None:
+    """:func:`grid_status`, or None (with the reason printed) when the folder names no sweep."""
+    try:
+        return grid_status(results_dir)
+    except NoSweepError as exc:
+        print(f"No grid to compare with: {exc}.")
+        return None
+
+
+def show(status: pd.DataFrame | None, uuid: str) -> None:
+    """Display :func:`coverage_table` (chapters 04, 08); nothing when there is no grid."""
+    if status is None:
+        return
+    from IPython.display import display
+
+    table = coverage_table(status).style.hide(axis="index").format(precision=1, na_rep="–")
+    display(table.set_uuid(uuid))
+
+
+def todo_text(status: pd.DataFrame | None) -> str:
+    """The runs still to run, one per line, after the command that runs them (chapters 04, 08)."""
+    if status is None:
+        return "No grid: the records were not written by `python -m helpers sweep CONFIG`."
+    todo = still_to_run(status)
+    head = (f"{len(todo)} runs without a successful record; `python -m helpers sweep "
+            f"{status.attrs.get('config', 'CONFIG')}` runs them in this order:")
+    return "\n  ".join([head, *todo])
+
+
+def summary_values(status: pd.DataFrame | None) -> dict[str, float]:
     """Numbers the results chapter glues about the grid: runs planned, done, to do, hours (ch. 04).
 
     ``grid_bf16_*`` count the successful bf16 runs of the full regime (the paper's regime, run on
-    the CPU in bf16 mixed precision: chapter 05) and their summed wall time.
+    the CPU in bf16 mixed precision: chapter 05) and their summed wall time. NaN without a grid.
     """
+    if status is None:
+        keys = ("n_planned", "n_ok", "n_todo", "full_wall_h", "bf16_n_ok", "bf16_wall_h")
+        return {f"grid_{k}": float("nan") for k in keys}
     ok = status["status"] == "ok"
     bf16 = ok & (status["regime"] == "full") & (status["precision"] == "mixed_bfloat16")
     return {
