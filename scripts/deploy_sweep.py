@@ -36,6 +36,16 @@ every size of ``--eval-sizes`` on the test set (images loaded by ``helpers.data.
 at each size) and writes ``<output>/mismatch/<run_id>.json``: AUC with DeLong CI at each size and
 the paired ΔAUC against the trained size.
 
+``--from-records DIR`` deploys the models that training runs *kept* (``python -m helpers sweep
+CONFIG --save-models`` writes ``<cache>/models/<run_id>.keras``; :mod:`helpers.training.kept`)
+instead of re-training the frozen grid: that is how the fully fine-tuned and Part II models are
+deployed, since re-training them costs hours. ``--models/--resolutions/--preprocessing/--seeds``
+and ``--regime`` select the runs; a run that kept no model is skipped and named, with the command
+that makes it again.
+
+    python scripts/deploy_sweep.py --from-records results/paper/records --regime full \
+        --preprocessing native unit --seeds 0 1 2 --save-models
+
 ``--untrained`` skips training and deploys ``build_model`` (ImageNet base) with its random head
 (a synthetic source run whose id starts with ``untrained-``): it proves the export/record path
 where ``run_training`` has no ``on_model`` hook yet; ``--quick`` falls back to it automatically.
@@ -93,6 +103,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true",
                     help="CI: mobilenet 64 px, float32+int8, 40 images per split")
     ap.add_argument("--force", action="store_true", help="rewrite existing records")
+    ap.add_argument("--from-records", default=None, metavar="DIR",
+                    help="deploy the models kept by the runs recorded in DIR (e.g. "
+                         "results/paper/records; sweep --save-models) instead of re-training "
+                         "the frozen grid; --models/--resolutions/--preprocessing/--seeds select")
+    ap.add_argument("--regime", default=None, help="with --from-records: only this regime")
     mode = ap.add_mutually_exclusive_group()
     for flag, text in MODES.items():
         mode.add_argument(flag, action="store_true", help=text)
@@ -185,6 +200,102 @@ def trained_model(params: dict, dataset, untrained: bool):
     if not holder:
         raise RuntimeError("run_training did not call on_model with the trained model")
     return run, holder[-1]
+
+
+def grid_items(args, untrained: bool):
+    """(run id, model getter) of each configuration of the frozen grid (re-trained)."""
+    from helpers import records as rec_mod
+    from helpers.data import load_dataset
+    from helpers.train import validate_params
+
+    for model_name in args.models:
+        for res in args.resolutions:
+            for prep in args.preprocessing:
+                for seed in args.seeds:
+                    params = train_params(args, model_name, res, prep, seed)
+                    rid = rec_mod.run_id(validate_params(params).identity())
+
+                    def get(params=params, res=res, seed=seed):
+                        ds = load_dataset(args.dataset, task=args.task, resolution=res,
+                                          seed=seed, max_images=args.max_images)
+                        return (*trained_model(params, ds, untrained), ds)
+
+                    yield ("untrained-" + rid) if untrained else rid, get
+
+
+def kept_items(args):
+    """(run id, model getter) of each selected run in ``--from-records`` whose model
+    was kept (``python -m helpers sweep CONFIG --save-models``): nothing is re-trained."""
+    from helpers import records as rec_mod
+    from helpers.train import validate_params
+    from helpers.training.kept import load_kept_model
+    from helpers.training.run import load_data
+
+    runs = [r for r in rec_mod.load_records(args.from_records) if r.get("status") == "ok"]
+    for run in sorted(runs, key=lambda r: r["run_id"]):
+        p = run["params"]
+        if not (selected(args, {"params": p, "format": args.formats[0]})
+                and (args.regime is None or p.get("regime") == args.regime)):
+            continue
+
+        def get(run=run):
+            model = load_kept_model(run)
+            return run, model, load_data(validate_params(dict(run["params"])))
+
+        yield run["run_id"], get
+
+
+def deploy_formats(args, out: Path, run: dict, model, ds, todo: list[str], untrained: bool,
+                   t0: float) -> int:
+    """Export ``model`` to each format of ``todo``, measure it, write its record; how many."""
+    from helpers import records as rec_mod
+    from helpers.deploy.export import representative_sample, to_litert, write_litert
+    from helpers.deploy.records import deployment_path, deployment_record, save_deployment_record
+    from helpers.deploy.runtime import LiteRTModel, delegation_summary, keras_probs, parity_stats
+
+    rid, seed = run["run_id"], int(run["params"]["seed"])
+    te = ds.splits["test"]
+    kp = keras_probs(model, te.images)
+    agree = parity_stats(run["predictions"]["test"]["probs"], kp)
+    rep = representative_sample(ds.splits["train"].images, args.representative, seed)
+    print(f"{rid}: model ready in {time.perf_counter() - t0:.0f} s (Keras full "
+          f"model vs run record: max |Δp| {agree['max_abs_diff']:.2e})", flush=True)
+    n_done = 0
+    for fmt in todo:
+        t = time.perf_counter()
+        data = to_litert(model, fmt, rep if fmt == "int8" else None)
+        conv_s = time.perf_counter() - t
+        old = deployment_path(out, rid, fmt)
+        if old.exists() and not args.force:  # only the model file was missing
+            kept = write_litert(data, model_path(args, f"{rid}-{fmt}"))
+            same = (hashlib.sha256(data).hexdigest()
+                    == rec_mod.read_json(old)["file"]["sha256"])
+            how = "identical to" if same else "DIFFERS from"
+            print(f"  {fmt:>12}: → {kept} ({how} the file its committed record "
+                  "describes)", flush=True)
+            continue
+        lm = LiteRTModel(data, num_threads=1)
+        rec = deployment_record(
+            run, fmt, lm, te.images, kp, repeats=args.repeats,
+            warmup=args.warmup, threads_all=args.threads_all,
+            extra={"conversion_s": conv_s, "untrained": untrained,
+                   "representative": {"n": int(len(rep)), "seed": seed,
+                                      "split": "train"} if fmt == "int8" else None,
+                   "keras_vs_run_record": agree,
+                   "delegation": delegation_summary(data)})
+        if args.save_models:  # the model first: a record implies its file
+            write_litert(data, model_path(args, f"{rid}-{fmt}"))
+        path = save_deployment_record(rec, out)
+        m, lat = rec["metrics"]["test"], rec["latency_ms"]
+        print(f"  {fmt:>12}: {rec['file']['size_mb']:7.2f} MB  AUC "
+              f"{m['auc']:.3f} (Keras {m['keras_auc']:.3f}, Δ {m['delta_auc']:+.4f}"
+              f" p={m['delta_p']:.2f})  max|Δp| {m['parity']['max_abs_diff']:.1e}"
+              f"  1T {lat['threads_1']['median_ms']:.2f} ms  "
+              f"{rec['threads_all']}T {lat['threads_all']['median_ms']:.2f} ms  "
+              f"mem +{rec['memory_mb']['delta_mb']:.0f} MiB  "
+              f"[{conv_s:.0f} s convert] → {path.name}", flush=True)
+        n_done += 1
+    return n_done
 
 
 def selected(args, rec: dict) -> bool:
@@ -363,12 +474,8 @@ def main(argv=None) -> int:
         return table(args)
     if args.mismatch:
         return mismatch(args)
-    from helpers import records as rec_mod
-    from helpers.data import load_dataset
-    from helpers.deploy.export import representative_sample, to_litert, write_litert
-    from helpers.deploy.records import deployment_path, deployment_record, save_deployment_record
-    from helpers.deploy.runtime import LiteRTModel, delegation_summary, keras_probs, parity_stats
-    from helpers.train import validate_params
+    from helpers.deploy.records import deployment_path
+    from helpers.training.kept import KeptModelError
 
     untrained = args.untrained
     if not untrained and not has_on_model():
@@ -384,71 +491,28 @@ def main(argv=None) -> int:
     out = output_dir(args)
     print(f"deployment records → {out / 'records'}", flush=True)
     n_done = n_skip = 0
-    for model_name in args.models:
-        for res in args.resolutions:
-            for prep in args.preprocessing:
-                for seed in args.seeds:
-                    params = train_params(args, model_name, res, prep, seed)
-                    rid = rec_mod.run_id(validate_params(params).identity())
-                    rid = ("untrained-" + rid) if untrained else rid
-                    todo = [f for f in args.formats
-                            if args.force or not deployment_path(out, rid, f).exists()
-                            or (args.save_models and not model_path(args, f"{rid}-{f}").exists())]
-                    if not todo:
-                        print(f"skip {rid}: all {len(args.formats)} records exist", flush=True)
-                        n_skip += 1
-                        continue
-                    t0 = time.perf_counter()
-                    ds = load_dataset(args.dataset, task=args.task, resolution=res, seed=seed,
-                                      max_images=args.max_images)
-                    run, model = trained_model(params, ds, untrained)
-                    assert run["run_id"] == rid, (run["run_id"], rid)
-                    te = ds.splits["test"]
-                    kp = keras_probs(model, te.images)
-                    agree = parity_stats(run["predictions"]["test"]["probs"], kp)
-                    rep = representative_sample(ds.splits["train"].images, args.representative,
-                                                seed)
-                    print(f"{rid}: model ready in {time.perf_counter() - t0:.0f} s (Keras full "
-                          f"model vs run record: max |Δp| {agree['max_abs_diff']:.2e})",
-                          flush=True)
-                    for fmt in todo:
-                        t = time.perf_counter()
-                        data = to_litert(model, fmt, rep if fmt == "int8" else None)
-                        conv_s = time.perf_counter() - t
-                        old = deployment_path(out, rid, fmt)
-                        if old.exists() and not args.force:  # only the model file was missing
-                            kept = write_litert(data, model_path(args, f"{rid}-{fmt}"))
-                            same = (hashlib.sha256(data).hexdigest()
-                                    == rec_mod.read_json(old)["file"]["sha256"])
-                            how = "identical to" if same else "DIFFERS from"
-                            print(f"  {fmt:>12}: → {kept} ({how} the file its committed record "
-                                  "describes)", flush=True)
-                            continue
-                        lm = LiteRTModel(data, num_threads=1)
-                        rec = deployment_record(
-                            run, fmt, lm, te.images, kp, repeats=args.repeats,
-                            warmup=args.warmup, threads_all=args.threads_all,
-                            extra={"conversion_s": conv_s, "untrained": untrained,
-                                   "representative": {"n": int(len(rep)), "seed": seed,
-                                                      "split": "train"} if fmt == "int8" else None,
-                                   "keras_vs_run_record": agree,
-                                   "delegation": delegation_summary(data)})
-                        if args.save_models:  # the model first: a record implies its file
-                            write_litert(data, model_path(args, f"{rid}-{fmt}"))
-                        path = save_deployment_record(rec, out)
-                        m, lat = rec["metrics"]["test"], rec["latency_ms"]
-                        print(f"  {fmt:>12}: {rec['file']['size_mb']:7.2f} MB  AUC "
-                              f"{m['auc']:.3f} (Keras {m['keras_auc']:.3f}, Δ {m['delta_auc']:+.4f}"
-                              f" p={m['delta_p']:.2f})  max|Δp| {m['parity']['max_abs_diff']:.1e}"
-                              f"  1T {lat['threads_1']['median_ms']:.2f} ms  "
-                              f"{rec['threads_all']}T {lat['threads_all']['median_ms']:.2f} ms  "
-                              f"mem +{rec['memory_mb']['delta_mb']:.0f} MiB  "
-                              f"[{conv_s:.0f} s convert] → {path.name}", flush=True)
-                        n_done += 1
-                    del model
-                    import keras
+    items = kept_items(args) if args.from_records else grid_items(args, untrained)
+    for rid, get_model in items:
+        todo = [f for f in args.formats
+                if args.force or not deployment_path(out, rid, f).exists()
+                or (args.save_models and not model_path(args, f"{rid}-{f}").exists())]
+        if not todo:
+            print(f"skip {rid}: all {len(args.formats)} records exist", flush=True)
+            n_skip += 1
+            continue
+        t0 = time.perf_counter()
+        try:
+            run, model, ds = get_model()
+        except KeptModelError as exc:  # counted and named, never a silent gap
+            print(f"skip {rid}: {exc}", flush=True)
+            n_skip += 1
+            continue
+        assert run["run_id"] == rid, (run["run_id"], rid)
+        n_done += deploy_formats(args, out, run, model, ds, todo, untrained, t0)
+        del model
+        import keras
 
-                    keras.backend.clear_session()
+        keras.backend.clear_session()
     print(f"done: {n_done} record(s) written, {n_skip} configuration(s) skipped", flush=True)
     return 0
 

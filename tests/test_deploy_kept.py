@@ -1,0 +1,46 @@
+"""scripts/deploy_sweep.py --from-records: deploy kept models, skip (named) runs that kept none."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "deploy_sweep.py"
+
+
+def _sweep():
+    spec = importlib.util.spec_from_file_location("deploy_sweep", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _record(folder: Path, rid: str, **params) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    base = {"dataset": "isic2017", "task": "melanoma", "model": "mobilenet", "resolution": 64,
+            "regime": "full", "preprocessing": "native", "seed": 0}
+    rec = {"run_id": rid, "status": "ok", "params": {**base, **params}}
+    (folder / f"{rid}.json").write_text(json.dumps(rec))
+
+
+def test_from_records_selects_runs_and_skips_those_without_a_kept_model(tmp_path, capsys):
+    recs = tmp_path / "records"
+    _record(recs, "run-full-64")
+    _record(recs, "run-frozen-64", regime="frozen")
+    _record(recs, "run-full-128", resolution=128)
+    sweep = _sweep()
+    args = sweep.parse_args(["--from-records", str(recs), "--resolutions", "64",
+                             "--regime", "full", "--output-dir", str(tmp_path / "out")])
+    assert [rid for rid, _ in sweep.kept_items(args)] == ["run-full-64"]
+
+    argv = ["--from-records", str(recs), "--resolutions", "64", "128",
+            "--output-dir", str(tmp_path / "out")]
+    assert sweep.main(argv) == 0
+    out = capsys.readouterr().out
+    for rid in ("run-full-64", "run-frozen-64", "run-full-128"):  # every one named, none trained
+        assert f"skip {rid}: run {rid} did not keep its model" in out
+    assert "--save-models --only=run-full-64" in out
+    assert "done: 0 record(s) written, 3 configuration(s) skipped" in out
+    assert not (tmp_path / "out" / "records").exists() or not any(
+        (tmp_path / "out" / "records").iterdir())
