@@ -10,6 +10,10 @@ mass inside the central lung-field ellipse and inside the four corner squares (2
 side: where Kermany images carry text markers) is written to ``results/xray/gradcam.json`` with a small PNG montage.
 
     python scripts/xray_gradcam.py [--resolutions 32 64 128 224] [--n-images 64]
+    python scripts/xray_gradcam.py --kept-only --from-records results/kilaru/records --regime partial
+
+The second form adds (``by_run``) the fine-tuned models that runs kept (``python -m helpers
+sweep configs/kilaru.yaml --save-models``), on the same test images, without re-doing the rest.
 
 Nothing but the JSON and the PNG is written (no model files). Takes a few minutes on a 2-core CPU
 once the sweep has cached the base features.
@@ -46,7 +50,7 @@ EARLY = "block_6_expand_relu"  # stride 8: 28x28 at 224 px, 4x4 at 32 px
 
 def heatmaps(res: int, ids_wanted: list[str]) -> tuple[np.ndarray, dict, dict]:
     """(images, {layer: Grad-CAM maps}, info) at ``res`` px for the wanted test ids."""
-    from helpers import gradcam, records
+    from helpers import records
     from helpers.data import load_dataset
     from helpers.train import run_training, validate_params
 
@@ -58,12 +62,61 @@ def heatmaps(res: int, ids_wanted: list[str]) -> tuple[np.ndarray, dict, dict]:
     test = ds.splits["test"]
     where = {i: k for k, i in enumerate(test.ids.tolist())}
     x = test.images[[where[i] for i in ids_wanted]]
-    base = box["model"].get_layer("base")
-    last = gradcam.feature_layer(box["model"])
-    maps = {k: gradcam.gradcam(box["model"], x, layer=k) for k in (last, EARLY)}
+    maps, layers = model_maps(box["model"], x)
     info = {"run_id": records.run_id(p.identity()), "test_auc": rec["metrics"]["test"]["auc"],
-            "layers": {k: int(base.get_layer(k).output.shape[1]) for k in maps}}
+            "layers": layers}
     return x, maps, info
+
+
+def model_maps(model, x: np.ndarray) -> tuple[dict, dict]:
+    """Grad-CAM maps of ``x`` on the last feature map and on ``EARLY``; their sizes in cells."""
+    from helpers import gradcam
+
+    base = model.get_layer("base")
+    last = gradcam.feature_layer(model)
+    maps = {k: gradcam.gradcam(model, x, layer=k) for k in (last, EARLY)}
+    return maps, {k: int(base.get_layer(k).output.shape[1]) for k in maps}
+
+
+def kept_runs(folder: str, regime: str | None, ids: list[str]) -> tuple[dict, list[str]]:
+    """Grad-CAM of every successful MobileNetV2 pneumonia run in ``folder`` that kept its model
+    (``python -m helpers sweep CONFIG --save-models``), on the test images ``ids``: its entry by
+    run id, and the run ids skipped because they kept no model (each printed with the reason)."""
+    from helpers import records
+    from helpers.train import validate_params
+    from helpers.training.kept import KeptModelError, load_kept_model
+    from helpers.training.run import load_data
+
+    out: dict[str, dict] = {}
+    skipped: list[str] = []
+    for run in sorted(records.load_records(folder), key=lambda r: r["run_id"]):
+        p, rid = run["params"], run["run_id"]
+        if (run.get("status") != "ok" or p.get("model") != "mobilenetv2"
+                or p.get("task") != "pneumonia" or (regime and p.get("regime") != regime)):
+            continue
+        try:
+            model = load_kept_model(run)
+        except KeptModelError as exc:
+            print(f"skip {rid}: {exc}", flush=True)
+            skipped.append(rid)
+            continue
+        test = load_data(validate_params(dict(p))).splits["test"]
+        where = {i: k for k, i in enumerate(test.ids.tolist())}
+        x = test.images[[where[i] for i in ids]]
+        maps, layers = model_maps(model, x)
+        out[rid] = {"regime": p["regime"], "seed": p["seed"],
+                    "test_auc": run["metrics"]["test"]["auc"],
+                    **entry(maps, layers, int(p["resolution"]))}
+        print(rid, out[rid], flush=True)
+    return out, skipped
+
+
+def entry(maps: dict, layers: dict, res: int) -> dict:
+    """Mask shares of the last and the early layer's maps at ``res`` px (gradcam.json)."""
+    last, early = list(maps)
+    return {"resolution": res, "layer": last, "feature_map_px": layers[last],
+            **shares(maps[last], res),
+            "early": {"layer": early, "feature_map_px": layers[early], **shares(maps[early], res)}}
 
 
 def shares(maps: np.ndarray, res: int) -> dict:
@@ -109,7 +162,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resolutions", type=int, nargs="+", default=[32, 64, 128, 224])
     ap.add_argument("--n-images", type=int, default=64)
     ap.add_argument("--out", default=str(ROOT / "results" / "xray"))
+    ap.add_argument("--from-records", default=None, metavar="DIR",
+                    help="also map the models kept by the runs recorded in DIR (e.g. "
+                         "results/kilaru/records), on the same test images")
+    ap.add_argument("--regime", default=None, help="with --from-records: only this regime")
+    ap.add_argument("--kept-only", action="store_true",
+                    help="keep the frozen maps of the existing gradcam.json; (re)do by_run only")
     a = ap.parse_args(argv)
+    dest = Path(a.out)
+    if a.kept_only:
+        if not a.from_records:
+            ap.error("--kept-only needs --from-records DIR")
+        out = json.loads((dest / "gradcam.json").read_text())
+        out["by_run"], out["by_run_skipped"] = kept_runs(a.from_records, a.regime, out["images"])
+        (dest / "gradcam.json").write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+        return 0
     from helpers.data import load_dataset
 
     ref = load_dataset("kermany", task="pneumonia", resolution=min(a.resolutions), seed=0)
@@ -120,20 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     out, t0, cells = {"images": ids, "by_resolution": {}}, time.time(), {i: [] for i in show}
     for res in a.resolutions:
         x, maps, info = heatmaps(res, ids)
-        last, early = list(maps)
-        out["by_resolution"][str(res)] = {**info, "layer": last,
-                                          "feature_map_px": info["layers"][last],
-                                          **shares(maps[last], res),
-                                          "early": {"layer": early,
-                                                    "feature_map_px": info["layers"][early],
-                                                    **shares(maps[early], res)}}
+        out["by_resolution"][str(res)] = {**info, **entry(maps, info["layers"], res)}
         for i in show:
             k = ids.index(i)
-            cells[i].append((x[k], maps[early][k]))
+            cells[i].append((x[k], maps[EARLY][k]))
         print(res, out["by_resolution"][str(res)], flush=True)
     names = {0: "normal", 1: "pneumonia"}
     lab = dict(zip(ids, labels[idx].tolist(), strict=True))
-    dest = Path(a.out)
     dest.mkdir(parents=True, exist_ok=True)
     montage([(names[lab[i]], cells[i]) for i in show], a.resolutions, dest / "gradcam_montage.png")
     out.update({"montage": "gradcam_montage.png", "montage_images": show, "montage_layer": EARLY,
@@ -141,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                                           "(helpers.gradcam.lung_field_mask)",
                                           "corner": "4 corner squares, 20 % of the side"},
                 "wall_s": round(time.time() - t0, 1)})
+    if a.from_records:
+        out["by_run"], out["by_run_skipped"] = kept_runs(a.from_records, a.regime, ids)
     (dest / "gradcam.json").write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     return 0
 
