@@ -62,3 +62,28 @@ def test_curve_ratio_and_difference(recs):
     assert d["diff"] < 0 and d["p"] < 0.05
     assert XR.ratio(recs, task="pneumonia", regime="full") is None
     assert XR.curve(recs, task="pneumonia", regime="full").empty
+
+
+def test_gradcam_runs_table_and_mean_share() -> None:
+    assert XR.gradcam_runs({}).empty and list(XR.gradcam_runs({}).columns) == XR.GRADCAM_COLUMNS
+    assert np.isnan(XR.mean_share(XR.gradcam_runs({}), "last", "lung share"))
+    e = {"regime": "partial", "resolution": 224, "seed": 0, "feature_map_px": 7,
+         "lung_share_mean": 0.6, "corner_share_mean": 0.1,
+         "early": {"feature_map_px": 28, "lung_share_mean": 0.5, "corner_share_mean": 0.2}}
+    gc = {"by_run": {"b": {**e, "seed": 1, "lung_share_mean": 0.8}, "a": e}}
+    t = XR.gradcam_runs(gc)
+    assert list(t["seed"]) == [0, 0, 1, 1] and list(t["layer"]) == ["last", "early"] * 2
+    assert t.iloc[1]["map"] == "28×28" and t.iloc[0]["run"] == "partial, 224 px"
+    assert XR.mean_share(t, "last", "lung share") == pytest.approx(0.7)
+    assert XR.mean_share(t, "early", "corner share") == pytest.approx(0.2)
+
+
+def test_gradcam_finetuned_sentence() -> None:
+    empty = XR.gradcam_runs({})
+    assert "No fine-tuned network" in XR.gradcam_finetuned_md(empty, 0.5, 0.1)
+    e = {"regime": "partial", "resolution": 224, "seed": 0, "feature_map_px": 7,
+         "lung_share_mean": 0.61, "corner_share_mean": 0.012,
+         "early": {"feature_map_px": 28, "lung_share_mean": 0.5, "corner_share_mean": 0.2}}
+    md = XR.gradcam_finetuned_md(XR.gradcam_runs({"by_run": {"a": e}}), 0.55, 0.1)
+    assert md.startswith("For the 1 fine-tuned network (") and "0.61" in md and "0.012" in md
+    assert "0.55 and 0.100" in md

@@ -165,3 +165,41 @@ def ratio_test(recs: Iterable[Mapping[str, Any]], tasks: tuple[str, str], low: i
         _, _, ph = seed_matrix(hi[:r], order=ids)
         parts[task] = (ids, y, pl, ph)
     return xray.ratio_difference(parts, n_boot=n_boot)
+
+
+GRADCAM_COLUMNS = ["run", "seed", "layer", "map", "lung share", "corner share"]
+
+
+def gradcam_runs(gradcam: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per kept fine-tuned run and layer of ``gradcam.json``'s ``by_run`` (chapter 07).
+
+    Columns: :data:`GRADCAM_COLUMNS` ("last" is the last feature map, "early" the stride-8
+    layer). Empty (with those columns) when no run was mapped.
+    """
+    rows = []
+    for _rid, e in sorted(gradcam.get("by_run", {}).items()):
+        for tag, d in (("last", e), ("early", e["early"])):
+            rows.append({"run": f"{e['regime']}, {e['resolution']} px", "seed": e["seed"],
+                         "layer": tag, "map": f"{d['feature_map_px']}×{d['feature_map_px']}",
+                         "lung share": d["lung_share_mean"],
+                         "corner share": d["corner_share_mean"]})
+    return pd.DataFrame(rows, columns=GRADCAM_COLUMNS)
+
+
+def mean_share(table: pd.DataFrame, layer: str, column: str) -> float:
+    """Mean of ``column`` over the rows of ``layer`` in :func:`gradcam_runs` (NaN if none)."""
+    sel = table.loc[table["layer"] == layer, column]
+    return float(sel.mean()) if len(sel) else float("nan")
+
+
+def gradcam_finetuned_md(table: pd.DataFrame, frozen_lung: float, frozen_corner: float) -> str:
+    """The chapter 07 sentence comparing fine-tuned and frozen-proxy Grad-CAM at 224 px."""
+    if table.empty:
+        return ("No fine-tuned network has been mapped yet, so this comparison waits for the "
+                "paper's protocol runs (the command is above the table).")
+    n = int(table["seed"].nunique())
+    lung, corner = (mean_share(table, "last", c) for c in ("lung share", "corner share"))
+    return (f"For the {n} fine-tuned network{'s' if n > 1 else ''} (paper's protocol, 224 px) "
+            f"{lung:.2f} of the last-layer Grad-CAM mass lies in the lung-field ellipse and "
+            f"{corner:.3f} in the corners, against {frozen_lung:.2f} and {frozen_corner:.3f} for "
+            "the frozen proxy at 224 px.")
