@@ -293,7 +293,7 @@ def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
     from helpers.deploy import report
 
     run = fake_run_record(trained["y_test"], trained["keras_probs"])
-    run["params"].update(model="mobilenet")
+    run["params"].update(model="mobilenet", dataset="toy", task="melanoma", regime="full")
     recs = [records.deployment_record(run, fmt, lm, trained["x_test"], trained["keras_probs"],
                                       repeats=2, warmup=0)
             for fmt, lm in (("int8", int8_model), ("float32", float32_model))]
@@ -307,6 +307,9 @@ def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
     assert len(sp) == 1 and sp.loc[0, "shrink"] > 0 and sp.loc[0, "speedup"] > 0  # tiny: no 4x
     mask = report.pareto_front(np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.7, 0.6]))
     assert mask.tolist() == [True, True, False]
+    kept = report.kept_summary(df)  # int8 rows only, labelled with regime and data set
+    assert len(kept) == 1 and kept.iloc[0]["Model"] == "MobileNet, full"
+    assert kept.iloc[0]["data"] == "toy/melanoma" and kept.iloc[0]["px · seed"] == f"{RES} · 0"
 
 
 def test_mismatch_frame_matrix_and_best_size():

@@ -21,7 +21,8 @@ import pandas as pd
 FORMAT_ORDER: tuple[str, ...] = ("float32", "float16", "dynamic_int8", "int8")
 FORMAT_LABEL: dict[str, str] = {"float32": "float32", "float16": "float16",
                                 "dynamic_int8": "dynamic-range int8", "int8": "full int8"}
-MODEL_LABEL: dict[str, str] = {"mobilenet": "MobileNet", "resnet50": "ResNet50"}
+MODEL_LABEL: dict[str, str] = {"mobilenet": "MobileNet", "resnet50": "ResNet50",
+                               "mobilenetv2": "MobileNetV2"}
 
 
 def _quiet(rec: Mapping[str, Any]) -> bool:
@@ -38,6 +39,8 @@ def deployment_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         rows.append({
             "model": p["model"], "resolution": int(p["resolution"]), "format": r["format"],
             "preprocessing": p.get("preprocessing"), "seed": p.get("seed"),
+            "run_id": r.get("run_id"), "dataset": p.get("dataset"), "task": p.get("task"),
+            "regime": p.get("regime"),
             "size_mb": float(r["file"]["size_mb"]), "auc": m["auc"], "auc_lo": m["auc_lo"],
             "auc_hi": m["auc_hi"], "keras_auc": m["keras_auc"], "accuracy": m["accuracy"],
             "delta_auc": m["delta_auc"], "delta_lo": m["delta_lo"], "delta_hi": m["delta_hi"],
@@ -239,6 +242,19 @@ def int8_summary(df: pd.DataFrame) -> pd.DataFrame:
     d = _labels(df[df["format"] == "int8"])
     return pd.DataFrame({
         "Model": d["Model"], "px": d["px"], "int8 MB": d["size_mb"].map("{:.2f}".format),
+        "AUC float": d["keras_auc"].map("{:.3f}".format), "AUC int8": d["auc"].map("{:.3f}".format),
+        "ΔAUC [95 % CI]": [ci_text(*v) for v in d[["delta_auc", "delta_lo", "delta_hi"]].values],
+        "p": d["delta_p"].map("{:.2f}".format)})
+
+
+def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per kept (fine-tuned or Part II) run: data, regime, size, float and int8 AUC, ΔAUC [CI]."""
+    d = _labels(df[df["format"] == "int8"]).sort_values(["dataset", "model", "regime",
+                                                          "resolution", "seed"])
+    return pd.DataFrame({
+        "Model": [f"{m}, {r}" for m, r in zip(d["Model"], d["regime"], strict=True)],
+        "data": [f"{a}/{b}" for a, b in zip(d["dataset"], d["task"], strict=True)],
+        "px · seed": [f"{x} · {s}" for x, s in zip(d["px"], d["seed"], strict=True)],
         "AUC float": d["keras_auc"].map("{:.3f}".format), "AUC int8": d["auc"].map("{:.3f}".format),
         "ΔAUC [95 % CI]": [ci_text(*v) for v in d[["delta_auc", "delta_lo", "delta_hi"]].values],
         "p": d["delta_p"].map("{:.2f}".format)})
