@@ -71,7 +71,7 @@ from IPython.display import display
 from helpers import records
 from helpers.data import load_dataset
 from helpers.models import BLOCK_DOC
-from helpers.train import run_training, save_record, validate_params
+from helpers.train import params_from_namespace, run_training, save_record
 from helpers.training.params import check_injected, globals_snapshot
 
 print("Keras", keras.__version__, "backend", keras.backend.backend())
@@ -118,25 +118,16 @@ external_root = None
 #
 # `check_injected` stops a run given a parameter this notebook does not define (papermill
 # would inject `resoluton=64` silently and train at the default), naming the closest valid
-# name. `validate_params` rejects an unknown name, a wrong type (`resolution="128"`, `epochs=1.5`) or
-# a value outside the allowed set (`model="vgg"`) with a message that names the parameter and
-# what is allowed, before any data is loaded. The *identity* of the run is every parameter
+# name. `params_from_namespace` gathers the parameters above by name for `validate_params`, which
+# rejects an unknown name, a wrong type (`resolution="128"`, `epochs=1.5`) or a value outside
+# the allowed set (`model="vgg"`) with a message that names the parameter and what is allowed,
+# before any data is loaded. The *identity* of the run is every parameter
 # except the four locations; its hash ends the run id, so the same configuration always gets
 # the same record file, on any machine.
 
 # %% tags=["nbval-check-output"]
 check_injected(globals(), _globals_before_parameters)  # a typo'd papermill parameter stops here
-params = validate_params(dict(
-    dataset=dataset, task=task, model=model, resolution=resolution, regime=regime,
-    unfreeze_blocks=unfreeze_blocks, preprocessing=preprocessing, epochs=epochs,
-    batch_size=batch_size, lr=lr, seed=seed, weights=weights, early_stopping=early_stopping,
-    patience_es=patience_es, balanced_eval=balanced_eval, max_images=max_images,
-    precision=precision, aug_rotation=aug_rotation, aug_hflip=aug_hflip,
-    aug_brightness=aug_brightness, aug_contrast=aug_contrast, class_weight=class_weight,
-    lr_schedule=lr_schedule, unfreeze_layers=unfreeze_layers, tta=tta, split_seed=split_seed,
-    external=external, external_root=external_root, val_fraction=val_fraction, save_model=save_model,
-    data_root=data_root, weights_dir=weights_dir, cache_dir=cache_dir, output_dir=output_dir,
-))
+params = params_from_namespace(globals())  # every parameter above, by name, validated
 identity = params.identity()
 run_id = records.run_id(identity)
 print("run id:", run_id)

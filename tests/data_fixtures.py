@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -126,3 +127,15 @@ def folder_from_isic(data_dir: Path, root: Path, n_per_class: int = 40,
                 fmt, ext = ("PNG", "png") if k % 3 == 0 else ("JPEG", "jpg")
                 save_image(root / cls / f"{r['image_id']}.{ext}", img, fmt)
     return root
+
+
+def load_folder(root: Path, **kw: Any) -> Any:
+    """``load_dataset("folder", data_root=root, **kw)``, at 16 px unless ``resolution`` is given.
+
+    The folder data set of the data chapter, as its tests load it (with the ``folder_env``
+    fixture of conftest.py: a private cache, no real data).
+    """
+    from helpers.data import load_dataset
+
+    kw.setdefault("resolution", 16)
+    return load_dataset("folder", data_root=root, **kw)

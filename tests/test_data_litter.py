@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from data_fixtures import (
     grey16_image,
+    load_folder,
     make_folder,
     make_mixed_folder,
     random_image,
@@ -14,18 +15,9 @@ from data_fixtures import (
 )
 from PIL import Image
 
-from helpers.data import DataError, load_dataset
+from helpers.data import DataError
 
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESBOOK_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("RESBOOK_DATA_DIR", raising=False)
-
-
-def _load(root, **kw):
-    kw.setdefault("resolution", 16)
-    return load_dataset("folder", data_root=root, **kw)
+pytestmark = pytest.mark.usefixtures("folder_env")  # conftest.py
 
 
 def _n_images(ds) -> int:
@@ -35,7 +27,7 @@ def _n_images(ds) -> int:
 # -- item 2: the paper's layout, positive class named by the user --------------------------------
 def test_acne_normal_mixed_sizes_and_formats(tmp_path):
     root = make_mixed_folder(tmp_path / "photos", n=14)
-    ds = _load(root, task="Acne", seed=5)
+    ds = load_folder(root, task="Acne", seed=5)
     assert ds.task == "Acne" and ds.class_names == ("Normal", "Acne")
     assert _n_images(ds) == 28 and ds.report.skipped == [] and ds.report.warnings == []
     assert ds.report.split_strategy == "stratified"
@@ -46,13 +38,13 @@ def test_acne_normal_mixed_sizes_and_formats(tmp_path):
         acne = s.labels == 1
         assert all(i.startswith("Acne/") for i in s.ids[acne])
         assert all(i.startswith("Normal/") for i in s.ids[~acne])
-    again = _load(root, task="Acne", seed=5)
+    again = load_folder(root, task="Acne", seed=5)
     assert again.fingerprint == ds.fingerprint
     assert all((again.splits[s].ids == ds.splits[s].ids).all() for s in ds.splits)
-    other = _load(root, task="Acne", seed=6)
+    other = load_folder(root, task="Acne", seed=6)
     assert any(set(other.splits[s].ids) != set(ds.splits[s].ids) for s in ds.splits)
     # default task (None) = second class folder in sorted order, same as before
-    assert _load(root, task=None).task == "Normal"
+    assert load_folder(root, task=None).task == "Normal"
     # an RGBA PNG is composited on white; a greyscale one has equal channels
     i = list(ds.splits["train"].ids).index("Acne/acne_02") if "Acne/acne_02" in ds.splits[
         "train"].ids else None
@@ -64,7 +56,7 @@ def test_acne_normal_mixed_sizes_and_formats(tmp_path):
 def test_unknown_positive_class_names_the_folders(tmp_path):
     root = make_folder(tmp_path / "f", {"Acne": 4, "Normal": 4})
     with pytest.raises(DataError, match=r"unknown task 'acne'.*\['Normal', 'Acne'\]"):
-        _load(root, task="acne")
+        load_folder(root, task="acne")
 
 
 # -- item 3: litter folders skipped and counted; other nested folders refused ---------------------
@@ -78,7 +70,7 @@ def test_litter_folders_are_skipped_and_counted(tmp_path):
     save_image(root / "Acne" / ".thumbnails" / "t.png", random_image(902))
     save_image(root / "__MACOSX" / "Acne" / "._acne_x_000.jpg", random_image(903), "JPEG")
     with pytest.warns(UserWarning, match="skipped 4 file"):
-        ds = _load(root)
+        ds = load_folder(root)
     assert _n_images(ds) == 16  # no thumbnail became an image of a class
     skipped = dict(ds.report.skipped)
     assert set(skipped) == {"Acne/@eaDir/", "Normal/@eaDir/", "Acne/.thumbnails/", "__MACOSX/"}
@@ -95,7 +87,7 @@ def test_other_nested_folder_is_an_error_naming_it(tmp_path, split_layout):
     save_image(cls_dir / "more" / "x.jpg", random_image(904), "JPEG")
     rel = ("train/Acne/more/" if split_layout else "Acne/more/")
     with pytest.raises(DataError, match=rf"sub-folder 'more/' \('{rel}'\).*move the images"):
-        _load(root)
+        load_folder(root)
 
 
 # -- item 4: empty, unreadable and truncated files are named ----------------------------------------
@@ -105,7 +97,7 @@ def test_empty_and_broken_files_name_the_file(tmp_path):
     (root / "b" / "garbage.png").write_bytes(b"not a png at all")
     (root / "b" / "cut.jpg").write_bytes(truncated_jpeg_bytes())
     with pytest.warns(UserWarning, match="skipped 3 file"):
-        ds = _load(root)
+        ds = load_folder(root)
     skipped = dict(ds.report.skipped)
     assert skipped["a/zero.jpg"] == "empty file (0 bytes)"
     assert "BytesIO" not in str(ds.report) and "0x" not in str(ds.report)
@@ -114,7 +106,7 @@ def test_empty_and_broken_files_name_the_file(tmp_path):
     assert ds.report.skipped_counts() == {"unreadable image": 2, "empty file": 1}
     assert str(tmp_path) not in str(ds.report)
     with pytest.raises(DataError, match=r"unreadable image\(s\), e\.g\. 'a/zero\.jpg': empty file"):
-        _load(root, on_unreadable="raise")
+        load_folder(root, on_unreadable="raise")
 
 
 # -- item 5: system litter files are counted, never read as images ----------------------------------
@@ -128,7 +120,7 @@ def test_system_litter_files_counted_per_reason(tmp_path):
     (root / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # top level too
     (root / "README.txt").write_text("my photos")
     with pytest.warns(UserWarning, match="skipped 7 file"):
-        ds = _load(root)
+        ds = load_folder(root)
     assert _n_images(ds) == 12
     counts = ds.report.skipped_counts()
     assert counts == {"system file .DS_Store": 3, "AppleDouble file": 1, "not an image file": 1,
@@ -147,7 +139,7 @@ def test_constant_and_16bit_images_warned_and_kept(tmp_path):
     assert dark16.mode == "I;16"
     save_image(root / "b" / "dark16.tif", dark16)
     with pytest.warns(UserWarning, match="4 image\\(s\\) loaded with a warning"):
-        ds = _load(root, resolution=20)
+        ds = load_folder(root, resolution=20)
     assert _n_images(ds) == 16  # kept
     warned = dict(ds.report.warnings)
     assert set(warned) == {"a/black.png", "b/grey.jpg", "a/xray16.png", "b/dark16.tif"}
@@ -172,7 +164,7 @@ def test_constant_and_16bit_images_warned_and_kept(tmp_path):
 
 def test_valid_folder_has_no_warnings_or_skips(tmp_path):
     root = make_folder(tmp_path / "f", {"a": 5, "b": 5})
-    ds = _load(root)
+    ds = load_folder(root)
     assert ds.report.skipped == [] and ds.report.warnings == []
     assert ds.report.skipped_counts() == {} and ds.report.warning_counts() == {}
     assert "skipped files: 0" in str(ds.report) and "warnings" not in str(ds.report)

@@ -663,28 +663,25 @@ def test_results_notebook_end_to_end_on_synthetic_records(tmp_path: Path) -> Non
         **common,
     )
     nb = jupytext.read(NOTEBOOK)
-    out = pm.execute_notebook(
-        nb,
-        str(tmp_path / "out.ipynb"),
-        parameters={"results_dir": str(res)},
-        kernel_name="python3",
-        cwd=str(NOTEBOOK.parents[1]),
-        progress_bar=False,
-    )
+
+    def execute(name: str, results_dir: Path):
+        return pm.execute_notebook(
+            nb,
+            str(tmp_path / name),
+            parameters={"results_dir": str(results_dir)},
+            kernel_name="python3",
+            cwd=str(NOTEBOOK.parents[1]),
+            progress_bar=False,
+        )
+
+    out = execute("out.ipynb", res)
     text = json.dumps([c.get("outputs", []) for c in out.cells])
     assert str(tmp_path) not in text  # no absolute paths in outputs
     assert "image/png" in text and "application/papermill.record" in text
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(pm.PapermillExecutionError, match="helpers sweep configs/paper.yaml"):
-        pm.execute_notebook(
-            nb,
-            str(tmp_path / "fail.ipynb"),
-            parameters={"results_dir": str(empty)},
-            kernel_name="python3",
-            cwd=str(NOTEBOOK.parents[1]),
-            progress_bar=False,
-        )
+        execute("fail.ipynb", empty)
 
 
 def test_seed_aware_comparisons_match_or_hillis_and_holm(runs: pd.DataFrame) -> None:

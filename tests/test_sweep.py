@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from train_fixtures import parameters_cell
 
 from helpers import records as R
 from helpers import sweep as S
@@ -23,40 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = """# %% [markdown]
 # Tiny stand-in for notebooks/03_train.py: writes a run record at once.
 
-# %% tags=["parameters"]
-dataset = "isic2017"
-task = "melanoma"
-model = "mobilenet"
-resolution = 64
-regime = "frozen"
-unfreeze_blocks = 0
-preprocessing = "unit"
-epochs = 1
-batch_size = 8
-lr = 0.001
-seed = 0
-weights = "imagenet"
-early_stopping = False
-patience_es = 3
-balanced_eval = False
-max_images = 16
-precision = "float32"
-aug_rotation = 0.0
-aug_hflip = False
-aug_brightness = 0.0
-aug_contrast = 0.0
-class_weight = "none"
-lr_schedule = "plateau"
-unfreeze_layers = None
-tta = 0
-split_seed = None
-external = None
-val_fraction = None
-data_root = None
-weights_dir = None
-cache_dir = None
-output_dir = "results"
-
+""" + parameters_cell(
+    resolution=64, regime="frozen", unfreeze_blocks=0, epochs=1, batch_size=8, patience_es=3,
+    max_images=16, output_dir="results") + """
 # %%
 from pathlib import Path
 
@@ -123,6 +93,19 @@ def test_expand_counts_and_notebook_defaults(tiny: dict) -> None:
     assert {p["resolution"] for p in full} == {64, 128}
     assert all(p["batch_size"] == 8 and p["max_images"] == 16 for p in runs)  # notebook defaults
     assert all(set(p) == set(R.IDENTITY_KEYS) - set(R.OMITTED_AT_DEFAULT) for p in runs)
+
+
+def test_tiny_notebook_declares_every_train_param(tiny: dict) -> None:
+    """Its parameters cell is generated from TrainParams, like the real one in notebooks/03."""
+    import dataclasses
+
+    from helpers.training.params import TrainParams
+
+    defaults = S.notebook_defaults(Path(tiny["_root"]) / tiny["notebook"])
+    assert list(defaults) == [f.name for f in dataclasses.fields(TrainParams)]
+    assert (defaults["resolution"], defaults["output_dir"], defaults["lr"]) == (64, "results", 1e-3)
+    with pytest.raises(ValueError, match="resoluton"):
+        parameters_cell(resoluton=64)
 
 
 def test_expand_uses_validator_output(tiny: dict) -> None:

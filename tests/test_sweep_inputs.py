@@ -12,46 +12,15 @@ from pathlib import Path
 
 import pytest
 from data_fixtures import make_folder, random_image, save_jpeg
+from train_fixtures import parameters_cell
 
 from helpers import records as R
 from helpers import sweep as S
 from helpers.data import data_fingerprint, load_dataset
 
-NB = """# %% tags=["parameters"]
-dataset = "folder"
-task = "Normal"
-model = "mobilenet"
-resolution = 16
-regime = "frozen"
-unfreeze_blocks = None
-preprocessing = "unit"
-epochs = 1
-batch_size = 8
-lr = 0.001
-seed = 0
-weights = "imagenet"
-early_stopping = False
-patience_es = 3
-balanced_eval = False
-max_images = None
-precision = "float32"
-aug_rotation = 0.0
-aug_hflip = False
-aug_brightness = 0.0
-aug_contrast = 0.0
-class_weight = "none"
-lr_schedule = "plateau"
-unfreeze_layers = None
-tta = 0
-split_seed = None
-external = None
-val_fraction = None
-data_root = None
-weights_dir = None
-cache_dir = None
-output_dir = "results"
-external_root = None
-
+NB = parameters_cell(
+    dataset="folder", task="Normal", resolution=16, regime="frozen", epochs=1, batch_size=8,
+    patience_es=3, output_dir="results") + """
 # %%
 from helpers import records
 from helpers.data import data_fingerprint

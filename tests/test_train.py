@@ -16,48 +16,15 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 
+from train_fixtures import assert_resumes_like, needs_env  # noqa: E402
+
 from helpers import train  # noqa: E402
 from helpers.train import TrainParams, run_training, save_record, validate_params  # noqa: E402
 
-needs_data = pytest.mark.skipif(
-    not os.environ.get("RESBOOK_DATA_DIR", "").strip(),
-    reason="RESBOOK_DATA_DIR is unset: the training tests need the real ISIC 2017 images",
-)
-needs_weights = pytest.mark.skipif(
-    not os.environ.get("RESBOOK_WEIGHTS_DIR", "").strip(),
-    reason="RESBOOK_WEIGHTS_DIR is unset: the frozen-regime tests need local ImageNet weights",
-)
+needs_data = needs_env("RESBOOK_DATA_DIR", "the training tests need the real ISIC 2017 images")
+needs_weights = needs_env("RESBOOK_WEIGHTS_DIR", "the frozen-regime tests need local ImageNet weights")
 
 # ------------------------------------------------------------------------------ validation
-
-
-@pytest.mark.parametrize(
-    ("raw", "needle"),
-    [
-        ({"resolution": "128"}, "resolution='128'"),
-        ({"resolution": 16}, "resolution=16"),
-        ({"epochs": 1.5}, "epochs=1.5"),
-        ({"epochs": True}, "epochs=True"),
-        ({"model": "vgg"}, "['mobilenet', 'mobilenetv2', 'resnet50']"),
-        ({"regime": "half"}, "['full', 'frozen', 'partial']"),
-        ({"preprocessing": "caffe"}, "['unit', 'native']"),
-        ({"lr": "0.001"}, "lr='0.001'"),
-        ({"lr": 0}, "lr=0"),
-        ({"early_stopping": "yes"}, "True or False"),
-        ({"max_images": 1}, "max_images=1"),
-        ({"regime": "partial"}, "unfreeze_blocks"),
-        ({"regime": "partial", "unfreeze_blocks": 14}, "at most 13"),
-        ({"regime": "full", "unfreeze_blocks": 2}, "only used with regime='partial'"),
-        ({"weights": "/no/such/weights.h5"}, "does not exist"),
-        ({"weights": "none"}, "None, 'imagenet' or an existing weights file"),
-        ({"task": 3}, "task=3"),
-        ({"epocs": 3}, "unknown parameter(s) ['epocs']"),
-    ],
-)
-def test_validate_params_rejects(raw, needle):
-    with pytest.raises(ValueError) as e:
-        validate_params(raw)
-    assert needle in str(e.value)
 
 
 def test_validate_params_defaults_and_identity():
@@ -117,16 +84,6 @@ TINY = {"dataset": "isic2017", "task": "melanoma", "model": "mobilenet", "resolu
         "regime": "full", "epochs": 2, "max_images": 16, "weights": None}
 
 
-class _Killed(RuntimeError):
-    pass
-
-
-class _KillAfterFirstEpoch(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0:
-            raise _Killed("simulated kill after epoch 1")
-
-
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref")
@@ -167,17 +124,9 @@ def test_same_seed_same_predictions(reference_run, tmp_path):
 @needs_data
 def test_resume_after_kill_matches_uninterrupted(reference_run, tmp_path):
     rec, _ = reference_run
-    params = {**TINY, "output_dir": str(tmp_path)}
-    with pytest.raises(_Killed):
-        run_training(params, verbose=0, measure=False, callbacks=[_KillAfterFirstEpoch()])
-    state = json.loads((tmp_path / "checkpoints" / rec["run_id"] / "state.json").read_text())
-    assert state["epoch"] == 1 and state["history"]["epoch"] == [1]
-    resumed = run_training(params, verbose=0, measure=False)
-    assert resumed["timing"]["resumed_from_epoch"] == 1
+    state, resumed = assert_resumes_like(rec, TINY, tmp_path)  # state: the kill's, at epoch 1
+    assert state["history"]["epoch"] == [1]
     assert resumed["history"]["epoch"] == [1, 2]
-    assert resumed["history"] == rec["history"]
-    assert resumed["predictions"] == rec["predictions"]
-    assert not (tmp_path / "checkpoints" / rec["run_id"]).exists()
 
 
 @needs_data
@@ -214,14 +163,7 @@ def test_early_stopping_state_survives_resume(tmp_path):
               "early_stopping": True, "patience_es": 2, "cache_dir": str(tmp_path / "cache")}
     whole = run_training({**params, "output_dir": str(tmp_path / "a")}, verbose=0, measure=False)
     assert 1 <= whole["timing"]["epochs_run"] <= 8
-    with pytest.raises(_Killed):
-        run_training({**params, "output_dir": str(tmp_path / "b")}, verbose=0, measure=False,
-                     callbacks=[_KillAfterFirstEpoch()])
-    resumed = run_training({**params, "output_dir": str(tmp_path / "b")}, verbose=0,
-                           measure=False)
-    assert resumed["timing"]["resumed_from_epoch"] == 1
-    assert resumed["history"] == whole["history"]
-    assert resumed["predictions"] == whole["predictions"]
+    assert_resumes_like(whole, params, tmp_path / "b")
 
 
 @needs_data

@@ -1,4 +1,5 @@
-"""helpers.training.params without Keras, and its defaults as the notebook's parameters cell."""
+"""helpers.training.params without Keras: its defaults as the notebook's parameters cell, what
+validate_params rejects (Parts I and II), and params_from_namespace (the notebook's globals)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,89 @@ def test_folder_dataset_takes_any_positive_class_and_seed_is_32_bit() -> None:
     assert validate_params({"seed": 2**32 - 1}).seed == 2**32 - 1
     with pytest.raises(ValueError, match=r"seed=4294967296"):
         validate_params({"seed": 2**32})
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ({"resolution": "128"}, "resolution='128'"),
+        ({"resolution": 16}, "resolution=16"),
+        ({"epochs": 1.5}, "epochs=1.5"),
+        ({"epochs": True}, "epochs=True"),
+        ({"model": "vgg"}, "['mobilenet', 'mobilenetv2', 'resnet50']"),
+        ({"regime": "half"}, "['full', 'frozen', 'partial']"),
+        ({"preprocessing": "caffe"}, "['unit', 'native']"),
+        ({"lr": "0.001"}, "lr='0.001'"),
+        ({"lr": 0}, "lr=0"),
+        ({"early_stopping": "yes"}, "True or False"),
+        ({"max_images": 1}, "max_images=1"),
+        ({"regime": "partial"}, "unfreeze_blocks"),
+        ({"regime": "partial", "unfreeze_blocks": 14}, "at most 13"),
+        ({"regime": "full", "unfreeze_blocks": 2}, "only used with regime='partial'"),
+        ({"weights": "/no/such/weights.h5"}, "does not exist"),
+        ({"weights": "none"}, "None, 'imagenet' or an existing weights file"),
+        ({"task": 3}, "task=3"),
+        ({"epocs": 3}, "unknown parameter(s) ['epocs']"),
+        # Part II (chest X-rays) parameters
+        ({"aug_rotation": -1}, "aug_rotation=-1"),
+        ({"aug_rotation": "10"}, "aug_rotation='10'"),
+        ({"aug_brightness": 1.5}, "aug_brightness=1.5"),
+        ({"aug_hflip": 1}, "True or False"),
+        ({"class_weight": "auto"}, "['none', 'balanced']"),
+        ({"lr_schedule": "step"}, "['plateau', 'cosine', 'constant']"),
+        ({"tta": 1}, "tta=1"),
+        ({"tta": 4}, "aug_rotation > 0 or aug_hflip=True"),
+        ({"unfreeze_layers": 3}, "only used with regime='partial'"),
+        ({"regime": "partial", "unfreeze_layers": 86}, "1..85 for mobilenet"),
+        ({"regime": "partial", "unfreeze_layers": 3, "unfreeze_blocks": 2}, "not both"),
+    ],
+)
+def test_validate_params_rejects(raw, needle) -> None:
+    from helpers.training.params import validate_params
+
+    with pytest.raises(ValueError) as e:
+        validate_params(raw)
+    assert needle in str(e.value)
+
+
+# ------------------------------------------------- the training notebook's globals → params
+
+
+def _notebook_globals() -> dict:
+    """What the training notebook's kernel holds after its parameters cell: every parameter,
+    plus imports, IPython's history names and other globals that are no parameter."""
+    from helpers.training.params import TrainParams
+
+    return {**dataclasses.asdict(TrainParams()), "resolution": 64, "regime": "partial",
+            "unfreeze_blocks": 2, "output_dir": "results/x", "json": json, "_i3": "x",
+            "In": [], "params": "an older value", "ds": object()}
+
+
+def test_params_from_namespace_equals_the_explicit_validate_params() -> None:
+    """The notebook's former ``validate_params(dict(dataset=dataset, ...))`` gives the same run."""
+    from helpers import records
+    from helpers.train import params_from_namespace as reexported
+    from helpers.training.params import TrainParams, params_from_namespace, validate_params
+
+    ns = _notebook_globals()
+    explicit = validate_params({f.name: ns[f.name] for f in dataclasses.fields(TrainParams)})
+    got = params_from_namespace(ns)
+    assert got == explicit and reexported is params_from_namespace
+    assert (got.resolution, got.unfreeze_blocks, got.output_dir) == (64, 2, "results/x")
+    assert records.run_id(got.identity()) == records.run_id(explicit.identity())
+
+
+def test_params_from_namespace_names_a_missing_parameter() -> None:
+    from helpers.training.params import params_from_namespace
+
+    ns = _notebook_globals()
+    del ns["lr"], ns["external_root"]
+    with pytest.raises(ValueError, match=r"missing parameter\(s\) \['lr', 'external_root'\]"):
+        params_from_namespace(ns)
+
+
+def test_params_from_namespace_still_validates() -> None:
+    from helpers.training.params import params_from_namespace
+
+    with pytest.raises(ValueError, match="resolution='128'"):
+        params_from_namespace({**_notebook_globals(), "resolution": "128"})

@@ -17,6 +17,7 @@ from helpers.training.params import (
     LR_FACTOR,
     LR_PATIENCE,
     TrainParams,
+    params_from_namespace,
     validate_params,
 )
 from helpers.training.run import run_training, save_record
@@ -32,6 +33,7 @@ __all__ = [
     "epoch_order",
     "inference_latency",
     "model_costs",
+    "params_from_namespace",
     "progress_verbosity",
     "run_training",
     "save_record",

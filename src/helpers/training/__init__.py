@@ -1,7 +1,8 @@
 """One training run, by job (training chapter, ``notebooks/03_train.py``).
 
-* :mod:`~helpers.training.params`: :class:`TrainParams`, their defaults and
-  :func:`validate_params` (no Keras import, so sweeps can check runs cheaply);
+* :mod:`~helpers.training.params`: :class:`TrainParams`, their defaults,
+  :func:`validate_params` (no Keras import, so sweeps can check runs cheaply) and
+  :func:`params_from_namespace` (the notebook's globals → checked params);
 * :mod:`~helpers.training.runtime`: seeding and the progress-bar choice;
 * :mod:`~helpers.training.batches`: the seeded in-memory batches;
 * :mod:`~helpers.training.checkpoints`: per-epoch checkpoints and resumption;

@@ -23,6 +23,7 @@ chest X-rays) sets the share of the pooled training images that a *seeded* split
 patient level) moves to validation, e.g. 0.2 for Kilaru et al.'s 80/20 split; ``None`` keeps the
 data set's default (10 % for Kermany) and is left out of the run id.
 
+The training notebook collects its parameters from its globals with :func:`params_from_namespace`.
 This module imports neither Keras nor TensorFlow, not even inside :func:`validate_params`.
 """
 
@@ -32,6 +33,7 @@ import dataclasses
 import math
 import numbers
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,11 @@ class TrainParams:
 _LOCATIONS = ("data_root", "weights_dir", "cache_dir", "output_dir", "external_root")
 
 
+def _names() -> list[str]:
+    """The :class:`TrainParams` field names, in order."""
+    return [f.name for f in dataclasses.fields(TrainParams)]
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
@@ -134,7 +141,7 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
         raw = dataclasses.asdict(raw)
     if not isinstance(raw, dict):
         raise ValueError(f"params must be a dict, got {type(raw).__name__}")
-    names = [f.name for f in dataclasses.fields(TrainParams)]
+    names = _names()
     unknown = sorted(set(raw) - set(names))
     if unknown:
         hints = "".join(f"; {u!r}{suggest(u, names)}" for u in unknown if suggest(u, names))
@@ -262,6 +269,23 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
     return TrainParams(**p)
 
 
+def params_from_namespace(namespace: Mapping[str, Any]) -> TrainParams:
+    """The run's checked :class:`TrainParams` from a notebook's ``globals()`` (training chapter).
+
+    ``notebooks/03_train.py`` binds every parameter as a global (its ``parameters`` cell, and
+    papermill's injected cell after it). This takes exactly the :class:`TrainParams` field names
+    from ``namespace``, ignores every other name (imports, IPython's ``_i3``, …) and passes them to
+    :func:`validate_params`. A field the namespace lacks raises ValueError naming it: the
+    ``parameters`` cell must assign every field.
+    """
+    names = _names()
+    missing = [n for n in names if n not in namespace]
+    if missing:
+        raise ValueError(f"missing parameter(s) {missing}: the notebook's parameters cell must "
+                         "assign every TrainParams field")
+    return validate_params({n: namespace[n] for n in names})
+
+
 # -------------------------------------------------- parameters injected by plain papermill
 def globals_snapshot(namespace: dict[str, Any]) -> dict[str, int]:
     """``{name: id(value)}`` of the public global names, taken right before the parameters cell.
@@ -280,7 +304,7 @@ def check_injected(namespace: dict[str, Any], before: dict[str, int]) -> None:
     imported before (``pd=1``), with the closest valid name. Names starting with ``_`` (IPython's
     ``_i3``, ``_3``, …) are not parameters and are ignored. Raises UnknownParameterError.
     """
-    names = [f.name for f in dataclasses.fields(TrainParams)]
+    names = _names()
     bound = {k for k, v in namespace.items()
              if not k.startswith("_") and before.get(k) != id(v)}
     unknown = bound - set(names)
