@@ -42,7 +42,7 @@ if seed != 14:  # seed 14: "forgets" to write its record
     records.write_json_atomic(
         records.record_path(output_dir, rid),
         {"schema": 1, "run_id": rid, "status": "ok", "params": records.canonical_params(params),
-         "locations": {"data_root": data_root}, "provenance": prov},
+         "locations": {"data_root": data_root}, "provenance": prov, "save_model": save_model},
     )
 """
 
@@ -184,6 +184,18 @@ def test_package_import_is_light() -> None:
 
 
 # ----------------------------------------------------------------------------- running
+
+
+def test_save_models_reaches_the_runs_without_changing_their_identity(
+    tiny: dict, tmp_path: Path
+) -> None:
+    """``--save-models`` passes save_model=True to each run (a papermill parameter, not identity)."""
+    plain = S.run_sweep({**tiny, "output_dir": "plain"}, validator=None)
+    kept = S.run_sweep({**tiny, "output_dir": "kept"}, validator=None, save_models=True)
+    (a,), (b,) = plain.runs, kept.runs
+    assert a["run_id"] == b["run_id"] and a["status"] == b["status"] == "ok"
+    rec = lambda d: R.read_json(R.record_path(tmp_path / d, a["run_id"]))  # noqa: E731
+    assert rec("plain")["save_model"] is False and rec("kept")["save_model"] is True
 
 
 def test_resume_skips_matching_ok_record(tiny: dict, tmp_path: Path) -> None:
