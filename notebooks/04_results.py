@@ -44,7 +44,9 @@
 #
 # `results_dir` is the folder a sweep wrote (`output_dir` in its YAML file); `dataset` and `task`
 # pick the records of one data set and task in it. The book's own build runs every chapter with
-# `make notebooks`.
+# `make notebooks`. On your own records every table, figure and glued number is recomputed, but
+# the prose between them was written for the book's ISIC-2017 melanoma run: read its wording
+# ("melanoma", the paper's comparisons) as describing that run, and the numbers as yours.
 # :::
 
 # %% tags=["remove-cell"]
