@@ -22,11 +22,12 @@
 #
 # **Parameters** (papermill): `results_dir` (run records of `configs/paper.yaml`).
 #
-# **Prerequisites.** The records of the sweep's block 3 (`precision: mixed_bfloat16`,
-# MobileNet 128 px) beside the float32 records of block 2; {doc}`04_results` for DeLong.
+# **Prerequisites.** The records of the sweep's blocks 3 and 3b (`precision: mixed_bfloat16`,
+# MobileNet 128 px and ResNet50 64 px) beside the float32 records of block 2; {doc}`04_results`
+# for DeLong; the precision benchmark's file (`bench_file`).
 #
-# **Time to run.** A few seconds from committed records. Each of the six bf16 training runs
-# behind it takes about a quarter to half an hour on a 2-core CPU (`timing.wall_s` in each record).
+# **Time to run.** A few seconds from committed records. Each bf16 training run behind it takes
+# about a quarter to half an hour on a 2-core CPU (`timing.wall_s` in each record).
 #
 # **What you will learn.** Whether bf16 training moves the test AUC by more than training with
 # another seed does; how much faster it is on this CPU; and why precision is part of a run's
@@ -34,8 +35,9 @@
 #
 # ```{admonition} Run it yourself
 # :class: tip
-# `python -m helpers sweep configs/paper.yaml --only=-128-full-` trains the float32 and bf16
-# runs that are missing, then `python -m helpers notebooks configs/book.yaml --only 05`.
+# `python -m helpers sweep configs/paper.yaml --only=-bf16-` trains the bf16 runs that are
+# missing (the float32 partners are block 2's), then
+# `python -m helpers notebooks configs/book.yaml --only 05`.
 # ```
 
 # %% tags=["remove-cell"]
@@ -46,14 +48,18 @@ if "google.colab" in sys.modules:
     get_ipython().run_line_magic("pip", "install -q resolution-tradeoff-book[tf]@git+https://github.com/resolution-tradeoff-book/resolution-tradeoff-book")  # noqa: E501, F821
 
 # %% tags=["hide-input", "nbval-ignore-output"]
+import json
+
 import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
 from helpers import config, parity, records
+from helpers.results import prose
 
 # %% tags=["parameters"]
 results_dir = "results/paper"
+bench_file = "results/benchmarks/precision-cpu.json"  # scripts/benchmark.py --precision --out
 
 # %% [markdown]
 # ## 1. Seed by seed: the same run in two precisions
@@ -117,7 +123,21 @@ display(Markdown(parity.verdict(cells)))
 # {glue:text}`parity_max_abs_delta:.3f`, and the smallest per-seed paired DeLong p-value is
 # {glue:text}`parity_min_p:.2f`. How much faster bf16 trains is measured by the benchmark
 # (`python scripts/benchmark.py --precision`, README), not from these runs' wall times: the bf16
-# runs shared the CPU with other work, so their wall times say nothing about speed.
+# runs shared the CPU with other work, so their wall times say nothing about speed. With nothing
+# else running, bf16 trained ResNet50 {glue:text}`bf16_train_min_resnet50:.2f`–
+# {glue:text}`bf16_train_max_resnet50:.2f` times as fast as float32 on this CPU, but MobileNet
+# only {glue:text}`bf16_train_min_mobilenet:.2f`–{glue:text}`bf16_train_max_mobilenet:.2f` times
+# (synthetic input, all layers trained, batch 32): oneDNN's bf16 kernels pay off for ResNet50's
+# dense convolutions, not for MobileNet's depthwise ones. So the book runs the paper's regime
+# in bf16 for ResNet50 only (its own parity cell: ResNet50 at 64 px) and in float32 for the
+# MobileNets.
+
+# %% tags=["hide-input"]
+speed = parity.speed_table(json.loads(config.results_dir(bench_file).read_text()))
+prose.glue_values(parity.speed_values(speed))
+display(speed.style.hide(axis="index").format(precision=2).set_uuid("parity-speed"))
+
+# %% [markdown]
 #
 # **Why precision is still part of a run's identity.** Parity here is statistical, not
 # bitwise: bf16 runs of one seed give other predictions than float32 runs (the "same label"

@@ -74,3 +74,22 @@ def test_no_pairs_yet_gives_empty_tables_and_says_so() -> None:
     cells = parity.parity_by_cell(recs)
     assert cells.empty and "holds" in cells.columns
     assert "not established" in parity.verdict(cells)
+
+
+def test_speed_table_and_values_from_a_benchmark_file() -> None:
+    from helpers import parity
+
+    rows = [{"model": m, "resolution": r, "precision": p, "train_img_s": t, "infer_img_s": i}
+            for m, r, p, t, i in (("mobilenet", 64, "float32", 200.0, 900.0),
+                                  ("mobilenet", 64, "mixed_bfloat16", 150.0, 900.0),
+                                  ("resnet50", 64, "float32", 50.0, 180.0),
+                                  ("resnet50", 64, "mixed_bfloat16", 70.0, 270.0),
+                                  ("resnet50", 128, "float32", 20.0, 60.0))]  # no bf16 pair
+    table = parity.speed_table({"precision": rows})
+    assert list(table["model"]) == ["mobilenet", "resnet50"]
+    assert table["train bf16 / fp32"].tolist() == [0.75, 1.4]
+    assert table["infer bf16 / fp32"].tolist() == [1.0, 1.5]
+    v = parity.speed_values(table)
+    assert v == {"bf16_train_min_mobilenet": 0.75, "bf16_train_max_mobilenet": 0.75,
+                 "bf16_train_min_resnet50": 1.4, "bf16_train_max_resnet50": 1.4}
+    assert parity.speed_table({}).empty

@@ -167,3 +167,31 @@ def verdict(cells: pd.DataFrame) -> str:
     head = (f"Parity holds in {held} of {len(cells)} configuration(s)" if held < len(cells)
             else f"Parity holds in all {len(cells)} configuration(s)")
     return head + ": " + "; ".join(parts) + "."
+
+
+def speed_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
+    """bf16 / float32 images-per-second ratios per model and size from ``benchmark.py
+    --precision --out FILE`` (chapter 05): training (all layers) and inference."""
+    rows = benchmark.get("precision") or []
+    by = {(r["model"], int(r["resolution"]), r["precision"]): r for r in rows}
+    out = []
+    for (model, res, prec), f in sorted(by.items()):
+        b = by.get((model, res, "mixed_bfloat16"))
+        if prec != "float32" or b is None:
+            continue
+        out.append({"model": model, "px": res,
+                    "train fp32 img/s": f["train_img_s"], "train bf16 / fp32":
+                    b["train_img_s"] / f["train_img_s"],
+                    "infer bf16 / fp32": b["infer_img_s"] / f["infer_img_s"]})
+    return pd.DataFrame(out, columns=["model", "px", "train fp32 img/s", "train bf16 / fp32",
+                                      "infer bf16 / fp32"])
+
+
+def speed_values(table: pd.DataFrame) -> dict[str, float]:
+    """Smallest and largest training speed-up of bf16 per model (``bf16_train_min_<model>``,
+    ``bf16_train_max_<model>``), for the prose of chapter 05 and the reproducibility page."""
+    out: dict[str, float] = {}
+    for model, grp in table.groupby("model"):
+        out[f"bf16_train_min_{model}"] = float(grp["train bf16 / fp32"].min())
+        out[f"bf16_train_max_{model}"] = float(grp["train bf16 / fp32"].max())
+    return out
