@@ -112,12 +112,14 @@ reading.run_counts(runs)
 # The sweep that wrote these records plans a grid (`sweep.json` names its config; for the book,
 # `configs/paper.yaml`). Of its {glue:text}`grid_n_planned:.0f` runs,
 # {glue:text}`grid_n_ok:.0f` have a successful record and {glue:text}`grid_n_todo:.0f` are still
-# to run. The paper's regime (`full`) was first run in float32 only where a 2-core CPU could
-# afford it; the remaining cells run in bf16 mixed precision, after the parity check of
-# {doc}`05_precision_parity`. The {glue:text}`grid_bf16_n_ok:.0f` bf16 runs so far took
-# {glue:text}`grid_bf16_wall_h:.1f` h of wall time on this book's shared 2-core CPU (all
-# fully fine-tuned runs: {glue:text}`grid_full_wall_h:.1f` h). Every comparison below uses the
-# cells that exist; a missing cell is never filled in.
+# to run. The paper's regime (`full`) was first run only where a 2-core CPU could afford it; the
+# remaining cells run in the background over several sessions, ResNet50's in bf16 mixed
+# precision (faster for it on this CPU, after the parity check of {doc}`05_precision_parity`),
+# the MobileNets' in float32 (bf16 does not speed them up here). The
+# {glue:text}`grid_full_n_ok:.0f` fully fine-tuned runs so far took
+# {glue:text}`grid_full_wall_h:.1f` h of wall time on this book's shared 2-core CPU
+# ({glue:text}`grid_bf16_n_ok:.0f` of them in bf16: {glue:text}`grid_bf16_wall_h:.1f` h).
+# Every comparison below uses the cells that exist; a missing cell is never filled in.
 
 # %% tags=["hide-input"]
 grid = coverage.load(config.results_dir(results_dir))  # None when no sweep.json names a config

@@ -87,3 +87,10 @@ def test_todo_text_names_the_config_and_every_missing_run(sweep_dir: Path) -> No
     lines = coverage.todo_text(status).split("\n  ")
     assert "python -m helpers sweep configs/x.yaml" in lines[0] and lines[0].startswith("8 runs")
     assert lines[1:] == list(status["run_id"])
+
+
+def test_run_wall_time_adds_the_epochs_of_earlier_sessions() -> None:
+    assert coverage.run_wall_s({"wall_s": 100.0, "epoch_s": [10.0] * 5}) == 100.0
+    resumed = {"wall_s": 100.0, "epoch_s": [30.0, 40.0, 5.0], "resumed_from_epoch": 2}
+    assert coverage.run_wall_s(resumed) == 170.0
+    assert coverage.run_wall_s({}) != coverage.run_wall_s({})  # NaN

@@ -51,8 +51,8 @@ def grid_status(results_dir: str | os.PathLike[str],
     """One row per run of the sweep config: identity params, ``status`` and ``wall_s`` (ch. 04).
 
     ``config`` defaults to the one named by ``sweep.json``. ``status`` is the record's (``ok``,
-    ``failed``) or ``not run`` when there is no record; ``wall_s`` is the record's
-    ``timing.wall_s`` (NaN when not run or not timed). Keys a run id omits at their default
+    ``failed``) or ``not run`` when there is no record; ``wall_s`` is :func:`run_wall_s` of the
+    record (NaN when not run or not timed). Keys a run id omits at their default
     (``precision: float32``, ...) are filled in, so every row can be grouped by them.
     """
     from helpers.sweep.config import expand, load_config
@@ -66,12 +66,26 @@ def grid_status(results_dir: str | os.PathLike[str],
         if rec_file.is_file():
             rec = read_json(rec_file)
             status = str(rec.get("status", "ok"))
-            wall = float((rec.get("timing") or {}).get("wall_s") or float("nan"))
+            wall = run_wall_s(rec.get("timing") or {})
         rows.append({**OMITTED_AT_DEFAULT, **params, "run_id": rid, "status": status,
                      "wall_s": wall})
     df = pd.DataFrame(rows)
     df.attrs["config"] = _shown(path)  # as a reader types it: relative to the repository root
     return df
+
+
+def run_wall_s(timing: dict[str, Any]) -> float:
+    """A run's wall time in seconds, including the epochs of earlier sessions if it resumed.
+
+    ``timing.wall_s`` covers the last session only; a run resumed from a checkpoint at epoch k
+    also spent ``sum(timing.epoch_s[:k])`` seconds training before (``epoch_s`` holds every
+    epoch). NaN when the record has no wall time.
+    """
+    wall = timing.get("wall_s")
+    if wall is None:
+        return float("nan")
+    k = int(timing.get("resumed_from_epoch") or 0)
+    return float(wall) + float(sum((timing.get("epoch_s") or [])[:k]))
 
 
 def _shown(path: Path) -> str:
@@ -164,7 +178,8 @@ def summary_values(status: pd.DataFrame | None) -> dict[str, float]:
     the CPU in bf16 mixed precision: chapter 05) and their summed wall time. NaN without a grid.
     """
     if status is None:
-        keys = ("n_planned", "n_ok", "n_todo", "full_wall_h", "bf16_n_ok", "bf16_wall_h")
+        keys = ("n_planned", "n_ok", "n_todo", "full_n_ok", "full_wall_h", "bf16_n_ok",
+                "bf16_wall_h")
         return {f"grid_{k}": float("nan") for k in keys}
     ok = status["status"] == "ok"
     bf16 = ok & (status["regime"] == "full") & (status["precision"] == "mixed_bfloat16")
@@ -172,6 +187,7 @@ def summary_values(status: pd.DataFrame | None) -> dict[str, float]:
         "grid_n_planned": float(len(status)),
         "grid_n_ok": float(ok.sum()),
         "grid_n_todo": float((~ok).sum()),
+        "grid_full_n_ok": float((ok & (status["regime"] == "full")).sum()),
         "grid_full_wall_h": wall_hours(status, regime="full"),
         "grid_bf16_n_ok": float(bf16.sum()),
         "grid_bf16_wall_h": float(status.loc[bf16, "wall_s"].sum()) / 3600.0,
