@@ -51,3 +51,24 @@ def test_save_model_is_an_option_not_identity() -> None:
     assert "save_model" not in records.canonical_params({"save_model": True, "seed": 1})
     with pytest.raises(ValueError, match="save_model"):
         validate_params({"save_model": "yes"})
+
+
+def test_a_kept_book_model_loads_in_a_fresh_process(tmp_path) -> None:
+    """The book's models have a custom preprocessing layer: loading must not need its import."""
+    import subprocess
+    import sys
+
+    from helpers.models import build_model
+
+    model = build_model("mobilenet", 32, weights=None, preprocessing="native")
+    entry = kept.keep_model(model, "run-m", tmp_path)
+    x = np.random.default_rng(1).integers(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "p.npy", model.predict(x, verbose=0))
+    code = ("import json, sys, numpy as np; from helpers.training.kept import load_kept_model; "
+            f"m = load_kept_model({{'run_id': 'run-m', 'kept_model': {entry!r}}}, sys.argv[1]); "
+            "x = np.load(sys.argv[1] + '/x.npy'); "
+            "assert np.array_equal(m.predict(x, verbose=0), np.load(sys.argv[1] + '/p.npy'))")
+    res = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
