@@ -44,3 +44,27 @@ def test_from_records_selects_runs_and_skips_those_without_a_kept_model(tmp_path
     assert "done: 0 record(s) written, 3 configuration(s) skipped" in out
     assert not (tmp_path / "out" / "records").exists() or not any(
         (tmp_path / "out" / "records").iterdir())
+
+
+def test_a_bf16_model_exports_through_its_float32_twin() -> None:
+    """Kept models of bf16 runs compute in bfloat16, which LiteRT cannot convert."""
+    import numpy as np
+
+    from helpers import precision
+    from helpers.deploy import export
+    from helpers.deploy.runtime import LiteRTModel
+    from helpers.models import build_model
+
+    with precision.policy("mixed_bfloat16"):
+        model = build_model("mobilenet", 32, weights=None, preprocessing="native")
+    plain = build_model("mobilenet", 32, weights=None)
+    assert export.float32_copy(plain) is plain  # nothing to do in float32
+    twin = export.float32_copy(model)
+    assert twin is not model
+    assert set(export._policy_names(twin.get_config())) == {"float32"}
+    x = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3)).astype("uint8").astype("float32")
+    p_bf16, p_32 = model.predict(x, verbose=0), twin.predict(x, verbose=0)
+    assert np.abs(p_bf16.astype("float32") - p_32).max() < 0.05  # bf16 rounding only
+    data = export.to_litert(model, "float32")  # would fail on bf16 ops without the twin
+    lm = LiteRTModel(data, num_threads=1)
+    assert np.abs(lm.predict(x) - p_32.reshape(-1)).max() < 1e-3

@@ -39,6 +39,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,13 +95,58 @@ def saved_model(model, folder: str | os.PathLike[str]) -> Path:
     return folder
 
 
+def _policy_names(config: Any) -> Iterable[str]:
+    """Every dtype-policy name in a (nested) Keras config."""
+    if isinstance(config, dict):
+        if config.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and isinstance(
+                config.get("config"), dict):
+            yield str(config["config"].get("name"))
+        for value in config.values():
+            yield from _policy_names(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _policy_names(value)
+
+
+def _to_float32(config: Any) -> Any:
+    if isinstance(config, dict):
+        if config.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and isinstance(
+                config.get("config"), dict):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {k: _to_float32(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_to_float32(v) for v in config]
+    return config
+
+
+def float32_copy(model):
+    """``model`` itself if it computes in float32, else a float32 twin with the same weights.
+
+    A model trained with ``precision: mixed_bfloat16`` keeps float32 weights but computes in
+    bfloat16, which LiteRT's converter cannot translate; its twin, rebuilt from the same config
+    with every dtype policy set to float32, runs the same network in float32 (deployment
+    chapter: kept models of bf16 runs).
+    """
+    import helpers.models  # noqa: F401 - registers the custom layers for from_config
+
+    config = model.get_config()
+    if all(name == "float32" for name in _policy_names(config)):
+        return model
+    twin = model.__class__.from_config(_to_float32(config))
+    twin.set_weights(model.get_weights())
+    return twin
+
+
 def to_litert(model, fmt: str, representative: np.ndarray | None = None) -> bytes:
     """The ``model`` converted to a LiteRT flatbuffer in format ``fmt`` (one of :data:`FORMATS`).
 
     ``representative`` (images, N×H×W×3, uint8 or float 0..255) is required for ``"int8"`` and
-    ignored otherwise; see :func:`representative_sample`. Returns the file's bytes.
+    ignored otherwise; see :func:`representative_sample`. A mixed-precision model is converted
+    through its :func:`float32_copy`. Returns the file's bytes.
     """
     import tensorflow as tf
+
+    model = float32_copy(model)
 
     if fmt not in FORMATS:
         raise ValueError(f"fmt={fmt!r}: expected one of {list(FORMATS)}")
