@@ -274,6 +274,10 @@ display(report.styled(report.mismatch_table(mdf), "deploy-mismatch"))
 # paper's regime (all layers trained, ISIC) and the paper's protocol of Kilaru et al. (chapter
 # 07, chest X-rays) are there as far as their runs kept models; the int8 question is the same:
 # how much AUC does full-integer quantisation cost a network whose every layer was trained?
+# A model trained in bf16 mixed precision computes in bfloat16, which the LiteRT converter does
+# not translate: it is exported through a float32 twin with the same weights, so its "float32
+# file" column measures what that change of arithmetic alone costs against the Keras model
+# that produced the run record.
 
 # %% tags=["hide-input"]
 kept = report.deployment_frame(drec.load_deployment_records(config.results_dir(kept_dir))

@@ -310,6 +310,11 @@ def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
     kept = report.kept_summary(df)  # int8 rows only, labelled with regime and data set
     assert len(kept) == 1 and kept.iloc[0]["Model"] == "MobileNet, full"
     assert kept.iloc[0]["data"] == "toy/melanoma" and kept.iloc[0]["px · seed"] == f"{RES} · 0"
+    f32 = df[df["format"] == "float32"].iloc[0]
+    assert kept.iloc[0]["ΔAUC float32 file"] == report.ci_text(
+        f32["delta_auc"], f32["delta_lo"], f32["delta_hi"])
+    no_f32 = report.kept_summary(df[df["format"] == "int8"])
+    assert no_f32.iloc[0]["ΔAUC float32 file"] == "–"
 
 
 def test_mismatch_frame_matrix_and_best_size():

@@ -248,16 +248,27 @@ def int8_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per kept (fine-tuned or Part II) run: data, regime, size, float and int8 AUC, ΔAUC [CI]."""
+    """Per kept (fine-tuned or Part II) run: data, regime, the Keras model's AUC, and the ΔAUC
+    of its float32 file and of its full-int8 file against it [95 % CI] (deployment chapter).
+
+    A bf16-trained model is exported through a float32 twin (:func:`helpers.deploy.export.
+    float32_copy`), so its float32 file's ΔAUC is what the change of arithmetic costs.
+    """
+    keys = ["run_id"]
+    f32 = df[df["format"] == "float32"].set_index(keys)
     d = _labels(df[df["format"] == "int8"]).sort_values(["dataset", "model", "regime",
                                                           "resolution", "seed"])
+    f = f32.reindex(d["run_id"])
     return pd.DataFrame({
         "Model": [f"{m}, {r}" for m, r in zip(d["Model"], d["regime"], strict=True)],
         "data": [f"{a}/{b}" for a, b in zip(d["dataset"], d["task"], strict=True)],
         "px · seed": [f"{x} · {s}" for x, s in zip(d["px"], d["seed"], strict=True)],
-        "AUC float": d["keras_auc"].map("{:.3f}".format), "AUC int8": d["auc"].map("{:.3f}".format),
-        "ΔAUC [95 % CI]": [ci_text(*v) for v in d[["delta_auc", "delta_lo", "delta_hi"]].values],
-        "p": d["delta_p"].map("{:.2f}".format)})
+        "AUC Keras": d["keras_auc"].map("{:.3f}".format).tolist(),
+        "ΔAUC float32 file": [ci_text(*v) if np.isfinite(v[0]) else "–"
+                              for v in f[["delta_auc", "delta_lo", "delta_hi"]].values],
+        "ΔAUC int8 [95 % CI]": [ci_text(*v) for v in
+                                d[["delta_auc", "delta_lo", "delta_hi"]].values],
+        "p (int8)": d["delta_p"].map("{:.2f}".format).tolist()})
 
 
 def size_accuracy_table(df: pd.DataFrame) -> pd.DataFrame:
