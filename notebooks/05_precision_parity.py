@@ -133,7 +133,11 @@ display(Markdown(parity.verdict(cells)))
 # MobileNets.
 
 # %% tags=["hide-input"]
-speed = parity.speed_table(json.loads(config.results_dir(bench_file).read_text()))
+bench = config.results_dir(bench_file)
+if not bench.is_file():
+    raise FileNotFoundError(f"{bench_file} not found: make it with `python scripts/benchmark.py "
+                            f"--precision --no-pipeline --no-sweep --out {bench_file}`")
+speed = parity.speed_table(json.loads(bench.read_text()))
 prose.glue_values(parity.speed_values(speed))
 display(speed.style.hide(axis="index").format(precision=2).set_uuid("parity-speed"))
 

@@ -247,7 +247,8 @@ else:
     display(ft.style.hide(axis="index").format(precision=3).set_uuid("kilaru-gradcam-ft"))
 last224 = gc["by_resolution"]["224"]
 prose.glue_md("gc_ft_md", XR.gradcam_finetuned_md(ft, last224["lung_share_mean"],
-                                                  last224["corner_share_mean"]))
+                                                  last224["corner_share_mean"],
+                                                  gc.get("by_run_skipped", [])))
 
 # %% [markdown]
 # The montage shows the early-layer maps of four of these test images (two normal, two

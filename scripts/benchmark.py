@@ -129,6 +129,14 @@ def precision_markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _shown(path: Path) -> str:
+    """``path`` as the README shows it: relative to the repository when inside it."""
+    try:
+        return path.resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return path.name
+
+
 def precision_table(path: Path, readme: Path | None = None) -> int:
     """Print the precision table of a JSON file of ``--out`` (and put it in ``readme``)."""
     from helpers.files import replace_marked_block
@@ -139,7 +147,7 @@ def precision_table(path: Path, readme: Path | None = None) -> int:
     cpu, bf16 = result.get("cpu", {}), result.get("bf16_hardware", {})
     md = (precision_markdown(result["precision"]) + f"\n\nCPU: {cpu.get('model', '?')}, "
           f"{cpu.get('usable_cores', '?')} usable cores, bf16 in hardware: "
-          f"{bf16.get('cpu_bf16', '?')}; numbers from `{path.as_posix()}`.")
+          f"{bf16.get('cpu_bf16', '?')}; numbers from `{_shown(path)}`.")
     print(md)
     if readme is not None:
         print(f"→ {replace_marked_block(readme, 'precision-table', md)}")

@@ -58,7 +58,9 @@ import hashlib
 import inspect
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MODELS = ("mobilenet", "resnet50")
 DEFAULT_RESOLUTIONS = (64, 128, 224, 256)
@@ -78,10 +80,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="isic2017")
     ap.add_argument("--task", default="melanoma")
-    ap.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
-    ap.add_argument("--resolutions", nargs="+", type=int, default=list(DEFAULT_RESOLUTIONS))
-    ap.add_argument("--preprocessing", nargs="+", default=["native"])
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0])
+    # selection: unset means the frozen grid's defaults, or any run with --from-records
+    ap.add_argument("--models", nargs="+", default=None, help="default: mobilenet resnet50")
+    ap.add_argument("--resolutions", nargs="+", type=int, default=None,
+                    help="default: 64 128 224 256")
+    ap.add_argument("--preprocessing", nargs="+", default=None, help="default: native")
+    ap.add_argument("--seeds", nargs="+", type=int, default=None, help="default: 0")
     ap.add_argument("--formats", nargs="+", default=list(FORMATS), choices=list(FORMATS))
     ap.add_argument("--epochs", type=int, default=None, help="default: TrainParams.epochs")
     ap.add_argument("--max-images", type=int, default=None, help="images per split (identity)")
@@ -119,6 +123,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--write-readme", action="store_true",
                     help="--table: replace the table between README.md's deploy-table markers")
     args = ap.parse_args(argv)
+    if args.from_records and (args.untrained or args.quick or args.mismatch):
+        ap.error("--from-records deploys trained runs' kept models: not with --untrained, "
+                 "--quick or --mismatch")
+    if args.regime and not args.from_records:
+        ap.error("--regime selects runs of --from-records DIR (the grid is the frozen regime)")
+    if not args.from_records:  # the frozen grid's defaults; with --from-records: any
+        for name, default in (("models", DEFAULT_MODELS), ("resolutions", DEFAULT_RESOLUTIONS),
+                              ("preprocessing", ("native",)), ("seeds", (0,))):
+            if getattr(args, name) is None:
+                setattr(args, name, list(default))
     if args.repeats is None:
         args.repeats = 100 if args.latency_only else 50
     if args.warmup is None:
@@ -202,7 +216,8 @@ def trained_model(params: dict, dataset, untrained: bool):
     return run, holder[-1]
 
 
-def grid_items(args, untrained: bool):
+def grid_items(args: argparse.Namespace,
+               untrained: bool) -> Iterator[tuple[str, Callable[[], tuple]]]:
     """(run id, model getter) of each configuration of the frozen grid (re-trained)."""
     from helpers import records as rec_mod
     from helpers.data import load_dataset
@@ -223,30 +238,40 @@ def grid_items(args, untrained: bool):
                     yield ("untrained-" + rid) if untrained else rid, get
 
 
-def kept_items(args):
+def kept_items(args: argparse.Namespace) -> Iterator[tuple[str, Callable[[], tuple]]]:
     """(run id, model getter) of each selected run in ``--from-records`` whose model
-    was kept (``python -m helpers sweep CONFIG --save-models``): nothing is re-trained."""
+    was kept (``python -m helpers sweep CONFIG --save-models``): nothing is re-trained.
+
+    Failed and unselected records are counted and reported; a getter raises
+    :class:`~helpers.training.kept.KeptModelError` (a counted skip) when the model was not kept
+    or when the test images loaded now are not the ones the record was scored on.
+    """
     from helpers import records as rec_mod
     from helpers.train import validate_params
-    from helpers.training.kept import load_kept_model
+    from helpers.training.kept import KeptModelError, load_kept_model
     from helpers.training.run import load_data
 
-    runs = [r for r in rec_mod.load_records(args.from_records) if r.get("status") == "ok"]
-    for run in sorted(runs, key=lambda r: r["run_id"]):
-        p = run["params"]
-        if not (selected(args, {"params": p, "format": args.formats[0]})
-                and (args.regime is None or p.get("regime") == args.regime)):
-            continue
+    recs = rec_mod.load_records(args.from_records)
+    runs = [r for r in recs if r.get("status") == "ok"]
+    chosen = [r for r in runs if selected(args, {"params": r["params"], "format": args.formats[0]})
+              and (args.regime is None or r["params"].get("regime") == args.regime)]
+    print(f"{args.from_records}: {len(recs)} records, {len(recs) - len(runs)} not ok, "
+          f"{len(runs) - len(chosen)} not selected, {len(chosen)} selected", flush=True)
+    for run in sorted(chosen, key=lambda r: r["run_id"]):
 
         def get(run=run):
             model = load_kept_model(run)
-            return run, model, load_data(validate_params(dict(run["params"])))
+            ds = load_data(validate_params(dict(run["params"])))
+            if ds.splits["test"].ids.tolist() != run["predictions"]["test"]["ids"]:
+                raise KeptModelError(f"run {run['run_id']}: the test images loaded now are not "
+                                     "the ones its record was scored on (data changed?)")
+            return run, model, ds
 
         yield run["run_id"], get
 
 
-def deploy_formats(args, out: Path, run: dict, model, ds, todo: list[str], untrained: bool,
-                   t0: float) -> int:
+def deploy_formats(args: argparse.Namespace, out: Path, run: dict, model: Any, ds: Any,
+                   todo: list[str], untrained: bool, t0: float) -> int:
     """Export ``model`` to each format of ``todo``, measure it, write its record; how many."""
     from helpers import records as rec_mod
     from helpers.deploy.export import representative_sample, to_litert, write_litert
@@ -256,7 +281,8 @@ def deploy_formats(args, out: Path, run: dict, model, ds, todo: list[str], untra
     rid, seed = run["run_id"], int(run["params"]["seed"])
     te = ds.splits["test"]
     kp = keras_probs(model, te.images)
-    agree = parity_stats(run["predictions"]["test"]["probs"], kp)
+    test = run["predictions"]["test"]  # a TTA run's plain probabilities are the model's own
+    agree = parity_stats(test.get("probs_plain", test["probs"]), kp)
     rep = representative_sample(ds.splits["train"].images, args.representative, seed)
     print(f"{rid}: model ready in {time.perf_counter() - t0:.0f} s (Keras full "
           f"model vs run record: max |Δp| {agree['max_abs_diff']:.2e})", flush=True)
@@ -298,11 +324,16 @@ def deploy_formats(args, out: Path, run: dict, model, ds, todo: list[str], untra
     return n_done
 
 
-def selected(args, rec: dict) -> bool:
+def selected(args: argparse.Namespace, rec: dict) -> bool:
+    """Whether a record's params match the selection options (an unset option matches any)."""
     p = rec.get("params", {})
-    return (p.get("model") in args.models and int(p.get("resolution", -1)) in args.resolutions
-            and rec.get("format") in args.formats and p.get("seed") in args.seeds
-            and p.get("preprocessing") in args.preprocessing)
+
+    def ok(value: Any, allowed: list | None) -> bool:
+        return allowed is None or value in allowed
+
+    return (ok(p.get("model"), args.models) and ok(int(p.get("resolution", -1)), args.resolutions)
+            and ok(rec.get("format"), args.formats) and ok(p.get("seed"), args.seeds)
+            and ok(p.get("preprocessing"), args.preprocessing))
 
 
 def wait_for_quiet(args) -> float | None:

@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.kept_only:
         if not a.from_records:
             ap.error("--kept-only needs --from-records DIR")
+        if not (dest / "gradcam.json").is_file():
+            ap.error(f"{dest / 'gradcam.json'} does not exist: run without --kept-only first")
         out = json.loads((dest / "gradcam.json").read_text())
         out["by_run"], out["by_run_skipped"] = kept_runs(a.from_records, a.regime, out["images"])
         (dest / "gradcam.json").write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")

@@ -28,8 +28,14 @@ def sweep_dir(tmp_path: Path) -> Path:
     return out
 
 
-def _record(out: Path, rid: str, status: str, wall_s: float) -> None:
-    rec = {"run_id": rid, "params": {}, "status": status, "timing": {"wall_s": wall_s}}
+def _record(out: Path, rid: str, status: str, wall_s: float, **change) -> None:
+    """A record of run ``rid`` with the params the grid gives it (``change`` alters them)."""
+    from helpers.records import run_id
+    from helpers.sweep.config import expand, load_config
+
+    grid = {run_id(p): p for p in expand(load_config(out.parents[1] / "configs" / "x.yaml"))}
+    rec = {"run_id": rid, "params": {**grid[rid], **change}, "status": status,
+           "timing": {"wall_s": wall_s}}
     (out / "records" / f"{rid}.json").write_text(json.dumps(rec))
 
 
@@ -53,6 +59,9 @@ def test_counts_done_failed_and_missing_runs(sweep_dir: Path) -> None:
     assert coverage.wall_hours(status, model="resnet50") == 0.0
     assert status["precision"].eq("float32").all()  # omitted-at-default keys filled in
     assert status.attrs["config"] == "configs/x.yaml"  # as typed, not a machine's absolute path
+    _record(sweep_dir, mobilenet_64[1], "ok", 5400.0, epochs=2)  # made with other params
+    assert coverage.grid_status(sweep_dir).set_index("run_id").loc[
+        mobilenet_64[1], "status"] == "other params"
 
 
 def test_set_up_shows_only_what_the_grid_varies(sweep_dir: Path) -> None:

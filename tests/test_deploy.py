@@ -293,7 +293,8 @@ def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
     from helpers.deploy import report
 
     run = fake_run_record(trained["y_test"], trained["keras_probs"])
-    run["params"].update(model="mobilenet", dataset="toy", task="melanoma", regime="full")
+    run["params"].update(model="mobilenet", dataset="toy", task="melanoma", regime="full",
+                         preprocessing="native", precision="mixed_bfloat16")
     recs = [records.deployment_record(run, fmt, lm, trained["x_test"], trained["keras_probs"],
                                       repeats=2, warmup=0)
             for fmt, lm in (("int8", int8_model), ("float32", float32_model))]
@@ -308,7 +309,7 @@ def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
     mask = report.pareto_front(np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.7, 0.6]))
     assert mask.tolist() == [True, True, False]
     kept = report.kept_summary(df)  # int8 rows only, labelled with regime and data set
-    assert len(kept) == 1 and kept.iloc[0]["Model"] == "MobileNet, full"
+    assert len(kept) == 1 and kept.iloc[0]["Model"] == "MobileNet, full, native, bf16"
     assert kept.iloc[0]["data"] == "toy/melanoma" and kept.iloc[0]["px · seed"] == f"{RES} · 0"
     f32 = df[df["format"] == "float32"].iloc[0]
     assert kept.iloc[0]["ΔAUC float32 file"] == report.ci_text(

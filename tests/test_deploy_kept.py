@@ -34,10 +34,11 @@ def test_from_records_selects_runs_and_skips_those_without_a_kept_model(tmp_path
                              "--regime", "full", "--output-dir", str(tmp_path / "out")])
     assert [rid for rid, _ in sweep.kept_items(args)] == ["run-full-64"]
 
-    argv = ["--from-records", str(recs), "--resolutions", "64", "128",
-            "--output-dir", str(tmp_path / "out")]
+    capsys.readouterr()
+    argv = ["--from-records", str(recs), "--output-dir", str(tmp_path / "out")]  # any run
     assert sweep.main(argv) == 0
     out = capsys.readouterr().out
+    assert "3 records, 0 not ok, 0 not selected, 3 selected" in out
     for rid in ("run-full-64", "run-frozen-64", "run-full-128"):  # every one named, none trained
         assert f"skip {rid}: run {rid} did not keep its model" in out
     assert "--save-models --only=run-full-64" in out
@@ -68,3 +69,41 @@ def test_a_bf16_model_exports_through_its_float32_twin() -> None:
     data = export.to_litert(model, "float32")  # would fail on bf16 ops without the twin
     lm = LiteRTModel(data, num_threads=1)
     assert np.abs(lm.predict(x) - p_32.reshape(-1)).max() < 1e-3
+
+
+def test_from_records_options_that_do_not_apply_are_refused(tmp_path) -> None:
+    import pytest
+
+    sweep = _sweep()
+    with pytest.raises(SystemExit):
+        sweep.parse_args(["--regime", "full"])  # the grid is the frozen regime
+    with pytest.raises(SystemExit):
+        sweep.parse_args(["--from-records", str(tmp_path), "--untrained"])
+    args = sweep.parse_args([])
+    assert (args.models, args.seeds, args.preprocessing) == (["mobilenet", "resnet50"], [0],
+                                                            ["native"])
+
+
+def test_a_kept_run_scored_on_other_test_images_is_a_named_skip(tmp_path, monkeypatch) -> None:
+    import pytest
+    from test_data_kermany_mnist import make_kermany
+
+    from helpers.models import build_model
+    from helpers.training import kept
+
+    monkeypatch.setenv("RESBOOK_DATA_DIR", str(make_kermany(tmp_path / "data")))
+    monkeypatch.setenv("RESBOOK_CACHE_DIR", str(tmp_path / "cache"))
+    entry = kept.keep_model(build_model("mobilenetv2", 32, weights=None), "run-x")
+    params = {"dataset": "kermany", "task": "pneumonia", "model": "mobilenetv2",
+              "resolution": 32, "regime": "frozen", "preprocessing": "unit", "seed": 0,
+              "weights": None}
+    rec = {"run_id": "run-x", "status": "ok", "params": params, "kept_model": entry,
+           "predictions": {"test": {"ids": ["not", "these"], "labels": [0, 1],
+                                    "probs": [0.1, 0.9]}}}
+    recs = tmp_path / "records"
+    recs.mkdir()
+    (recs / "run-x.json").write_text(json.dumps(rec))
+    sweep = _sweep()
+    ((rid, get),) = list(sweep.kept_items(sweep.parse_args(["--from-records", str(recs)])))
+    with pytest.raises(kept.KeptModelError, match="run-x: the test images loaded now are not"):
+        get()

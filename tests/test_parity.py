@@ -93,3 +93,5 @@ def test_speed_table_and_values_from_a_benchmark_file() -> None:
     assert v == {"bf16_train_min_mobilenet": 0.75, "bf16_train_max_mobilenet": 0.75,
                  "bf16_train_min_resnet50": 1.4, "bf16_train_max_resnet50": 1.4}
     assert parity.speed_table({}).empty
+    empty = parity.speed_values(parity.speed_table({}))
+    assert set(empty) == set(v) and all(x != x for x in empty.values())  # NaN, not KeyError

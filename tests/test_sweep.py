@@ -121,6 +121,7 @@ def test_expand_uses_validator_output(tiny: dict) -> None:
         ({"grid": {"model": ["mobilnet"]}}, "mobilnet"),  # typo in a value (validator)
         ({"gird": {}}, "gird"),  # typo in a top-level key
         ({"fixed": {"data_root": "/x"}}, "location"),
+        ({"fixed": {"save_model": True}}, "--save-models"),  # an option, not silently dropped
         ({"grid": {"seed": []}}, "empty"),
         ({"grid": {"seed": [0]}, "fixed": {"seed": 1}}, "both"),
         ({"include": [{"grid": {"seed": [1]}, "fixd": {}}]}, "include"),

@@ -85,5 +85,9 @@ def test_gradcam_finetuned_sentence() -> None:
          "lung_share_mean": 0.61, "corner_share_mean": 0.012,
          "early": {"feature_map_px": 28, "lung_share_mean": 0.5, "corner_share_mean": 0.2}}
     md = XR.gradcam_finetuned_md(XR.gradcam_runs({"by_run": {"a": e}}), 0.55, 0.1)
-    assert md.startswith("For the 1 fine-tuned network (") and "0.61" in md and "0.012" in md
-    assert "0.55 and 0.100" in md
+    assert md.startswith("For the 1 fine-tuned network (partial, 224 px)") and "0.61" in md
+    assert "0.012" in md and "0.55 and 0.100" in md and "kept no model" not in md
+    two = XR.gradcam_runs({"by_run": {"a": e, "b": {**e, "seed": 1}}})
+    md2 = XR.gradcam_finetuned_md(two, 0.55, 0.1, skipped=["run-z"])
+    assert md2.startswith("For the 2 fine-tuned networks (") and "1 run(s) kept no model" in md2
+    assert "`run-z`" in md2

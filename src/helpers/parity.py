@@ -187,11 +187,14 @@ def speed_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
                                       "infer bf16 / fp32"])
 
 
-def speed_values(table: pd.DataFrame) -> dict[str, float]:
+def speed_values(table: pd.DataFrame,
+                 models: Iterable[str] = ("mobilenet", "resnet50")) -> dict[str, float]:
     """Smallest and largest training speed-up of bf16 per model (``bf16_train_min_<model>``,
-    ``bf16_train_max_<model>``), for the prose of chapter 05 and the reproducibility page."""
+    ``bf16_train_max_<model>``), for the prose of chapter 05 and the reproducibility page; NaN
+    for a model of ``models`` the benchmark did not time (the prose then shows "nan")."""
     out: dict[str, float] = {}
-    for model, grp in table.groupby("model"):
-        out[f"bf16_train_min_{model}"] = float(grp["train bf16 / fp32"].min())
-        out[f"bf16_train_max_{model}"] = float(grp["train bf16 / fp32"].max())
+    for model in dict.fromkeys([*models, *table["model"]]):
+        grp = table.loc[table["model"] == model, "train bf16 / fp32"]
+        out[f"bf16_train_min_{model}"] = float(grp.min()) if len(grp) else float("nan")
+        out[f"bf16_train_max_{model}"] = float(grp.max()) if len(grp) else float("nan")
     return out

@@ -192,14 +192,24 @@ def mean_share(table: pd.DataFrame, layer: str, column: str) -> float:
     return float(sel.mean()) if len(sel) else float("nan")
 
 
-def gradcam_finetuned_md(table: pd.DataFrame, frozen_lung: float, frozen_corner: float) -> str:
-    """The chapter 07 sentence comparing fine-tuned and frozen-proxy Grad-CAM at 224 px."""
+def gradcam_finetuned_md(table: pd.DataFrame, frozen_lung: float, frozen_corner: float,
+                         skipped: Iterable[str] = ()) -> str:
+    """The chapter 07 sentence comparing fine-tuned and frozen-proxy Grad-CAM at 224 px.
+
+    ``table`` is :func:`gradcam_runs`; ``skipped`` the run ids that kept no model (named, so a
+    missing network is never silent).
+    """
+    skipped = list(skipped)
+    tail = (f" {len(skipped)} run(s) kept no model and are not mapped: "
+            + ", ".join(f"`{r}`" for r in skipped) + "." if skipped else "")
     if table.empty:
         return ("No fine-tuned network has been mapped yet, so this comparison waits for the "
-                "paper's protocol runs (the command is above the table).")
-    n = int(table["seed"].nunique())
+                "paper's protocol runs (the command is above the table)." + tail)
+    n = len(table[["run", "seed"]].drop_duplicates())
+    runs = sorted(set(table["run"]))
+    what = runs[0] if len(runs) == 1 else "; ".join(runs)
     lung, corner = (mean_share(table, "last", c) for c in ("lung share", "corner share"))
-    return (f"For the {n} fine-tuned network{'s' if n > 1 else ''} (paper's protocol, 224 px) "
+    return (f"For the {n} fine-tuned network{'s' if n > 1 else ''} ({what}) "
             f"{lung:.2f} of the last-layer Grad-CAM mass lies in the lung-field ellipse and "
             f"{corner:.3f} in the corners, against {frozen_lung:.2f} and {frozen_corner:.3f} for "
-            "the frozen proxy at 224 px.")
+            "the frozen proxy at 224 px." + tail)

@@ -40,7 +40,7 @@ def deployment_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             "model": p["model"], "resolution": int(p["resolution"]), "format": r["format"],
             "preprocessing": p.get("preprocessing"), "seed": p.get("seed"),
             "run_id": r.get("run_id"), "dataset": p.get("dataset"), "task": p.get("task"),
-            "regime": p.get("regime"),
+            "regime": p.get("regime"), "precision": p.get("precision", "float32"),
             "size_mb": float(r["file"]["size_mb"]), "auc": m["auc"], "auc_lo": m["auc_lo"],
             "auc_hi": m["auc_hi"], "keras_auc": m["keras_auc"], "accuracy": m["accuracy"],
             "delta_auc": m["delta_auc"], "delta_lo": m["delta_lo"], "delta_hi": m["delta_hi"],
@@ -233,7 +233,7 @@ def styled(table: pd.DataFrame, uuid: str):
 
 
 def _labels(df: pd.DataFrame) -> pd.DataFrame:
-    return df.assign(Model=df["model"].map(MODEL_LABEL), px=df["resolution"],
+    return df.assign(Model=[MODEL_LABEL.get(m, m) for m in df["model"]], px=df["resolution"],
                      format=df["format"].map(FORMAT_LABEL))
 
 
@@ -260,7 +260,9 @@ def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
                                                           "resolution", "seed"])
     f = f32.reindex(d["run_id"])
     return pd.DataFrame({
-        "Model": [f"{m}, {r}" for m, r in zip(d["Model"], d["regime"], strict=True)],
+        "Model": [f"{m}, {r}, {pp}" + (", bf16" if pr == "mixed_bfloat16" else "")
+                  for m, r, pp, pr in zip(d["Model"], d["regime"], d["preprocessing"],
+                                          d["precision"], strict=True)],
         "data": [f"{a}/{b}" for a, b in zip(d["dataset"], d["task"], strict=True)],
         "px · seed": [f"{x} · {s}" for x, s in zip(d["px"], d["seed"], strict=True)],
         "AUC Keras": d["keras_auc"].map("{:.3f}".format).tolist(),

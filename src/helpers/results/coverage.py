@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.records import OMITTED_AT_DEFAULT, read_json, record_path, run_id
+from helpers.records import OMITTED_AT_DEFAULT, read_json, record_matches, record_path, run_id
 
 #: Identity keys that can make up the set-up of a cell; only those the grid varies are shown.
 SETUP_KEYS = ("dataset", "task", "regime", "preprocessing", "precision")
@@ -51,7 +51,8 @@ def grid_status(results_dir: str | os.PathLike[str],
     """One row per run of the sweep config: identity params, ``status`` and ``wall_s`` (ch. 04).
 
     ``config`` defaults to the one named by ``sweep.json``. ``status`` is the record's (``ok``,
-    ``failed``) or ``not run`` when there is no record; ``wall_s`` is :func:`run_wall_s` of the
+    ``failed``), ``other params`` for an ok record made with other parameters (the sweep would
+    run it again) or ``not run`` when there is no record; ``wall_s`` is :func:`run_wall_s` of the
     record (NaN when not run or not timed). Keys a run id omits at their default
     (``precision: float32``, ...) are filled in, so every row can be grouped by them.
     """
@@ -66,6 +67,8 @@ def grid_status(results_dir: str | os.PathLike[str],
         if rec_file.is_file():
             rec = read_json(rec_file)
             status = str(rec.get("status", "ok"))
+            if status == "ok" and not record_matches(rec, params):
+                status = "other params"  # the sweep would run it again, as here
             wall = run_wall_s(rec.get("timing") or {})
         rows.append({**OMITTED_AT_DEFAULT, **params, "run_id": rid, "status": status,
                      "wall_s": wall})
@@ -94,8 +97,8 @@ def _shown(path: Path) -> str:
     path = path.resolve()
     try:
         return path.relative_to(find_root(path.parent)).as_posix()
-    except ValueError:
-        return str(path)
+    except ValueError:  # outside any project: its name only, never a machine's absolute path
+        return path.name
 
 
 def _setup_keys(status: pd.DataFrame) -> list[str]:

@@ -44,7 +44,13 @@ import yaml
 
 from helpers import config as hconfig
 from helpers.nbparams import parameter_nodes
-from helpers.records import IDENTITY_KEYS, LOCATION_KEYS, canonical_params, run_id
+from helpers.records import (
+    IDENTITY_KEYS,
+    LOCATION_KEYS,
+    OPTION_KEYS,
+    canonical_params,
+    run_id,
+)
 from helpers.yamlfile import DuplicateKeyError, load_yaml
 
 CONFIG_KEYS = {"name", "notebook", "output_dir", "grid", "fixed", "include", "validate"}
@@ -96,6 +102,11 @@ def _check_keys(keys: Sequence[str], where: str, block: str) -> None:
             raise SweepConfigError(
                 f"{where}: {block} sets {k!r}, a location; pass it with --{k.replace('_', '-')}"
                 " or the RESBOOK_* environment variables instead (locations are not run params)"
+            )
+        if k in OPTION_KEYS:
+            raise SweepConfigError(
+                f"{where}: {block} sets {k!r}, a run option outside the run's identity; pass "
+                f"--{k.replace('_', '-')}s to `python -m helpers sweep` instead"
             )
 
 

@@ -65,7 +65,9 @@ def load_kept_model(record: dict[str, Any], cache_dir: str | os.PathLike[str] | 
         raise KeptModelError(f"run {rid} did not keep its model (no kept_model in its record); "
                              + redo)
     if not path.is_file():
-        raise KeptModelError(f"{path}: the kept model of run {rid} is not in this cache; " + redo)
+        raise KeptModelError(f"{path}: the kept model of run {rid} is not in this cache: point "
+                             "RESBOOK_CACHE_DIR at the cache the sweep used (its --cache-dir), "
+                             "or " + redo)
     if path.stat().st_size != entry.get("bytes") or hash_file(path) != entry.get("sha256"):
         raise KeptModelError(f"{path} is not the model run {rid} kept (size or sha256 differ "
                              "from its record); " + redo)
