@@ -113,9 +113,9 @@ reading.run_counts(runs)
 # `configs/paper.yaml`). Of its {glue:text}`grid_n_planned:.0f` runs,
 # {glue:text}`grid_n_ok:.0f` have a successful record and {glue:text}`grid_n_todo:.0f` are still
 # to run. The paper's regime (`full`) was first run only where a 2-core CPU could afford it; the
-# remaining cells run in the background over several sessions, ResNet50's in bf16 mixed
-# precision (faster for it on this CPU, after the parity check of {doc}`05_precision_parity`),
-# the MobileNets' in float32 (bf16 does not speed them up here). The
+# remaining cells run in the background over several sessions, the MobileNets' in float32 (bf16
+# does not speed them up here), ResNet50's in bf16 mixed precision if its parity check in
+# {doc}`05_precision_parity` holds (bf16 is faster for it on this CPU), else in float32. The
 # {glue:text}`grid_full_n_ok:.0f` fully fine-tuned runs so far took
 # {glue:text}`grid_full_wall_h:.1f` h of wall time on this book's shared 2-core CPU
 # ({glue:text}`grid_bf16_n_ok:.0f` of them in bf16: {glue:text}`grid_bf16_wall_h:.1f` h).

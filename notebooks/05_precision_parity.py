@@ -23,7 +23,7 @@
 # **Parameters** (papermill): `results_dir` (run records of `configs/paper.yaml`).
 #
 # **Prerequisites.** The records of the sweep's blocks 3 and 3b (`precision: mixed_bfloat16`,
-# MobileNet 128 px and ResNet50 64 px) beside the float32 records of block 2; {doc}`04_results`
+# MobileNet 128 px and ResNet50 64 px, as far as they have run) beside the float32 records of block 2; {doc}`04_results`
 # for DeLong; the precision benchmark's file (`bench_file`).
 #
 # **Time to run.** A few seconds from committed records. Each bf16 training run behind it takes
@@ -128,9 +128,10 @@ display(Markdown(parity.verdict(cells)))
 # {glue:text}`bf16_train_max_resnet50:.2f` times as fast as float32 on this CPU, but MobileNet
 # only {glue:text}`bf16_train_min_mobilenet:.2f`–{glue:text}`bf16_train_max_mobilenet:.2f` times
 # (synthetic input, all layers trained, batch 32): oneDNN's bf16 kernels pay off for ResNet50's
-# dense convolutions, not for MobileNet's depthwise ones. So the book runs the paper's regime
-# in bf16 for ResNet50 only (its own parity cell: ResNet50 at 64 px) and in float32 for the
-# MobileNets.
+# dense convolutions, not for MobileNet's depthwise ones. So the MobileNets' remaining cells run
+# in float32 whatever their verdict above (there is no speed to gain), and ResNet50's in bf16
+# only if its own parity cell (ResNet50 at 64 px, both preprocessings) holds; if it does not,
+# they run in float32 too (`configs/paper.yaml`, block 3b).
 
 # %% tags=["hide-input"]
 bench = config.results_dir(bench_file)
