@@ -149,7 +149,9 @@ def test_repo_configs_pass_the_training_validator() -> None:
     validator = S.default_validator()
     if validator is None:
         pytest.skip("helpers.train is not importable")
-    for name, n in [("smoke.yaml", 7), ("paper.yaml", 102), ("frozen-bench.yaml", 40)]:
+    # paper: 48 frozen + 18 full float32 + 6 + 6 bf16 parity + 30 full (block 4)
+    for name, n in [("smoke.yaml", 7), ("paper.yaml", 108), ("frozen-bench.yaml", 40),
+                    ("kilaru.yaml", 6), ("kermany-resolution.yaml", 102)]:
         cfg = S.load_config(REPO / "configs" / name)
         defaults = None if (REPO / cfg["notebook"]).is_file() else {}
         runs = S.expand(cfg, validator=validator, defaults=defaults)
