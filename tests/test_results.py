@@ -638,6 +638,15 @@ def test_plots_return_labelled_figures(runs: pd.DataFrame) -> None:
     plt.close(cm)
     with pytest.raises(ValueError, match="preprocessing"):
         plots.roc_curves(runs)
+    # a size run in both precisions (a bf16 parity cell) draws the float32 runs
+    full = runs[runs["regime"] == "full"]
+    both = pd.concat([full, full.assign(precision="mixed_bfloat16")], ignore_index=True)
+    fig = plots.training_accuracy(both, 64)
+    n_lines = len(fig.axes[0].get_lines())
+    plt.close(fig)
+    fig = plots.training_accuracy(full, 64)
+    assert len(fig.axes[0].get_lines()) == n_lines
+    plt.close(fig)
 
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_results.py"

@@ -204,10 +204,15 @@ def training_accuracy(
     """Training accuracy per epoch, one line per seed, against the majority-class share (ch. 04).
 
     One panel per model at ``resolution``; colour tells the preprocessing apart when both were
-    run. The dashed line is the accuracy of always answering the majority class.
+    run. The dashed line is the accuracy of always answering the majority class. Where a size
+    was run in both precisions (a bf16 parity cell), the float32 runs are drawn unless
+    ``variant`` names a precision.
     """
     # the size first: other sizes may have been trained in another precision (bf16)
     at_size = df[df["resolution"].astype(int) == int(resolution)]
+    if ("precision" in at_size and at_size["precision"].astype(str).nunique() > 1
+            and "precision" not in (variant or {})):
+        at_size = at_size[at_size["precision"].fillna("float32") == "float32"]
     runs = select(at_size if not at_size.empty else df, variant, allow=("preprocessing",))
     runs = runs[runs["resolution"].astype(int) == int(resolution)]
     if runs.empty:
