@@ -1,0 +1,362 @@
+"""Run a sweep's missing training runs on a machine without Jupyter or git, e.g. a lent GPU.
+
+The book's sweeps execute the training notebook with papermill (``python -m helpers sweep``).
+A GPU node with JAX but no Jupyter, no TensorFlow and no copy of ``.git`` can still make the
+same run records: this script calls the training chapter's own ``run_training`` and
+``save_record`` in worker processes, with Keras's JAX backend by default. Three steps:
+
+here (the checkout, clean)::
+
+    python scripts/device_sweep.py prepare configs/paper.yaml --only=-224-full- \\
+        --only=-256-full- --seed0-first --to .gpu/job
+
+writes ``.gpu/job/runs.json`` (the runs with no ok record yet, in order, with their run ids)
+and ``.gpu/job/manifest.json`` (HEAD and the git blob id of every tracked file).
+
+there (a copy of the tree, the data, the weights; the folders given as options)::
+
+    python scripts/device_sweep.py run .gpu/job --output-dir .gpu/results/paper \\
+        --data-root … --weights-dir … --cache-dir … --workers 6 --archive $OUT/records.tar
+
+checks the copy file by file against the manifest (only then do the records name the commit:
+``$RESBOOK_VERIFIED_COMMIT``, :func:`helpers.provenance.git_state`), trains each run in a
+fresh process and re-writes the archive of finished records after every run, so a call cut
+short still returns what finished. ``--stop-after S`` starts no run after S seconds.
+
+here again::
+
+    python scripts/device_sweep.py collect records.tar .gpu/job --into results/paper \\
+        --duplicates-dir results/device-parity
+
+checks every record against its planned identity and run id and files it; a record whose run
+already has an ok record here goes to ``--duplicates-dir`` (the same cell on two machines:
+chapter 05 compares them). Records from a GPU say so: ``provenance.gpu``,
+``provenance.keras_backend``. On the GPU, JAX runs with deterministic XLA ops and float32
+matrix products at full precision (no TF32); see ``device_env``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from helpers.provenance import ENV_VERIFIED_COMMIT  # noqa: E402
+
+LOCATIONS = ("data_root", "weights_dir", "cache_dir")
+
+
+# ---------------------------------------------------------------------------- the tree
+def git_blob_id(data: bytes) -> str:
+    """git's object id of a file's content (``git hash-object``): sha1 of 'blob <n>\\0' + data."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
+
+
+def tree_manifest(root: Path, *, allow_dirty: bool = False) -> dict[str, Any]:
+    """HEAD and {path: blob id} of every tracked file; refuses a checkout with changes.
+
+    With ``allow_dirty`` (trying the script out) the manifest says ``dirty`` and the device's
+    records then name no commit.
+    """
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                              text=True).stdout
+
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+    if dirty and not allow_dirty:
+        raise SystemExit("prepare: the checkout has uncommitted changes; commit them first "
+                         "(the records must name a commit)")
+    files = {}
+    for line in git("ls-files", "-s").splitlines():
+        meta, path = line.split("\t", 1)
+        mode, blob, _stage = meta.split()
+        if mode != "160000":  # submodules carry no content here
+            files[path] = blob
+    return {"commit": git("rev-parse", "HEAD").strip(), "dirty": dirty, "files": files}
+
+
+def verify_tree(root: Path, manifest: Mapping[str, Any]) -> list[str]:
+    """Paths whose content differs from the manifest's blob ids (missing ones included)."""
+    bad = []
+    for path, blob in manifest["files"].items():
+        p = root / path
+        if p.is_symlink():
+            data = os.readlink(p).encode()
+        elif p.is_file():
+            data = p.read_bytes()
+        else:
+            bad.append(f"{path} (missing)")
+            continue
+        if git_blob_id(data) != blob:
+            bad.append(path)
+    return bad
+
+
+# ---------------------------------------------------------------------------- prepare
+def plan_runs(config: str, only: Sequence[str], output_dir: str | None,
+              seed0_first: bool, rerun: Sequence[str] = ()) -> tuple[list[dict[str, Any]], Path]:
+    """The config's runs without an ok record, filtered by any of ``only``, in run order.
+
+    Runs with an ok record whose id contains one of ``rerun`` are planned too (the same cell
+    on another machine; ``collect`` files their records apart).
+    """
+    from helpers import records
+    from helpers.sweep.config import _resolve, expand, load_config
+
+    cfg = load_config(config)
+    cfg.setdefault("_root", str(ROOT))
+    out = _resolve(ROOT, output_dir or cfg["output_dir"])
+    planned = []
+    for params in expand(cfg):
+        rid = records.run_id(params)
+        if only and not any(s in rid for s in only):
+            continue
+        path = records.record_path(out, rid)
+        if path.is_file():
+            rec = records.read_json(path)
+            if rec.get("status") == "ok" and records.record_matches(rec, params) \
+                    and not any(s in rid for s in rerun):
+                continue
+        planned.append({"run_id": rid, "params": dict(params)})
+    if seed0_first:
+        planned.sort(key=lambda r: r["params"].get("seed", 0) != 0)  # stable: config order
+    return planned, out
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    runs, out = plan_runs(args.config, args.only, args.output_dir, args.seed0_first,
+                          args.rerun)
+    to = Path(args.to)
+    to.mkdir(parents=True, exist_ok=True)
+    manifest = tree_manifest(ROOT, allow_dirty=args.allow_dirty)
+    job = {"config": args.config, "output_dir": os.path.relpath(out, ROOT),
+           "commit": manifest["commit"], "runs": runs}
+    (to / "runs.json").write_text(json.dumps(job, indent=1))
+    (to / "manifest.json").write_text(json.dumps(manifest))
+    print(f"{len(runs)} runs planned (commit {manifest['commit'][:10]}, "
+          f"{len(manifest['files'])} tracked files) -> {to}")
+    for r in runs:
+        print("  ", r["run_id"])
+    return 0
+
+
+# ---------------------------------------------------------------------------- run
+def device_env(env: dict[str, str] | os._Environ, mem_fraction: float) -> None:
+    """Keras on JAX unless a backend is set; deterministic XLA; fp32 products without TF32."""
+    env.setdefault("KERAS_BACKEND", "jax")
+    env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    env.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", f"{mem_fraction:.3f}")
+    flags = env.get("XLA_FLAGS", "")
+    if "xla_gpu_deterministic_ops" not in flags:
+        env["XLA_FLAGS"] = (flags + " --xla_gpu_deterministic_ops=true").strip()
+    env.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")
+    env.setdefault("PYTHONHASHSEED", "0")
+
+
+def train_one(spec: Mapping[str, Any], locations: Mapping[str, str], log_dir: str
+              ) -> dict[str, Any]:
+    """One run in this (fresh) process: train, save the record (a failure record on error)."""
+    from helpers import records
+    from helpers.train import run_training, save_record
+    from helpers.training.params import validate_params
+
+    params = {**spec["params"], **locations}
+    log = Path(log_dir) / f"{spec['run_id']}.log"
+    t0 = time.monotonic()
+    with log.open("w") as fh, redirect_stdout(fh), redirect_stderr(fh):
+        try:
+            rec = run_training(params, verbose=2)
+        except Exception as exc:  # noqa: BLE001 - the record says why; the sweep goes on
+            ident = validate_params(params).identity()
+            save_record(records.failure_record(ident, exc), locations["output_dir"])
+            return {"run_id": spec["run_id"], "status": "failed", "error": repr(exc)[:300],
+                    "wall_s": time.monotonic() - t0}
+        save_record(rec, locations["output_dir"])
+    auc = (rec.get("metrics") or {}).get("test", {}).get("auc")
+    return {"run_id": spec["run_id"], "status": rec.get("status"), "test_auc": auc,
+            "wall_s": time.monotonic() - t0}
+
+
+def write_archive(records_dir: Path, logs_dir: Path, archive: Path) -> int:
+    """Tar of every record (and run log) so far, written atomically; returns the record count."""
+    buf = io.BytesIO()
+    n = 0
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for folder, arc in ((records_dir, "records"), (logs_dir, "logs")):
+            for p in sorted(folder.glob("*")) if folder.is_dir() else []:
+                if p.is_file() and not p.name.startswith("."):
+                    tar.add(p, arcname=f"{arc}/{p.name}")
+                    n += arc == "records"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    tmp = archive.with_name(f".{archive.name}.tmp")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, archive)
+    return n
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    job_dir = Path(args.job)
+    job = json.loads((job_dir / "runs.json").read_text())
+    manifest = json.loads((job_dir / "manifest.json").read_text())
+    bad = verify_tree(ROOT, manifest)
+    if manifest.get("dirty"):
+        print("the manifest was made from a checkout with changes: records name no commit",
+              flush=True)
+        os.environ.pop(ENV_VERIFIED_COMMIT, None)
+    elif bad:
+        print(f"the tree differs from commit {manifest['commit'][:10]} in {len(bad)} files "
+              f"(e.g. {bad[:3]}): records will name no commit", flush=True)
+        os.environ.pop(ENV_VERIFIED_COMMIT, None)
+    else:
+        os.environ[ENV_VERIFIED_COMMIT] = manifest["commit"]
+        print(f"tree verified: commit {manifest['commit'][:10]}, "
+              f"{len(manifest['files'])} files", flush=True)
+    device_env(os.environ, args.mem_fraction)
+    out = Path(args.output_dir)
+    records_dir, logs_dir = out / "records", out / "logs"
+    records_dir.mkdir(parents=True, exist_ok=True)
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    locations = {k: str(Path(getattr(args, k)).resolve()) for k in LOCATIONS
+                 if getattr(args, k)}
+    locations["output_dir"] = str(out.resolve())
+    runs = [r for r in job["runs"] if not args.only or any(s in r["run_id"] for s in args.only)]
+    archive = Path(args.archive) if args.archive else None
+    t0 = time.monotonic()
+    pending = list(runs)
+    ctx = multiprocessing.get_context("spawn")
+    futures: dict[Future, dict[str, Any]] = {}
+    done = 0
+    with ProcessPoolExecutor(args.workers, mp_context=ctx, max_tasks_per_child=1) as pool:
+        while pending or futures:
+            while pending and len(futures) < args.workers:
+                if args.stop_after is not None and time.monotonic() - t0 > args.stop_after:
+                    print(f"--stop-after {args.stop_after:.0f} s: {len(pending)} runs not "
+                          "started", flush=True)
+                    pending = []
+                    break
+                spec = pending.pop(0)
+                futures[pool.submit(train_one, spec, locations, str(logs_dir))] = spec
+                print(f"{time.monotonic() - t0:7.0f} s start {spec['run_id']}", flush=True)
+            if not futures:
+                break
+            finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                spec = futures.pop(fut)
+                try:
+                    res = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a dead worker: say so, go on
+                    res = {"run_id": spec["run_id"], "status": "worker died",
+                           "error": repr(exc)[:300]}
+                done += 1
+                print(f"{time.monotonic() - t0:7.0f} s [{done}/{len(runs)}] "
+                      f"{json.dumps(res)}", flush=True)
+                if archive:
+                    write_archive(records_dir, logs_dir, archive)
+    if archive:
+        n = write_archive(records_dir, logs_dir, archive)
+        print(f"{n} records in {archive}", flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------- collect
+def cmd_collect(args: argparse.Namespace) -> int:
+    from helpers import records
+
+    job = json.loads((Path(args.job) / "runs.json").read_text())
+    planned = {r["run_id"]: r["params"] for r in job["runs"]}
+    into = Path(args.into) / "records"
+    dup_dir = Path(args.duplicates_dir) / "records" if args.duplicates_dir else None
+    counts = {"filed": 0, "duplicate": 0, "failed": 0, "refused": 0}
+    with tarfile.open(args.archive) as tar:
+        for member in tar.getmembers():
+            if not (member.isfile() and member.name.startswith("records/")
+                    and member.name.endswith(".json")):
+                continue
+            rec = json.loads(tar.extractfile(member).read())
+            rid = rec.get("run_id")
+            params = planned.get(rid)
+            if params is None or not records.record_matches(rec, params) \
+                    or records.run_id(rec.get("params", {})) != rid:
+                print(f"refused {member.name}: not a planned run of this job", file=sys.stderr)
+                counts["refused"] += 1
+                continue
+            if rec.get("status") != "ok":
+                print(f"failed run {rid}: {(rec.get('error') or {}).get('message')}")
+                counts["failed"] += 1
+                continue
+            target = records.record_path(into.parent, rid)
+            if target.is_file():
+                if dup_dir is None:
+                    print(f"kept the existing record of {rid} (no --duplicates-dir)")
+                    counts["duplicate"] += 1
+                    continue
+                target = records.record_path(dup_dir.parent, rid)
+                counts["duplicate"] += 1
+            else:
+                counts["filed"] += 1
+            records.write_json_atomic(target, rec)
+            print(f"{rid} -> {target}")
+    print(json.dumps(counts))
+    return 0 if counts["refused"] == 0 else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("prepare", help="plan the missing runs and write the tree manifest")
+    p.add_argument("config")
+    p.add_argument("--only", action="append", default=[],
+                   help="keep run ids containing this substring (repeatable: any of them)")
+    p.add_argument("--output-dir", help="records folder to skip done runs from "
+                   "(default: the config's output_dir)")
+    p.add_argument("--rerun", action="append", default=[],
+                   help="also plan done runs whose id contains this (repeatable)")
+    p.add_argument("--seed0-first", action="store_true",
+                   help="seed 0 of every cell first, then the other seeds")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="try it out from a checkout with changes (records name no commit)")
+    p.add_argument("--to", required=True, help="folder for runs.json and manifest.json")
+    p.set_defaults(fn=cmd_prepare)
+    r = sub.add_parser("run", help="train the planned runs (on the device)")
+    r.add_argument("job", help="folder with runs.json and manifest.json")
+    r.add_argument("--output-dir", required=True, help="where records and run logs go")
+    r.add_argument("--data-root")
+    r.add_argument("--weights-dir")
+    r.add_argument("--cache-dir")
+    r.add_argument("--only", action="append", default=[],
+                   help="run ids containing this substring (repeatable)")
+    r.add_argument("--workers", type=int, default=1, help="runs in parallel (processes)")
+    r.add_argument("--mem-fraction", type=float, default=0.08,
+                   help="share of the GPU's memory each JAX process may take")
+    r.add_argument("--archive", help="tar re-written with every finished record and log")
+    r.add_argument("--stop-after", type=float, help="start no run after this many seconds")
+    r.set_defaults(fn=cmd_run)
+    c = sub.add_parser("collect", help="file the records of an archive (here)")
+    c.add_argument("archive")
+    c.add_argument("job", help="the folder prepare wrote (runs.json)")
+    c.add_argument("--into", required=True, help="sweep results folder, e.g. results/paper")
+    c.add_argument("--duplicates-dir",
+                   help="where a record of a run already recorded here goes")
+    c.set_defaults(fn=cmd_collect)
+    args = ap.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
