@@ -112,14 +112,18 @@ reading.run_counts(runs)
 # The sweep that wrote these records plans a grid (`sweep.json` names its config; for the book,
 # `configs/paper.yaml`). Of its {glue:text}`grid_n_planned:.0f` runs,
 # {glue:text}`grid_n_ok:.0f` have a successful record and {glue:text}`grid_n_todo:.0f` are still
-# to run. The paper's regime (`full`) was first run only where a 2-core CPU could afford it; the
-# remaining cells run in the background over several sessions, the MobileNets' in float32 (bf16
-# does not speed them up here), ResNet50's in bf16 mixed precision if its parity check in
-# {doc}`05_precision_parity` holds (bf16 is faster for it on this CPU), else in float32. The
-# {glue:text}`grid_full_n_ok:.0f` fully fine-tuned runs so far took
-# {glue:text}`grid_full_wall_h:.1f` h of wall time on this book's shared 2-core CPU
+# to run. The paper's regime (`full`) was first run only where a 2-core CPU could afford it
+# (MobileNet at 64 and 128 px, ResNet50 at 64 px): the MobileNets in float32 (bf16 does not
+# speed them up here), ResNet50 in bf16 mixed precision, whose parity is checked in
+# {doc}`05_precision_parity`. The {glue:text}`grid_full_n_ok:.0f` fully fine-tuned runs on the
+# CPU took {glue:text}`grid_full_wall_h:.1f` h of wall time on this book's shared 2-core CPU
 # ({glue:text}`grid_bf16_n_ok:.0f` of them in bf16: {glue:text}`grid_bf16_wall_h:.1f` h).
-# Every comparison below uses the cells that exist; a missing cell is never filled in.
+# A GPU lent for one session (one NVIDIA H200, Keras on its JAX backend,
+# `scripts/device_sweep.py`, 15 minutes of machine time) ran {glue:text}`grid_gpu_n_ok:.0f`
+# more, with the same protocol and precision per cell: {glue:text}`grid_gpu_wall_h:.2f` h of
+# run wall time, up to ten runs sharing the GPU (the table's "GPU h"). Chapter 05 compares cells
+# trained on both machines. Every comparison below uses the cells that exist; a missing cell is
+# never filled in, and the list after the table names the runs still to do.
 
 # %% tags=["hide-input"]
 grid = coverage.load(config.results_dir(results_dir))  # None when no sweep.json names a config

@@ -14,13 +14,16 @@
 # # Appendix: training in bfloat16 — does it change the results?
 #
 # **Purpose.** The full fine-tuning cells at 224 and 256 px (and ResNet50 at 128 px) were too
-# slow for this book's 2-core CPU in float32. They are trained in bfloat16 mixed precision
+# slow for this book's 2-core CPU in float32. ResNet50's are trained in bfloat16 mixed precision
 # (Keras `mixed_bfloat16`: float32 weights, bf16 arithmetic, float32 output layer), which this
-# CPU computes natively (AVX512-BF16). Before any of those runs is read beside float32 runs,
-# this appendix re-runs a cell that exists in float32 — MobileNet at 128 px, all layers
-# trained, both preprocessings, seeds 0–2 — in bf16 and compares the two from their run records.
+# CPU computes natively (AVX512-BF16), and most of them ended up on a GPU lent for one session.
+# Before any of those runs is read beside float32 runs, this appendix re-runs cells that exist
+# in float32 — MobileNet at 128 px and ResNet50 at 64 px, all layers trained, both
+# preprocessings, seeds 0–2 — in bf16 and compares the two from their run records; then it
+# compares the same run trained on the CPU and on the GPU.
 #
-# **Parameters** (papermill): `results_dir` (run records of `configs/paper.yaml`).
+# **Parameters** (papermill): `results_dir` (run records of `configs/paper.yaml`), `device_dir`
+# (records of runs trained a second time on another machine), `bench_file`.
 #
 # **Prerequisites.** The records of the sweep's blocks 3 and 3b (`precision: mixed_bfloat16`,
 # MobileNet 128 px and ResNet50 64 px, as far as they have run) beside the float32 records of block 2; {doc}`04_results`
@@ -59,6 +62,7 @@ from helpers.results import prose
 
 # %% tags=["parameters"]
 results_dir = "results/paper"
+device_dir = "results/device-parity"  # scripts/device_sweep.py collect --duplicates-dir
 bench_file = "results/benchmarks/precision-cpu.json"  # scripts/benchmark.py --precision --out
 
 # %% [markdown]
@@ -66,7 +70,8 @@ bench_file = "results/benchmarks/precision-cpu.json"  # scripts/benchmark.py --p
 #
 # Each row pairs two records that differ only in `precision`. The AUCs are compared with the
 # paired DeLong test on the same 597 test images; "same label" is the share of test images
-# that get the same class at the 0.5 threshold.
+# that get the same class at the 0.5 threshold; "bf16 on" names the machine of the bf16 run
+# (every float32 run here was trained on the CPU).
 
 # %% tags=["hide-input"]
 recs = records.load_records(config.results_dir(results_dir))  # resolved from any cwd
@@ -75,8 +80,9 @@ shown = pairs.assign(**{"ΔAUC": pairs["delta_auc"].map("{:+.3f}".format),
                         "p": pairs["p_delong"].map("{:.2f}".format),
                         "same label": pairs["label_agreement"].map("{:.1%}".format)})
 shown = shown.rename(columns={"preprocessing": "prep.", "auc_ref": "AUC fp32",
-                              "auc_cand": "AUC bf16"})
-cols = ["model", "resolution", "prep.", "seed", "AUC fp32", "AUC bf16", "ΔAUC", "p", "same label"]
+                              "auc_cand": "AUC bf16", "device_cand": "bf16 on"})
+cols = ["model", "resolution", "prep.", "seed", "AUC fp32", "AUC bf16", "ΔAUC", "p", "same label",
+        "bf16 on"]
 display(shown[cols].style.hide(axis="index").format(precision=3).set_uuid("parity-seeds"))
 
 # %% [markdown]
@@ -99,6 +105,7 @@ table = pd.DataFrame({
     + cells["ensemble_auc_cand"].map("{:.3f}".format),
     "p": cells["ensemble_p"].map("{:.2f}".format),
     "parity": cells["holds"].map({True: "holds", False: "no"}),
+    "bf16 runs on": cells["cand_devices"],
 })
 display(table.style.hide(axis="index").set_uuid("parity-cells"))
 
@@ -128,10 +135,12 @@ display(Markdown(parity.verdict(cells)))
 # {glue:text}`bf16_train_max_resnet50:.2f` times as fast as float32 on this CPU, but MobileNet
 # only {glue:text}`bf16_train_min_mobilenet:.2f`–{glue:text}`bf16_train_max_mobilenet:.2f` times
 # (synthetic input, all layers trained, batch 32): oneDNN's bf16 kernels pay off for ResNet50's
-# dense convolutions, not for MobileNet's depthwise ones. So the MobileNets' remaining cells run
+# dense convolutions, not for MobileNet's depthwise ones. So the MobileNets' remaining cells ran
 # in float32 whatever their verdict above (there is no speed to gain), and ResNet50's in bf16
-# only if its own parity cell (ResNet50 at 64 px, both preprocessings) holds; if it does not,
-# they run in float32 too (`configs/paper.yaml`, block 3b).
+# because its own parity cells (ResNet50 at 64 px, both preprocessings: block 3b of
+# `configs/paper.yaml`, the gate for its bf16 cells) hold by the rule above. Four of those six
+# bf16 runs were trained on the GPU (section 4 shows that the machine does not matter more than
+# the seed).
 
 # %% tags=["hide-input"]
 bench = config.results_dir(bench_file)
@@ -141,6 +150,51 @@ if not bench.is_file():
 speed = parity.speed_table(json.loads(bench.read_text()))
 prose.glue_values(parity.speed_values(speed))
 display(speed.style.hide(axis="index").format(precision=2).set_uuid("parity-speed"))
+
+# %% [markdown]
+# ## 4. The same run on two machines: CPU (TensorFlow) and GPU (JAX)
+#
+# One session had a GPU lent for 15 minutes (one NVIDIA H200). `scripts/device_sweep.py` ran
+# the sweep's missing full-regime cells there with Keras's JAX backend (no TensorFlow on that
+# machine), in the same precision per cell, from a copy of the code checked file by file
+# against its commit; records from it say so (`provenance.gpu`, `provenance.keras_backend`).
+# Runs that already had a CPU record were trained again there as a check (a CPU run that
+# finished after its GPU twin is kept the same way). Each row is one run id (same identity, seed and precision)
+# on two machines; the second machine's record is kept in `device_dir`.
+
+# %% tags=["hide-input"]
+other = config.results_dir(device_dir)
+twins = parity.machine_pairs(recs, records.load_records(other) if other.is_dir() else [])
+shown = twins.assign(**{"ΔAUC": twins["delta_auc"].map("{:+.3f}".format),
+                        "p": twins["p_delong"].map("{:.2f}".format),
+                        "same label": twins["label_agreement"].map("{:.1%}".format),
+                        "run": twins["model"] + " " + twins["resolution"].astype(str) + " px, "
+                        + twins["preprocessing"] + ", "
+                        + twins["precision"].replace({"mixed_bfloat16": "bf16"})
+                        + ", seed " + twins["seed"].astype(str)})
+shown = shown.rename(columns={"machine_a": "machine A", "machine_b": "machine B",
+                              "auc_a": "AUC A", "auc_b": "AUC B"})
+display(shown[["run", "machine A", "machine B", "AUC A", "AUC B", "ΔAUC", "p", "same label"]]
+        .style.hide(axis="index").format(precision=3).set_uuid("parity-machines"))
+glue("twin_n", len(twins), display=False)
+glue("twin_max_abs_delta", float(twins["delta_auc"].abs().max()) if len(twins) else nan,
+     display=False)
+glue("twin_min_p", float(twins["p_delong"].min()) if len(twins) else nan, display=False)
+glue("twin_min_agree", float(twins["label_agreement"].min()) if len(twins) else nan,
+     display=False)
+
+# %% [markdown]
+# The {glue:text}`twin_n` runs trained on both machines differ by at most
+# {glue:text}`twin_max_abs_delta:.3f` in test AUC (smallest paired DeLong p
+# {glue:text}`twin_min_p:.2f`), and they give the same label to at least
+# {glue:text}`twin_min_agree:.1%` of the test images. Neither is bitwise reproducible on the
+# other: two frameworks, two kinds of kernels and, on the GPU, up to ten runs sharing the chip.
+# On the CPU the same seed gives the same predictions (TensorFlow with op determinism); the GPU
+# runs asked XLA for deterministic ops, which no second GPU run has checked yet. Across
+# machines the comparison is
+# statistical, like the precision's above, and the records keep each run's machine so that
+# no number is read as the other's. GPU records' latencies timed the GPU and are left out of
+# every latency column of the book (chapter 04 keeps CPU latencies only).
 
 # %% [markdown]
 #

@@ -43,6 +43,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -274,6 +275,41 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- collect
+def verified_commit(log: str, commit: str) -> str:
+    """The job's commit, if the device's log says its tree was verified against it."""
+    text = Path(log).read_text(errors="replace")
+    m = re.search(r"tree verified: commit ([0-9a-f]{7,40})", text)
+    if not m or not commit.startswith(m.group(1)):
+        raise SystemExit(f"{log}: no 'tree verified: commit {commit[:10]}' line; the records "
+                         "keep the commit they name")
+    return commit
+
+
+def correct_commit(rec: dict[str, Any], commit: str) -> bool:
+    """Name the verified commit in a record whose copy of the tree carried a stale .git.
+
+    Made for records written before :func:`helpers.provenance.git_state` preferred
+    ``$RESBOOK_VERIFIED_COMMIT``: what git said there is kept under ``provenance.device_git``.
+    """
+    prov = rec.get("provenance") or {}
+    if prov.get("git_commit") == commit and prov.get("git_dirty") is False:
+        return False
+    prov["device_git"] = {k: prov.get(k) for k in ("git_commit", "git_dirty", "git_diff_sha256")}
+    prov.update(git_commit=commit, git_dirty=False, git_diff_sha256=None,
+                source_check=f"tree verified file by file against {commit[:10]} on the device "
+                             "(scripts/device_sweep.py)")
+    return True
+
+
+def same_run(rec: Mapping[str, Any], path: Path) -> bool:
+    """True when ``path`` holds this very run (same start time and host), e.g. filed before."""
+    if not path.is_file():
+        return False
+    other = json.loads(path.read_text())
+    a, b = rec.get("provenance") or {}, other.get("provenance") or {}
+    return (a.get("started_at"), a.get("host")) == (b.get("started_at"), b.get("host"))
+
+
 def cmd_collect(args: argparse.Namespace) -> int:
     from helpers import records
 
@@ -281,7 +317,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
     planned = {r["run_id"]: r["params"] for r in job["runs"]}
     into = Path(args.into) / "records"
     dup_dir = Path(args.duplicates_dir) / "records" if args.duplicates_dir else None
-    counts = {"filed": 0, "duplicate": 0, "failed": 0, "refused": 0}
+    counts = {"filed": 0, "already filed": 0, "duplicate": 0, "failed": 0, "refused": 0,
+              "commit corrected": 0}
+    verified = verified_commit(args.verified_log, job["commit"]) if args.verified_log else None
     with tarfile.open(args.archive) as tar:
         for member in tar.getmembers():
             if not (member.isfile() and member.name.startswith("records/")
@@ -299,7 +337,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
                 print(f"failed run {rid}: {(rec.get('error') or {}).get('message')}")
                 counts["failed"] += 1
                 continue
+            if verified and correct_commit(rec, verified):
+                counts["commit corrected"] += 1
             target = records.record_path(into.parent, rid)
+            dup = records.record_path(dup_dir.parent, rid) if dup_dir else None
+            if any(same_run(rec, t) for t in (target, dup) if t is not None):
+                counts["already filed"] += 1
+                continue
             if target.is_file():
                 if dup_dir is None:
                     print(f"kept the existing record of {rid} (no --duplicates-dir)")
@@ -353,6 +397,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.add_argument("--into", required=True, help="sweep results folder, e.g. results/paper")
     c.add_argument("--duplicates-dir",
                    help="where a record of a run already recorded here goes")
+    c.add_argument("--verified-log",
+                   help="the run's log: its 'tree verified: commit …' line lets records that "
+                        "name another commit (a stale .git in the copy) name the verified one")
     c.set_defaults(fn=cmd_collect)
     args = ap.parse_args(argv)
     return args.fn(args)

@@ -103,3 +103,22 @@ def test_run_wall_time_adds_the_epochs_of_earlier_sessions() -> None:
     resumed = {"wall_s": 100.0, "epoch_s": [30.0, 40.0, 5.0], "resumed_from_epoch": 2}
     assert coverage.run_wall_s(resumed) == 170.0
     assert coverage.run_wall_s({}) != coverage.run_wall_s({})  # NaN
+
+
+def test_gpu_runs_are_counted_and_timed_apart_from_cpu_runs(sweep_dir: Path) -> None:
+    ids = list(coverage.grid_status(sweep_dir)["run_id"])
+    _record(sweep_dir, ids[0], "ok", 3600.0)
+    _record(sweep_dir, ids[1], "ok", 360.0)
+    rec_file = sweep_dir / "records" / f"{ids[1]}.json"
+    rec = json.loads(rec_file.read_text())
+    rec["provenance"] = {"gpu": ["cuda:0"]}
+    rec_file.write_text(json.dumps(rec))
+    status = coverage.grid_status(sweep_dir)
+    assert list(status.set_index("run_id").loc[[ids[0], ids[1]], "device"]) == ["cpu", "gpu"]
+    row = coverage.coverage_table(status).iloc[0]
+    assert (row["wall h"], row["GPU h"]) == (1.0, 0.1)  # hours on two machines are not added
+    assert coverage.wall_hours(status) == 1.0
+    assert coverage.wall_hours(status, device="gpu") == pytest.approx(0.1)
+    values = coverage.summary_values(status)
+    assert values["grid_gpu_n_ok"] == 1 and values["grid_gpu_wall_h"] == pytest.approx(0.1)
+    assert values["grid_n_ok"] == 2

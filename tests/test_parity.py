@@ -95,3 +95,23 @@ def test_speed_table_and_values_from_a_benchmark_file() -> None:
     assert parity.speed_table({}).empty
     empty = parity.speed_values(parity.speed_table({}))
     assert set(empty) == set(v) and all(x != x for x in empty.values())  # NaN, not KeyError
+
+
+def test_bf16_runs_name_their_device_and_machine_pairs_compare_one_run_on_two() -> None:
+    y, p = _data(0)
+    gpu = _record(0, "mixed_bfloat16", p, y)
+    gpu["provenance"] = {"gpu": ["cuda:0"], "keras_backend": "jax"}
+    pairs = parity.precision_pairs([_record(0, "float32", p, y), gpu])
+    assert list(pairs[["device_ref", "device_cand"]].iloc[0]) == ["CPU", "GPU"]
+    assert parity.parity_by_cell([_record(0, "float32", p, y), gpu])["cand_devices"][0] == "1 GPU"
+    cpu = _record(0, "mixed_bfloat16", p, y)
+    cpu["provenance"] = {"gpu": None, "keras_backend": "tensorflow"}
+    noisy = dict(gpu, predictions={"test": {**gpu["predictions"]["test"],
+                                            "probs": list(np.clip(np.asarray(
+                                                gpu["predictions"]["test"]["probs"]) * 0.5, 0, 1))}})
+    rows = parity.machine_pairs([cpu], [noisy, {**gpu, "run_id": "not-here"}])
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert row["machine_a"] == "CPU (tensorflow)" and row["machine_b"] == "GPU (jax)"
+    # halving every probability keeps the ranking (same AUC) but moves labels at 0.5
+    assert row["delta_auc"] == pytest.approx(0.0) and row["label_agreement"] < 1

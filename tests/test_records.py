@@ -151,9 +151,10 @@ def test_provenance_keys_and_weights_hash(tmp_path: Path) -> None:
 def test_git_state_outside_checkout(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("RESBOOK_VERIFIED_COMMIT", raising=False)
     assert R.git_state(tmp_path) == (None, None)
-    # a verified copy of a commit's tree (device_sweep.py) names it; a checkout ignores it
+    # a verified copy of a commit's tree (device_sweep.py) names it, even with a stale .git
     monkeypatch.setenv("RESBOOK_VERIFIED_COMMIT", "a" * 40)
     assert R.git_state(tmp_path) == ("a" * 40, False)
+    assert R.git_state(Path(__file__).parent) == ("a" * 40, False)
 
 
 def test_sha256_file_cache_invalidated_on_change(tmp_path: Path) -> None:

@@ -228,6 +228,18 @@ def test_load_runs_no_records_names_the_sweep(tmp_path: Path, synth_dir: Path) -
         results.load_runs(synth_dir, dataset="isic2017", task="seborrheic_keratosis")
 
 
+def test_a_gpu_runs_latency_stays_out_of_the_cpu_latency_columns(tmp_path: Path) -> None:
+    cpu, gpu = synthetic_record("mobilenet", 64, 0), synthetic_record("mobilenet", 64, 1)
+    gpu["provenance"] = {**(gpu.get("provenance") or {}), "gpu": ["cuda:0"]}
+    for rec in (cpu, gpu):
+        rec["latency_ms"] = {"batch1": 5.0 if rec is cpu else 0.5}
+        records.write_json_atomic(records.record_path(tmp_path, rec["run_id"]), rec)
+    df = results.load_runs(tmp_path).set_index("seed")
+    assert list(df["device"]) == ["cpu", "gpu"]
+    assert df.loc[0, "latency_batch1_ms"] == 5.0 and math.isnan(df.loc[1, "latency_batch1_ms"])
+    assert df.loc[1, "gpu_latency_batch1_ms"] == 0.5
+
+
 def test_load_runs_rejects_percent_metrics(tmp_path: Path) -> None:
     rec = synthetic_record("mobilenet", 64, 0)
     rec["metrics"]["test"]["accuracy"] = 84.6

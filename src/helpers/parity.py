@@ -28,6 +28,11 @@ def _precision(rec: Mapping[str, Any]) -> str:
     return str(rec["params"].get("precision", "float32"))
 
 
+def device_of(rec: Mapping[str, Any]) -> str:
+    """``"GPU"`` when the record's run saw a GPU (``provenance.gpu``), else ``"CPU"``."""
+    return "GPU" if (rec.get("provenance") or {}).get("gpu") else "CPU"
+
+
 def _key(rec: Mapping[str, Any]) -> tuple:
     params = {k: v for k, v in rec["params"].items() if k != "precision"}
     return tuple(sorted((k, repr(v)) for k, v in params.items()))
@@ -81,11 +86,14 @@ def precision_pairs(
             "p_delong": test["p"],
             "mean_abs_dprob": float(np.mean(np.abs(p_cand - p_ref))),
             "label_agreement": float(np.mean((p_cand >= 0.5) == (p_ref >= 0.5))),
+            "device_ref": device_of(ref),
+            "device_cand": device_of(cand),
             "wall_s_ref": ref.get("timing", {}).get("wall_s"),
             "wall_s_cand": cand.get("timing", {}).get("wall_s"),
         })
     cols = [*CELL_KEYS, "seed", "auc_ref", "auc_cand", "delta_auc", "p_delong",
-            "mean_abs_dprob", "label_agreement", "wall_s_ref", "wall_s_cand"]
+            "mean_abs_dprob", "label_agreement", "device_ref", "device_cand", "wall_s_ref",
+            "wall_s_cand"]
     return pd.DataFrame(rows, columns=cols).sort_values([*CELL_KEYS, "seed"]).reset_index(
         drop=True)
 
@@ -131,9 +139,11 @@ def parity_by_cell(
         spread = float(np.std(grp["auc_ref"], ddof=1)) if len(grp) > 1 else float("nan")
         mean_delta = float(grp["delta_auc"].mean())
         within = bool(abs(mean_delta) <= spread) if np.isfinite(spread) else False
+        devices = grp["device_cand"].value_counts()
         rows.append({
             **dict(zip(CELL_KEYS, cell, strict=True)),
             "n_seeds": len(grp),
+            "cand_devices": ", ".join(f"{n} {d}" for d, n in sorted(devices.items())),
             "mean_auc_ref": float(grp["auc_ref"].mean()),
             "mean_auc_cand": float(grp["auc_cand"].mean()),
             "mean_delta_auc": mean_delta,
@@ -146,10 +156,45 @@ def parity_by_cell(
             "speedup": float(np.nanmean(grp["wall_s_ref"].astype(float))
                              / np.nanmean(grp["wall_s_cand"].astype(float))),
         })
-    cols = [*CELL_KEYS, "n_seeds", "mean_auc_ref", "mean_auc_cand", "mean_delta_auc",
+    cols = [*CELL_KEYS, "n_seeds", "cand_devices", "mean_auc_ref", "mean_auc_cand", "mean_delta_auc",
             "seed_sd_ref", "within_seed_spread", "ensemble_auc_ref", "ensemble_auc_cand",
             "ensemble_p", "holds", "speedup"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def machine_pairs(here: Iterable[Mapping[str, Any]],
+                  other: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The same run (same run id: same identity, seed, precision) trained on two machines.
+
+    ``here`` are the sweep's records, ``other`` the second machine's records of runs the sweep
+    had already (``scripts/device_sweep.py collect --duplicates-dir``). One row per run id in
+    both: each side's device and Keras backend, test AUCs, ΔAUC (other − here), paired DeLong
+    p, share of test images with the same label at 0.5 (appendix chapter, section 4).
+    """
+    ok_here = {r["run_id"]: r for r in here if r.get("status") == "ok"}
+    rows = []
+    for rec in other:
+        ref = ok_here.get(rec.get("run_id"))
+        if rec.get("status") != "ok" or ref is None:
+            continue
+        y, p_ref, p_oth = _aligned(ref, rec)
+        test = delong_paired_test(y, p_ref, p_oth)
+        rows.append({
+            **{k: rec["params"][k] for k in CELL_KEYS},
+            "precision": _precision(rec),
+            "seed": rec["params"]["seed"],
+            "machine_a": f"{device_of(ref)} ({(ref.get('provenance') or {}).get('keras_backend')})",
+            "machine_b": f"{device_of(rec)} ({(rec.get('provenance') or {}).get('keras_backend')})",
+            "auc_a": test["auc_a"],
+            "auc_b": test["auc_b"],
+            "delta_auc": test["auc_b"] - test["auc_a"],
+            "p_delong": test["p"],
+            "label_agreement": float(np.mean((p_oth >= 0.5) == (p_ref >= 0.5))),
+        })
+    cols = [*CELL_KEYS, "precision", "seed", "machine_a", "machine_b", "auc_a", "auc_b",
+            "delta_auc", "p_delong", "label_agreement"]
+    return pd.DataFrame(rows, columns=cols).sort_values([*CELL_KEYS, "seed"]).reset_index(
+        drop=True)
 
 
 def verdict(cells: pd.DataFrame) -> str:

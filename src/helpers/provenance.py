@@ -51,24 +51,27 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return res.stdout.strip() if res.returncode == 0 else None
 
 
-# A copy of the tree without .git (e.g. on a lent GPU machine) names its commit through this
+# A copy of the tree on another machine (e.g. a lent GPU) names its commit through this
 # variable, set only after the copy was checked file by file against that commit's blob ids
-# (scripts/device_sweep.py: verify_tree). It is read only when no git checkout is found.
+# (scripts/device_sweep.py: verify_tree). It wins over git: such a copy may carry a stale .git
+# of another commit (seen on the GPU machine: an older HEAD plus "uncommitted" changes).
 ENV_VERIFIED_COMMIT = "RESBOOK_VERIFIED_COMMIT"
 
 
 def git_state(start: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the git checkout holding this package; (None, None) if none (ch. 03).
 
-    Without a checkout, a commit named in ``$RESBOOK_VERIFIED_COMMIT`` (a verified copy of that
-    commit's tree) gives ``(commit, False)``.
+    A commit named in ``$RESBOOK_VERIFIED_COMMIT`` (a verified copy of that commit's tree)
+    gives ``(commit, False)`` without asking git.
     """
+    verified = os.environ.get(ENV_VERIFIED_COMMIT, "").strip()
+    if verified:
+        return verified, False
     here = Path(start) if start is not None else Path(__file__).resolve().parent
     # The package must be a tracked file of the checkout: a site-packages copy inside an
     # ignored .venv of some repository does not count.
     if _git(["ls-files", "--error-unmatch", "--", "."], here) is None:
-        verified = os.environ.get(ENV_VERIFIED_COMMIT, "").strip()
-        return (verified, False) if verified else (None, None)
+        return None, None
     commit = _git(["rev-parse", "HEAD"], here)
     if commit is None:
         return None, None

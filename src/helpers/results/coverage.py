@@ -3,7 +3,7 @@
 A results folder written by ``python -m helpers sweep CONFIG`` holds ``sweep.json``, which names
 its config. :func:`grid_status` expands that config (as the sweep does: the *current* file, so
 blocks added since the last sweep count as planned) and looks up each run's record: ``ok``,
-``failed`` or ``not run``, with the record's wall time. :func:`coverage_table` counts them per
+``failed`` or ``not run``, with the record's wall time and the device that trained it. :func:`coverage_table` counts them per
 model × set-up × input size, so a reader sees how much of the grid the chapter rests on and
 what it cost, and :func:`still_to_run` names what is missing with the command that resumes it.
 """
@@ -53,7 +53,7 @@ def grid_status(results_dir: str | os.PathLike[str],
     ``config`` defaults to the one named by ``sweep.json``. ``status`` is the record's (``ok``,
     ``failed``), ``other params`` for an ok record made with other parameters (the sweep would
     run it again) or ``not run`` when there is no record; ``wall_s`` is :func:`run_wall_s` of the
-    record (NaN when not run or not timed). Keys a run id omits at their default
+    record (NaN when not run or not timed), ``device`` ``cpu`` or ``gpu`` (``provenance.gpu``). Keys a run id omits at their default
     (``precision: float32``, ...) are filled in, so every row can be grouped by them.
     """
     from helpers.sweep.config import expand, load_config
@@ -63,15 +63,16 @@ def grid_status(results_dir: str | os.PathLike[str],
     for params in expand(load_config(path)):
         rid = run_id(params)
         rec_file = record_path(results_dir, rid)
-        status, wall = "not run", float("nan")
+        status, wall, device = "not run", float("nan"), None
         if rec_file.is_file():
             rec = read_json(rec_file)
             status = str(rec.get("status", "ok"))
             if status == "ok" and not record_matches(rec, params):
                 status = "other params"  # the sweep would run it again, as here
             wall = run_wall_s(rec.get("timing") or {})
+            device = "gpu" if (rec.get("provenance") or {}).get("gpu") else "cpu"
         rows.append({**OMITTED_AT_DEFAULT, **params, "run_id": rid, "status": status,
-                     "wall_s": wall})
+                     "wall_s": wall, "device": device})
     df = pd.DataFrame(rows)
     df.attrs["config"] = _shown(path)  # as a reader types it: relative to the repository root
     return df
@@ -114,7 +115,8 @@ def coverage_table(status: pd.DataFrame) -> pd.DataFrame:
 
     Rows are model × set-up (the keys the grid varies among :data:`SETUP_KEYS`, joined:
     "full, native, bf16"; no set-up column when the grid varies none); columns are input sizes with "done/planned" ("–": not in the
-    grid), then the wall hours of the successful runs.
+    grid), then the wall hours of the successful runs on the CPU and, where any ran on one, on a
+    GPU (hours on different machines are not added up).
     """
     keys = _setup_keys(status)
     table = status.assign(
@@ -126,8 +128,13 @@ def coverage_table(status: pd.DataFrame) -> pd.DataFrame:
     cells["cell"] = [f"{o}/{p}" for o, p in zip(cells["ok"], cells["planned"], strict=True)]
     wide = cells["cell"].unstack("resolution", fill_value="–")
     wide.columns = [f"{int(c)} px" for c in wide.columns]
-    hours = table[table["ok"]].groupby(rows)["wall_s"].sum(min_count=1) / 3600.0
-    wide["wall h"] = hours.reindex(wide.index).round(1)
+    device = table.get("device", pd.Series("cpu", index=table.index)).fillna("cpu")
+    for dev, col in (("cpu", "wall h"), ("gpu", "GPU h")):
+        done = table[table["ok"] & (device == dev)]
+        if dev == "gpu" and done.empty:
+            continue
+        hours = done.groupby(rows)["wall_s"].sum(min_count=1) / 3600.0
+        wide[col] = hours.reindex(wide.index).round(2 if dev == "gpu" else 1)
     wide = wide.reset_index().rename(columns={"setup": "set-up"})
     return wide if keys else wide.drop(columns="set-up")
 
@@ -138,8 +145,13 @@ def still_to_run(status: pd.DataFrame) -> list[str]:
 
 
 def wall_hours(status: pd.DataFrame, **where: Any) -> float:
-    """Sum of ``timing.wall_s`` (hours) of the successful runs matching ``where`` (ch. 04)."""
+    """Sum of ``timing.wall_s`` (hours) of the successful runs matching ``where`` (ch. 04).
+
+    Only runs on the CPU unless ``device="gpu"`` is given: hours on two machines are not added.
+    """
     sel = status["status"] == "ok"
+    if "device" in status and "device" not in where:
+        sel &= status["device"].fillna("cpu") == "cpu"  # CPU hours unless a device is named
     for key, value in where.items():
         sel &= status[key] == value
     return float(status.loc[sel, "wall_s"].sum()) / 3600.0
@@ -177,21 +189,27 @@ def todo_text(status: pd.DataFrame | None) -> str:
 def summary_values(status: pd.DataFrame | None) -> dict[str, float]:
     """Numbers the results chapter glues about the grid: runs planned, done, to do, hours (ch. 04).
 
-    ``grid_bf16_*`` count the successful bf16 runs of the full regime (the paper's regime, run on
-    the CPU in bf16 mixed precision: chapter 05) and their summed wall time. NaN without a grid.
+    ``grid_bf16_*`` count the successful bf16 runs of the full regime (the paper's regime in bf16
+    mixed precision: chapter 05) and their summed wall time; ``grid_gpu_*`` the runs trained on
+    a GPU and their hours there. Other hours are CPU hours. NaN without a grid.
     """
     if status is None:
         keys = ("n_planned", "n_ok", "n_todo", "full_n_ok", "full_wall_h", "bf16_n_ok",
-                "bf16_wall_h")
+                "bf16_wall_h", "gpu_n_ok", "gpu_wall_h")
         return {f"grid_{k}": float("nan") for k in keys}
     ok = status["status"] == "ok"
-    bf16 = ok & (status["regime"] == "full") & (status["precision"] == "mixed_bfloat16")
+    device = status.get("device", pd.Series("cpu", index=status.index)).fillna("cpu")
+    on_gpu = ok & (device == "gpu")
+    bf16 = ok & (status["regime"] == "full") & (status["precision"] == "mixed_bfloat16") \
+        & ~on_gpu
     return {
         "grid_n_planned": float(len(status)),
         "grid_n_ok": float(ok.sum()),
         "grid_n_todo": float((~ok).sum()),
-        "grid_full_n_ok": float((ok & (status["regime"] == "full")).sum()),
+        "grid_full_n_ok": float((ok & (status["regime"] == "full") & ~on_gpu).sum()),
         "grid_full_wall_h": wall_hours(status, regime="full"),
         "grid_bf16_n_ok": float(bf16.sum()),
         "grid_bf16_wall_h": float(status.loc[bf16, "wall_s"].sum()) / 3600.0,
+        "grid_gpu_n_ok": float(on_gpu.sum()),
+        "grid_gpu_wall_h": float(status.loc[on_gpu, "wall_s"].sum()) / 3600.0,
     }

@@ -113,8 +113,12 @@ def _flatten(rec: Mapping[str, Any]) -> dict[str, Any]:
             )
     for key, value in (rec.get("cost", {}) or {}).items():
         row[f"cost_{key}"] = value
+    # Latency is the book's CPU measurement; a run trained on a GPU timed the GPU, which no
+    # CPU column may average in: its numbers go to gpu_latency_* (chapters 04, 05).
+    on_gpu = bool((rec.get("provenance", {}) or {}).get("gpu"))
+    row["device"] = "gpu" if on_gpu else "cpu"
     for key, value in (rec.get("latency_ms", {}) or {}).items():
-        row[f"latency_{key}_ms"] = value
+        row[f"{'gpu_' if on_gpu else ''}latency_{key}_ms"] = value
     for key, value in (rec.get("timing", {}) or {}).items():
         row[f"timing_{key}"] = value
     data = rec.get("data", {}) or {}

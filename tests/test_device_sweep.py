@@ -1,0 +1,102 @@
+"""scripts/device_sweep.py: a sweep's runs on a machine without Jupyter or git (chapter 05)."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from helpers import records
+from helpers.training.params import TrainParams
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("device_sweep", ROOT / "scripts" / "device_sweep.py")
+ds = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ds)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=a", *args], cwd=cwd,
+                          check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "m.py").write_text("x = 1\n")
+    (tmp_path / "README.md").write_text("hello\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "x")
+    return tmp_path
+
+
+def test_blob_ids_are_gits_own(repo: Path) -> None:
+    data = (repo / "src" / "m.py").read_bytes()
+    assert ds.git_blob_id(data) == git(repo, "hash-object", "src/m.py").strip()
+
+
+def test_a_copy_is_verified_file_by_file_and_a_dirty_checkout_refused(repo: Path) -> None:
+    manifest = ds.tree_manifest(repo)
+    assert manifest["commit"] == git(repo, "rev-parse", "HEAD").strip()
+    assert not manifest["dirty"] and set(manifest["files"]) == {"README.md", "src/m.py"}
+    assert ds.verify_tree(repo, manifest) == []
+    (repo / "src" / "m.py").write_text("x = 2\n")
+    assert ds.verify_tree(repo, manifest) == ["src/m.py"]
+    with pytest.raises(SystemExit, match="uncommitted"):
+        ds.tree_manifest(repo)
+    assert ds.tree_manifest(repo, allow_dirty=True)["dirty"]
+    (repo / "README.md").unlink()
+    assert "README.md (missing)" in ds.verify_tree(repo, manifest)
+
+
+def _tar(path: Path, recs: list[dict]) -> None:
+    with tarfile.open(path, "w") as tar:
+        for rec in recs:
+            data = json.dumps(rec).encode()
+            info = tarfile.TarInfo(f"records/{rec['run_id']}.json")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_collect_checks_identity_files_duplicates_apart_and_corrects_a_stale_commit(
+        tmp_path: Path) -> None:
+    params = TrainParams(model="resnet50", resolution=64, seed=0).identity()
+    other = TrainParams(model="resnet50", resolution=64, seed=1).identity()
+    rid, rid_other = records.run_id(params), records.run_id(other)
+    job = tmp_path / "job"
+    job.mkdir()
+    commit = "c" * 40
+    (job / "runs.json").write_text(json.dumps(
+        {"commit": commit, "runs": [{"run_id": rid, "params": params}]}))
+
+    def rec(r: str, p: dict, started: str) -> dict:
+        return {"run_id": r, "params": p, "status": "ok",
+                "provenance": {"git_commit": "0" * 40, "git_dirty": True, "gpu": ["cuda:0"],
+                               "started_at": started, "host": "h"}}
+
+    archive = tmp_path / "a.tar"
+    _tar(archive, [rec(rid, params, "t1"), rec(rid_other, other, "t1")])
+    log = tmp_path / "run.log"
+    log.write_text(f"tree verified: commit {commit[:10]}, 2 files\n")
+    into, dups = tmp_path / "results" / "paper", tmp_path / "results" / "dup"
+    args = [str(archive), str(job), "--into", str(into), "--duplicates-dir", str(dups),
+            "--verified-log", str(log)]
+    assert ds.main(["collect", *args]) == 1  # the unplanned run is refused
+    filed = json.loads(records.record_path(into, rid).read_text())
+    assert filed["provenance"]["git_commit"] == commit and filed["provenance"]["git_dirty"] is False
+    assert filed["provenance"]["device_git"]["git_commit"] == "0" * 40
+    assert not records.record_path(into, rid_other).exists()
+    ds.main(["collect", *args])  # the same archive again: nothing new
+    assert not records.record_path(dups, rid).exists()
+    _tar(archive, [rec(rid, params, "t2")])  # the same run made again elsewhere
+    assert ds.main(["collect", *args]) == 0
+    assert records.record_path(dups, rid).is_file()
+    log.write_text("tree differs\n")
+    with pytest.raises(SystemExit, match="tree verified"):
+        ds.main(["collect", *args])
