@@ -796,3 +796,18 @@ def test_warned_runs_lists_each_warning_of_the_chosen_data_set(tmp_path: Path) -
     table = results.warned_runs(tmp_path, "isic2017", "melanoma")
     assert table.to_dict("records") == [{"run": "a", "status": "ok", "warning": "w1"},
                                         {"run": "a", "status": "ok", "warning": "w2"}]
+
+
+def test_one_precision_per_cell_prefers_float32_and_keeps_bf16_only_cells() -> None:
+    rows = [synthetic_record("mobilenet", 128, s) for s in range(2)]
+    rows += [synthetic_record("mobilenet", 128, s, precision="mixed_bfloat16") for s in range(2)]
+    rows += [synthetic_record("resnet50", 224, 0, precision="mixed_bfloat16")]
+    df = pd.DataFrame([{"model": r["params"]["model"], "resolution": r["params"]["resolution"],
+                        "seed": r["params"]["seed"],
+                        "precision": r["params"].get("precision", "float32")} for r in rows])
+    out = results.one_precision_per_cell(df)
+    assert set(out["precision"]) == {"as run"}
+    assert sorted(out["precision_run"]) == ["float32", "float32", "mixed_bfloat16"]
+    assert results.variant_columns(out) == []
+    same = df[df["precision"] == "float32"]
+    assert results.one_precision_per_cell(same) is same  # nothing to choose

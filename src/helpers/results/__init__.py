@@ -45,6 +45,7 @@ from helpers.results.frames import (
     load_runs,
     main_setup,
     model_label,
+    one_precision_per_cell,
     setting,
     variant_columns,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "load_runs",
     "main_setup",
     "model_label",
+    "one_precision_per_cell",
     "paper_table_one",
     "prose",
     "reading",

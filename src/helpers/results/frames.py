@@ -295,3 +295,25 @@ def main_setup(df: pd.DataFrame) -> dict[str, Any]:
         n = {str(v): cells(sub[sub["unfreeze_blocks"].astype(str) == str(v)]) for v in values}
         setup["unfreeze_blocks"] = max(values, key=lambda v: (n[str(v)], -len(str(v)), str(v)))
     return setup
+
+
+def one_precision_per_cell(runs: pd.DataFrame, prefer: str = "float32") -> pd.DataFrame:
+    """One precision per configuration: its ``prefer`` runs where they exist, else the others.
+
+    For comparisons across a parameter other than precision (e.g. MobileNet vs ResNet50, chapter
+    04) when some cells were trained only in bf16: the comparison then pairs each cell as it was
+    run. Only sound where bf16 parity holds (chapter 05). The precision column becomes
+    ``"as run"`` (so no comparison splits on it); ``precision_run`` keeps the real value.
+    """
+    if "precision" not in runs or runs["precision"].nunique() < 2:
+        return runs
+    keys = [c for c in ("model", "resolution", *PARAM_KEYS)
+            if c in runs and c not in ("precision", "seed")]
+    parts = []
+    for _, grp in runs.groupby(keys, dropna=False, sort=False):
+        preferred = grp[grp["precision"] == prefer]
+        parts.append(preferred if len(preferred) else grp)
+    out = pd.concat(parts).sort_index()
+    out = out.assign(precision_run=out["precision"], precision="as run")
+    out.attrs.update(runs.attrs)
+    return out

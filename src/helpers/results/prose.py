@@ -156,10 +156,13 @@ def comparison_numbers(a: str, b: str) -> dict[str, str]:
 
 
 def _cell(row: pd.Series, runs: pd.DataFrame) -> str:
-    """``MobileNet, 128 px, `unit```: a table cell of one regime in words."""
+    """``MobileNet, 128 px, `unit```: a table cell of one regime in words (", bf16" added
+    for a bf16 row when the runs hold both precisions)."""
+    bf16 = (row.get("precision") == "mixed_bfloat16" and "precision" in runs
+            and runs["precision"].nunique() > 1)
     return (
         f"{model_label(row['model'])}, {int(row['resolution'])} px, "
-        f"`{setting(row, 'preprocessing', runs)}`"
+        f"`{setting(row, 'preprocessing', runs)}`" + (", bf16" if bf16 else "")
     )
 
 
