@@ -41,10 +41,31 @@ CLAIMS: list[Claim] = [
     ("frozen: MobileNet native 128 px below best", "or_res_frozen_mobilenet_native_128_256_p_adj", "<", ALPHA),
     ("frozen: MobileNet [0,1] 224 ~ 256 px", "or_res_frozen_mobilenet_unit_224_256_p_adj", ">=", ALPHA),
     ("frozen: MobileNet native 224 ~ 256 px", "or_res_frozen_mobilenet_native_224_256_p_adj", ">=", ALPHA),
-    ("full: sweet spot untestable (no size above 128 px)", "sweet_full_unit_verdict", "==", "untestable"),
-    ("full: MobileNet [0,1] 128 px seed-mean AUC > 64 px", "or_res_full_mobilenet_unit_64_128_auc_b", ">", "or_res_full_mobilenet_unit_64_128_auc_a"),
-    ("full: MobileNet [0,1] 64 vs 128 px not detectable", "or_res_full_mobilenet_unit_64_128_p_adj", ">=", ALPHA),
-    ("full: MobileNet native 64 px below 128 px", "or_res_full_mobilenet_native_64_128_p_adj", "<", ALPHA),
+    # the paper's regime, every size run: a plateau from 128 px, not a peak at it
+    ("full: sweet spot not supported ([0,1])", "sweet_full_unit_verdict", "==", "not supported"),
+    ("full: sweet spot not supported (native)", "sweet_full_native_verdict", "==", "not supported"),
+    ("full: [0,1] best size is not 128 px", "sweet_full_unit_best_res", "!=", 128),
+    ("full: native best size is not 128 px", "sweet_full_native_best_res", "!=", 128),
+    ("full: MobileNet [0,1] 128 ~ 256 px", "or_res_full_mobilenet_unit_128_256_p_adj", ">=", ALPHA),
+    ("full: MobileNet native 128 ~ 256 px", "or_res_full_mobilenet_native_128_256_p_adj", ">=", ALPHA),
+    ("full: MobileNet [0,1] 224 ~ 256 px", "or_res_full_mobilenet_unit_224_256_p_adj", ">=", ALPHA),
+    ("full: MobileNet native 224 ~ 256 px", "or_res_full_mobilenet_native_224_256_p_adj", ">=", ALPHA),
+    ("full: MobileNet [0,1] 64 ~ 256 px (3 seeds)", "or_res_full_mobilenet_unit_64_256_p_adj", ">=", ALPHA),
+    ("full: MobileNet native 64 ~ 256 px (3 seeds)", "or_res_full_mobilenet_native_64_256_p_adj", ">=", ALPHA),
+    *[(f"full: MobileNet {prep} 64 px has the lowest ensemble AUC (vs {res} px)",
+       f"full_mobilenet_{prep}_auc_64", "<", f"full_mobilenet_{prep}_auc_{res}")
+      for prep in ("unit", "native") for res in (128, 224, 256)],
+    *[(f"MobileNet {prep} {res} px: frozen ~ full", f"or_regime_mobilenet_{prep}_{res}_p_adj",
+       ">=", ALPHA) for prep in ("unit", "native") for res in (224, 256)],
+    # ResNet50 fine-tuned at 128-256 px (bf16, one seed): below MobileNet everywhere
+    *[(f"full {prep} {res} px: MobileNet higher", f"or_models_full_{prep}_{res}_p_adj", "<", ALPHA)
+      for prep in ("unit", "native") for res in (128, 224, 256)],
+    *[(f"full {prep} {res} px: MobileNet AUC above ResNet50", f"or_models_full_{prep}_{res}_auc_a",
+       ">", f"or_models_full_{prep}_{res}_auc_b") for prep in ("unit", "native") for res in (128, 224, 256)],
+    *[(f"ResNet50 native {res} px: fine-tuned below frozen", f"or_regime_resnet50_native_{res}_p_adj",
+       "<", ALPHA) for res in (128, 224, 256)],
+    *[(f"ResNet50 native {res} px: fine-tuned AUC lower", f"or_regime_resnet50_native_{res}_auc_b",
+       "<", f"or_regime_resnet50_native_{res}_auc_a") for res in (128, 224, 256)],
     # Full fine-tuning helps MobileNet at 64 px
     ("MobileNet [0,1] 64 px: full > frozen", "or_regime_mobilenet_unit_64_p_adj", "<", ALPHA),
     ("MobileNet [0,1] 64 px: full AUC higher", "or_regime_mobilenet_unit_64_auc_b", ">", "or_regime_mobilenet_unit_64_auc_a"),
@@ -127,7 +148,7 @@ def check(glued: dict[str, Any], claims: Iterable[Claim] = CLAIMS) -> list[str]:
             failures.append(f"{text}: glue name {left!r} missing")
             continue
         a, b = glued[left], _value(glued, right)
-        if isinstance(right, str) and right.startswith(("or_", "cal_", "op_", "fit_")) and right not in glued:
+        if isinstance(right, str) and right.startswith(("or_", "cal_", "op_", "fit_", "full_", "frozen_", "regime_")) and right not in glued:
             failures.append(f"{text}: glue name {right!r} missing")
         elif not OPS[op](a, b):
             failures.append(f"{text}: {left} = {a!r} {op} {right} = {b!r} is false")
