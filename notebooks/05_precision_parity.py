@@ -164,34 +164,9 @@ display(speed.style.hide(axis="index").format(precision=2).set_uuid("parity-spee
 # %% tags=["hide-input"]
 other = config.results_dir(device_dir)
 twins = parity.machine_pairs(recs, records.load_records(other) if other.is_dir() else [])
-shown = twins.assign(**{"ΔAUC": twins["delta_auc"].map("{:+.3f}".format),
-                        "p": twins["p_delong"].map("{:.2f}".format),
-                        "same label": twins["label_agreement"].map("{:.1%}".format),
-                        "run": twins["model"] + " " + twins["resolution"].astype(str) + " px, "
-                        + twins["preprocessing"] + ", "
-                        + twins["precision"].replace({"mixed_bfloat16": "bf16"})
-                        + ", seed " + twins["seed"].astype(str)})
-shown = shown.rename(columns={"machine_a": "machine A", "machine_b": "machine B",
-                              "auc_a": "AUC A", "auc_b": "AUC B"})
-display(shown[["run", "machine A", "machine B", "AUC A", "AUC B", "ΔAUC", "p", "same label"]]
-        .style.hide(axis="index").format(precision=3).set_uuid("parity-machines"))
-glue("twin_n", len(twins), display=False)
-glue("twin_max_abs_delta", float(twins["delta_auc"].abs().max()) if len(twins) else nan,
-     display=False)
-glue("twin_min_p", float(twins["p_delong"].min()) if len(twins) else nan, display=False)
-glue("twin_min_agree", float(twins["label_agreement"].min()) if len(twins) else nan,
-     display=False)
-# the largest twin difference against the seed-to-seed spread of its cell (float32 seeds)
-worst = twins.loc[twins["delta_auc"].abs().idxmax()] if len(twins) else None
-sd = nan
-if worst is not None:
-    same = cells[(cells["model"] == worst["model"]) & (cells["resolution"] == worst["resolution"])
-                 & (cells["preprocessing"] == worst["preprocessing"])]
-    sd = float(same["seed_sd_ref"].iloc[0]) if len(same) else nan
-glue("twin_worst_run", "none" if worst is None else shown.loc[worst.name, "run"], display=False)
-glue("twin_worst_seed_sd", sd, display=False)
-glue("twin_worst_in_sd", abs(float(worst["delta_auc"])) / sd if worst is not None else nan,
-     display=False)
+display(parity.twin_table(twins).style.hide(axis="index").format(precision=3)
+        .set_uuid("parity-machines"))
+prose.glue_values(parity.twin_values(twins, cells))
 
 # %% [markdown]
 # The {glue:text}`twin_n` runs trained on both machines differ by at most

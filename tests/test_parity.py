@@ -115,3 +115,20 @@ def test_bf16_runs_name_their_device_and_machine_pairs_compare_one_run_on_two() 
     assert row["machine_a"] == "CPU (tensorflow)" and row["machine_b"] == "GPU (jax)"
     # halving every probability keeps the ranking (same AUC) but moves labels at 0.5
     assert row["delta_auc"] == pytest.approx(0.0) and row["label_agreement"] < 1
+
+
+def test_twin_values_read_the_largest_difference_against_its_cells_seed_spread() -> None:
+    import pandas as pd
+
+    assert parity.twin_values(pd.DataFrame(columns=["delta_auc"]), pd.DataFrame())["twin_n"] == 0
+    twins = pd.DataFrame({"model": ["resnet50"] * 2, "resolution": [64, 64],
+                          "preprocessing": ["unit"] * 2, "precision": ["mixed_bfloat16"] * 2,
+                          "seed": [0, 1], "machine_a": ["CPU (tensorflow)"] * 2,
+                          "machine_b": ["GPU (jax)"] * 2, "auc_a": [0.7, 0.6], "auc_b": [0.6, 0.61],
+                          "delta_auc": [-0.1, 0.01], "p_delong": [0.01, 0.8],
+                          "label_agreement": [0.99, 1.0]})
+    cells = pd.DataFrame({"model": ["resnet50"], "resolution": [64], "preprocessing": ["unit"],
+                          "seed_sd_ref": [0.02]})
+    v = parity.twin_values(twins, cells)
+    assert v["twin_n"] == 2 and v["twin_worst_run"] == "resnet50 64 px, unit, bf16, seed 0"
+    assert v["twin_worst_in_sd"] == pytest.approx(5.0) and v["twin_min_p"] == 0.01

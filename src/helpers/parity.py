@@ -197,6 +197,45 @@ def machine_pairs(here: Iterable[Mapping[str, Any]],
         drop=True)
 
 
+def twin_table(twins: pd.DataFrame) -> pd.DataFrame:
+    """:func:`machine_pairs` for reading: one ``run`` label per row, formatted columns."""
+    label = (twins["model"] + " " + twins["resolution"].astype(str) + " px, "
+             + twins["preprocessing"] + ", "
+             + twins["precision"].replace({"mixed_bfloat16": "bf16"})
+             + ", seed " + twins["seed"].astype(str))
+    return pd.DataFrame({
+        "run": label, "machine A": twins["machine_a"], "machine B": twins["machine_b"],
+        "AUC A": twins["auc_a"], "AUC B": twins["auc_b"],
+        "ΔAUC": twins["delta_auc"].map("{:+.3f}".format),
+        "p": twins["p_delong"].map("{:.2f}".format),
+        "same label": twins["label_agreement"].map("{:.1%}".format),
+    })
+
+
+def twin_values(twins: pd.DataFrame, cells: pd.DataFrame) -> dict[str, Any]:
+    """Numbers the appendix glues about :func:`machine_pairs`: count, largest |ΔAUC|, smallest
+    p and label agreement, and the largest difference against its cell's float32 seed SD
+    (from :func:`parity_by_cell`); NaN (and run "none") without twins."""
+    nan = float("nan")
+    if twins.empty:
+        return {"twin_n": 0, "twin_max_abs_delta": nan, "twin_min_p": nan,
+                "twin_min_agree": nan, "twin_worst_run": "none", "twin_worst_seed_sd": nan,
+                "twin_worst_in_sd": nan}
+    worst = twins.loc[twins["delta_auc"].abs().idxmax()]
+    same = cells[(cells["model"] == worst["model"]) & (cells["resolution"] == worst["resolution"])
+                 & (cells["preprocessing"] == worst["preprocessing"])]
+    sd = float(same["seed_sd_ref"].iloc[0]) if len(same) else nan
+    return {
+        "twin_n": len(twins),
+        "twin_max_abs_delta": float(twins["delta_auc"].abs().max()),
+        "twin_min_p": float(twins["p_delong"].min()),
+        "twin_min_agree": float(twins["label_agreement"].min()),
+        "twin_worst_run": twin_table(twins).loc[worst.name, "run"],
+        "twin_worst_seed_sd": sd,
+        "twin_worst_in_sd": abs(float(worst["delta_auc"])) / sd,
+    }
+
+
 def verdict(cells: pd.DataFrame) -> str:
     """One sentence that states the parity result per cell, from :func:`parity_by_cell`."""
     if cells.empty:
