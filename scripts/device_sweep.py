@@ -19,17 +19,21 @@ there (a copy of the tree, the data, the weights; the folders given as options):
         --data-root … --weights-dir … --cache-dir … --workers 6 --archive $OUT/records.tar
 
 checks the copy file by file against the manifest (only then do the records name the commit:
-``$RESBOOK_VERIFIED_COMMIT``, :func:`helpers.provenance.git_state`), trains each run in a
-fresh process and re-writes the archive of finished records after every run, so a call cut
-short still returns what finished. ``--stop-after S`` starts no run after S seconds.
+``$RESBOOK_VERIFIED_COMMIT``, :func:`helpers.provenance.git_state`; a copy that fails the check
+makes records that name no commit, never what a stale ``.git`` there says; the outcome travels
+in the archive as ``logs/verification.json``), trains each run in a fresh process and
+re-writes the archive of finished records after every run, so a call cut short still returns
+what finished. ``--stop-after S`` starts no run after S seconds. A worker killed outright
+(out of memory) is reported and a fresh process pool takes the runs not yet started.
 
 here again::
 
     python scripts/device_sweep.py collect records.tar .gpu/job --into results/paper \\
         --duplicates-dir results/device-parity
 
-checks every record against its planned identity and run id and files it; a record whose run
-already has an ok record here goes to ``--duplicates-dir`` (the same cell on two machines:
+checks every record against its planned identity and run id and files it (replacing a failed
+record of the run, or one of other params); a record whose run already has an ok record here
+goes to ``--duplicates-dir`` (the same cell on two machines:
 chapter 05 compares them). Records from a GPU say so: ``provenance.gpu``,
 ``provenance.keras_backend``. On the GPU, JAX runs with deterministic XLA ops and float32
 matrix products at full precision (no TF32); see ``device_env``.
@@ -48,18 +52,22 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import redirect_stderr, redirect_stdout
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from helpers.provenance import ENV_VERIFIED_COMMIT  # noqa: E402
+from helpers.files import atomic_write_json  # noqa: E402
+from helpers.provenance import ENV_VERIFIED_COMMIT, UNVERIFIED  # noqa: E402
 
 LOCATIONS = ("data_root", "weights_dir", "cache_dir")
+VERIFICATION = "verification.json"  # in the archive's logs/: the outcome of check_copy
 
 
 # ---------------------------------------------------------------------------- the tree
@@ -210,64 +218,126 @@ def write_archive(records_dir: Path, logs_dir: Path, archive: Path) -> int:
     return n
 
 
+def check_copy(manifest: Mapping[str, Any], root: Path = ROOT) -> dict[str, Any]:
+    """Check this copy of the tree against the manifest and set ``$RESBOOK_VERIFIED_COMMIT``.
+
+    Verified: the variable names the commit, and records name it. Not verified (files differ,
+    or the manifest came from a dirty checkout): the variable says ``unverified``, so records
+    name no commit instead of whatever a stale ``.git`` in the copy says. Returns what
+    ``verification.json`` in the archive says (``collect`` reads it).
+    """
+    bad = verify_tree(root, manifest)
+    info: dict[str, Any] = {"commit": manifest["commit"], "files": len(manifest["files"]),
+                            "dirty_manifest": bool(manifest.get("dirty")),
+                            "differs": bad[:20], "n_differs": len(bad)}
+    info["verified"] = not info["dirty_manifest"] and not bad
+    if info["dirty_manifest"]:
+        print("the manifest was made from a checkout with changes: records name no commit",
+              flush=True)
+    elif bad:
+        print(f"the tree differs from commit {manifest['commit'][:10]} in {len(bad)} files "
+              f"(e.g. {bad[:3]}): records will name no commit", flush=True)
+    else:
+        print(f"tree verified: commit {manifest['commit'][:10]}, "
+              f"{len(manifest['files'])} files", flush=True)
+    os.environ[ENV_VERIFIED_COMMIT] = manifest["commit"] if info["verified"] else UNVERIFIED
+    return info
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=ctx, max_tasks_per_child=1)
+
+
+def run_pool(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, *,
+             on_result: Callable[[Any, Any], None], stop_after: float | None = None,
+             on_start: Callable[[Any], None] | None = None,
+             log: Callable[[str], None] = print) -> int:
+    """Call ``fn(item)`` for each item, each in a fresh spawned process, ``workers`` at a time.
+
+    ``on_result(item, result)`` follows each call; a call that raised gives ``{"status":
+    "worker died", "error": …}``. A worker killed outright (e.g. out of memory) breaks a
+    ``ProcessPoolExecutor``: the calls in flight are reported as died and a new pool takes the
+    items not yet started (a killed call is not retried: it would likely be killed again).
+    No item starts after ``stop_after`` seconds. Returns the number of calls started.
+    """
+    t0 = time.monotonic()
+    pending = list(items)
+    futures: dict[Future, Any] = {}
+    started = 0
+    pool = _pool(workers)
+    try:
+        while pending or futures:
+            while pending and len(futures) < workers:
+                if stop_after is not None and time.monotonic() - t0 > stop_after:
+                    log(f"--stop-after {stop_after:.0f} s: {len(pending)} runs not started")
+                    pending = []
+                    break
+                item = pending.pop(0)
+                futures[pool.submit(fn, item)] = item
+                started += 1
+                if on_start is not None:
+                    on_start(item)
+            if not futures:
+                break
+            finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in finished:
+                item = futures.pop(fut)
+                try:
+                    res = fut.result()
+                except BrokenProcessPool as exc:
+                    broken = True
+                    res = {"status": "worker died", "error": repr(exc)[:300]}
+                except Exception as exc:  # noqa: BLE001 - the call raised: say so, go on
+                    res = {"status": "worker died", "error": repr(exc)[:300]}
+                on_result(item, res)
+            if broken:
+                for item in futures.values():
+                    on_result(item, {"status": "worker died", "error": "the pool broke"})
+                futures.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                log("the process pool broke: a new one takes the runs not yet started")
+                pool = _pool(workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return started
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     job_dir = Path(args.job)
     job = json.loads((job_dir / "runs.json").read_text())
     manifest = json.loads((job_dir / "manifest.json").read_text())
-    bad = verify_tree(ROOT, manifest)
-    if manifest.get("dirty"):
-        print("the manifest was made from a checkout with changes: records name no commit",
-              flush=True)
-        os.environ.pop(ENV_VERIFIED_COMMIT, None)
-    elif bad:
-        print(f"the tree differs from commit {manifest['commit'][:10]} in {len(bad)} files "
-              f"(e.g. {bad[:3]}): records will name no commit", flush=True)
-        os.environ.pop(ENV_VERIFIED_COMMIT, None)
-    else:
-        os.environ[ENV_VERIFIED_COMMIT] = manifest["commit"]
-        print(f"tree verified: commit {manifest['commit'][:10]}, "
-              f"{len(manifest['files'])} files", flush=True)
+    verification = check_copy(manifest)
     device_env(os.environ, args.mem_fraction)
     out = Path(args.output_dir)
     records_dir, logs_dir = out / "records", out / "logs"
     records_dir.mkdir(parents=True, exist_ok=True)
     logs_dir.mkdir(parents=True, exist_ok=True)
+    # The archive carries the check's outcome, so collect need not trust a separate log.
+    atomic_write_json(logs_dir / VERIFICATION, verification)
     locations = {k: str(Path(getattr(args, k)).resolve()) for k in LOCATIONS
                  if getattr(args, k)}
     locations["output_dir"] = str(out.resolve())
     runs = [r for r in job["runs"] if not args.only or any(s in r["run_id"] for s in args.only)]
     archive = Path(args.archive) if args.archive else None
     t0 = time.monotonic()
-    pending = list(runs)
-    ctx = multiprocessing.get_context("spawn")
-    futures: dict[Future, dict[str, Any]] = {}
     done = 0
-    with ProcessPoolExecutor(args.workers, mp_context=ctx, max_tasks_per_child=1) as pool:
-        while pending or futures:
-            while pending and len(futures) < args.workers:
-                if args.stop_after is not None and time.monotonic() - t0 > args.stop_after:
-                    print(f"--stop-after {args.stop_after:.0f} s: {len(pending)} runs not "
-                          "started", flush=True)
-                    pending = []
-                    break
-                spec = pending.pop(0)
-                futures[pool.submit(train_one, spec, locations, str(logs_dir))] = spec
-                print(f"{time.monotonic() - t0:7.0f} s start {spec['run_id']}", flush=True)
-            if not futures:
-                break
-            finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
-            for fut in finished:
-                spec = futures.pop(fut)
-                try:
-                    res = fut.result()
-                except Exception as exc:  # noqa: BLE001 - a dead worker: say so, go on
-                    res = {"run_id": spec["run_id"], "status": "worker died",
-                           "error": repr(exc)[:300]}
-                done += 1
-                print(f"{time.monotonic() - t0:7.0f} s [{done}/{len(runs)}] "
-                      f"{json.dumps(res)}", flush=True)
-                if archive:
-                    write_archive(records_dir, logs_dir, archive)
+
+    def report(spec: Mapping[str, Any], res: Mapping[str, Any]) -> None:
+        nonlocal done
+        done += 1
+        res = {"run_id": spec["run_id"], **res}
+        print(f"{time.monotonic() - t0:7.0f} s [{done}/{len(runs)}] {json.dumps(res)}",
+              flush=True)
+        if archive:
+            write_archive(records_dir, logs_dir, archive)
+
+    run_pool(partial(train_one, locations=locations, log_dir=str(logs_dir)), runs,
+             args.workers, on_result=report, stop_after=args.stop_after,
+             on_start=lambda spec: print(f"{time.monotonic() - t0:7.0f} s start "
+                                         f"{spec['run_id']}", flush=True),
+             log=lambda m: print(f"{time.monotonic() - t0:7.0f} s {m}", flush=True))
     if archive:
         n = write_archive(records_dir, logs_dir, archive)
         print(f"{n} records in {archive}", flush=True)
@@ -301,13 +371,57 @@ def correct_commit(rec: dict[str, Any], commit: str) -> bool:
     return True
 
 
+def archive_verification(tar: tarfile.TarFile) -> dict[str, Any] | None:
+    """The archive's ``logs/verification.json`` (written by ``run``), or None in older ones."""
+    try:
+        member = tar.getmember(f"logs/{VERIFICATION}")
+    except KeyError:
+        return None
+    fh = tar.extractfile(member)
+    return json.loads(fh.read()) if fh is not None else None
+
+
+def job_verified_commit(tar: tarfile.TarFile, commit: str, log: str | None) -> str | None:
+    """The job's commit if the device checked its copy against it, else None.
+
+    The archive's own verification.json decides; ``--verified-log`` is read only for archives
+    made before it existed. A verification of another commit is an error (wrong job folder).
+    """
+    info = archive_verification(tar)
+    if info is None:
+        return verified_commit(log, commit) if log else None
+    if info.get("commit") != commit:
+        raise SystemExit(f"the archive was run from commit {str(info.get('commit'))[:10]}, "
+                         f"the job folder plans {commit[:10]}: give the matching job folder")
+    if not info.get("verified"):
+        print(f"the device's copy was NOT verified ({info.get('n_differs')} files differ, "
+              f"dirty manifest: {info.get('dirty_manifest')}): records keep the commit they "
+              "name (none)")
+        return None
+    return commit
+
+
 def same_run(rec: Mapping[str, Any], path: Path) -> bool:
-    """True when ``path`` holds this very run (same start time and host), e.g. filed before."""
+    """True when ``path`` holds this very run (same start time and host), e.g. filed before.
+
+    A record without a start time is never "the same run": it cannot be told apart.
+    """
     if not path.is_file():
         return False
     other = json.loads(path.read_text())
     a, b = rec.get("provenance") or {}, other.get("provenance") or {}
+    if not a.get("started_at"):
+        return False
     return (a.get("started_at"), a.get("host")) == (b.get("started_at"), b.get("host"))
+
+
+def replaceable(path: Path, params: Mapping[str, Any]) -> bool:
+    """True when the record at ``path`` is a failed run or one of other params: a new ok run
+    of the planned identity takes its place (it is not a second machine's twin)."""
+    from helpers import records
+
+    old = json.loads(path.read_text())
+    return old.get("status") != "ok" or not records.record_matches(old, params)
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -317,10 +431,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     planned = {r["run_id"]: r["params"] for r in job["runs"]}
     into = Path(args.into) / "records"
     dup_dir = Path(args.duplicates_dir) / "records" if args.duplicates_dir else None
-    counts = {"filed": 0, "already filed": 0, "duplicate": 0, "failed": 0, "refused": 0,
-              "commit corrected": 0}
-    verified = verified_commit(args.verified_log, job["commit"]) if args.verified_log else None
+    counts = {"filed": 0, "replaced": 0, "already filed": 0, "duplicate": 0, "failed": 0,
+              "refused": 0, "commit corrected": 0}
     with tarfile.open(args.archive) as tar:
+        verified = job_verified_commit(tar, job["commit"], args.verified_log)
         for member in tar.getmembers():
             if not (member.isfile() and member.name.startswith("records/")
                     and member.name.endswith(".json")):
@@ -344,7 +458,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
             if any(same_run(rec, t) for t in (target, dup) if t is not None):
                 counts["already filed"] += 1
                 continue
-            if target.is_file():
+            if target.is_file() and replaceable(target, params):
+                print(f"{rid}: replaces a failed record or one of other params")
+                counts["replaced"] += 1
+            elif target.is_file():
                 if dup_dir is None:
                     print(f"kept the existing record of {rid} (no --duplicates-dir)")
                     counts["duplicate"] += 1
@@ -398,7 +515,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.add_argument("--duplicates-dir",
                    help="where a record of a run already recorded here goes")
     c.add_argument("--verified-log",
-                   help="the run's log: its 'tree verified: commit …' line lets records that "
+                   help="for archives without logs/verification.json (made before it existed): "
+                        "the run's log, whose 'tree verified: commit …' line lets records that "
                         "name another commit (a stale .git in the copy) name the verified one")
     c.set_defaults(fn=cmd_collect)
     args = ap.parse_args(argv)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import operator
+import os
 import subprocess
 import tarfile
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from helpers import records
+from helpers.provenance import git_state
 from helpers.training.params import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,3 +104,84 @@ def test_collect_checks_identity_files_duplicates_apart_and_corrects_a_stale_com
     log.write_text("tree differs\n")
     with pytest.raises(SystemExit, match="tree verified"):
         ds.main(["collect", *args])
+
+
+def test_a_copy_that_fails_the_check_names_no_commit(repo: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RESBOOK_VERIFIED_COMMIT", "")  # check_copy sets it; restored after
+    manifest = ds.tree_manifest(repo)
+    info = ds.check_copy(manifest, repo)
+    assert info["verified"] and info["n_differs"] == 0
+    assert git_state(ROOT) == (manifest["commit"], False)
+    (repo / "src" / "m.py").write_text("x = 2\n")
+    info = ds.check_copy(manifest, repo)
+    assert not info["verified"] and info["differs"] == ["src/m.py"]
+    # not what git says in the copy (here: this project's own checkout): no commit at all
+    assert git_state(ROOT) == (None, None)
+    (repo / "src" / "m.py").write_text("x = 1\n")
+    info = ds.check_copy({**manifest, "dirty": True}, repo)
+    assert not info["verified"] and git_state(ROOT) == (None, None)
+
+
+def _tar_with(path: Path, recs: list[dict], verification: dict | None) -> None:
+    _tar(path, recs)
+    if verification is not None:
+        with tarfile.open(path, "a") as tar:
+            data = json.dumps(verification).encode()
+            info = tarfile.TarInfo(f"logs/{ds.VERIFICATION}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_collect_trusts_the_archives_own_verification_and_replaces_a_failed_record(
+        tmp_path: Path) -> None:
+    params = TrainParams(model="resnet50", resolution=64, seed=0).identity()
+    rid = records.run_id(params)
+    job = tmp_path / "job"
+    job.mkdir()
+    commit = "c" * 40
+    (job / "runs.json").write_text(json.dumps(
+        {"commit": commit, "runs": [{"run_id": rid, "params": params}]}))
+    rec = {"run_id": rid, "params": params, "status": "ok",
+           "provenance": {"git_commit": "0" * 40, "git_dirty": True,
+                          "started_at": "t1", "host": "h"}}
+    into = tmp_path / "results" / "paper"
+    # a failed record of the same run here: the ok run replaces it (not a duplicate)
+    records.write_json_atomic(records.record_path(into, rid),
+                              {"run_id": rid, "params": params, "status": "failed"})
+    archive = tmp_path / "a.tar"
+    _tar_with(archive, [rec], {"commit": commit, "verified": True})
+    args = [str(archive), str(job), "--into", str(into),
+            "--duplicates-dir", str(tmp_path / "dup")]
+    assert ds.main(["collect", *args]) == 0
+    filed = json.loads(records.record_path(into, rid).read_text())
+    assert filed["status"] == "ok" and filed["provenance"]["git_commit"] == commit
+    assert not records.record_path(tmp_path / "dup", rid).exists()
+    # an unverified copy: the record keeps what it names
+    records.record_path(into, rid).unlink()
+    _tar_with(archive, [rec], {"commit": commit, "verified": False, "n_differs": 3})
+    ds.main(["collect", *args])
+    assert json.loads(records.record_path(into, rid).read_text())["provenance"][
+        "git_commit"] == "0" * 40
+    # an archive of another job's commit is refused outright
+    _tar_with(archive, [rec], {"commit": "d" * 40, "verified": True})
+    with pytest.raises(SystemExit, match="matching job folder"):
+        ds.main(["collect", *args])
+
+
+def test_a_record_without_a_start_time_is_never_the_same_run(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"provenance": {"started_at": None, "host": None}}))
+    assert not ds.same_run({"provenance": {"started_at": None, "host": None}}, path)
+    path.write_text(json.dumps({"provenance": {"started_at": "t", "host": "h"}}))
+    assert ds.same_run({"provenance": {"started_at": "t", "host": "h"}}, path)
+
+
+def test_a_killed_worker_is_reported_and_a_new_pool_runs_the_rest() -> None:
+    results: list[tuple] = []
+    # os._exit kills its worker outright (as the OOM killer would): the pool breaks
+    calls = [partial(abs, -1), partial(os._exit, 3), partial(abs, -4)]
+    started = ds.run_pool(operator.call, calls, 1, log=lambda m: None,
+                          on_result=lambda item, res: results.append((item.args[0], res)))
+    assert started == 3
+    assert results[0] == (-1, 1) and results[2] == (-4, 4)
+    assert results[1][0] == 3 and results[1][1]["status"] == "worker died"

@@ -155,6 +155,10 @@ def test_git_state_outside_checkout(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("RESBOOK_VERIFIED_COMMIT", "a" * 40)
     assert R.git_state(tmp_path) == ("a" * 40, False)
     assert R.git_state(Path(__file__).parent) == ("a" * 40, False)
+    # a copy that failed the check names no commit, even inside this real checkout
+    monkeypatch.setenv("RESBOOK_VERIFIED_COMMIT", "unverified")
+    assert R.git_state(Path(__file__).parent) == (None, None)
+    assert R.git_diff_sha256(Path(__file__).parent) is None
 
 
 def test_sha256_file_cache_invalidated_on_change(tmp_path: Path) -> None:

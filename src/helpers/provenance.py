@@ -56,15 +56,21 @@ def _git(args: list[str], cwd: Path) -> str | None:
 # (scripts/device_sweep.py: verify_tree). It wins over git: such a copy may carry a stale .git
 # of another commit (seen on the GPU machine: an older HEAD plus "uncommitted" changes).
 ENV_VERIFIED_COMMIT = "RESBOOK_VERIFIED_COMMIT"
+# Its value when a copy was checked and did NOT match (or came from a dirty checkout): records
+# then name no commit at all, rather than whatever a stale .git in the copy says.
+UNVERIFIED = "unverified"
 
 
 def git_state(start: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the git checkout holding this package; (None, None) if none (ch. 03).
 
     A commit named in ``$RESBOOK_VERIFIED_COMMIT`` (a verified copy of that commit's tree)
-    gives ``(commit, False)`` without asking git.
+    gives ``(commit, False)`` without asking git; the value ``unverified`` (a copy that failed
+    that check) gives ``(None, None)``, also without asking git.
     """
     verified = os.environ.get(ENV_VERIFIED_COMMIT, "").strip()
+    if verified == UNVERIFIED:
+        return None, None
     if verified:
         return verified, False
     here = Path(start) if start is not None else Path(__file__).resolve().parent
