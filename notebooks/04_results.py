@@ -121,7 +121,8 @@ reading.run_counts(runs)
 # A GPU lent for one session (one NVIDIA H200, Keras on its JAX backend,
 # `scripts/device_sweep.py`, 15 minutes of machine time) ran {glue:text}`grid_gpu_n_ok:.0f`
 # more, with the same protocol and precision per cell: {glue:text}`grid_gpu_wall_h:.2f` h of
-# run wall time, up to ten runs sharing the GPU (the table's "GPU h"). Chapter 05 compares cells
+# run wall time, up to {glue:text}`grid_gpu_max_parallel:.0f` runs sharing the GPU at once
+# (the table's "GPU h"). Chapter 05 compares cells
 # trained on both machines. Every comparison below uses the cells that exist; a missing cell is
 # never filled in, and the list after the table names the runs still to do.
 

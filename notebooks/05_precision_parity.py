@@ -118,6 +118,9 @@ glue("parity_max_abs_delta", float(pairs["delta_auc"].abs().max()) if len(pairs)
      display=False)
 glue("parity_min_p", float(pairs["p_delong"].min()) if len(pairs) else nan, display=False)
 glue("parity_verdict", Markdown(parity.verdict(cells)), display=False)
+gate = cells[cells["model"] == "resnet50"]  # block 3b of configs/paper.yaml: ResNet50's gate
+glue("parity_gate_n", int(gate["n_seeds"].sum()), display=False)
+glue("parity_gate_n_gpu", int(gate["n_cand_gpu"].sum()), display=False)
 
 # %% [markdown]
 # ## 3. Verdict
@@ -128,7 +131,7 @@ display(Markdown(parity.verdict(cells)))
 # %% [markdown]
 # Across the {glue:text}`parity_n_pairs` paired runs the largest per-seed AUC change is
 # {glue:text}`parity_max_abs_delta:.3f`, and the smallest per-seed paired DeLong p-value is
-# {glue:text}`parity_min_p:.2f`. How much faster bf16 trains is measured by the benchmark
+# {glue:text}`parity_min_p:.3f`. How much faster bf16 trains is measured by the benchmark
 # (`python scripts/benchmark.py --precision`, README), not from these runs' wall times: the bf16
 # runs shared the CPU with other work, so their wall times say nothing about speed. With nothing
 # else running, bf16 trained ResNet50 {glue:text}`bf16_train_min_resnet50:.2f`–
@@ -138,8 +141,9 @@ display(Markdown(parity.verdict(cells)))
 # dense convolutions, not for MobileNet's depthwise ones. So the MobileNets' remaining cells ran
 # in float32 whatever their verdict above (there is no speed to gain), and ResNet50's in bf16
 # because its own parity cells (ResNet50 at 64 px, both preprocessings: block 3b of
-# `configs/paper.yaml`, the gate for its bf16 cells) hold by the rule above. Four of those six
-# bf16 runs were trained on the GPU (the "bf16 on" column; section 4 compares the machines).
+# `configs/paper.yaml`, the gate for its bf16 cells) hold by the rule above.
+# {glue:text}`parity_gate_n_gpu` of those {glue:text}`parity_gate_n` bf16 runs were trained on
+# the GPU (the "bf16 runs on" column; section 4 compares the machines).
 
 # %% tags=["hide-input"]
 bench = config.results_dir(bench_file)

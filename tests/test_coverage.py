@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from helpers.results import coverage
@@ -122,3 +123,19 @@ def test_gpu_runs_are_counted_and_timed_apart_from_cpu_runs(sweep_dir: Path) -> 
     values = coverage.summary_values(status)
     assert values["grid_gpu_n_ok"] == 1 and values["grid_gpu_wall_h"] == pytest.approx(0.1)
     assert values["grid_n_ok"] == 2
+    assert values["grid_gpu_max_parallel"] != values["grid_gpu_max_parallel"]  # no start: NaN
+
+
+def test_concurrency_counts_the_runs_in_flight_at_once() -> None:
+    starts = pd.Series(["2026-01-01T00:00:00+00:00", "2026-01-01T00:01:00+00:00",
+                        "2026-01-01T00:10:00+00:00", None])
+    walls = pd.Series([300.0, 300.0, 60.0, 10.0])  # the third starts after both ended
+    peak, span_h = coverage.concurrency(starts, walls)
+    assert peak == 2 and span_h == pytest.approx(11 / 60)
+    # one ends exactly when the next starts: not in flight together
+    peak, _ = coverage.concurrency(pd.Series(["2026-01-01T00:00:00+00:00",
+                                              "2026-01-01T00:05:00+00:00"]),
+                                   pd.Series([300.0, 60.0]))
+    assert peak == 1
+    nan_peak, nan_span = coverage.concurrency(pd.Series([None]), pd.Series([1.0]))
+    assert nan_peak != nan_peak and nan_span != nan_span

@@ -810,4 +810,6 @@ def test_one_precision_per_cell_prefers_float32_and_keeps_bf16_only_cells() -> N
     assert sorted(out["precision_run"]) == ["float32", "float32", "mixed_bfloat16"]
     assert results.variant_columns(out) == []
     same = df[df["precision"] == "float32"]
-    assert results.one_precision_per_cell(same) is same  # nothing to choose
+    one = results.one_precision_per_cell(same)  # nothing to choose, the same columns
+    assert len(one) == len(same) and set(one["precision"]) == {"as run"}
+    assert set(one["precision_run"]) == {"float32"}

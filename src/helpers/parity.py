@@ -140,6 +140,8 @@ def parity_by_cell(
         mean_delta = float(grp["delta_auc"].mean())
         within = bool(abs(mean_delta) <= spread) if np.isfinite(spread) else False
         devices = grp["device_cand"].value_counts()
+        # Wall times compare precisions only on one machine: NaN when any pair spans two.
+        same_machine = bool((grp["device_ref"] == grp["device_cand"]).all())
         rows.append({
             **dict(zip(CELL_KEYS, cell, strict=True)),
             "n_seeds": len(grp),
@@ -153,10 +155,12 @@ def parity_by_cell(
             "ensemble_auc_cand": ens["auc_b"],
             "ensemble_p": ens["p"],
             "holds": within and ens["p"] >= 0.05,
+            "n_cand_gpu": int((grp["device_cand"] == "GPU").sum()),
             "speedup": float(np.nanmean(grp["wall_s_ref"].astype(float))
-                             / np.nanmean(grp["wall_s_cand"].astype(float))),
+                             / np.nanmean(grp["wall_s_cand"].astype(float)))
+            if same_machine else float("nan"),
         })
-    cols = [*CELL_KEYS, "n_seeds", "cand_devices", "mean_auc_ref", "mean_auc_cand", "mean_delta_auc",
+    cols = [*CELL_KEYS, "n_seeds", "cand_devices", "n_cand_gpu", "mean_auc_ref", "mean_auc_cand", "mean_delta_auc",
             "seed_sd_ref", "within_seed_spread", "ensemble_auc_ref", "ensemble_auc_cand",
             "ensemble_p", "holds", "speedup"]
     return pd.DataFrame(rows, columns=cols)

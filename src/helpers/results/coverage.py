@@ -53,7 +53,8 @@ def grid_status(results_dir: str | os.PathLike[str],
     ``config`` defaults to the one named by ``sweep.json``. ``status`` is the record's (``ok``,
     ``failed``), ``other params`` for an ok record made with other parameters (the sweep would
     run it again) or ``not run`` when there is no record; ``wall_s`` is :func:`run_wall_s` of the
-    record (NaN when not run or not timed), ``device`` ``cpu`` or ``gpu`` (``provenance.gpu``). Keys a run id omits at their default
+    record (NaN when not run or not timed), ``device`` ``cpu`` or ``gpu`` (``provenance.gpu``),
+    ``started_at`` the record's start time (ISO 8601). Keys a run id omits at their default
     (``precision: float32``, ...) are filled in, so every row can be grouped by them.
     """
     from helpers.sweep.config import expand, load_config
@@ -63,16 +64,17 @@ def grid_status(results_dir: str | os.PathLike[str],
     for params in expand(load_config(path)):
         rid = run_id(params)
         rec_file = record_path(results_dir, rid)
-        status, wall, device = "not run", float("nan"), None
+        status, wall, device, started = "not run", float("nan"), None, None
         if rec_file.is_file():
             rec = read_json(rec_file)
+            started = (rec.get("provenance") or {}).get("started_at")
             status = str(rec.get("status", "ok"))
             if status == "ok" and not record_matches(rec, params):
                 status = "other params"  # the sweep would run it again, as here
             wall = run_wall_s(rec.get("timing") or {})
             device = "gpu" if (rec.get("provenance") or {}).get("gpu") else "cpu"
         rows.append({**OMITTED_AT_DEFAULT, **params, "run_id": rid, "status": status,
-                     "wall_s": wall, "device": device})
+                     "wall_s": wall, "device": device, "started_at": started})
     df = pd.DataFrame(rows)
     df.attrs["config"] = _shown(path)  # as a reader types it: relative to the repository root
     return df
@@ -186,16 +188,42 @@ def todo_text(status: pd.DataFrame | None) -> str:
     return "\n  ".join([head, *todo])
 
 
+def concurrency(started_at: pd.Series, wall_s: pd.Series) -> tuple[float, float]:
+    """(most runs in flight at once, hours from the first start to the last end) (ch. 04).
+
+    From each run's start time and wall time; runs without either are left out. (NaN, NaN)
+    when none is left. For a resumed run only its last session counts (its start time is that
+    session's).
+    """
+    start = pd.to_datetime(started_at, utc=True, errors="coerce")
+    wall = pd.to_numeric(wall_s, errors="coerce")
+    keep = start.notna() & wall.notna()
+    if not keep.any():
+        return float("nan"), float("nan")
+    epoch = pd.Timestamp("1970-01-01", tz="UTC")
+    t0 = (start[keep] - epoch).dt.total_seconds().to_numpy(dtype=float)
+    t1 = t0 + wall[keep].to_numpy(dtype=float)
+    # sweep over the start (+1) and end (-1) events; an end sorts before a start at one instant
+    events = sorted([(t, 1) for t in t0] + [(t, -1) for t in t1], key=lambda e: (e[0], e[1]))
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    return float(peak), float((t1.max() - t0.min()) / 3600.0)
+
+
 def summary_values(status: pd.DataFrame | None) -> dict[str, float]:
     """Numbers the results chapter glues about the grid: runs planned, done, to do, hours (ch. 04).
 
     ``grid_bf16_*`` count the successful bf16 runs of the full regime (the paper's regime in bf16
     mixed precision: chapter 05) and their summed wall time; ``grid_gpu_*`` the runs trained on
-    a GPU and their hours there. Other hours are CPU hours. NaN without a grid.
+    a GPU and their hours there, ``grid_gpu_max_parallel`` how many shared it at most and
+    ``grid_gpu_span_h`` the hours from the first GPU start to the last GPU end
+    (:func:`concurrency`). Other hours are CPU hours. NaN without a grid.
     """
     if status is None:
         keys = ("n_planned", "n_ok", "n_todo", "full_n_ok", "full_wall_h", "bf16_n_ok",
-                "bf16_wall_h", "gpu_n_ok", "gpu_wall_h")
+                "bf16_wall_h", "gpu_n_ok", "gpu_wall_h", "gpu_max_parallel", "gpu_span_h")
         return {f"grid_{k}": float("nan") for k in keys}
     ok = status["status"] == "ok"
     device = status.get("device", pd.Series("cpu", index=status.index)).fillna("cpu")
@@ -212,4 +240,7 @@ def summary_values(status: pd.DataFrame | None) -> dict[str, float]:
         "grid_bf16_wall_h": float(status.loc[bf16, "wall_s"].sum()) / 3600.0,
         "grid_gpu_n_ok": float(on_gpu.sum()),
         "grid_gpu_wall_h": float(status.loc[on_gpu, "wall_s"].sum()) / 3600.0,
+        **dict(zip(("grid_gpu_max_parallel", "grid_gpu_span_h"),
+                   concurrency(status.loc[on_gpu].get("started_at", pd.Series(dtype=object)),
+                               status.loc[on_gpu, "wall_s"]), strict=True)),
     }

@@ -303,9 +303,10 @@ def one_precision_per_cell(runs: pd.DataFrame, prefer: str = "float32") -> pd.Da
     For comparisons across a parameter other than precision (e.g. MobileNet vs ResNet50, chapter
     04) when some cells were trained only in bf16: the comparison then pairs each cell as it was
     run. Only sound where bf16 parity holds (chapter 05). The precision column becomes
-    ``"as run"`` (so no comparison splits on it); ``precision_run`` keeps the real value.
+    ``"as run"`` (so no comparison splits on it); ``precision_run`` keeps the real value, also
+    when every run has one precision (the same columns whatever the records hold).
     """
-    if "precision" not in runs or runs["precision"].nunique() < 2:
+    if "precision" not in runs:
         return runs
     keys = [c for c in ("model", "resolution", *PARAM_KEYS)
             if c in runs and c not in ("precision", "seed")]
