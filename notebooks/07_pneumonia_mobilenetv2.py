@@ -248,7 +248,10 @@ else:
 last224 = gc["by_resolution"]["224"]
 prose.glue_md("gc_ft_md", XR.gradcam_finetuned_md(ft, last224["lung_share_mean"],
                                                   last224["corner_share_mean"],
-                                                  gc.get("by_run_skipped", [])))
+                                                  gc.get("by_run_skipped", []),
+                                                  lung_area=last224["lung_area"],
+                                                  corner_area=last224["corner_area"]))
+prose.glue_values(XR.gradcam_finetuned_values(ft))
 
 # %% [markdown]
 # The montage shows the early-layer maps of four of these test images (two normal, two

@@ -91,3 +91,20 @@ def test_gradcam_finetuned_sentence() -> None:
     md2 = XR.gradcam_finetuned_md(two, 0.55, 0.1, skipped=["run-z"])
     assert md2.startswith("For the 2 fine-tuned networks (") and "1 run(s) kept no model" in md2
     assert "`run-z`" in md2
+    assert "(seeds 0.61–0.61)" in md2 and "lung-centred" not in md2
+
+
+def test_gradcam_finetuned_seed_range_and_uniform_map() -> None:
+    e = {"regime": "partial", "resolution": 224, "seed": 0, "feature_map_px": 7,
+         "lung_share_mean": 0.40, "corner_share_mean": 0.2,
+         "early": {"feature_map_px": 28, "lung_share_mean": 0.5, "corner_share_mean": 0.2}}
+    gc = {"by_run": {"a": e, "b": {**e, "seed": 1, "lung_share_mean": 0.6,
+                                   "corner_share_mean": 0.05}}}
+    t = XR.gradcam_runs(gc)
+    v = XR.gradcam_finetuned_values(t)
+    assert v["gc_ft_n"] == 2 and v["gc_ft_lung"] == pytest.approx(0.5)
+    assert (v["gc_ft_lung_min"], v["gc_ft_lung_max"]) == (0.4, 0.6)
+    md = XR.gradcam_finetuned_md(t, 0.45, 0.15, lung_area=0.44, corner_area=0.16)
+    assert "0.50 (seeds 0.40–0.60)" in md and "0.125 (seeds 0.050–0.200)" in md
+    assert "1 of 2 fine-tuned map sets are lung-centred" in md
+    assert np.isnan(XR.gradcam_finetuned_values(XR.gradcam_runs({}))["gc_ft_lung"])

@@ -192,12 +192,29 @@ def mean_share(table: pd.DataFrame, layer: str, column: str) -> float:
     return float(sel.mean()) if len(sel) else float("nan")
 
 
+def gradcam_finetuned_values(table: pd.DataFrame) -> dict[str, float]:
+    """Last-layer lung and corner shares of the fine-tuned runs: mean, min and max over the
+    seeds (glued by chapter 07 as ``gc_ft_*``; NaN when none was mapped)."""
+    last = table[table["layer"] == "last"]
+    nan = float("nan")
+    out: dict[str, float] = {"gc_ft_n": float(len(last))}
+    for key, col in (("lung", "lung share"), ("corner", "corner share")):
+        sel = last[col].astype(float)
+        out.update({f"gc_ft_{key}": float(sel.mean()) if len(sel) else nan,
+                    f"gc_ft_{key}_min": float(sel.min()) if len(sel) else nan,
+                    f"gc_ft_{key}_max": float(sel.max()) if len(sel) else nan})
+    return out
+
+
 def gradcam_finetuned_md(table: pd.DataFrame, frozen_lung: float, frozen_corner: float,
-                         skipped: Iterable[str] = ()) -> str:
+                         skipped: Iterable[str] = (), *, lung_area: float | None = None,
+                         corner_area: float | None = None) -> str:
     """The chapter 07 sentence comparing fine-tuned and frozen-proxy Grad-CAM at 224 px.
 
     ``table`` is :func:`gradcam_runs`; ``skipped`` the run ids that kept no model (named, so a
-    missing network is never silent).
+    missing network is never silent). With several seeds the sentence gives their range; with
+    ``lung_area``/``corner_area`` (a uniform map's shares) it says how many seeds' maps are
+    lung-centred (lung share above the uniform map's and corner share below it).
     """
     skipped = list(skipped)
     tail = (f" {len(skipped)} run(s) kept no model and are not mapped: "
@@ -208,8 +225,24 @@ def gradcam_finetuned_md(table: pd.DataFrame, frozen_lung: float, frozen_corner:
     n = len(table[["run", "seed"]].drop_duplicates())
     runs = sorted(set(table["run"]))
     what = runs[0] if len(runs) == 1 else "; ".join(runs)
-    lung, corner = (mean_share(table, "last", c) for c in ("lung share", "corner share"))
-    return (f"For the {n} fine-tuned network{'s' if n > 1 else ''} ({what}) "
-            f"{lung:.2f} of the last-layer Grad-CAM mass lies in the lung-field ellipse and "
-            f"{corner:.3f} in the corners, against {frozen_lung:.2f} and {frozen_corner:.3f} for "
-            "the frozen proxy at 224 px." + tail)
+    v = gradcam_finetuned_values(table)
+
+    def share(key: str, fmt: str) -> str:
+        mean = format(v[f"gc_ft_{key}"], fmt)
+        if n < 2:
+            return mean
+        return (f"{mean} (seeds {format(v[f'gc_ft_{key}_min'], fmt)}–"
+                f"{format(v[f'gc_ft_{key}_max'], fmt)})")
+
+    text = (f"For the {n} fine-tuned network{'s' if n > 1 else ''} ({what}) "
+            f"{share('lung', '.2f')} of the last-layer Grad-CAM mass lies in the lung-field "
+            f"ellipse and {share('corner', '.3f')} in the corners, against {frozen_lung:.2f} and "
+            f"{frozen_corner:.3f} for the frozen proxy at 224 px.")
+    if lung_area is not None and corner_area is not None:
+        last = table[table["layer"] == "last"]
+        centred = int(((last["lung share"] > lung_area)
+                       & (last["corner share"] < corner_area)).sum())
+        text += (f" {centred} of {len(last)} fine-tuned map sets are lung-centred by this "
+                 f"measure (lung share above a uniform map's {lung_area:.2f} and corner share "
+                 f"below its {corner_area:.2f}).")
+    return text + tail
