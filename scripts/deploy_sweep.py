@@ -274,7 +274,13 @@ def deploy_formats(args: argparse.Namespace, out: Path, run: dict, model: Any, d
                    todo: list[str], untrained: bool, t0: float) -> int:
     """Export ``model`` to each format of ``todo``, measure it, write its record; how many."""
     from helpers import records as rec_mod
-    from helpers.deploy.export import representative_sample, to_litert, write_litert
+    from helpers.deploy.export import (
+        FULL_INT8,
+        output_kind,
+        representative_sample,
+        to_litert,
+        write_litert,
+    )
     from helpers.deploy.records import deployment_path, deployment_record, save_deployment_record
     from helpers.deploy.runtime import LiteRTModel, delegation_summary, keras_probs, parity_stats
 
@@ -289,7 +295,7 @@ def deploy_formats(args: argparse.Namespace, out: Path, run: dict, model: Any, d
     n_done = 0
     for fmt in todo:
         t = time.perf_counter()
-        data = to_litert(model, fmt, rep if fmt == "int8" else None)
+        data = to_litert(model, fmt, rep if fmt in FULL_INT8 else None)
         conv_s = time.perf_counter() - t
         old = deployment_path(out, rid, fmt)
         if old.exists() and not args.force:  # only the model file was missing
@@ -300,13 +306,13 @@ def deploy_formats(args: argparse.Namespace, out: Path, run: dict, model: Any, d
             print(f"  {fmt:>12}: → {kept} ({how} the file its committed record "
                   "describes)", flush=True)
             continue
-        lm = LiteRTModel(data, num_threads=1)
+        lm = LiteRTModel(data, num_threads=1, output=output_kind(fmt))
         rec = deployment_record(
             run, fmt, lm, te.images, kp, repeats=args.repeats,
             warmup=args.warmup, threads_all=args.threads_all,
             extra={"conversion_s": conv_s, "untrained": untrained,
                    "representative": {"n": int(len(rep)), "seed": seed,
-                                      "split": "train"} if fmt == "int8" else None,
+                                      "split": "train"} if fmt in FULL_INT8 else None,
                    "keras_vs_run_record": agree,
                    "delegation": delegation_summary(data)})
         if args.save_models:  # the model first: a record implies its file

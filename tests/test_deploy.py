@@ -340,3 +340,47 @@ def test_delegation_summary_float_and_int8_run_in_one_xnnpack_partition(float32_
     q = runtime.delegation_summary(int8_model.content)
     assert q["partitions"] == 1 and q["int8_weight_ops"] == {}
     assert set(q["outside_delegate"]) <= {"QUANTIZE", "DEQUANTIZE"}
+
+
+def test_logit_model_keeps_the_ranking_and_int8_logit_outputs_probabilities(trained):
+    m = trained["model"]
+    lm_model = export.logit_model(m)
+    logits = np.asarray(lm_model.predict_on_batch(trained["x_test"].astype(np.float32))).ravel()
+    # the sigmoid of the logit model is the original model (same weights, linear head)
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), trained["keras_probs"], atol=1e-5)
+    with pytest.raises(ValueError, match="not a Dense"):
+        export.logit_model(m, head="gap")
+    assert export.output_kind("int8_logit") == "logit"
+    assert export.output_kind("int8") == "probability"
+    rep = export.representative_sample(trained["x_train"], n=64, seed=0)
+    data = export.to_litert(m, "int8_logit", rep)
+    raw = runtime.LiteRTModel(data)  # read as probabilities, the logits come out unchanged
+    lq = runtime.LiteRTModel(data, output="logit")
+    assert lq.io_details()["output"]["kind"] == "logit"
+    p_raw, p = raw.predict(trained["x_test"]), lq.predict(trained["x_test"])
+    assert (p_raw < 0).any() or (p_raw > 1).any()  # logits, not probabilities
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-p_raw)), rtol=1e-9)
+    r = runtime.check_parity(trained["keras_probs"], lq, trained["x_test"])
+    assert r["pearson"] > 0.9, r
+    with pytest.raises(ValueError, match="output"):
+        runtime.LiteRTModel(data, output="odds")
+
+
+def test_int8_saturation_counts_ties_of_the_int8_sigmoid_grid():
+    from helpers.deploy import report
+
+    y = np.array([0, 0, 0, 1, 1, 1])
+    p = np.array([0.9990, 0.2, 0.9995, 0.9991, 0.9999, 0.9998])  # float32 ranks all positives
+    q = np.round(p * 256) / 256                                  # the int8 sigmoid's grid: ties
+
+    def rec(fmt, probs):
+        return {"run_id": "r", "format": fmt, "params": {"seed": 0},
+                "predictions": {"test": {"labels": y.tolist(), "probs": list(probs)}}}
+
+    t = report.int8_saturation([rec("float32", p), rec("int8", q)])
+    row = t.iloc[0]
+    assert row["saturated"] == pytest.approx(5 / 6)
+    assert row["auc_float32"] == pytest.approx(8 / 9)
+    assert row["auc_float32_on_int8_grid"] == pytest.approx(row["auc_int8"])
+    assert row["auc_int8"] < row["auc_float32"] and np.isnan(row["auc_int8_logit"])
+    assert report.int8_saturation([rec("float32", p)]).empty

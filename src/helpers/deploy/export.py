@@ -12,6 +12,8 @@ format             weights               activations         input / output
                                          the fly in matmuls
 ``int8``           int8                  int8 (calibrated    **uint8** pixels / **float32** P
                                          on training images)
+``int8_logit``     int8                  int8 (as ``int8``)  **uint8** pixels / **float32 logit**;
+                                                             the sigmoid runs in float after it
 =================  ====================  ==================  =========================================
 
 Full-integer ``int8``: the converter calibrates every activation range on a *representative
@@ -21,7 +23,12 @@ for the float pixels; on images that span 0..255 that is scale 1, zero point 0, 
 pixels (the runtime reads the parameters and converts anyway, :class:`helpers.deploy.runtime.
 LiteRTModel`). The output is **float32**: the converter appends a Dequantize op after the int8
 sigmoid, whose fixed output scale is 1/256, so int8 probabilities take at most 256 distinct values
-(ties in the ROC curve, see the deployment chapter).
+(ties in the ROC curve, see the deployment chapter). A confident model puts most test images in
+the last of those steps, so its int8 ranking collapses: ``int8_logit`` is the same full-integer
+model without the final sigmoid (:func:`logit_model`). Its int8 output is the logit, whose scale
+is calibrated on the representative images like every other activation, and the runtime applies
+the sigmoid in float (:class:`helpers.deploy.runtime.LiteRTModel` with ``output="logit"``): the
+cost is one float exp per image.
 
 Conversion path (TF 2.21, Keras 3): ``model.export(format="tf_saved_model")`` with a batch-1
 ``input_signature`` named ``pixels``, then ``tf.lite.TFLiteConverter.from_saved_model``. The
@@ -43,8 +50,36 @@ from typing import Any
 
 import numpy as np
 
-FORMATS: tuple[str, ...] = ("float32", "float16", "dynamic_int8", "int8")
+FORMATS: tuple[str, ...] = ("float32", "float16", "dynamic_int8", "int8", "int8_logit")
 """The LiteRT numeric formats :func:`to_litert` writes."""
+
+FULL_INT8: frozenset[str] = frozenset({"int8", "int8_logit"})
+"""Formats calibrated on representative images (every activation in int8)."""
+
+
+def output_kind(fmt: str) -> str:
+    """``"logit"`` for a format whose file outputs the logit (:func:`logit_model`), else
+    ``"probability"``; :class:`helpers.deploy.runtime.LiteRTModel` takes it as ``output``."""
+    return "logit" if fmt == "int8_logit" else "probability"
+
+
+def logit_model(model, head: str = "output"):
+    """``model`` with its sigmoid head replaced by a linear layer of the same weights.
+
+    The book's models end in ``Dense(1, sigmoid)`` named ``output`` (:func:`helpers.models.
+    build_model`); the returned model outputs that layer's logit. Ranking, hence AUC, is the
+    same in float; in full int8 the logit keeps its resolution where the sigmoid saturates.
+    """
+    import keras
+
+    layer = model.get_layer(head)
+    if getattr(layer, "units", None) != 1 or \
+            keras.activations.serialize(layer.activation) != "sigmoid":
+        raise ValueError(f"layer {head!r} is not a Dense(1, sigmoid) head: {layer}")
+    linear = keras.layers.Dense(1, name="logit", dtype="float32")
+    out = linear(layer.input)
+    linear.set_weights(layer.get_weights())
+    return keras.Model(model.inputs, out, name=f"{model.name}_logit")
 
 
 def representative_sample(images: np.ndarray, n: int = 200, seed: int = 0) -> np.ndarray:
@@ -140,19 +175,21 @@ def float32_copy(model):
 def to_litert(model, fmt: str, representative: np.ndarray | None = None) -> bytes:
     """The ``model`` converted to a LiteRT flatbuffer in format ``fmt`` (one of :data:`FORMATS`).
 
-    ``representative`` (images, N×H×W×3, uint8 or float 0..255) is required for ``"int8"`` and
-    ignored otherwise; see :func:`representative_sample`. A mixed-precision model is converted
-    through its :func:`float32_copy`. Returns the file's bytes.
+    ``representative`` (images, N×H×W×3, uint8 or float 0..255) is required for the full-int8
+    formats (:data:`FULL_INT8`) and ignored otherwise; see :func:`representative_sample`. A
+    mixed-precision model is converted through its :func:`float32_copy`; ``int8_logit`` through
+    its :func:`logit_model`. Returns the file's bytes.
     """
     import tensorflow as tf
 
-    model = float32_copy(model)
-
     if fmt not in FORMATS:
         raise ValueError(f"fmt={fmt!r}: expected one of {list(FORMATS)}")
-    if fmt == "int8":
+    model = float32_copy(model)
+    if output_kind(fmt) == "logit":
+        model = logit_model(model)
+    if fmt in FULL_INT8:
         if representative is None or len(representative) == 0:
-            raise ValueError("fmt='int8' needs representative images (representative_sample)")
+            raise ValueError(f"fmt={fmt!r} needs representative images (representative_sample)")
         rep = np.asarray(representative)
         if rep.shape[1:] != _input_shape(model):
             raise ValueError(f"representative images have shape {rep.shape[1:]}, the model takes "
@@ -164,7 +201,7 @@ def to_litert(model, fmt: str, representative: np.ndarray | None = None) -> byte
             conv.target_spec.supported_types = [tf.float16]
         elif fmt == "dynamic_int8":
             conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        elif fmt == "int8":
+        elif fmt in FULL_INT8:
             conv.optimizations = [tf.lite.Optimize.DEFAULT]
             conv.representative_dataset = _representative_gen(rep)
             conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

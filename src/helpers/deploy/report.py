@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-FORMAT_ORDER: tuple[str, ...] = ("float32", "float16", "dynamic_int8", "int8")
+FORMAT_ORDER: tuple[str, ...] = ("float32", "float16", "dynamic_int8", "int8", "int8_logit")
 FORMAT_LABEL: dict[str, str] = {"float32": "float32", "float16": "float16",
-                                "dynamic_int8": "dynamic-range int8", "int8": "full int8"}
+                                "dynamic_int8": "dynamic-range int8", "int8": "full int8",
+                                "int8_logit": "full int8, logit out"}
 MODEL_LABEL: dict[str, str] = {"mobilenet": "MobileNet", "resnet50": "ResNet50",
                                "mobilenetv2": "MobileNetV2"}
 
@@ -259,6 +260,12 @@ def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
     d = _labels(df[df["format"] == "int8"]).sort_values(["dataset", "model", "regime",
                                                           "resolution", "seed"])
     f = f32.reindex(d["run_id"])
+    logit = df[df["format"] == "int8_logit"].set_index(keys).reindex(d["run_id"])
+    extra = {}
+    if logit["delta_auc"].notna().any():  # the logit-out int8 file, where it was made
+        extra["ΔAUC int8, logit out"] = [
+            ci_text(*v) if np.isfinite(v[0]) else "–"
+            for v in logit[["delta_auc", "delta_lo", "delta_hi"]].values]
     return pd.DataFrame({
         "Model": [f"{m}, {r}, {pp}" + (", bf16" if pr == "mixed_bfloat16" else "")
                   for m, r, pp, pr in zip(d["Model"], d["regime"], d["preprocessing"],
@@ -270,7 +277,48 @@ def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
                               for v in f[["delta_auc", "delta_lo", "delta_hi"]].values],
         "ΔAUC int8 [95 % CI]": [ci_text(*v) for v in
                                 d[["delta_auc", "delta_lo", "delta_hi"]].values],
-        "p (int8)": d["delta_p"].map("{:.2f}".format).tolist()})
+        "p (int8)": d["delta_p"].map("{:.2f}".format).tolist(), **extra})
+
+
+SIGMOID_STEP = 1.0 / 256.0
+"""The int8 sigmoid's fixed output step (scale 1/256): full-int8 probabilities sit on this grid."""
+
+
+def int8_saturation(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Why full int8 can lose AUC on a confident model, from deployment records (ch. 06).
+
+    Per run with a float32 and an ``int8`` record: the share of test images whose float32-file
+    probability lies within one int8 sigmoid step (1/256) of 0 or 1 (``saturated``); the
+    float32 file's AUC; the AUC of those same probabilities rounded to the 1/256 grid (what the
+    ties of an int8 sigmoid cost on their own, with no other quantisation error); the int8
+    file's AUC; and the ``int8_logit`` file's AUC where one was made (NaN otherwise).
+    """
+    from helpers.metrics import roc_auc
+
+    by: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for r in records:
+        by.setdefault(r["run_id"], {})[r["format"]] = r
+    rows = []
+    for rid, fm in sorted(by.items()):
+        if "float32" not in fm or "int8" not in fm:
+            continue
+        t = fm["float32"]["predictions"]["test"]
+        y, p = np.asarray(t["labels"]), np.asarray(t["probs"], dtype=float)
+
+        def auc(fmt: str, fm: Mapping[str, Any] = fm, y: np.ndarray = y) -> float:
+            if fmt not in fm:
+                return float("nan")
+            return roc_auc(y, np.asarray(fm[fmt]["predictions"]["test"]["probs"], dtype=float))
+
+        sat = (p >= 1 - SIGMOID_STEP) | (p <= SIGMOID_STEP)
+        rows.append({"run_id": rid, "seed": fm["float32"]["params"].get("seed"),
+                     "saturated": float(sat.mean()), "auc_float32": roc_auc(y, p),
+                     "auc_float32_on_int8_grid": roc_auc(y, np.round(p / SIGMOID_STEP)
+                                                         * SIGMOID_STEP),
+                     "auc_int8": auc("int8"), "auc_int8_logit": auc("int8_logit")})
+    cols = ["run_id", "seed", "saturated", "auc_float32", "auc_float32_on_int8_grid", "auc_int8",
+            "auc_int8_logit"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def size_accuracy_table(df: pd.DataFrame) -> pd.DataFrame:

@@ -46,10 +46,16 @@ class LiteRTModel:
     """A LiteRT model with one image input and one probability output.
 
     ``source`` is the flatbuffer's bytes or a path to a ``.tflite`` file. ``num_threads`` is the
-    interpreter's thread count (XNNPACK is the default CPU delegate).
+    interpreter's thread count (XNNPACK is the default CPU delegate). ``output`` says what the
+    file outputs: ``"probability"`` (P(class 1)), or ``"logit"`` (the ``int8_logit`` format,
+    :func:`helpers.deploy.export.output_kind`), to which the sigmoid is applied here, in float64.
     """
 
-    def __init__(self, source: bytes | str | os.PathLike[str], num_threads: int = 1):
+    def __init__(self, source: bytes | str | os.PathLike[str], num_threads: int = 1,
+                 output: str = "probability"):
+        if output not in ("probability", "logit"):
+            raise ValueError(f"output={output!r}: expected 'probability' or 'logit'")
+        self.output = output
         if isinstance(source, bytes | bytearray | memoryview):
             self.content = bytes(source)
         else:
@@ -110,7 +116,7 @@ class LiteRTModel:
                           "zero_point": self.input_quantization[1]},
                 "output": {"dtype": self.output_dtype.name,
                            "scale": self.output_quantization[0],
-                           "zero_point": self.output_quantization[1]}}
+                           "zero_point": self.output_quantization[1], "kind": self.output}}
 
     def op_counts(self) -> dict[str, int]:
         """How often each op type appears in the graph (e.g. to see that int8 has no float ops)."""
@@ -143,11 +149,16 @@ class LiteRTModel:
         return x.astype(dt)
 
     def read_output(self) -> float:
+        """P(class 1) of the last invoke (the sigmoid of the logit for ``output="logit"``)."""
         y = self.interpreter.get_tensor(self._out["index"])
         if np.issubdtype(self.output_dtype, np.integer):
             scale, zp = self.output_quantization
-            return float(dequantize(y, scale, zp).reshape(-1)[0])
-        return float(np.asarray(y, dtype=np.float64).reshape(-1)[0])
+            value = float(dequantize(y, scale, zp).reshape(-1)[0])
+        else:
+            value = float(np.asarray(y, dtype=np.float64).reshape(-1)[0])
+        if self.output == "logit":
+            return float(0.5 * (1.0 + np.tanh(0.5 * value)))  # sigmoid, stable for any logit
+        return value
 
     def predict_one(self, image: np.ndarray) -> float:
         self.interpreter.set_tensor(self._in["index"], self.prepare_input(image))
