@@ -18,7 +18,8 @@
 # {cite}`achar2025resolution`; {cite:t}`kilaru2025lightweight` reports a lightweight model about
 # 60 % faster. This chapter measures what each trained frozen-regime model costs once exported to
 # LiteRT (TensorFlow Lite) in four formats — float32, float16, dynamic-range int8 and full int8 —
-# and whether the export changes its test AUC. It also asks what happens when a model trained at
+# and whether the export changes its test AUC; fine-tuned models add a fifth, full int8 with the
+# logit as output (section 8). It also asks what happens when a model trained at
 # one input size is fed another (the train/test resolution discrepancy of
 # {cite:t}`touvron2019fixing`).
 #

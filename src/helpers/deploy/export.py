@@ -1,4 +1,4 @@
-"""Keras model → LiteRT (TensorFlow Lite) flatbuffer in four numeric formats (deployment chapter).
+"""Keras model → LiteRT (TensorFlow Lite) flatbuffer in five numeric formats (deployment chapter).
 
 The model keeps its ``Preprocess`` layer, so every exported file takes **raw RGB pixels**:
 
