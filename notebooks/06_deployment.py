@@ -307,9 +307,7 @@ else:
 # %% tags=["hide-input"]
 sat = report.int8_saturation(kept_recs)
 sat_kx = sat[sat["run_id"].str.startswith("kermany")]
-display(report.styled(sat.assign(run=sat["run_id"].str.rsplit("-", n=1).str[0])
-                      .drop(columns="run_id").set_index("run").reset_index(), "deploy-saturation")
-        .format(precision=3))
+display(report.styled(report.saturation_table(sat), "deploy-saturation"))
 nan = float("nan")
 for key, col in (("sat_share", "saturated"), ("sat_auc_f32", "auc_float32"),
                  ("sat_auc_grid", "auc_float32_on_int8_grid"), ("sat_auc_int8", "auc_int8"),

@@ -384,3 +384,5 @@ def test_int8_saturation_counts_ties_of_the_int8_sigmoid_grid():
     assert row["auc_float32_on_int8_grid"] == pytest.approx(row["auc_int8"])
     assert row["auc_int8"] < row["auc_float32"] and np.isnan(row["auc_int8_logit"])
     assert report.int8_saturation([rec("float32", p)]).empty
+    shown = report.saturation_table(t)
+    assert shown.iloc[0]["saturated"] == "83%" and shown.iloc[0]["int8, logit out"] == "–"

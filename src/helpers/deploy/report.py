@@ -311,14 +311,30 @@ def int8_saturation(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             return roc_auc(y, np.asarray(fm[fmt]["predictions"]["test"]["probs"], dtype=float))
 
         sat = (p >= 1 - SIGMOID_STEP) | (p <= SIGMOID_STEP)
-        rows.append({"run_id": rid, "seed": fm["float32"]["params"].get("seed"),
+        prm = fm["float32"]["params"]
+        rows.append({"run_id": rid, "dataset": prm.get("dataset"), "model": prm.get("model"),
+                     "resolution": prm.get("resolution"), "seed": prm.get("seed"),
                      "saturated": float(sat.mean()), "auc_float32": roc_auc(y, p),
                      "auc_float32_on_int8_grid": roc_auc(y, np.round(p / SIGMOID_STEP)
                                                          * SIGMOID_STEP),
                      "auc_int8": auc("int8"), "auc_int8_logit": auc("int8_logit")})
-    cols = ["run_id", "seed", "saturated", "auc_float32", "auc_float32_on_int8_grid", "auc_int8",
-            "auc_int8_logit"]
+    cols = ["run_id", "dataset", "model", "resolution", "seed", "saturated", "auc_float32",
+            "auc_float32_on_int8_grid", "auc_int8", "auc_int8_logit"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def saturation_table(sat: pd.DataFrame) -> pd.DataFrame:
+    """:func:`int8_saturation` for the page: short labels, shares in %, AUCs to 3 decimals."""
+    return pd.DataFrame({
+        "model · data": [f"{MODEL_LABEL.get(m, m)} {r} px, {d}" for m, r, d in
+                         zip(sat["model"], sat["resolution"], sat["dataset"], strict=True)],
+        "seed": sat["seed"],
+        "saturated": sat["saturated"].map("{:.0%}".format),
+        "AUC float32": sat["auc_float32"].map("{:.3f}".format),
+        "on int8 grid": sat["auc_float32_on_int8_grid"].map("{:.3f}".format),
+        "int8": sat["auc_int8"].map("{:.3f}".format),
+        "int8, logit out": sat["auc_int8_logit"].map(
+            lambda v: "–" if not np.isfinite(v) else f"{v:.3f}")})
 
 
 def size_accuracy_table(df: pd.DataFrame) -> pd.DataFrame:
