@@ -139,3 +139,28 @@ def test_concurrency_counts_the_runs_in_flight_at_once() -> None:
     assert peak == 1
     nan_peak, nan_span = coverage.concurrency(pd.Series([None]), pd.Series([1.0]))
     assert nan_peak != nan_peak and nan_span != nan_span
+
+
+def test_cpu_cost_table_averages_successful_cpu_runs_only(sweep_dir: Path) -> None:
+    assert coverage.cpu_cost_table(coverage.grid_status(sweep_dir), regime="frozen").empty
+    ids = list(coverage.grid_status(sweep_dir)["run_id"])  # mobilenet 64 s0, s1, 128 s0, ...
+    for rid, wall, epochs, speed in ((ids[0], 600.0, 10, 50.0), (ids[1], 1200.0, 20, 70.0)):
+        _record(sweep_dir, rid, "ok", wall)
+        rec_file = sweep_dir / "records" / f"{rid}.json"
+        rec = json.loads(rec_file.read_text())
+        rec["timing"].update(epochs_run=epochs, train_images_per_s=speed)
+        rec_file.write_text(json.dumps(rec))
+    _record(sweep_dir, ids[2], "failed", 60.0)  # not a cost of a result
+    _record(sweep_dir, ids[4], "ok", 36.0)
+    rec_file = sweep_dir / "records" / f"{ids[4]}.json"
+    rec = json.loads(rec_file.read_text())
+    rec["provenance"] = {"gpu": ["cuda:0"]}  # a GPU run is not a CPU cost
+    rec_file.write_text(json.dumps(rec))
+    status = coverage.grid_status(sweep_dir)
+    assert coverage.cpu_cost_table(status, regime="full").empty  # no full run in this grid
+    table = coverage.cpu_cost_table(status, regime="frozen")
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row["model"], row["resolution"], row["runs"]) == ("mobilenet", 64, 2)
+    assert (row["epochs"], row["minutes"], row["longest (min)"], row["train img/s"]) == \
+        (15.0, 15.0, 20.0, 60.0)

@@ -54,7 +54,8 @@ def grid_status(results_dir: str | os.PathLike[str],
     ``failed``), ``other params`` for an ok record made with other parameters (the sweep would
     run it again) or ``not run`` when there is no record; ``wall_s`` is :func:`run_wall_s` of the
     record (NaN when not run or not timed), ``device`` ``cpu`` or ``gpu`` (``provenance.gpu``),
-    ``started_at`` the record's start time (ISO 8601). Keys a run id omits at their default
+    ``started_at`` the record's start time (ISO 8601), ``epochs_run`` and ``train_images_per_s``
+    the record's (NaN when absent). Keys a run id omits at their default
     (``precision: float32``, ...) are filled in, so every row can be grouped by them.
     """
     from helpers.sweep.config import expand, load_config
@@ -65,16 +66,21 @@ def grid_status(results_dir: str | os.PathLike[str],
         rid = run_id(params)
         rec_file = record_path(results_dir, rid)
         status, wall, device, started = "not run", float("nan"), None, None
+        epochs = speed = float("nan")
         if rec_file.is_file():
             rec = read_json(rec_file)
             started = (rec.get("provenance") or {}).get("started_at")
             status = str(rec.get("status", "ok"))
             if status == "ok" and not record_matches(rec, params):
                 status = "other params"  # the sweep would run it again, as here
-            wall = run_wall_s(rec.get("timing") or {})
+            timing = rec.get("timing") or {}
+            wall = run_wall_s(timing)
+            epochs = float(timing.get("epochs_run") or "nan")
+            speed = float(timing.get("train_images_per_s") or "nan")
             device = "gpu" if (rec.get("provenance") or {}).get("gpu") else "cpu"
         rows.append({**OMITTED_AT_DEFAULT, **params, "run_id": rid, "status": status,
-                     "wall_s": wall, "device": device, "started_at": started})
+                     "wall_s": wall, "device": device, "started_at": started,
+                     "epochs_run": epochs, "train_images_per_s": speed})
     df = pd.DataFrame(rows)
     df.attrs["config"] = _shown(path)  # as a reader types it: relative to the repository root
     return df
@@ -157,6 +163,30 @@ def wall_hours(status: pd.DataFrame, **where: Any) -> float:
     for key, value in where.items():
         sel &= status[key] == value
     return float(status.loc[sel, "wall_s"].sum()) / 3600.0
+
+
+def cpu_cost_table(status: pd.DataFrame, regime: str = "full") -> pd.DataFrame:
+    """What the successful CPU runs of one regime cost, per network, input size and precision (ch. 08).
+
+    Columns: ``runs``, ``epochs`` (mean epochs trained; early stopping can end a run before
+    the configured number), ``minutes`` (mean wall time per run), ``longest (min)`` and
+    ``train img/s`` (mean training throughput). Measured on whatever machine wrote the records,
+    alongside whatever else it ran then: a rough guide, not a benchmark. Empty when no run fits.
+    """
+    device = status.get("device", pd.Series("cpu", index=status.index)).fillna("cpu")
+    sel = status.loc[(status["status"] == "ok") & (status["regime"] == regime) & (device == "cpu")]
+    cols = ["model", "resolution", "precision", "runs", "epochs", "minutes", "longest (min)",
+            "train img/s"]
+    if sel.empty:
+        return pd.DataFrame(columns=cols)
+    out = (sel.assign(minutes=sel["wall_s"] / 60.0)
+           .groupby(["model", "resolution", "precision"], sort=True)
+           .agg(runs=("run_id", "size"), epochs=("epochs_run", "mean"),
+                minutes=("minutes", "mean"), longest=("minutes", "max"),
+                speed=("train_images_per_s", "mean"))
+           .reset_index()
+           .rename(columns={"longest": "longest (min)", "speed": "train img/s"}))
+    return out[cols]
 
 
 def load(results_dir: str | os.PathLike[str]) -> pd.DataFrame | None:
