@@ -57,3 +57,12 @@ def test_policy_scope_restores_and_output_layer_stays_float32() -> None:
         assert model.get_layer("base").dtype_policy.name == "mixed_bfloat16"
         assert model.get_layer("output").compute_dtype == "float32"
     assert keras.config.dtype_policy().name == before
+
+
+def test_explicit_bf16_on_hardware_that_emulates_it_is_warned() -> None:
+    native, plain = {"avx512f", "avx512_bf16"}, {"avx2", "fma"}
+    text = P.emulation_warning("mixed_bfloat16", flags=plain, gpu=False)
+    assert text is not None and "emulated" in text and "precision=auto" in text
+    assert P.emulation_warning("mixed_bfloat16", flags=native, gpu=False) is None
+    assert P.emulation_warning("mixed_bfloat16", flags=plain, gpu=True) is None
+    assert P.emulation_warning("float32", flags=plain, gpu=False) is None

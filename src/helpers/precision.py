@@ -82,6 +82,25 @@ def resolve(requested: str, *, flags: set[str] | None = None, gpu: bool | None =
     return "mixed_bfloat16" if gpu or cpu_has_bf16(flags) else "float32"
 
 
+def emulation_warning(resolved: str, *, flags: set[str] | None = None,
+                      gpu: bool | None = None) -> str | None:
+    """The warning a ``mixed_bfloat16`` run gets on hardware that only emulates bfloat16.
+
+    An explicit ``mixed_bfloat16`` (a sweep config's cell, say) is honoured everywhere, since
+    precision is part of a run's identity; but on a CPU without ``avx512_bf16``/``amx_bf16``
+    and no GPU, bfloat16 is emulated and the run is *slower* than float32 (same results within
+    the parity of chapter 05). None when the hardware is native or the run is float32.
+    """
+    if resolved != "mixed_bfloat16":
+        return None
+    gpu = gpu_visible() if gpu is None else gpu
+    if gpu or cpu_has_bf16(flags):
+        return None
+    return ("precision=mixed_bfloat16 on a CPU without bfloat16 instructions (no avx512_bf16 or "
+            "amx_bf16 in /proc/cpuinfo) and no GPU: bfloat16 is emulated, so this run is slower "
+            "than float32 would be; run it where bf16 is native, or use precision=auto")
+
+
 def describe(flags: set[str] | None = None) -> dict[str, object]:
     """What the record stores about the hardware's bfloat16 support."""
     flags = cpu_flags() if flags is None else flags

@@ -32,6 +32,7 @@ import contextlib
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,12 +83,17 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
     verbose = progress_verbosity() if verbose is None else verbose
     t_start = time.perf_counter()
 
+    slow_bf16 = precision.emulation_warning(p.precision)
+    if slow_bf16:
+        warnings.warn(slow_bf16, stacklevel=2)
     seed_everything(p.seed)
     dataset = load_data(p, dataset)
     built = build_model(p, dataset)
     inputs = fit_inputs(p, built, dataset)
     fit = fit_with_resume(p, inputs, dataset, identity, rid, callbacks=callbacks, verbose=verbose)
     fit.warnings += loss_warnings(fit.state["history"], dataset.splits["train"].labels)
+    if slow_bf16:
+        fit.warnings.append(slow_bf16)
     try:
         preds, metrics, plain = evaluate(inputs, dataset, p)
     except Exception as exc:  # e.g. NaN predictions after a diverged training
