@@ -219,7 +219,7 @@ def test_deployment_record_keys_and_zero_delta_for_keras_itself(trained, float32
 
 @pytest.mark.slow
 def test_mobilenet_formats_parity():
-    """MobileNet@32 (weights=None, head scaled for spread): four formats against Keras."""
+    """MobileNet@32 (weights=None, head scaled for spread): every format against Keras."""
     from helpers.models import build_model
 
     keras.utils.set_random_seed(0)
@@ -230,12 +230,14 @@ def test_mobilenet_formats_parity():
     kp = runtime.keras_probs(m, x)
     tol = {"float32": FLOAT32_TOL, "float16": 2e-2}
     for fmt in export.FORMATS:
-        rep = export.representative_sample(x, 32) if fmt == "int8" else None
-        lm = runtime.LiteRTModel(export.to_litert(m, fmt, rep))
+        rep = export.representative_sample(x, 32) if fmt in export.FULL_INT8 else None
+        lm = runtime.LiteRTModel(export.to_litert(m, fmt, rep), output=export.output_kind(fmt))
         r = runtime.check_parity(kp, lm, x, tol=tol.get(fmt))
         if fmt in tol:
             assert r["within_tol"], (fmt, r)
-        assert (lm.input_dtype == np.uint8) == (fmt == "int8")
+        assert (lm.input_dtype == np.uint8) == (fmt in export.FULL_INT8)
+        p = lm.predict(x)  # int8_logit: the sigmoid applied here, so still probabilities
+        assert 0.0 <= p.min() <= p.max() <= 1.0, fmt
 
 
 def test_load_average_and_cpu_busy_fraction_are_sane():
