@@ -256,17 +256,20 @@ print(coverage.todo_text(grid))
 
 # %% [markdown]
 # **Why the full regime is incomplete.** Its {glue:text}`fr_grid_full_n_ok:.0f` runs so far took
-# {glue:text}`fr_grid_full_wall_h:.1f` CPU hours (the table below, from the records; measured
-# while other sweeps shared the two cores, so a rough guide rather than a benchmark).
-# MobileNetV2 trains at {glue:text}`fr_cost_small_ips:.0f` images/s at
+# {glue:text}`fr_grid_full_wall_h:.1f` CPU hours (the table below, from the records: 2-core
+# machines, not always the same CPU model, often shared with another sweep — a rough guide,
+# not a benchmark). MobileNetV2 trains at {glue:text}`fr_cost_small_ips:.0f` images/s at
 # {glue:text}`fr_cost_small_px:.0f` px but {glue:text}`fr_cost_large_ips:.0f` at
-# {glue:text}`fr_cost_large_px:.0f` px, where one run took {glue:text}`fr_cost_large_min:.0f`
-# minutes. What is missing is the expensive part of the grid:
-# {glue:text}`fr_todo_full_224:.0f` runs at 224 px (three times the pixels of 128 px) and
-# {glue:text}`fr_todo_full_resnet50:.0f` ResNet50 runs (the heavier network; {doc}`02_separable_cost`
-# counts its multiply-adds), of {glue:text}`fr_todo_full:.0f` full-regime runs in all. The book was built on this CPU in working sessions of a few hours, and a run cut off with
-# its session starts again; they need a longer-lived machine or a GPU
-# ({doc}`05_precision_parity` shows how the Part I cells were run on one).
+# {glue:text}`fr_cost_large_px:.0f` px, where a run took {glue:text}`fr_cost_large_min:.0f`
+# minutes on average. Of the {glue:text}`fr_todo_full:.0f` full-regime runs still missing,
+# {glue:text}`fr_todo_full_224:.0f` are at 224 px (three times the pixels of 128 px),
+# {glue:text}`fr_todo_full_resnet50:.0f` are ResNet50's (the heavier network;
+# {doc}`02_separable_cost` counts its multiply-adds; the two overlap in
+# {glue:text}`fr_todo_full_224_resnet50:.0f`) and {glue:text}`fr_todo_full_cheap:.0f` are
+# MobileNetV2 runs at 32–128 px, the cheap ones, next in the sweep's queue. The book was built
+# in working sessions of a few hours, and a run cut off with its session starts again from
+# scratch, so the long runs need a longer-lived machine or a GPU ({doc}`../reproducibility`
+# shows how Part I's heaviest cells were run on one).
 
 # %% tags=["hide-input"]
 cost = coverage.cpu_cost_table(grid) if grid is not None else pd.DataFrame()
@@ -280,9 +283,12 @@ glue("fr_cost_large_ips", float(large.get("train img/s", nan)), display=False)
 glue("fr_cost_large_min", float(large.get("minutes", nan)), display=False)
 todo_full = grid[(grid["status"] != "ok") & (grid["regime"] == "full")] if grid is not None \
     else pd.DataFrame(columns=["resolution", "model"])
+is_224, is_r50 = todo_full["resolution"] == 224, todo_full["model"] == "resnet50"
 glue("fr_todo_full", float(len(todo_full)), display=False)
-glue("fr_todo_full_224", float((todo_full["resolution"] == 224).sum()), display=False)
-glue("fr_todo_full_resnet50", float((todo_full["model"] == "resnet50").sum()), display=False)
+glue("fr_todo_full_224", float(is_224.sum()), display=False)
+glue("fr_todo_full_resnet50", float(is_r50.sum()), display=False)
+glue("fr_todo_full_224_resnet50", float((is_224 & is_r50).sum()), display=False)
+glue("fr_todo_full_cheap", float((~is_224 & ~is_r50).sum()), display=False)
 display(cost.style.hide(axis="index").format(precision=1).set_uuid("fr-cost"))
 
 # %% [markdown]

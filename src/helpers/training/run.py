@@ -85,7 +85,7 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
 
     slow_bf16 = precision.emulation_warning(p.precision)
     if slow_bf16:
-        warnings.warn(slow_bf16, stacklevel=2)
+        warnings.warn(slow_bf16, stacklevel=3)  # at the caller of train()
     seed_everything(p.seed)
     dataset = load_data(p, dataset)
     built = build_model(p, dataset)
