@@ -146,21 +146,38 @@ def test_cpu_cost_table_averages_successful_cpu_runs_only(sweep_dir: Path) -> No
     ids = list(coverage.grid_status(sweep_dir)["run_id"])  # mobilenet 64 s0, s1, 128 s0, ...
     for rid, wall, epochs, speed in ((ids[0], 600.0, 10, 50.0), (ids[1], 1200.0, 20, 70.0)):
         _record(sweep_dir, rid, "ok", wall)
-        rec_file = sweep_dir / "records" / f"{rid}.json"
-        rec = json.loads(rec_file.read_text())
-        rec["timing"].update(epochs_run=epochs, train_images_per_s=speed)
-        rec_file.write_text(json.dumps(rec))
+        _edit(sweep_dir, rid, lambda r, e=epochs, v=speed: r["timing"].update(
+            epochs_run=e, train_images_per_s=v))
     _record(sweep_dir, ids[2], "failed", 60.0)  # not a cost of a result
+    _record(sweep_dir, ids[3], "ok", 0.0)
+    _edit(sweep_dir, ids[3], lambda r: r.update(timing={}))  # an old record: no timing at all
     _record(sweep_dir, ids[4], "ok", 36.0)
-    rec_file = sweep_dir / "records" / f"{ids[4]}.json"
-    rec = json.loads(rec_file.read_text())
-    rec["provenance"] = {"gpu": ["cuda:0"]}  # a GPU run is not a CPU cost
-    rec_file.write_text(json.dumps(rec))
+    _edit(sweep_dir, ids[4], lambda r: r.update(provenance={"gpu": ["cuda:0"]}))  # not CPU
     status = coverage.grid_status(sweep_dir)
     assert coverage.cpu_cost_table(status, regime="full").empty  # no full run in this grid
-    table = coverage.cpu_cost_table(status, regime="frozen")
-    assert len(table) == 1
-    row = table.iloc[0]
-    assert (row["model"], row["resolution"], row["runs"]) == ("mobilenet", 64, 2)
+    table = coverage.cpu_cost_table(status, regime="frozen").set_index(["model", "resolution"])
+    assert "task" not in table.columns  # one task in the grid: no column for it
+    assert list(table.index) == [("mobilenet", 64), ("mobilenet", 128)]
+    row = table.loc[("mobilenet", 64)]
+    assert (row["runs"], row["timed"]) == (2, 2)
     assert (row["epochs"], row["minutes"], row["longest (min)"], row["train img/s"]) == \
         (15.0, 15.0, 20.0, 60.0)
+    old = table.loc[("mobilenet", 128)]
+    assert (old["runs"], old["timed"]) == (1, 0) and old["minutes"] != old["minutes"]  # NaN
+
+
+def test_cpu_cost_table_keeps_tasks_apart(sweep_dir: Path) -> None:
+    status = coverage.grid_status(sweep_dir).assign(
+        status="ok", regime="full", wall_s=[60.0 * (i + 1) for i in range(8)],
+        task=["a", "b"] * 4)  # two findings with different training sets
+    table = coverage.cpu_cost_table(status)
+    assert list(table.columns[:4]) == ["task", "model", "resolution", "precision"]
+    assert len(table) == 8 and set(table["runs"]) == {1}
+
+
+def _edit(out: Path, rid: str, change) -> None:
+    """Apply ``change`` to the record of ``rid`` in place."""
+    rec_file = out / "records" / f"{rid}.json"
+    rec = json.loads(rec_file.read_text())
+    change(rec)
+    rec_file.write_text(json.dumps(rec))

@@ -90,6 +90,8 @@ def emulation_warning(resolved: str, *, flags: set[str] | None = None,
     precision is part of a run's identity; but on a CPU without ``avx512_bf16``/``amx_bf16``
     and no GPU, bfloat16 is emulated and the run is *slower* than float32 (same results within
     the parity of chapter 05). None when the hardware is native or the run is float32.
+    Training prints it; the record need not repeat it, since ``provenance.precision`` already
+    stores ``cpu_bf16`` and ``gpu`` (:func:`describe`).
     """
     if resolved != "mixed_bfloat16":
         return None
@@ -97,8 +99,8 @@ def emulation_warning(resolved: str, *, flags: set[str] | None = None,
     if gpu or cpu_has_bf16(flags):
         return None
     return ("precision=mixed_bfloat16 on a CPU without bfloat16 instructions (no avx512_bf16 or "
-            "amx_bf16 in /proc/cpuinfo) and no GPU: bfloat16 is emulated, so this run is slower "
-            "than float32 would be; run it where bf16 is native, or use precision=auto")
+            "amx_bf16 CPU flag) and no GPU: bfloat16 is emulated, so this run is slower than "
+            "float32 would be; run it where bf16 is native, or use precision=auto")
 
 
 def describe(flags: set[str] | None = None) -> dict[str, object]:

@@ -166,24 +166,29 @@ def wall_hours(status: pd.DataFrame, **where: Any) -> float:
 
 
 def cpu_cost_table(status: pd.DataFrame, regime: str = "full") -> pd.DataFrame:
-    """What the successful CPU runs of one regime cost, per network, input size and precision (ch. 08).
+    """What the successful CPU runs of one regime cost, per cell of the grid (ch. 08).
 
-    Columns: ``runs``, ``epochs`` (mean epochs trained; early stopping can end a run before
-    the configured number), ``minutes`` (mean wall time per run), ``longest (min)`` and
-    ``train img/s`` (mean training throughput). Measured on whatever machine wrote the records,
-    alongside whatever else it ran then: a rough guide, not a benchmark. Empty when no run fits.
+    One row per task (when the grid has several: their training sets differ in size), network,
+    input size and precision. Columns: ``runs`` (successful CPU runs), ``timed`` (those with a
+    wall time, which the next columns average), ``epochs`` (mean epochs trained; early stopping
+    can end a run before the configured number), ``minutes`` (mean wall time per run),
+    ``longest (min)`` and ``train img/s`` (mean training throughput; NaN for records older
+    than that field). Measured on whatever machine wrote each record, alongside whatever else it
+    ran then: a rough guide, not a benchmark. Empty when no run fits.
     """
+    keys = [k for k in ("task", "model", "resolution", "precision") if k in status
+            and (k != "task" or status[k].nunique(dropna=False) > 1)]
+    cols = [*keys, "runs", "timed", "epochs", "minutes", "longest (min)", "train img/s"]
     device = status.get("device", pd.Series("cpu", index=status.index)).fillna("cpu")
-    sel = status.loc[(status["status"] == "ok") & (status["regime"] == regime) & (device == "cpu")]
-    cols = ["model", "resolution", "precision", "runs", "epochs", "minutes", "longest (min)",
-            "train img/s"]
+    regimes = status.get("regime", pd.Series(None, index=status.index, dtype=object))
+    sel = status.loc[(status["status"] == "ok") & (regimes == regime) & (device == "cpu")]
     if sel.empty:
         return pd.DataFrame(columns=cols)
     out = (sel.assign(minutes=sel["wall_s"] / 60.0)
-           .groupby(["model", "resolution", "precision"], sort=True)
-           .agg(runs=("run_id", "size"), epochs=("epochs_run", "mean"),
-                minutes=("minutes", "mean"), longest=("minutes", "max"),
-                speed=("train_images_per_s", "mean"))
+           .groupby(keys, sort=True, dropna=False)
+           .agg(runs=("run_id", "size"), timed=("wall_s", "count"),
+                epochs=("epochs_run", "mean"), minutes=("minutes", "mean"),
+                longest=("minutes", "max"), speed=("train_images_per_s", "mean"))
            .reset_index()
            .rename(columns={"longest": "longest (min)", "speed": "train img/s"}))
     return out[cols]

@@ -92,8 +92,6 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
     inputs = fit_inputs(p, built, dataset)
     fit = fit_with_resume(p, inputs, dataset, identity, rid, callbacks=callbacks, verbose=verbose)
     fit.warnings += loss_warnings(fit.state["history"], dataset.splits["train"].labels)
-    if slow_bf16:
-        fit.warnings.append(slow_bf16)
     try:
         preds, metrics, plain = evaluate(inputs, dataset, p)
     except Exception as exc:  # e.g. NaN predictions after a diverged training
