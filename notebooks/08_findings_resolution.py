@@ -355,7 +355,16 @@ if todo_full is not None:  # no grid: every count is NaN, not 0
                    "_224_resnet50": (is_224 & is_r50).sum(), "_cheap": (~is_224 & ~is_r50).sum()}
 for k, v in todo_counts.items():
     glue(f"fr_todo_full{k}", float(v), display=False)
-display(cost.style.hide(axis="index").format(precision=1).set_uuid("fr-cost"))
+shown = cost.rename(columns={"task": "finding", "resolution": "px", "precision": "prec.",
+                             "longest (min)": "max (min)", "train img/s": "img/s"})
+if len(shown):  # short labels, so the table fits the column
+    shown = shown.assign(**{"prec.": shown["prec."].replace({"float32": "fp32",
+                                                               "mixed_bfloat16": "bf16"})})
+    if "finding" in shown:
+        shown["finding"] = shown["finding"].replace({"bacterial_vs_viral": "bact./viral"})
+    if (shown["timed"] == shown["runs"]).all():
+        shown = shown.drop(columns="timed")  # every run timed: the column says nothing
+display(shown.style.hide(axis="index").format(precision=1).set_uuid("fr-cost"))
 
 # %% [markdown]
 # ## 7. Skin lesions and chest X-rays, side by side
