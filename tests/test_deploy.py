@@ -235,6 +235,8 @@ def test_mobilenet_formats_parity():
         r = runtime.check_parity(kp, lm, x, tol=tol.get(fmt))
         if fmt in tol:
             assert r["within_tol"], (fmt, r)
+        else:  # the int8 formats: same decisions at 0.5 on this well-spread head
+            assert r["agreement"] >= 0.9, (fmt, r)
         assert (lm.input_dtype == np.uint8) == (fmt in export.FULL_INT8)
         p = lm.predict(x)  # int8_logit: the sigmoid applied here, so still probabilities
         assert 0.0 <= p.min() <= p.max() <= 1.0, fmt
