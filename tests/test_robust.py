@@ -363,6 +363,11 @@ def test_loss_warnings_for_non_finite_loss_and_no_gain_over_the_prior() -> None:
     assert len(w) == 1 and "never went below the class-prior loss" in w[0] and "0.5623" in w[0]
     w = loss_warnings({"epoch": [1, 2, 3], "loss": [0.4, math.nan, None]}, labels)
     assert w == ["non-finite training loss (NaN/inf) at epoch(s) [2, 3]"]
+    # balanced class weights {0: 4/6, 1: 4/2}: a constant prediction's weighted loss is ln 2
+    balanced = {0: 4 / 6, 1: 2.0}
+    assert loss_warnings({"epoch": [1, 2], "loss": [0.70, 0.60]}, labels, balanced) == []
+    w = loss_warnings({"epoch": [1, 2], "loss": [0.75, 0.70]}, labels, balanced)
+    assert len(w) == 1 and "0.6931" in w[0] and "class-weighted" in w[0]
 
 
 def test_failed_record_keeps_the_history_and_warnings() -> None:

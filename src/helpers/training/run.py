@@ -91,7 +91,8 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
     built = build_model(p, dataset)
     inputs = fit_inputs(p, built, dataset)
     fit = fit_with_resume(p, inputs, dataset, identity, rid, callbacks=callbacks, verbose=verbose)
-    fit.warnings += loss_warnings(fit.state["history"], dataset.splits["train"].labels)
+    fit.warnings += loss_warnings(fit.state["history"], dataset.splits["train"].labels,
+                                  class_weights(p, dataset))
     try:
         preds, metrics, plain = evaluate(inputs, dataset, p)
     except Exception as exc:  # e.g. NaN predictions after a diverged training
@@ -333,12 +334,15 @@ def _attach(exc: BaseException, history: dict, run_warnings: list[str]) -> None:
             exc.run_warnings = list(run_warnings)  # type: ignore[attr-defined]
 
 
-def loss_warnings(history: dict, train_labels) -> list[str]:
+def loss_warnings(history: dict, train_labels,
+                  class_weight: dict[int, float] | None = None) -> list[str]:
     """Warnings for a training loss that is not finite or never beat the class prior.
 
     Predicting the training prevalence ``p`` for every image has binary cross-entropy
     ``H(p) = -p ln p - (1 - p) ln(1 - p)``; a model whose training loss never went below it
-    learnt nothing usable (the results chapter can flag such runs).
+    learnt nothing usable (the results chapter can flag such runs). With ``class_weight``
+    ``{0: w0, 1: w1}`` (the weights ``fit`` used) the baseline is the weighted loss of the best
+    constant prediction ``q = p w1 / (p w1 + (1 - p) w0)`` instead (``ln 2`` for balanced weights).
     """
     losses = list(history.get("loss") or [])
     epochs = list(history.get("epoch") or range(1, len(losses) + 1))
@@ -351,11 +355,15 @@ def loss_warnings(history: dict, train_labels) -> list[str]:
     finite = [float(v) for v in losses if v is not None and math.isfinite(float(v))]
     if len(y) and finite:
         prev = float(y.mean())
-        prior = 0.0 if prev in (0.0, 1.0) else -(prev * math.log(prev)
-                                                  + (1 - prev) * math.log(1 - prev))
+        w0, w1 = (float(class_weight[0]), float(class_weight[1])) if class_weight else (1.0, 1.0)
+        a, b = prev * w1, (1 - prev) * w0  # weighted shares of the positive and negative terms
+        q = a / (a + b) if a + b else prev
+        prior = -sum(c * math.log(v) for c, v in ((a, q), (b, 1 - q)) if c > 0.0)
+        what = (f"H({prev:.3f})" if not class_weight else
+                f"the class-weighted loss of a constant {q:.3f}")
         if min(finite) >= prior:
             out.append(f"training loss never went below the class-prior loss: best "
-                       f"{min(finite):.4f} >= H({prev:.3f}) = {prior:.4f} (predicting the "
+                       f"{min(finite):.4f} >= {what} = {prior:.4f} (predicting the "
                        "training prevalence for every image)")
     return out
 
