@@ -172,7 +172,7 @@ flagged = warned_runs(results_dir, dataset="kermany")
 test_auc = {r["run_id"]: r["metrics"]["test"]["auc"] for r in recs}
 flagged = flagged.assign(**{"test AUC": flagged["run"].map(test_auc)})
 glue("fr_n_flagged", len(flagged), display=False)
-(flagged.set_index("run").style.format(precision=3) if len(flagged)
+(flagged.set_index("run").style.format(precision=3).set_uuid("fr-flagged") if len(flagged)
  else print("No run record carries a warning."))
 
 # %% [markdown]
