@@ -308,20 +308,10 @@ else:
 sat = report.int8_saturation(kept_recs)
 sat_kx = sat[sat["run_id"].str.startswith("kermany")]
 display(report.styled(report.saturation_table(sat), "deploy-saturation"))
-nan = float("nan")
-for key, col in (("sat_share", "saturated"), ("sat_auc_f32", "auc_float32"),
-                 ("sat_auc_grid", "auc_float32_on_int8_grid"), ("sat_auc_int8", "auc_int8"),
-                 ("sat_auc_logit", "auc_int8_logit")):
-    vals = sat_kx[col].astype(float)
-    glue(f"{key}_min", float(vals.min()) if len(vals) else nan, display=False)
-    glue(f"{key}_max", float(vals.max()) if len(vals) else nan, display=False)
-glue("sat_n_kilaru", len(sat_kx), display=False)
 sat_frozen = report.int8_saturation(recs)  # the frozen models of sections 1-7
-glue("sat_frozen_max", float(sat_frozen["saturated"].max()) if len(sat_frozen) else nan,
-     display=False)
-glue("sat_frozen_grid_cost_max", float((sat_frozen["auc_float32"]
-                                        - sat_frozen["auc_float32_on_int8_grid"]).abs().max())
-     if len(sat_frozen) else nan, display=False)
+glue("sat_n_kilaru", len(sat_kx), display=False)
+for key, value in report.saturation_values(sat_kx, sat_frozen).items():
+    glue(key, value, display=False)
 
 # %% [markdown]
 # For the {glue:text}`sat_n_kilaru` Kilaru networks, {glue:text}`sat_share_min:.0%`–

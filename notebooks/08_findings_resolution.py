@@ -237,9 +237,9 @@ for m in ("mobilenetv2", "resnet50"):
 
 # %% tags=["remove-cell"]
 d = diffs.get(("mobilenetv2", "frozen"))
-glue("fr_verdict_mobilenetv2_frozen", "not run yet" if d is None else
-     ("does not detectably lose more" if d["p"] >= 0.05 else
-      "loses more" if d["diff"] < 0 else "loses less"), display=False)
+glue("fr_verdict_mobilenetv2_frozen", XR.ratio_verdict(d, missing="not run yet",
+                                                       same="does not detectably lose more"),
+     display=False)
 
 # %% [markdown]
 # With the frozen MobileNetV2 proxy, pneumonia vs normal keeps a ratio of
@@ -264,36 +264,13 @@ glue("fr_verdict_mobilenetv2_frozen", "not run yet" if d is None else
 # the runs flagged in Section 3 and in Part I's full regime ({doc}`04_results`).
 
 # %% tags=["hide-input"]
-interim, interim_rows = {}, []
-for g in ("frozen", "full"):
-    for t in FINDINGS:
-        r = XR.ratio(recs, 64, 128, n_boot, dataset="kermany", task=t, model="mobilenetv2",
-                     regime=g)
-        if r is not None:
-            interim_rows.append({"regime": g, "finding": FINDINGS[t], "seeds": r["n_seeds"],
-                                 "AUC 64 px": r["auc_low"], "AUC 128 px": r["auc_high"],
-                                 "ratio": r["ratio"], "SD": r["sd"]})
-    d = XR.ratio_test(recs, tuple(FINDINGS), 64, 128, n_boot, dataset="kermany",
-                      model="mobilenetv2", regime=g)
-    if d is not None:
-        interim[g] = d
-display(pd.DataFrame(interim_rows).style.hide(axis="index").format(precision=3)
-        .set_uuid("fr-interim"))
+interim_df, interim = XR.ratio_comparison(recs, FINDINGS, 64, 128, n_boot, dataset="kermany",
+                                          model="mobilenetv2")
+display(interim_df.style.hide(axis="index").format(precision=3).set_uuid("fr-interim"))
 glue("fr_full_n_224", sum(len(XR.select(recs, dataset="kermany", task=t, regime="full",
                                         resolution=224)) for t in FINDINGS), display=False)
-for g in ("frozen", "full"):
-    d = interim.get(g)
-    for t in FINDINGS:
-        f = d["findings"][t] if d else {}
-        glue(f"fr_r128_{t}_{g}", float(f.get("ratio", nan)), display=False)
-        glue(f"fr_r128_sd_{t}_{g}", float(f.get("sd", nan)), display=False)
-    for k in ("diff", "sd", "p"):
-        glue(f"fr_d128_{k}_{g}", float(d[k]) if d else nan, display=False)
-    glue(f"fr_d128_seeds_{g}",
-         float(min(v["n_seeds"] for v in d["findings"].values())) if d else nan, display=False)
-    glue(f"fr_d128_verdict_{g}", "has not run" if d is None else
-         ("does not detectably lose more or less" if d["p"] >= 0.05 else
-          "loses less" if d["diff"] > 0 else "loses more"), display=False)
+for k, v in XR.ratio_comparison_values(interim, FINDINGS, tag="128").items():
+    glue(f"fr_{k}", v, display=False)
 
 # %% [markdown]
 # All layers trained, pneumonia vs normal keeps {glue:text}`fr_r128_pneumonia_full:.3f` ±
@@ -345,33 +322,11 @@ print(coverage.todo_text(grid))
 
 # %% tags=["hide-input"]
 cost = coverage.cpu_cost_table(grid) if grid is not None else pd.DataFrame()
-mnv2 = (cost[(cost["task"] == "pneumonia") & (cost["model"] == "mobilenetv2")
-             & (cost["precision"] == "float32")] if len(cost) else cost)
-small, large = (mnv2.iloc[0], mnv2.iloc[-1]) if len(mnv2) > 1 else ({}, {})
-glue("fr_cost_small_px", float(small.get("resolution", nan)), display=False)
-glue("fr_cost_small_ips", float(small.get("train img/s", nan)), display=False)
-glue("fr_cost_large_px", float(large.get("resolution", nan)), display=False)
-glue("fr_cost_large_ips", float(large.get("train img/s", nan)), display=False)
-glue("fr_cost_large_min", float(large.get("minutes", nan)), display=False)
-todo_full = (grid[(grid["status"] != "ok") & (grid["regime"] == "full")] if grid is not None
-             else None)
-todo_counts = {"": nan, "_224": nan, "_resnet50": nan, "_224_resnet50": nan, "_cheap": nan}
-if todo_full is not None:  # no grid: every count is NaN, not 0
-    is_224, is_r50 = todo_full["resolution"] == 224, todo_full["model"] == "resnet50"
-    todo_counts = {"": len(todo_full), "_224": is_224.sum(), "_resnet50": is_r50.sum(),
-                   "_224_resnet50": (is_224 & is_r50).sum(), "_cheap": (~is_224 & ~is_r50).sum()}
-for k, v in todo_counts.items():
-    glue(f"fr_todo_full{k}", float(v), display=False)
-shown = cost.rename(columns={"task": "finding", "resolution": "px", "precision": "prec.",
-                             "longest (min)": "max (min)", "train img/s": "img/s"})
-if len(shown):  # short labels, so the table fits the column
-    shown = shown.assign(**{"prec.": shown["prec."].replace({"float32": "fp32",
-                                                               "mixed_bfloat16": "bf16"})})
-    if "finding" in shown:
-        shown["finding"] = shown["finding"].replace({"bacterial_vs_viral": "bact./viral"})
-    if (shown["timed"] == shown["runs"]).all():
-        shown = shown.drop(columns="timed")  # every run timed: the column says nothing
-display(shown.style.hide(axis="index").format(precision=1).set_uuid("fr-cost"))
+for k, v in {**coverage.cost_values(cost, task="pneumonia", model="mobilenetv2"),
+             **coverage.todo_full_counts(grid)}.items():
+    glue(f"fr_{k}", v, display=False)
+display(coverage.cost_table_shown(cost).style.hide(axis="index").format(precision=1)
+        .set_uuid("fr-cost"))
 
 # %% [markdown]
 # ## 7. Skin lesions and chest X-rays, side by side

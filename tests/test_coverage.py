@@ -175,6 +175,27 @@ def test_cpu_cost_table_keeps_tasks_apart(sweep_dir: Path) -> None:
     assert len(table) == 8 and set(table["runs"]) == {1}
 
 
+def test_cost_values_todo_counts_and_short_table(sweep_dir: Path) -> None:
+    status = coverage.grid_status(sweep_dir).assign(
+        regime="full", status=["ok", "ok", "ok", "ok", "not run", "ok", "not run", "not run"],
+        wall_s=600.0, train_images_per_s=[40.0, 40.0, 20.0, 20.0, None, 9.0, None, None])
+    cost = coverage.cpu_cost_table(status)
+    v = coverage.cost_values(cost, task="ignored: one task", model="mobilenet")
+    assert (v["cost_small_px"], v["cost_small_ips"]) == (64.0, 40.0)
+    assert (v["cost_large_px"], v["cost_large_ips"], v["cost_large_min"]) == (128.0, 20.0, 10.0)
+    one_size = coverage.cost_values(cost, task="x", model="resnet50")  # only 64 px has run
+    assert all(x != x for x in one_size.values())  # NaN: no range from one size
+    counts = coverage.todo_full_counts(status.assign(resolution=status["resolution"] * 2))
+    assert counts == {"todo_full": 3.0, "todo_full_224": 0.0, "todo_full_resnet50": 3.0,
+                      "todo_full_224_resnet50": 0.0, "todo_full_cheap": 0.0}
+    assert coverage.todo_full_counts(status.replace({"resolution": {128: 224}}))[
+        "todo_full_224_resnet50"] == 2.0
+    assert all(x != x for x in coverage.todo_full_counts(None).values())
+    shown = coverage.cost_table_shown(cost)
+    assert "timed" not in shown and {"px", "prec.", "img/s"} <= set(shown.columns)
+    assert set(shown["prec."]) == {"fp32"}
+
+
 def _edit(out: Path, rid: str, change) -> None:
     """Apply ``change`` to the record of ``rid`` in place."""
     rec_file = out / "records" / f"{rid}.json"

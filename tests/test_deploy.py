@@ -390,3 +390,9 @@ def test_int8_saturation_counts_ties_of_the_int8_sigmoid_grid():
     assert report.int8_saturation([rec("float32", p)]).empty
     shown = report.saturation_table(t)
     assert shown.iloc[0]["saturated"] == "83%" and shown.iloc[0]["int8, logit out"] == "–"
+    v = report.saturation_values(t, t)
+    assert v["sat_share_min"] == v["sat_share_max"] == pytest.approx(5 / 6)
+    assert v["sat_auc_f32_max"] == pytest.approx(8 / 9) and np.isnan(v["sat_auc_logit_min"])
+    assert v["sat_frozen_grid_cost_max"] == pytest.approx(8 / 9 - row["auc_float32_on_int8_grid"])
+    empty = report.saturation_values(t.iloc[:0], t.iloc[:0])
+    assert all(np.isnan(x) for x in empty.values())

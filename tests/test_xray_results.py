@@ -108,3 +108,19 @@ def test_gradcam_finetuned_seed_range_and_uniform_map() -> None:
     assert "0.50 (seeds 0.40–0.60)" in md and "0.125 (seeds 0.050–0.200)" in md
     assert "1 of 2 fine-tuned map sets are lung-centred" in md
     assert np.isnan(XR.gradcam_finetuned_values(XR.gradcam_runs({}))["gc_ft_lung"])
+
+
+def test_ratio_comparison_table_values_and_verdict(recs):
+    findings = {"pneumonia": "pneu", "bacterial_vs_viral": "bvv"}
+    table, tests = XR.ratio_comparison(recs, findings, 64, 224, 200, model="mobilenetv2")
+    assert list(table["regime"]) == ["frozen", "frozen"] and set(tests) == {"frozen"}
+    assert list(table.columns) == ["regime", "finding", "seeds", "AUC 64 px", "AUC 224 px",
+                                   "ratio", "SD"]
+    assert (table["seeds"] == 3).all() and table["AUC 64 px"].lt(table["AUC 224 px"]).all()
+    v = XR.ratio_comparison_values(tests, findings, tag="X")
+    assert v["dX_verdict_frozen"] == "loses more" and v["dX_seeds_frozen"] == 3.0
+    assert v["rX_pneumonia_frozen"] == pytest.approx(table["ratio"].iloc[0])
+    assert v["dX_verdict_full"] == "has not run" and np.isnan(v["rX_sd_pneumonia_full"])
+    assert XR.ratio_verdict({"p": 0.2, "diff": -1.0}, same="same") == "same"
+    assert XR.ratio_verdict({"p": 0.01, "diff": 0.1}) == "loses less"
+    assert XR.ratio_verdict(None, missing="not run yet") == "not run yet"

@@ -167,6 +167,69 @@ def ratio_test(recs: Iterable[Mapping[str, Any]], tasks: tuple[str, str], low: i
     return xray.ratio_difference(parts, n_boot=n_boot)
 
 
+def ratio_verdict(d: Mapping[str, Any] | None, *, missing: str = "has not run",
+                  same: str = "does not detectably lose more or less") -> str:
+    """How the second finding's ratio compares with the first's, from :func:`ratio_test` (ch. 08).
+
+    ``same`` when p ≥ 0.05, else ``loses less`` (positive difference) or ``loses more``;
+    ``missing`` when there was nothing to test.
+    """
+    if d is None:
+        return missing
+    if d["p"] >= 0.05:
+        return same
+    return "loses less" if d["diff"] > 0 else "loses more"
+
+
+def ratio_comparison(recs: Iterable[Mapping[str, Any]], findings: Mapping[str, str], low: int,
+                     high: int, n_boot: int, regimes: Iterable[str] = ("frozen", "full"),
+                     **params: Any) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """Per regime: each finding's ``low``/``high`` px AUCs and ratio, and their difference (ch. 08).
+
+    ``findings`` maps task → label (its first two are compared, as in :func:`ratio_test`).
+    Returns the table (regime, finding, seeds, both AUCs, ratio, SD; one row per cell that has
+    run) and ``{regime: ratio_test(...)}`` for the regimes where both findings have run.
+    """
+    recs = list(recs)
+    rows, tests = [], {}
+    for g in regimes:
+        for task, label in findings.items():
+            r = ratio(recs, low, high, n_boot, task=task, regime=g, **params)
+            if r is not None:
+                rows.append({"regime": g, "finding": label, "seeds": r["n_seeds"],
+                             f"AUC {low} px": r["auc_low"], f"AUC {high} px": r["auc_high"],
+                             "ratio": r["ratio"], "SD": r["sd"]})
+        d = ratio_test(recs, tuple(findings)[:2], low, high, n_boot, regime=g, **params)
+        if d is not None:
+            tests[g] = d
+    return pd.DataFrame(rows), tests
+
+
+def ratio_comparison_values(tests: Mapping[str, Mapping[str, Any]], findings: Iterable[str],
+                            regimes: Iterable[str] = ("frozen", "full"), tag: str = "",
+                            ) -> dict[str, float | str]:
+    """Numbers chapter 08 glues from :func:`ratio_comparison` (NaN / "has not run" if missing).
+
+    Keys per regime ``g`` and finding ``t``: ``r{tag}_{t}_{g}``, ``r{tag}_sd_{t}_{g}``; per
+    regime: ``d{tag}_diff_{g}``, ``d{tag}_sd_{g}``, ``d{tag}_p_{g}``, ``d{tag}_seeds_{g}`` (fewest
+    seeds of a cell) and ``d{tag}_verdict_{g}`` (:func:`ratio_verdict`).
+    """
+    nan = float("nan")
+    out: dict[str, float | str] = {}
+    for g in regimes:
+        d = tests.get(g)
+        for t in findings:
+            f = d["findings"][t] if d else {}
+            out[f"r{tag}_{t}_{g}"] = float(f.get("ratio", nan))
+            out[f"r{tag}_sd_{t}_{g}"] = float(f.get("sd", nan))
+        for k in ("diff", "sd", "p"):
+            out[f"d{tag}_{k}_{g}"] = float(d[k]) if d else nan
+        out[f"d{tag}_seeds_{g}"] = (float(min(v["n_seeds"] for v in d["findings"].values()))
+                               if d else nan)
+        out[f"d{tag}_verdict_{g}"] = ratio_verdict(d)
+    return out
+
+
 GRADCAM_COLUMNS = ["run", "seed", "layer", "map", "lung share", "corner share"]
 
 

@@ -323,6 +323,29 @@ def int8_saturation(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def saturation_values(sat: pd.DataFrame, frozen: pd.DataFrame) -> dict[str, float]:
+    """Numbers chapter 06 glues from :func:`int8_saturation` (NaN where a table is empty).
+
+    From ``sat`` (the fine-tuned networks): the min/max (``_min``, ``_max``) of
+    ``sat_share``, ``sat_auc_f32``, ``sat_auc_grid``, ``sat_auc_int8`` and ``sat_auc_logit``;
+    from ``frozen`` (the frozen models): ``sat_frozen_max`` (largest saturated share) and
+    ``sat_frozen_grid_cost_max`` (largest |AUC change| from the 1/256 grid alone).
+    """
+    nan = float("nan")
+    out: dict[str, float] = {}
+    for key, col in (("sat_share", "saturated"), ("sat_auc_f32", "auc_float32"),
+                     ("sat_auc_grid", "auc_float32_on_int8_grid"), ("sat_auc_int8", "auc_int8"),
+                     ("sat_auc_logit", "auc_int8_logit")):
+        vals = sat[col].astype(float) if len(sat) else pd.Series(dtype=float)
+        out[f"{key}_min"] = float(vals.min()) if len(vals) else nan
+        out[f"{key}_max"] = float(vals.max()) if len(vals) else nan
+    out["sat_frozen_max"] = float(frozen["saturated"].max()) if len(frozen) else nan
+    out["sat_frozen_grid_cost_max"] = (
+        float((frozen["auc_float32"] - frozen["auc_float32_on_int8_grid"]).abs().max())
+        if len(frozen) else nan)
+    return out
+
+
 def saturation_table(sat: pd.DataFrame) -> pd.DataFrame:
     """:func:`int8_saturation` for the page: short labels, shares in %, AUCs to 3 decimals."""
     return pd.DataFrame({

@@ -194,6 +194,66 @@ def cpu_cost_table(status: pd.DataFrame, regime: str = "full") -> pd.DataFrame:
     return out[cols]
 
 
+def cost_values(cost: pd.DataFrame, task: str, model: str,
+                precision: str = "float32") -> dict[str, float]:
+    """Smallest and largest measured size of one network from :func:`cpu_cost_table` (ch. 08).
+
+    ``cost_small_px``, ``cost_small_ips`` (training images/s), ``cost_large_px``,
+    ``cost_large_ips`` and ``cost_large_min`` (mean minutes per run); NaN unless at least two
+    sizes have run. ``task`` is ignored when the table has no task column.
+    """
+    sel = cost.get("model", pd.Series(dtype=object)) == model
+    if "task" in cost:
+        sel &= cost["task"] == task
+    if "precision" in cost:
+        sel &= cost["precision"] == precision
+    rows = cost.loc[sel].sort_values("resolution") if len(cost) else cost
+    if len(rows) < 2:
+        return {k: float("nan") for k in ("cost_small_px", "cost_small_ips", "cost_large_px",
+                                          "cost_large_ips", "cost_large_min")}
+    small, large = rows.iloc[0], rows.iloc[-1]
+    return {"cost_small_px": float(small["resolution"]),
+            "cost_small_ips": float(small["train img/s"]),
+            "cost_large_px": float(large["resolution"]),
+            "cost_large_ips": float(large["train img/s"]),
+            "cost_large_min": float(large["minutes"])}
+
+
+def todo_full_counts(status: pd.DataFrame | None, expensive_px: int = 224,
+                     heavy_model: str = "resnet50") -> dict[str, float]:
+    """Full-regime runs without a successful record, by kind (ch. 08); NaN without a grid.
+
+    ``todo_full`` (all), ``todo_full_224`` (at ``expensive_px``), ``todo_full_resnet50`` (of
+    ``heavy_model``), ``todo_full_224_resnet50`` (both) and ``todo_full_cheap`` (neither).
+    """
+    keys = ("todo_full", "todo_full_224", "todo_full_resnet50", "todo_full_224_resnet50",
+            "todo_full_cheap")
+    if status is None:
+        return {k: float("nan") for k in keys}
+    todo = status[(status["status"] != "ok") & (status["regime"] == "full")]
+    big, heavy = todo["resolution"] == expensive_px, todo["model"] == heavy_model
+    counts = (len(todo), big.sum(), heavy.sum(), (big & heavy).sum(), (~big & ~heavy).sum())
+    return {k: float(v) for k, v in zip(keys, counts, strict=True)}
+
+
+def cost_table_shown(cost: pd.DataFrame) -> pd.DataFrame:
+    """:func:`cpu_cost_table` with short labels, so it fits the page column (ch. 08).
+
+    The ``timed`` column is dropped when every run was timed (it then repeats ``runs``).
+    """
+    shown = cost.rename(columns={"task": "finding", "resolution": "px", "precision": "prec.",
+                                 "longest (min)": "max (min)", "train img/s": "img/s"})
+    if not len(shown):
+        return shown
+    shown = shown.assign(**{"prec.": shown["prec."].replace({"float32": "fp32",
+                                                               "mixed_bfloat16": "bf16"})})
+    if "finding" in shown:
+        shown["finding"] = shown["finding"].replace({"bacterial_vs_viral": "bact./viral"})
+    if (shown["timed"] == shown["runs"]).all():
+        shown = shown.drop(columns="timed")
+    return shown
+
+
 def load(results_dir: str | os.PathLike[str]) -> pd.DataFrame | None:
     """:func:`grid_status`, or None (with the reason printed) when the folder names no sweep."""
     try:
