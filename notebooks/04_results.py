@@ -124,7 +124,10 @@ reading.run_counts(runs)
 # run wall time, up to {glue:text}`grid_gpu_max_parallel:.0f` runs sharing the GPU at once
 # (the table's "GPU h"). Chapter 05 compares cells
 # trained on both machines. Every comparison below uses the cells that exist; a missing cell is
-# never filled in, and the list after the table names the runs still to do.
+# never filled in, and the list after the table names the runs still to do. Runs left in bf16
+# (`-bf16-` in the run id) wait for a CPU with bf16 instructions or a GPU: emulated on a CPU
+# without them, bf16 trains an order of magnitude slower than float32
+# ({doc}`05_precision_parity` measures it).
 
 # %% tags=["hide-input"]
 grid = coverage.load(config.results_dir(results_dir))  # None when no sweep.json names a config

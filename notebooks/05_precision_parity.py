@@ -64,6 +64,7 @@ from helpers.results import prose
 results_dir = "results/paper"
 device_dir = "results/device-parity"  # scripts/device_sweep.py collect --duplicates-dir
 bench_file = "results/benchmarks/precision-cpu.json"  # scripts/benchmark.py --precision --out
+emulated_file = "results/benchmarks/precision-cpu-avx2.json"  # the same on a CPU without bf16
 
 # %% [markdown]
 # ## 1. Seed by seed: the same run in two precisions
@@ -153,6 +154,31 @@ if not bench.is_file():
 speed = parity.speed_table(json.loads(bench.read_text()))
 prose.glue_values(parity.speed_values(speed))
 display(speed.style.hide(axis="index").format(precision=2).set_uuid("parity-speed"))
+
+# %% tags=["hide-input"]
+emu = config.results_dir(emulated_file)
+if not emu.is_file():
+    raise FileNotFoundError(f"{emulated_file} not found: on a CPU without bf16 make it with "
+                            "`python scripts/benchmark.py --precision --no-pipeline --no-sweep "
+                            f"--models resnet50 --resolutions 128 --out {emulated_file}`")
+emu_bench = json.loads(emu.read_text())
+prose.glue_values(parity.emulation_cost(emu_bench, recs))
+glue("emu_cpu", f"{emu_bench['cpu']['model']}: {', '.join(emu_bench['cpu']['simd'])}",
+     display=False)
+
+# %% [markdown]
+# **Where the CPU has no bf16 instructions.** A later session's machine had vector extensions
+# up to AVX2 only ({glue:text}`emu_cpu`; no AVX-512): there oneDNN has no bf16 kernels and
+# TensorFlow falls back to slow generic ones. The same benchmark on it (`emulated_file`), with a run's size taken from the
+# ResNet50 128 px full-regime records: float32 trained
+# {glue:text}`emu_fp32_img_s:.1f` images/s, `mixed_bfloat16` {glue:text}`emu_bf16_img_s:.1f`
+# ({glue:text}`emu_train_ratio:.2f` times the float32 speed), so one 20-epoch run of ResNet50 at
+# 128 px would train for {glue:text}`emu_run_h_bf16:.0f` hours there instead of
+# {glue:text}`emu_run_h_fp32:.1f` in float32. That is why `precision: auto` chooses float32 on
+# such CPUs, and why ResNet50's remaining bf16 cells (seeds 1–2 at 128–256 px, chapter 04's
+# list of runs still to do) wait for a CPU with bf16 instructions or a GPU rather than run
+# emulated. Running them in float32 instead would make them other cells (see the end of this
+# chapter) and leave each of them with a mix of arithmetics across its seeds.
 
 # %% [markdown]
 # ## 4. The same run on two machines: CPU (TensorFlow) and GPU (JAX)

@@ -97,6 +97,28 @@ def test_speed_table_and_values_from_a_benchmark_file() -> None:
     assert set(empty) == set(v) and all(x != x for x in empty.values())  # NaN, not KeyError
 
 
+def test_emulation_cost_sizes_a_run_from_its_records() -> None:
+    from helpers import parity
+
+    bench = {"precision": [
+        {"model": "resnet50", "resolution": 128, "precision": "float32", "train_img_s": 10.0,
+         "infer_img_s": 50.0},
+        {"model": "resnet50", "resolution": 128, "precision": "mixed_bfloat16",
+         "train_img_s": 0.8, "infer_img_s": 28.0}], "bf16_hardware": {"cpu_bf16": False}}
+    rec = {"status": "ok", "params": {"model": "resnet50", "resolution": 128, "regime": "full"},
+           "timing": {"train_s": 120.0, "train_images_per_s": 300.0}}  # 36 000 images
+    other = {**rec, "params": {**rec["params"], "resolution": 64},
+             "timing": {"train_s": 1.0, "train_images_per_s": 1.0}}
+    v = parity.emulation_cost(bench, [rec, other])
+    assert v["emu_train_ratio"] == pytest.approx(0.08)
+    assert v["emu_run_h_fp32"] == pytest.approx(1.0) and v["emu_run_h_bf16"] == 12.5
+    assert v["emu_cpu_bf16"] == 0.0 and v["emu_bf16_img_s"] == 0.8
+    with pytest.raises(ValueError, match="resnet50 at 224 px"):
+        parity.emulation_cost(bench, [rec], resolution=224)
+    with pytest.raises(ValueError, match="no ok full-regime record"):
+        parity.emulation_cost(bench, [other])
+
+
 def test_bf16_runs_name_their_device_and_machine_pairs_compare_one_run_on_two() -> None:
     y, p = _data(0)
     gpu = _record(0, "mixed_bfloat16", p, y)

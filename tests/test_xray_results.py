@@ -64,6 +64,31 @@ def test_curve_ratio_and_difference(recs):
     assert XR.curve(recs, task="pneumonia", regime="full").empty
 
 
+def _drop(recs, task, cells):
+    """The ok records without those of ``task`` whose (resolution, seed) is in ``cells``."""
+    return [r for r in recs if r["status"] == "ok" and not (
+        r["params"]["task"] == task
+        and (r["params"]["resolution"], r["params"]["seed"]) in cells)]
+
+
+def test_paired_comparisons_match_seed_values_not_positions(recs):
+    # 64 px keeps seeds 1, 2 and 224 px keeps 0, 2: only seed 2 may be paired.
+    task = "bacterial_vs_viral"
+    cut = _drop(recs, task, {(64, 0), (224, 1)})
+    lo, hi = XR.paired(XR.select(cut, task=task, resolution=64),
+                       XR.select(cut, task=task, resolution=224))
+    assert [r["params"]["seed"] for r in lo] == [r["params"]["seed"] for r in hi] == [2]
+    r = XR.ratio(cut, task=task, n_boot=50)
+    only = XR.ratio([x for x in cut if x["params"]["seed"] == 2], task=task, n_boot=50)
+    assert r["n_seeds"] == 1 and r["ratio"] == pytest.approx(only["ratio"])
+    # 64 px seeds 1, 2 against 224 px seed 0 only: nothing to pair.
+    disjoint = _drop(cut, task, {(224, 2)})
+    assert XR.ratio(disjoint, task=task, n_boot=50) is None
+    c = XR.curve(disjoint, task=task).set_index("resolution")
+    assert c["n_seeds"].to_dict() == {32: 3, 64: 2, 224: 1} and bool(c.loc[224, "best"])
+    assert np.isnan(c.loc[64, "p"]) and c.loc[32, "p"] < 0.05  # 32 px shares seed 0
+
+
 def test_gradcam_runs_table_and_mean_share() -> None:
     assert XR.gradcam_runs({}).empty and list(XR.gradcam_runs({}).columns) == XR.GRADCAM_COLUMNS
     assert np.isnan(XR.mean_share(XR.gradcam_runs({}), "last", "lung share"))

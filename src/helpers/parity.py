@@ -286,3 +286,39 @@ def speed_values(table: pd.DataFrame,
         out[f"bf16_train_min_{model}"] = float(grp.min()) if len(grp) else float("nan")
         out[f"bf16_train_max_{model}"] = float(grp.max()) if len(grp) else float("nan")
     return out
+
+
+def emulation_cost(benchmark: Mapping[str, Any], recs: Iterable[Mapping[str, Any]],
+                   model: str = "resnet50", resolution: int = 128) -> dict[str, float]:
+    """What one full fine-tuning run of ``model`` at ``resolution`` costs on the benchmark's CPU
+    (chapter 05: why the remaining bf16 cells wait for bf16 hardware).
+
+    The training images of one run (epochs × training images, from ``timing.train_s`` ×
+    ``timing.train_images_per_s`` of a full-regime record of that model and size; the median
+    over such records) divided by the benchmark's training images/s in float32 and in
+    ``mixed_bfloat16``. Keys (glued as they are): ``emu_fp32_img_s``, ``emu_bf16_img_s``,
+    ``emu_train_ratio`` (bf16 / float32), ``emu_run_h_fp32``, ``emu_run_h_bf16`` (hours of
+    training alone, evaluation not counted) and ``emu_cpu_bf16`` (1.0 when the benchmark's CPU
+    computes bf16 in hardware). Raises ``ValueError`` naming what is missing: the benchmark's
+    rows or a record to size a run with.
+    """
+    rows = {r["precision"]: r for r in benchmark.get("precision") or []
+            if r["model"] == model and int(r["resolution"]) == resolution}
+    if not {"float32", "mixed_bfloat16"} <= set(rows):
+        raise ValueError(f"the benchmark has no float32 and mixed_bfloat16 rows for {model} at "
+                         f"{resolution} px: run scripts/benchmark.py --precision --models "
+                         f"{model} --resolutions {resolution}")
+    sizes = [r["timing"]["train_s"] * r["timing"]["train_images_per_s"] for r in recs
+             if r.get("status") == "ok" and r["params"].get("model") == model
+             and r["params"].get("resolution") == resolution
+             and r["params"].get("regime") == "full"
+             and (r.get("timing") or {}).get("train_images_per_s")]
+    if not sizes:
+        raise ValueError(f"no ok full-regime record of {model} at {resolution} px to size a run")
+    images = float(np.median(sizes))
+    fp32, bf16 = rows["float32"]["train_img_s"], rows["mixed_bfloat16"]["train_img_s"]
+    hw = benchmark.get("bf16_hardware") or {}
+    return {"emu_fp32_img_s": float(fp32), "emu_bf16_img_s": float(bf16),
+            "emu_train_ratio": float(bf16 / fp32),
+            "emu_run_h_fp32": images / fp32 / 3600, "emu_run_h_bf16": images / bf16 / 3600,
+            "emu_cpu_bf16": float(bool(hw.get("cpu_bf16")))}

@@ -31,6 +31,18 @@ def select(recs: Iterable[Mapping[str, Any]], **params: Any) -> list[Mapping[str
     return sorted(out, key=lambda r: r["params"]["seed"])
 
 
+def paired(a: list[Mapping[str, Any]], b: list[Mapping[str, Any]]
+           ) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The records of two cells restricted to the seeds both have, in seed order, so a paired
+    comparison pairs seed *s* with seed *s* (not the *i*-th record of one cell with the *i*-th of
+    the other, which differ when one cell lacks a seed)."""
+    common = {r["params"]["seed"] for r in a} & {r["params"]["seed"] for r in b}
+    def keep(rs: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return sorted((r for r in rs if r["params"]["seed"] in common),
+                      key=lambda r: r["params"]["seed"])
+    return keep(a), keep(b)
+
+
 def seed_matrix(recs: list[Mapping[str, Any]], split: str = "test",
                 order: list[str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(ids, labels, probs seeds × images) in the image order ``order`` (default: the first
@@ -111,7 +123,8 @@ def reproduction_table(recs: list[Mapping[str, Any]]) -> pd.DataFrame:
 
 def curve(recs: Iterable[Mapping[str, Any]], **params: Any) -> pd.DataFrame:
     """AUC vs resolution for one finding × model × regime: seed-mean AUC, its SE (OR–Hillis;
-    DeLong with one seed), and the test against the best resolution, Holm-adjusted."""
+    DeLong with one seed), and the test against the best resolution on the seeds both cells have
+    (:func:`paired`; NaN when they share none), Holm-adjusted."""
     recs = list(recs)
     by_res = {}
     for r in select(recs, **params):
@@ -125,15 +138,18 @@ def curve(recs: Iterable[Mapping[str, Any]], **params: Any) -> pd.DataFrame:
     if df.empty:
         return df.assign(p=[], p_holm=[], best=[])
     best = int(df.loc[df["auc"].idxmax(), "resolution"])
-    ids, y, pb = seed_matrix(by_res[best])
     pvals = []
     for res in df["resolution"]:
         if res == best:
             pvals.append(np.nan)
             continue
-        _, _, pr = seed_matrix(by_res[res], order=ids)
-        r = min(len(pr), len(pb))
-        pvals.append(mrmc.or_hillis_compare(y, pr[:r], pb[:r])["p"])
+        cell, top = paired(by_res[res], by_res[best])
+        if not cell:  # no seed in common: nothing to pair
+            pvals.append(np.nan)
+            continue
+        ids, y, pb = seed_matrix(top)
+        _, _, pr = seed_matrix(cell, order=ids)
+        pvals.append(mrmc.or_hillis_compare(y, pr, pb)["p"])
     return df.assign(p=pvals, p_holm=stats.holm_adjust(pvals), best=df["resolution"] == best)
 
 
@@ -141,12 +157,12 @@ def ratio(recs: Iterable[Mapping[str, Any]], low: int = 64, high: int = 224, n_b
           **params: Any) -> dict[str, Any] | None:
     """AUC(low)/AUC(high) (:func:`helpers.xray.auc_ratio`) or None when a resolution is missing."""
     recs = list(recs)
-    lo, hi = select(recs, resolution=low, **params), select(recs, resolution=high, **params)
-    r = min(len(lo), len(hi))
-    if not r:
+    lo, hi = paired(select(recs, resolution=low, **params),
+                    select(recs, resolution=high, **params))
+    if not lo:
         return None
-    ids, y, pl = seed_matrix(lo[:r])
-    _, _, ph = seed_matrix(hi[:r], order=ids)
+    ids, y, pl = seed_matrix(lo)
+    _, _, ph = seed_matrix(hi, order=ids)
     return xray.auc_ratio(y, pl, ph, n_boot=n_boot)
 
 
@@ -156,13 +172,12 @@ def ratio_test(recs: Iterable[Mapping[str, Any]], tasks: tuple[str, str], low: i
     recs = list(recs)
     parts = {}
     for task in tasks:
-        lo = select(recs, task=task, resolution=low, **params)
-        hi = select(recs, task=task, resolution=high, **params)
-        r = min(len(lo), len(hi))
-        if not r:
+        lo, hi = paired(select(recs, task=task, resolution=low, **params),
+                        select(recs, task=task, resolution=high, **params))
+        if not lo:
             return None
-        ids, y, pl = seed_matrix(lo[:r])
-        _, _, ph = seed_matrix(hi[:r], order=ids)
+        ids, y, pl = seed_matrix(lo)
+        _, _, ph = seed_matrix(hi, order=ids)
         parts[task] = (ids, y, pl, ph)
     return xray.ratio_difference(parts, n_boot=n_boot)
 
