@@ -52,6 +52,7 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
+from myst_nb import glue
 
 from helpers.data import list_datasets, load_dataset, sample_grid, validate_data_params
 from helpers.data.figures import duplicate_summary, duplicates_table
@@ -121,6 +122,7 @@ rep.to_frame()
 display(duplicate_summary(rep))
 print(f"{len(rep.removed_ids)} images removed in total "
       f"(near-duplicate action: {rep.near_dup_action}, pHash distance <= {rep.near_dup_threshold})")
+glue("data_n_removed", len(rep.removed_ids), display=False)  # cited by the discussion
 
 # %% [markdown]
 # The groups one by one: the images of each group, the splits they came from, their largest

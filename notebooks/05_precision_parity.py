@@ -23,14 +23,15 @@
 # compares the same run trained on the CPU and on the GPU.
 #
 # **Parameters** (papermill): `results_dir` (run records of `configs/paper.yaml`), `device_dir`
-# (records of runs trained a second time on another machine), `bench_file`.
+# (records of runs trained a second time on another machine), `bench_file`, `emulated_file`.
 #
 # **Prerequisites.** The records of the sweep's blocks 3 and 3b (`precision: mixed_bfloat16`,
-# MobileNet 128 px and ResNet50 64 px, as far as they have run) beside the float32 records of block 2; {doc}`04_results`
-# for DeLong; the precision benchmark's file (`bench_file`).
+# MobileNet 128 px and ResNet50 64 px) beside the float32 records of block 2; {doc}`04_results`
+# for DeLong; the precision benchmark's files (`bench_file`, `emulated_file`).
 #
-# **Time to run.** A few seconds from committed records. Each bf16 training run behind it takes
-# about a quarter to half an hour on a 2-core CPU (`timing.wall_s` in each record).
+# **Time to run.** A few seconds from committed records. The bf16 training runs behind it took
+# minutes on the lent GPU and up to an hour each on a 2-core CPU with bf16 instructions
+# (`timing.wall_s` in each record).
 #
 # **What you will learn.** Whether bf16 training moves the test AUC by more than training with
 # another seed does; how much faster it is on this CPU; and why precision is part of a run's
@@ -70,7 +71,7 @@ emulated_file = "results/benchmarks/precision-cpu-avx2.json"  # the same on a CP
 # ## 1. Seed by seed: the same run in two precisions
 #
 # Each row pairs two records that differ only in `precision`. The AUCs are compared with the
-# paired DeLong test on the same 597 test images; "same label" is the share of test images
+# paired DeLong test on the same {glue:text}`parity_n_images:d` test images; "same label" is the share of test images
 # that get the same class at the 0.5 threshold; "bf16 on" names the machine of the bf16 run
 # (every float32 run here was trained on the CPU).
 
@@ -112,6 +113,7 @@ display(table.style.hide(axis="index").set_uuid("parity-cells"))
 
 # %% tags=["remove-cell"]
 glue("parity_n_pairs", len(pairs), display=False)
+glue("parity_n_images", int(pairs["n_images"].max()) if len(pairs) else 0, display=False)
 glue("parity_n_cells", len(cells), display=False)
 glue("parity_n_hold", int(cells["holds"].sum()), display=False)
 nan = float("nan")  # shown as "nan" until bf16 and float32 runs of one cell exist
@@ -193,10 +195,14 @@ glue("emu_cpu", f"{emu_bench['cpu']['model']}: {', '.join(emu_bench['cpu']['simd
 
 # %% tags=["hide-input"]
 other = config.results_dir(device_dir)
-twins = parity.machine_pairs(recs, records.load_records(other) if other.is_dir() else [])
+other_recs = records.load_records(other) if other.is_dir() else []
+twins = parity.machine_pairs(recs, other_recs)
 display(parity.twin_table(twins).style.hide(axis="index").format(precision=3)
         .set_uuid("parity-machines"))
 prose.glue_values(parity.twin_values(twins, cells))
+prose.glue_values(parity.cell_values(cells, "par"))  # section 2's cells, for the prose below
+prose.glue_values(parity.cell_values(parity.parity_by_cell(parity.with_twins(recs, other_recs)),
+                                     "twindraw"))  # the same cells with the twins swapped in
 
 # %% [markdown]
 # The {glue:text}`twin_n` runs trained on both machines differ by at most
@@ -211,8 +217,14 @@ prose.glue_values(parity.twin_values(twins, cells))
 # {glue:text}`twin_worst_in_sd:.1f` times the standard deviation of that cell's float32 seeds
 # ({glue:text}`twin_worst_seed_sd:.3f`): ResNet50 fine-tuned at 64 px mostly stays at the
 # constant answer (chapter 04), and the ranking left in such a model moves a lot from one draw
-# to the next. Two twins are too few to say more; they say that a cell's seeds should come from
-# one machine where possible, and that a GPU run is another draw, not a copy, of a CPU run. On
+# to the next. {glue:text}`twin_n` twins are too few to say more, but they matter for the bf16
+# gate: with the GPU's draws of those seeds swapped in, the mean ΔAUC of ResNet50 at 64 px with
+# [0, 1] inputs is {glue:text}`twindraw_resnet50_64_unit_mean_delta:+.3f` instead of
+# {glue:text}`par_resnet50_64_unit_mean_delta:+.3f`, against a float32 seed SD of
+# {glue:text}`par_resnet50_64_unit_seed_sd:.3f`, and parity by the rule of section 2
+# {glue:text}`twindraw_resnet50_64_unit_verdict` (with the committed draws it
+# {glue:text}`par_resnet50_64_unit_verdict`). So a cell's seeds should come from one machine
+# where possible, and a GPU run is another draw, not a copy, of a CPU run. On
 # the CPU the same seed gives the same predictions (TensorFlow with op determinism); the GPU
 # runs asked XLA for deterministic ops, which no second GPU run has checked yet. The records
 # keep each run's machine, so no number is read as the other's; GPU records' latencies timed

@@ -139,8 +139,9 @@ plt.show()
 # ## 3. Which sizes are detectably worse than the best?
 #
 # Within each finding × model × regime, every resolution is compared with the one of highest
-# seed-mean AUC by the OR–Hillis test (seeds paired by index; with one seed, the paired DeLong
-# test) and the p-values are Holm-adjusted within that family (three comparisons).
+# seed-mean AUC by the OR–Hillis test on the seeds both sizes have (seed *s* paired with seed
+# *s*; with one common seed, the paired DeLong test) and the p-values are Holm-adjusted within
+# that family (one comparison per size other than the best: three where all four sizes ran).
 
 # %% tags=["hide-input"]
 tests = pd.concat([c.assign(finding=FINDINGS[t], model=m, regime=g)

@@ -40,6 +40,7 @@ def test_identical_predictions_give_zero_difference_and_parity() -> None:
     pairs = parity.precision_pairs(recs)
     assert list(pairs["seed"]) == [0, 1, 2]
     assert np.allclose(pairs["delta_auc"], 0) and (pairs["label_agreement"] == 1).all()
+    assert (pairs["n_images"] == N).all()
     cell = parity.parity_by_cell(recs).iloc[0]
     assert cell["n_seeds"] == 3 and cell["holds"] and cell["speedup"] == pytest.approx(2.0)
     assert cell["seed_sd_ref"] > 0 and cell["ensemble_p"] == pytest.approx(1.0)
@@ -139,6 +140,27 @@ def test_bf16_runs_name_their_device_and_machine_pairs_compare_one_run_on_two() 
     assert row["machine_a"] == "CPU (tensorflow)" and row["machine_b"] == "GPU (jax)"
     # halving every probability keeps the ranking (same AUC) but moves labels at 0.5
     assert row["delta_auc"] == pytest.approx(0.0) and row["label_agreement"] < 1
+
+
+def test_parity_with_the_other_machines_draws_can_change_the_verdict() -> None:
+    recs = []
+    for seed in range(3):
+        y, p = _data(seed)
+        recs += [_record(seed, "float32", p, y), _record(seed, "mixed_bfloat16", p, y)]
+    here = parity.cell_values(parity.parity_by_cell(recs), "par")
+    assert here == {"par_mobilenet_128_unit_mean_delta": pytest.approx(0.0),
+                    "par_mobilenet_128_unit_seed_sd": pytest.approx(
+                        here["par_mobilenet_128_unit_seed_sd"]),
+                    "par_mobilenet_128_unit_holds": 1.0,
+                    "par_mobilenet_128_unit_verdict": "holds"}
+    y, p = _data(0)
+    worse = _record(0, "mixed_bfloat16", np.where(y == 1, p * 0.3, p), y)  # a much worse draw
+    swapped = parity.with_twins(recs, [worse, {**worse, "run_id": "elsewhere"}])
+    assert sum(r is worse for r in swapped) == 1 and len(swapped) == len(recs)
+    other = parity.cell_values(parity.parity_by_cell(swapped), "gpu")
+    assert other["gpu_mobilenet_128_unit_mean_delta"] < 0
+    assert other["gpu_mobilenet_128_unit_holds"] == 0.0
+    assert other["gpu_mobilenet_128_unit_verdict"] == "does not hold"
 
 
 def test_twin_values_read_the_largest_difference_against_its_cells_seed_spread() -> None:

@@ -65,8 +65,9 @@ def precision_pairs(
 
     Columns: the cell keys, ``seed``, ``auc_ref``, ``auc_cand``, ``delta_auc`` (cand − ref),
     ``p_delong`` (paired DeLong on the test images), ``mean_abs_dprob`` (mean |Δ probability|
-    per image), ``label_agreement`` (share of test images given the same label at 0.5), and
-    both ``wall_s``. Only ``status == "ok"`` records count.
+    per image), ``label_agreement`` (share of test images given the same label at 0.5),
+    ``n_images`` (test images both runs scored) and both ``wall_s``. Only ``status == "ok"``
+    records count.
     """
     ok = [r for r in records if r.get("status") == "ok"]
     refs = {_key(r): r for r in ok if _precision(r) == reference}
@@ -86,13 +87,15 @@ def precision_pairs(
             "p_delong": test["p"],
             "mean_abs_dprob": float(np.mean(np.abs(p_cand - p_ref))),
             "label_agreement": float(np.mean((p_cand >= 0.5) == (p_ref >= 0.5))),
+            "n_images": len(y),
             "device_ref": device_of(ref),
             "device_cand": device_of(cand),
             "wall_s_ref": ref.get("timing", {}).get("wall_s"),
             "wall_s_cand": cand.get("timing", {}).get("wall_s"),
         })
     cols = [*CELL_KEYS, "seed", "auc_ref", "auc_cand", "delta_auc", "p_delong",
-            "mean_abs_dprob", "label_agreement", "device_ref", "device_cand", "wall_s_ref",
+            "mean_abs_dprob", "label_agreement", "n_images", "device_ref", "device_cand",
+            "wall_s_ref",
             "wall_s_cand"]
     return pd.DataFrame(rows, columns=cols).sort_values([*CELL_KEYS, "seed"]).reset_index(
         drop=True)
@@ -322,3 +325,26 @@ def emulation_cost(benchmark: Mapping[str, Any], recs: Iterable[Mapping[str, Any
             "emu_train_ratio": float(bf16 / fp32),
             "emu_run_h_fp32": images / fp32 / 3600, "emu_run_h_bf16": images / bf16 / 3600,
             "emu_cpu_bf16": float(bool(hw.get("cpu_bf16")))}
+
+
+def with_twins(here: Iterable[Mapping[str, Any]],
+               other: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``here`` with every ok record replaced by its ``other``-machine twin (same run id) where
+    one exists (chapter 05, section 4: would the parity verdict stand with the other machine's
+    draws of the same seeds?)."""
+    twins = {r["run_id"]: r for r in other if r.get("status") == "ok"}
+    return [twins.get(r.get("run_id"), r) if r.get("status") == "ok" else r for r in here]
+
+
+def cell_values(cells: pd.DataFrame, prefix: str) -> dict[str, float | str]:
+    """Glue values of :func:`parity_by_cell` rows: ``<prefix>_<model>_<resolution>_<prep>_``
+    ``mean_delta``, ``_seed_sd``, ``_holds`` (1.0 or 0.0) and ``_verdict`` ("holds" / "does
+    not hold"), for prose that cites a cell's verdict (chapter 05)."""
+    out: dict[str, float | str] = {}
+    for _, row in cells.iterrows():
+        key = f"{prefix}_{row['model']}_{int(row['resolution'])}_{row['preprocessing']}"
+        out[f"{key}_mean_delta"] = float(row["mean_delta_auc"])
+        out[f"{key}_seed_sd"] = float(row["seed_sd_ref"])
+        out[f"{key}_holds"] = float(bool(row["holds"]))
+        out[f"{key}_verdict"] = "holds" if row["holds"] else "does not hold"
+    return out

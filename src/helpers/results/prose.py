@@ -469,7 +469,9 @@ def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tupl
     """Glue values and one bullet per comparison, worded by :func:`inference.verdict` (ch. 04).
 
     Per comparison ``<key>_p`` (OR–Hillis), ``<key>_p_adj`` (Holm within its family),
-    ``<key>_p_ens`` (ensemble DeLong), ``<key>_auc_a`` and ``<key>_auc_b`` (seed-mean AUCs).
+    ``<key>_p_adj_txt`` (it for prose: ``p = 0.012`` or ``p < 0.001``), ``<key>_p_ens``
+    (ensemble DeLong), ``<key>_auc_a`` and ``<key>_auc_b`` (the mean AUCs over the seeds the two
+    configurations share, which are the seeds the test pairs) and ``<key>_n_seeds`` (how many).
     """
     from helpers.results.inference import verdict
 
@@ -483,8 +485,9 @@ def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tupl
         key = comparison_key(kind, row, runs)
         na, nb, auc_a, auc_b = _names(kind, row, runs)
         values.update({f"{key}_p": float(row["p"]), f"{key}_p_adj": float(row["p_holm"]),
+                       f"{key}_p_adj_txt": p_text(float(row["p_holm"])),
                        f"{key}_p_ens": float(row["p_ensemble"]), f"{key}_auc_a": auc_a,
-                       f"{key}_auc_b": auc_b})  # fmt: skip
+                       f"{key}_auc_b": auc_b, f"{key}_n_seeds": int(row["n_seeds"])})  # fmt: skip
         where = _where_text(kind, row, runs)
         lines.append(f"* {where} — {verdict(na, nb, auc_a, auc_b, float(row['p_holm']))}; "
                      f"AUC {auc_a:.3f} vs {auc_b:.3f}, {int(row['n_seeds'])} paired seed(s).")  # fmt: skip
