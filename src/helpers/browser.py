@@ -123,8 +123,11 @@ def check_rendered_book(
     pages: Sequence[str] = DEFAULT_PAGES,
     width: int = 1280,
     height: int = 900,
+    timeout_ms: float = 120_000,
 ) -> list[PageCheck]:
-    """Screenshot each page of the built book and count loaded figures (book build check)."""
+    """Screenshot each page of the built book and count loaded figures (book build check).
+
+    Requests outside the served folder are aborted; ``timeout_ms`` bounds each page's load."""
     from playwright.sync_api import sync_playwright
 
     html = Path(html_dir)
@@ -138,6 +141,13 @@ def check_rendered_book(
         browser = pw.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
         try:
             tab = browser.new_page(viewport={"width": width, "height": height})
+            # A busy 2-core CI machine can take longer than Playwright's 30 s default to lay out
+            # the longest chapters; a page that never settles still fails, after 2 minutes.
+            tab.set_default_timeout(timeout_ms)
+            # Only the book's own files are loaded: a request elsewhere (a CDN, a launch button's
+            # service) is aborted, so the check is the same offline and online and cannot hang.
+            tab.route("**/*", lambda route: route.continue_()
+                      if route.request.url.startswith(base) else route.abort())
             for page in pages:
                 tab.goto(f"{base}/{page}", wait_until="load")
                 tab.wait_for_load_state("networkidle")
