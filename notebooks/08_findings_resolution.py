@@ -279,8 +279,9 @@ for k, v in XR.ratio_comparison_values(interim, FINDINGS, tag="128").items():
 # {glue:text}`fr_r128_bacterial_vs_viral_full:.3f` ±
 # {glue:text}`fr_r128_sd_bacterial_vs_viral_full:.3f`: difference
 # {glue:text}`fr_d128_diff_full:+.3f` (SD {glue:text}`fr_d128_sd_full:.3f`, p =
-# {glue:text}`fr_d128_p_full:.2g` with {glue:text}`fr_d128_seeds_full:.0f` seed(s) per cell; with
-# one seed, a lower bound), so on these sizes the subtler finding
+# {glue:text}`fr_d128_p_full:.2g`; the fewest paired seeds in a cell:
+# {glue:text}`fr_d128_seeds_full:.0f`, and with one seed the p-value is a lower bound), so on these
+# sizes the subtler finding
 # {glue:text}`fr_d128_verdict_full:s` of its AUC at 64 px than pneumonia vs normal, by this test. The
 # frozen proxy on the same sizes: {glue:text}`fr_r128_pneumonia_frozen:.3f` and
 # {glue:text}`fr_r128_bacterial_vs_viral_frozen:.3f` (p = {glue:text}`fr_d128_p_frozen:.2g`:
