@@ -71,9 +71,9 @@ emulated_file = "results/benchmarks/precision-cpu-avx2.json"  # the same on a CP
 # ## 1. Seed by seed: the same run in two precisions
 #
 # Each row pairs two records that differ only in `precision`. The AUCs are compared with the
-# paired DeLong test on the same {glue:text}`parity_n_images:d` test images; "same label" is the share of test images
-# that get the same class at the 0.5 threshold; "bf16 on" names the machine of the bf16 run
-# (every float32 run here was trained on the CPU).
+# paired DeLong test on the same {glue:text}`parity_n_images:d` test images; "same label" is the
+# share of test images that get the same class at the 0.5 threshold; "bf16 on" names the
+# machine of the bf16 run (every float32 run here was trained on the CPU).
 
 # %% tags=["hide-input"]
 recs = records.load_records(config.results_dir(results_dir))  # resolved from any cwd
@@ -171,8 +171,8 @@ glue("emu_cpu", f"{emu_bench['cpu']['model']}: {', '.join(emu_bench['cpu']['simd
 # %% [markdown]
 # **Where the CPU has no bf16 instructions.** A later session's machine had vector extensions
 # up to AVX2 only ({glue:text}`emu_cpu`; no AVX-512): there oneDNN has no bf16 kernels and
-# TensorFlow falls back to slow generic ones. The same benchmark on it (`emulated_file`), with a run's size taken from the
-# ResNet50 128 px full-regime records: float32 trained
+# TensorFlow falls back to slow generic ones. The same benchmark on it (`emulated_file`), with
+# a run's size taken from the ResNet50 128 px full-regime records: float32 trained
 # {glue:text}`emu_fp32_img_s:.1f` images/s, `mixed_bfloat16` {glue:text}`emu_bf16_img_s:.1f`
 # ({glue:text}`emu_train_ratio:.2f` times the float32 speed), so one 20-epoch run of ResNet50 at
 # 128 px would train for {glue:text}`emu_run_h_bf16:.0f` hours there instead of

@@ -95,8 +95,7 @@ def precision_pairs(
         })
     cols = [*CELL_KEYS, "seed", "auc_ref", "auc_cand", "delta_auc", "p_delong",
             "mean_abs_dprob", "label_agreement", "n_images", "device_ref", "device_cand",
-            "wall_s_ref",
-            "wall_s_cand"]
+            "wall_s_ref", "wall_s_cand"]
     return pd.DataFrame(rows, columns=cols).sort_values([*CELL_KEYS, "seed"]).reset_index(
         drop=True)
 
