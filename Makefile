@@ -26,9 +26,19 @@ FOLDER   ?=
 POSITIVE ?=
 REGIME   ?= frozen
 OWN_OPTS ?=
+# The values reach the recipe as environment variables ("$$FOLDER"), never pasted into the
+# shell line, so a path with spaces, quotes, backticks or $(...) is passed as it is and never
+# runs; `$(value ...)` keeps make itself from expanding a `$` in them.
+override DATASET  := $(value DATASET)
+override FOLDER   := $(value FOLDER)
+override POSITIVE := $(value POSITIVE)
+override REGIME   := $(value REGIME)
+export DATASET FOLDER POSITIVE REGIME
+# Where `jupyter-book build .` writes the HTML (the one place that names it).
+HTML_DIR := _build/html
 SWEEP       ?= configs/paper.yaml
 
-.PHONY: help venv book notebooks html screenshots test toc lint sweep bench clean
+.PHONY: help venv book book-args notebooks html screenshots test toc lint sweep bench clean
 
 help:
 	@echo "make book    - execute the chapters with papermill and build the HTML book (book/_build/html)"
@@ -53,18 +63,32 @@ notebooks: venv
 
 html: venv
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
-	@echo "Open book/_build/html/index.html"
+	@test -f $(HTML_DIR)/index.html && echo "Open $(CURDIR)/$(HTML_DIR)/index.html"
+
+# DATASET is either empty (the book's own data) or `folder`; FOLDER and POSITIVE only go with
+# DATASET=folder. Anything else is a typo that would otherwise build the ISIC book silently.
+book-args:
+	@case "$$DATASET" in \
+	  ""|folder) ;; \
+	  *) echo "make book: DATASET='$$DATASET' is not known: use DATASET=folder (your own images) or leave DATASET unset (the book's data)" >&2; exit 2;; \
+	esac
+	@if [ "$$DATASET" = folder ]; then \
+	  [ -n "$$FOLDER" ] && [ -n "$$POSITIVE" ] || { echo "make book DATASET=folder needs FOLDER=/path/to/photos POSITIVE=<class folder name>" >&2; exit 2; }; \
+	else \
+	  for v in FOLDER POSITIVE; do \
+	    eval "val=\$$$$v"; [ -z "$$val" ] || { echo "make book: $$v is set but DATASET is not 'folder': add DATASET=folder to run the book on your own images" >&2; exit 2; }; \
+	  done; \
+	fi
 
 ifeq ($(DATASET),folder)
-book: venv
-	@test -n "$(FOLDER)" -a -n "$(POSITIVE)" || { echo "make book DATASET=folder needs FOLDER=/path/to/photos POSITIVE=<class folder name>"; exit 2; }
-	$(BIN)/python -m helpers own-folder --folder "$(FOLDER)" --positive "$(POSITIVE)" --regime $(REGIME) $(OWN_OPTS)
+book: book-args venv
+	$(BIN)/python -m helpers own-folder --folder "$$FOLDER" --positive "$$POSITIVE" --regime "$$REGIME" $(OWN_OPTS)
 else
-book: toc notebooks html
+book: book-args toc notebooks html
 endif
 
 screenshots: venv
-	$(BIN)/python -m helpers screenshot _build/html --out _build/screenshots
+	$(BIN)/python -m helpers screenshot $(HTML_DIR) --out _build/screenshots
 
 # nbval modes come from the registry (configs/book.yaml): `strict` chapters have every output
 # checked; `lax` ones only their nbval-check-output cells (training logs and timings vary).

@@ -17,6 +17,11 @@ source, parameters, the ``helpers`` package and any repository file or folder na
 parameter, e.g. the records folder). ``make notebooks`` re-executes a chapter only when that
 hash changed (like Jupyter Book's own execution cache), so running it twice on an unchanged
 tree leaves ``git status`` clean; ``--force`` re-executes everything.
+
+A chapter run never replaces the book's chapter unless it finished: papermill writes a hidden
+file beside the output, which replaces the chapter atomically after normalisation. A run that
+raises keeps its notebook under ``_build/failed/`` (named in the error), and one that is killed
+leaves only the hidden file, removed by the next ``make notebooks``.
 """
 
 from __future__ import annotations
@@ -213,15 +218,65 @@ def check_chapter_parameters(chapter: Chapter, root: Path) -> None:
                      f"configs/book.yaml, {chapter.notebook}")
 
 
+FAILED_DIR = Path("_build") / "failed"
+"""Where a chapter run that raised keeps its notebook (under the repository root; ignored by git)."""
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter's execution raised: the committed chapter is unchanged (``make notebooks``)."""
+
+    def __init__(self, chapter: Chapter, failed: Path | None, cause: BaseException) -> None:
+        where = (f"the failed execution is in {failed}" if failed is not None
+                 else "papermill wrote no notebook")
+        super().__init__(f"{chapter.notebook} failed ({error_summary(cause)}); "
+                         f"{chapter.output} was left as it was; {where}")
+        self.chapter, self.failed = chapter, failed
+
+
+def error_summary(exc: BaseException) -> str:
+    """``"DataError: no folder …"``: the error a notebook cell raised (papermill keeps its name)."""
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        return f"{ename}: {evalue}"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def running_path(out: Path) -> Path:
+    """The hidden file beside ``out`` that papermill writes while a chapter runs (all chapters).
+
+    It replaces ``out`` only when the run finished, so a failure or a kill never leaves a
+    half-written or failed chapter where the book (and git) expects the executed one.
+    """
+    return out.with_name(f".{out.name}.running-{os.getpid()}.ipynb")
+
+
+def failed_path(chapter: Chapter, root: Path) -> Path:
+    """Where a failed run of ``chapter`` keeps its notebook: ``_build/failed/<output path>``."""
+    out = root / chapter.output
+    try:
+        rel = out.resolve().relative_to(root.resolve())
+    except ValueError:  # an own-folder chapter outside the repository
+        rel = Path(out.name)
+    return root / FAILED_DIR / rel
+
+
 def execute_chapter(chapter: Chapter, root: Path | None = None, *, record_inputs: bool = True
                     ) -> float:
     """Run one jupytext source through papermill into its executed ``.ipynb``; returns seconds.
 
-    ``record_inputs=False`` (chapters run on a user's folder, ``helpers.ownfolder``) stores no
-    inputs hash: it would read every photo of a folder named by a parameter once more.
+    Papermill writes a hidden file beside the output (:func:`running_path`); the normalised
+    notebook replaces the chapter atomically only when the run finished. A run that raises
+    moves its notebook to :func:`failed_path` and raises :class:`ChapterFailed`; the chapter
+    on disk stays byte-identical. ``record_inputs=False`` (chapters run on a user's folder,
+    ``helpers.ownfolder``) stores no inputs hash: it would read every photo of a folder named
+    by a parameter once more.
     """
     import jupytext
+    import nbformat
     import papermill as pm
+
+    from helpers.files import atomic_write_bytes
 
     root = Path.cwd() if root is None else root
     if not (root / chapter.notebook).is_file():
@@ -229,23 +284,59 @@ def execute_chapter(chapter: Chapter, root: Path | None = None, *, record_inputs
     check_chapter_parameters(chapter, root)
     out = root / chapter.output
     out.parent.mkdir(parents=True, exist_ok=True)
+    running = running_path(out)
     start = time.perf_counter()
-    pm.execute_notebook(
-        jupytext.read(root / chapter.notebook),
-        str(out),
-        parameters=chapter.parameters,
-        kernel_name="python3",
-        cwd=str(root),
-        progress_bar=False,
-    )
-    seconds = time.perf_counter() - start
-    import nbformat
-
-    nb = json.loads(out.read_text(encoding="utf-8"))
-    digest = inputs_hash(chapter, root, [helpers_dir()]) if record_inputs else None
-    normalise_notebook(nb, chapter, digest)
-    out.write_text(nbformat.writes(nbformat.from_dict(nb)), encoding="utf-8")
+    try:
+        try:
+            pm.execute_notebook(
+                jupytext.read(root / chapter.notebook),
+                str(running),
+                parameters=chapter.parameters,
+                kernel_name="python3",
+                language="python",
+                cwd=str(root),
+                progress_bar=False,
+            )
+        except Exception as exc:  # noqa: BLE001 - reported with the failed notebook's place
+            failed = None
+            if running.is_file():
+                failed = failed_path(chapter, root)
+                failed.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(running, failed)
+            raise ChapterFailed(chapter, failed, exc) from exc
+        seconds = time.perf_counter() - start
+        nb = json.loads(running.read_text(encoding="utf-8"))
+        digest = inputs_hash(chapter, root, [helpers_dir()]) if record_inputs else None
+        normalise_notebook(nb, chapter, digest)
+        atomic_write_bytes(out, nbformat.writes(nbformat.from_dict(nb)).encode("utf-8"))
+    finally:
+        running.unlink(missing_ok=True)
     return seconds
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_running(folder: Path) -> list[Path]:
+    """Delete the running files that killed chapter runs left in ``folder`` (``make notebooks``).
+
+    A file whose process (the pid in its name) is still alive belongs to a run in progress and
+    is kept.
+    """
+    stale = []
+    for path in sorted(folder.glob(".*.running-*.ipynb")) if folder.is_dir() else []:
+        pid = path.name.rsplit(".running-", 1)[1].removesuffix(".ipynb")
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            path.unlink(missing_ok=True)
+            stale.append(path)
+    return stale
 
 
 def is_current(chapter: Chapter, root: Path) -> bool:
@@ -275,6 +366,8 @@ def execute_chapters(
         if not force and is_current(chapter, root):
             print(f"up to date: {chapter.output} (inputs unchanged; --force re-executes)")
             continue
+        for path in remove_stale_running((root / chapter.output).parent):
+            print(f"removed {path.relative_to(root)} (left by a killed chapter run)")
         print(f"executing {chapter.notebook} -> {chapter.output}", flush=True)
         seconds = execute_chapter(chapter, root)
         print(f"  done in {seconds:.0f} s", flush=True)

@@ -34,6 +34,7 @@ def _cmd_notebooks(argv: Sequence[str]) -> int:
     parser.add_argument("--force", action="store_true",
                         help="re-execute even chapters whose inputs are unchanged")
     args = parser.parse_args(argv)
+    from helpers.book import ChapterFailed
     from helpers.nbparams import UnknownParameterError
     from helpers.yamlfile import DuplicateKeyError
 
@@ -42,6 +43,9 @@ def _cmd_notebooks(argv: Sequence[str]) -> int:
     except (UnknownParameterError, DuplicateKeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ChapterFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,0 +1,142 @@
+"""A failed or killed chapter run never replaces the book's chapter (helpers.book; issue 30)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import book as B
+
+SOURCE = '''# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+fail = False
+marker = ""
+
+# %%
+import pathlib
+import time
+
+if marker:
+    pathlib.Path(marker).write_text("started")
+    time.sleep(120)
+
+# %%
+if fail:
+    raise ValueError("boom: no data here")
+print("chapter ran")
+'''
+COMMITTED = b'{"committed": "the executed chapter as it is in git"}\n'
+
+
+def _tree(tmp_path: Path, **params: object) -> tuple[Path, B.Chapter]:
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "x.py").write_text(SOURCE, encoding="utf-8")
+    out = tmp_path / "book" / "chapters" / "x.ipynb"
+    out.parent.mkdir(parents=True)
+    out.write_bytes(COMMITTED)
+    return out, B.Chapter(Path("notebooks/x.py"), Path("book/chapters/x.ipynb"), dict(params))
+
+
+def _running_files(out: Path) -> list[Path]:
+    return sorted(out.parent.glob(".*.running-*"))
+
+
+def test_a_chapter_that_raises_leaves_the_committed_file_and_keeps_its_notebook(
+        tmp_path: Path) -> None:
+    out, chapter = _tree(tmp_path, fail=True)
+    with pytest.raises(Exception) as info:  # noqa: PT011 - the file is checked first
+        B.execute_chapter(chapter, tmp_path)
+    assert out.read_bytes() == COMMITTED
+    assert isinstance(info.value, B.ChapterFailed)
+    failed = tmp_path / "_build" / "failed" / "book" / "chapters" / "x.ipynb"
+    assert info.value.failed == failed
+    message = str(info.value)
+    assert str(failed) in message and "ValueError: boom: no data here" in message
+    assert "book/chapters/x.ipynb was left as it was" in message
+    nb = nbformat.read(failed, as_version=4)  # readable, with the error where it happened
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors and errors[0]["ename"] == "ValueError"
+    assert not _running_files(out)
+
+
+def test_a_chapter_run_killed_midway_leaves_the_committed_file(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    out, _ = _tree(tmp_path, marker=str(marker))
+    code = ("import sys\nfrom pathlib import Path\nfrom helpers import book as B\n"
+            "root = Path(sys.argv[1])\n"
+            "ch = B.Chapter(Path('notebooks/x.py'), Path('book/chapters/x.ipynb'), "
+            "{'marker': sys.argv[2]})\n"
+            "B.execute_chapter(ch, root)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path), str(marker)],
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():  # the kernel is inside the chapter's second cell
+            assert proc.poll() is None, "the chapter run ended before it could be killed"
+            assert time.monotonic() < deadline, "the chapter never started"
+            time.sleep(0.2)
+        assert out.read_bytes() == COMMITTED
+        assert _running_files(out), "papermill writes its progress beside the chapter"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the runner and its kernel, as kill -9 would
+        proc.wait(timeout=30)
+    assert out.read_bytes() == COMMITTED
+    stale = _running_files(out)
+    assert stale, "a killed run leaves only its hidden running file"
+    assert B.remove_stale_running(out.parent) == stale
+    assert not _running_files(out)
+
+
+def test_a_chapter_that_finishes_is_written_normalised(tmp_path: Path) -> None:
+    out, chapter = _tree(tmp_path)
+    B.execute_chapter(chapter, tmp_path)
+    nb = json.loads(out.read_text(encoding="utf-8"))
+    assert nb["metadata"]["papermill"]["output_path"] == "book/chapters/x.ipynb"
+    assert nb["metadata"]["papermill"]["input_path"] == "notebooks/x.py"
+    assert nb["metadata"][B.INPUTS_KEY] == B.inputs_hash(chapter, tmp_path, [B.helpers_dir()])
+    outputs = "".join("".join(o.get("text", "")) for c in nb["cells"]
+                      for o in c.get("outputs", []))
+    assert "chapter ran" in outputs
+    for cell in nb["cells"]:
+        assert "papermill" not in cell["metadata"] and "execution" not in cell["metadata"]
+    assert not _running_files(out)
+    assert not (tmp_path / "_build" / "failed").exists()
+
+
+def test_a_running_file_of_a_live_process_is_not_removed(tmp_path: Path) -> None:
+    mine = tmp_path / f".x.ipynb.running-{os.getpid()}.ipynb"
+    mine.write_text("{}")
+    assert B.remove_stale_running(tmp_path) == [] and mine.exists()
+
+
+def test_the_notebooks_command_exits_nonzero_when_a_chapter_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, _ = _tree(tmp_path)
+    (tmp_path / "book.yaml").write_text(
+        "parts:\n  - caption: P\n    chapters:\n"
+        "      - {notebook: notebooks/x.py, output: book/chapters/x.ipynb, "
+        "parameters: {fail: true}}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    from helpers.cli import _cmd_notebooks
+
+    assert _cmd_notebooks(["book.yaml", "--force"]) == 1
+    assert "_build/failed/book/chapters/x.ipynb" in capsys.readouterr().err
+    assert out.read_bytes() == COMMITTED
