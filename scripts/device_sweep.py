@@ -19,9 +19,10 @@ there (a copy of the tree, the data, the weights; the folders given as options):
         --data-root … --weights-dir … --cache-dir … --workers 6 --archive $OUT/records.tar
 
 checks the copy file by file against the manifest (only then do the records name the commit:
-``$RESBOOK_VERIFIED_COMMIT``, :func:`helpers.provenance.git_state`; a copy that fails the check
-makes records that name no commit, never what a stale ``.git`` there says; the outcome travels
-in the archive as ``logs/verification.json``), trains each run in a fresh process and
+the check's outcome is handed to each worker explicitly, :func:`helpers.provenance.set_copy_check`;
+``$RESBOOK_VERIFIED_COMMIT`` set by hand counts for nothing; a copy that fails the check makes
+records that name no commit, never what a stale ``.git`` there says; the outcome travels in the
+archive as ``logs/verification.json``), trains each run in a fresh process and
 re-writes the archive of finished records after every run, so a call cut short still returns
 what finished. ``--stop-after S`` starts no run after S seconds. A worker killed outright
 (out of memory) is reported and a fresh process pool takes the runs not yet started.
@@ -31,8 +32,10 @@ here again::
     python scripts/device_sweep.py collect records.tar .gpu/job --into results/paper \\
         --duplicates-dir results/device-parity
 
-checks every record against its planned identity and run id and files it (replacing a failed
-record of the run, or one of other params); a record whose run already has an ok record here
+checks every record against its planned identity and run id, recomputes its metrics from its
+predictions (a record whose stored metrics differ is not filed) and files it (replacing a failed
+record of the run, or one of other params); members it cannot read or check are listed with the
+reason, the others filed all the same, and it exits 1. A record whose run already has an ok record here
 goes to ``--duplicates-dir`` (the same cell on two machines:
 chapter 05 compares them). Records from a GPU say so: ``provenance.gpu``,
 ``provenance.keras_backend``. On the GPU, JAX runs with deterministic XLA ops and float32
@@ -45,6 +48,7 @@ import argparse
 import hashlib
 import io
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -64,7 +68,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from helpers.files import atomic_write_json  # noqa: E402
-from helpers.provenance import ENV_VERIFIED_COMMIT, UNVERIFIED  # noqa: E402
+from helpers.provenance import set_copy_check  # noqa: E402
 
 LOCATIONS = ("data_root", "weights_dir", "cache_dir")
 VERIFICATION = "verification.json"  # in the archive's logs/: the outcome of check_copy
@@ -177,13 +181,18 @@ def device_env(env: dict[str, str] | os._Environ, mem_fraction: float) -> None:
     env.setdefault("PYTHONHASHSEED", "0")
 
 
-def train_one(spec: Mapping[str, Any], locations: Mapping[str, str], log_dir: str
-              ) -> dict[str, Any]:
-    """One run in this (fresh) process: train, save the record (a failure record on error)."""
+def train_one(spec: Mapping[str, Any], locations: Mapping[str, str], log_dir: str,
+              verified_commit: str | None) -> dict[str, Any]:
+    """One run in this (fresh) process: train, save the record (a failure record on error).
+
+    ``verified_commit``: the commit ``check_copy`` verified this copy against (None: it failed),
+    handed over explicitly: the worker's records name it, and nothing in the environment can.
+    """
     from helpers import records
     from helpers.train import run_training, save_record
     from helpers.training.params import validate_params
 
+    set_copy_check(verified_commit)
     params = {**spec["params"], **locations}
     log = Path(log_dir) / f"{spec['run_id']}.log"
     t0 = time.monotonic()
@@ -219,12 +228,13 @@ def write_archive(records_dir: Path, logs_dir: Path, archive: Path) -> int:
 
 
 def check_copy(manifest: Mapping[str, Any], root: Path = ROOT) -> dict[str, Any]:
-    """Check this copy of the tree against the manifest and set ``$RESBOOK_VERIFIED_COMMIT``.
+    """Check this copy of the tree against the manifest; tell provenance the outcome.
 
-    Verified: the variable names the commit, and records name it. Not verified (files differ,
-    or the manifest came from a dirty checkout): the variable says ``unverified``, so records
-    name no commit instead of whatever a stale ``.git`` in the copy says. Returns what
-    ``verification.json`` in the archive says (``collect`` reads it).
+    Verified: records made in this process (and by workers given ``checked_commit(info)``)
+    name the commit. Not verified (files differ, or the manifest came from a dirty checkout):
+    they name no commit instead of whatever a stale ``.git`` in the copy says
+    (:func:`helpers.provenance.set_copy_check`). Returns what ``verification.json`` in the
+    archive says (``collect`` reads it).
     """
     bad = verify_tree(root, manifest)
     info: dict[str, Any] = {"commit": manifest["commit"], "files": len(manifest["files"]),
@@ -240,8 +250,13 @@ def check_copy(manifest: Mapping[str, Any], root: Path = ROOT) -> dict[str, Any]
     else:
         print(f"tree verified: commit {manifest['commit'][:10]}, "
               f"{len(manifest['files'])} files", flush=True)
-    os.environ[ENV_VERIFIED_COMMIT] = manifest["commit"] if info["verified"] else UNVERIFIED
+    set_copy_check(checked_commit(info))
     return info
+
+
+def checked_commit(info: Mapping[str, Any]) -> str | None:
+    """The commit of a passed ``check_copy`` (what workers' records name), else None."""
+    return str(info["commit"]) if info.get("verified") else None
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -333,7 +348,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if archive:
             write_archive(records_dir, logs_dir, archive)
 
-    run_pool(partial(train_one, locations=locations, log_dir=str(logs_dir)), runs,
+    run_pool(partial(train_one, locations=locations, log_dir=str(logs_dir),
+                     verified_commit=checked_commit(verification)), runs,
              args.workers, on_result=report, stop_after=args.stop_after,
              on_start=lambda spec: print(f"{time.monotonic() - t0:7.0f} s start "
                                          f"{spec['run_id']}", flush=True),
@@ -358,8 +374,9 @@ def verified_commit(log: str, commit: str) -> str:
 def correct_commit(rec: dict[str, Any], commit: str) -> bool:
     """Name the verified commit in a record whose copy of the tree carried a stale .git.
 
-    Made for records written before :func:`helpers.provenance.git_state` preferred
-    ``$RESBOOK_VERIFIED_COMMIT``: what git said there is kept under ``provenance.device_git``.
+    Made for records written before the device's check named the commit in
+    :func:`helpers.provenance.git_state`: what git said there is kept under
+    ``provenance.device_git``.
     """
     prov = rec.get("provenance") or {}
     if prov.get("git_commit") == commit and prov.get("git_dirty") is False:
@@ -371,23 +388,73 @@ def correct_commit(rec: dict[str, Any], commit: str) -> bool:
     return True
 
 
-def archive_verification(tar: tarfile.TarFile) -> dict[str, Any] | None:
-    """The archive's ``logs/verification.json`` (written by ``run``), or None in older ones."""
+def open_archive(path: str) -> tarfile.TarFile:
+    """The archive ``run --archive`` wrote, or an error that names the file and says why."""
     try:
-        member = tar.getmember(f"logs/{VERIFICATION}")
-    except KeyError:
-        return None
-    fh = tar.extractfile(member)
-    return json.loads(fh.read()) if fh is not None else None
+        return tarfile.open(path)
+    except FileNotFoundError:
+        raise SystemExit(f"collect: {path}: no such file; give the tar that "
+                         "'device_sweep.py run --archive' wrote") from None
+    except (tarfile.TarError, OSError) as exc:
+        raise SystemExit(f"collect: {path} is not a readable tar archive ({exc}); give the tar "
+                         "that 'device_sweep.py run --archive' wrote, copied whole") from None
 
 
-def job_verified_commit(tar: tarfile.TarFile, commit: str, log: str | None) -> str | None:
+def archive_members(tar: tarfile.TarFile, bad: list[tuple[str, str]]) -> list[tarfile.TarInfo]:
+    """Every member up to the first damaged header; a damaged or cut-short archive goes in bad.
+
+    ``tarfile`` ends an archive silently at a header it cannot read; what follows that point
+    (anything but the zero blocks of a proper end) is reported, not ignored.
+    """
+    members: list[tarfile.TarInfo] = []
+    try:
+        members.extend(tar)
+        tar.fileobj.seek(tar.offset)
+        rest = tar.fileobj.read()
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        rest, why = b"?", str(exc)
+    else:
+        why = "no end-of-archive blocks" if not rest else "unreadable data after them"
+    if len(rest) < tarfile.BLOCKSIZE or rest.strip(b"\0"):
+        last = members[-1].name if members else "none"
+        bad.append((str(tar.name or "archive"), f"damaged or cut short ({why}; last member "
+                    f"found: {last}): members after that point were not read; copy it again"))
+    return members
+
+
+def member_json(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Any:
+    """The JSON in one member; ValueError saying why it cannot be read."""
+    try:
+        fh = tar.extractfile(member)
+        data = fh.read() if fh is not None else b""
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ValueError(f"cannot be read from the archive ({exc})") from exc
+    try:
+        return json.loads(data)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise ValueError(f"not valid JSON ({exc})") from exc
+
+
+def archive_verification(tar: tarfile.TarFile, members: Sequence[tarfile.TarInfo]
+                         ) -> dict[str, Any] | None:
+    """The archive's ``logs/verification.json`` (written by ``run``), or None in older ones."""
+    for member in members:
+        if member.name == f"logs/{VERIFICATION}":
+            info = member_json(tar, member)
+            if not isinstance(info, dict):
+                raise ValueError("not a JSON object")
+            return info
+    return None
+
+
+def job_verified_commit(info: Mapping[str, Any] | None, commit: str,
+                        log: str | None) -> str | None:
     """The job's commit if the device checked its copy against it, else None.
 
-    The archive's own verification.json decides; ``--verified-log`` is read only for archives
-    made before it existed. A verification of another commit is an error (wrong job folder).
+    The archive's own verification.json (``info``) decides; ``--verified-log`` is read only
+    for archives made before it existed. A verification of another commit is an error (wrong
+    job folder).
     """
-    info = archive_verification(tar)
     if info is None:
         return verified_commit(log, commit) if log else None
     if info.get("commit") != commit:
@@ -399,6 +466,18 @@ def job_verified_commit(tar: tarfile.TarFile, commit: str, log: str | None) -> s
               "name (none)")
         return None
     return commit
+
+
+def archive_verified_commit(tar: tarfile.TarFile, members: Sequence[tarfile.TarInfo],
+                            commit: str, log: str | None,
+                            bad: list[tuple[str, str]]) -> str | None:
+    """:func:`job_verified_commit` of the archive; a damaged verification.json goes in bad."""
+    try:
+        info = archive_verification(tar, members)
+    except ValueError as exc:
+        bad.append((f"logs/{VERIFICATION}", f"{exc}: records keep the commit they name"))
+        return None
+    return job_verified_commit(info, commit, log)
 
 
 def same_run(rec: Mapping[str, Any], path: Path) -> bool:
@@ -424,56 +503,152 @@ def replaceable(path: Path, params: Mapping[str, Any]) -> bool:
     return old.get("status") != "ok" or not records.record_matches(old, params)
 
 
-def cmd_collect(args: argparse.Namespace) -> int:
+METRIC_TOLERANCE = 1e-9  # float rounding across machines; any edit of a metric is far larger
+
+
+def _same_metric(stored: Any, fresh: Any) -> bool:
+    """One stored metric against its recomputed value (NaN is stored as null)."""
+    if isinstance(fresh, float) and math.isnan(fresh):
+        return stored is None or (isinstance(stored, float) and math.isnan(stored))
+    if isinstance(stored, bool) or not isinstance(stored, int | float):
+        return False
+    return math.isclose(stored, fresh, rel_tol=METRIC_TOLERANCE, abs_tol=METRIC_TOLERANCE)
+
+
+def metric_mismatches(rec: Mapping[str, Any]) -> list[str]:
+    """Where a record's stored metrics are not what its own predictions give (``collect``).
+
+    Each split of ``metrics`` (``metrics_plain``) is recomputed from ``predictions[split]``'s
+    labels and ``probs`` (``probs_plain``) with the training chapter's
+    :func:`helpers.metrics.binary_metrics`; a value that differs beyond float rounding, a
+    metric missing or added, or a split without usable predictions is listed.
+    """
+    from helpers.metrics import binary_metrics
+
+    preds = rec.get("predictions")
+    preds = preds if isinstance(preds, Mapping) else {}
+    out = []
+    for key, probs_key in (("metrics", "probs"), ("metrics_plain", "probs_plain")):
+        splits = rec.get(key) or {}
+        if not isinstance(splits, Mapping):
+            out.append(f"{key}: not a mapping of splits")
+            continue
+        for split, stored in splits.items():
+            pred = preds.get(split)
+            if not isinstance(stored, Mapping) or not isinstance(pred, Mapping) \
+                    or probs_key not in pred:
+                out.append(f"{key}.{split}: no predictions.{split}.{probs_key} to check it by")
+                continue
+            try:
+                fresh = binary_metrics(pred.get("labels"), pred[probs_key])
+            except (TypeError, ValueError) as exc:
+                out.append(f"{key}.{split}: its predictions cannot be scored ({exc})")
+                continue
+            out += [f"{key}.{split}.{name}: stored {stored.get(name)!r}, "
+                    f"the predictions give {fresh.get(name)!r}"
+                    for name in sorted((set(stored) | set(fresh)) - {"note"})
+                    if name not in stored or name not in fresh
+                    or not _same_metric(stored[name], fresh[name])]
+    return out
+
+
+def vet_record(rec: Any, planned: Mapping[str, Any]) -> tuple[str, str | None]:
+    """("refused" | "bad" | "failed" | "ok", why) for one archive record (``collect``).
+
+    Refused: not a planned run of this job. Bad: not a run record, or an ok record whose
+    metrics are not what its predictions give (edited, or damaged). Only "ok" is filed.
+    """
     from helpers import records
 
+    if not isinstance(rec, dict):
+        return "bad", "not a JSON object (a run record)"
+    rid = rec.get("run_id")
+    params = planned.get(rid) if isinstance(rid, str) else None
+    try:
+        if params is None or not records.record_matches(rec, params) \
+                or records.run_id(rec.get("params", {})) != rid:
+            return "refused", "not a planned run of this job"
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        return "bad", f"not a run record ({exc!r:.200})"
+    if rec.get("status") != "ok":
+        return "failed", str((rec.get("error") or {}).get("message"))
+    wrong = metric_mismatches(rec)
+    if wrong:
+        return "bad", (f"its metrics are not what its predictions give ({len(wrong)} values), "
+                       f"e.g. {'; '.join(wrong[:3])}")
+    return "ok", None
+
+
+def file_record(rec: dict[str, Any], params: Mapping[str, Any], into: Path,
+                dup_dir: Path | None, counts: dict[str, int]) -> None:
+    """File one checked ok record under ``into`` (or ``dup_dir``), counting what happened."""
+    from helpers import records
+
+    rid = rec["run_id"]
+    target = records.record_path(into.parent, rid)
+    dup = records.record_path(dup_dir.parent, rid) if dup_dir else None
+    if any(same_run(rec, t) for t in (target, dup) if t is not None):
+        counts["already filed"] += 1
+        return
+    if target.is_file() and replaceable(target, params):
+        print(f"{rid}: replaces a failed record or one of other params")
+        counts["replaced"] += 1
+    elif target.is_file():
+        if dup_dir is None:
+            print(f"kept the existing record of {rid} (no --duplicates-dir)")
+            counts["duplicate"] += 1
+            return
+        target = records.record_path(dup_dir.parent, rid)
+        counts["duplicate"] += 1
+    else:
+        counts["filed"] += 1
+    records.write_json_atomic(target, rec)
+    print(f"{rid} -> {target}")
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
     job = json.loads((Path(args.job) / "runs.json").read_text())
     planned = {r["run_id"]: r["params"] for r in job["runs"]}
     into = Path(args.into) / "records"
     dup_dir = Path(args.duplicates_dir) / "records" if args.duplicates_dir else None
     counts = {"filed": 0, "replaced": 0, "already filed": 0, "duplicate": 0, "failed": 0,
-              "refused": 0, "commit corrected": 0}
-    with tarfile.open(args.archive) as tar:
-        verified = job_verified_commit(tar, job["commit"], args.verified_log)
-        for member in tar.getmembers():
+              "refused": 0, "bad": 0, "commit corrected": 0}
+    bad: list[tuple[str, str]] = []  # (member, why): listed at the end, none of them filed
+    with open_archive(args.archive) as tar:
+        members = archive_members(tar, bad)
+        verified = archive_verified_commit(tar, members, job["commit"], args.verified_log, bad)
+        for member in members:
             if not (member.isfile() and member.name.startswith("records/")
                     and member.name.endswith(".json")):
                 continue
-            rec = json.loads(tar.extractfile(member).read())
-            rid = rec.get("run_id")
-            params = planned.get(rid)
-            if params is None or not records.record_matches(rec, params) \
-                    or records.run_id(rec.get("params", {})) != rid:
-                print(f"refused {member.name}: not a planned run of this job", file=sys.stderr)
+            try:
+                rec = member_json(tar, member)
+            except ValueError as exc:
+                bad.append((member.name, str(exc)))
+                continue
+            verdict, why = vet_record(rec, planned)
+            if verdict == "bad":
+                bad.append((member.name, str(why)))
+                continue
+            if verdict == "refused":
+                print(f"refused {member.name}: {why}", file=sys.stderr)
                 counts["refused"] += 1
                 continue
-            if rec.get("status") != "ok":
-                print(f"failed run {rid}: {(rec.get('error') or {}).get('message')}")
+            if verdict == "failed":
+                print(f"failed run {rec['run_id']}: {why}")
                 counts["failed"] += 1
                 continue
             if verified and correct_commit(rec, verified):
                 counts["commit corrected"] += 1
-            target = records.record_path(into.parent, rid)
-            dup = records.record_path(dup_dir.parent, rid) if dup_dir else None
-            if any(same_run(rec, t) for t in (target, dup) if t is not None):
-                counts["already filed"] += 1
-                continue
-            if target.is_file() and replaceable(target, params):
-                print(f"{rid}: replaces a failed record or one of other params")
-                counts["replaced"] += 1
-            elif target.is_file():
-                if dup_dir is None:
-                    print(f"kept the existing record of {rid} (no --duplicates-dir)")
-                    counts["duplicate"] += 1
-                    continue
-                target = records.record_path(dup_dir.parent, rid)
-                counts["duplicate"] += 1
-            else:
-                counts["filed"] += 1
-            records.write_json_atomic(target, rec)
-            print(f"{rid} -> {target}")
+            file_record(rec, planned[rec["run_id"]], into, dup_dir, counts)
+    counts["bad"] = len(bad)
+    for name, why in bad:
+        print(f"NOT FILED {name}: {why}", file=sys.stderr)
+    if bad:
+        print(f"{len(bad)} archive members not filed (above; the others were): copy the "
+              "archive again, or run those runs again", file=sys.stderr)
     print(json.dumps(counts))
-    return 0 if counts["refused"] == 0 else 1
+    return 0 if counts["refused"] == 0 and not bad else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -151,8 +151,14 @@ def test_provenance_keys_and_weights_hash(tmp_path: Path) -> None:
 def test_git_state_outside_checkout(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("RESBOOK_VERIFIED_COMMIT", raising=False)
     assert R.git_state(tmp_path) == (None, None)
-    # a verified copy of a commit's tree (device_sweep.py) names it, even with a stale .git
+    # a commit in the variable alone names nothing (issue 28 row 8): git decides, with a warning
     monkeypatch.setenv("RESBOOK_VERIFIED_COMMIT", "a" * 40)
+    with pytest.warns(UserWarning, match="is ignored"):
+        assert R.git_state(tmp_path) == (None, None)
+    # a verified copy of a commit's tree (device_sweep.py's check) names it, even with a stale .git
+    from helpers import provenance
+    monkeypatch.setattr(provenance, "_copy_check", None)
+    provenance.set_copy_check("a" * 40)  # env restored by monkeypatch; the check is then inert
     assert R.git_state(tmp_path) == ("a" * 40, False)
     assert R.git_state(Path(__file__).parent) == ("a" * 40, False)
     # a copy that failed the check names no commit, even inside this real checkout

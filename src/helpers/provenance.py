@@ -16,6 +16,7 @@ import platform
 import socket
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import metadata
@@ -51,28 +52,59 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return res.stdout.strip() if res.returncode == 0 else None
 
 
-# A copy of the tree on another machine (e.g. a lent GPU) names its commit through this
-# variable, set only after the copy was checked file by file against that commit's blob ids
-# (scripts/device_sweep.py: verify_tree). It wins over git: such a copy may carry a stale .git
-# of another commit (seen on the GPU machine: an older HEAD plus "uncommitted" changes).
+# A copy of the tree on another machine (e.g. a lent GPU) names its commit only after
+# scripts/device_sweep.py checked it file by file against that commit's blob ids (verify_tree)
+# and handed the outcome to this process with set_copy_check (its run step, then each worker
+# explicitly). It wins over git there: such a copy may carry a stale .git of another commit
+# (seen on the GPU machine: an older HEAD plus "uncommitted" changes). The outcome is also
+# exported in this variable (for logs and child processes to read), but a commit in it counts
+# only in a process that set_copy_check gave that same commit: the variable alone is ignored,
+# so setting it by hand cannot make a dirty tree's record name another commit, clean.
 ENV_VERIFIED_COMMIT = "RESBOOK_VERIFIED_COMMIT"
 # Its value when a copy was checked and did NOT match (or came from a dirty checkout): records
 # then name no commit at all, rather than whatever a stale .git in the copy says.
 UNVERIFIED = "unverified"
+_copy_check: str | None = None  # set_copy_check's commit (or UNVERIFIED) in this process
+
+
+def set_copy_check(commit: str | None) -> None:
+    """Record device_sweep's manifest check in this process: the verified commit, or None.
+
+    Called by ``scripts/device_sweep.py run`` after its ``verify_tree`` and by each of its
+    workers with the commit passed to it (chapter 05's GPU runs); nothing else calls it.
+    None (the copy differs, or the manifest came from a dirty checkout): records name no commit.
+    """
+    global _copy_check
+    _copy_check = commit.strip() if commit and commit.strip() else UNVERIFIED
+    os.environ[ENV_VERIFIED_COMMIT] = _copy_check
+
+
+def _checked_copy() -> tuple[bool, str | None]:
+    """(decided, commit) from device_sweep's check in this process; warns on a hand-set commit."""
+    value = os.environ.get(ENV_VERIFIED_COMMIT, "").strip()
+    if value == UNVERIFIED:  # naming no commit can only make a record say less
+        return True, None
+    if value and value == _copy_check:
+        return True, value
+    if value:
+        warnings.warn(f"${ENV_VERIFIED_COMMIT}={value!r} is ignored: only "
+                      "scripts/device_sweep.py run sets it, after checking the copy of the tree "
+                      "file by file; the record names what git says. Unset the variable.",
+                      UserWarning, stacklevel=1)
+    return False, None
 
 
 def git_state(start: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the git checkout holding this package; (None, None) if none (ch. 03).
 
-    A commit named in ``$RESBOOK_VERIFIED_COMMIT`` (a verified copy of that commit's tree)
-    gives ``(commit, False)`` without asking git; the value ``unverified`` (a copy that failed
-    that check) gives ``(None, None)``, also without asking git.
+    In a process where ``scripts/device_sweep.py`` checked this copy of the tree
+    (:func:`set_copy_check`), its outcome decides without asking git: the verified commit gives
+    ``(commit, False)``, a failed check ``(None, None)``. ``$RESBOOK_VERIFIED_COMMIT`` set by
+    hand to a commit is ignored (with a warning); set to ``unverified`` it gives ``(None, None)``.
     """
-    verified = os.environ.get(ENV_VERIFIED_COMMIT, "").strip()
-    if verified == UNVERIFIED:
-        return None, None
-    if verified:
-        return verified, False
+    decided, commit = _checked_copy()
+    if decided:
+        return (commit, False) if commit else (None, None)
     here = Path(start) if start is not None else Path(__file__).resolve().parent
     # The package must be a tracked file of the checkout: a site-packages copy inside an
     # ignored .venv of some repository does not count.
