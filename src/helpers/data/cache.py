@@ -1,9 +1,21 @@
 """File index (sha256, perceptual hash, readability) and decoded-array cache on disk (chapter 01).
 
-Both are keyed by the data set name and a fingerprint of the source files (path, size and
-modification time of every file), so a changed folder invalidates them. Files are written
-atomically (:func:`helpers.files.atomic_write`: a temporary file in the same folder, then
-``os.replace``), without flushing to disk: a cache lost in a power cut is rebuilt.
+Both are keyed by the data set name and a fingerprint of the source files (path, size,
+modification time and inode change time of every file: :meth:`Source.stat_key`), so a changed
+folder invalidates them. Files are written atomically (:func:`helpers.files.atomic_write`: a
+temporary file in the same folder, then ``os.replace``), without flushing to disk: a cache lost
+in a power cut is rebuilt.
+
+The change time (ctime) catches a file rewritten with the same size whose old mtime was put
+back (an editor that keeps timestamps, ``touch -d``, ``os.utime``): user programs cannot set it.
+Limits: on Windows ``st_ctime`` is the creation time, and some file systems (FAT/exFAT sticks,
+some network shares) report no real change time; there, such an edit keeps the old file hashes
+and decoded arrays. Delete ``<RESBOOK_CACHE_DIR>/arrays/`` after editing images in place on
+those. A copied folder (new ctimes) is hashed again once; the fingerprints, content hashes, stay.
+
+The index also rejects JPEG files whose bytes are damaged in a way the decoder hides
+(:func:`helpers.data.images.jpeg_stream_problem`): a skip with the reason, as for any
+unreadable image.
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from ..files import DAMAGED_FILE_ERRORS, atomic_write, atomic_write_json, warn_damaged
-from .images import THUMB_SIZE, fingerprint_image, prepare
+from .images import THUMB_SIZE, fingerprint_image, jpeg_stream_problem, prepare
 from .sources import Entry, MnistSource, Source
 
 INDEX_VERSION = 2
@@ -63,9 +75,13 @@ def _index_one(src: Source, e: Entry) -> tuple[str, int, np.ndarray, str]:
     try:
         img = src.open_image(e) if isinstance(src, MnistSource) else Image.open(io.BytesIO(data))
         with img:
+            is_jpeg = img.format in ("JPEG", "MPO")  # MPO: a phone's JPEG with extra pictures
             ph, thumb = fingerprint_image(img)
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a skip with its reason
         return sha, 0, _NO_THUMB, f"unreadable image ({exc.__class__.__name__}: {exc})"
+    damage = jpeg_stream_problem(data) if is_jpeg else None
+    if damage:
+        return sha, 0, _NO_THUMB, f"unreadable image (damaged JPEG data: {damage})"
     return sha, ph, thumb, ""
 
 

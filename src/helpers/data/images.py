@@ -105,6 +105,72 @@ def decode_bytes(data: bytes, resolution: int) -> np.ndarray:
         return prepare(img, resolution)
 
 
+# Markers that may end a scan of a JPEG file (tables, comments, APPn, DNL, the next scan, EOI).
+_SCAN_END = frozenset({0xC4, 0xCC, 0xD9, 0xDA, 0xDB, 0xDC, 0xDD, 0xFE, *range(0xE0, 0xF0)})
+_NO_LENGTH = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RST0-7 carry no length field
+GREY_FILL = "the decoder fills the rest of the picture with grey"
+
+
+def _scan_end(data: bytes, i: int) -> tuple[int, str | None]:
+    """Walk one scan's entropy-coded data from byte ``i``: (position of its end marker, problem)."""
+    rst = 0
+    while True:
+        j = data.find(b"\xff", i)
+        if j < 0 or j + 1 >= len(data):
+            return len(data), None  # no end marker: Pillow reports a truncated file itself
+        b = data[j + 1]
+        if b in (0x00, 0xFF):  # stuffed 0xFF data byte, or fill bytes before a marker
+            i = j + (2 if b == 0x00 else 1)
+        elif 0xD0 <= b <= 0xD7:
+            if b - 0xD0 != rst:
+                return j, f"restart marker RST{b - 0xD0} at byte {j} where RST{rst} was due"
+            rst, i = (rst + 1) % 8, j + 2
+        elif b not in _SCAN_END:
+            return j, f"marker 0xFF{b:02X} inside the compressed image data at byte {j}"
+        else:
+            return j, None
+
+
+def jpeg_stream_problem(data: bytes) -> str | None:
+    """Why a JPEG file's bytes are damaged although Pillow decodes them, else None (chapter 01).
+
+    libjpeg (through Pillow) decodes a scan that meets a stray marker, a restart marker out of
+    order or an early end-of-image marker up to that point and fills the rest of the picture
+    with grey, silently. This walks the marker segments and the scans' entropy-coded bytes
+    (no decoding) and names the first such fault. Bytes damaged without forming a marker
+    decode to wrong pixels that no structural check can see. Not a JPEG (no SOI): None.
+    """
+    n, i, scanned = len(data), 2, False
+    if data[:2] != b"\xff\xd8":
+        return None
+    while True:
+        if scanned and data[i:i + 1] != b"\xff":  # Pillow decoded it: not a plain truncation
+            return (f"a marker inside the compressed image data ends a scan early (no marker "
+                    f"follows its segment, at byte {i}); {GREY_FILL}")
+        i = data.find(b"\xff", i)  # bytes between header segments are skipped, as libjpeg does
+        while 0 <= i < n and data[i] == 0xFF:
+            i += 1
+        if not 0 <= i < n:
+            return None  # no end-of-image marker: Pillow reports a truncated file itself
+        m, i = data[i], i + 1
+        if m == 0xD9:  # end of image
+            break
+        if m in _NO_LENGTH:
+            continue
+        i += int.from_bytes(data[i:i + 2], "big")
+        if m == 0xDA:  # start of scan: its header, then entropy-coded data up to a marker
+            i, problem = _scan_end(data, i)
+            scanned = True
+            if problem:
+                return f"{problem}; {GREY_FILL}"
+    tail = data[i:].rstrip(b"\0")  # after the first end-of-image marker
+    if (tail.endswith(b"\xff\xd9") and b"\xff\xd8" not in tail  # no embedded (MPF) picture
+            and tail.replace(b"\xff\xd9", b"").strip(b"\0")):
+        return (f"end-of-image marker at byte {i - 2}, but {n - i} more bytes of image data "
+                f"follow up to a second one; {GREY_FILL}")
+    return None
+
+
 THUMB_SIZE = 32  # grey thumbnail used to confirm near-duplicate candidates
 
 

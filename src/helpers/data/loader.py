@@ -355,8 +355,8 @@ def data_fingerprint(name: str, task: str | None = None,
     """``load_dataset(...).fingerprint`` without decoding pixels (sweep resume, chapter 03).
 
     Lists the files, reads the cached file index (sha256 and perceptual hash of every file,
-    keyed by path/size/mtime; built once when missing) and repeats the duplicate policy, the
-    splits and the subsets. An image that the index read but that fails to decode at a given
+    keyed by path/size/mtime/ctime; built once when missing) and repeats the duplicate policy,
+    the splits and the subsets. An image that the index read but that fails to decode at a given
     resolution would be left out by ``load_dataset`` and not here (no such file has been seen:
     the index decodes each image once to hash it).
     """

@@ -3,16 +3,18 @@
 Each source lists its images as :class:`Entry` rows (id, file, raw class, official split,
 patient group), validates the folder layout and labels file, and maps a task to 0/1 labels.
 
-Why one module of ~525 lines: the four sources (ISIC, Kermany, MedMNIST, a user's folder) share
+Why one module of ~580 lines: the four sources (ISIC, Kermany, MedMNIST, a user's folder) share
 the :class:`Source` base, the class-folder listing and the litter rules, and each is ~100 lines;
 split into one module per source when a fifth arrives.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -95,12 +97,23 @@ class Source:
         return Image.open(self.path(e))
 
     def stat_key(self, entries: list[Entry]) -> str:
-        """sha256 over (file, size, mtime) of every source file: changes when the folder changes."""
+        """sha256 over (file, size, mtime, ctime) of every source file: changes with the folder.
+
+        The inode change time (ctime) is set by the system whenever a file's bytes are written,
+        even when an editor or ``touch -d``/``os.utime`` puts the old mtime back; it is what makes
+        an edit of the same size with the old timestamp a new key (new file hashes, new decoded
+        arrays). See the limits in :mod:`helpers.data.cache`.
+        """
         h = hashlib.sha256(self.name.encode())
         for e in sorted(entries, key=lambda x: x.rel):
-            st = self.path(e).stat()
-            h.update(f"{e.rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            h.update(f"{e.rel}\0{_stat_text(self.path(e))}\n".encode())
         return h.hexdigest()
+
+
+def _stat_text(path: Path) -> str:
+    """'size, mtime, ctime' of a file in ns (the cache key's part for one file, chapter 01)."""
+    st = path.stat()
+    return f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
 
 
 # Known litter: files and folders that operating systems, NAS boxes and archivers leave next to
@@ -162,9 +175,27 @@ def _skip_top_level(src: Source, folder: Path, rel_base: Path, keep: set[str]) -
             _skip_file(src, p, rel_base)
 
 
+def link_problem(p: Path) -> str | None:
+    """Why a listed name cannot be opened: a dangling symbolic link or a link loop, else None.
+
+    The reason starts with 'cannot read file', so it counts as unreadable (chapter 01).
+    """
+    try:
+        p.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return ("cannot read file (symbolic link loop: the link leads back to itself; "
+                    "point it at the image or delete it)")
+        if p.is_symlink():
+            return ("cannot read file (broken symbolic link: its target does not exist; "
+                    "point it at the image or delete it)")
+        return f"cannot read file ({exc.__class__.__name__}: {exc.strerror})"
+    return None
+
+
 def _skip_file(src: Source, p: Path, rel_base: Path) -> bool:
-    """Record a litter or non-image file as skipped; True when it was one."""
-    why = litter_file_reason(p.name)
+    """Record a litter, non-image or broken-link file as skipped; True when it was one."""
+    why = litter_file_reason(p.name) or link_problem(p)
     if why is None and not is_image_name(p.name):
         why = "not an image file (extension not recognised)"
     if why is not None:
@@ -200,6 +231,29 @@ def _list_class_folder(src: Source, folder: Path, split: str | None, cls: str,
         raise DataError(f"{src.name}: the class folder '{folder.relative_to(rel_base.parent)}' "
                         "contains no image files. Put the images of that class there "
                         "(jpg/png/...), or remove the folder if the class does not exist.")
+    return _distinct_ids(src, out)
+
+
+def _distinct_ids(src: Source, entries: list[Entry]) -> list[Entry]:
+    """Entries of one folder with unique ids (chapter 01).
+
+    An id is the file's path without its extension; files that differ only in the extension
+    (``x.jpg`` and ``x.png``) keep it (``Acne/x.jpg``, ``Acne/x.png``), so every other id stays
+    as it was. A clash that is left (``x.jpg`` next to ``x.jpg.png``) is a DataError.
+    """
+    n_stem = Counter(e.id for e in entries)
+    clash = [e.rel for e in entries if n_stem[e.id] > 1]
+    if not clash:
+        return entries
+    out = [replace(e, id=e.rel, group=e.rel) if n_stem[e.id] > 1 else e for e in entries]
+    src.notes.append(f"{len(clash)} files share a name but not the extension (e.g. "
+                     f"{', '.join(repr(r) for r in clash[:2])}): their image ids keep it")
+    seen: dict[str, str] = {}
+    for e in out:
+        if e.id in seen:
+            raise DataError(f"{src.name}: the files '{seen[e.id]}' and '{e.rel}' would get the "
+                            f"same image id '{e.id}'; rename one of them.")
+        seen[e.id] = e.rel
     return out
 
 
@@ -439,8 +493,7 @@ class MnistSource(Source):
         return Image.fromarray(self._array(e))
 
     def stat_key(self, entries: list[Entry]) -> str:
-        st = self.npz.stat()
-        return hashlib.sha256(f"{self.name}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()
+        return hashlib.sha256(f"{self.name}\0{_stat_text(self.npz)}".encode()).hexdigest()
 
     def task_labels(self, task: str, entries: list[Entry]) -> tuple[tuple[str, str], np.ndarray]:
         return ("normal", "pneumonia"), np.array(
