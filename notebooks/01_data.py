@@ -56,8 +56,10 @@ from myst_nb import glue
 
 from helpers.data import list_datasets, load_dataset, sample_grid, validate_data_params
 from helpers.data.figures import duplicate_summary, duplicates_table
+from helpers.nbparams import check_injected, globals_snapshot
 
 pd.set_option("display.max_colwidth", 80)
+_globals_before_parameters = globals_snapshot(globals())  # see check_injected below
 
 # %% tags=["parameters"]
 dataset = "isic2017"
@@ -66,6 +68,10 @@ resolutions = [64, 128, 224, 256]
 seed = 0
 data_root = None
 balanced_eval = False
+
+# %% tags=["remove-input"]
+check_injected(globals(), _globals_before_parameters,  # a typo'd papermill parameter stops here
+               ["dataset", "task", "resolutions", "seed", "data_root", "balanced_eval"])
 
 # %% [markdown]
 # ## The registry

@@ -56,11 +56,20 @@ import sys  # noqa: E402
 if "google.colab" in sys.modules:
     get_ipython().run_line_magic("pip", "install -q resolution-tradeoff-book[tf]@git+https://github.com/resolution-tradeoff-book/resolution-tradeoff-book")  # noqa: E501, F821
 
+# %% tags=["remove-input"]
+from helpers.nbparams import check_injected, globals_snapshot
+
+_globals_before_parameters = globals_snapshot(globals())  # see check_injected below
+
 # %% tags=["parameters"]
 results_dir = "results/paper"
 dataset = "isic2017"
 task = "melanoma"
 split = "test"
+
+# %% tags=["remove-input"]
+check_injected(globals(), _globals_before_parameters,  # a typo'd papermill parameter stops here
+               ["results_dir", "dataset", "task", "split"])
 
 # %% [markdown]
 # ## Loading the run records
@@ -88,11 +97,9 @@ PAPER = dataset == "isic2017"  # the paper's numbers are quoted beside the ISIC 
 runs = results.load_runs(results_dir, dataset=dataset, task=task, hint=SWEEP)
 variants = results.variant_columns(runs)
 setup = results.main_setup(runs)
-missing = [m for m in ("mobilenet", "resnet50") if m not in set(runs["model"])]
-if missing:
-    raise RuntimeError(f"no successful runs of {missing} for {dataset}/{task}: run {SWEEP}")
 print(f"{len(runs)} ok runs, {runs.attrs['n_failed']} failed; parameters that vary: {variants}")
 print(f"set-up shown in the single-set-up figures: {setup or 'the only one'}")
+results.report_models(runs)  # a sweep of one model: its results, no model comparison
 
 # %% tags=["hide-input"]
 values, setup_md = prose.loading_numbers(runs, setup, split)

@@ -140,3 +140,37 @@ def test_the_notebooks_command_exits_nonzero_when_a_chapter_fails(
     assert _cmd_notebooks(["book.yaml", "--force"]) == 1
     assert "_build/failed/book/chapters/x.ipynb" in capsys.readouterr().err
     assert out.read_bytes() == COMMITTED
+
+
+def test_a_failed_own_folder_chapter_keeps_the_previous_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`own-folder`: a data chapter that raises exits 1 and leaves the folder's chapter as it was."""
+    import shutil
+
+    from data_fixtures import make_folder
+
+    from helpers import ownfolder
+
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[1] / "notebooks" / "03_train.py",
+                root / "notebooks" / "03_train.py")  # the sweep's runs are checked first
+    (root / "notebooks" / "01_data.py").write_text(
+        SOURCE.replace('fail = False\nmarker = ""',
+                       'dataset = "folder"\ntask = None\nresolutions = [64]\nseed = 0\n'
+                       'data_root = None\nfail = True\nmarker = ""'), encoding="utf-8")
+    monkeypatch.setattr(ownfolder, "repo_root", lambda: root)
+    monkeypatch.setenv("RESBOOK_CACHE_DIR", str(tmp_path / "cache"))
+    photos = make_folder(tmp_path / "photos", {"Acne": 12, "Normal": 12})
+    out = tmp_path / "own"
+    code = ownfolder.main(["--folder", str(photos), "--positive", "Acne", "--seeds", "0",
+                           "--resolutions", "64", "--out", str(out)])
+    before = out / "01_data.ipynb"
+    assert code == 1 and not before.exists()
+    err = capsys.readouterr().err
+    assert "ValueError: boom: no data here" in err and "_build/failed/01_data.ipynb" in err
+    before.write_bytes(COMMITTED)  # a chapter from an earlier, good run
+    assert ownfolder.main(["--folder", str(photos), "--positive", "Acne", "--seeds", "0",
+                           "--resolutions", "64", "--out", str(out)]) == 1
+    assert before.read_bytes() == COMMITTED

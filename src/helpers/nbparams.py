@@ -6,8 +6,12 @@ train at the default resolution. The sweep (:func:`helpers.sweep.run_sweep`) and
 (:func:`helpers.book.execute_chapters`) therefore check every parameter against the names the
 ``parameters`` cell assigns before executing anything, with :func:`check_parameters`; the
 error names the typo and the closest valid name. Inside a notebook run by plain papermill,
-:func:`helpers.training.params.check_injected` does the same check on the kernel's globals.
-This module imports neither Keras nor papermill (jupytext parses the notebook).
+:func:`check_injected` does the same check on the kernel's globals: the notebook takes a
+:func:`globals_snapshot` right before its ``parameters`` cell and calls :func:`check_injected`
+with its parameter names right after it (chapters 01 and 04;
+:func:`helpers.training.params.check_injected` is the training chapter's, whose names are the
+``TrainParams`` fields). This module imports neither Keras nor papermill (jupytext parses the
+notebook).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from __future__ import annotations
 import ast
 import difflib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 
 class UnknownParameterError(ValueError):
@@ -70,3 +75,30 @@ def check_parameters(
     unknown = set(parameters) - set(valid)
     if unknown:
         raise UnknownParameterError(unknown_message(unknown, valid, where or Path(notebook).name))
+
+
+# -------------------------------------------------- parameters injected by plain papermill
+def globals_snapshot(namespace: Mapping[str, Any]) -> dict[str, int]:
+    """``{name: id(value)}`` of the public globals, taken right before the parameters cell.
+
+    With :func:`check_injected` right after the parameters cell, this is how a chapter run by
+    plain papermill sees what was injected: every name the ``parameters`` cell or papermill's
+    ``injected-parameters`` cell binds is new or rebound in the kernel's globals (ch. 01, 04).
+    """
+    return {k: id(v) for k, v in namespace.items() if not k.startswith("_")}
+
+
+def check_injected(namespace: Mapping[str, Any], before: Mapping[str, int],
+                   parameters: Iterable[str], where: str = "papermill parameters") -> None:
+    """Raise UnknownParameterError for a global bound since ``before`` that is no parameter.
+
+    ``parameters`` are the names the notebook's ``parameters`` cell assigns (a test checks the
+    list against the cell). Catches a typo'd parameter (``resultsdir=...``) and one that rebinds
+    a name imported before the snapshot, naming the closest valid name; names starting with
+    ``_`` (IPython's ``_i3``, ``_3``, ...) are ignored. Chapters 01 and 04.
+    """
+    valid = list(parameters)
+    bound = {k for k, v in namespace.items() if not k.startswith("_") and before.get(k) != id(v)}
+    unknown = bound - set(valid)
+    if unknown:
+        raise UnknownParameterError(unknown_message(unknown, valid, where))

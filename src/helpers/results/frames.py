@@ -36,6 +36,8 @@ MODEL_LABELS: dict[str, str] = {
 }
 PARAM_KEYS: tuple[str, ...] = records.IDENTITY_KEYS
 DEFAULT_SWEEP_HINT = "python -m helpers sweep configs/paper.yaml  (or: make sweep)"
+#: The models the study compares; a sweep may run only some (``own-folder --models mobilenet``).
+STUDY_MODELS: tuple[str, ...] = ("mobilenet", "resnet50")
 
 
 class NoRunsError(LookupError):
@@ -187,6 +189,25 @@ def load_runs(
     ).reset_index(drop=True)
     df.attrs.update({"n_ok": len(ok), "n_failed": len(failed), "failed_run_ids": sorted(failed)})
     return df
+
+
+def models_run(runs: pd.DataFrame, models: Iterable[str] | None = None) -> list[str]:
+    """``models`` (default: the study's two) that have runs in ``runs``, in order (chapter 04)."""
+    present = set(runs["model"]) if "model" in runs else set()
+    return [m for m in (STUDY_MODELS if models is None else models) if m in present]
+
+
+def report_models(runs: pd.DataFrame) -> None:
+    """Print which of the study's models have no runs: their comparisons are left out (ch. 04).
+
+    Prints nothing when both were run. A sweep of one model (``python -m helpers own-folder
+    --models mobilenet``) gets that model's tables and figures and no model comparison.
+    """
+    missing = [model_label(m) for m in STUDY_MODELS if m not in models_run(runs)]
+    if missing:
+        shown = ", ".join(model_label(m) for m in sorted(set(runs["model"])))
+        print(f"runs of {shown} only (none of {', '.join(missing)}): every table and figure "
+              "below shows the models run; the comparison between models is left out")
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from helpers import paper_reference as ref
-from helpers.results.frames import model_label, setting
+from helpers.results.frames import model_label, models_run, setting
 from helpers.results.tables import format_p
 
 Values = dict[str, Any]
@@ -184,17 +184,18 @@ def loading_numbers(runs: pd.DataFrame, setup: Mapping[str, Any], split: str) ->
 
 
 def sweet_spot(
-    main_tests: pd.DataFrame, models: Iterable[str] = ("mobilenet", "resnet50"), alpha: float = 0.05
+    main_tests: pd.DataFrame, models: Iterable[str] | None = None, alpha: float = 0.05
 ) -> tuple[Values, str]:
     """Best input size per model and how many others are significantly worse, in words (ch. 04).
 
-    Also ``paper_sweet_gap``: the paper's MobileNet accuracy at 128 px minus that at 224 px.
+    ``models``: default the study's models that were run. Also ``paper_sweet_gap``: the
+    paper's MobileNet accuracy at 128 px minus that at 224 px.
     """
     paper_acc = {(m, r): acc for m, r, acc, *_ in ref.TABLE_I}
     gap = paper_acc[("MobileNet", 128)] - paper_acc[("MobileNet", 224)]
     values: Values = {"paper_sweet_gap": rounded(gap, 2)}
     verdicts = []
-    for model in models:
+    for model in models_run(main_tests, models):
         sub = main_tests[main_tests["model"] == model]
         others = sub[sub["resolution"] != sub["best_resolution"]]
         worse = others[others["p"] < alpha]
@@ -227,16 +228,17 @@ def focus_numbers(
     main2: pd.DataFrame,
     focus: int,
     paper_table_two: Iterable[tuple[Any, ...]],
-    models: Iterable[str] = ("mobilenet", "resnet50"),
+    models: Iterable[str] | None = None,
     hint: str = "the sweep",
 ) -> Values:
     """Table I/II numbers at the paper's reference size, ours and the paper's (chapter 04).
 
-    Values are rounded here (accuracy and size to 2 decimals, density to 3).
+    ``models``: default the study's models that were run. Values are rounded here (accuracy
+    and size to 2 decimals, density to 3).
     """
     values: Values = {}
     paper_rows = list(paper_table_two)
-    for model in models:
+    for model in models if models is not None else models_run(main2):
         row2 = main2[(main2["model"] == model) & (main2["resolution"] == focus)]
         if row2.empty:
             raise RuntimeError(f"no {model} runs at {focus} px in the main set-up: run {hint}")
