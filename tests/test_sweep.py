@@ -317,16 +317,22 @@ def test_foreign_future_type_is_polled(tiny: dict, tmp_path: Path) -> None:
     assert [(r["status"], r["wall_s"]) for r in summary.runs] == [("ok", 1.5)]
 
 
-def test_main_exit_codes(tiny: dict, tmp_path: Path) -> None:
+def test_main_exit_codes(tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
+    from data_fixtures import make_folder
 
+    monkeypatch.setenv("RESBOOK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("RESBOOK_DATA_DIR", raising=False)
+    photos = make_folder(tmp_path / "photos", {"Acne": 3, "Normal": 3})
     cfg_path = tmp_path / "configs" / "t.yaml"
     cfg_path.parent.mkdir()
     (tmp_path / "pyproject.toml").write_text("")
     cfg = {k: v for k, v in tiny.items() if not k.startswith("_")}
     cfg["validate"] = False
+    cfg["fixed"] = {**cfg.get("fixed", {}), "dataset": "folder", "task": "Normal"}
     cfg_path.write_text(yaml.safe_dump(cfg))
-    assert S.main(["sweep", str(cfg_path), "--dry-run"]) == 0
+    assert S.main(["sweep", str(cfg_path), "--dry-run", "--data-root", str(photos)]) == 0
+    assert S.main([str(cfg_path), "--dry-run"]) == 2  # no data: an input problem
     cfg_path.write_text(yaml.safe_dump({**cfg, "grid": {"modle": ["x"]}}))
     assert S.main([str(cfg_path), "--dry-run"]) == 2
 

@@ -164,7 +164,11 @@ def _slug(value: Any) -> str:
 
 
 def run_id(params: Mapping[str, Any] | Any) -> str:
-    """``<dataset>-<task>-<model>-<res>-<regime>-<prep>-s<seed>-<hash8>`` (chapters 03, 04)."""
+    """``<dataset>-<task>-<model>-<res>-<regime>-<prep>[-bf16][-ext_<external>]-s<seed>-<hash8>``.
+
+    ``-bf16`` only for mixed bfloat16 precision and ``-ext_<name>`` only for a run that scores
+    an external test set, so the ids of every other run stay what they were (chapters 03, 04).
+    """
     canon = canonical_params(params)
     missing = [k for k in (*RUN_ID_FIELDS, "seed") if k not in canon]
     if missing:
@@ -172,6 +176,8 @@ def run_id(params: Mapping[str, Any] | Any) -> str:
     head = "-".join(_slug(canon[k]) for k in RUN_ID_FIELDS)
     if canon.get("precision") == "mixed_bfloat16":  # float32, the default, is not named
         head += "-bf16"
+    if canon.get("external") is not None:  # None, the default, is left out of canon
+        head += f"-ext_{_slug(canon['external'])}"
     return f"{head}-s{_slug(canon['seed'])}-{params_hash(canon)}"
 
 

@@ -5,6 +5,7 @@ One module per job:
 - :mod:`~helpers.sweep.config`: load a sweep YAML and expand it into runs (no Keras import);
 - :mod:`~helpers.sweep.execute`: one papermill run → a summary dict and a run record;
 - :mod:`~helpers.sweep.executors`: where runs execute (this process, a process pool, Dask);
+- :mod:`~helpers.sweep.inputs`: the input folders and the results folder, checked up front;
 - :mod:`~helpers.sweep.progress`: the sweep's summary and remaining-time estimate;
 - :mod:`~helpers.sweep.runner`: :func:`run_sweep`, the resumable loop over the runs;
 - :mod:`~helpers.sweep.cli`: ``python -m helpers sweep CONFIG ...``.
@@ -27,6 +28,7 @@ from helpers.sweep.config import (
 from helpers.sweep.execute import KERNEL_NAME, execute_run, execute_run_detached, store_detached
 from helpers.sweep.executors import (
     DaskExecutor,
+    ProcessPool,
     SequentialExecutor,
     dask_executor,
     process_executor,
@@ -39,6 +41,7 @@ __all__ = [
     "CONFIG_KEYS",
     "DaskExecutor",
     "KERNEL_NAME",
+    "ProcessPool",
     "SequentialExecutor",
     "SweepConfigError",
     "SweepSummary",

@@ -4,7 +4,9 @@
 [--output-dir P] [--dry-run] [--only SUBSTRING] [--max-runs N] [--allow-dirty]
 [--executor {process,dask,dask-local}] [--workers N] [--scheduler ADDRESS]``; exit status 0
 when no run failed, 1 when one did, 2 for a bad config or bad options (or uncommitted changes
-in the notebook's checkout without ``--allow-dirty``).
+in the notebook's checkout without ``--allow-dirty``, an input folder that ``--dry-run`` or, for
+the external set, the sweep finds unusable, or a results folder it cannot write to while runs
+are left to do).
 
 Executors: ``process`` (default): this process, or a pool of ``--workers`` processes;
 ``dask-local``: a local Dask cluster of ``--workers`` processes; ``dask``: the Dask cluster whose
@@ -36,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default=None, help="override the config's output_dir")
     p.add_argument("--external-root", default=None,
                    help="folder of class folders scored by runs with external=<name>")
-    p.add_argument("--dry-run", action="store_true", help="list the runs, execute nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the runs and their estimated time, check every input folder "
+                   "(data, external set); execute nothing")
     p.add_argument("--only", default=None, metavar="SUBSTRING", help="only run ids containing it")
     p.add_argument(
         "--executor",
@@ -119,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if executor is not None:
             executor.shutdown()
+    if summary.problems:
+        print(f"error: {len(summary.problems)} input folder problem(s), listed above",
+              file=sys.stderr)
+        return 2
     return 0 if summary.ok else 1
 
 

@@ -9,13 +9,22 @@ notebook, or no record written) gets a ``status: "failed"`` record written here 
 system (the Dask executors): it runs into a worker-local temporary folder and returns the record
 and the executed notebook in its result; :func:`store_detached` writes them, atomically, into
 the output folder on the client.
+
+The kernel's own stderr (C++ and absl log lines of TensorFlow, oneDNN notices, Jupyter's
+start-up warnings) goes to ``<output_dir>/logs/<run_id>.stderr.log`` in full; the sweep's
+stderr shows only the lines that are not known noise (:data:`KERNEL_NOISE`), each prefixed
+with the run id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,11 +37,80 @@ from helpers.records import (
     read_json,
     record_matches,
     record_path,
+    utc_now,
     write_json_atomic,
 )
 from helpers.sweep.config import _rel
 
 KERNEL_NAME = "python3"
+
+_LOG_HEAD = (r"(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ "  # absl: I0000 00:00:17.1  64
+             r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] )\S+:\d+\] ")  # TF: 2024-.. I
+KERNEL_NOISE = re.compile(
+    r"^(?:WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|To enable the following instructions: .*rebuild TensorFlow"  # cpu_feature_guard, line 2
+    r"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption"
+    r"|\d+\.\d+s - "  # pydevd: "0.00s - Debugger warning: ... frozen modules"
+    r"|(?:I\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ |\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: I )"
+    r"\S+:\d+\] "  # every C++ info line (oneDNN, cpu_feature_guard, ...)
+    rf"|{_LOG_HEAD}(?:Unable to register cu\w+ factory|computation placer already registered"
+    r"|TF-TRT Warning: Could not find TensorRT|failed call to cuInit|Could not find cuda drivers"
+    r"|oneDNN custom operations are on|This TensorFlow binary is optimized))"
+)
+"""Lines of a kernel's stderr that every run prints and that say nothing about the run: kept
+in the run's ``.stderr.log``, not shown. C++ warnings and errors other than these are shown."""
+
+
+class _KernelStderr:
+    """The kernel's stderr through a pipe: every line to a log file, the rest of the noise out.
+
+    Use as a context manager around the notebook execution; :attr:`manager_class` is the
+    kernel manager class that starts the kernel with this pipe as its stderr (papermill passes
+    it on to nbclient). Lines not matching :data:`KERNEL_NOISE` go to this process's stderr,
+    prefixed with ``prefix``.
+    """
+
+    def __init__(self, log_path: Path, prefix: str) -> None:
+        self.log_path, self.prefix = log_path, prefix
+        self.hidden = 0
+
+    def __enter__(self) -> _KernelStderr:
+        from jupyter_client.manager import AsyncKernelManager
+
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
+        self.log.write(f"--- {utc_now()}: kernel stderr of {self.prefix.strip(' :')}\n")
+        self.log.flush()
+        read_fd, self.write_fd = os.pipe()
+        self.thread = threading.Thread(target=self._pump, args=(read_fd,), daemon=True)
+        self.thread.start()
+        write_fd = self.write_fd
+
+        class _Manager(AsyncKernelManager):
+            async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+                kw.setdefault("stderr", write_fd)
+                await super().start_kernel(**kw)
+
+        self.manager_class = _Manager
+        return self
+
+    def _pump(self, read_fd: int) -> None:
+        with open(read_fd, encoding="utf-8", errors="replace") as pipe:
+            for line in pipe:
+                with contextlib.suppress(ValueError):  # the log closed after a join timeout
+                    self.log.write(line)
+                    self.log.flush()
+                if KERNEL_NOISE.match(line):
+                    self.hidden += 1
+                else:
+                    sys.stderr.write(f"{self.prefix}{line}" if line.endswith("\n")
+                                     else f"{self.prefix}{line}\n")
+                    sys.stderr.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.write_fd)  # the kernel has exited: the pipe ends once its copy closes
+        self.thread.join(timeout=10)
+        self.log.close()
 
 
 def _record_ok(path: Path, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -99,18 +177,22 @@ def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
     start_wall = time.time()
     t0 = time.perf_counter()
     error: BaseException | None = None
+    stderr_log = nb_out.parent.parent / "logs" / f"{rid}.stderr.log"
     try:
         nb = jupytext.read(run_spec["notebook"])
-        pm.execute_notebook(
-            nb,
-            str(nb_out),
-            parameters={**params, **run_spec.get("locations", {}), **run_spec.get("options", {})},
-            kernel_name=run_spec.get("kernel_name", KERNEL_NAME),
-            language="python",
-            cwd=run_spec["cwd"],
-            log_output=False,
-            progress_bar=False,
-        )
+        with _KernelStderr(stderr_log, f"  {rid}: ") as kernel_stderr:
+            pm.execute_notebook(
+                nb,
+                str(nb_out),
+                parameters={**params, **run_spec.get("locations", {}),
+                            **run_spec.get("options", {})},
+                kernel_name=run_spec.get("kernel_name", KERNEL_NAME),
+                language="python",
+                cwd=run_spec["cwd"],
+                log_output=False,
+                progress_bar=False,
+                kernel_manager_class=kernel_stderr.manager_class,
+            )
     except Exception as exc:  # noqa: BLE001 - every failure becomes a failed record
         error = exc
     wall = time.perf_counter() - t0

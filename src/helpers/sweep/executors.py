@@ -5,7 +5,9 @@ The runner needs only ``submit(fn, spec)`` → a future with ``done()``/``result
 ``detached = True`` (its workers share no file system with the client: runs go through
 :func:`helpers.sweep.execute.execute_run_detached` and the client writes the files) and
 ``retryable`` (exception types meaning "the worker was lost": such a run is submitted once
-more). ``dask`` and ``distributed`` are imported only by :func:`dask_executor`.
+more) and ``lost_together = True`` (one lost worker fails every run in flight, as a process
+pool does: the sweep then re-runs those runs one at a time, so that a second loss is the run's
+own). ``dask`` and ``distributed`` are imported only by :func:`dask_executor`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 
@@ -47,13 +50,50 @@ def _wait_any(futures: list[Any], poll_s: float = 0.2) -> list[Any]:
         time.sleep(poll_s)
 
 
-def process_executor(workers: int) -> ProcessPoolExecutor | None:
-    """A spawn-based process pool for ``workers`` > 1, else None (sequential; chapter 03 sweep)."""
+class ProcessPool:
+    """A spawn-based process pool that replaces itself when a worker dies (chapter 03 sweep).
+
+    A worker killed mid-run (the OOM killer, ``kill -9``) breaks a ``ProcessPoolExecutor``:
+    every run in flight fails with ``BrokenProcessPool`` and the pool takes no more work. Here
+    :meth:`submit` starts a fresh pool in place of a broken one (``rebuilt`` counts them), and
+    ``retryable``/``lost_together`` tell the sweep to re-run the lost runs (see the module).
+    """
+
+    retryable: tuple[type[BaseException], ...] = (BrokenProcessPool,)
+    lost_together = True
+
+    def __init__(self, workers: int) -> None:
+        self._max_workers = workers
+        self.rebuilt = 0
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        return ProcessPoolExecutor(max_workers=self._max_workers,
+                                   mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """``fn(*args, **kwargs)`` in a worker process, in a fresh pool if this one broke."""
+        try:
+            return self._pool.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            self.rebuilt += 1
+            return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shut the current pool down."""
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def process_executor(workers: int) -> ProcessPool | None:
+    """A :class:`ProcessPool` of ``workers`` processes for ``workers`` > 1, else None (sequential;
+    chapter 03 sweep)."""
     if workers <= 1:
         return None
-    import multiprocessing
-
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPool(workers)
 
 
 DASK_MISSING = (

@@ -1,18 +1,23 @@
 """The sweep loop: expand a config, skip finished runs, run the rest, write ``sweep.json`` (ch. 03).
 
-(Just over 400 lines: the skip decision — params, locks, changed data/weights/external inputs —
-and the retry of lost Dask workers belong to the loop.)
-
 Each run executes the notebook into ``<output_dir>/notebooks/<run_id>.ipynb``; the notebook writes
-``<output_dir>/records/<run_id>.json``. A run whose record exists with status ``ok`` and the same
-identity params is skipped, so an interrupted sweep resumes where it stopped. A failing run gets a
-``status: "failed"`` record (error type, message, traceback) and the sweep goes on; the next sweep
-retries it. Runs go through any ``concurrent.futures.Executor``-like object (``submit(fn, spec)``
-→ a future with ``done()``/``result()``): see :mod:`helpers.sweep.executors`. With a detached
-executor (Dask) the workers return each run's record and notebook and this loop writes them
-atomically into the output folder, so workers need no shared results folder; a run whose worker
-was lost is submitted once more (logged as ``retry``). Progress lines
-(start, finish, ETA) go to stdout and ``<output_dir>/logs/sweep.log``.
+``<output_dir>/records/<run_id>.json``. A run whose record exists with status ``ok``, the same
+identity params and the same inputs (:class:`~helpers.sweep.inputs.InputCheck`) is skipped, so an
+interrupted sweep resumes where it stopped. A failing run gets a ``status: "failed"`` record
+(error type, message, traceback) and the sweep goes on; the next sweep retries it. Runs go
+through any ``concurrent.futures.Executor``-like object (``submit(fn, spec)`` → a future with
+``done()``/``result()``): see :mod:`helpers.sweep.executors`. With a detached executor (Dask) the
+workers return each run's record and notebook and this loop writes them atomically into the
+output folder, so workers need no shared results folder. A run whose worker was lost is
+submitted once more (logged as ``retry``); when one lost worker takes every run in flight (a
+process pool), those runs are re-run one at a time.
+
+Nothing is written before there is a run to do: then the results folder must take files
+(:func:`~helpers.sweep.inputs.check_writable`, else an error naming it), and an external folder
+the runs would score must be usable. A sweep with nothing to run updates ``sweep.json`` and the
+log only where it may. ``dry_run`` lists the runs with their estimated time and reports every
+unusable input folder (``SweepSummary.problems``). Progress lines (start, finish, ETA:
+:mod:`helpers.sweep.progress`) go to stdout and ``<output_dir>/logs/sweep.log``.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from helpers.sweep.execute import (
     store_detached,
 )
 from helpers.sweep.executors import SequentialExecutor, _wait_any
+from helpers.sweep.inputs import InputCheck, check_writable, folder_records, output_error
 from helpers.sweep.progress import SweepSummary, _Eta, _fmt_s
 
 
@@ -61,96 +67,6 @@ def _check_clean(nb_path: Path, *, allow_dirty: bool) -> str | None:
         )
     return (f"warning: running from a dirty checkout (commit {commit[:10]}, diff sha256 "
             f"{(git_diff_sha256(nb_path.parent) or '?')[:12]}); --allow-dirty")
-
-
-def _is_digest(value: Any) -> bool:
-    """A sha256 hex digest (what real records hold; a test stand-in's "fp" is not compared)."""
-    return isinstance(value, str) and len(value) == 64 and all(
-        c in "0123456789abcdef" for c in value)
-
-
-class _InputCheck:
-    """Data fingerprint and weights sha256 a run would use now, memoised (resume, chapter 03).
-
-    A finished record is kept only when its ``provenance.data_fingerprint`` and
-    ``provenance.weights_sha256`` are what the run would use today: the same params on another
-    data folder (or changed photos, or other weights files) make another run.
-    """
-
-    def __init__(self, data_root: Path | None, weights_dir: Path | None,
-                 cache_dir: Path | None, external_root: Path | None = None) -> None:
-        self.data_root, self.weights_dir, self.cache_dir = data_root, weights_dir, cache_dir
-        self.external_root = external_root
-        self.memo: dict[tuple, tuple[str | None, str | None]] = {}
-
-    def _data(self, params: Mapping[str, Any]) -> tuple[str | None, str | None]:
-        key = ("data", params.get("dataset"), params.get("task"), params.get("seed"),
-               params.get("split_seed"), params.get("balanced_eval"), params.get("max_images"),
-               params.get("val_fraction"))
-        if key not in self.memo:
-            from helpers.data import DataError, data_fingerprint
-
-            try:
-                self.memo[key] = (data_fingerprint(
-                    params["dataset"], params.get("task"), self.data_root, self.cache_dir,
-                    seed=int(params.get("seed") or 0),
-                    balanced_eval=bool(params.get("balanced_eval", False)),
-                    max_images=params.get("max_images"), split_seed=params.get("split_seed"),
-                    val_fraction=params.get("val_fraction")),
-                    None)
-            except (DataError, OSError, ValueError) as exc:
-                self.memo[key] = (None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-        return self.memo[key]
-
-    def _weights(self, params: Mapping[str, Any]) -> str | None:
-        if params.get("weights") != "imagenet":
-            return None
-        key = ("weights", params.get("model"))
-        if key not in self.memo:
-            from helpers.weights import file_sha256, resolve_weights
-
-            try:
-                resolved = resolve_weights(str(params["model"]), "imagenet", self.weights_dir)
-            except (OSError, ValueError, RuntimeError):
-                resolved = None
-            # keras-download weights: no local file to hash without importing Keras
-            sha = (file_sha256(resolved.path, self.cache_dir)
-                   if resolved is not None and resolved.path is not None else None)
-            self.memo[key] = (sha, None)
-        return self.memo[key][0]
-
-    def _external(self, params: Mapping[str, Any]) -> str | None:
-        key = ("external", params.get("external"), params.get("task"))
-        if key not in self.memo:
-            from helpers.data import DataError, external_fingerprint
-
-            try:
-                fp = (external_fingerprint(self.external_root, str(params.get("task")),
-                                           self.cache_dir) if self.external_root else None)
-            except (DataError, OSError, ValueError):
-                fp = None
-            self.memo[key] = (fp, None)
-        return self.memo[key][0]
-
-    def changed(self, params: Mapping[str, Any], rec: Mapping[str, Any]) -> str | None:
-        """Why ``rec`` no longer stands for ``params`` ("data changed: ..."), else None."""
-        prov = rec.get("provenance") if isinstance(rec.get("provenance"), Mapping) else {}
-        if params.get("external"):
-            old_e, new_e = prov.get("external_fingerprint"), self._external(params)
-            if _is_digest(old_e) and new_e and old_e != new_e:
-                return (f"external test set changed: fingerprint {old_e[:4]}\u2026 \u2192 "
-                        f"{new_e[:4]}\u2026; re-running")
-        old = prov.get("data_fingerprint")
-        new, err = self._data(params)
-        if new is None:
-            return f"data not checked ({err}); kept" if err and old else None
-        if _is_digest(old) and old != new:
-            return f"data changed: fingerprint {old[:4]}\u2026 \u2192 {new[:4]}\u2026; re-running"
-        old_w, new_w = prov.get("weights_sha256"), self._weights(params)
-        if _is_digest(old_w) and new_w and old_w != new_w:
-            return (f"weights changed: {prov.get('weights_file') or params.get('model')} sha256 "
-                    f"{old_w[:4]}\u2026 \u2192 {new_w[:4]}\u2026; re-running")
-        return None
 
 
 def run_sweep(
@@ -219,26 +135,104 @@ def run_sweep(
     except UnknownParameterError as exc:
         raise SweepConfigError(str(exc)) from exc
 
-    logs_dir = out / "logs"
-    if not dry_run:
-        logs_dir.mkdir(parents=True, exist_ok=True)
-
-    def say(msg: str) -> None:
-        print(msg, flush=True)
-        if log is not None:
-            log(msg)
-        if not dry_run:
-            with open(logs_dir / "sweep.log", "a", encoding="utf-8") as fh:
-                fh.write(f"{utc_now()} {msg}\n")
-
+    say = _SweepLog(None if dry_run else out / "logs" / "sweep.log", log)
     if dirty_note:
         say(dirty_note)
     started_at = utc_now()
     summary = SweepSummary(name=name, output_dir=out)
-    check = _InputCheck(*(
+    check = InputCheck(*(
         (_resolve(root_p, locations[k]) if k in locations else None)
         for k in ("data_root", "weights_dir", "cache_dir", "external_root")))
-    todo: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (spec, summary row)
+    base = {"locations": locations, "options": options, "notebook": str(nb_path),
+            "cwd": str(root_p), "kernel_name": KERNEL_NAME}
+    todo = _plan(runs, out, base, check, summary, say, only=only, max_runs=max_runs)
+    say(
+        f"sweep {name}: {len(runs)} runs, {summary.count('skipped')} already done, "
+        f"{len(todo)} to run, {summary.count('not_run')} filtered out -> {_rel(out, root_p)}"
+    )
+    executor_given = executor
+    executor = SequentialExecutor() if executor is None else executor
+    limit = max_in_flight or getattr(executor, "_max_workers", None) or max(1, len(todo))
+    eta = _Eta(int(limit))
+    if todo:  # the finished runs of each size in the folder time the estimate
+        eta.add_records(folder_records(out))
+    if dry_run:
+        return _dry_run(todo, check, eta, summary, say)
+
+    def write_summary() -> None:
+        _write_sweep_json(out, cfg, root_p, started_at, summary)
+
+    if not todo:  # nothing to run: nothing needs writing (a read-only folder is fine)
+        _finish_idle(out, say, write_summary)
+    else:
+        problems = check.problems([spec["params"] for spec, _row in todo], data=False)
+        if problems:
+            raise SweepConfigError("an input folder of the runs is not usable:\n  "
+                                   + "\n  ".join(problems))
+        check_writable(out, len(todo))
+        try:
+            say.open()
+        except OSError as exc:
+            raise output_error(out, exc, len(todo)) from exc
+        t_start = time.perf_counter()
+        try:
+            _Runs(todo, executor, out, say, eta, limit).run(nb_path)
+        finally:
+            for row in summary.runs:
+                if row["status"] in {"planned", "running"}:
+                    row["status"] = "not_run"
+            summary.wall_s = time.perf_counter() - t_start
+            if executor_given is None:
+                executor.shutdown()
+            write_summary()
+    say(
+        f"sweep {name} done in {_fmt_s(summary.wall_s)}: {summary.count('ok')} ok, "
+        f"{summary.count('failed')} failed, {summary.count('skipped')} skipped, "
+        f"{summary.count('not_run')} not run"
+    )
+    return summary
+
+
+class _SweepLog:
+    """Progress lines: stdout, the caller's ``log`` and ``<output_dir>/logs/sweep.log``.
+
+    The lines are held in memory until :meth:`open` (there are runs to do and the folder takes
+    files), so a sweep with nothing to run needs no write access to its folder.
+    """
+
+    def __init__(self, path: Path | None, log: Callable[[str], None] | None) -> None:
+        self.path, self.log = path, log
+        self.held: list[str] = []
+        self.is_open = False
+
+    def __call__(self, msg: str) -> None:
+        print(msg, flush=True)
+        if self.log is not None:
+            self.log(msg)
+        if self.path is None:  # a dry run writes nothing
+            return
+        line = f"{utc_now()} {msg}\n"
+        if not self.is_open:
+            self.held.append(line)
+            return
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+
+    def open(self) -> None:
+        """Write the held lines, and every later one, to the file (OSError when it cannot)."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.writelines(self.held)
+        self.held, self.is_open = [], True
+
+
+def _plan(runs: list[dict[str, Any]], out: Path, base: Mapping[str, Any], check: InputCheck,
+          summary: SweepSummary, say: _SweepLog, *, only: str | None, max_runs: int | None,
+          ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The (spec, summary row) of every run to do; the others get their row's status."""
+    todo: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for params in runs:
         rid = run_id(params)
         rec_path = record_path(out, rid)
@@ -246,167 +240,181 @@ def run_sweep(
         summary.runs.append(row)
         done = _record_ok(rec_path, params)
         why = check.changed(params, done) if done is not None else None
-        if why is not None and not why.endswith("; kept"):
+        if why is not None:
             say(f"  {rid}: {why}")
-            done = None
-        elif why is not None:
-            say(f"  {rid}: {why}")
+            if not why.endswith("; kept"):
+                done = None
         if done is not None:
             row["status"] = "skipped"
             timing = done.get("timing")
             row["wall_s"] = timing.get("wall_s") if isinstance(timing, dict) else None
             continue
-        if only and only not in rid:
+        if (only and only not in rid) or (max_runs is not None and len(todo) >= max_runs):
             row["status"] = "not_run"
             continue
-        if max_runs is not None and len(todo) >= max_runs:
-            row["status"] = "not_run"
-            continue
-        spec = {
-            "run_id": rid,
-            "params": params,
-            "locations": locations,
-            "options": options,
-            "notebook": str(nb_path),
-            "notebook_out": str(out / "notebooks" / f"{rid}.ipynb"),
-            "record": str(rec_path),
-            "cwd": str(root_p),
-            "kernel_name": KERNEL_NAME,
-        }
         holder = locks.read_lock(locks.lock_path(out, rid))
         if holder is not None and not (holder and locks.is_stale(holder)):
             row["status"] = "not_run"
             row["note"] = "running elsewhere"
             say(f"  {rid}: running elsewhere ({locks.describe(holder)}); not run here")
             continue
+        spec = {"run_id": rid, "params": params, **base,
+                "notebook_out": str(out / "notebooks" / f"{rid}.ipynb"), "record": str(rec_path)}
         todo.append((spec, row))
+    return todo
 
-    n_total = len(runs)
-    say(
-        f"sweep {name}: {n_total} runs, {summary.count('skipped')} already done, "
-        f"{len(todo)} to run, {summary.count('not_run')} filtered out -> {_rel(out, root_p)}"
+
+def _dry_run(todo: list[tuple[dict[str, Any], dict[str, Any]]], check: InputCheck, eta: _Eta,
+             summary: SweepSummary, say: _SweepLog) -> SweepSummary:
+    """List the runs, estimate their time and check every input folder they would read."""
+    for spec, _row in todo:
+        print(f"  would run {spec['run_id']}", flush=True)
+    if todo:
+        say(f"  estimate: {eta.describe([spec['params'] for spec, _row in todo])}")
+    summary.problems = check.problems([spec["params"] for spec, _row in todo])
+    for problem in summary.problems:
+        say(f"  input problem: {problem}")
+    return summary
+
+
+def _finish_idle(out: Path, say: _SweepLog, write_summary: Callable[[], None]) -> None:
+    """Nothing to run: update ``sweep.json`` and the log if the folder takes files, else say so."""
+    try:
+        say.open()
+        write_summary()
+    except OSError as exc:
+        print(f"note: the results folder {out} cannot be written ({type(exc).__name__}: "
+              f"{exc.strerror or exc}); nothing needed running, so its sweep.json and "
+              "logs/sweep.log were left as they were", flush=True)
+
+
+def _write_sweep_json(out: Path, cfg: Mapping[str, Any], root_p: Path, started_at: str,
+                      summary: SweepSummary) -> None:
+    write_json_atomic(
+        out / "sweep.json",
+        {
+            "name": summary.name,
+            "config": _rel(Path(cfg["_source"]).resolve(), root_p) if "_source" in cfg else None,
+            "started_at": started_at,
+            "finished_at": utc_now(),
+            "wall_s": summary.wall_s,  # this invocation; runs[].wall_s: each run's own
+            "counts": {s: summary.count(s) for s in ("ok", "failed", "skipped", "not_run")},
+            "runs": summary.runs,
+        },
     )
-    if dry_run:
-        for spec, _row in todo:
-            print(f"  would run {spec['run_id']}", flush=True)
-        return summary
 
-    own_executor = executor is None
-    executor = SequentialExecutor() if executor is None else executor
-    detached = bool(getattr(executor, "detached", False))
-    run_fn = execute_run_detached if detached else execute_run
-    retryable = tuple(getattr(executor, "retryable", ()))
-    if detached:  # workers run the client's notebook, whatever their checkout holds
-        notebook_text = nb_path.read_text(encoding="utf-8")
-        for spec, _row in todo:
-            spec["notebook_text"] = notebook_text
-    attempts: dict[str, int] = {}
-    limit = max_in_flight or getattr(executor, "_max_workers", None) or max(1, len(todo))
-    eta = _Eta(int(limit))
-    t_start = time.perf_counter()
-    index = {spec["run_id"]: i for i, (spec, _row) in enumerate(todo, start=1)}
-    queue = list(todo)
-    pending: dict[Future, tuple[dict[str, Any], dict[str, Any]]] = {}
 
-    held: set[str] = set()  # run ids whose lock this sweep holds
+class _Runs:
+    """The loop over the runs to do: locks, submission, results, retries of lost workers.
 
-    def unlock(rid: str) -> None:
-        if rid in held:
-            held.discard(rid)
-            locks.release(locks.lock_path(out, rid))
+    A run whose worker was lost (the executor's ``retryable`` errors) is submitted once more.
+    When the executor loses every run in flight with one worker (``lost_together``: a process
+    pool), the lost runs are re-run one at a time, so that a second loss is that run's own and
+    cannot take an innocent run with it.
+    """
 
-    def finish(spec: dict[str, Any], row: dict[str, Any], res: dict[str, Any]) -> None:
-        unlock(spec["run_id"])
+    def __init__(self, todo: list[tuple[dict[str, Any], dict[str, Any]]], executor: Any,
+                 out: Path, say: _SweepLog, eta: _Eta, limit: int) -> None:
+        self.executor, self.out, self.say, self.eta, self.limit = executor, out, say, eta, limit
+        self.detached = bool(getattr(executor, "detached", False))
+        self.retryable = tuple(getattr(executor, "retryable", ()))
+        self.lost_together = bool(getattr(executor, "lost_together", False))
+        self.run_fn = execute_run_detached if self.detached else execute_run
+        self.n = len(todo)
+        self.index = {spec["run_id"]: i for i, (spec, _row) in enumerate(todo, start=1)}
+        self.queue = list(todo)
+        self.pending: dict[Future, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self.attempts: dict[str, int] = {}
+        self.alone: set[str] = set()  # lost with a pool: re-run with nothing else in flight
+        self.held: set[str] = set()  # run ids whose lock this sweep holds
+
+    def _tag(self, spec: Mapping[str, Any]) -> str:
+        return f"[{self.index[spec['run_id']]}/{self.n}]"
+
+    def _left(self) -> list[Mapping[str, Any]]:
+        return [s["params"] for s, _ in self.queue] + [s["params"] for s, _ in self.pending.values()]
+
+    def run(self, nb_path: Path) -> None:
+        """Run every run of the queue; releases the locks it took, whatever happens."""
+        if self.detached:  # workers run the client's notebook, whatever their checkout holds
+            notebook_text = nb_path.read_text(encoding="utf-8")
+            for spec, _row in self.queue:
+                spec["notebook_text"] = notebook_text
+        try:
+            while self.queue or self.pending:
+                self._submit_ready()
+                if self.pending:
+                    for fut in _wait_any(list(self.pending)):
+                        self._collect(fut)
+        finally:
+            for rid in list(self.held):
+                self._unlock(rid)
+
+    def _may_submit(self) -> bool:
+        if not self.queue or len(self.pending) >= self.limit:
+            return False
+        if any(s["run_id"] in self.alone for s, _ in self.pending.values()):
+            return False
+        return not self.pending or self.queue[0][0]["run_id"] not in self.alone
+
+    def _submit_ready(self) -> None:
+        while self._may_submit():
+            spec, row = self.queue.pop(0)
+            rid = spec["run_id"]
+            if rid not in self.held:  # a retry keeps its lock
+                got, holder = locks.acquire(locks.lock_path(self.out, rid))
+                if not got:  # another sweep took it since the plan was made
+                    row.update(status="not_run", note="running elsewhere")
+                    self.say(f"{self._tag(spec)} {rid}: running elsewhere "
+                             f"({locks.describe(holder)}); not run here")
+                    continue
+                self.held.add(rid)
+                self.say(f"{self._tag(spec)} start {rid} "
+                         f"({self.eta.describe([*self._left(), spec['params']])})")
+            row["status"] = "running"
+            self.attempts[rid] = self.attempts.get(rid, 0) + 1
+            self.pending[self.executor.submit(self.run_fn, spec)] = (spec, row)
+
+    def _collect(self, fut: Future) -> None:
+        spec, row = self.pending.pop(fut)
+        rid = spec["run_id"]
+        try:
+            res = fut.result()
+            if self.detached:
+                res = store_detached(spec, res)
+        except Exception as exc:  # noqa: BLE001 - e.g. a worker process died
+            if self.retryable and isinstance(exc, self.retryable) and self.attempts[rid] < 2:
+                how = "on its own" if self.lost_together else "once more"
+                self.say(f"{self._tag(spec)} retry {rid}: its worker was lost "
+                         f"({type(exc).__name__}: {exc}); submitting it {how}")
+                if self.lost_together:
+                    self.alone.add(rid)
+                self.queue.insert(0, (spec, row))
+                return
+            rec = failure_record(spec["params"], exc, provenance(None, None))
+            rec["run_id"] = rid
+            write_json_atomic(spec["record"], rec)
+            res = {"run_id": rid, "status": "failed", "wall_s": None,
+                   "error": f"{rec['error']['type']}: {rec['error']['message']}"}
+        self.alone.discard(rid)
+        self._finish(spec, row, res)
+
+    def _unlock(self, rid: str) -> None:
+        if rid in self.held:
+            self.held.discard(rid)
+            locks.release(locks.lock_path(self.out, rid))
+
+    def _finish(self, spec: dict[str, Any], row: dict[str, Any], res: dict[str, Any]) -> None:
+        self._unlock(spec["run_id"])
         row.update(status=res["status"], wall_s=res.get("wall_s"))
         if res.get("error"):
             row["error"] = res["error"]
         if res.get("wall_s") is not None:
-            eta.add(spec["params"], float(res["wall_s"]))
-        left = [s["params"] for s, _ in queue] + [s["params"] for s, _ in pending.values()]
-        msg = (
-            f"[{index[spec['run_id']]}/{len(todo)}] {res['status']} {spec['run_id']} "
-            f"in {_fmt_s(res.get('wall_s'))}; ETA {_fmt_s(eta.estimate(left) if left else 0)}"
-        )
+            self.eta.add(spec["params"], float(res["wall_s"]))
+        msg = (f"{self._tag(spec)} {res['status']} {spec['run_id']} in "
+               f"{_fmt_s(res.get('wall_s'))}; {self.eta.describe(self._left())}")
         if res.get("error"):
             msg += f"\n    {res['error'].splitlines()[0][:300]}"
         if res.get("warning"):
             msg += f"\n    warning: {res['warning']}"
-        say(msg)
-
-    try:
-        while queue or pending:
-            while queue and len(pending) < limit:
-                spec, row = queue.pop(0)
-                got, holder = locks.acquire(locks.lock_path(out, spec["run_id"]))
-                if not got:  # another sweep took it since the plan was made
-                    row.update(status="not_run", note="running elsewhere")
-                    say(f"[{index[spec['run_id']]}/{len(todo)}] {spec['run_id']}: running "
-                        f"elsewhere ({locks.describe(holder)}); not run here")
-                    continue
-                held.add(spec["run_id"])
-                left = [s["params"] for s, _ in queue] + [spec["params"]]
-                est = eta.estimate(left)
-                say(
-                    f"[{index[spec['run_id']]}/{len(todo)}] start {spec['run_id']}"
-                    + (f" (ETA {_fmt_s(est)})" if est is not None else "")
-                )
-                row["status"] = "running"
-                attempts[spec["run_id"]] = 1
-                fut = executor.submit(run_fn, spec)
-                pending[fut] = (spec, row)
-            done = _wait_any(list(pending))
-            for fut in done:
-                spec, row = pending.pop(fut)
-                try:
-                    res = fut.result()
-                    if detached:
-                        res = store_detached(spec, res)
-                except Exception as exc:  # noqa: BLE001 - e.g. a worker process died
-                    if retryable and isinstance(exc, retryable) and attempts[spec["run_id"]] < 2:
-                        attempts[spec["run_id"]] += 1
-                        say(
-                            f"[{index[spec['run_id']]}/{len(todo)}] retry {spec['run_id']}: "
-                            f"its worker was lost ({type(exc).__name__}: {exc}); "
-                            "submitting it once more"
-                        )
-                        pending[executor.submit(run_fn, spec)] = (spec, row)
-                        continue
-                    rec = failure_record(spec["params"], exc, provenance(None, None))
-                    rec["run_id"] = spec["run_id"]
-                    write_json_atomic(spec["record"], rec)
-                    res = {
-                        "run_id": spec["run_id"],
-                        "status": "failed",
-                        "wall_s": None,
-                        "error": f"{rec['error']['type']}: {rec['error']['message']}",
-                    }
-                finish(spec, row, res)
-    finally:
-        for rid in list(held):
-            unlock(rid)
-        for row in summary.runs:
-            if row["status"] in {"planned", "running"}:
-                row["status"] = "not_run"
-        summary.wall_s = time.perf_counter() - t_start
-        if own_executor:
-            executor.shutdown()
-        write_json_atomic(
-            out / "sweep.json",
-            {
-                "name": name,
-                "config": _rel(Path(cfg["_source"]).resolve(), root_p)
-                if "_source" in cfg
-                else None,
-                "started_at": started_at,
-                "finished_at": utc_now(),
-                "wall_s": summary.wall_s,  # this invocation; runs[].wall_s: each run's own
-                "counts": {s: summary.count(s) for s in ("ok", "failed", "skipped", "not_run")},
-                "runs": summary.runs,
-            },
-        )
-    say(
-        f"sweep {name} done in {_fmt_s(summary.wall_s)}: {summary.count('ok')} ok, "
-        f"{summary.count('failed')} failed, {summary.count('skipped')} skipped, "
-        f"{summary.count('not_run')} not run"
-    )
-    return summary
+        self.say(msg)

@@ -104,7 +104,7 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
     epochs_run = int(fit.state["epoch"]) - fit.resumed_from
     timing = inputs.timing
     timing.update({
-        "wall_s": time.perf_counter() - t_start,
+        "wall_s": None,  # set below, once the external set (if any) is scored too
         "train_s": fit.train_s,
         "epochs_run": int(fit.state["epoch"]),
         "epoch_s": list(fit.state.get("epoch_s", [])),  # training + validation, per epoch
@@ -112,7 +112,6 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
         "train_images_per_s": (train_images * epochs_run / fit.train_s)
         if epochs_run and fit.train_s else None,
     })
-    built.prov["finished_at"] = records.utc_now()
     record = assemble_record(rid, identity, dataset, fit.state["history"], preds, metrics, cost,
                              latency, timing, built.prov)
     record["warnings"] = list(fit.warnings)
@@ -120,7 +119,11 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
     if plain is not None:  # tta: "metrics" are the TTA ones; the original images alone here
         record["metrics_plain"] = plain
     if p.external:
+        t_external = time.perf_counter()
         add_external(record, p, built.model, dataset.task)
+        timing["external_s"] = time.perf_counter() - t_external
+    timing["wall_s"] = time.perf_counter() - t_start  # the whole run, external scoring included
+    built.prov["finished_at"] = records.utc_now()
     if p.save_model:  # the model is large: the cache keeps it, the record notes it
         record["kept_model"] = keep_model(built.model, rid, p.cache_dir)
     checkpoints.remove(fit.ckpt_dir)
@@ -212,7 +215,8 @@ def fit_inputs(p: TrainParams, built: BuiltModel, dataset) -> FitInputs:
         dataset=p.dataset, model=p.model, resolution=p.resolution,
         preprocessing=p.preprocessing, weights_id=weights_id,
         digest=feats_mod.images_digest(all_ids, all_x), cache_dir=p.cache_dir)
-    f_sorted, hit = feats_mod.cached_features(extractor, all_x, all_ids, path)
+    f_sorted, hit = feats_mod.cached_features(extractor, all_x, all_ids, path,
+                                              label=f"{p.model} {p.resolution} px")
     del all_x
     f_all = np.empty_like(f_sorted)
     f_all[order] = f_sorted  # back to train, val, test order
