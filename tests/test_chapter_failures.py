@@ -174,3 +174,57 @@ def test_a_failed_own_folder_chapter_keeps_the_previous_one(
     assert ownfolder.main(["--folder", str(photos), "--positive", "Acne", "--seeds", "0",
                            "--resolutions", "64", "--out", str(out)]) == 1
     assert before.read_bytes() == COMMITTED
+
+
+# ------------------------------------------------------------- a sweep's run notebooks likewise
+def _run_spec(tmp_path: Path, **options: object) -> dict:
+    nb = tmp_path / "run.py"
+    names = ["dataset", "task", "model", "resolution", "regime", "preprocessing", "seed"]
+    nb.write_text(SOURCE.replace('fail = False', "\n".join(f"{n} = None" for n in names)
+                                 + "\nfail = False"), encoding="utf-8")
+    out = tmp_path / "out" / "notebooks" / "r.ipynb"
+    out.parent.mkdir(parents=True)
+    out.write_bytes(COMMITTED)
+    params = {"dataset": "folder", "task": "Acne", "model": "mobilenet", "resolution": 64,
+              "regime": "frozen", "preprocessing": "unit", "seed": 0}
+    return {"run_id": "r", "params": params, "locations": {}, "options": dict(options),
+            "notebook": str(nb), "notebook_out": str(out),
+            "record": str(tmp_path / "out" / "records" / "r.json"), "cwd": str(tmp_path)}
+
+
+def test_a_sweep_run_killed_midway_leaves_its_last_notebook(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    spec = _run_spec(tmp_path, marker=str(marker))
+    out = Path(spec["notebook_out"])
+    code = ("import json, sys\nfrom helpers.sweep.execute import execute_run\n"
+            "execute_run(json.loads(sys.argv[1]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(spec)],
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.2)
+        assert out.read_bytes() == COMMITTED
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert out.read_bytes() == COMMITTED
+    assert _running_files(out), "the killed run left only its hidden running file"
+
+
+def test_a_sweep_run_puts_its_notebook_in_place_when_it_ends(tmp_path: Path) -> None:
+    from helpers.sweep.execute import execute_run
+
+    spec = _run_spec(tmp_path)
+    out = Path(spec["notebook_out"])
+    stale = out.with_name(f".{out.name}.running-999999999.ipynb")  # a killed run's leftover
+    stale.write_text("{}")
+    summary = execute_run(spec)
+    assert summary["status"] == "failed"  # the stand-in notebook writes no record
+    nb = json.loads(out.read_text(encoding="utf-8"))
+    assert nb["metadata"]["papermill"]["output_path"] == "out/notebooks/r.ipynb"
+    assert "chapter ran" in json.dumps(nb)
+    assert not _running_files(out)

@@ -242,15 +242,6 @@ def error_summary(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
-def running_path(out: Path) -> Path:
-    """The hidden file beside ``out`` that papermill writes while a chapter runs (all chapters).
-
-    It replaces ``out`` only when the run finished, so a failure or a kill never leaves a
-    half-written or failed chapter where the book (and git) expects the executed one.
-    """
-    return out.with_name(f".{out.name}.running-{os.getpid()}.ipynb")
-
-
 def failed_path(chapter: Chapter, root: Path) -> Path:
     """Where a failed run of ``chapter`` keeps its notebook: ``_build/failed/<output path>``."""
     out = root / chapter.output
@@ -265,7 +256,7 @@ def execute_chapter(chapter: Chapter, root: Path | None = None, *, record_inputs
                     ) -> float:
     """Run one jupytext source through papermill into its executed ``.ipynb``; returns seconds.
 
-    Papermill writes a hidden file beside the output (:func:`running_path`); the normalised
+    Papermill writes a hidden file beside the output (:func:`helpers.files.in_progress_path`); the normalised
     notebook replaces the chapter atomically only when the run finished. A run that raises
     moves its notebook to :func:`failed_path` and raises :class:`ChapterFailed`; the chapter
     on disk stays byte-identical. ``record_inputs=False`` (chapters run on a user's folder,
@@ -276,7 +267,7 @@ def execute_chapter(chapter: Chapter, root: Path | None = None, *, record_inputs
     import nbformat
     import papermill as pm
 
-    from helpers.files import atomic_write_bytes
+    from helpers.files import atomic_write_bytes, in_progress_path
 
     root = Path.cwd() if root is None else root
     if not (root / chapter.notebook).is_file():
@@ -284,7 +275,7 @@ def execute_chapter(chapter: Chapter, root: Path | None = None, *, record_inputs
     check_chapter_parameters(chapter, root)
     out = root / chapter.output
     out.parent.mkdir(parents=True, exist_ok=True)
-    running = running_path(out)
+    running = in_progress_path(out)
     start = time.perf_counter()
     try:
         try:

@@ -98,6 +98,18 @@ def atomic_write(
     return path
 
 
+def in_progress_path(path: str | os.PathLike[str]) -> Path:
+    """The hidden file beside ``path`` that a long writer fills before it replaces ``path``.
+
+    papermill saves its notebook after every cell; writing into this file instead and moving it
+    into place when the run ends (``os.replace``) means a failure or a kill never leaves a
+    half-written or failed notebook where the book or a sweep keeps the last good one (chapters,
+    run notebooks). The pid in the name tells a live writer's file from one a killed run left.
+    """
+    path = Path(path)
+    return path.with_name(f".{path.name}.running-{os.getpid()}.ipynb")
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> Path:
     """:func:`atomic_write` of the bytes ``data``."""
     return atomic_write(path, lambda fh: fh.write(data), durable=durable)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import config as hconfig
+from helpers.files import in_progress_path
 from helpers.records import (
     failure_record,
     provenance,
@@ -140,21 +141,38 @@ def _find_matching_record(
     return None
 
 
-def _relativise_notebook_paths(nb_path: Path, root: Path) -> None:
-    """Papermill stores absolute input/output paths in the notebook metadata: make them relative."""
+def _relativise_notebook_paths(nb_path: Path, root: Path, output: Path | None = None) -> None:
+    """Papermill stores absolute input/output paths in the notebook metadata: make them relative.
+
+    ``output``: the notebook's final place, when papermill wrote it elsewhere (its running file).
+    """
     try:
         nb = read_json(nb_path)
         meta = nb["metadata"]["papermill"]
     except (OSError, ValueError, KeyError, TypeError):
         return
     changed = False
+    if output is not None:
+        meta["output_path"] = str(output)
     for key in ("input_path", "output_path"):
         value = meta.get(key)
         if isinstance(value, str) and os.path.isabs(value):
             meta[key] = _rel(Path(value), root)
             changed = True
-    if changed:
+    if changed or output is not None:
         write_json_atomic(nb_path, nb)
+
+
+def _put_notebook_in_place(running: Path, nb_out: Path, root: Path) -> None:
+    """Move a finished (or failed) run's notebook from its running file to ``nb_out`` (ch. 03).
+
+    A run killed before this point leaves ``nb_out`` as it was (the last run's notebook) and a
+    hidden running file, which the run's next execution replaces.
+    """
+    if not running.is_file():
+        return
+    _relativise_notebook_paths(running, root, output=nb_out.resolve())
+    os.replace(running, nb_out)
 
 
 def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
@@ -178,12 +196,15 @@ def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     error: BaseException | None = None
     stderr_log = nb_out.parent.parent / "logs" / f"{rid}.stderr.log"
+    running = in_progress_path(nb_out)  # papermill saves after every cell: never over nb_out
+    for stale in nb_out.parent.glob(f".{nb_out.name}.running-*.ipynb"):
+        stale.unlink(missing_ok=True)  # left by a killed execution of this run (its lock is ours)
     try:
         nb = jupytext.read(run_spec["notebook"])
         with _KernelStderr(stderr_log, f"  {rid}: ") as kernel_stderr:
             pm.execute_notebook(
                 nb,
-                str(nb_out),
+                str(running),
                 parameters={**params, **run_spec.get("locations", {}),
                             **run_spec.get("options", {})},
                 kernel_name=run_spec.get("kernel_name", KERNEL_NAME),
@@ -196,7 +217,7 @@ def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - every failure becomes a failed record
         error = exc
     wall = time.perf_counter() - t0
-    _relativise_notebook_paths(nb_out, Path(run_spec["cwd"]))
+    _put_notebook_in_place(running, nb_out, Path(run_spec["cwd"]))
     if error is None:
         if _record_ok(record, params) is not None:
             return {"run_id": rid, "status": "ok", "wall_s": wall, "record": str(record)}
