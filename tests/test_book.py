@@ -187,7 +187,7 @@ def test_every_page_renders_fits_the_column_and_loads_its_figures(
     report = {p.page: p for p in check_rendered_book(built_book, tmp_path, pages)}
     assert set(report) == set(pages)
     assert "resolution" in report["index.html"].title.lower()
-    problems = {name: (p.images_loaded, p.images_total, p.overflows)
+    problems = {name: (p.images_loaded, p.images_total, p.overflows, p.console_errors)
                 for name, p in report.items() if not p.ok}
     assert not problems, problems
     for p in report.values():
@@ -221,7 +221,13 @@ def test_the_page_check_catches_a_wide_table_and_a_broken_image(tmp_path: Path) 
         "<html><head><title>t</title></head><body><main><article class='bd-article' "
         "style='width:600px'><table><tr><th>a</th><th>b</th></tr></table></article></main>"
         "</body></html>")
-    wide, ok = check_rendered_book(html, tmp_path / "shots", ["wide.html", "ok.html"])
+    (html / "twice.html").write_text(  # e.g. a config script that a theme includes twice
+        "<html><head><title>t</title><script>const X = 1;</script><script>const X = 1;</script>"
+        "</head><body><main><article class='bd-article'>text</article></main></body></html>")
+    wide, ok, twice = check_rendered_book(html, tmp_path / "shots",
+                                          ["wide.html", "ok.html", "twice.html"])
     assert not wide.ok and wide.images_loaded == 0 and wide.images_total == 2
     assert any("column number 0" in o for o in wide.overflows), wide.overflows
-    assert ok.ok and not ok.overflows
+    assert ok.ok and not ok.overflows and not ok.console_errors
+    assert not twice.ok and any("already been declared" in e for e in twice.console_errors), (
+        twice.console_errors)

@@ -5,7 +5,9 @@ Chromium through Playwright (no browser download: the system binary is used), sc
 every ``<img>`` in the page's main content is checked to have loaded (``naturalWidth > 0``).
 Every table, image and figure is also checked to fit the content column: a table wider than the
 column (whose right-hand columns a reader would have to scroll to, or would not see) is reported
-with its first header cells, so the failing test names the table.
+with its first header cells, so the failing test names the table. Every page is opened as on a
+first visit (empty localStorage) and whatever it logs as a console error or throws uncaught
+(a script included twice, a bad theme setting, a resource that fails to load) is reported too.
 """
 
 from __future__ import annotations
@@ -43,10 +45,12 @@ class PageCheck:
     images_total: int
     images_loaded: int
     overflows: tuple[str, ...] = ()
+    console_errors: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.images_total == self.images_loaded and not self.overflows
+        return (self.images_total == self.images_loaded and not self.overflows
+                and not self.console_errors)
 
 
 def find_chromium() -> str:
@@ -148,7 +152,15 @@ def check_rendered_book(
             # service) is aborted, so the check is the same offline and online and cannot hang.
             tab.route("**/*", lambda route: route.continue_()
                       if route.request.url.startswith(base) else route.abort())
+            # Each page as a reader's first visit: state a previous page stored (the theme mode)
+            # would hide an error that only a first visit logs.
+            tab.add_init_script("try { window.localStorage.clear(); } catch (e) {}")
+            errors: list[str] = []
+            tab.on("console", lambda msg: errors.append(f"console.error: {msg.text}")
+                   if msg.type == "error" else None)
+            tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
             for page in pages:
+                errors.clear()
                 tab.goto(f"{base}/{page}", wait_until="load")
                 tab.wait_for_load_state("networkidle")
                 counts = tab.evaluate(
@@ -161,7 +173,8 @@ def check_rendered_book(
                 overflows = tuple(tab.evaluate(_OVERFLOW_JS))
                 shot = out / (page.replace("/", "_").removesuffix(".html") + ".png")
                 tab.screenshot(path=str(shot), full_page=True)
-                results.append(PageCheck(page, shot, tab.title(), counts[0], counts[1], overflows))
+                results.append(PageCheck(page, shot, tab.title(), counts[0], counts[1], overflows,
+                                         tuple(errors)))
         finally:
             browser.close()
     return results
