@@ -26,9 +26,11 @@
 # `epochs`, `batch_size`, `lr`, `seed`, `weights` (`"imagenet"`, `None` or a file),
 # `early_stopping` and `patience_es` (a deviation, off by default), `balanced_eval`,
 # `max_images` (a stratified subset per split, for smoke runs), `precision` (`float32`,
-# `mixed_bfloat16`, or `auto`: bf16 where the hardware computes it natively), and the locations
-# `data_root`, `weights_dir`, `cache_dir` (default: the `RESBOOK_*` environment variables) and
-# `output_dir`.<br>
+# `mixed_bfloat16`, or `auto`: bf16 where the hardware computes it natively), `geometry`
+# (`squash`, `crop`, `pad`) and `resample` (`bilinear`, `area`, `bilinear_plain`, `nearest`): how
+# every image becomes square, and the locations `data_root`, `weights_dir`, `cache_dir` (default:
+# the `RESBOOK_*` environment variables), `output_dir`, and `external_root`/`external_masks` for
+# an external test set and its lesion masks.<br>
 # **Prerequisites:** the data of chapter 1 and the ImageNet weights under `RESBOOK_WEIGHTS_DIR`
 # (or network access for Keras to fetch them).<br>
 # **Time to run:** under a minute on a 2-core CPU for the book's frozen example once its
@@ -106,12 +108,15 @@ tta = 0
 split_seed = None
 external = None
 val_fraction = None
+geometry = "squash"
+resample = "bilinear"
 save_model = False  # keep the trained model in the cache (not part of the run's identity)
 data_root = None
 weights_dir = None
 cache_dir = None
 output_dir = "results/book-example"
 external_root = None
+external_masks = None
 
 # %% [markdown]
 # ## 1. Parameters, checked before anything runs
@@ -172,7 +177,8 @@ print("a 'block' for partial fine-tuning of", params.model, "is", BLOCK_DOC[para
 ds = load_dataset(params.dataset, task=params.task, resolution=params.resolution,
                   data_root=params.data_root, cache_dir=params.cache_dir, seed=params.seed,
                   balanced_eval=params.balanced_eval, max_images=params.max_images,
-                  split_seed=params.split_seed, val_fraction=params.val_fraction)
+                  split_seed=params.split_seed, val_fraction=params.val_fraction,
+                  geometry=params.geometry, resample=params.resample)
 counts = pd.DataFrame(
     {s: ds.splits[s].class_counts() for s in ("train", "val", "test")},
     index=list(ds.class_names)).T

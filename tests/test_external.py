@@ -61,7 +61,7 @@ def test_run_scores_external_and_results_table(folders, tmp_path):
     pred = rec["predictions"]["external"]
     assert len(pred["ids"]) == len(pred["probs"]) == 7 and rec["metrics"]["external"]["n"] == 7
     assert rec["data"]["external"] == {"name": "hospital_b", "class_names": ["Normal", "Acne"],
-                                       "counts": [4, 3]}
+                                       "counts": [4, 3], "geometries": ["squash", "crop", "pad"]}
     assert rec["provenance"]["external_fingerprint"] == external_fingerprint(ext, "Acne")
     save_record(rec, p.output_dir)
     other = copy.deepcopy(rec)  # a second seed on the same images

@@ -5,7 +5,9 @@ function of (image pixels, architecture, resolution, preprocessing, weights). We
 and store it under ``cache_dir()/features/`` as an ``.npz`` (written atomically); every later run
 that shares those inputs (another seed, task, epoch count, learning rate, …) trains only the
 Dense head on the stored features. The cache key hashes the image ids *and pixels*, never the
-labels, so the melanoma and seborrheic-keratosis tasks share one file.
+labels, so the melanoma and seborrheic-keratosis tasks share one file. Images made square
+another way than the defaults (``geometry``/``resample``, :mod:`helpers.data.resize`) name both
+in the key and the file name as well, so no run reads features of images made another way.
 """
 
 from __future__ import annotations
@@ -44,12 +46,19 @@ def feature_cache_path(
     weights_id: str,
     digest: str,
     cache_dir: str | os.PathLike[str] | None = None,
+    geometry: str = "squash",
+    resample: str = "bilinear",
 ) -> Path:
-    """File holding the features for one (images, base) combination (training chapter)."""
+    """File holding the features for one (images, base) combination (training chapter).
+
+    At the default ``geometry``/``resample`` (squash, bilinear) the key is what it was before
+    they existed, so existing caches stay valid; other values enter the key and the name.
+    """
+    resize = "" if (geometry, resample) == ("squash", "bilinear") else f"-{geometry}-{resample}"
     key = hashlib.sha256(
-        f"{dataset}|{model}|{resolution}|{preprocessing}|{weights_id}|{digest}".encode()
+        f"{dataset}|{model}|{resolution}|{preprocessing}|{weights_id}|{digest}{resize}".encode()
     ).hexdigest()[:16]
-    name = f"{dataset}-{model}-{resolution}-{preprocessing}-{key}.npz"
+    name = f"{dataset}-{model}-{resolution}-{preprocessing}{resize}-{key}.npz"
     return config.cache_dir(cache_dir) / FEATURES_SUBDIR / name
 
 

@@ -2,7 +2,8 @@
 
 ``python -m helpers own-folder --folder PATH --positive NAME [--regime frozen|full]
 [--resolutions 64 128 224 256] [--seeds 0 1 2] [--out results/own/<folder name>]
-[--external PATH] [--preprocessing unit|native]``
+[--external PATH [--external-masks PATH]] [--preprocessing unit|native]
+[--geometry squash|crop|pad] [--resample bilinear|area|bilinear_plain|nearest]``
 (or ``make book DATASET=folder FOLDER=PATH POSITIVE=NAME``):
 
 1. checks every option, the folder (one sub-folder per class, or ``train/``, ``val/``,
@@ -12,7 +13,10 @@
    folder has the same class folders and shares no file with the training folder, all before
    any work;
 2. writes a sweep config for that folder into the output tree (``<out>/sweep.yaml``: both
-   models, every resolution, the seeds, the frozen regime unless ``--regime full``);
+   models, every resolution, the seeds, the frozen regime unless ``--regime full``, and how
+   photos of any shape become square: ``--geometry``, ``--resample``, see
+   :mod:`helpers.data.resize`); ``--external-masks`` (lesion masks of the external folder)
+   adds the external AUC of images cropped to the lesion to every run's record;
 3. executes the data chapter (``<out>/01_data.ipynb``), the sweep (``<out>/records/``,
    ``<out>/notebooks/``, ``<out>/logs/``) and the results chapter (``<out>/04_results.ipynb``)
    with papermill, and prints Table I in short form (test AUC [95 % CI] per model × size).
@@ -55,6 +59,9 @@ MAX_RESOLUTION = 1024
 MIN_MAX_IMAGES = 4  # 2 of each class in val and test (stratified subsets keep proportions)
 MIN_EVAL = 2  # DeLong (and every interval of the results chapter) needs 2 of each class
 WIDE_EVAL = 20  # fewer test images of a class: the 95 % intervals are wide
+GEOMETRY_TEXT = {"squash": "the whole photo resized to a square (aspect ratio not kept)",
+                 "crop": "the largest centred square of each photo",
+                 "pad": "each photo padded with black to a centred square"}
 PREPROCESSING_TEXT = {"unit": "pixels scaled to [0, 1] (x / 255) for every model",
                       "native": "each model's own ImageNet preprocessing (MobileNet: [-1, 1]; "
                                 "ResNet50: caffe, BGR minus the ImageNet means)"}
@@ -92,8 +99,11 @@ def _ints(values: Sequence[Any]) -> bool:
 
 def check_options(*, resolutions: Sequence[int], seeds: Sequence[int], models: Sequence[str],
                   epochs: int | None, max_images: int | None, workers: int,
-                  preprocessing: str = "unit", regime: str = "frozen") -> None:
+                  preprocessing: str = "unit", regime: str = "frozen", geometry: str = "squash",
+                  resample: str = "bilinear") -> None:
     """ValueError naming the first bad ``own-folder`` option; called before anything runs."""
+    from helpers.data.resize import GEOMETRIES, RESAMPLES
+
     def bad(option: str, value: Any, expected: str) -> ValueError:
         return ValueError(f"{option} {value}: expected {expected}")
 
@@ -119,6 +129,10 @@ def check_options(*, resolutions: Sequence[int], seeds: Sequence[int], models: S
         raise bad("--preprocessing", preprocessing, f"one of {list(PREPROCESSING)}")
     if regime not in ("frozen", "full"):
         raise bad("--regime", regime, "frozen or full")
+    if geometry not in GEOMETRIES:
+        raise bad("--geometry", geometry, f"one of {list(GEOMETRIES)}")
+    if resample not in RESAMPLES:
+        raise bad("--resample", resample, f"one of {list(RESAMPLES)}")
 
 
 # -------------------------------------------------------------------- the folder and its splits
@@ -255,6 +269,29 @@ def overlapping_files(folder: Path, external: Path) -> list[tuple[str, str]]:
     return sorted((rel, train[h]) for rel, h in hashes(external).items() if h in train)
 
 
+def check_masks(external: Path | None, masks: Path) -> list[str]:
+    """DataError unless ``masks`` holds a lesion mask of some ``external`` image; else warnings.
+
+    The mask of ``<class>/<stem>.<ext>`` is named ``<stem>_*`` or ``<stem>.*``
+    (:func:`helpers.data.external.find_masks`); without a mask for every image the runs score
+    no ``lesion_box`` (a warning says how many lack one).
+    """
+    from helpers.data import DataError, external_masks
+
+    if external is None:
+        raise DataError("--external-masks needs --external: the masks belong to an external "
+                        "folder")
+    found, missing, _ = external_masks(external, masks)
+    if not found:
+        raise DataError(f"--external-masks {quoted(masks.name)} has no mask for any image of "
+                        f"{quoted(external.name)}: the mask of <class>/<stem>.jpg is named "
+                        "<stem>_<anything>.png or <stem>.png")
+    if missing:
+        return [f"{len(missing)} image(s) of {quoted(external.name)} have no lesion mask (e.g. "
+                f"{quoted(missing[0])}): the runs will not score them cropped to the lesion"]
+    return []
+
+
 # -------------------------------------------------------------------- the output tree
 def protected_dirs(root: Path) -> list[Path]:
     """The book's output folders, deepest first: ``book/``, ``results/``, every folder named by
@@ -323,10 +360,12 @@ def sweep_config(name: str, out: Path, positive: str, *, regime: str = "frozen",
                  resolutions: Sequence[int] = RESOLUTIONS, seeds: Sequence[int] = SEEDS,
                  models: Sequence[str] = MODELS, epochs: int | None = None,
                  max_images: int | None = None, external: str | None = None,
-                 preprocessing: str = "unit") -> dict[str, Any]:
+                 preprocessing: str = "unit", geometry: str = "squash",
+                 resample: str = "bilinear") -> dict[str, Any]:
     """The sweep config of one folder: models × resolutions × seeds in one regime."""
     fixed: dict[str, Any] = {"dataset": "folder", "task": positive, "regime": regime,
                              "preprocessing": preprocessing, "weights": "imagenet",
+                             "geometry": geometry, "resample": resample,
                              # one split (and test set) for every training seed: paired tests
                              "split_seed": int(seeds[0])}
     if epochs is not None:
@@ -393,7 +432,8 @@ def _print_table(table, flagged: dict[str, str], title: str) -> None:
 # -------------------------------------------------------------------- the command
 def _prepare(folder: str | os.PathLike[str], positive: str, *, seed: int,
              max_images: int | None, external: str | os.PathLike[str] | None,
-             out: str | os.PathLike[str] | None, root: Path
+             out: str | os.PathLike[str] | None, root: Path,
+             external_masks: str | os.PathLike[str] | None = None,
              ) -> tuple[Path, tuple[str, str], Path | None, Path, list[str]]:
     """Every check that reads the folders: (folder, classes, external, output, warnings)."""
     folder_p = Path(folder).expanduser().resolve()
@@ -404,6 +444,8 @@ def _prepare(folder: str | os.PathLike[str], positive: str, *, seed: int,
     ext_p = Path(external).expanduser().resolve() if external else None
     if ext_p is not None:
         check_external(folder_p, ext_p, classes)
+    if external_masks is not None:
+        notes += check_masks(ext_p, Path(external_masks).expanduser().resolve())
     out_p = Path(out).expanduser() if out else Path(OWN_ROOT) / slug(folder_p.name)
     out_p = (out_p if out_p.is_absolute() else root / out_p).resolve()
     _check_out(out_p, root)
@@ -416,7 +458,9 @@ def run_own_folder(folder: str | os.PathLike[str], positive: str, *, regime: str
                    epochs: int | None = None, max_images: int | None = None,
                    allow_dirty: bool = False, workers: int = 1,
                    external: str | os.PathLike[str] | None = None,
-                   preprocessing: str = "unit") -> int:
+                   preprocessing: str = "unit", geometry: str = "squash",
+                   resample: str = "bilinear",
+                   external_masks: str | os.PathLike[str] | None = None) -> int:
     """Data chapter, sweep and results chapter on one folder; prints Table I (exit status)."""
     from helpers.book import Chapter, execute_chapter
     from helpers.results import load_runs
@@ -425,23 +469,27 @@ def run_own_folder(folder: str | os.PathLike[str], positive: str, *, regime: str
 
     check_options(resolutions=resolutions, seeds=seeds, models=models, epochs=epochs,
                   max_images=max_images, workers=workers, preprocessing=preprocessing,
-                  regime=regime)
+                  regime=regime, geometry=geometry, resample=resample)
     root = repo_root()
     folder_p, (neg, pos), ext_p, out_p, notes = _prepare(
         folder, positive, seed=int(seeds[0]), max_images=max_images, external=external,
-        out=out, root=root)
+        out=out, root=root, external_masks=external_masks)
+    masks_p = Path(external_masks).expanduser().resolve() if external_masks else None
     name = slug(folder_p.name)
     cfg = sweep_config(f"own-{name}", out_p, pos, regime=regime, resolutions=resolutions,
                        seeds=seeds, models=models, epochs=epochs, max_images=max_images,
-                       external=slug(ext_p.name) if ext_p else None, preprocessing=preprocessing)
+                       external=slug(ext_p.name) if ext_p else None, preprocessing=preprocessing,
+                       geometry=geometry, resample=resample)
     expand({**cfg, "_root": str(root)})  # every run's parameters checked before any work
     claim_out(out_p, folder_p)
     cfg_path = out_p / "sweep.yaml"
     cfg_path.write_text(header_comment(folder_p.name, neg, pos)
                         + yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     print(f"own folder {quoted(folder_p.name)}: {quoted(neg)} = 0, {quoted(pos)} = 1 -> "
-          f"{out_p}\npreprocessing {preprocessing}: {PREPROCESSING_TEXT[preprocessing]}",
-          flush=True)
+          f"{out_p}\npreprocessing {preprocessing}: {PREPROCESSING_TEXT[preprocessing]}\n"
+          f"geometry {geometry}: {GEOMETRY_TEXT[geometry]}; resample {resample}"
+          + (f"\nlesion masks of the external folder: {quoted(str(masks_p))}" if masks_p
+             else ""), flush=True)
     for note in notes:
         print(f"warning: {note}", file=sys.stderr, flush=True)
 
@@ -455,7 +503,8 @@ def run_own_folder(folder: str | os.PathLike[str], positive: str, *, regime: str
     sweep_cfg["_root"] = str(root)  # the notebook is the book's, wherever the output tree is
     executor = process_executor(workers) if workers > 1 else None
     summary = run_sweep(sweep_cfg, root=root, data_root=folder_p, executor=executor,
-                        allow_dirty=allow_dirty, external_root=ext_p)
+                        allow_dirty=allow_dirty, external_root=ext_p,
+                        external_masks=masks_p)
     if not summary.ok:
         print(f"some runs failed: see {out_p / 'records'} and {out_p / 'logs'}", file=sys.stderr)
         return 1
@@ -507,6 +556,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--external", default=None, metavar="PATH",
                    help="an extra labelled folder (exactly the training folder's class folder "
                         "names, no file shared with it) scored by every run")
+    p.add_argument("--external-masks", default=None, metavar="PATH",
+                   help="lesion masks of the --external images (<image stem>_*.png): they are "
+                        "also scored cropped to the lesion (lesion_box)")
+    p.add_argument("--geometry", choices=GEOMETRY_TEXT, default="squash",
+                   help="how a photo becomes square: squash (whole photo, stretched), crop "
+                        "(largest centred square) or pad (black bars)")
+    p.add_argument("--resample", default="bilinear",
+                   choices=("bilinear", "area", "bilinear_plain", "nearest"),
+                   help="resampling filter: bilinear (antialiased, default), area, "
+                        "bilinear_plain (no antialiasing) or nearest")
     p.add_argument("--workers", type=int, default=1, help="parallel runs (processes, >= 1)")
     p.add_argument("--allow-dirty", action="store_true",
                    help="run from a checkout with uncommitted changes")
@@ -520,7 +579,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                               resolutions=args.resolutions, seeds=args.seeds, out=args.out,
                               models=args.models, epochs=args.epochs, max_images=args.max_images,
                               allow_dirty=args.allow_dirty, workers=args.workers,
-                              external=args.external, preprocessing=args.preprocessing)
+                              external=args.external, preprocessing=args.preprocessing,
+                              geometry=args.geometry, resample=args.resample,
+                              external_masks=args.external_masks)
     except (DataError, SweepConfigError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

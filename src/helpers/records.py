@@ -73,6 +73,8 @@ IDENTITY_KEYS: tuple[str, ...] = (
     "split_seed",
     "external",
     "val_fraction",
+    "geometry",
+    "resample",
 )
 """The training parameters that define a run (everything except where files live)."""
 
@@ -89,12 +91,14 @@ OMITTED_AT_DEFAULT: dict[str, Any] = {
     "split_seed": None,
     "external": None,
     "val_fraction": None,
+    "geometry": "squash",
+    "resample": "bilinear",
 }
 """Identity keys added after the first records were made: left out of the canonical params at
 their default value, which is what every earlier run used, so that earlier run ids stay valid."""
 
 LOCATION_KEYS: tuple[str, ...] = ("data_root", "weights_dir", "cache_dir", "output_dir",
-                                   "external_root")
+                                   "external_root", "external_masks")
 """Parameters that say where files live: passed to runs, never part of a run's identity."""
 
 OPTION_KEYS: tuple[str, ...] = ("save_model",)
@@ -164,10 +168,12 @@ def _slug(value: Any) -> str:
 
 
 def run_id(params: Mapping[str, Any] | Any) -> str:
-    """``<dataset>-<task>-<model>-<res>-<regime>-<prep>[-bf16][-ext_<external>]-s<seed>-<hash8>``.
+    """``<dataset>-<task>-<model>-<res>-<regime>-<prep>[-bf16][-<geometry>][-<resample>]``
+    ``[-ext_<external>]-s<seed>-<hash8>``.
 
-    ``-bf16`` only for mixed bfloat16 precision and ``-ext_<name>`` only for a run that scores
-    an external test set, so the ids of every other run stay what they were (chapters 03, 04).
+    ``-bf16`` only for mixed bfloat16 precision, the geometry and resample only when they are
+    not the defaults (squash, bilinear) and ``-ext_<name>`` only for a run that scores an
+    external test set, so the ids of every other run stay what they were (chapters 03, 04, 09).
     """
     canon = canonical_params(params)
     missing = [k for k in (*RUN_ID_FIELDS, "seed") if k not in canon]
@@ -176,6 +182,9 @@ def run_id(params: Mapping[str, Any] | Any) -> str:
     head = "-".join(_slug(canon[k]) for k in RUN_ID_FIELDS)
     if canon.get("precision") == "mixed_bfloat16":  # float32, the default, is not named
         head += "-bf16"
+    for key in ("geometry", "resample"):  # left out of canon at their defaults
+        if key in canon:
+            head += f"-{_slug(canon[key])}"
     if canon.get("external") is not None:  # None, the default, is left out of canon
         head += f"-ext_{_slug(canon['external'])}"
     return f"{head}-s{_slug(canon['seed'])}-{params_hash(canon)}"

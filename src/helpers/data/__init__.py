@@ -6,17 +6,16 @@
 
 from .core import DataError, DataReport, Dataset, DuplicateGroup, Split
 from .download import download
+from .external import external_fingerprint, external_masks, load_external
 from .figures import sample_grid
 from .loader import (
     data_fingerprint,
-    external_fingerprint,
     get_source,
     list_datasets,
     load_dataset,
-    load_external,
     validate_data_params,
 )
 
 __all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "data_fingerprint", "external_fingerprint",
-           "download", "get_source", "load_external",
+           "external_masks", "download", "get_source", "load_external",
            "list_datasets", "load_dataset", "sample_grid", "validate_data_params"]

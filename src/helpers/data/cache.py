@@ -2,7 +2,9 @@
 
 Both are keyed by the data set name and a fingerprint of the source files (path, size,
 modification time and inode change time of every file: :meth:`Source.stat_key`), so a changed
-folder invalidates them. Files are written atomically (:func:`helpers.files.atomic_write`: a
+folder invalidates them. Decoded arrays made with another geometry or resampling than the
+defaults (squash, bilinear: :mod:`helpers.data.resize`) have both in their file name, and
+lesion-box arrays the masks' fingerprint too, so no load reads arrays made another way. Files are written atomically (:func:`helpers.files.atomic_write`: a
 temporary file in the same folder, then ``os.replace``), without flushing to disk: a cache lost
 in a power cut is rebuilt.
 
@@ -34,6 +36,7 @@ from PIL import Image
 
 from ..files import DAMAGED_FILE_ERRORS, atomic_write, atomic_write_json, warn_damaged
 from .images import THUMB_SIZE, fingerprint_image, jpeg_stream_problem, prepare
+from .resize import DEFAULT_GEOMETRY, DEFAULT_RESAMPLE, read_mask, variant_tag
 from .sources import Entry, MnistSource, Source
 
 INDEX_VERSION = 2
@@ -114,26 +117,45 @@ def build_index(src: Source, entries: list[Entry], key: str, cache_root: Path
                      dict(zip(rels, thumb, strict=True)), dict(zip(rels, skip, strict=True))), False
 
 
-def decode_entry(src: Source, e: Entry, resolution: int) -> np.ndarray:
-    """Decode one entry to (s, s, 3) uint8 RGB (bilinear); monkeypatched by the cache test."""
+def decode_entry(src: Source, e: Entry, resolution: int, geometry: str = DEFAULT_GEOMETRY,
+                 resample: str = DEFAULT_RESAMPLE, mask: Path | None = None) -> np.ndarray:
+    """Decode one entry to (s, s, 3) uint8 RGB; monkeypatched by the cache test.
+
+    ``geometry``/``resample``: :mod:`helpers.data.resize` (default: bilinear squash);
+    ``mask``: the entry's lesion-mask file, for ``geometry="lesion_box"``.
+    """
     with src.open_image(e) as img:
-        return prepare(img, resolution)
+        return prepare(img, resolution, geometry, resample,
+                       read_mask(mask) if mask is not None else None)
 
 
-def _decode_safe(src: Source, e: Entry, resolution: int) -> tuple[np.ndarray | None, str]:
+def _decode_safe(src: Source, e: Entry, resolution: int, geometry: str, resample: str,
+                 masks: dict[str, Path] | None) -> tuple[np.ndarray | None, str]:
+    mask = masks.get(e.rel) if masks is not None else None
+    if geometry == "lesion_box" and mask is None:
+        return None, "no lesion mask"
     try:
-        return decode_entry(src, e, resolution), ""
+        return decode_entry(src, e, resolution, geometry, resample, mask), ""
     except Exception as exc:  # noqa: BLE001 - reported as a skip with its reason
-        return None, f"unreadable image ({exc.__class__.__name__}: {exc})"
+        what = "unreadable lesion mask or image" if mask is not None else "unreadable image"
+        return None, f"{what} ({exc.__class__.__name__}: {exc})"
 
 
-def load_arrays(src: Source, entries: list[Entry], key: str, resolution: int, cache_root: Path
+def load_arrays(src: Source, entries: list[Entry], key: str, resolution: int, cache_root: Path,
+                geometry: str = DEFAULT_GEOMETRY, resample: str = DEFAULT_RESAMPLE,
+                masks: dict[str, Path] | None = None, masks_key: str = ""
                 ) -> tuple[np.ndarray, dict[str, int], dict[str, str], bool]:
     """Decoded images of all entries at one resolution, from the cache or decoded now.
 
-    Returns (images, row of each entry's rel, skip reasons, cache hit).
+    ``geometry``/``resample`` name how images become square (:mod:`helpers.data.resize`);
+    ``geometry="lesion_box"`` takes each entry's mask file from ``masks`` (rel -> path) and
+    needs ``masks_key`` (their fingerprint) for the cache file name; an entry without a mask
+    is a skip. Returns (images, row of each entry's rel, skip reasons, cache hit).
     """
-    stem = f"{src.name}-{key[:20]}-{resolution}px"
+    if geometry == "lesion_box" and not masks_key:
+        raise ValueError("geometry='lesion_box' needs masks and their fingerprint (masks_key)")
+    tag = variant_tag(geometry, resample) + (f"-m{masks_key[:12]}" if masks_key else "")
+    stem = f"{src.name}-{key[:20]}-{resolution}px{tag}"
     npy, meta = cache_root / f"{stem}.npy", cache_root / f"{stem}.json"
     rels = [e.rel for e in entries]
     if npy.is_file() and meta.is_file():
@@ -148,7 +170,8 @@ def load_arrays(src: Source, entries: list[Entry], key: str, resolution: int, ca
         except DAMAGED_FILE_ERRORS as exc:  # a damaged cache file is rebuilt
             warn_damaged(f"{npy} (or {meta.name})", exc, "decoding the images again")
     with ThreadPoolExecutor(workers()) as pool:
-        results = list(pool.map(lambda e: _decode_safe(src, e, resolution), entries))
+        results = list(pool.map(
+            lambda e: _decode_safe(src, e, resolution, geometry, resample, masks), entries))
     good = [(e.rel, a) for e, (a, _) in zip(entries, results, strict=True) if a is not None]
     skip = {e.rel: why for e, (_, why) in zip(entries, results, strict=True) if why}
     images = (np.stack([a for _, a in good]) if good

@@ -64,6 +64,9 @@ class DataReport:
     cache: dict[str, str] = field(default_factory=dict)  # {"index": "hit"|"miss", "arrays": ...}
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # how the images became square (helpers.data.resize): {"geometry": ..., "resample": ...}
+    resize: dict[str, str] = field(default_factory=lambda: {"geometry": "squash",
+                                                            "resample": "bilinear"})
 
     @property
     def removed_ids(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""Image decoding: any PIL mode to RGB, bilinear resize to a square, perceptual hash (chapter 01).
+"""Image decoding: any PIL mode to RGB, resize to a square, perceptual hash (chapter 01).
 
 Conventions (documented in the data chapter):
 * Alpha (RGBA, LA, P with transparency) is composited on a white background, then dropped.
@@ -11,7 +11,10 @@ Conventions (documented in the data chapter):
   every such image in ``report.warnings``.
 * EXIF orientation (phone photos) is applied before resizing.
 * Resizing uses Pillow's bilinear filter (``Image.BILINEAR``), the method of the paper's Keras
-  pipeline; the aspect ratio is not kept (a non-square image is stretched to a square).
+  pipeline; the aspect ratio is not kept (a non-square image is stretched to a square). These
+  are the defaults of a run's ``geometry`` (``squash``) and ``resample`` (``bilinear``); the
+  other choices (centre crop, black padding, lesion box; area, plain bilinear, nearest) are in
+  :mod:`helpers.data.resize`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps
+
+from .resize import DEFAULT_GEOMETRY, DEFAULT_RESAMPLE, lesion_box, to_square
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 PHASH_GREY_SIZE = 64  # images are reduced to a 64x64 grey picture before the 8x8 DCT hash
@@ -79,30 +84,43 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def prepare(img: Image.Image, resolution: int) -> np.ndarray:
-    """Orient, convert to RGB and bilinear-resize one opened image to (s, s, 3) uint8 (chapter 01)."""
+def prepare(img: Image.Image, resolution: int, geometry: str = DEFAULT_GEOMETRY,
+            resample: str = DEFAULT_RESAMPLE, mask: np.ndarray | None = None) -> np.ndarray:
+    """Orient, convert to RGB and resize one opened image to (s, s, 3) uint8 (chapter 01).
+
+    ``geometry`` and ``resample``: :func:`helpers.data.resize.to_square` (the defaults squash
+    the whole image with Pillow's bilinear filter); ``lesion_box`` needs the image's lesion
+    ``mask``, of the image's size (ValueError otherwise).
+    """
     img.load()
     if img.getexif().get(0x0112, 1) != 1:  # EXIF orientation tag (phone photos)
         img = ImageOps.exif_transpose(img)
-    img = to_rgb(img)
-    if img.size != (resolution, resolution):
-        img = img.resize((resolution, resolution), Image.BILINEAR)
+    box = None
+    if geometry == "lesion_box":
+        if mask is None or mask.shape[:2] != (img.height, img.width):
+            got = "no mask" if mask is None else f"a {mask.shape[1]}x{mask.shape[0]} mask"
+            raise ValueError(f"lesion mask does not fit: {got} for a {img.width}x{img.height} "
+                             "image")
+        box = lesion_box(mask)
+    img = to_square(to_rgb(img), resolution, geometry, resample, box)
     arr = np.asarray(img, dtype=np.uint8)
     if arr.shape != (resolution, resolution, 3):  # pragma: no cover - defensive
         raise ValueError(f"unexpected decoded shape {arr.shape}")
     return arr
 
 
-def decode_file(path: str | Path, resolution: int) -> np.ndarray:
-    """Decode one image file to a (s, s, 3) uint8 RGB array with bilinear resizing (chapter 01)."""
+def decode_file(path: str | Path, resolution: int, geometry: str = DEFAULT_GEOMETRY,
+                resample: str = DEFAULT_RESAMPLE) -> np.ndarray:
+    """Decode one image file to a (s, s, 3) uint8 RGB array (default: bilinear squash) (chapter 01)."""
     with Image.open(path) as img:
-        return prepare(img, resolution)
+        return prepare(img, resolution, geometry, resample)
 
 
-def decode_bytes(data: bytes, resolution: int) -> np.ndarray:
+def decode_bytes(data: bytes, resolution: int, geometry: str = DEFAULT_GEOMETRY,
+                 resample: str = DEFAULT_RESAMPLE) -> np.ndarray:
     """Decode encoded image bytes like :func:`decode_file` (chapter 01)."""
     with Image.open(io.BytesIO(data)) as img:
-        return prepare(img, resolution)
+        return prepare(img, resolution, geometry, resample)
 
 
 # Markers that may end a scan of a JPEG file (tables, comments, APPn, DNL, the next scan, EOI).

@@ -1,8 +1,9 @@
 """load_dataset: registry source -> index -> decoded arrays -> dedup -> splits (chapter 01).
 
-A little over 400 lines because :func:`data_fingerprint` must share the indexing, dedup, split
+About 400 lines because :func:`data_fingerprint` must share the indexing, dedup, split
 and subset steps with :func:`load_dataset` (the sweep's resume check compares the two), and
-keeping both in one module keeps them from drifting apart.
+keeping both in one module keeps them from drifting apart. An external test set (another
+hospital's folder and its lesion masks) is loaded by :mod:`helpers.data.external`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .cache import build_index, load_arrays
 from .core import SPLITS, DataError, DataReport, Dataset, Split
 from .dedup import NEAR_THRESHOLD, apply_policy, find_groups
 from .images import constant_colour, high_bit_depth
+from .resize import DEFAULT_GEOMETRY, DEFAULT_RESAMPLE, check, is_default
 from .sources import REGISTRY, Entry, FolderSource, KermanySource, MnistSource, Source
 from .splits import balanced_subsample, patient_split, stratified_split, stratified_subset
 
@@ -236,8 +238,13 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
                  split_strategy: str | None = None, balanced_eval: bool = False,
                  max_images: int | None = None, on_unreadable: str = "skip",
                  near_threshold: int | None = None, split_seed: int | None = None,
-                 val_fraction: float | None = None) -> Dataset:
+                 val_fraction: float | None = None, geometry: str = DEFAULT_GEOMETRY,
+                 resample: str = DEFAULT_RESAMPLE) -> Dataset:
     """Load a registered data set as uint8 RGB arrays with 0/1 labels and a report (chapter 01).
+
+    ``geometry`` and ``resample`` say how each image becomes ``resolution`` x ``resolution``
+    (:mod:`helpers.data.resize`; default: the whole image, bilinear); ``report.resize`` names
+    them. The fingerprint is over the files, whatever they are.
 
     ``split_seed`` seeds the splits and the balanced/``max_images`` subsets instead of ``seed``
     (None: ``seed``): training runs of several seeds then share one test set.
@@ -258,6 +265,7 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
         seed = int(split_seed)
     if on_unreadable not in ("skip", "raise"):
         raise ValueError("on_unreadable must be 'skip' or 'raise'")
+    check(geometry, resample)
     src = get_source(name, data_root)
     entries = src.entries()
     tasks = src.tasks
@@ -285,7 +293,8 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
     key = src.stat_key(entries)
     index, idx_hit = build_index(src, entries, key, cache_root)
     ok = [e for e in entries if not index.skip.get(e.rel)]
-    images, rows, skip2, arr_hit = load_arrays(src, ok, key, resolution, cache_root)
+    images, rows, skip2, arr_hit = load_arrays(src, ok, key, resolution, cache_root,
+                                               geometry, resample)
 
     prefix = f"{src.folder}/" if src.folder else ""
     skipped = [(prefix + r, why) for r, why in src.skipped]
@@ -312,6 +321,9 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
                  balanced_eval, max_images, val_fraction)
     ids, labels, ents, sel = plan.ids, plan.labels, plan.ents, plan.sel
     dup_report, notes = plan.dup_report, plan.notes
+    if not is_default(geometry, resample):
+        notes.append(f"images brought to {resolution}x{resolution} by geometry {geometry!r} "
+                     f"and resample {resample!r}")
 
     splits: dict[str, Split] = {}
     for s in SPLITS:
@@ -334,7 +346,7 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
         near_dup_action=src.near_dup_action, near_dup_threshold=threshold, skipped=skipped,
         warnings=warned,
         cache={"index": "hit" if idx_hit else "miss", "arrays": "hit" if arr_hit else "miss"},
-        notes=notes)
+        notes=notes, resize={"geometry": geometry, "resample": resample})
     return Dataset(name, task, resolution, class_names, splits, report,
                    _fingerprint(name, task, plan, index))
 
@@ -376,54 +388,3 @@ def data_fingerprint(name: str, task: str | None = None,
     plan = _plan(src, name, strategy, [entries[i] for i in use], labels_all[use], index,
                  NEAR_THRESHOLD, int(seed), bool(balanced_eval), max_images, val_fraction)
     return _fingerprint(name, task, plan, index)
-
-
-def load_external(data_root: str | os.PathLike[str], task: str, resolution: int,
-                  cache_dir: str | os.PathLike[str] | None = None
-                  ) -> tuple[Split, tuple[str, str], str]:
-    """Every image of an external folder of class folders as one test split (chapter 03).
-
-    Another hospital's images, any size and format, scored at the run's resolution: no split,
-    no duplicate removal, unreadable files skipped (as in :func:`load_dataset`). ``task`` must
-    name one of its two class folders. Returns (split, class names, fingerprint); the
-    fingerprint is a sha256 over (id, label, file sha256) of every image used.
-    """
-    src = FolderSource(config.data_root(data_root))
-    if task not in src.tasks:
-        raise DataError(f"external folder '{src.root.name}': no class folder {task!r} (the "
-                        f"run's positive class); its class folders are {sorted(src.tasks)}.")
-    entries = [e for e in src.entries() if not src.is_empty(e)]
-    class_names, labels_all = src.task_labels(task, entries)
-    cache_root = config.cache_dir(cache_dir) / "arrays"
-    key = src.stat_key(entries)
-    index, _ = build_index(src, entries, key, cache_root)
-    ok = [e for e in entries if not index.skip.get(e.rel)]
-    fp = _external_fp(task, entries, labels_all, index)
-    images, rows, _, _ = load_arrays(src, ok, key, resolution, cache_root)
-    idx = [i for _, i in sorted((e.id, i) for i, e in enumerate(entries) if e.rel in rows)]
-    labels = labels_all[idx].astype(np.int64)
-    for c in (0, 1):
-        if not (labels == c).any():
-            raise DataError(f"external folder '{src.root.name}' has no readable image of class "
-                            f"'{class_names[c]}'.")
-    imgs = np.stack([images[rows[entries[i].rel]] for i in idx])
-    ids = np.array([entries[i].id for i in idx], dtype=str)
-    return Split(imgs, labels, ids), class_names, fp
-
-
-def _external_fp(task: str, entries: list[Entry], labels: np.ndarray, index) -> str:
-    h = hashlib.sha256(f"external\0{task}\0".encode())
-    for ident, i in sorted((e.id, i) for i, e in enumerate(entries) if not index.skip.get(e.rel)):
-        h.update(f"{ident}\0{labels[i]}\0{index.sha256[entries[i].rel]}\n".encode())
-    return h.hexdigest()
-
-
-def external_fingerprint(data_root: str | os.PathLike[str], task: str,
-                         cache_dir: str | os.PathLike[str] | None = None) -> str:
-    """:func:`load_external`'s fingerprint without decoding pixels (sweep resume)."""
-    src = FolderSource(config.data_root(data_root))
-    entries = [e for e in src.entries() if not src.is_empty(e)]
-    _, labels_all = src.task_labels(task, entries)
-    index, _ = build_index(src, entries, src.stat_key(entries),
-                           config.cache_dir(cache_dir) / "arrays")
-    return _external_fp(task, entries, labels_all, index)

@@ -1,7 +1,7 @@
 """Command line of the sweep: ``python -m helpers sweep CONFIG ...`` (chapter 03).
 
 ``python -m helpers sweep CONFIG [--data-root P] [--weights-dir P] [--cache-dir P]
-[--output-dir P] [--dry-run] [--only SUBSTRING] [--max-runs N] [--allow-dirty]
+[--output-dir P] [--external-root P] [--external-masks P] [--dry-run] [--only SUBSTRING] [--max-runs N] [--allow-dirty]
 [--executor {process,dask,dask-local}] [--workers N] [--scheduler ADDRESS]``; exit status 0
 when no run failed, 1 when one did, 2 for a bad config or bad options (or uncommitted changes
 in the notebook's checkout without ``--allow-dirty``, an input folder that ``--dry-run`` or, for
@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default=None, help="override the config's output_dir")
     p.add_argument("--external-root", default=None,
                    help="folder of class folders scored by runs with external=<name>")
+    p.add_argument("--external-masks", default=None, metavar="PATH",
+                   help="folder of lesion masks of the external set (<image stem>_*.png): its "
+                   "images are also scored cropped to the lesion (lesion_box)")
     p.add_argument("--dry-run", action="store_true",
                    help="list the runs and their estimated time, check every input folder "
                    "(data, external set); execute nothing")
@@ -111,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_dir=args.cache_dir,
             output_dir=args.output_dir,
             external_root=args.external_root,
+            external_masks=args.external_masks,
             dry_run=args.dry_run,
             only=args.only,
             max_runs=args.max_runs,

@@ -1,8 +1,8 @@
 """What a sweep checks before it runs anything: its inputs and its output folder (ch. 03).
 
-- :class:`InputCheck`: the data fingerprint, weights sha256 and external-set fingerprint a run
-  would use now (a finished record made with others is re-run), and what makes an input
-  folder unusable (``--dry-run`` reports every one; a real sweep refuses a bad external folder
+- :class:`InputCheck`: the data fingerprint, weights sha256 and external-set (and lesion-mask)
+  fingerprints a run would use now (a finished record made with others is re-run), and what
+  makes an input folder unusable (``--dry-run`` reports every one; a real sweep refuses a bad external folder
   at once instead of after features and training in every run);
 - :func:`check_writable`: the results folder takes records, notebooks, logs and locks, or a
   :class:`~helpers.sweep.config.SweepConfigError` naming the folder and what to do;
@@ -46,9 +46,11 @@ class InputCheck:
     """
 
     def __init__(self, data_root: Path | None, weights_dir: Path | None,
-                 cache_dir: Path | None, external_root: Path | None = None) -> None:
+                 cache_dir: Path | None, external_root: Path | None = None,
+                 external_masks: Path | None = None) -> None:
         self.data_root, self.weights_dir, self.cache_dir = data_root, weights_dir, cache_dir
-        self.external_root = external_root
+        self.external_root, self.external_masks = external_root, external_masks
+        self.notes: list[str] = []  # what the sweep should say, not an error (masks missing)
         self.memo: dict[tuple, tuple[str | None, str | None]] = {}
 
     def _data(self, params: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -109,6 +111,28 @@ class InputCheck:
                 self.memo[key] = (None, _first_line(exc))
         return self.memo[key]
 
+    def _masks(self) -> tuple[str | None, str | None]:
+        """(masks fingerprint, None) or (None, what is wrong with the lesion-mask folder)."""
+        key = ("masks",)
+        if key not in self.memo:
+            from helpers.data import DataError, external_masks
+
+            try:
+                if self.external_root is None or not self.external_root.is_dir():
+                    raise DataError("no usable external folder to match the masks to")
+                masks, missing, fp = external_masks(self.external_root, self.external_masks)
+                if not masks:
+                    raise DataError(f"no lesion mask in '{self.external_masks.name}' matches an "
+                                    f"image of '{self.external_root.name}' (the mask of "
+                                    "<class>/<stem>.jpg is named <stem>_*.png or <stem>.png)")
+                self.memo[key] = (fp, None)
+                if missing:
+                    self.notes.append(f"{len(missing)} external image(s) have no lesion mask "
+                                      f"(e.g. {missing[0]!r}): runs will not score 'lesion_box'")
+            except (DataError, OSError, ValueError) as exc:
+                self.memo[key] = (None, _first_line(exc))
+        return self.memo[key]
+
     def problems(self, runs: Sequence[Mapping[str, Any]], *, data: bool = True) -> list[str]:
         """What makes the input folders of ``runs`` unusable, one line each (``--dry-run``).
 
@@ -123,6 +147,10 @@ class InputCheck:
             if params.get("external") and (err := self._external(params)[1]):
                 out[f"external set {params.get('external')!r}: {err} (check "
                     "--external-root)"] = None
+            if (params.get("external") and self.external_masks is not None
+                    and (err := self._masks()[1])):
+                out[f"lesion masks of {params.get('external')!r}: {err} (check "
+                    "--external-masks)"] = None
         return list(out)
 
     def changed(self, params: Mapping[str, Any], rec: Mapping[str, Any]) -> str | None:
@@ -133,6 +161,9 @@ class InputCheck:
             if _is_digest(old_e) and new_e and old_e != new_e:
                 return (f"external test set changed: fingerprint {old_e[:4]}\u2026 \u2192 "
                         f"{new_e[:4]}\u2026; re-running")
+            why = self._masks_changed(prov) if self.external_masks is not None else None
+            if why:
+                return why
         old = prov.get("data_fingerprint")
         new, err = self._data(params)
         if new is None:
@@ -143,6 +174,18 @@ class InputCheck:
         if _is_digest(old_w) and new_w and old_w != new_w:
             return (f"weights changed: {prov.get('weights_file') or params.get('model')} sha256 "
                     f"{old_w[:4]}\u2026 \u2192 {new_w[:4]}\u2026; re-running")
+        return None
+
+    def _masks_changed(self, prov: Mapping[str, Any]) -> str | None:
+        """Why a finished external run must score the lesion masks given now, else None."""
+        old_m, new_m = prov.get("external_masks_fingerprint"), self._masks()[0]
+        if new_m is None or old_m == new_m:
+            return None
+        if _is_digest(old_m):
+            return (f"lesion masks changed: fingerprint {old_m[:4]}\u2026 \u2192 "
+                    f"{new_m[:4]}\u2026; re-running")
+        if old_m is None and _is_digest(prov.get("external_fingerprint")):
+            return "lesion masks given now (the record has no lesion_box scores); re-running"
         return None
 
 

@@ -78,6 +78,7 @@ def run_sweep(
     cache_dir: str | os.PathLike[str] | None = None,
     output_dir: str | os.PathLike[str] | None = None,
     external_root: str | os.PathLike[str] | None = None,
+    external_masks: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     only: str | None = None,
     max_runs: int | None = None,
@@ -94,6 +95,7 @@ def run_sweep(
     changes unless ``allow_dirty``: each record then stores ``provenance.git_diff_sha256``.
     ``save_models`` passes ``save_model=True`` to the runs it starts (not to their identity):
     each keeps its trained model in the cache (:mod:`helpers.training.kept`).
+    ``external_masks``: the external set's lesion masks (a location, like ``external_root``).
     """
     if max_runs is not None and max_runs < 0:
         raise SweepConfigError(f"max_runs={max_runs}: give 0 or more (runs to start)")
@@ -120,6 +122,7 @@ def run_sweep(
         ("weights_dir", weights_dir, hconfig.ENV_WEIGHTS_DIR),
         ("cache_dir", cache_dir, hconfig.ENV_CACHE_DIR),
         ("external_root", external_root, None),  # runs with external=<name> score it
+        ("external_masks", external_masks, None),  # ... and its images cropped to the lesion
     ):
         value = explicit or (os.environ.get(env, "").strip() if env else None) or None
         if value:
@@ -127,6 +130,9 @@ def run_sweep(
     if "external_root" not in locations and any(p.get("external") for p in runs):
         raise SweepConfigError(f"{_where(cfg)}: runs set external=<name>: pass the folder to "
                                "score with --external-root PATH")
+    if "external_masks" in locations and "external_root" not in locations:
+        raise SweepConfigError("--external-masks belongs to an external set: pass its folder "
+                               "with --external-root PATH too")
     options = {"save_model": True} if save_models else {}
     # papermill injects any name it is given: refuse one the notebook does not define
     used = {k for params in runs for k in params} | set(locations) | set(options)
@@ -142,7 +148,7 @@ def run_sweep(
     summary = SweepSummary(name=name, output_dir=out)
     check = InputCheck(*(
         (_resolve(root_p, locations[k]) if k in locations else None)
-        for k in ("data_root", "weights_dir", "cache_dir", "external_root")))
+        for k in ("data_root", "weights_dir", "cache_dir", "external_root", "external_masks")))
     base = {"locations": locations, "options": options, "notebook": str(nb_path),
             "cwd": str(root_p), "kernel_name": KERNEL_NAME}
     todo = _plan(runs, out, base, check, summary, say, only=only, max_runs=max_runs)
@@ -169,6 +175,8 @@ def run_sweep(
         if problems:
             raise SweepConfigError("an input folder of the runs is not usable:\n  "
                                    + "\n  ".join(problems))
+        for note in check.notes:
+            say(f"note: {note}")
         check_writable(out, len(todo))
         try:
             say.open()
@@ -274,6 +282,8 @@ def _dry_run(todo: list[tuple[dict[str, Any], dict[str, Any]]], check: InputChec
     summary.problems = check.problems([spec["params"] for spec, _row in todo])
     for problem in summary.problems:
         say(f"  input problem: {problem}")
+    for note in check.notes:
+        say(f"  note: {note}")
     return summary
 
 

@@ -7,7 +7,9 @@
 * :mod:`~helpers.training.batches`: the seeded in-memory batches;
 * :mod:`~helpers.training.checkpoints`: per-epoch checkpoints and resumption;
 * :mod:`~helpers.training.measure`: parameters, MACs, saved size and latency;
-* :mod:`~helpers.training.run`: :func:`run_training`, the run itself, as named steps.
+* :mod:`~helpers.training.run`: :func:`run_training`, the run itself, as named steps;
+* :mod:`~helpers.training.external`: :func:`add_external`, an external test set scored in
+  every geometry.
 
 :mod:`helpers.train` re-exports the public names, so ``from helpers.train import run_training``
 keeps working. This ``__init__`` imports nothing, so ``import helpers.training.params`` loads

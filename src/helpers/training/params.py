@@ -23,6 +23,13 @@ chest X-rays) sets the share of the pooled training images that a *seeded* split
 patient level) moves to validation, e.g. 0.2 for Kilaru et al.'s 80/20 split; ``None`` keeps the
 data set's default (10 % for Kermany) and is left out of the run id.
 
+Another hospital's images (issue 29) add ``geometry`` (``squash``, ``crop``, ``pad``) and
+``resample`` (``bilinear``, ``area``, ``bilinear_plain``, ``nearest``): how every image of the
+run, its splits' and its external set's, becomes N x N (:mod:`helpers.data.resize`); both are
+left out of the run id at their defaults (squash, bilinear), what every earlier run did. The
+location ``external_masks`` is a folder of lesion masks of the external set: its images are
+then also scored cropped to the lesion (``lesion_box``).
+
 The training notebook collects its parameters from its globals with :func:`params_from_namespace`.
 This module imports neither Keras nor TensorFlow, not even inside :func:`validate_params`.
 """
@@ -98,6 +105,10 @@ class TrainParams:
     # every image of it is scored at the run's resolution (record split "external")
     external: str | None = None
     val_fraction: float | None = None  # seeded splits: share moved to validation (None: data set's)
+    # how every image of the run becomes N x N (helpers.data.resize): squash | crop | pad, and
+    # bilinear (antialiased) | area | bilinear_plain | nearest
+    geometry: str = "squash"
+    resample: str = "bilinear"
     # not part of the identity: keep the trained model in the cache (helpers.training.kept)
     save_model: bool = False
     # locations (explicit argument → environment variable → default; see helpers.config)
@@ -106,13 +117,15 @@ class TrainParams:
     cache_dir: str | None = None
     output_dir: str | None = field(default=None)
     external_root: str | None = None
+    external_masks: str | None = None  # lesion masks of the external set: adds "lesion_box"
 
     def identity(self) -> dict[str, Any]:
         """The params that define the run (no locations) (training chapter)."""
         return canonical_params(dataclasses.asdict(self))
 
 
-_LOCATIONS = ("data_root", "weights_dir", "cache_dir", "output_dir", "external_root")
+_LOCATIONS = ("data_root", "weights_dir", "cache_dir", "output_dir", "external_root",
+              "external_masks")
 
 
 def _names() -> list[str]:
@@ -148,11 +161,16 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
         raise ValueError(f"unknown parameter(s) {unknown}{hints}; allowed: {names}")
     p = dataclasses.asdict(TrainParams())
     p.update(raw)
+    from helpers.data.resize import GEOMETRIES, RESAMPLES  # here: helpers.data is slow to import
 
     def bad(name: str, expected: str) -> ValueError:
         return ValueError(f"parameter {name}={p[name]!r} is invalid: expected {expected}")
 
-    for name, options in (("model", MODELS), ("regime", REGIMES), ("preprocessing", PREPROCESSING)):
+    if p["geometry"] == "lesion_box":  # masks exist for an external set only
+        raise bad("geometry", f"one of {list(GEOMETRIES)}; 'lesion_box' is scored for the "
+                  "external set, in addition, when external_masks is given")
+    for name, options in (("model", MODELS), ("regime", REGIMES), ("preprocessing", PREPROCESSING),
+                          ("geometry", GEOMETRIES), ("resample", RESAMPLES)):
         if not isinstance(p[name], str) or p[name] not in options:
             raise bad(name, f"one of {list(options)}")
     if not isinstance(p["dataset"], str) or not p["dataset"]:

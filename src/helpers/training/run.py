@@ -7,7 +7,8 @@ augmentation, schedules, TTA — live in their own modules.)
 named steps: :func:`load_data`, :func:`build_model`, :func:`fit_inputs` (images, or the cached
 features of the frozen base), :func:`fit_with_resume`, :func:`evaluate` and
 :func:`~helpers.training.measure.measure_model`, and :func:`assemble_record` puts their results
-into the record that :func:`save_record` writes.
+into the record that :func:`save_record` writes; a run with an external test set then scores
+it (:func:`helpers.training.external.add_external`).
 
 Regimes: ``full`` (all layers trainable, the paper's), ``partial`` (top ``unfreeze_blocks``
 blocks, BatchNorm frozen; see :mod:`helpers.models`) and ``frozen`` (the fast path: pooled
@@ -43,6 +44,7 @@ import numpy as np
 from helpers import config, precision, records
 from helpers.training import checkpoints
 from helpers.training.batches import Augment, array_batches
+from helpers.training.external import add_external
 from helpers.training.kept import keep_model
 from helpers.training.measure import measure_model
 from helpers.training.params import DROPOUT, LR_FACTOR, LR_PATIENCE, TrainParams, validate_params
@@ -113,7 +115,7 @@ def _train_in_policy(p: TrainParams, *, dataset, callbacks, verbose, measure,
         if epochs_run and fit.train_s else None,
     })
     record = assemble_record(rid, identity, dataset, fit.state["history"], preds, metrics, cost,
-                             latency, timing, built.prov)
+                             latency, timing, built.prov, resize_settings(p))
     record["warnings"] = list(fit.warnings)
     record["training"] = training_settings(p, dataset, inputs)
     if plain is not None:  # tta: "metrics" are the TTA ones; the original images alone here
@@ -141,8 +143,14 @@ def load_data(p: TrainParams, dataset=None):
         dataset = load_dataset(p.dataset, task=p.task, resolution=p.resolution,
                                data_root=p.data_root, cache_dir=p.cache_dir, seed=p.seed,
                                balanced_eval=p.balanced_eval, max_images=p.max_images,
-                               split_seed=p.split_seed, val_fraction=p.val_fraction)
+                               split_seed=p.split_seed, val_fraction=p.val_fraction,
+                               geometry=p.geometry, resample=p.resample)
     report = getattr(dataset, "report", None)
+    made = dict(getattr(report, "resize", None) or {"geometry": "squash", "resample": "bilinear"})
+    if made != resize_settings(p):
+        raise ValueError(f"the dataset's images were made with {made} but the run asks for "
+                         f"{resize_settings(p)}; load it with load_dataset(..., geometry="
+                         f"{p.geometry!r}, resample={p.resample!r})")
     if p.val_fraction is not None and report is not None and not any(
             f"{round(100 * p.val_fraction)}% of each class to val" in n for n in report.notes):
         raise ValueError(f"val_fraction={p.val_fraction} but the dataset was loaded with another "
@@ -214,7 +222,8 @@ def fit_inputs(p: TrainParams, built: BuiltModel, dataset) -> FitInputs:
     path = feats_mod.feature_cache_path(
         dataset=p.dataset, model=p.model, resolution=p.resolution,
         preprocessing=p.preprocessing, weights_id=weights_id,
-        digest=feats_mod.images_digest(all_ids, all_x), cache_dir=p.cache_dir)
+        digest=feats_mod.images_digest(all_ids, all_x), cache_dir=p.cache_dir,
+        geometry=p.geometry, resample=p.resample)
     f_sorted, hit = feats_mod.cached_features(extractor, all_x, all_ids, path,
                                               label=f"{p.model} {p.resolution} px")
     del all_x
@@ -408,40 +417,26 @@ def evaluate(inputs: FitInputs, dataset, p: TrainParams | None = None,
     return preds, metrics, (plain or None)
 
 
-def add_external(record: dict[str, Any], p: TrainParams, model, task: str) -> None:
-    """Score every image of the external folder with the whole model (split ``external``).
-
-    Predictions and metrics go into the record beside val/test (original images, no TTA), the
-    folder's name, classes and counts into ``data.external`` and its fingerprint into
-    ``provenance.external_fingerprint``.
-    """
-    from helpers.data import load_external
-    from helpers.metrics import binary_metrics
-
-    if not p.external_root:
-        raise ValueError(f"external={p.external!r} needs external_root, the folder of class "
-                         "folders to score (sweep: --external-root)")
-    split, names, fp = load_external(p.external_root, task, p.resolution, p.cache_dir)
-    probs = np.asarray(model.predict(array_batches(split.images, None, 64), verbose=0),
-                       dtype=np.float64).reshape(-1)
-    record["predictions"]["external"] = {"ids": split.ids.tolist(),
-                                         "labels": split.labels.tolist(), "probs": probs.tolist()}
-    record["metrics"]["external"] = binary_metrics(split.labels, probs)
-    record["data"]["external"] = {"name": p.external, "class_names": list(names),
-                                  "counts": list(split.class_counts())}
-    record["provenance"]["external_fingerprint"] = fp
+def resize_settings(p: TrainParams) -> dict[str, str]:
+    """How the run's images become N x N: the record's ``data.resize`` (training chapter)."""
+    return {"geometry": p.geometry, "resample": p.resample}
 
 
 def assemble_record(rid: str, identity: dict, dataset, history: dict, preds: dict, metrics: dict,
-                    cost: dict, latency: dict, timing: dict, prov: dict) -> dict[str, Any]:
-    """The run record (schema: CONTRIBUTING.md) from the results of the steps."""
+                    cost: dict, latency: dict, timing: dict, prov: dict,
+                    resize: dict[str, str] | None = None) -> dict[str, Any]:
+    """The run record (schema: CONTRIBUTING.md) from the results of the steps.
+
+    ``resize``: :func:`resize_settings` (None: the defaults, squash and bilinear).
+    """
     return {
         "schema": records.SCHEMA,
         "run_id": rid,
         "status": "ok",
         "params": identity,
         "data": {"class_names": list(dataset.class_names),
-                 "counts": {s: list(dataset.splits[s].class_counts()) for s in SPLITS}},
+                 "counts": {s: list(dataset.splits[s].class_counts()) for s in SPLITS},
+                 "resize": dict(resize or {"geometry": "squash", "resample": "bilinear"})},
         "history": history,
         "predictions": preds,
         "metrics": metrics,
