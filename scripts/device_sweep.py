@@ -70,7 +70,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from helpers.files import atomic_write_json  # noqa: E402
 from helpers.provenance import set_copy_check  # noqa: E402
 
-LOCATIONS = ("data_root", "weights_dir", "cache_dir")
+LOCATIONS = ("data_root", "weights_dir", "cache_dir", "external_root", "external_masks")
 VERIFICATION = "verification.json"  # in the archive's logs/: the outcome of check_copy
 
 
@@ -520,11 +520,10 @@ def metric_mismatches(rec: Mapping[str, Any]) -> list[str]:
 
     Each split of ``metrics`` (``metrics_plain``) is recomputed from ``predictions[split]``'s
     labels and ``probs`` (``probs_plain``) with the training chapter's
-    :func:`helpers.metrics.binary_metrics`; a value that differs beyond float rounding, a
+    :func:`helpers.metrics.binary_metrics`, and each geometry of ``metrics.external_geometry``
+    from ``predictions.external_geometry``; a value that differs beyond float rounding, a
     metric missing or added, or a split without usable predictions is listed.
     """
-    from helpers.metrics import binary_metrics
-
     preds = rec.get("predictions")
     preds = preds if isinstance(preds, Mapping) else {}
     out = []
@@ -534,22 +533,39 @@ def metric_mismatches(rec: Mapping[str, Any]) -> list[str]:
             out.append(f"{key}: not a mapping of splits")
             continue
         for split, stored in splits.items():
-            pred = preds.get(split)
-            if not isinstance(stored, Mapping) or not isinstance(pred, Mapping) \
-                    or probs_key not in pred:
-                out.append(f"{key}.{split}: no predictions.{split}.{probs_key} to check it by")
+            if split == GEOMETRY_SPLIT and key == "metrics":
+                by_geometry = preds.get(split)
+                by_geometry = by_geometry if isinstance(by_geometry, Mapping) else {}
+                if not isinstance(stored, Mapping):
+                    out.append(f"{key}.{split}: not a mapping of geometries")
+                    continue
+                for geometry, one in stored.items():
+                    out += _metric_mismatch(f"{key}.{split}.{geometry}", one,
+                                            by_geometry.get(geometry), probs_key)
                 continue
-            try:
-                fresh = binary_metrics(pred.get("labels"), pred[probs_key])
-            except (TypeError, ValueError) as exc:
-                out.append(f"{key}.{split}: its predictions cannot be scored ({exc})")
-                continue
-            out += [f"{key}.{split}.{name}: stored {stored.get(name)!r}, "
-                    f"the predictions give {fresh.get(name)!r}"
-                    for name in sorted((set(stored) | set(fresh)) - {"note"})
-                    if name not in stored or name not in fresh
-                    or not _same_metric(stored[name], fresh[name])]
+            out += _metric_mismatch(f"{key}.{split}", stored, preds.get(split), probs_key)
     return out
+
+
+GEOMETRY_SPLIT = "external_geometry"  # the external set scored each way (issue 29)
+
+
+def _metric_mismatch(where: str, stored: Any, pred: Any, probs_key: str) -> list[str]:
+    """:func:`metric_mismatches` for one set of metrics and the predictions behind it."""
+    from helpers.metrics import binary_metrics
+
+    if not isinstance(stored, Mapping) or not isinstance(pred, Mapping) or probs_key not in pred:
+        split = where.split(".", 1)[1]
+        return [f"{where}: no predictions.{split}.{probs_key} to check it by"]
+    try:
+        fresh = binary_metrics(pred.get("labels"), pred[probs_key])
+    except (TypeError, ValueError) as exc:
+        return [f"{where}: its predictions cannot be scored ({exc})"]
+    return [f"{where}.{name}: stored {stored.get(name)!r}, the predictions give "
+            f"{fresh.get(name)!r}"
+            for name in sorted((set(stored) | set(fresh)) - {"note"})
+            if name not in stored or name not in fresh
+            or not _same_metric(stored[name], fresh[name])]
 
 
 def vet_record(rec: Any, planned: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -675,6 +691,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--data-root")
     r.add_argument("--weights-dir")
     r.add_argument("--cache-dir")
+    r.add_argument("--external-root", help="folder of class folders scored by runs with "
+                   "external=<name> (e.g. PH2's images/)")
+    r.add_argument("--external-masks", help="its lesion masks (e.g. PH2's masks/)")
     r.add_argument("--only", action="append", default=[],
                    help="run ids containing this substring (repeatable)")
     r.add_argument("--workers", type=int, default=1, help="runs in parallel (processes)")

@@ -210,3 +210,21 @@ def test_row10_a_cut_short_archive_files_what_it_can_and_says_so(tmp_path: Path,
     assert records.record_path(into, first["run_id"]).is_file()
     assert not records.record_path(into, second["run_id"]).exists()
     assert "damaged or cut short" in capsys.readouterr().err
+
+
+def test_metrics_of_each_external_geometry_are_recomputed() -> None:
+    """Issue 29's records hold metrics per geometry of the external set: each is checked."""
+    from helpers.metrics import binary_metrics
+
+    rec = make_record(0)
+    pred = {"ids": ["a", "b", "c", "d"], "labels": [0, 1, 0, 1], "probs": [0.1, 0.8, 0.3, 0.6]}
+    rec["predictions"]["external_geometry"] = {"squash": pred, "crop": dict(pred)}
+    rec["metrics"]["external_geometry"] = {
+        g: binary_metrics(pred["labels"], pred["probs"]) for g in ("squash", "crop")}
+    assert ds.metric_mismatches(rec) == []
+    rec["metrics"]["external_geometry"]["crop"]["auc"] = 0.99
+    wrong = ds.metric_mismatches(rec)
+    assert len(wrong) == 1 and wrong[0].startswith("metrics.external_geometry.crop.auc: stored")
+    del rec["predictions"]["external_geometry"]["crop"]
+    assert ds.metric_mismatches(rec)[0].startswith(
+        "metrics.external_geometry.crop: no predictions.external_geometry.crop.probs")
