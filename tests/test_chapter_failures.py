@@ -116,6 +116,8 @@ def test_a_chapter_that_finishes_is_written_normalised(tmp_path: Path) -> None:
     assert "chapter ran" in outputs
     for cell in nb["cells"]:
         assert "papermill" not in cell["metadata"] and "execution" not in cell["metadata"]
+    tagged = {tuple(c["metadata"].get("tags", [])) for c in nb["cells"]}
+    assert ("parameters", "remove-cell") in tagged  # the page names parameters in prose
     assert not _running_files(out)
     assert not (tmp_path / "_build" / "failed").exists()
 

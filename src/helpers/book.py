@@ -202,7 +202,25 @@ def normalise_notebook(nb: dict[str, Any], chapter: Chapter, digest: str | None 
         cmeta.pop("execution", None)
         # execution counts stay: they are deterministic (1, 2, … in order), and nbval takes a
         # cell without one for an unrun cell
+        hide_parameter_cell(cmeta)
     stable_cell_ids(nb)
+
+
+PARAMETER_TAGS = ("parameters", "injected-parameters")
+"""Tags of the notebook's defaults cell and of the cell papermill adds after it."""
+
+
+def hide_parameter_cell(cell_metadata: dict[str, Any]) -> None:
+    """Tag a parameters cell ``remove-cell``: the page names its parameters in prose instead.
+
+    The defaults and the values papermill injected stand one above the other at the top of a
+    chapter and may disagree (``task = None``, then ``task = "melanoma"``); a reader of the
+    page learns the parameters from the chapter's header and its "Run it yourself" box, while
+    the notebook itself (Binder, Colab, papermill) keeps both cells.
+    """
+    tags = cell_metadata.get("tags") or []
+    if any(t in tags for t in PARAMETER_TAGS) and "remove-cell" not in tags:
+        cell_metadata["tags"] = [*tags, "remove-cell"]
 
 
 def helpers_dir() -> Path:
