@@ -75,7 +75,9 @@ import pandas as pd
 
 from helpers import config
 from helpers.results import coverage
+from helpers.results import external_ablations as A
 from helpers.results import external_site as X
+from helpers.results import external_site_figures as F
 from helpers.results import external_site_page as P
 
 pd.set_option("display.width", 200)
@@ -100,7 +102,7 @@ LABEL = P.external_label(runs)
 # %% tags=["hide-input"]
 V = P.loading_values(runs, site)
 P.glue_strings(V)
-P.glue_strings(P.policy_values(config.results_dir(geometry_evidence)))
+P.glue_strings(A.policy_values(config.results_dir(geometry_evidence)))
 status = P.empty_md(runs, results_dir)
 P.glue_md("status_md", status or "Every section below is computed from these records.")
 if not status:  # which runs of the sweep's grid exist (when the folder names its config)
@@ -174,7 +176,7 @@ P.site_reading(site, LABEL)
 P.site_full(site, LABEL)
 
 # %% tags=["hide-input"]
-fig = P.auc_figure(site, LABEL)
+fig = F.auc_figure(site, LABEL)
 plt.show() if fig is not None else print("No cells yet: no figure.")
 
 # %% [markdown]
@@ -285,8 +287,8 @@ P.glue_strings(P.calibration_values(cal))
 
 # %% tags=["hide-input"]
 best = X.best_external_cells(site)
-best = best[best["preprocessing"] == X.ablation_preprocessing(main)] if len(best) else best
-fig = P.reliability_figure(main, best, LABEL)
+best = best[best["preprocessing"] == A.ablation_preprocessing(main)] if len(best) else best
+fig = F.reliability_figure(main, best, LABEL)
 plt.show() if fig is not None else print("No cells yet: no figure.")
 
 # %% [markdown]
@@ -309,7 +311,7 @@ plt.show() if fig is not None else print("No cells yet: no figure.")
 # {glue:text}`n_external` images, differences of a few hundredths go undetected.
 
 # %%
-geo = X.geometry_ablation(main)  # each geometry vs the declared one, same runs and images
+geo = A.geometry_ablation(main)  # each geometry vs the declared one, same runs and images
 P.geometry_reading(geo)
 
 # %% [markdown]
@@ -338,7 +340,7 @@ P.glue_md("geometry_md", P.geometry_md(geo))
 # DeLong test; Holm within each set's table.
 
 # %%
-interp = X.interpolation_ablation(runs, resolution=64)  # trained and tested with each filter
+interp = A.interpolation_ablation(runs, resolution=64)  # trained and tested with each filter
 P.interpolation_reading(interp, "external")
 
 # %% tags=["remove-input"]
@@ -367,7 +369,7 @@ P.interpolation_reading(interp, "test")
 
 # %%
 diagnoses = P.load_subgroups(subgroups)  # image id -> diagnosis (scripts/ph2_subgroups.py)
-sub = X.subgroup_auc(main, diagnoses)
+sub = A.subgroup_auc(main, diagnoses)
 P.subgroup_reading(sub)
 
 # %% tags=["remove-input"]
@@ -387,7 +389,7 @@ P.glue_strings(P.subgroup_values(sub))
 # records are added to `results_dir`. What the records hold now:
 
 # %% tags=["hide-input"]
-counts = X.regime_counts(runs)
+counts = A.regime_counts(runs)
 P.glue_md("regime_md", P.regime_md(counts, LABEL))
 
 # %% [markdown]

@@ -3,8 +3,9 @@
 The records are built from :func:`test_results.synthetic_record` (test-only random
 probabilities in the run-record schema) with ``predictions.external`` and
 ``predictions.external_geometry`` added as a sweep with ``external=ph2`` writes them. None of
-it is a result. Each analysis of :mod:`helpers.results.external_site` is checked against a
-direct computation (sklearn / helpers.stats on the joined predictions).
+it is a result. Each analysis of :mod:`helpers.results.external_site` and
+:mod:`helpers.results.external_ablations` is checked against a direct computation
+(sklearn / helpers.stats on the joined predictions).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from test_results import synthetic_record
 
 from helpers import calibration, operating, records, stats
 from helpers.metrics import binary_metrics
+from helpers.results import external_ablations as A
 from helpers.results import external_site as X
+from helpers.results import external_site_figures as F
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "09_external_site.py"
@@ -156,16 +159,16 @@ def test_missing_cells_are_reported_not_crashed(tmp_path: Path) -> None:
     main = X.declared(runs)
     verdicts = X.resolution_verdicts(main)  # the family can be tested on ISIC, not on PH2
     assert set(verdicts["set"]) == {"test"} and "on external" in verdicts.attrs["left_out"][0]
-    for table in (X.carried_threshold(main), X.subgroup_auc(main, pd.Series(EXT_DIAG, EXT_IDS))):
+    for table in (X.carried_threshold(main), A.subgroup_auc(main, pd.Series(EXT_DIAG, EXT_IDS))):
         assert set(table["resolution"]) == {64} and len(table.attrs["left_out"]) == 1
     cal = X.calibration_by_set(main)  # per set: the cell's ISIC row stays
     assert set(cal.loc[cal["resolution"] == 128, "set"]) == {"test"}
     empty = X.load(tmp_path / "missing")
     for fn in (X.site_table, X.resolution_verdicts, X.model_comparison, X.carried_threshold,
-               X.calibration_by_set, X.geometry_ablation, X.interpolation_ablation):
+               X.calibration_by_set, A.geometry_ablation, A.interpolation_ablation):
         assert fn(empty).empty, fn.__name__
-    assert X.subgroup_auc(empty, pd.Series(dtype=str)).empty
-    assert X.regime_counts(empty)["runs_external"].tolist() == [0, 0]
+    assert A.subgroup_auc(empty, pd.Series(dtype=str)).empty
+    assert A.regime_counts(empty)["runs_external"].tolist() == [0, 0]
 
 
 def test_resolution_verdicts_are_paired_delong_with_holm(runs: pd.DataFrame) -> None:
@@ -227,12 +230,12 @@ def test_calibration_by_set_means_the_seeds(runs: pd.DataFrame) -> None:
             for _, r in sub.iterrows()]
     assert row["ece"] == pytest.approx(np.mean(eces)) and row["prevalence"] == pytest.approx(0.3)
     where = {"model": "resnet50", "resolution": 64, "resample": "bilinear"}
-    rel = X.reliability_by_set(runs, where)
+    rel = F.reliability_by_set(runs, where)
     assert set(rel["set"]) == set(X.SETS) and rel.loc[rel["set"] == "external", "n"].sum() == 80
 
 
 def test_geometry_ablation_pairs_each_geometry_with_the_declared_one(runs: pd.DataFrame) -> None:
-    geo = X.geometry_ablation(X.declared(runs))
+    geo = A.geometry_ablation(X.declared(runs))
     assert geo.attrs["preprocessing"] == "native" and len(geo) == 4 * len(GEOMETRY_SIGNAL)
     assert (geo.loc[geo["compared_geometry"] == "squash", "verdict"] == "declared").all()
     sub = X.declared(runs)
@@ -252,7 +255,7 @@ def test_geometry_ablation_pairs_each_geometry_with_the_declared_one(runs: pd.Da
 
 
 def test_interpolation_ablation_against_bilinear(runs: pd.DataFrame) -> None:
-    interp = X.interpolation_ablation(runs, resolution=64)
+    interp = A.interpolation_ablation(runs, resolution=64)
     assert set(interp["resample"]) == {"bilinear", "area", "nearest"} and len(interp) == 2 * 2 * 3
     row = interp[(interp["model"] == "resnet50") & (interp["resample"] == "nearest")
                  & (interp["set"] == "test")].iloc[0]
@@ -266,8 +269,8 @@ def test_interpolation_ablation_against_bilinear(runs: pd.DataFrame) -> None:
 
 
 def test_subgroup_auc_per_negative_diagnosis(runs: pd.DataFrame, folder: Path) -> None:
-    diag = X.read_subgroups(folder / "subgroups.csv")
-    sub = X.subgroup_auc(X.declared(runs), diag)
+    diag = A.read_subgroups(folder / "subgroups.csv")
+    sub = A.subgroup_auc(X.declared(runs), diag)
     assert len(sub) == 4 * 2 and sub.attrs["unmatched"] == []
     y, p = _joined(runs, "external", model="mobilenet", resolution=64, resample="bilinear")
     ids = np.sort(EXT_IDS)
@@ -280,7 +283,7 @@ def test_subgroup_auc_per_negative_diagnosis(runs: pd.DataFrame, folder: Path) -
     wrong = diag.copy()
     wrong["benign/IMD000"] = "melanoma"
     with pytest.raises(ValueError, match="benign/IMD000"):
-        X.subgroup_auc(X.declared(runs), wrong)
+        A.subgroup_auc(X.declared(runs), wrong)
 
 
 def test_ph2_subgroups_script_uses_the_record_ids(tmp_path: Path) -> None:

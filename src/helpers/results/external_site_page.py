@@ -1,26 +1,24 @@
-"""The page of chapter 09 ("Another hospital's images"): reading tables, figures, glued text.
+"""The page of chapter 09 ("Another hospital's images"): reading tables and glued text.
 
-Every number comes from the tables of :mod:`helpers.results.external_site` (which computes
-them); this module only arranges them for reading (short "value [CI]" columns, rows named by
-model, set-up and input size), draws the figures (seaborn's colour-blind palette, one colour
-per model as in chapter 04) and turns them into glued strings and sentences. Glued values are
-preformatted strings and always present ("–" when not computable), so the page builds from a
-grid that is still running as well as from a finished one.
+Every number comes from the tables of :mod:`helpers.results.external_site` and
+:mod:`helpers.results.external_ablations` (which compute them); this module only arranges them
+for reading (short "value [CI]" columns, rows named by model, set-up and input size) and turns
+them into glued strings and sentences; the figures are
+:mod:`helpers.results.external_site_figures`. Glued values are preformatted strings and always
+present ("–" when not computable), so the page builds from a grid that is still running as
+well as from a finished one.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
+from helpers.results import external_ablations as A
 from helpers.results import external_site as X
-from helpers.results.frames import model_label
 from helpers.results.reading import ci_text, for_reading
 
 EXTERNAL_LABELS: dict[str, str] = {"ph2": "PH2"}
@@ -94,7 +92,7 @@ def loading_values(runs: pd.DataFrame, site: pd.DataFrame) -> Values:
     out = {"ext_label": external_label(runs), "n_runs": str(len(runs)),
            "n_failed": str(runs.attrs.get("n_failed", 0)), "n_cells": str(len(site)),
            "declared_geometry": resize["geometry"], "declared_resample": resize["resample"],
-           "ablation_prep": X.ablation_preprocessing(runs) or NA}
+           "ablation_prep": A.ablation_preprocessing(runs) or NA}
     for split in X.SETS:
         pos = site[f"{split}_n_pos"].max() if len(site) else None
         neg = site[f"{split}_n_neg"].max() if len(site) else None
@@ -158,46 +156,6 @@ def site_values(site: pd.DataFrame) -> Values:
     return {"diff_min": _num(d.min(), signed=True), "diff_max": _num(d.max(), signed=True),
             "diff_median": _num(d.median(), signed=True),
             "n_diff_below": str(int((site["diff_hi"] < 0).sum())), "n_site": str(len(site))}
-
-
-def auc_figure(site: pd.DataFrame, label: str) -> Figure | None:
-    """AUC vs input size per network on ISIC test and on the external set, 95 % CIs (ch. 09).
-
-    One panel per set (rows: regimes); colour = model (colour-blind palette), line style =
-    preprocessing. Returns None when there is nothing to draw.
-    """
-    import matplotlib.pyplot as plt
-
-    from helpers import plots
-
-    if site.empty:
-        return None
-    regimes = sorted(map(str, site["regime"].unique()))
-    colors = plots.model_colors(sorted(site["model"].unique()))
-    styles = dict(zip(sorted(map(str, site["preprocessing"].unique())), ["-", "--", ":", "-."],
-                      strict=False))
-    with plots._theme():
-        fig, axes = plt.subplots(len(regimes), 2, figsize=(9.0, 3.8 * len(regimes)),
-                                 sharey=True, squeeze=False, layout="constrained")
-        for i, regime in enumerate(regimes):
-            for j, split in enumerate(X.SETS):
-                _panel(axes[i, j], site[site["regime"] == regime], split, colors, styles)
-                name = "ISIC 2017 test" if split == "test" else label
-                axes[i, j].set_title(f"{name} ({regime})", fontsize="medium")
-        axes[0, 0].legend(fontsize="x-small", loc="lower right")
-    return fig
-
-
-def _panel(ax: Any, site: pd.DataFrame, split: str, colors: Mapping[str, Any],
-           styles: Mapping[str, str]) -> None:
-    for (model, prep), sub in site.groupby(["model", "preprocessing"], sort=True):
-        sub = sub.sort_values("resolution")
-        auc = sub[f"{split}_auc"].to_numpy()
-        err = np.vstack([auc - sub[f"{split}_lo"].to_numpy(), sub[f"{split}_hi"].to_numpy() - auc])
-        ax.errorbar(sub["resolution"], auc, yerr=err, color=colors[model], ls=styles[str(prep)],
-                    marker="o", capsize=3, lw=1.8, label=f"{model_label(model)}, {prep}")
-    ax.set_xticks(sorted(site["resolution"].unique()))
-    ax.set(xlabel="Input size (px per side)", ylabel="AUC, seed ensemble (95 % CI)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,31 +277,6 @@ def calibration_values(cal: pd.DataFrame) -> Values:
             "n_ece": str(len(wide))}
 
 
-def reliability_figure(runs: pd.DataFrame, cells: pd.DataFrame, label: str) -> Figure | None:
-    """Reliability on ISIC test and the external set, one panel per given cell (ch. 09)."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from helpers import calibration, plots
-
-    if cells.empty:
-        return None
-    pal = sns.color_palette("colorblind")
-    keys = [k for k in X.cell_keys(cells) if k in cells]
-    with plots._theme():
-        fig, axes = plt.subplots(1, len(cells), figsize=(4.4 * len(cells), 4.4), squeeze=False,
-                                 layout="constrained")
-        for ax, (_, cell) in zip(axes[0], cells.iterrows(), strict=True):
-            table = X.reliability_by_set(runs, {k: cell[k] for k in keys})
-            for split, color in zip(X.SETS, (pal[0], pal[3]), strict=True):
-                part = table[table["set"] == split]
-                calibration.plot_reliability(ax, part, label="ISIC test" if split == "test"
-                                             else label, color=color)
-            ax.set_title(f"{model_label(cell['model'])} {int(cell['resolution'])} px",
-                         fontsize="medium")
-    return fig
-
-
 # --------------------------------------------------------------------------------------------
 # Ablations and subgroups
 # --------------------------------------------------------------------------------------------
@@ -375,7 +308,7 @@ def geometry_reading(geo: pd.DataFrame) -> pd.DataFrame | None:
     wide = geo.assign(text=text).pivot_table(index=keys, columns="compared_geometry",
                                              values="text", aggfunc="first").reset_index()
     wide.columns.name = None
-    columns = {g: g.replace("_", " ") for g in X.GEOMETRIES if g in wide}
+    columns = {g: g.replace("_", " ") for g in A.GEOMETRIES if g in wide}
     return for_reading(wide, columns, setup_keys=_setup(wide))
 
 
@@ -385,7 +318,7 @@ def geometry_md(geo: pd.DataFrame) -> str:
         return "No geometry has been compared yet."
     declared = ", ".join(sorted(map(str, geo["geometry"].unique())))
     parts = []
-    for name in X.GEOMETRIES:
+    for name in A.GEOMETRIES:
         if name in set(geo["geometry"]) or name not in set(geo["compared_geometry"]):
             continue
         n = verdict_counts(geo, {"compared_geometry": name})
@@ -411,16 +344,16 @@ def subgroup_reading(sub: pd.DataFrame) -> pd.DataFrame | None:
     keys = [k for k in X.cell_keys(sub) if k in sub]
     wide = wide.pivot_table(index=keys, columns="negatives", values="text", aggfunc="first")
     wide = wide.reset_index()
-    columns = {n: f"vs {name}" for n, name in X.NEGATIVES.items() if n in wide}
+    columns = {n: f"vs {name}" for n, name in A.NEGATIVES.items() if n in wide}
     return for_reading(wide, columns, setup_keys=_setup(wide))
 
 
 def subgroup_values(sub: pd.DataFrame) -> Values:
     """Median AUC against each negative diagnosis, and the cells where atypical is lower."""
-    out = {f"sub_{n}": NA for n in X.NEGATIVES} | {"n_sub_harder": NA, "n_sub": NA}
+    out = {f"sub_{n}": NA for n in A.NEGATIVES} | {"n_sub_harder": NA, "n_sub": NA}
     if sub.empty:
         return out
-    for n in X.NEGATIVES:
+    for n in A.NEGATIVES:
         part = sub[sub["negatives"] == n]
         out[f"sub_{n}"] = _num(part["auc"].median()) if len(part) else NA
     keys = [k for k in X.cell_keys(sub) if k in sub]
@@ -476,7 +409,7 @@ def findings_md(values: Mapping[str, str], label: str) -> str:
 
 
 def load_subgroups(path: str) -> pd.Series:
-    """:func:`external_site.read_subgroups` of ``path`` (resolved like ``results_dir``), or an
+    """:func:`external_ablations.read_subgroups` of ``path`` (resolved like ``results_dir``), or an
     empty Series with a printed note when the file does not exist (chapter 09)."""
     from helpers import config
 
@@ -485,7 +418,7 @@ def load_subgroups(path: str) -> pd.Series:
         print(f"No subgroup file {path}: the subgroup section stays empty "
               "(scripts/ph2_subgroups.py writes it).")
         return pd.Series(dtype=str, name="diagnosis")
-    return X.read_subgroups(resolved)
+    return A.read_subgroups(resolved)
 
 
 def left_out_md(tables: Mapping[str, pd.DataFrame]) -> str:
@@ -502,40 +435,3 @@ def left_out_md(tables: Mapping[str, pd.DataFrame]) -> str:
             lines.append(f"* {name}: {table.attrs['runs_without_geometries']} runs without "
                          "`predictions.external_geometry`")
     return "\n".join(lines) or "Nothing was left out: every cell present could be computed."
-
-
-def policy_values(path: str | Path) -> Values:
-    """Glue strings from ``scripts/isic_geometry.py``'s record: how the ISIC copy was squared.
-
-    The resize policy section of chapter "Another hospital's images" cites them; a missing
-    record gives "–" everywhere and ``policy_verdict`` "not measured".
-    """
-    from helpers.records import read_json
-
-    p = Path(path)
-    rec = read_json(p) if p.is_file() else {}
-    isic = (rec.get("isic") or {}).get("all") or {}
-    ph2 = rec.get("ph2") or {}
-
-    def stat(block: Mapping[str, Any], key: str, field: str, digits: int = 2) -> str:
-        value = (block.get(key) or {}).get(field)
-        return "–" if value is None else f"{value:.{digits}f}"
-
-    share = (isic.get("lesion_ratio") or {}).get("share_above_1")
-    bars = (isic.get("bars") or {}).get("opposite_sides")
-    return {
-        "policy_verdict": str((rec.get("verdict") or {}).get("outcome", "not measured")),
-        "policy_n_fov": str((isic.get("fov_ratio") or {}).get("n", "–")),
-        "policy_fov": stat(isic, "fov_ratio", "median"),
-        "policy_fov_q1": stat(isic, "fov_ratio", "q1"),
-        "policy_fov_q3": stat(isic, "fov_ratio", "q3"),
-        "policy_n_lesion": f"{(isic.get('lesion_ratio') or {}).get('n', 0):,}",
-        "policy_lesion": stat(isic, "lesion_ratio", "median"),
-        "policy_lesion_taller": "–" if share is None else f"{share:.0%}",
-        "policy_ph2_native": stat(ph2.get("native") or {}, "fov_ratio", "median"),
-        "policy_ph2_squashed": stat(ph2.get("squashed") or {}, "fov_ratio", "median"),
-        "policy_ph2_mask_squashed": stat(ph2.get("squashed") or {}, "mask_ratio", "median"),
-        "policy_ph2_mask_cropped": stat(ph2.get("centre_crop") or {}, "mask_ratio", "median"),
-        "policy_n_bars": "–" if bars is None else str(bars),
-        "policy_n_isic": f"{isic.get('n_read', 0):,}",
-    }
