@@ -46,8 +46,26 @@ References
   ROC analysis. Stat Med 26(3):596–619.
 * Hillis SL, Berbaum KS, Metz CE (2008). Recent developments in the Dorfman-Berbaum-Metz
   procedure for multireader ROC study analysis. Acad Radiol 15(5):647–661.
+* Hillis SL, Obuchowski NA, Berbaum KS (2011). Power estimation for multireader ROC methods: an
+  updated and unified approach. Acad Radiol 18(2):129–142 (eq. 9: the estimate of σ²_TR).
+* Hillis SL (2014). A marginal-mean ANOVA approach for analyzing multireader multicase
+  radiological imaging data. Stat Med 33(2):330–360.
 * DeLong ER, DeLong DM, Clarke-Pearson DL (1988). Comparing the areas under two or more
   correlated ROC curves: a nonparametric approach. Biometrics 44(3):837–845.
+
+Few seeds: the constraint σ²_TR ≥ 0 (``constrain_tr=True``)
+-----------------------------------------------------------
+With 2–3 seeds MS(T×R) has 1–2 degrees of freedom and can fall far below what image sampling
+alone implies; Hillis' ddf then becomes large exactly when the denominator is small, and the test
+rejects a true null more often than its level (issue 25: chapter 08's pneumonia 64 vs 128 px,
+MS(T×R) = 1.9e-6 on 1 df, F ≈ 97). ``constrain_tr=True`` (off by default) keeps the
+treatment × seed variance component non-negative, so the denominator never falls below the
+fixed-seed (image sampling only) denominator; see :func:`or_hillis_f`. Its size under the OR
+model, from covariances of the book's records, is measured by :mod:`helpers.mrmc_size`
+(``scripts/or_hillis_size.py`` → ``results/stats/or_hillis_size.json``): it removes the excess
+rejections when σ²_TR is near 0 (the test is then conservative, about 3–5 %), but it is not an
+exact test: with fine-tuned covariances (Cov2 − Cov3 small against Var − Cov1) and a large
+σ²_TR it still rejects up to about 11 % at 2 seeds and 7 % at 3 (Hillis' ddf, not the floor).
 """
 
 from __future__ import annotations
@@ -61,7 +79,13 @@ from scipy import stats as _st
 
 from helpers.stats import _check_inputs, _components, delong_covariance, paired_auc_test
 
-__all__ = ["auc_covariance", "hillis_single", "or_hillis_compare", "or_hillis_single"]
+__all__ = [
+    "auc_covariance",
+    "hillis_single",
+    "or_hillis_compare",
+    "or_hillis_f",
+    "or_hillis_single",
+]
 
 CovMethod = Literal["delong", "jackknife"]
 
@@ -119,12 +143,91 @@ def _t_ci(est: float, se: float, df: float, level: float) -> tuple[float, float]
     return est - q * se, est + q * se
 
 
+def _f_sf(f_stat: np.ndarray, ndf: int, ddf: np.ndarray) -> np.ndarray:
+    """P(F(ndf, ddf) > f_stat), elementwise; ddf = inf is the χ²_ndf / ndf limit (scipy's F gives NaN)."""
+    inf = np.isinf(ddf)
+    finite = _st.f.sf(f_stat, ndf, np.where(inf, 1.0, ddf))
+    return np.where(inf, _st.chi2.sf(f_stat * ndf, ndf), finite)
+
+
+def or_hillis_f(
+    theta: ArrayLike,
+    var: ArrayLike,
+    cov1: ArrayLike,
+    cov2: ArrayLike,
+    cov3: ArrayLike,
+    *,
+    constrain_tr: bool = False,
+) -> dict[str, np.ndarray]:
+    """OR–Hillis F test of two configurations from AUCs ``theta[..., 2, r]`` and OR covariances (ch. 04, 08).
+
+    Vectorised over leading axes (the covariances broadcast against them); the one formula that
+    :func:`or_hillis_compare` (``constrain_tr=True``) and the size simulation
+    (:mod:`helpers.mrmc_size`) share. With c⁺ = max(Cov2 − Cov3, 0) and t = 2:
+
+    * MS(T), MS(T×R) as in :func:`or_hillis_compare`; D = MS(T×R) + r c⁺;
+      ddf_H = D² / (MS(T×R)² / ((t − 1)(r − 1)))  (Hillis 2007; Hillis, Berbaum & Metz 2008).
+
+    ``constrain_tr=True``: under the OR model E[MS(T×R)] = σ²_TR + Var − Cov1 − (Cov2 − Cov3)
+    and, under H0, E[MS(T)] = σ²_TR + Var − Cov1 + (r − 1)(Cov2 − Cov3) (Obuchowski & Rockette
+    1995; Hillis 2007), so the moment estimate σ̂²_TR = MS(T×R) − Var + Cov1 + c⁺ (Hillis,
+    Obuchowski & Berbaum 2011, eq. 9, with Hillis' truncation of Cov2 − Cov3) is negative
+    whenever MS(T×R) is below what image sampling alone implies. Constraining σ²_TR ≥ 0 (the
+    truncation commonly applied to σ̂²_TR when it feeds sample-size calculations) gives
+
+    * floor = Var − Cov1 − c⁺,  MS*(T×R) = max(MS(T×R), floor),
+      D* = MS*(T×R) + r c⁺ = max(D, D_FR), with D_FR = Var − Cov1 + (r − 1) c⁺ the
+      fixed-reader (FRRC) denominator of the OR test (Hillis 2007; Hillis, Berbaum & Metz 2008);
+    * where the floor binds, D* = D_FR is made of covariance estimates only (hundreds of images),
+      so the reference is the FRRC one, F(1, ∞) = χ²₁ (``ddf`` = inf); elsewhere D* = D and ddf_H.
+
+    So F* ≤ F always, and F* = F where the floor does not bind. Where it binds after a small
+    ddf_H, p* can still be below p (a smaller F on a reference with more df).
+
+    Returns arrays ms_t, ms_tr, floor (= Var − Cov1 − c⁺), var_tr (σ̂²_TR, unconstrained),
+    denominator, F, ddf, p, floor_binds (all False without the constraint).
+    """
+    th = np.asarray(theta, dtype=float)
+    if th.ndim < 2 or th.shape[-2] != 2 or th.shape[-1] < 2:
+        raise ValueError(f"theta must have shape (..., 2, r) with r >= 2 seeds; got {th.shape}")
+    t, r = 2, th.shape[-1]
+    cfg_means = th.mean(axis=-1)
+    seed_means = th.mean(axis=-2)
+    grand = th.mean(axis=(-2, -1))
+    ms_t = r * np.sum((cfg_means - grand[..., None]) ** 2, axis=-1) / (t - 1)
+    resid = th - cfg_means[..., :, None] - seed_means[..., None, :] + grand[..., None, None]
+    ms_tr = np.sum(resid**2, axis=(-2, -1)) / ((t - 1) * (r - 1))
+    c_plus = np.maximum(np.asarray(cov2, float) - np.asarray(cov3, float), 0.0)
+    floor = np.asarray(var, float) - np.asarray(cov1, float) - c_plus
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ddf_h = (ms_tr + r * c_plus) ** 2 / (ms_tr**2 / ((t - 1) * (r - 1)))
+    ddf = np.where(ms_tr > 0, ddf_h, np.inf)
+    binds = (floor > ms_tr) if constrain_tr else np.zeros(np.shape(ms_tr), dtype=bool)
+    denom = np.where(binds, floor, ms_tr) + r * c_plus
+    ddf = np.where(binds, np.inf, ddf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_stat = ms_t / denom
+    return {
+        "ms_t": ms_t,
+        "ms_tr": ms_tr,
+        "floor": floor * np.ones_like(ms_tr),
+        "var_tr": ms_tr - floor,
+        "denominator": denom,
+        "F": f_stat,
+        "ddf": ddf,
+        "p": _f_sf(f_stat, t - 1, ddf),
+        "floor_binds": binds,
+    }
+
+
 def or_hillis_compare(
     labels: ArrayLike,
     scores_a: ArrayLike,
     scores_b: ArrayLike,
     cov: CovMethod = "delong",
     level: float = 0.95,
+    *,
+    constrain_tr: bool = False,
 ) -> dict[str, Any]:
     """OR–Hillis random-seed random-image test of AUC(a) = AUC(b), seeds paired by index (results chapter).
 
@@ -156,6 +259,15 @@ def or_hillis_compare(
     same numbers), with F = z², ddf = inf and ``method = "DeLong (one seed)"`` — a statement about
     those two classifiers, not about the procedures. With ``cov="jackknife"`` the same z-test uses
     the jackknife covariance.
+
+    ``constrain_tr=True`` (default False: the published OR–Hillis test above) constrains the
+    configuration × seed variance σ²_TR to be non-negative, so the denominator never falls below
+    the fixed-seed one that image sampling alone implies: D* = max(MS(T×R), Var − Cov1 − c⁺) + r c⁺
+    with c⁺ = max(Cov2 − Cov3, 0), and ddf = inf (reference χ²₁) where the floor binds
+    (:func:`or_hillis_f` gives the formulas and their sources). It matters with few seeds
+    (issue 25); with one seed it changes nothing. The result then also holds ms_tr_floor
+    (Var − Cov1 − c⁺), var_tr (σ̂²_TR before the constraint), floor_binds, and F_hillis,
+    ddf_hillis, p_hillis (the unconstrained test), with " σ²_TR ≥ 0" added to ``method``.
 
     Returns auc_a, auc_b (seed means), diff (a − b), se, t (= diff / se), F, ddf, p, ci_low,
     ci_high, level, n_seeds, cov, method, and the OR ingredients var, cov1, cov2, cov3, ms_t,
@@ -225,6 +337,17 @@ def or_hillis_compare(
             "ms_tr": ms_tr,
             "denominator": denom,
         }
+        if constrain_tr:  # σ²_TR ≥ 0 (or_hillis_f); the unconstrained test kept beside it
+            con = or_hillis_f(theta, parts["var"], parts["cov1"], cov2, cov3, constrain_tr=True)
+            parts.update({"ms_tr_floor": float(con["floor"]), "var_tr": float(con["var_tr"]),
+                          "floor_binds": bool(con["floor_binds"]), "F_hillis": f_stat,
+                          "ddf_hillis": ddf, "p_hillis": p})  # fmt: skip
+            if float(con["denominator"]) > 0:  # else: no image variance, the answer above
+                denom = parts["denominator"] = float(con["denominator"])
+                f_stat, ddf, p = float(con["F"]), float(con["ddf"]), float(con["p"])
+                se = math.sqrt(2.0 * denom / r)
+                t_stat = diff / se
+            method += " σ²_TR ≥ 0"
     lo, hi = _t_ci(diff, se, ddf, level)
     out = {
         "auc_a": auc_a,
