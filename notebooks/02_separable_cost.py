@@ -63,6 +63,7 @@ import sympy as sp
 from IPython.display import display
 
 from helpers import costs, costs_report, paper_reference
+from helpers.formatting import MISSING, styled
 from helpers.models import build_model
 
 print("Keras", keras.__version__, "backend", keras.backend.backend())
@@ -138,7 +139,7 @@ display(sp.Eq(sp.Symbol("1/r"), reduction, evaluate=False))
 display(sp.Eq(sp.Symbol(f"1/r|_{{D_K={kernel_size}}}"), reduction_k, evaluate=False))
 display(sp.Eq(sp.Limit(reduction_k, N, sp.oo), sp.limit(reduction_k, N, sp.oo)))
 n_for_8 = sp.solve(sp.Eq(reduction_k, 8), N)
-print(f"reduction factor reaches 8 at N = {n_for_8}")
+print(f"reduction factor reaches 8 at N = {', '.join(map(str, n_for_8))}")
 
 # %% [markdown]
 # This is where "8 to 9 times" comes from. Each term of $r$ is one of the two steps, measured
@@ -228,7 +229,8 @@ check
 # %%
 ref_res = 224 if 224 in resolutions else resolutions[-1]
 if "mobilenet" in model_names:
-    display(costs_report.layer_table(tables[("mobilenet", ref_res)]))
+    display(styled(costs_report.layer_table(tables[("mobilenet", ref_res)]), "cost-layers",
+                   index=True, note=f"{MISSING} a dense layer has no kernel and no stride."))
 
 # %% [markdown]
 # Where does the work go? Per layer kind, at the same resolution:

@@ -85,6 +85,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from helpers import config, paper_reference, plots, results
+from helpers.formatting import MISSING, styled
 from helpers.results import blocks, clinical, coverage, inference, prose, reading
 
 pd.set_option("display.max_columns", 30)
@@ -105,7 +106,7 @@ results.report_models(runs)  # a sweep of one model: its results, no model compa
 values, setup_md = prose.loading_numbers(runs, setup, split)
 prose.glue_values(values)
 prose.glue_md("setup_md", setup_md)
-reading.run_counts(runs)
+styled(reading.run_counts(runs), "res-run-counts", index=True)
 
 # %% [markdown]
 # The table counts successful runs (seeds) per model, set-up and input size. The records hold
@@ -184,13 +185,13 @@ inference.policy_table()
 
 # %%
 table1 = results.table_one(runs, split=split, auc_interval="or_hillis")
-reading.table_one(table1)
+styled(reading.table_one(table1), "res-table1", index=True)
 
 # %% [markdown]
 # The full Table I, with F1, specificity and the number of seeds of every cell:
 
 # %% tags=["hide-output"]
-results.display_table(table1)
+styled(results.display_table(table1), "res-table1-full")
 
 # %% [markdown]
 # ### Operating points: the 0.5 threshold and thresholds chosen on validation
@@ -209,13 +210,13 @@ prose.glue_values(prose.operating_values(ops, runs))
 prevalence_pct = 100 * runs.iloc[0]["pred_test"]["labels"].mean()
 prose.glue_values({"test_prevalence_pct": prevalence_pct,  # and what "always benign" scores:
                    "majority_acc_pct": 100 - prevalence_pct})
-reading.operating_points(ops)
+styled(reading.operating_points(ops), "res-ops", index=True)
 
 # %% [markdown]
 # The same with thresholds and every configuration's numbers in full:
 
 # %% tags=["hide-output"]
-results.display_table(ops)
+styled(results.display_table(ops), "res-ops-full")
 
 # %% [markdown]
 # The same numbers for the main set-up ({glue:md}`setup_md`), next to the paper's Table I as
@@ -229,13 +230,15 @@ results.display_table(ops)
 # %% tags=["hide-input"]
 main1 = plots.select(table1, setup)
 paper1 = results.paper_table_one() if PAPER else None
-reading.side_by_side(main1, paper1) if PAPER else reading.table_one(main1)
+styled(reading.side_by_side(main1, paper1) if PAPER else reading.table_one(main1), "res-paper1",
+       index=True, note=f"{MISSING} a size the paper did not report.")
 
 # %% [markdown]
 # All five metrics side by side:
 
 # %% tags=["hide-output"]
-results.side_by_side(main1, paper1) if PAPER else results.display_table(main1)
+styled(results.side_by_side(main1, paper1) if PAPER else results.display_table(main1),
+       "res-paper1-full", note=f"{MISSING} a size the paper did not report.")
 
 # %% [markdown]
 # ## AUC ± DeLong standard deviation for every run
@@ -248,7 +251,7 @@ results.side_by_side(main1, paper1) if PAPER else results.display_table(main1)
 
 # %%
 per_run = results.delong_per_run(runs, split=split)
-reading.per_run(per_run)
+styled(reading.per_run(per_run), "res-per-run", index=True, note=f"{MISSING} seed not run.")
 
 # %% [markdown]
 # ## Is there a "sweet spot"? Each input size against the best one
@@ -264,14 +267,15 @@ reading.per_run(per_run)
 
 # %%
 res_cmp = inference.resolution_comparisons(runs, split=split)
-reading.seed_comparison(res_cmp)
+best_note = f"{MISSING} the best size of its family: the reference the others are tested against."
+styled(reading.seed_comparison(res_cmp), "res-cmp", index=True, note=best_note)
 
 # %% [markdown]
 # The full table, with the OR–Hillis difference, its interval and degrees of freedom, and the
 # ensemble DeLong p (`p_ensemble`, seed-blind) for reference:
 
 # %% tags=["hide-output"]
-results.display_table(res_cmp)
+styled(results.display_table(res_cmp), "res-cmp-full", note=best_note)
 
 # %% [markdown]
 # ### The verdict, one regime at a time
@@ -314,7 +318,7 @@ prose.glue_md("resolution_md", res_md)
 tests = results.resolution_tests(runs, split=split)
 values, _ = prose.sweet_spot(plots.select(tests, setup))
 prose.glue_values(values)
-results.display_table(tests)
+styled(results.display_table(tests), "res-tests", note=best_note)
 
 # %% tags=["hide-input"]
 fig = plots.auc_vs_resolution(tests, setup)
@@ -374,13 +378,14 @@ for regime in regimes:
 
 # %%
 table2 = results.table_two(runs, split=split)
-reading.table_two(table2.loc[table2["resolution"] == FOCUS])
+styled(reading.table_two(table2.loc[table2["resolution"] == FOCUS]), "res-table2", index=True,
+       precision=2)
 
 # %% [markdown]
 # The full Table II at every input size (GFLOPs, latency, runs that measured it):
 
 # %% tags=["hide-output"]
-results.display_table(table2)
+styled(results.display_table(table2), "res-table2-full")
 
 # %% [markdown]
 # The paper's Table II, as printed (128 px):
@@ -426,7 +431,7 @@ fig = plots.model_size(table2, setup)
 # %%
 prep_cmp, shown = blocks.seed_comparison_block(runs, "preprocessing", "unit", "native",
                                                name="prep_md", labels=("[0, 1]", "native"), split=split)
-shown
+styled(shown, "res-prep", index=True)
 
 # %% [markdown]
 # ```{glue:md} prep_md
@@ -436,12 +441,12 @@ shown
 # numbers stay glued under the `ablation_` names):
 
 # %% tags=["hide-output"]
-results.display_table(prep_cmp) if len(prep_cmp) else None
+styled(results.display_table(prep_cmp), "res-prep-full") if len(prep_cmp) else None
 
 # %% tags=["hide-output"]
 ablation = blocks.ensemble_block(runs, "preprocessing", "unit", "native", prose.ablation, setup,
                                 split=split)
-results.display_table(ablation) if len(ablation) else None
+styled(results.display_table(ablation), "res-ablation") if len(ablation) else None
 
 # %% [markdown]
 # ## Frozen base vs full fine-tuning, where both were run
@@ -456,7 +461,7 @@ results.display_table(ablation) if len(ablation) else None
 as_run = results.one_precision_per_cell(runs)  # float32 where run, else bf16 (chapter 05)
 reg_cmp, shown = blocks.seed_comparison_block(as_run, "regime", "frozen", "full", name="reg_md",
                                               split=split)
-shown
+styled(shown, "res-regime", index=True)
 
 # %% [markdown]
 # ```{glue:md} reg_md
@@ -467,7 +472,7 @@ shown
 # %% tags=["hide-output"]
 regime_cmp = blocks.ensemble_block(as_run, "regime", "frozen", "full", prose.regimes,
                                    split=split)
-results.display_table(regime_cmp) if len(regime_cmp) else None
+styled(results.display_table(regime_cmp), "res-regime-ens") if len(regime_cmp) else None
 
 # %% [markdown]
 # ## MobileNet vs ResNet50 at the same input size
@@ -484,7 +489,7 @@ results.display_table(regime_cmp) if len(regime_cmp) else None
 # %%
 mod_cmp, shown = blocks.seed_comparison_block(as_run, "model", "mobilenet", "resnet50",
                                               name="mod_md", split=split)
-shown
+styled(shown, "res-models", index=True)
 
 # %% [markdown]
 # ```{glue:md} mod_md
@@ -495,7 +500,7 @@ shown
 # %% tags=["hide-output"]
 model_cmp = blocks.ensemble_block(as_run, "model", "mobilenet", "resnet50", prose.models,
                                   split=split)
-results.display_table(model_cmp) if len(model_cmp) else None
+styled(results.display_table(model_cmp), "res-model-ens") if len(model_cmp) else None
 
 # %% [markdown]
 #
@@ -515,7 +520,7 @@ fit = results.fit_summary(full_runs) if not full_runs.empty else pd.DataFrame()
 values, fit_md = prose.fit(fit, full_runs)
 prose.glue_values(values)
 prose.glue_md("fit_md", fit_md)
-reading.fit(fit) if not fit.empty else print(fit_md)
+styled(reading.fit(fit), "res-fit", index=True) if not fit.empty else print(fit_md)
 
 # %% [markdown]
 # ```{glue:md} fit_md
@@ -524,7 +529,7 @@ reading.fit(fit) if not fit.empty else print(fit_md)
 # The full fit summary, with training and prior losses and the range over seeds:
 
 # %% tags=["hide-output"]
-results.display_table(fit) if not fit.empty else None
+styled(results.display_table(fit), "res-fit-full") if not fit.empty else None
 
 # %% [markdown]
 # The training accuracy of every fully fine-tuned run, epoch by epoch, at the smallest input
@@ -564,7 +569,7 @@ cal = clinical.calibration_table(runs)
 prose.glue_values(prose.calibration_values(cal, runs))
 best = clinical.best_cells(res_cmp)
 best_cal = best[["model", "resolution", *variants]].merge(cal, on=["model", "resolution", *variants])
-reading.calibration(best_cal)
+styled(reading.calibration(best_cal), "res-calibration", index=True)
 
 # %% tags=["hide-input"]
 fig = plots.reliability(runs, best)
@@ -589,7 +594,7 @@ fig = plots.reliability(runs, best)
 # {glue:text}`cal_full_mobilenet_unit_128_ece_ts:.3f`.
 
 # %% tags=["hide-output"]
-results.display_table(cal)
+styled(results.display_table(cal), "res-calibration-full")
 
 # %% [markdown]
 # ## What the records say, and what they cannot
@@ -617,4 +622,4 @@ results.display_table(cal)
 # %% tags=["hide-input", "hide-output"]
 values, key_table = prose.key_numbers(tests, table1, runs)
 prose.glue_values(values)
-key_table
+styled(key_table, "res-key-numbers", index=True, note=f"{MISSING} not run or not defined.")

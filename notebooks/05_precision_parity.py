@@ -59,6 +59,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from helpers import config, parity, records
+from helpers.formatting import format_p, p_text, styled
 from helpers.results import prose
 
 # %% tags=["parameters"]
@@ -79,13 +80,13 @@ emulated_file = "results/benchmarks/precision-cpu-avx2.json"  # the same on a CP
 recs = records.load_records(config.results_dir(results_dir))  # resolved from any cwd
 pairs = parity.precision_pairs(recs)
 shown = pairs.assign(**{"ΔAUC": pairs["delta_auc"].map("{:+.3f}".format),
-                        "p": pairs["p_delong"].map("{:.2f}".format),
+                        "p": pairs["p_delong"].map(format_p),
                         "same label": pairs["label_agreement"].map("{:.1%}".format)})
 shown = shown.rename(columns={"preprocessing": "prep.", "auc_ref": "AUC fp32",
                               "auc_cand": "AUC bf16", "device_cand": "bf16 on"})
 cols = ["model", "resolution", "prep.", "seed", "AUC fp32", "AUC bf16", "ΔAUC", "p", "same label",
         "bf16 on"]
-display(shown[cols].style.hide(axis="index").format(precision=3).set_uuid("parity-seeds"))
+display(styled(shown[cols], "parity-seeds"))
 
 # %% [markdown]
 # ## 2. Per configuration: inside the seed-to-seed spread?
@@ -105,11 +106,11 @@ table = pd.DataFrame({
     "seed SD (fp32)": cells["seed_sd_ref"].map("{:.3f}".format),
     "ensembles fp32 / bf16": cells["ensemble_auc_ref"].map("{:.3f}".format) + " / "
     + cells["ensemble_auc_cand"].map("{:.3f}".format),
-    "p": cells["ensemble_p"].map("{:.2f}".format),
+    "p": cells["ensemble_p"].map(format_p),
     "parity": cells["holds"].map({True: "holds", False: "no"}),
     "bf16 runs on": cells["cand_devices"],
 })
-display(table.style.hide(axis="index").set_uuid("parity-cells"))
+display(styled(table, "parity-cells"))
 
 # %% tags=["remove-cell"]
 glue("parity_n_pairs", len(pairs), display=False)
@@ -120,6 +121,7 @@ nan = float("nan")  # shown as "nan" until bf16 and float32 runs of one cell exi
 glue("parity_max_abs_delta", float(pairs["delta_auc"].abs().max()) if len(pairs) else nan,
      display=False)
 glue("parity_min_p", float(pairs["p_delong"].min()) if len(pairs) else nan, display=False)
+glue("parity_min_p_txt", p_text(pairs["p_delong"].min() if len(pairs) else nan), display=False)
 glue("parity_verdict", Markdown(parity.verdict(cells)), display=False)
 gate = cells[cells["model"] == "resnet50"]  # block 3b of configs/paper.yaml: ResNet50's gate
 glue("parity_gate_n", int(gate["n_seeds"].sum()), display=False)
@@ -133,8 +135,8 @@ display(Markdown(parity.verdict(cells)))
 
 # %% [markdown]
 # Across the {glue:text}`parity_n_pairs` paired runs the largest per-seed AUC change is
-# {glue:text}`parity_max_abs_delta:.3f`, and the smallest per-seed paired DeLong p-value is
-# {glue:text}`parity_min_p:.3f`. How much faster bf16 trains is measured by the benchmark
+# {glue:text}`parity_max_abs_delta:.3f`, and the most significant per-seed paired DeLong test has
+# {glue:text}`parity_min_p_txt`. How much faster bf16 trains is measured by the benchmark
 # (`python scripts/benchmark.py --precision`, README), not from these runs' wall times: the bf16
 # runs shared the CPU with other work, so their wall times say nothing about speed. With nothing
 # else running, bf16 trained ResNet50 {glue:text}`bf16_train_min_resnet50:.2f`–
@@ -155,7 +157,7 @@ if not bench.is_file():
                             f"--precision --no-pipeline --no-sweep --out {bench_file}`")
 speed = parity.speed_table(json.loads(bench.read_text()))
 prose.glue_values(parity.speed_values(speed))
-display(speed.style.hide(axis="index").format(precision=2).set_uuid("parity-speed"))
+display(styled(speed, "parity-speed", precision=2))
 
 # %% tags=["hide-input"]
 emu = config.results_dir(emulated_file)
@@ -197,8 +199,7 @@ glue("emu_cpu", f"{emu_bench['cpu']['model']}: {', '.join(emu_bench['cpu']['simd
 other = config.results_dir(device_dir)
 other_recs = records.load_records(other) if other.is_dir() else []
 twins = parity.machine_pairs(recs, other_recs)
-display(parity.twin_table(twins).style.hide(axis="index").format(precision=3)
-        .set_uuid("parity-machines"))
+display(styled(parity.twin_table(twins), "parity-machines"))
 prose.glue_values(parity.twin_values(twins, cells))
 prose.glue_values(parity.cell_values(cells, "par"))  # section 2's cells, for the prose below
 prose.glue_values(parity.cell_values(parity.parity_by_cell(parity.with_twins(recs, other_recs)),
@@ -206,8 +207,8 @@ prose.glue_values(parity.cell_values(parity.parity_by_cell(parity.with_twins(rec
 
 # %% [markdown]
 # The {glue:text}`twin_n` runs trained on both machines differ by at most
-# {glue:text}`twin_max_abs_delta:.3f` in test AUC (smallest paired DeLong p
-# {glue:text}`twin_min_p:.2f`), and they give the same label to at least
+# {glue:text}`twin_max_abs_delta:.3f` in test AUC (smallest paired DeLong
+# {glue:text}`twin_min_p_txt`), and they give the same label to at least
 # {glue:text}`twin_min_agree:.1%` of the test images. A run id does not make two machines draw
 # the same model: Keras seeds its initialisers and dropout through the backend's own random
 # generator, so the same seed on TensorFlow and on JAX draws a different initial head and

@@ -66,6 +66,7 @@ from myst_nb import glue
 from helpers import config, paper_reference
 from helpers.deploy import records as drec
 from helpers.deploy import report
+from helpers.formatting import number_text, p_text
 from helpers.results import prose
 
 plt.rcParams["figure.dpi"] = 90
@@ -83,7 +84,7 @@ kept_dir = "results/deploy-kept"  # records of models that training runs kept (-
 # thread and with all threads, peak memory, and which operators LiteRT's CPU delegate (XNNPACK)
 # runs. Re-training reproduced each run record's model: the largest difference between the
 # re-trained Keras model's test probabilities and the run record's is
-# {glue:text}`retrain_max_dp:.1e`.
+# {glue:text}`retrain_max_dp_txt`.
 
 # %% tags=["hide-input"]
 folder = config.results_dir(deploy_dir)  # resolved from any cwd
@@ -101,6 +102,9 @@ tiny = {k for k in nums if k.endswith("_dp")}  # probability differences: keep 2
 prose.glue_values({k: v for k, v in nums.items() if not isinstance(v, str) and k not in tiny})
 for name in tiny:
     glue(name, float(f"{nums[name]:.2g}"), display=False)
+    glue(f"{name}_txt", number_text(nums[name]), display=False)  # written out, no 1e-06
+for name in [k for k in nums if k.endswith("_p")]:  # p-values for prose: p = 0.0123, p < 0.001
+    glue(f"{name}_txt", p_text(nums[name]), display=False)
 for name, text in nums.items():
     if isinstance(text, str):
         prose.glue_md(name, text)
@@ -138,7 +142,7 @@ display(report.styled(report.int8_summary(df), "deploy-int8"))
 # remedies — a larger calibration set, per-layer float fallbacks, quantisation-aware training —
 # were not tried here. The full
 # table below (expand it) has every format: float32 reproduces Keras to within rounding (largest
-# probability change {glue:text}`float32_max_dp:.1e`), float16 moves probabilities by up to
+# probability change {glue:text}`float32_max_dp_txt`), float16 moves probabilities by up to
 # {glue:text}`float16_max_dp:.3f`.
 
 # %% tags=["hide-input", "hide-output"]
@@ -255,8 +259,8 @@ display(report.styled(report.mismatch_table(mdf), "deploy-mismatch"))
 # costs less — mean {glue:text}`mm_up_mean:+.3f`, best {glue:text}`mm_up_best:+.3f`, and
 # {glue:text}`mm_up_n_better` of {glue:text}`mm_up_n` cells significantly better. Between the two
 # large sizes the step is small either way: MobileNet trained at 224 px changes by
-# {glue:text}`mm_224_256:+.3f` at 256 px (p = {glue:text}`mm_224_256_p:.2f`), trained at 256 px
-# by {glue:text}`mm_256_224:+.3f` at 224 px (p = {glue:text}`mm_256_224_p:.2f`). Touvron et
+# {glue:text}`mm_224_256:+.3f` at 256 px ({glue:text}`mm_224_256_p_txt`), trained at 256 px
+# by {glue:text}`mm_256_224:+.3f` at 224 px ({glue:text}`mm_256_224_p_txt`). Touvron et
 # al.'s gain from a larger test size comes from random-resized-crop training, which makes
 # objects look larger during training than in a centre crop at test time; this book's models
 # see the whole image resized, with no crops, so there is no apparent-size shift to undo.

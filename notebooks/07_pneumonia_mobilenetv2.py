@@ -57,6 +57,7 @@ from myst_nb import glue
 
 from helpers import config, records
 from helpers import xray_results as XR
+from helpers.formatting import MISSING, plural, styled
 from helpers.results import prose
 
 # %% tags=["parameters"]
@@ -71,21 +72,20 @@ xray_dir = "results/xray"
 # train/validation split, Adam, cosine annealing, early stopping on the validation loss. Where it
 # gives no number we chose, and `configs/kilaru.yaml` documents it: rotation ±15°, the **top 30
 # layers** of the base trained (blocks 15–16 and the last 1×1 convolution; BatchNorm frozen),
-# Adam at 1e-4, at most 20 epochs, patience 5 with the best weights restored. The 80/20 split is
-# at **patient level** on the pooled official train and val folders (`val_fraction: 0.2`; each
-# seed draws its own split), and the official test set is kept aside. A cheaper **frozen
-# proxy** (ImageNet base frozen, only the head trained on cached features, no augmentation) runs
-# first. Three seeds each.
+# Adam at a learning rate of 0.0001, at most 20 epochs, patience 5 with the best weights
+# restored. The 80/20 split is at **patient level** on the pooled official train and val
+# folders (`val_fraction: 0.2`; each seed draws its own split), and the official test set is
+# kept aside. A cheaper **frozen proxy** (ImageNet base frozen, only the head trained on cached
+# features, no augmentation) runs first. Three seeds each.
 
 # %% tags=["hide-input"]
 recs = records.load_records(config.results_dir(results_dir))  # resolved from any cwd
 regimes = {"frozen": "frozen proxy", "partial": "paper's protocol (top 30 layers)"}
 runs = {k: XR.select(recs, regime=k) for k in regimes}
-display(pd.DataFrame({"regime": list(regimes.values()),
-                      "seeds run": [len(runs[k]) for k in regimes],
-                      "epochs run": [", ".join(str(r["timing"]["epochs_run"]) for r in runs[k])
-                                     or "–" for k in regimes]})
-        .style.hide(axis="index").set_uuid("kilaru-runs"))
+epochs = [", ".join(str(r["timing"]["epochs_run"]) for r in runs[k]) or MISSING for k in regimes]
+display(styled(pd.DataFrame({"regime": list(regimes.values()),
+                             "seeds run": [len(runs[k]) for k in regimes], "epochs run": epochs}),
+               "kilaru-runs", note=f"{MISSING} not run yet."))
 
 # %% [markdown]
 # ## 2. Validation and test, with confidence intervals
@@ -101,8 +101,8 @@ display(pd.DataFrame({"regime": list(regimes.values()),
 # %% tags=["hide-input"]
 tables = {k: XR.reproduction_table(v) for k, v in runs.items() if v}
 for k, t in tables.items():
-    display(Markdown(f"**{regimes[k]}**, {len(runs[k])} seed(s)"))
-    display(t.style.hide(axis="index").set_uuid(f"kilaru-{k}"))
+    display(Markdown(f"**{regimes[k]}**, {plural(len(runs[k]), 'seed')}"))
+    display(styled(t, f"kilaru-{k}"))
 for k in set(regimes) - set(tables):
     display(Markdown(f"**{regimes[k]}**: not run yet — "
                      f"`python -m helpers sweep configs/kilaru.yaml --only=-{k}-`"))
@@ -145,7 +145,8 @@ for k, rs in runs.items():
 cols = ["source", "split", "accuracy %", "sensitivity %", "specificity %", "AUC"]
 anchor_df = pd.DataFrame(anchors, columns=cols)
 fmt = {**{c: "{:.1f}" for c in cols[2:5]}, "AUC": "{:.3f}"}
-display(anchor_df.style.hide(axis="index").format(fmt, na_rep="–").set_uuid("kilaru-anchors"))
+display(styled(anchor_df, "kilaru-anchors", note=f"{MISSING} not reported by the source.")
+        .format(fmt, na_rep=MISSING))
 
 # %% [markdown]
 # On this book's validation split the model reaches an accuracy of
@@ -175,7 +176,7 @@ speed = pd.DataFrame({"model": list(m), "latency ms": [m[k]["median_ms"] for k i
                                                   for k in m],
                       "size MB (fp32)": [m[k]["size_mb_float32"] for k in m],
                       "params M": [m[k]["params"] / 1e6 for k in m]})
-display(speed.style.hide(axis="index").format(precision=1).set_uuid("kilaru-speed"))
+display(styled(speed, "kilaru-speed", precision=1))
 
 # %% tags=["remove-cell"]
 mb = next(r for r in runs[main_regime])["cost"]["model_size_mb"]
@@ -218,7 +219,7 @@ rows = [{"px": int(k), "layer": d["layer"], "map": f"{d['feature_map_px']}×{d['
          "corner share": d["corner_share_mean"], "corner area": d["corner_area"]}
         for k, v in gc["by_resolution"].items() for d in (v, v["early"])]
 g = pd.DataFrame(rows).sort_values(["layer", "px"], ascending=[False, True])
-display(g.style.hide(axis="index").format(precision=3).set_uuid("kilaru-gradcam"))
+display(styled(g, "kilaru-gradcam"))
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 display(Image(filename=str(config.results_dir(xray_dir) / gc["montage"]), width=480))
@@ -244,7 +245,7 @@ if ft.empty:
                      "`python -m helpers sweep configs/kilaru.yaml --save-models`, then the "
                      "command above."))
 else:
-    display(ft.style.hide(axis="index").format(precision=3).set_uuid("kilaru-gradcam-ft"))
+    display(styled(ft, "kilaru-gradcam-ft"))
 last224 = gc["by_resolution"]["224"]
 prose.glue_md("gc_ft_md", XR.gradcam_finetuned_md(ft, last224["lung_share_mean"],
                                                   last224["corner_share_mean"],

@@ -58,6 +58,7 @@ from scipy import stats
 
 from helpers import config, records
 from helpers import xray_results as XR
+from helpers.formatting import format_p, p_text, plural, styled
 from helpers.results import coverage, warned_runs
 
 plt.rcParams["figure.dpi"] = 90
@@ -72,7 +73,8 @@ n_boot = 2000
 #
 # Two regimes, and every number below says which one it comes from. The **frozen proxy**
 # (ImageNet base frozen, head trained on cached features) ran for every cell. The **main
-# regime** is the paper's: all layers trained, weighted cross-entropy, Adam 5e-4, batch 8,
+# regime** is the paper's: all layers trained, weighted cross-entropy, Adam at a learning rate
+# of 0.0005, batch 8,
 # rotation ≤ 20°, brightness/contrast, flips, test-time augmentation × 4 (bf16 mixed precision
 # for ResNet50; float32 for MobileNetV2, which bf16 does not speed up). One such run costs many
 # times a frozen-proxy run (measured times in Section 6), so only the cheapest cells have run.
@@ -92,7 +94,7 @@ for task in FINDINGS:
             rows.append({"finding": FINDINGS[task], "model": model, "regime": regime,
                          **{f"{s} px": n[s] for s in SIZES}})
 runs_df = pd.DataFrame(rows)
-display(runs_df.style.hide(axis="index").set_uuid("fr-runs"))
+display(styled(runs_df, "fr-runs"))
 
 # %% [markdown]
 # ## 2. AUC vs resolution (their figure)
@@ -146,10 +148,10 @@ plt.show()
 # %% tags=["hide-input"]
 tests = pd.concat([c.assign(finding=FINDINGS[t], model=m, regime=g)
                    for (t, m, g), c in curves.items() if len(c)], ignore_index=True)
-shown = tests.assign(p_holm=tests["p_holm"].map(lambda p: "best" if p != p else f"{p:.3g}"))
+shown = tests.assign(p_holm=tests["p_holm"].map(lambda p: "best" if p != p else format_p(p)))
 shown = shown.rename(columns={"resolution": "px", "auc": "AUC", "se": "SD", "p_holm": "p (Holm)"})
 cols = ["finding", "model", "regime", "px", "AUC", "SD", "p (Holm)"]
-display(shown[cols].style.hide(axis="index").format(precision=3).set_uuid("fr-tests"))
+display(styled(shown[cols], "fr-tests"))
 
 # %% tags=["hide-input"]
 best = tests[tests["best"]].set_index(["finding", "model", "regime"])["resolution"]
@@ -173,7 +175,7 @@ flagged = warned_runs(results_dir, dataset="kermany")
 test_auc = {r["run_id"]: r["metrics"]["test"]["auc"] for r in recs}
 flagged = flagged.assign(**{"test AUC": flagged["run"].map(test_auc)})
 glue("fr_n_flagged", len(flagged), display=False)
-(flagged.set_index("run").style.format(precision=3).set_uuid("fr-flagged") if len(flagged)
+(styled(flagged.set_index("run"), "fr-flagged", index=True) if len(flagged)
  else print("No run record carries a warning."))
 
 # %% [markdown]
@@ -197,7 +199,7 @@ for (t, m, g) in curves:
 ratio_df = pd.DataFrame([{"finding": FINDINGS[t], "model": m, "regime": g, "ratio": r["ratio"],
                           "SD": r["sd"], "SD images": r["sd_images"], "SD seeds": r["sd_seeds"]}
                          for (t, m, g), r in ratios.items()])
-display(ratio_df.style.hide(axis="index").format(precision=3).set_uuid("fr-ratios"))
+display(styled(ratio_df, "fr-ratios"))
 
 # %% [markdown]
 # ## 5. Does bacterial vs viral need more resolution than pneumonia vs normal?
@@ -219,7 +221,7 @@ for m in ("mobilenetv2", "resnet50"):
 diff_df = pd.DataFrame([{"model": m, "regime": g, "difference": d["diff"], "SD": d["sd"],
                          "z": d["z"], "p": d["p"], "image corr.": d["corr_images"]}
                         for (m, g), d in diffs.items()])
-display(diff_df.style.hide(axis="index").format(precision=3).set_uuid("fr-diff"))
+display(styled(diff_df, "fr-diff"))
 
 # %% tags=["remove-cell"]
 nan = float("nan")  # glued as "nan" for a cell without records (Section 6 lists them)
@@ -233,6 +235,7 @@ for m in ("mobilenetv2", "resnet50"):
     for g in ("frozen", "full"):
         for k in ("diff", "sd", "z", "p"):
             glue(f"fr_d_{k}_{m}_{g}", float(diffs.get((m, g), {}).get(k, nan)), display=False)
+        glue(f"fr_d_p_{m}_{g}_txt", p_text(diffs.get((m, g), {}).get("p", nan)), display=False)
     glue(f"fr_mnist_auc_{m}", float(mnist[m]["auc"].iloc[0]) if m in mnist else nan,
          display=False)
 
@@ -248,7 +251,7 @@ glue("fr_verdict_mobilenetv2_frozen", XR.ratio_verdict(d, missing="not run yet",
 # at 64 px and bacterial vs viral {glue:text}`fr_ratio_bacterial_vs_viral_mobilenetv2_frozen:.3f` ±
 # {glue:text}`fr_ratio_sd_bacterial_vs_viral_mobilenetv2_frozen:.3f`: difference
 # {glue:text}`fr_d_diff_mobilenetv2_frozen:+.3f` (SD {glue:text}`fr_d_sd_mobilenetv2_frozen:.3f`,
-# p = {glue:text}`fr_d_p_mobilenetv2_frozen:.3g`); the other models and regimes are in the
+# {glue:text}`fr_d_p_mobilenetv2_frozen_txt`); the other models and regimes are in the
 # tables above as far as their cells have run. The question is about findings, but these answers are about a frozen ImageNet base: a frozen
 # base sees a 64 px chest X-ray through features learnt on 224 px photographs, so part of any
 # loss at 64 px is the features' and not the finding's. The paper's regime (all layers trained)
@@ -256,7 +259,7 @@ glue("fr_verdict_mobilenetv2_frozen", XR.ratio_verdict(d, missing="not run yet",
 #
 # ### An interim look at the paper's regime: 64 vs 128 px
 #
-# The paper's regime has {glue:text}`fr_full_n_224:.0f` run(s) at 224 px so far, but both
+# The paper's regime has {glue:text}`fr_full_n_224_txt` at 224 px so far, but both
 # findings have run at 64 and 128 px, so the same statistics with 128 px as the high resolution
 # give a first, partial answer from it, next to the frozen proxy's on the same sizes. This is an
 # extra, exploratory comparison, chosen after the runs were seen and not part of the Holm
@@ -267,24 +270,28 @@ glue("fr_verdict_mobilenetv2_frozen", XR.ratio_verdict(d, missing="not run yet",
 # %% tags=["hide-input"]
 interim_df, interim = XR.ratio_comparison(recs, FINDINGS, 64, 128, n_boot, dataset="kermany",
                                           model="mobilenetv2")
-display(interim_df.style.hide(axis="index").format(precision=3).set_uuid("fr-interim"))
-glue("fr_full_n_224", sum(len(XR.select(recs, dataset="kermany", task=t, regime="full",
-                                        resolution=224)) for t in FINDINGS), display=False)
+display(styled(interim_df, "fr-interim"))
+n_224 = sum(len(XR.select(recs, dataset="kermany", task=t, regime="full", resolution=224))
+            for t in FINDINGS)
+glue("fr_full_n_224", n_224, display=False)
+glue("fr_full_n_224_txt", plural(n_224, "run"), display=False)
 for k, v in XR.ratio_comparison_values(interim, FINDINGS, tag="128").items():
     glue(f"fr_{k}", v, display=False)
+    if k.startswith("d128_p_"):  # and for prose: p = 0.0123, p < 0.001
+        glue(f"fr_{k}_txt", p_text(v), display=False)
 
 # %% [markdown]
 # All layers trained, pneumonia vs normal keeps {glue:text}`fr_r128_pneumonia_full:.3f` ±
 # {glue:text}`fr_r128_sd_pneumonia_full:.3f` of its 128 px AUC at 64 px and bacterial vs viral
 # {glue:text}`fr_r128_bacterial_vs_viral_full:.3f` ±
 # {glue:text}`fr_r128_sd_bacterial_vs_viral_full:.3f`: difference
-# {glue:text}`fr_d128_diff_full:+.3f` (SD {glue:text}`fr_d128_sd_full:.3f`, p =
-# {glue:text}`fr_d128_p_full:.2g`; the fewest paired seeds in a cell:
+# {glue:text}`fr_d128_diff_full:+.3f` (SD {glue:text}`fr_d128_sd_full:.3f`,
+# {glue:text}`fr_d128_p_full_txt`; the fewest paired seeds in a cell:
 # {glue:text}`fr_d128_seeds_full:.0f`, and with one seed the p-value is a lower bound), so on these
 # sizes the subtler finding
 # {glue:text}`fr_d128_verdict_full:s` of its AUC at 64 px than pneumonia vs normal, by this test. The
 # frozen proxy on the same sizes: {glue:text}`fr_r128_pneumonia_frozen:.3f` and
-# {glue:text}`fr_r128_bacterial_vs_viral_frozen:.3f` (p = {glue:text}`fr_d128_p_frozen:.2g`:
+# {glue:text}`fr_r128_bacterial_vs_viral_frozen:.3f` ({glue:text}`fr_d128_p_frozen_txt`:
 # there the subtler finding {glue:text}`fr_d128_verdict_frozen:s`). Read the full-regime result as a hypothesis for
 # the full grid to test, not as the chapter's answer.
 #
@@ -292,7 +299,7 @@ for k, v in XR.ratio_comparison_values(interim, FINDINGS, tag="128").items():
 #
 # The sweep config plans {glue:text}`fr_grid_n_planned:.0f` runs; {glue:text}`fr_grid_n_ok:.0f`
 # have a successful record and {glue:text}`fr_grid_n_todo:.0f` do not (cells "done/planned"
-# below; "–": not in the grid). The missing ones are listed under the table with the command
+# below; "—": not in the grid). The missing ones are listed under the table with the command
 # that runs them, cheapest first; a single cell runs with `--only=<task>-<model>-<size>-full`,
 # e.g. `--only=pneumonia-mobilenetv2-128-full`.
 
@@ -327,8 +334,7 @@ cost = coverage.cpu_cost_table(grid) if grid is not None else pd.DataFrame()
 for k, v in {**coverage.cost_values(cost, task="pneumonia", model="mobilenetv2"),
              **coverage.todo_full_counts(grid)}.items():
     glue(f"fr_{k}", v, display=False)
-display(coverage.cost_table_shown(cost).style.hide(axis="index").format(precision=1)
-        .set_uuid("fr-cost"))
+display(styled(coverage.cost_table_shown(cost), "fr-cost", precision=1))
 
 # %% [markdown]
 # ## 7. Skin lesions and chest X-rays, side by side
@@ -349,5 +355,6 @@ chest = ratios.get(("pneumonia", "mobilenetv2", "frozen"), {"ratio": nan, "sd": 
 z_skin = (skin_r["ratio"] - chest["ratio"]) / (skin_r["sd"] ** 2 + chest["sd"] ** 2) ** 0.5
 glue("fr_skin_vs_chest_z", float(z_skin), display=False)  # independent images: variances add
 glue("fr_skin_vs_chest_p", float(2 * stats.norm.sf(abs(z_skin))), display=False)
+glue("fr_skin_vs_chest_p_txt", p_text(2 * stats.norm.sf(abs(z_skin))), display=False)
 print(f"melanoma, frozen MobileNet: AUC {skin_r['auc_low']:.3f} (64 px) / {skin_r['auc_high']:.3f}"
       f" (224 px) = {skin_r['ratio']:.3f} ± {skin_r['sd']:.3f}")

@@ -166,7 +166,7 @@ if not status:  # which runs of the sweep's grid exist (when the folder names it
 # sum of the two DeLong variances.
 
 # %% tags=["hide-input"]
-P.site_reading(site, LABEL)
+P.show(P.site_reading(site, LABEL), "ph2-site-site")
 
 # %% [markdown]
 # The same cells with the **seed mean** (mean ± SD of the per-seed AUCs) beside the ensemble
@@ -203,7 +203,7 @@ P.glue_strings(P.site_values(site))
 # %%
 verdicts = X.resolution_verdicts(main)  # each size vs the best size, on ISIC test and on PH2
 summary = X.resolution_summary(verdicts)
-P.resolution_reading(summary, LABEL)
+P.show(P.resolution_reading(summary, LABEL), "ph2-resolution-summary")
 
 # %% tags=["remove-input"]
 V |= P.resolution_values(summary)
@@ -218,7 +218,7 @@ P.glue_strings(P.resolution_values(summary))
 # Every size on each set, with the ensemble AUCs and the adjusted p-values:
 
 # %% tags=["hide-input", "hide-output"]
-P.full(verdicts)
+P.show(P.full(verdicts), "ph2-full-verdicts", index=False)
 
 # %% [markdown]
 # **MobileNet vs ResNet50 on PH2.** At each input size the two networks' seed ensembles are
@@ -227,7 +227,7 @@ P.full(verdicts)
 
 # %%
 models = X.model_comparison(main)  # paired DeLong per size, on each set; Holm over sizes
-P.model_reading(models, LABEL)
+P.show(P.model_reading(models, LABEL), "ph2-model-models")
 
 # %% tags=["remove-input"]
 mod = P.prefixed("mod_external", P.verdict_counts(models, {"set": "external"}))
@@ -243,7 +243,7 @@ P.glue_strings(mod)
 # {glue:text}`mod_test_nodiff` of {glue:text}`mod_test_tested`). The full table, both sets:
 
 # %% tags=["hide-input", "hide-output"]
-P.full(models)
+P.show(P.full(models), "ph2-full-models", index=False)
 
 # %% [markdown]
 # ## The threshold a deployment carries
@@ -256,7 +256,7 @@ P.full(models)
 
 # %%
 thr = X.carried_threshold(main)  # thresholds from ISIC validation, carried to both sets
-P.threshold_reading(thr, LABEL, "youden")
+P.show(P.threshold_reading(thr, LABEL, "youden"), "ph2-threshold-thr")
 
 # %% tags=["remove-input"]
 V |= P.threshold_values(thr)
@@ -269,7 +269,7 @@ P.glue_strings(P.threshold_values(thr))
 # sensitivity rule:
 
 # %% tags=["hide-input", "hide-output"]
-P.threshold_reading(thr, LABEL, "sens90")
+P.show(P.threshold_reading(thr, LABEL, "sens90"), "ph2-threshold-thr-1")
 
 # %% [markdown]
 # ## Calibration on PH2
@@ -279,7 +279,7 @@ P.threshold_reading(thr, LABEL, "sens90")
 
 # %%
 cal = X.calibration_by_set(main)  # ECE, Brier, mean probability per cell and set
-P.calibration_reading(cal, LABEL)
+P.show(P.calibration_reading(cal, LABEL), "ph2-calibration-cal")
 
 # %% tags=["remove-input"]
 V |= P.calibration_values(cal)
@@ -312,14 +312,14 @@ plt.show() if fig is not None else print("No cells yet: no figure.")
 
 # %%
 geo = A.geometry_ablation(main)  # each geometry vs the declared one, same runs and images
-P.geometry_reading(geo)
+P.show(P.geometry_reading(geo), "ph2-geometry-geo")
 
 # %% [markdown]
 # Each cell: the seed ensemble's PH2 AUC in that geometry and its verdict against the declared
 # one (n.d.: no detectable difference). The full table, with intervals and adjusted p-values:
 
 # %% tags=["hide-input", "hide-output"]
-P.full(geo)
+P.show(P.full(geo), "ph2-full-geo", index=False)
 
 # %% tags=["remove-input"]
 g = P.prefixed("geo", P.verdict_counts(geo))
@@ -341,7 +341,7 @@ P.glue_md("geometry_md", P.geometry_md(geo))
 
 # %%
 interp = A.interpolation_ablation(runs, resolution=64)  # trained and tested with each filter
-P.interpolation_reading(interp, "external")
+P.show(P.interpolation_reading(interp, "external"), "ph2-interpolation-interp")
 
 # %% tags=["remove-input"]
 ip = P.prefixed("interp_external", P.verdict_counts(interp, {"set": "external"}))
@@ -357,7 +357,7 @@ P.glue_strings(ip)
 # {glue:text}`interp_test_nodiff` (of {glue:text}`interp_test_tested`). ISIC test:
 
 # %% tags=["hide-input"]
-P.interpolation_reading(interp, "test")
+P.show(P.interpolation_reading(interp, "test"), "ph2-interpolation-interp-1")
 
 # %% [markdown]
 # ## Subgroups: common and atypical nevi
@@ -370,7 +370,7 @@ P.interpolation_reading(interp, "test")
 # %%
 diagnoses = P.load_subgroups(subgroups)  # image id -> diagnosis (scripts/ph2_subgroups.py)
 sub = A.subgroup_auc(main, diagnoses)
-P.subgroup_reading(sub)
+P.show(P.subgroup_reading(sub), "ph2-subgroup-sub")
 
 # %% tags=["remove-input"]
 V |= P.subgroup_values(sub)

@@ -730,10 +730,10 @@ def test_seed_aware_comparisons_match_or_hillis_and_holm(runs: pd.DataFrame) -> 
 def test_verdict_wording_is_driven_by_the_adjusted_p() -> None:
     from helpers.results.inference import verdict
 
-    assert verdict("A", "B", 0.8, 0.7, 0.01) == "A: AUC higher than B (adjusted p = 0.010)"
+    assert verdict("A", "B", 0.8, 0.7, 0.01) == "A: AUC higher than B (adjusted p = 0.0100)"
     assert verdict("A", "B", 0.6, 0.7, 0.0001) == "A: AUC lower than B (adjusted p < 0.001)"
     text = verdict("A", "B", 0.8, 0.7, 0.06)
-    assert text == "A: AUC does not differ detectably from B (adjusted p = 0.060)"
+    assert text == "A: AUC does not differ detectably from B (adjusted p = 0.0600)"
 
 
 def test_table_one_or_hillis_interval_and_operating_points(runs: pd.DataFrame) -> None:

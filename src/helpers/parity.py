@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from helpers.formatting import format_p, p_text, plural
 from helpers.stats import delong_paired_test
 
 CELL_KEYS: tuple[str, ...] = ("model", "resolution", "regime", "preprocessing")
@@ -213,19 +214,19 @@ def twin_table(twins: pd.DataFrame) -> pd.DataFrame:
         "run": label, "machine A": twins["machine_a"], "machine B": twins["machine_b"],
         "AUC A": twins["auc_a"], "AUC B": twins["auc_b"],
         "ΔAUC": twins["delta_auc"].map("{:+.3f}".format),
-        "p": twins["p_delong"].map("{:.2f}".format),
+        "p": twins["p_delong"].map(format_p),
         "same label": twins["label_agreement"].map("{:.1%}".format),
     })
 
 
 def twin_values(twins: pd.DataFrame, cells: pd.DataFrame) -> dict[str, Any]:
     """Numbers the appendix glues about :func:`machine_pairs`: count, largest |ΔAUC|, smallest
-    p and label agreement, and the largest difference against its cell's float32 seed SD
+    p (and ``twin_min_p_txt``, it for prose) and label agreement, and the largest difference against its cell's float32 seed SD
     (from :func:`parity_by_cell`); NaN (and run "none") without twins."""
     nan = float("nan")
     if twins.empty:
         return {"twin_n": 0, "twin_max_abs_delta": nan, "twin_min_p": nan,
-                "twin_min_agree": nan, "twin_worst_run": "none", "twin_worst_seed_sd": nan,
+                "twin_min_p_txt": p_text(nan), "twin_min_agree": nan, "twin_worst_run": "none", "twin_worst_seed_sd": nan,
                 "twin_worst_in_sd": nan}
     worst = twins.loc[twins["delta_auc"].abs().idxmax()]
     same = cells[(cells["model"] == worst["model"]) & (cells["resolution"] == worst["resolution"])
@@ -235,6 +236,7 @@ def twin_values(twins: pd.DataFrame, cells: pd.DataFrame) -> dict[str, Any]:
         "twin_n": len(twins),
         "twin_max_abs_delta": float(twins["delta_auc"].abs().max()),
         "twin_min_p": float(twins["p_delong"].min()),
+        "twin_min_p_txt": p_text(float(twins["p_delong"].min())),
         "twin_min_agree": float(twins["label_agreement"].min()),
         "twin_worst_run": twin_table(twins).loc[worst.name, "run"],
         "twin_worst_seed_sd": sd,
@@ -253,9 +255,9 @@ def verdict(cells: pd.DataFrame) -> str:
         parts.append(
             f"{c['model']} {c['resolution']} px {c['regime']}/{c['preprocessing']}: mean ΔAUC "
             f"{c['mean_delta_auc']:+.3f} vs seed SD {c['seed_sd_ref']:.3f}, ensemble DeLong "
-            f"p = {c['ensemble_p']:.2f} ({'holds' if c['holds'] else 'does not hold'})")
-    head = (f"Parity holds in {held} of {len(cells)} configuration(s)" if held < len(cells)
-            else f"Parity holds in all {len(cells)} configuration(s)")
+            f"{p_text(c['ensemble_p'])} ({'holds' if c['holds'] else 'does not hold'})")
+    n = plural(len(cells), "configuration")
+    head = f"Parity holds in {held} of {n}" if held < len(cells) else f"Parity holds in all {n}"
     return head + ": " + "; ".join(parts) + "."
 
 

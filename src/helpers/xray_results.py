@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import mrmc, stats, xray
+from helpers.formatting import MISSING
 from helpers.operating import youden_threshold
 
 METRICS = ("auc", "accuracy", "sensitivity", "specificity")
@@ -63,7 +64,7 @@ def seed_matrix(recs: list[Mapping[str, Any]], split: str = "test",
 
 def _fmt(est: float, lo: float, hi: float, pct: bool) -> str:
     if not math.isfinite(est):
-        return "–"
+        return MISSING
     f = (lambda v: f"{100 * v:.1f}") if pct else (lambda v: f"{v:.3f}")
     ci = f" ({f(lo)}–{f(hi)})" if math.isfinite(lo) and math.isfinite(hi) else ""
     return f"{f(est)}{ci}"

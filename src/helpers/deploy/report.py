@@ -18,6 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from helpers.formatting import format_p
+from helpers.formatting import styled as styled  # the book's table style, as chapter 06 calls it
+
 FORMAT_ORDER: tuple[str, ...] = ("float32", "float16", "dynamic_int8", "int8", "int8_logit")
 FORMAT_LABEL: dict[str, str] = {"float32": "float32", "float16": "float16",
                                 "dynamic_int8": "dynamic-range int8", "int8": "full int8",
@@ -228,11 +231,6 @@ def mismatch_heatmap(df: pd.DataFrame, models: Iterable[str]):
 
 
 # --------------------------------------------------------------------------- chapter tables
-def styled(table: pd.DataFrame, uuid: str):
-    """A Styler without the numeric index and with a fixed id (stable nbval output)."""
-    return table.style.hide(axis="index").set_uuid(uuid)
-
-
 def _labels(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(Model=[MODEL_LABEL.get(m, m) for m in df["model"]], px=df["resolution"],
                      format=df["format"].map(FORMAT_LABEL))
@@ -245,7 +243,7 @@ def int8_summary(df: pd.DataFrame) -> pd.DataFrame:
         "Model": d["Model"], "px": d["px"], "int8 MB": d["size_mb"].map("{:.2f}".format),
         "AUC float": d["keras_auc"].map("{:.3f}".format), "AUC int8": d["auc"].map("{:.3f}".format),
         "ΔAUC [95 % CI]": [ci_text(*v) for v in d[["delta_auc", "delta_lo", "delta_hi"]].values],
-        "p": d["delta_p"].map("{:.2f}".format)})
+        "p": d["delta_p"].map(format_p)})
 
 
 def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -277,7 +275,7 @@ def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
                               for v in f[["delta_auc", "delta_lo", "delta_hi"]].values],
         "ΔAUC int8 [95 % CI]": [ci_text(*v) for v in
                                 d[["delta_auc", "delta_lo", "delta_hi"]].values],
-        "p (int8)": d["delta_p"].map("{:.2f}".format).tolist(), **extra})
+        "p (int8)": d["delta_p"].map(format_p).tolist(), **extra})
 
 
 SIGMOID_STEP = 1.0 / 256.0
@@ -456,7 +454,7 @@ def mismatch_table(mdf: pd.DataFrame) -> pd.DataFrame:
                           for a, lo, hi in mdf[["auc", "auc_lo", "auc_hi"]].values],
         "ΔAUC vs trained [95 % CI]": [ci_text(*v) for v in
                                       mdf[["delta_auc", "delta_lo", "delta_hi"]].values],
-        "p": mdf["p"].map("{:.3f}".format)})
+        "p": mdf["p"].map(format_p)})
 
 
 def recommend(df: pd.DataFrame, max_ms: float = 50.0, fmt: str = "int8") -> pd.Series | None:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import stats
+from helpers.formatting import MISSING, format_p
 from helpers.results.frames import NoRunsError, _groups, _variant_pairs, _where, config_columns
 
 
@@ -99,7 +100,7 @@ def _seed_ps(
 
 def _seed_summary(ps: list[float], alpha: float) -> dict[str, Any]:
     return {
-        "p_seeds": ", ".join(f"{p:.3g}" for p in ps) if ps else "–",
+        "p_seeds": ", ".join(format_p(p) for p in ps) if ps else MISSING,
         "p_seed_max": max(ps) if ps else math.nan,
         f"seeds p<{alpha:g}": f"{sum(p < alpha for p in ps)}/{len(ps)}",
     }

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from helpers.formatting import MISSING, styled
 from helpers.records import OMITTED_AT_DEFAULT, read_json, record_matches, record_path, run_id
 
 #: Identity keys that can make up the set-up of a cell; only those the grid varies are shown.
@@ -122,7 +123,7 @@ def coverage_table(status: pd.DataFrame) -> pd.DataFrame:
     """Runs with a successful record / runs planned, per model, set-up and input size (ch. 04).
 
     Rows are model × set-up (the keys the grid varies among :data:`SETUP_KEYS`, joined:
-    "full, native, bf16"; no set-up column when the grid varies none); columns are input sizes with "done/planned" ("–": not in the
+    "full, native, bf16"; no set-up column when the grid varies none); columns are input sizes with "done/planned" ("—": not in the
     grid), then the wall hours of the successful runs on the CPU and, where any ran on one, on a
     GPU (hours on different machines are not added up).
     """
@@ -134,7 +135,7 @@ def coverage_table(status: pd.DataFrame) -> pd.DataFrame:
     rows = ["model", "setup"]
     cells = table.groupby([*rows, "resolution"]).agg(ok=("ok", "sum"), planned=("ok", "size"))
     cells["cell"] = [f"{o}/{p}" for o, p in zip(cells["ok"], cells["planned"], strict=True)]
-    wide = cells["cell"].unstack("resolution", fill_value="–")
+    wide = cells["cell"].unstack("resolution", fill_value=MISSING)
     wide.columns = [f"{int(c)} px" for c in wide.columns]
     device = table.get("device", pd.Series("cpu", index=table.index)).fillna("cpu")
     for dev, col in (("cpu", "wall h"), ("gpu", "GPU h")):
@@ -269,8 +270,8 @@ def show(status: pd.DataFrame | None, uuid: str) -> None:
         return
     from IPython.display import display
 
-    table = coverage_table(status).style.hide(axis="index").format(precision=1, na_rep="–")
-    display(table.set_uuid(uuid))
+    note = f"{MISSING} not in the grid, or no successful run timed."
+    display(styled(coverage_table(status), uuid, precision=1, note=note))
 
 
 def todo_text(status: pd.DataFrame | None) -> str:

@@ -5,7 +5,7 @@ Every number comes from the tables of :mod:`helpers.results.external_site` and
 for reading (short "value [CI]" columns, rows named by model, set-up and input size) and turns
 them into glued strings and sentences; the figures are
 :mod:`helpers.results.external_site_figures`. Glued values are preformatted strings and always
-present ("–" when not computable), so the page builds from a grid that is still running as
+present ("—", :data:`helpers.formatting.MISSING`, when not computable), so the page builds from a grid that is still running as
 well as from a finished one.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from helpers.formatting import MISSING
 from helpers.results import external_ablations as A
 from helpers.results import external_site as X
 from helpers.results.reading import ci_text, for_reading
@@ -24,7 +25,7 @@ from helpers.results.reading import ci_text, for_reading
 EXTERNAL_LABELS: dict[str, str] = {"ph2": "PH2"}
 """Display names of external sets (else the name as given)."""
 
-NA = "–"
+NA = MISSING
 
 REGIME_NAMES: dict[str, str] = {"frozen": "Frozen base", "full": "Full fine-tuning"}
 
@@ -47,6 +48,13 @@ def full(table: pd.DataFrame) -> pd.DataFrame | None:
     from helpers.results.tables import display_table
 
     return None if table.empty else display_table(table)
+
+
+def show(table: pd.DataFrame | None, uuid: str, *, index: bool = True) -> Any:
+    """A reading or full table in the book's style (fixed id, "—" footnoted); None if empty."""
+    from helpers.formatting import styled
+
+    return None if table is None or table.empty else styled(table, uuid, index=index)
 
 
 def glue_strings(values: Mapping[str, str]) -> None:

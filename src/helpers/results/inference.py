@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import mrmc, stats
+from helpers.formatting import p_text
 from helpers.results.compare import align_predictions
 from helpers.results.frames import _groups, _variant_pairs, config_columns, model_label
 
@@ -155,7 +156,7 @@ def verdict(
     """
     if p_adj is None or not math.isfinite(p_adj):
         return f"{name_a} vs {name_b}: no common seed, not compared"
-    shown = "< 0.001" if p_adj < 0.001 else f"= {p_adj:.3f}"
+    shown = p_text(p_adj).removeprefix("p ")
     if p_adj < alpha:
         word = "higher" if auc_a > auc_b else "lower"
         return f"{name_a}: AUC {word} than {name_b} (adjusted p {shown})"

@@ -26,8 +26,8 @@ from typing import Any
 import pandas as pd
 
 from helpers import paper_reference as ref
+from helpers.formatting import MISSING, p_text, plural
 from helpers.results.frames import model_label, models_run, setting
-from helpers.results.tables import format_p
 
 Values = dict[str, Any]
 
@@ -66,12 +66,6 @@ def glue_md(name: str, text: str) -> None:
     from myst_nb import glue
 
     glue(name, Markdown(text), display=False)
-
-
-def p_text(p: float) -> str:
-    """``p = 0.012`` or ``p < 0.001`` for prose (chapter 04)."""
-    shown = format_p(p)
-    return f"p {shown[0]} {shown[1:]}" if shown[0] in "<>" else f"p = {shown}"
 
 
 def precision_tag(row: pd.Series, runs: pd.DataFrame) -> str:
@@ -307,7 +301,7 @@ def regimes(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
     def sentence(row: pd.Series) -> str:
         return (
             f"{_cell(row, runs)}: AUC {row['auc_frozen']:.3f} frozen vs "
-            f"{row['auc_full']:.3f} fully fine-tuned ({int(row['n_seeds_full'])} seed(s)); "
+            f"{row['auc_full']:.3f} fully fine-tuned ({plural(int(row['n_seeds_full']), 'seed')}); "
             f"paired DeLong {p_text(row['p'])}."
         )
 
@@ -328,8 +322,8 @@ def models(table: pd.DataFrame, runs: pd.DataFrame, alpha: float = 0.05) -> tupl
         return (
             f"`{setting(row, 'regime', runs)}`, `{setting(row, 'preprocessing', runs)}`, "
             f"{int(row['resolution'])} px: AUC {row['auc_mobilenet']:.3f} (MobileNet, "
-            f"{int(row['n_seeds_mobilenet'])} seed(s)) vs {row['auc_resnet50']:.3f} (ResNet50, "
-            f"{int(row['n_seeds_resnet50'])} seed(s)); paired DeLong {p_text(row['p'])}: {verdict}."
+            f"{plural(int(row['n_seeds_mobilenet']), 'seed')}) vs {row['auc_resnet50']:.3f} "
+            f"(ResNet50, {plural(int(row['n_seeds_resnet50']), 'seed')}); paired DeLong {p_text(row['p'])}: {verdict}."
         )
 
     numbers = comparison_numbers("mobilenet", "resnet50")
@@ -359,8 +353,8 @@ def fit(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
     def sentence(row: pd.Series) -> str:
         return (
             f"{_cell(row, runs)}: last-epoch training accuracy {row['train_acc_last']:.3f} "
-            f"({row['train_acc_min']:.3f}–{row['train_acc_max']:.3f} over {int(row['n_seeds'])} "
-            f"seed(s); {int(row['n_beyond_majority'])} above the majority share "
+            f"({row['train_acc_min']:.3f}–{row['train_acc_max']:.3f} over "
+            f"{plural(int(row['n_seeds']), 'seed')}; {int(row['n_beyond_majority'])} above the majority share "
             f"{row['majority_share']:.3f} by more than 0.05), training loss "
             f"{row['train_loss_last']:.3f} (prior loss {row['prior_loss']:.3f}); lowest "
             f"validation loss {row['val_loss_min']:.3f} at epoch {row['best_val_epoch']:.1f} on "
@@ -421,7 +415,7 @@ def key_numbers(
             values[f"{key}_specificity"] = float(row["specificity"])
             rows.append((f"full_{setup}", f"n_seeds_{int(row['resolution'])}", int(row["n_seeds"])))
     long = pd.DataFrame(rows, columns=["set-up", "key", "value"], dtype=object).astype(str)
-    return values, long.pivot(index="set-up", columns="key", values="value").fillna("–")
+    return values, long.pivot(index="set-up", columns="key", values="value").fillna(MISSING)
 
 
 # --------------------------------------------------------------------------------------------
@@ -492,7 +486,7 @@ def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tupl
                        f"{key}_auc_b": auc_b, f"{key}_n_seeds": int(row["n_seeds"])})  # fmt: skip
         where = _where_text(kind, row, runs)
         lines.append(f"* {where} — {verdict(na, nb, auc_a, auc_b, float(row['p_holm']))}; "
-                     f"AUC {auc_a:.3f} vs {auc_b:.3f}, {int(row['n_seeds'])} paired seed(s).")  # fmt: skip
+                     f"AUC {auc_a:.3f} vs {auc_b:.3f}, {plural(int(row['n_seeds']), 'paired seed')}.")  # fmt: skip
     return values, "\n".join(lines)
 
 

@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from helpers import paper_reference as ref
+from helpers.formatting import MISSING, format_p
 from helpers.results.frames import METRIC_LABELS, PERCENT_METRICS, model_label, variant_columns
-from helpers.results.tables import config_columns_from_table, format_p
+from helpers.results.tables import config_columns_from_table
 
 SHORT_VALUES: dict[str, str] = {"float32": "fp32", "mixed_bfloat16": "bf16"}
 """Short spellings of parameter values in set-up labels."""
@@ -116,7 +117,7 @@ def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     right = paper[["model", "resolution", METRIC_LABELS["accuracy"], METRIC_LABELS["auc"]]]
     right = right.rename(columns={METRIC_LABELS[m]: f"{m}_paper" for m in ("accuracy", "auc")})
     merged = left.merge(right, on=["model", "resolution"], how="left")
-    merged[["accuracy_paper", "auc_paper"]] = merged[["accuracy_paper", "auc_paper"]].fillna("–")
+    merged[["accuracy_paper", "auc_paper"]] = merged[["accuracy_paper", "auc_paper"]].fillna(MISSING)
     columns = {
         "accuracy_text": "Acc. % ours",
         "accuracy_paper": "Acc. % paper",
@@ -149,7 +150,7 @@ def per_run(per_run_table: pd.DataFrame) -> pd.DataFrame:
     """AUC ± DeLong SD of every run: set-ups in rows, seeds in columns (chapter 04)."""
     long = for_reading(per_run_table, {"seed": "seed", "AUC ± SD": "AUC ± SD"})
     long["seed"] = [f"seed {s}" for s in long["seed"]]
-    return _wide(long, "seed", "AUC ± SD", "–")
+    return _wide(long, "seed", "AUC ± SD", MISSING)
 
 
 TESTS_SHORT: dict[str, str] = {

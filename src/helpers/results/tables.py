@@ -15,6 +15,7 @@ import pandas as pd
 
 from helpers import paper_reference as ref
 from helpers import stats
+from helpers.formatting import format_p
 from helpers.results.frames import (
     METRIC_LABELS,
     METRICS,
@@ -90,7 +91,11 @@ def _or_hillis_auc(sub: pd.DataFrame, split: str, level: float) -> dict[str, Any
 
 
 def display_table(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
-    """Display copy: model names spelled out, numbers rounded, glue-only columns dropped (ch. 04)."""
+    """Display copy: model names spelled out, numbers rounded, glue-only columns dropped (ch. 04).
+
+    p-values (``p`` and the float ``p_*`` columns) are written by :func:`format_p`; show the copy
+    with :func:`helpers.formatting.styled`, which marks missing values.
+    """
     out = table.copy()
     if "model" in out:
         out["model"] = out["model"].map(model_label)
@@ -102,20 +107,13 @@ def display_table(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
         or c in ("p_seed_max", "pred_test", "pred_val", "history")
     ]
     out = out.drop(columns=drop)
-    for col in ("p", "p_holm"):
-        if col in out:
+    for col in out.columns:
+        if col == "p" or (col.startswith("p_") and pd.api.types.is_float_dtype(out[col])):
             out[col] = [format_p(v) for v in out[col]]
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].round(digits)
     return out.reset_index(drop=True)
-
-
-def format_p(p: float) -> str:
-    """A p-value for display: ``<0.001``, three decimals, or ``–`` when undefined (chapter 04)."""
-    if p is None or not math.isfinite(p):
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def paper_table_one() -> pd.DataFrame:
