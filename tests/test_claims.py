@@ -1,7 +1,8 @@
-"""The discussion's claims re-checked against the glued numbers of the executed results chapter.
+"""The discussion's and the intro's claims re-checked against the glued numbers of the chapters.
 
 A claim whose evidence flips when chapter 04 is re-executed on new records fails here; so does a
-glue name that the discussion page cites but the chapter no longer glues.
+glue name that the discussion page cites but the chapter no longer glues. The same holds for the
+findings that open the landing page (``book/intro.md``), which quote chapters 04, 06, 07 and 08.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from helpers.results import claims
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "book" / "chapters" / "04_results.ipynb"
 DISCUSSION = ROOT / "book" / "discussion.md"
+INTRO = ROOT / "book" / "intro.md"
+CITED = re.compile(r"chapters/(\w+)\.ipynb::([A-Za-z0-9_.]+?)(?::[^`]*)?`")
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +68,70 @@ def test_read_glue_parses_numbers_and_strings(tmp_path: Path) -> None:
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps(nb))
     assert claims.read_glue(path) == {"n": 66, "v": "untestable", "p": 0.0187}
+
+
+def _intro_findings() -> str:
+    """The intro's "What this book found" block (the admonition), as written."""
+    text = INTRO.read_text()
+    start = text.index(":::{admonition} What this book found")
+    return text[start:text.index("\n:::\n", start)]
+
+
+@pytest.fixture(scope="module")
+def intro_glued() -> dict:
+    cited = {chapter for chapter, _ in CITED.findall(INTRO.read_text())}
+    return claims.read_chapters_glue(ROOT / "book" / "chapters",
+                                     [*claims.claim_chapters(claims.INTRO_CLAIMS), *sorted(cited)])
+
+
+def test_every_intro_claim_holds_on_the_executed_chapters(intro_glued: dict) -> None:
+    failures = claims.check(intro_glued, claims.INTRO_CLAIMS)
+    assert not failures, "\n".join(failures)
+
+
+def test_every_glue_name_cited_by_the_intro_exists(intro_glued: dict) -> None:
+    cited = {f"{chapter}::{name}" for chapter, name in CITED.findall(INTRO.read_text())}
+    assert len(cited) > 30, "the intro's findings cite the chapters' glued numbers"
+    missing = sorted(cited - set(intro_glued))
+    assert not missing, missing
+
+
+def test_the_intro_findings_are_checked_claims() -> None:
+    """Every p-value and verdict the findings quote is claimed (the p as its number), and every
+    AUC comes with its interval: a re-executed chapter that contradicts the intro fails here."""
+    findings = _intro_findings()
+    cited = [f"{c}::{n}" for c, n in CITED.findall(findings)]
+    claimed = {ref for _, left, _, right in claims.INTRO_CLAIMS for ref in (left, right)
+               if isinstance(ref, str)}  # fmt: skip
+    p_values = [n for n in cited if re.search(r"_p(_adj)?_txt$", n)]
+    assert len(p_values) >= 8 and all(n.endswith("_txt") for n in p_values), p_values
+    unchecked = [n for n in p_values if n.removesuffix("_txt") not in claimed]
+    verdicts = [n for n in cited if n.endswith("_verdict") and n not in claimed]
+    assert not unchecked and not verdicts, unchecked + verdicts
+    points = [n for n in cited if re.search(r"::fig_auc_\w+_\d+$", n)]
+    assert points and all(f"{n}_lo" in cited and f"{n}_hi" in cited for n in points), points
+    assert not re.search(r"_p(_adj)?:", findings), "p-values are glued as text (p_text)"
+
+
+def test_the_intro_opens_with_the_findings_and_the_figure() -> None:
+    text = INTRO.read_text()
+    order = [text.index(s) for s in ("# ", ":::{admonition} What this book found",
+                                     "{glue}`chapters/04_results.ipynb::fig_auc_vs_size`",
+                                     "## How to read this book", "## Cite this book")]  # fmt: skip
+    assert order == sorted(order), order
+    bullets = re.findall(r"^- \*\*", _intro_findings(), re.M)
+    assert 5 <= len(bullets) <= 7, len(bullets)
+
+
+def test_chapter_claims_read_qualified_names_and_name_a_missing_chapter(tmp_path: Path) -> None:
+    prefix = "application/papermill.record/"
+    out = {"output_type": "display_data", "data": {f"{prefix}text/plain": "0.7"},
+           "metadata": {"scrapbook": {"name": "a", "mime_prefix": prefix}}}  # fmt: skip
+    (tmp_path / "04_x.ipynb").write_text(json.dumps({"cells": [{"outputs": [out]}]}))
+    some = [("a below b", "04_x::a", "<", "05_y::b")]
+    assert claims.claim_chapters(some) == ["04_x", "05_y"]
+    with pytest.raises(FileNotFoundError, match="05_y"):
+        claims.read_chapters_glue(tmp_path, claims.claim_chapters(some))
+    glued = claims.read_chapters_glue(tmp_path, ["04_x"])
+    assert glued == {"04_x::a": 0.7}
+    assert "'05_y::b' missing" in claims.check(glued, some)[0]

@@ -338,3 +338,46 @@ def test_external_site_chapter_runs_on_synthetic_records_and_on_none(folder: Pat
     assert "nothing to report" in none["findings_md"]
     assert glued["policy_verdict"] == "'squash'"  # the committed isic-geometry record
     assert glued["policy_fov"] == "'1.34'"
+
+
+def test_case_mix_scores_isic_on_melanoma_vs_nevi_alone(runs: pd.DataFrame) -> None:
+    """ISIC's test AUC with its seborrheic keratoses left out, beside the external AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    from helpers.results import external_case_mix as CM
+
+    main = X.declared(runs)
+    cell = {"model": "mobilenet", "resolution": 64, **MAIN}
+    labels, probs = _joined(main, "test", **cell)
+    ids = np.sort(pd.DataFrame(main[(main["model"] == "mobilenet")
+                                    & (main["resolution"] == 64)].iloc[0]["pred_test"])["ids"])
+    diag = np.where(labels == 1, "melanoma",
+                    np.where(np.arange(len(ids)) % 3 == 0, "seborrheic_keratosis", "nevus"))
+    table = CM.case_mix_table(main, pd.Series(diag, index=ids))
+    row = table[(table["model"] == "mobilenet") & (table["resolution"] == 64)].iloc[0]
+    keep = diag != "seborrheic_keratosis"
+    assert row["isic_auc"] == pytest.approx(roc_auc_score(labels[keep], probs[keep]))
+    ext_labels, ext_probs = _joined(main, "external", **cell)
+    assert row["external_auc"] == pytest.approx(roc_auc_score(ext_labels, ext_probs))
+    assert row["diff"] == pytest.approx(row["external_auc"] - row["isic_auc"])
+    assert row["n_neg"] == int((diag == "nevus").sum())
+    values = CM.case_mix_values(table, X.site_table(main))
+    assert values["mix_n"] == str(len(table)) and values["mix_isic_gain_median"] != "—"
+    wrong = pd.Series(np.where(labels == 1, "nevus", "melanoma"), index=ids)
+    with pytest.raises(ValueError, match="subgroup file was made for another folder"):
+        CM.case_mix_table(main, wrong)
+
+
+def test_isic_test_diagnoses_script(tmp_path: Path) -> None:
+    root = tmp_path / "data" / "isic2017-256"
+    root.mkdir(parents=True)
+    (root / "labels.csv").write_text(
+        "image_id,split,path,diagnosis,melanoma,seborrheic_keratosis\n"
+        "ISIC_2,test,a.jpg,nevus,0,0\nISIC_1,test,b.jpg,melanoma,1,0\n"
+        "ISIC_3,train,c.jpg,nevus,0,0\nISIC_4,test,d.jpg,seborrheic_keratosis,0,1\n")
+    out = tmp_path / "diag.csv"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "isic_test_diagnoses.py"),
+                    "--data-dir", str(tmp_path / "data"), "--out", str(out)], check=True,
+                   capture_output=True)
+    assert out.read_text().splitlines() == [
+        "id,diagnosis", "ISIC_1,melanoma", "ISIC_2,nevus", "ISIC_4,seborrheic_keratosis"]

@@ -223,7 +223,7 @@ def subgroup_auc(runs: pd.DataFrame, diagnoses: pd.Series, positive: str = "mela
             continue
         diag = diagnoses.reindex(ids).to_numpy()
         unmatched |= set(ids[pd.isna(diag)].tolist())
-        _check_labels(ids, labels, diag, positive)
+        check_labels(ids, labels, diag, positive)
         for neg in negatives:
             keep = (diag == positive) | (diag == neg)
             row = {**where, "negatives": neg, "n_seeds": len(sub),
@@ -237,7 +237,7 @@ def subgroup_auc(runs: pd.DataFrame, diagnoses: pd.Series, positive: str = "mela
     return result_frame(rows, left, unmatched=sorted(unmatched))
 
 
-def _check_labels(ids: np.ndarray, labels: np.ndarray, diag: np.ndarray, positive: str) -> None:
+def check_labels(ids: np.ndarray, labels: np.ndarray, diag: np.ndarray, positive: str) -> None:
     known = ~pd.isna(diag)
     wrong = known & ((diag == positive) != (labels == 1))
     if wrong.any():

@@ -20,6 +20,7 @@ import pandas as pd
 from helpers.formatting import MISSING
 from helpers.results import external_ablations as A
 from helpers.results import external_site as X
+from helpers.results.external_case_mix import case_mix_sentence
 from helpers.results.reading import ci_text, for_reading
 
 EXTERNAL_LABELS: dict[str, str] = {"ph2": "PH2"}
@@ -400,7 +401,7 @@ def findings_md(values: Mapping[str, str], label: str) -> str:
     return "\n".join([
         f"* {label} − ISIC test AUC (seed ensembles) ranged from {v['diff_min']} to "
         f"{v['diff_max']} (median {v['diff_median']}); in {v['n_diff_below']} of {v['n_site']} "
-        "cells the 95 % interval lies below zero.",
+        "cells the 95 % interval lies below zero." + case_mix_sentence(v, label),
         f"* The best input size on {label} was ISIC's best in {v['n_same_best']} of "
         f"{v['n_res_families']} model × set-up families; every size got the same verdict on "
         f"both sets in {v['n_same_verdicts']}.",
