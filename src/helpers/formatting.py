@@ -121,6 +121,8 @@ def styled(
     float columns named ``p``, ``p_…`` or ``p (…)``) by :func:`format_p`. A table with a missing
     value gets ``note`` as a footnote line under it.
     """
+    if table is None:  # a section with nothing to show (e.g. a sweep of one set-up)
+        return None
     style = table.style.set_uuid(uuid).set_table_attributes(TABLE_CLASS)
     style = style.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     style = style.format(precision=precision, na_rep=MISSING, escape="html")
