@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -171,7 +172,10 @@ def test_a_failed_own_folder_chapter_keeps_the_previous_one(
     before = out / "01_data.ipynb"
     assert code == 1 and not before.exists()
     err = capsys.readouterr().err
-    assert "ValueError: boom: no data here" in err and "_build/failed/01_data.ipynb" in err
+    assert "ValueError: boom: no data here" in err
+    where = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:8]
+    failed = root / "_build" / "failed" / f"own-{where}" / "01_data.ipynb"
+    assert str(failed) in err and failed.is_file()
     before.write_bytes(COMMITTED)  # a chapter from an earlier, good run
     assert ownfolder.main(["--folder", str(photos), "--positive", "Acne", "--seeds", "0",
                            "--resolutions", "64", "--out", str(out)]) == 1
@@ -230,3 +234,12 @@ def test_a_sweep_run_puts_its_notebook_in_place_when_it_ends(tmp_path: Path) -> 
     assert nb["metadata"]["papermill"]["output_path"] == "out/notebooks/r.ipynb"
     assert "chapter ran" in json.dumps(nb)
     assert not _running_files(out)
+
+
+def test_failed_chapters_of_two_outside_trees_do_not_overwrite_each_other(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    a = B.failed_path(B.Chapter(Path("n.py"), tmp_path / "a" / "own" / "01_data.ipynb"), root)
+    b = B.failed_path(B.Chapter(Path("n.py"), tmp_path / "b" / "own" / "01_data.ipynb"), root)
+    inside = B.failed_path(B.Chapter(Path("n.py"), Path("book/chapters/x.ipynb")), root)
+    assert a != b and a.name == b.name == "01_data.ipynb"
+    assert inside == root / "_build" / "failed" / "book" / "chapters" / "x.ipynb"

@@ -491,3 +491,19 @@ def test_own_folder_geometry_resample_and_masks_options(tmp_path, capsys, no_wor
     assert code == 2 and "has no mask for any image of \"images\"" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         ownfolder.main(["--folder", str(folder), "--positive", "melanoma", "--geometry", "x"])
+
+
+def test_a_mask_belongs_to_the_longest_image_stem_it_starts_with(tmp_path: Path) -> None:
+    """IMD1.jpg and IMD1_b.jpg each with their own mask: no false 'two masks' refusal."""
+    from helpers.data.external import find_masks
+    from helpers.data.sources import Entry
+
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for name in ("IMD1_lesion.png", "IMD1_b_lesion.png"):
+        Image.new("L", (4, 4)).save(masks / name)
+    entries = [Entry(id=f"mel/{s}", rel=f"mel/{s}.jpg", cls="mel", split=None, group=f"mel/{s}")
+               for s in ("IMD1", "IMD1_b")]
+    found = find_masks(entries, masks)
+    assert {k: v.name for k, v in found.items()} == {"mel/IMD1.jpg": "IMD1_lesion.png",
+                                                      "mel/IMD1_b.jpg": "IMD1_b_lesion.png"}

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -265,8 +266,9 @@ def failed_path(chapter: Chapter, root: Path) -> Path:
     out = root / chapter.output
     try:
         rel = out.resolve().relative_to(root.resolve())
-    except ValueError:  # an own-folder chapter outside the repository
-        rel = Path(out.name)
+    except ValueError:  # an own-folder chapter outside the repository: one folder per tree
+        where = hashlib.sha256(str(out.resolve().parent).encode()).hexdigest()[:8]
+        rel = Path(f"{out.parent.name}-{where}") / out.name
     return root / FAILED_DIR / rel
 
 
@@ -311,7 +313,7 @@ def execute_chapter(chapter: Chapter, root: Path | None = None, *, record_inputs
             if running.is_file():
                 failed = failed_path(chapter, root)
                 failed.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(running, failed)
+                shutil.move(running, failed)  # the output may lie on another file system
             raise ChapterFailed(chapter, failed, exc) from exc
         seconds = time.perf_counter() - start
         nb = json.loads(running.read_text(encoding="utf-8"))

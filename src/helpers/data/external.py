@@ -75,7 +75,9 @@ def find_masks(entries: list[Entry], masks_root: str | os.PathLike[str]) -> dict
     """``{entry rel: mask file}`` for the images that have a lesion mask (chapter 09).
 
     The mask of ``<class>/<stem>.<ext>`` is the image file directly in ``masks_root`` whose
-    name starts with ``<stem>_`` or ``<stem>.`` (PH2: ``IMD058.jpg`` -> ``IMD058_lesion.png``).
+    name starts with ``<stem>_`` or ``<stem>.`` (PH2: ``IMD058.jpg`` -> ``IMD058_lesion.png``);
+    a mask that starts with two images' stems belongs to the longer one (``IMD1_b_lesion.png``
+    is ``IMD1_b.jpg``'s, not ``IMD1.jpg``'s).
     DataError when the folder is missing, when two images share a stem (their masks could not
     be told apart) or when one image matches several mask files.
     """
@@ -90,9 +92,14 @@ def find_masks(entries: list[Entry], masks_root: str | os.PathLike[str]) -> dict
     if shared:
         raise DataError(f"images {shared} have the same file name without extension: masks in "
                         f"'{root.name}' are matched by that name; rename one of them")
+    owner: dict[str, str] = {}  # mask name -> the longest image stem it starts with
+    for n in names:
+        stems = [s for s in by_stem if n.startswith((f"{s}_", f"{s}."))]
+        if stems:
+            owner[n] = max(stems, key=len)  # IMD1_b_lesion.png belongs to IMD1_b, not IMD1
     out: dict[str, Path] = {}
     for stem, (rel,) in by_stem.items():
-        hits = [n for n in names if n.startswith((f"{stem}_", f"{stem}."))]
+        hits = [n for n in names if owner.get(n) == stem]
         if len(hits) > 1:
             raise DataError(f"image '{rel}' matches {len(hits)} mask files in '{root.name}' "
                             f"({', '.join(hits[:3])}): keep one mask per image")

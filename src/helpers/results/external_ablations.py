@@ -304,8 +304,8 @@ def policy_values(path: str | Path) -> dict[str, str]:
         "policy_lesion_taller": "–" if share is None else f"{share:.0%}",
         "policy_ph2_native": stat(ph2.get("native") or {}, "fov_ratio", "median"),
         "policy_ph2_squashed": stat(ph2.get("squashed") or {}, "fov_ratio", "median"),
-        "policy_ph2_mask_squashed": stat(ph2.get("squashed") or {}, "mask_ratio", "median"),
-        "policy_ph2_mask_cropped": stat(ph2.get("centre_crop") or {}, "mask_ratio", "median"),
+        "policy_ph2_mask_squashed": stat(ph2.get("squashed") or {}, "lesion_ratio", "median"),
+        "policy_ph2_mask_cropped": stat(ph2.get("centre_crop") or {}, "lesion_ratio", "median"),
         "policy_n_bars": "–" if bars is None else str(bars),
         "policy_n_isic": f"{isic.get('n_read', 0):,}",
     }

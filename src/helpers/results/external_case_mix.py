@@ -99,7 +99,7 @@ def case_mix_values(cm: pd.DataFrame, site: pd.DataFrame) -> dict[str, str]:
             "mix_diff_max": f"{d.max():+.3f}", "mix_diff_median": f"{d.median():+.3f}",
             "mix_n_above": str(int((cm["diff_lo"] > 0).sum())),
             "mix_n_below": str(int((cm["diff_hi"] < 0).sum())),
-            "mix_isic_gain_median": NA if pd.isna(gain) else f"{gain:+.3f}",
+            "mix_isic_gain_median": NA if pd.isna(gain) else f"{round(gain, 3) + 0.0:+.3f}",
             "mix_n_neg": str(int(cm["n_neg"].iloc[0]))}
 
 
@@ -118,3 +118,48 @@ def case_mix_sentence(v: Mapping[str, str], label: str) -> str:
             f"a median {v['mix_isic_gain_median']}; then {label} − ISIC ranges from "
             f"{v['mix_diff_min']} to {v['mix_diff_max']} (median {v['mix_diff_median']}), and "
             f"{side}.")
+
+
+def learnt_families(site: pd.DataFrame, chance: float = 0.5) -> set[tuple[str, str]]:
+    """(model, preprocessing) families whose every cell beat chance on ISIC test (lower CI > 0.5).
+
+    A family at chance on its own test split (ResNet50 fed [0, 1] inputs, chapter 04) says
+    nothing about another hospital: its rows stay in the chapter's tables but are left out of
+    its counts and medians (Another hospital's images).
+    """
+    if site.empty:
+        return set()
+    ok = site.groupby(["model", "preprocessing"])["test_lo"].min() > chance
+    return {key for key, good in ok.items() if good}
+
+
+def only_learnt(table: pd.DataFrame, families: set[tuple[str, str]]) -> pd.DataFrame:
+    """Rows of ``table`` from learnt families; a table without ``model`` (a model comparison)
+    keeps the preprocessings whose every model learnt (Another hospital's images)."""
+    if table.empty or "preprocessing" not in table:
+        return table
+    if "model" in table:
+        keep = [(m, p) in families for m, p in zip(table["model"], table["preprocessing"],
+                                                       strict=True)]
+        return table[keep]
+    models = {m for m, _ in families} | {m for m, _ in _all(table)}
+    good = {p for p in set(table["preprocessing"]) if all((m, p) in families for m in models)}
+    return table[table["preprocessing"].isin(good)]
+
+
+def _all(table: pd.DataFrame) -> set[tuple[str, str]]:
+    """(model, preprocessing) pairs named by a model comparison's AUC columns."""
+    models = [c.removeprefix("auc_") for c in table.columns
+              if c.startswith("auc_") and c not in ("auc_sd", "auc_best", "auc_declared")]
+    return {(m, p) for m in models for p in set(table["preprocessing"])}
+
+
+def excluded_text(site: pd.DataFrame, families: set[tuple[str, str]]) -> str:
+    """'ResNet50 with [0, 1] inputs' for the families left out of the counts, or 'none'."""
+    from helpers.results.frames import model_label
+
+    out = sorted({(m, p) for m, p in zip(site["model"], site["preprocessing"], strict=True)}
+                 - families) if len(site) else []
+    names = [f"{model_label(m)} with {'[0, 1]' if p == 'unit' else 'native'} inputs"
+             for m, p in out]
+    return " and ".join(names) if names else "none"

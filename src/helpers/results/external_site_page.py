@@ -399,21 +399,25 @@ def findings_md(values: Mapping[str, str], label: str) -> str:
     if v.get("n_runs", "0") == "0":
         return f"* No run record has scored {label} yet: nothing to report."
     return "\n".join([
-        f"* {label} − ISIC test AUC (seed ensembles) ranged from {v['diff_min']} to "
+        f"* {label} − ISIC test AUC (seed ensembles; families at chance left out) ranged from "
+        f"{v['diff_min']} to "
         f"{v['diff_max']} (median {v['diff_median']}); in {v['n_diff_below']} of {v['n_site']} "
         "cells the 95 % interval lies below zero." + case_mix_sentence(v, label),
         f"* The best input size on {label} was ISIC's best in {v['n_same_best']} of "
         f"{v['n_res_families']} model × set-up families; every size got the same verdict on "
-        f"both sets in {v['n_same_verdicts']}.",
+        f"both sets in {v['n_same_verdicts']} ({label}'s fewer melanomas find fewer sizes "
+        "detectably lower; no test of a different size effect between sites).",
         f"* At the Youden threshold chosen on ISIC validation the median sensitivity went from "
         f"{v['thr_sens_test']} % (ISIC test) to {v['thr_sens_external']} % ({label}), the "
         f"median specificity from {v['thr_spec_test']} % to {v['thr_spec_external']} %.",
         f"* Against the declared geometry ({v['declared_geometry']}), the other geometries "
         f"were higher in {v['geo_higher']}, lower in {v['geo_lower']} and without detectable "
-        f"difference in {v['geo_nodiff']} of {v['geo_tested']} comparisons (Holm).",
+        f"difference in {v['geo_nodiff']} of {v['geo_tested']} comparisons (Holm; differences "
+        f"up to {v.get('geo_max_nd', NA)} went undetected).",
         f"* Median AUC of melanoma vs common nevi {v['sub_common_nevus']}, vs atypical nevi "
         f"{v['sub_atypical_nevus']}; atypical nevi were the harder negatives in "
-        f"{v['n_sub_harder']} of {v['n_sub']} cells.",
+        f"{v['n_sub_harder']} of {v['n_sub']} cells (point estimates; the two AUCs share the "
+        "melanomas).",
     ])
 
 

@@ -13,7 +13,9 @@ the output folder on the client.
 The kernel's own stderr (C++ and absl log lines of TensorFlow, oneDNN notices, Jupyter's
 start-up warnings) goes to ``<output_dir>/logs/<run_id>.stderr.log`` in full; the sweep's
 stderr shows only the lines that are not known noise (:data:`KERNEL_NOISE`), each prefixed
-with the run id.
+with the run id. On a Dask worker (detached runs) the log stays in the worker's temporary folder
+and is lost with it, and the lines that are not noise reach the worker's stderr, not the
+client's terminal.
 """
 
 from __future__ import annotations

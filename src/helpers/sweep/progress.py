@@ -73,7 +73,8 @@ class _Eta:
         return n
 
     def _guess(self, params: Mapping[str, Any]) -> float:
-        """A run of an untimed size: the closest measured sizes, scaled by pixel count."""
+        """A run of an untimed size: the mean of the measured runs of the same regime and model
+        (else regime, else any), each scaled by pixel count to this run's size."""
         regime, model, res = self.key(params)
         for same in (lambda k: k[:2] == (regime, model), lambda k: k[0] == regime, lambda k: True):
             scaled = [wall * _pixels(res, k[2]) for k, walls in self.times.items() if same(k)
