@@ -190,9 +190,10 @@ plt.show() if fig is not None else print("No cells yet: no figure.")
 
 # %% tags=["remove-input"]
 OK = CM.learnt_families(site)  # families that beat chance on ISIC test: the counts use them
-V |= P.site_values(CM.only_learnt(site, OK)) | {"excluded": CM.excluded_text(site, OK),
-     "n_learnt_cells": str(len(CM.only_learnt(site, OK)))}
-P.glue_strings(V)
+new = P.site_values(CM.only_learnt(site, OK)) | {"excluded": CM.excluded_text(site, OK),
+       "n_learnt_cells": str(len(CM.only_learnt(site, OK)))}
+V |= new
+P.glue_strings(new)
 
 # %% [markdown]
 # {glue:text}`excluded` is at chance on ISIC's own test split ({doc}`04_results`) and says
@@ -220,8 +221,9 @@ mix = CM.case_mix_table(main, P.load_subgroups(isic_diagnoses))
 P.show(CM.case_mix_reading(mix, LABEL), "ph2-case-mix")
 
 # %% tags=["remove-input"]
-V |= CM.case_mix_values(CM.only_learnt(mix, OK), CM.only_learnt(site, OK))
-P.glue_strings(V)
+new = CM.case_mix_values(CM.only_learnt(mix, OK), CM.only_learnt(site, OK))
+V |= new
+P.glue_strings(new)
 
 # %% [markdown]
 #
@@ -239,8 +241,9 @@ summary = X.resolution_summary(verdicts)
 P.show(P.resolution_reading(summary, LABEL), "ph2-resolution-summary")
 
 # %% tags=["remove-input"]
-V |= P.resolution_values(CM.only_learnt(summary, OK))
-P.glue_strings(V)
+new = P.resolution_values(CM.only_learnt(summary, OK))
+V |= new
+P.glue_strings(new)
 
 # %% [markdown]
 # The best size on PH2 is ISIC's best in {glue:text}`n_same_best` of
@@ -296,8 +299,9 @@ thr = X.carried_threshold(main)  # thresholds from ISIC validation, carried to b
 P.show(P.threshold_reading(thr, LABEL, "youden"), "ph2-threshold-thr")
 
 # %% tags=["remove-input"]
-V |= P.threshold_values(CM.only_learnt(thr, OK))
-P.glue_strings(V)
+new = P.threshold_values(CM.only_learnt(thr, OK))
+V |= new
+P.glue_strings(new)
 
 # %% [markdown]
 # The median sensitivity moves from {glue:text}`thr_sens_test` % on ISIC test to
@@ -319,8 +323,9 @@ cal = X.calibration_by_set(main)  # ECE, Brier, mean probability per cell and se
 P.show(P.calibration_reading(cal, LABEL), "ph2-calibration-cal")
 
 # %% tags=["remove-input"]
-V |= P.calibration_values(CM.only_learnt(cal, OK))
-P.glue_strings(V)
+new = P.calibration_values(CM.only_learnt(cal, OK))
+V |= new
+P.glue_strings(new)
 
 # %% tags=["hide-input"]
 best = X.best_external_cells(site)
@@ -415,8 +420,9 @@ sub = A.subgroup_auc(main, diagnoses)
 P.show(P.subgroup_reading(sub), "ph2-subgroup-sub")
 
 # %% tags=["remove-input"]
-V |= P.subgroup_values(CM.only_learnt(sub, OK))
-P.glue_strings(V)
+new = P.subgroup_values(CM.only_learnt(sub, OK))
+V |= new
+P.glue_strings(new)
 
 # %% [markdown]
 # The median AUC is {glue:text}`sub_common_nevus` against common nevi and
