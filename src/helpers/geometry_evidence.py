@@ -32,6 +32,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
+from helpers.data.resize import to_square
+
 DARK_GREY = 70.0  # a "dark" pixel: grey below min(DARK_GREY, DARK_SHARE * centre median)
 DARK_SHARE = 0.35
 CORNER_DARK_MIN = 0.5  # a dark corner: more than this share of its square is dark
@@ -54,24 +56,17 @@ Transform = Callable[[Image.Image], Image.Image]
 
 def squash(image: Image.Image, n: int = 256) -> Image.Image:
     """The whole image resized to n x n, bilinear (chapter: Another hospital's images)."""
-    return image.resize((n, n), Image.BILINEAR)
+    return to_square(image, n, "squash")
 
 
 def centre_crop(image: Image.Image, n: int = 256) -> Image.Image:
     """The largest centred square, resized to n x n, bilinear (chapter: Another hospital's images)."""
-    w, h = image.size
-    side = min(w, h)
-    left, top = (w - side) // 2, (h - side) // 2
-    return image.crop((left, top, left + side, top + side)).resize((n, n), Image.BILINEAR)
+    return to_square(image, n, "crop")
 
 
 def pad(image: Image.Image, n: int = 256) -> Image.Image:
     """Padded black to a centred square, resized to n x n, bilinear (chapter: Another hospital's images)."""
-    w, h = image.size
-    side = max(w, h)
-    canvas = Image.new(image.mode, (side, side))
-    canvas.paste(image, ((side - w) // 2, (side - h) // 2))
-    return canvas.resize((n, n), Image.BILINEAR)
+    return to_square(image, n, "pad")
 
 
 # --------------------------------------------------------------------------------------------
