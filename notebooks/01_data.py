@@ -54,8 +54,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from helpers.data import list_datasets, load_dataset, sample_grid, validate_data_params
-from helpers.data.figures import duplicate_summary, duplicates_table
+from helpers.chapters.data_figures import duplicate_summary, duplicates_table, sample_grid
+from helpers.data import list_datasets, load_dataset, validate_data_params
 from helpers.nbparams import check_injected, globals_snapshot
 
 pd.set_option("display.max_colwidth", 80)

@@ -62,9 +62,11 @@ import seaborn as sns
 import sympy as sp
 from IPython.display import display
 
-from helpers import costs, costs_report, paper_reference
-from helpers.formatting import MISSING, styled
-from helpers.models import build_model
+from helpers import paper_reference
+from helpers.chapters import separable_cost as costs_report
+from helpers.chapters.formatting import MISSING, styled
+from helpers.training import costs
+from helpers.training.models import build_model
 
 print("Keras", keras.__version__, "backend", keras.backend.backend())
 
@@ -158,15 +160,15 @@ print(f"reduction factor reaches 8 at N = {', '.join(map(str, n_for_8))}")
 
 # %%
 reduction_table = costs_report.reduction_table(ratio_split, D_K, N, kernel_size, out_channels)
-assert np.allclose(reduction_table["r"], reduction_table["r (helpers.costs)"])
+assert np.allclose(reduction_table["r"], reduction_table["r (helpers.training.costs)"])
 reduction_table.round(4)
 
 # %% [markdown]
 # The table substitutes $D_K = $ `kernel_size` and each output width $N$ into $r$: the exact
-# fraction, its value, the same value from `helpers.costs.separable_ratio`, and the reduction
+# fraction, its value, the same value from `helpers.training.costs.separable_ratio`, and the reduction
 # factor $1/r$.
 #
-# The same numbers from the integer cost functions of `helpers.costs`, for every pair of input
+# The same numbers from the integer cost functions of `helpers.training.costs`, for every pair of input
 # and output widths at a $D_F = $ `feature_size` map: each column is constant, i.e. the number of
 # input channels $M$ does not matter, as the algebra says.
 
@@ -188,7 +190,7 @@ plt.show()
 # %% [markdown]
 # ## 2. The formulas against the real networks
 #
-# `helpers.costs.layer_costs` walks through every layer of a Keras model (including the nested
+# `helpers.training.costs.layer_costs` walks through every layer of a Keras model (including the nested
 # ImageNet base) and, for every convolution and dense layer, reads the kernel size, stride,
 # padding, bias, input width $M$ and output width $N$, computes the output size $D_F$ from the
 # input size, stride and padding (and checks it against the shape Keras reports), and applies the
@@ -202,7 +204,7 @@ plt.show()
 # when the layer has them (Keras's ResNet50 convolutions do; MobileNet's do not, because the
 # BatchNorm after each convolution makes a bias redundant, although ResNet50 keeps one anyway).
 #
-# The models are the ones trained in this book (`helpers.models.build_model`): the ImageNet
+# The models are the ones trained in this book (`helpers.training.models.build_model`): the ImageNet
 # base without its classifier, then the paper's head, global average pooling → dropout(0.5) →
 # one sigmoid unit, plus a parameter-free layer that scales the pixels to $[0, 1]$.
 
@@ -275,7 +277,7 @@ if "mobilenet" in model_names:
 # ## 3. An independent count: TensorFlow's profiler
 #
 # The formulas could share a mistake with our reading of the layers, so we also let TensorFlow
-# count. `helpers.costs.profiler_flops` traces the model on a single image
+# count. `helpers.training.costs.profiler_flops` traces the model on a single image
 # (`tf.TensorSpec([1, s, s, 3])`), freezes the weights into constants and runs
 # `tf.compat.v1.profiler` with `ProfileOptionBuilder.float_operation()` over the graph;
 # `profiler_flops_by_op` gives the same count per TensorFlow operation, and `profiler_counts`,
@@ -322,7 +324,7 @@ if run_profiler:
 #
 # All of these grow with the number of activations, not with $M \times N$, so they are a small
 # fraction: the "FLOPs" of a network in the literature normally means the convolution and dense
-# arithmetic only, and that is what `helpers.costs.count_model_costs` reports
+# arithmetic only, and that is what `helpers.training.costs.count_model_costs` reports
 # (`flops = 2 × macs`).
 
 # %% [markdown]
@@ -427,7 +429,7 @@ costs_report.adam_state_sizes(model_names, size_res).round(2)
 # * The sizes count all parameters, including BatchNorm's non-trainable moving statistics
 #   (about 21,900 numbers in MobileNet and 53,100 in ResNet50, under 1 % of either).
 #
-# `helpers.costs.count_model_costs` reports `size_mb_float32` = parameters × 4 bytes / $10^6$
+# `helpers.training.costs.count_model_costs` reports `size_mb_float32` = parameters × 4 bytes / $10^6$
 # (decimal MB), the convention used in the run records of the training chapter.
 
 # %% [markdown]
@@ -496,6 +498,6 @@ print(
 #   every resolution. The paper's sizes, 12.5 and 90.5 "MB", match saved float32 `.h5` files
 #   measured in MiB.
 #
-# `helpers.costs.count_model_costs(model)` gives `macs`, `flops`, `params`, `trainable_params` and
+# `helpers.training.costs.count_model_costs(model)` gives `macs`, `flops`, `params`, `trainable_params` and
 # `size_mb_float32` for any Keras model; the training chapter stores it in each run record, and
 # the results chapter uses it for accuracy per GFLOP.

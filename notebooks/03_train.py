@@ -70,10 +70,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from helpers import records
 from helpers.data import load_dataset
-from helpers.models import BLOCK_DOC
-from helpers.train import params_from_namespace, run_training, save_record
+from helpers.runs import records
+from helpers.training import params_from_namespace, run_training, save_record
+from helpers.training.models import BLOCK_DOC
 from helpers.training.params import check_injected, globals_snapshot
 
 print("Keras", keras.__version__, "backend", keras.backend.backend())

@@ -18,7 +18,7 @@
 # leaves out: a DeLong standard deviation for every AUC {cite}`delong1988comparing,sun2014fast`,
 # in the way {cite:t}`sabottke2020resolution` compared chest radiograph networks across input
 # sizes, and comparisons between configurations that treat the training seeds as random readers
-# (Obuchowski–Rockette–Hillis, `helpers.mrmc`), Holm-adjusted within declared families; then
+# (Obuchowski–Rockette–Hillis, `helpers.stats.mrmc`), Holm-adjusted within declared families; then
 # operating points at validation-chosen thresholds and calibration.<br>
 # **Parameters** (papermill): `results_dir` (folder of run records), `dataset`, `task` (which
 # records to use), `split` (the split whose predictions are scored; `test` by default).<br>
@@ -84,9 +84,12 @@ check_injected(globals(), _globals_before_parameters,  # a typo'd papermill para
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import config, paper_reference, plots, results
-from helpers.formatting import MISSING, styled
-from helpers.results import blocks, clinical, coverage, inference, prose, reading
+from helpers import config, paper_reference
+from helpers.analysis import clinical, inference
+from helpers.chapters import coverage, plots, reading, results
+from helpers.chapters import results_blocks as blocks
+from helpers.chapters import results_prose as prose
+from helpers.chapters.formatting import MISSING, styled
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 200)
@@ -153,7 +156,7 @@ print(coverage.todo_text(grid))
 # study draws readers. So every comparison between two configurations below (input sizes,
 # models, preprocessings, regimes) uses the Obuchowski–Rockette–Hillis test with **seeds as
 # random readers and test images as random cases**, seeds paired by seed number
-# (`helpers.mrmc.or_hillis_compare` on the per-seed test probabilities). With one common seed it
+# (`helpers.stats.mrmc.or_hillis_compare` on the per-seed test probabilities). With one common seed it
 # is the paired DeLong test of those two models. The DeLong test on the seed *ensemble* (mean
 # probability over seeds) ignores seed variance; it is kept in the full tables as
 # `p_ensemble`, and only answers a question about the two ensembles that were trained.
@@ -166,7 +169,7 @@ inference.policy_table()
 
 # %% [markdown]
 # **Wording.** Sentences are driven by the adjusted p alone, by one rule
-# (`helpers.results.inference.verdict`): adjusted p < 0.05 → "AUC higher/lower than …";
+# (`helpers.analysis.inference.verdict`): adjusted p < 0.05 → "AUC higher/lower than …";
 # otherwise "AUC does not differ detectably from …". "Does not differ detectably" is not
 # evidence of equality: with about 600 test images and three seeds, AUC differences of a few
 # hundredths go undetected.
@@ -177,7 +180,7 @@ inference.policy_table()
 # For each configuration (model × input size × set-up) the runs differ only in their random
 # seed. **AUC**: the mean of the per-seed AUCs with its 95 % Obuchowski–Rockette–Hillis interval,
 # which carries both seed variance and test-image sampling variance
-# (`helpers.mrmc.or_hillis_single`; with one seed it is the DeLong interval). **Accuracy,
+# (`helpers.stats.mrmc.or_hillis_single`; with one seed it is the DeLong interval). **Accuracy,
 # sensitivity, specificity, F1**: mean over seeds with a 95 % Student-t interval over the seeds
 # (seed variance only; no interval with one seed), at the paper's fixed 0.5 threshold on the
 # predicted probability of the positive class. Operating points at thresholds chosen on the
@@ -200,7 +203,7 @@ styled(results.display_table(table1), "res-table1-full")
 # fine-tuned models, 0.5 is a poor threshold. Below, each seed's threshold is chosen on its
 # **validation** predictions (Youden's J; the lowest threshold reaching 90 % validation
 # sensitivity) and applied unchanged to test; cells show test sensitivity / specificity in %,
-# means over seeds (`helpers.operating`). The last column reads the test ROC curve itself
+# means over seeds (`helpers.stats.operating`). The last column reads the test ROC curve itself
 # (sensitivity at 90 % specificity): an upper bound, not a rule. The paper's sensitivity and
 # specificity are at its own threshold and are comparable only to the 0.5 column.
 
@@ -276,7 +279,7 @@ glue("fig_auc_vs_size", plots.AltFigure(plots.auc_vs_size(points, paper_auc),
 #
 # {cite:t}`sabottke2020resolution` report each network's AUC with the standard deviation from
 # DeLong's method. We do the same for every run, from its stored test predictions, using the
-# midrank algorithm of {cite:t}`sun2014fast` (`helpers.stats.fast_delong`). The spread across
+# midrank algorithm of {cite:t}`sun2014fast` (`helpers.stats.delong.fast_delong`). The spread across
 # seeds of the same configuration shows how much of the difference between two resolutions could
 # be training noise rather than test-set noise.
 
@@ -404,7 +407,7 @@ for regime in regimes:
 #
 # The paper's "accuracy density" is accuracy points per megabyte of stored model. We add two
 # more denominators that matter on a phone: accuracy points per GFLOP of compute per image
-# (from `helpers.costs`) and per millisecond of measured single-image latency on the machine
+# (from `helpers.training.costs`) and per millisecond of measured single-image latency on the machine
 # that trained the run. Sizes are of the saved float32 Keras model.
 
 # %%

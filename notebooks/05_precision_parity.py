@@ -58,9 +58,11 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from helpers import config, parity, records
-from helpers.formatting import format_p, p_text, styled
-from helpers.results import prose
+from helpers import config
+from helpers.analysis import parity
+from helpers.chapters import results_prose as prose
+from helpers.chapters.formatting import format_p, p_text, styled
+from helpers.runs import records
 
 # %% tags=["parameters"]
 results_dir = "results/paper"

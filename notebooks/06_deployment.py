@@ -64,10 +64,10 @@ from IPython.display import display
 from myst_nb import glue
 
 from helpers import config, paper_reference
+from helpers.chapters import deployment as report
+from helpers.chapters import results_prose as prose
+from helpers.chapters.formatting import number_text, p_text
 from helpers.deploy import records as drec
-from helpers.deploy import report
-from helpers.formatting import number_text, p_text
-from helpers.results import prose
 
 plt.rcParams["figure.dpi"] = 90
 

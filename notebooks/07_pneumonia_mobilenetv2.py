@@ -55,10 +55,11 @@ import pandas as pd
 from IPython.display import Image, Markdown, display
 from myst_nb import glue
 
-from helpers import config, records
-from helpers import xray_results as XR
-from helpers.formatting import MISSING, plural, styled
-from helpers.results import prose
+from helpers import config
+from helpers.analysis import chest_xray as XR
+from helpers.chapters import results_prose as prose
+from helpers.chapters.formatting import MISSING, plural, styled
+from helpers.runs import records
 
 # %% tags=["parameters"]
 results_dir = "results/kilaru"
@@ -94,7 +95,7 @@ display(styled(pd.DataFrame({"regime": list(regimes.values()),
 # (then applied unchanged to the test set). Test metrics are seed means with the
 # Obuchowski–Rockette–Hillis interval {cite}`hillis2007comparison` (seeds as readers, the
 # {glue:text}`k_n_test` official test images shared by every seed: 624 published, less the
-# duplicates that {doc}`01_data`'s loader removes; `helpers.xray_results`). The validation sets differ by seed
+# duplicates that {doc}`01_data`'s loader removes; `helpers.analysis.chest_xray`). The validation sets differ by seed
 # (the split is seeded), so a validation metric is the seed mean with a Student-t interval over
 # the seeds. Percentages: accuracy, sensitivity (pneumonia), specificity (normal); 95 % CIs.
 

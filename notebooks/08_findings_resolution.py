@@ -56,10 +56,12 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from scipy import stats
 
-from helpers import config, records
-from helpers import xray_results as XR
-from helpers.formatting import format_p, p_text, plural, styled
-from helpers.results import coverage, warned_runs
+from helpers import config
+from helpers.analysis import chest_xray as XR
+from helpers.chapters import coverage
+from helpers.chapters.formatting import format_p, p_text, plural, styled
+from helpers.chapters.results import warned_runs
+from helpers.runs import records
 
 plt.rcParams["figure.dpi"] = 90
 
@@ -188,7 +190,7 @@ glue("fr_n_flagged", len(flagged), display=False)
 # Ratio = seed-mean AUC at 64 px / seed-mean AUC at 224 px (1 = nothing lost at 64 px). Its SD
 # has two components, added: the **images** (a bootstrap of the test images, {glue:text}`fr_n_boot`
 # resamples, every seed and both sizes recomputed on each resample) and the **seeds** (the
-# variance of the per-seed ratios over the seeds, divided by their number); `helpers.xray`.
+# variance of the per-seed ratios over the seeds, divided by their number); `helpers.stats.ratios`.
 
 # %% tags=["hide-input"]
 ratios = {}

@@ -75,12 +75,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from helpers import config
-from helpers.results import coverage
-from helpers.results import external_ablations as A
-from helpers.results import external_case_mix as CM
-from helpers.results import external_site as X
-from helpers.results import external_site_figures as F
-from helpers.results import external_site_page as P
+from helpers.analysis import external_ablations as A
+from helpers.analysis import external_site as X
+from helpers.chapters import coverage
+from helpers.chapters import external_case_mix as CM
+from helpers.chapters import external_site as P
+from helpers.chapters import external_site_figures as F
 
 pd.set_option("display.width", 200)
 plt.rcParams["figure.dpi"] = 90
@@ -290,7 +290,7 @@ P.show(P.full(models), "ph2-full-models", index=False)
 #
 # A deployed model carries a threshold chosen before it met its users' images. For each cell
 # the seed ensemble's threshold is chosen on **ISIC validation** by the rules of
-# {doc}`04_results` (`helpers.operating`: Youden's J; the lowest threshold reaching 90 %
+# {doc}`04_results` (`helpers.stats.operating`: Youden's J; the lowest threshold reaching 90 %
 # validation sensitivity) and applied unchanged to ISIC test and to PH2. Cells show
 # sensitivity and specificity in % with Wilson 95 % intervals; Youden's rule first.
 
@@ -316,7 +316,7 @@ P.show(P.threshold_reading(thr, LABEL, "sens90"), "ph2-threshold-thr-1")
 # ## Calibration on PH2
 #
 # Expected calibration error (ECE, ten equal-width bins, mean over seeds) on each set, beside
-# the mean predicted probability and the prevalence of melanoma in PH2 (`helpers.calibration`).
+# the mean predicted probability and the prevalence of melanoma in PH2 (`helpers.stats.calibration`).
 
 # %%
 cal = X.calibration_by_set(main)  # ECE, Brier, mean probability per cell and set

@@ -44,7 +44,7 @@ if "google.colab" in sys.modules:
 # Plumbing (imports, settings) is collapsed on the page; keep it short.
 from myst_nb import glue
 
-from helpers import records
+from helpers.runs import records
 
 # %% tags=["parameters"]
 results_dir = "results/paper"

@@ -5,7 +5,7 @@ Prints numbers, asserts nothing (reproducibility page, chapter 03). Two parts:
 1. Pipeline: training images/s of ``model.fit`` (regime ``full`` by default) at each model and
    resolution, fed by
    * ``synthetic``: one in-memory batch of the same shape repeated (no input cost at all);
-   * ``project``: :func:`helpers.train.array_batches` over the real ISIC-2017 arrays from
+   * ``project``: :func:`helpers.training.array_batches` over the real ISIC-2017 arrays from
      :func:`helpers.data.load_dataset` (what ``run_training`` uses);
    * ``directory``: ``keras.utils.image_dataset_from_directory`` over the JPEGs (a temporary
      class-folder tree of symlinks built from ``labels.csv``), decoding and resizing on the fly,
@@ -15,7 +15,7 @@ Prints numbers, asserts nothing (reproducibility page, chapter 03). Two parts:
 2. Precision (``--precision``): training and inference images/s of every model and
    resolution in float32 and in bf16 mixed precision (``mixed_bfloat16``), synthetic input,
    all layers trained, batch 32. bf16 is fast only where the hardware computes it
-   (``helpers.precision``: AVX512-BF16/AMX CPUs, GPUs); elsewhere it is emulated and slower.
+   (``helpers.training.precision``: AVX512-BF16/AMX CPUs, GPUs); elsewhere it is emulated and slower.
 3. Sweep: wall time of ``configs/frozen-bench.yaml`` (2 models x 4 resolutions x 5 seeds,
    frozen regime) into a temporary output folder; goal under 10 minutes. ``--sweep-cache cold``
    (default) uses an empty temporary cache folder, so decoding and feature extraction are
@@ -87,8 +87,8 @@ def bench_precision(
     import keras
     import numpy as np
 
-    from helpers import precision as prec
-    from helpers.models import build_model, set_regime
+    from helpers.training import precision as prec
+    from helpers.training.models import build_model, set_regime
 
     with prec.policy(precision):
         keras.utils.set_random_seed(0)
@@ -196,9 +196,8 @@ def bench_pipeline(
     import numpy as np
     import tensorflow as tf
 
-    from helpers import models
     from helpers.data import load_dataset
-    from helpers.train import array_batches, seed_everything
+    from helpers.training import array_batches, models, seed_everything
 
     seed_everything(0)
     t = time.perf_counter()
@@ -339,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--warmup and --steps must be at least 1")
 
     from helpers import config
-    from helpers.records import cpu_info, package_versions
+    from helpers.runs.records import cpu_info, package_versions
 
     data_root = config.data_root(args.data_root)
     result: dict[str, Any] = {
@@ -351,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         "sweep": None,
     }
     if args.precision:
-        from helpers.precision import describe
+        from helpers.training.precision import describe
 
         result["bf16_hardware"] = describe()
         for model_name in args.models:

@@ -3,7 +3,7 @@
 
 For every (model, resolution, preprocessing, seed) of the frozen regime (the head trains in
 seconds on cached base features) this re-trains the configuration with
-``helpers.train.run_training(params, on_model=...)`` to get the full Keras model (base + head),
+``helpers.training.run_training(params, on_model=...)`` to get the full Keras model (base + head),
 exports it to LiteRT in each format (:mod:`helpers.deploy.export`), measures it and writes one
 deployment record per format: ``<output>/records/<run_id>-<format>.json`` (default output
 ``results/deploy``). Finished records are skipped, so an interrupted sweep resumes.
@@ -148,7 +148,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def has_on_model() -> bool:
-    from helpers.train import run_training
+    from helpers.training import run_training
 
     return "on_model" in inspect.signature(run_training).parameters
 
@@ -189,14 +189,14 @@ def train_params(args, model: str, res: int, prep: str, seed: int) -> dict:
 
 def trained_model(params: dict, dataset, untrained: bool):
     """(run record, full Keras model) for one configuration."""
-    from helpers import records as rec_mod
     from helpers.deploy.runtime import keras_probs
-    from helpers.train import run_training, validate_params
+    from helpers.runs import records as rec_mod
+    from helpers.training import run_training, validate_params
 
     if untrained:
         import keras
 
-        from helpers.models import build_model
+        from helpers.training.models import build_model
 
         p = validate_params(params)
         keras.utils.set_random_seed(p.seed)
@@ -219,9 +219,9 @@ def trained_model(params: dict, dataset, untrained: bool):
 def grid_items(args: argparse.Namespace,
                untrained: bool) -> Iterator[tuple[str, Callable[[], tuple]]]:
     """(run id, model getter) of each configuration of the frozen grid (re-trained)."""
-    from helpers import records as rec_mod
     from helpers.data import load_dataset
-    from helpers.train import validate_params
+    from helpers.runs import records as rec_mod
+    from helpers.training import validate_params
 
     for model_name in args.models:
         for res in args.resolutions:
@@ -246,8 +246,8 @@ def kept_items(args: argparse.Namespace) -> Iterator[tuple[str, Callable[[], tup
     :class:`~helpers.training.kept.KeptModelError` (a counted skip) when the model was not kept
     or when the test images loaded now are not the ones the record was scored on.
     """
-    from helpers import records as rec_mod
-    from helpers.train import validate_params
+    from helpers.runs import records as rec_mod
+    from helpers.training import validate_params
     from helpers.training.kept import KeptModelError, load_kept_model
     from helpers.training.run import load_data
 
@@ -273,7 +273,6 @@ def kept_items(args: argparse.Namespace) -> Iterator[tuple[str, Callable[[], tup
 def deploy_formats(args: argparse.Namespace, out: Path, run: dict, model: Any, ds: Any,
                    todo: list[str], untrained: bool, t0: float) -> int:
     """Export ``model`` to each format of ``todo``, measure it, write its record; how many."""
-    from helpers import records as rec_mod
     from helpers.deploy.export import (
         FULL_INT8,
         output_kind,
@@ -283,6 +282,7 @@ def deploy_formats(args: argparse.Namespace, out: Path, run: dict, model: Any, d
     )
     from helpers.deploy.records import deployment_path, deployment_record, save_deployment_record
     from helpers.deploy.runtime import LiteRTModel, delegation_summary, keras_probs, parity_stats
+    from helpers.runs import records as rec_mod
 
     rid, seed = run["run_id"], int(run["params"]["seed"])
     te = ds.splits["test"]
@@ -427,11 +427,11 @@ def latency_only(args) -> int:
 
 def mismatch(args) -> int:
     """Each trained model at every --eval-sizes: <output>/mismatch/<run_id>.json."""
-    from helpers import records as rec_mod
     from helpers.data import load_dataset
     from helpers.deploy.mismatch import evaluate_at_sizes
     from helpers.deploy.records import runtime_versions
-    from helpers.train import validate_params
+    from helpers.runs import records as rec_mod
+    from helpers.training import validate_params
 
     out = output_dir(args) / "mismatch"
     sizes = sorted(set(args.eval_sizes))
@@ -486,8 +486,8 @@ def mismatch(args) -> int:
 
 def table(args) -> int:
     """The README's benchmark table (Markdown) from the deployment records."""
+    from helpers.chapters.deployment import benchmark_markdown, deployment_frame
     from helpers.deploy.records import load_deployment_records
-    from helpers.deploy.report import benchmark_markdown, deployment_frame
 
     recs = [r for r in load_deployment_records(output_dir(args)) if selected(args, r)]
     md = benchmark_markdown(deployment_frame(recs))
@@ -517,11 +517,11 @@ def main(argv=None) -> int:
     untrained = args.untrained
     if not untrained and not has_on_model():
         if args.quick:
-            print("note: helpers.train.run_training has no on_model= keyword yet; --quick "
+            print("note: helpers.training.run_training has no on_model= keyword yet; --quick "
                   "deploys build_model with an untrained head instead", flush=True)
             untrained = True
         else:
-            print("error: helpers.train.run_training(params, on_model=callable) is needed to get "
+            print("error: helpers.training.run_training(params, on_model=callable) is needed to get "
                   "the trained Keras model (base + head); it is not available in this checkout. "
                   "Use --untrained to check the export/record path only.", file=sys.stderr)
             return 2

@@ -19,7 +19,7 @@ there (a copy of the tree, the data, the weights; the folders given as options):
         --data-root … --weights-dir … --cache-dir … --workers 6 --archive $OUT/records.tar
 
 checks the copy file by file against the manifest (only then do the records name the commit:
-the check's outcome is handed to each worker explicitly, :func:`helpers.provenance.set_copy_check`;
+the check's outcome is handed to each worker explicitly, :func:`helpers.runs.provenance.set_copy_check`;
 ``$RESBOOK_VERIFIED_COMMIT`` set by hand counts for nothing; a copy that fails the check makes
 records that name no commit, never what a stale ``.git`` there says; the outcome travels in the
 archive as ``logs/verification.json``), trains each run in a fresh process and
@@ -68,7 +68,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from helpers.files import atomic_write_json  # noqa: E402
-from helpers.provenance import set_copy_check  # noqa: E402
+from helpers.runs.provenance import set_copy_check  # noqa: E402
 
 LOCATIONS = ("data_root", "weights_dir", "cache_dir", "external_root", "external_masks")
 VERIFICATION = "verification.json"  # in the archive's logs/: the outcome of check_copy
@@ -128,7 +128,7 @@ def plan_runs(config: str, only: Sequence[str], output_dir: str | None,
     Runs with an ok record whose id contains one of ``rerun`` are planned too (the same cell
     on another machine; ``collect`` files their records apart).
     """
-    from helpers import records
+    from helpers.runs import records
     from helpers.sweep.config import _resolve, expand, load_config
 
     cfg = load_config(config)
@@ -188,8 +188,8 @@ def train_one(spec: Mapping[str, Any], locations: Mapping[str, str], log_dir: st
     ``verified_commit``: the commit ``check_copy`` verified this copy against (None: it failed),
     handed over explicitly: the worker's records name it, and nothing in the environment can.
     """
-    from helpers import records
-    from helpers.train import run_training, save_record
+    from helpers.runs import records
+    from helpers.training import run_training, save_record
     from helpers.training.params import validate_params
 
     set_copy_check(verified_commit)
@@ -233,7 +233,7 @@ def check_copy(manifest: Mapping[str, Any], root: Path = ROOT) -> dict[str, Any]
     Verified: records made in this process (and by workers given ``checked_commit(info)``)
     name the commit. Not verified (files differ, or the manifest came from a dirty checkout):
     they name no commit instead of whatever a stale ``.git`` in the copy says
-    (:func:`helpers.provenance.set_copy_check`). Returns what ``verification.json`` in the
+    (:func:`helpers.runs.provenance.set_copy_check`). Returns what ``verification.json`` in the
     archive says (``collect`` reads it).
     """
     bad = verify_tree(root, manifest)
@@ -375,7 +375,7 @@ def correct_commit(rec: dict[str, Any], commit: str) -> bool:
     """Name the verified commit in a record whose copy of the tree carried a stale .git.
 
     Made for records written before the device's check named the commit in
-    :func:`helpers.provenance.git_state`: what git said there is kept under
+    :func:`helpers.runs.provenance.git_state`: what git said there is kept under
     ``provenance.device_git``.
     """
     prov = rec.get("provenance") or {}
@@ -497,7 +497,7 @@ def same_run(rec: Mapping[str, Any], path: Path) -> bool:
 def replaceable(path: Path, params: Mapping[str, Any]) -> bool:
     """True when the record at ``path`` is a failed run or one of other params: a new ok run
     of the planned identity takes its place (it is not a second machine's twin)."""
-    from helpers import records
+    from helpers.runs import records
 
     old = json.loads(path.read_text())
     return old.get("status") != "ok" or not records.record_matches(old, params)
@@ -520,7 +520,7 @@ def metric_mismatches(rec: Mapping[str, Any]) -> list[str]:
 
     Each split of ``metrics`` (``metrics_plain``) is recomputed from ``predictions[split]``'s
     labels and ``probs`` (``probs_plain``) with the training chapter's
-    :func:`helpers.metrics.binary_metrics`, and each geometry of ``metrics.external_geometry``
+    :func:`helpers.stats.metrics.binary_metrics`, and each geometry of ``metrics.external_geometry``
     from ``predictions.external_geometry``; a value that differs beyond float rounding, a
     metric missing or added, or a split without usable predictions is listed.
     """
@@ -552,7 +552,7 @@ GEOMETRY_SPLIT = "external_geometry"  # the external set scored each way (issue 
 
 def _metric_mismatch(where: str, stored: Any, pred: Any, probs_key: str) -> list[str]:
     """:func:`metric_mismatches` for one set of metrics and the predictions behind it."""
-    from helpers.metrics import binary_metrics
+    from helpers.stats.metrics import binary_metrics
 
     if not isinstance(stored, Mapping) or not isinstance(pred, Mapping) or probs_key not in pred:
         split = where.split(".", 1)[1]
@@ -574,7 +574,7 @@ def vet_record(rec: Any, planned: Mapping[str, Any]) -> tuple[str, str | None]:
     Refused: not a planned run of this job. Bad: not a run record, or an ok record whose
     metrics are not what its predictions give (edited, or damaged). Only "ok" is filed.
     """
-    from helpers import records
+    from helpers.runs import records
 
     if not isinstance(rec, dict):
         return "bad", "not a JSON object (a run record)"
@@ -598,7 +598,7 @@ def vet_record(rec: Any, planned: Mapping[str, Any]) -> tuple[str, str | None]:
 def file_record(rec: dict[str, Any], params: Mapping[str, Any], into: Path,
                 dup_dir: Path | None, counts: dict[str, int]) -> None:
     """File one checked ok record under ``into`` (or ``dup_dir``), counting what happened."""
-    from helpers import records
+    from helpers.runs import records
 
     rid = rec["run_id"]
     target = records.record_path(into.parent, rid)

@@ -2,7 +2,7 @@
 
 Measures every image of ISIC 2017 (``<data-dir>/isic2017-256``, per split) and PH2
 (``<data-dir>/ph2``) natively and after three known ways of making it square (squashed,
-centre-cropped and padded to 256 x 256, Pillow bilinear) with :mod:`helpers.geometry_evidence`:
+centre-cropped and padded to 256 x 256, Pillow bilinear) with :mod:`helpers.analysis.geometry_evidence`:
 the field of view's height/width, the lesions' height/width, padding bars. PH2 is the control:
 the measures must recover what was done to it. Writes one JSON record (atomically): the
 summaries, the verdict rule and its outcome, and provenance (packages, sha256 of both
@@ -27,10 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from helpers import geometry_evidence as ge  # noqa: E402
+from helpers.analysis import geometry_evidence as ge  # noqa: E402
 from helpers.config import data_root  # noqa: E402
 from helpers.files import atomic_write_json, sha256_file  # noqa: E402
-from helpers.provenance import (  # noqa: E402
+from helpers.runs.provenance import (  # noqa: E402
     cpu_info,
     git_diff_sha256,
     git_state,

@@ -1,7 +1,7 @@
 """Size of the OR–Hillis seed-aware test at 2, 3 and 5 seeds, covariances from the book's records (issue 25).
 
 Estimates the Obuchowski–Rockette covariances (Var, Cov1, Cov2, Cov3) of real comparisons with
-:func:`helpers.mrmc.or_hillis_compare` (the book's own estimates, DeLong covariance): ISIC 2017
+:func:`helpers.stats.mrmc.or_hillis_compare` (the book's own estimates, DeLong covariance): ISIC 2017
 MobileNet 64 vs 128 px in both regimes and preprocessings (chapter 04, ``results/paper``) and
 Kermany pneumonia MobileNetV2 64 vs 128 px, frozen and fine-tuned (chapter 08,
 ``results/kermany-resolution``; the fine-tuned pair is the issue's failing case). The
@@ -9,7 +9,7 @@ configuration × seed variance σ²_TR is unknown, so each source is simulated a
 own estimate (Hillis, Obuchowski & Berbaum 2011, eq. 9, truncated at 0), at the estimate pooled
 over every pair of input sizes of its family, and at 4 × the floor Var − Cov1 − max(Cov2 − Cov3, 0)
 (seed interaction four times the image-sampling part). For each setting and 2, 3 and 5 seeds,
-:func:`helpers.mrmc_size.or_size` draws null AUC matrices and covariance estimates (the source's
+:func:`helpers.stats.mrmc_size.or_size` draws null AUC matrices and covariance estimates (the source's
 own number of test images) and counts rejections at alpha for the published test and for its
 σ²_TR ≥ 0 version. Writes one JSON record atomically; a few seconds on one core.
 
@@ -33,12 +33,15 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from helpers import config, mrmc, records, results  # noqa: E402
-from helpers import xray_results as XR  # noqa: E402
+from helpers import config  # noqa: E402
+from helpers.analysis import chest_xray as XR  # noqa: E402
+from helpers.analysis import inference  # noqa: E402
+from helpers.chapters import results  # noqa: E402
 from helpers.files import atomic_write_json  # noqa: E402
-from helpers.mrmc_size import or_size  # noqa: E402
-from helpers.provenance import git_state, package_versions, utc_now  # noqa: E402
-from helpers.results import inference  # noqa: E402
+from helpers.runs import records  # noqa: E402
+from helpers.runs.provenance import git_state, package_versions, utc_now  # noqa: E402
+from helpers.stats import mrmc  # noqa: E402
+from helpers.stats.mrmc_size import or_size  # noqa: E402
 
 DEFAULT_OUT = Path("results/stats/or_hillis_size.json")
 READERS = (2, 3, 5)
@@ -170,7 +173,7 @@ def build_record(reps: int, seed: int, alpha: float) -> dict[str, Any]:
         "simulation": {
             "model": "theta (2 x r AUCs) ~ MVN(0, sigma2_tr I + Sigma_OR(Var, Cov1, Cov2, Cov3)) "
                      "under H0; covariance estimates ~ Wishart(Sigma_OR / (n-1), n-1), n = the "
-                     "source's test images; tests: helpers.mrmc.or_hillis_f",
+                     "source's test images; tests: helpers.stats.mrmc.or_hillis_f",
             "hillis": "F = MS(T) / (MS(TR) + r max(Cov2-Cov3, 0)), ddf_H (Hillis 2007)",
             "constrained": "MS(TR) floored at Var - Cov1 - max(Cov2-Cov3, 0) (sigma2_TR >= 0); "
                            "ddf = inf (chi2_1 reference) where the floor binds",

@@ -2,8 +2,8 @@
 
 For each resolution the frozen-regime head of ``configs/kermany-resolution.yaml`` (MobileNetV2,
 pneumonia vs normal, seed 0; the same run id as the sweep's record, so its cached base features
-are reused) is re-trained with :func:`helpers.train.run_training` and handed over through
-``on_model``; Grad-CAM (:mod:`helpers.gradcam`) is computed on the *same* test images at every
+are reused) is re-trained with :func:`helpers.training.run_training` and handed over through
+``on_model``; Grad-CAM (:mod:`helpers.training.gradcam`) is computed on the *same* test images at every
 resolution, on the last feature map ``out_relu`` (stride 32: one cell at 32 px) and on the
 stride-8 map ``block_6_expand_relu`` (the montage shows the latter); the share of each map's
 mass inside the central lung-field ellipse and inside the four corner squares (20 % of the
@@ -50,9 +50,9 @@ EARLY = "block_6_expand_relu"  # stride 8: 28x28 at 224 px, 4x4 at 32 px
 
 def heatmaps(res: int, ids_wanted: list[str]) -> tuple[np.ndarray, dict, dict]:
     """(images, {layer: Grad-CAM maps}, info) at ``res`` px for the wanted test ids."""
-    from helpers import records
     from helpers.data import load_dataset
-    from helpers.train import run_training, validate_params
+    from helpers.runs import records
+    from helpers.training import run_training, validate_params
 
     p = validate_params({**BASE, "resolution": res})
     ds = load_dataset("kermany", task="pneumonia", resolution=res, seed=p.seed)
@@ -70,7 +70,7 @@ def heatmaps(res: int, ids_wanted: list[str]) -> tuple[np.ndarray, dict, dict]:
 
 def model_maps(model, x: np.ndarray) -> tuple[dict, dict]:
     """Grad-CAM maps of ``x`` on the last feature map and on ``EARLY``; their sizes in cells."""
-    from helpers import gradcam
+    from helpers.training import gradcam
 
     base = model.get_layer("base")
     last = gradcam.feature_layer(model)
@@ -82,8 +82,8 @@ def kept_runs(folder: str, regime: str | None, ids: list[str]) -> tuple[dict, li
     """Grad-CAM of every successful MobileNetV2 pneumonia run in ``folder`` that kept its model
     (``python -m helpers sweep CONFIG --save-models``), on the test images ``ids``: its entry by
     run id, and the run ids skipped because they kept no model (each printed with the reason)."""
-    from helpers import records
-    from helpers.train import validate_params
+    from helpers.runs import records
+    from helpers.training import validate_params
     from helpers.training.kept import KeptModelError, load_kept_model
     from helpers.training.run import load_data
 
@@ -120,7 +120,7 @@ def entry(maps: dict, layers: dict, res: int) -> dict:
 
 
 def shares(maps: np.ndarray, res: int) -> dict:
-    from helpers import gradcam
+    from helpers.training import gradcam
 
     lung, corner = gradcam.lung_field_mask(res), gradcam.corner_mask(res)
     s_lung = np.asarray(gradcam.mass_share(maps, lung), float)
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     montage([(names[lab[i]], cells[i]) for i in show], a.resolutions, dest / "gradcam_montage.png")
     out.update({"montage": "gradcam_montage.png", "montage_images": show, "montage_layer": EARLY,
                 "params": BASE, "masks": {"lung": "central ellipse 70 % x 80 % "
-                                          "(helpers.gradcam.lung_field_mask)",
+                                          "(helpers.training.gradcam.lung_field_mask)",
                                           "corner": "4 corner squares, 20 % of the side"},
                 "wall_s": round(time.time() - t0, 1)})
     if a.from_records:

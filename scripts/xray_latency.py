@@ -39,7 +39,7 @@ def build(name: str):
         x = keras.layers.Dropout(0.5)(x)
         out = keras.layers.Dense(1, activation="sigmoid")(x)
         return keras.Model(base.input, out, name="densenet121_224")
-    from helpers import models
+    from helpers.training import models
 
     return models.build_model(name, RES, weights=None, preprocessing="unit")
 

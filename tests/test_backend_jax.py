@@ -34,7 +34,7 @@ SCRIPT = textwrap.dedent(
 
     sys.meta_path.insert(0, NoTensorFlow())
     import keras
-    from helpers.train import run_training
+    from helpers.training import run_training
 
     out = {"backend": keras.backend.backend()}
     base = {"dataset": "isic2017", "task": "melanoma", "model": "mobilenet", "resolution": 32,

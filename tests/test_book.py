@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import book as B
-from helpers.book import load_chapters
+from helpers.build import book as B
+from helpers.build.book import load_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -182,7 +182,7 @@ def test_every_page_renders_fits_the_column_and_loads_its_figures(
     built_book: Path, tmp_path: Path
 ) -> None:
     _chromium_or_skip()
-    from helpers.browser import book_pages, check_rendered_book
+    from helpers.build.browser import book_pages, check_rendered_book
 
     pages = book_pages(REGISTRY)
     report = {p.page: p for p in check_rendered_book(built_book, tmp_path, pages)}
@@ -209,7 +209,7 @@ def test_chapter_template_has_the_header_every_chapter_needs() -> None:
 def test_the_page_check_catches_a_wide_table_and_a_broken_image(tmp_path: Path) -> None:
     """The checker itself must fail on what it is for (else the every-page test proves nothing)."""
     _chromium_or_skip()
-    from helpers.browser import check_rendered_book
+    from helpers.build.browser import check_rendered_book
 
     html = tmp_path / "html"
     html.mkdir()

@@ -1,4 +1,4 @@
-"""A failed or killed chapter run never replaces the book's chapter (helpers.book; issue 30)."""
+"""A failed or killed chapter run never replaces the book's chapter (helpers.build.book; issue 30)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import book as B
+from helpers.build import book as B
 
 SOURCE = '''# ---
 # jupyter:
@@ -79,7 +79,7 @@ def test_a_chapter_that_raises_leaves_the_committed_file_and_keeps_its_notebook(
 def test_a_chapter_run_killed_midway_leaves_the_committed_file(tmp_path: Path) -> None:
     marker = tmp_path / "started"
     out, _ = _tree(tmp_path, marker=str(marker))
-    code = ("import sys\nfrom pathlib import Path\nfrom helpers import book as B\n"
+    code = ("import sys\nfrom pathlib import Path\nfrom helpers.build import book as B\n"
             "root = Path(sys.argv[1])\n"
             "ch = B.Chapter(Path('notebooks/x.py'), Path('book/chapters/x.ipynb'), "
             "{'marker': sys.argv[2]})\n"
@@ -153,7 +153,7 @@ def test_a_failed_own_folder_chapter_keeps_the_previous_one(
 
     from data_fixtures import make_folder
 
-    from helpers import ownfolder
+    from helpers.build import ownfolder
 
     root = tmp_path / "repo"
     (root / "notebooks").mkdir(parents=True)

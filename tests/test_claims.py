@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.results import claims
+from helpers.chapters import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "book" / "chapters" / "04_results.ipynb"

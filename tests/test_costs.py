@@ -1,4 +1,4 @@
-"""Tests of helpers.costs: the paper's cost formulas against Keras layers and TensorFlow's profiler."""
+"""Tests of helpers.training.costs: the paper's cost formulas against Keras layers and TensorFlow's profiler."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import costs, costs_report
-from helpers.models import build_model
+from helpers.chapters import separable_cost as costs_report
+from helpers.training import costs
+from helpers.training.models import build_model
 
 TF_ONLY = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="TensorFlow profiler needs the TF backend"
@@ -230,7 +231,7 @@ def test_profiler_matches_formulas_mobilenet(models64):
     assert 0 < total / (2 * macs) - 1 < 0.02  # BatchNorm, pre-processing, pooling: < 2 %
 
 
-# --- the chapter's tables, figures and sentences (helpers.costs_report) -------------------------
+# --- the chapter's tables, figures and sentences (helpers.chapters.separable_cost) -------------------------
 
 
 def test_report_reduction_table_and_grid():
@@ -239,7 +240,7 @@ def test_report_reduction_table_and_grid():
     d_k, n = sp.symbols("D_K N", positive=True)
     table = costs_report.reduction_table(1 / n + 1 / d_k**2, d_k, n, 3, [32, 64])
     assert table.index.name == "N" and list(table.index) == [32, 64]
-    assert list(table.columns) == ["r (exact)", "r", "r (helpers.costs)", "1/r"]
+    assert list(table.columns) == ["r (exact)", "r", "r (helpers.training.costs)", "1/r"]
     assert table.loc[32, "r (exact)"] == "41/288"
     assert table.loc[64, "r"] == pytest.approx(costs.separable_ratio(3, 64))
     assert table.loc[64, "1/r"] == pytest.approx(1 / costs.separable_ratio(3, 64))

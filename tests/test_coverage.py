@@ -1,4 +1,4 @@
-"""helpers.results.coverage: planned vs recorded runs of a sweep grid (chapter 04)."""
+"""helpers.chapters.coverage: planned vs recorded runs of a sweep grid (chapter 04)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers.results import coverage
+from helpers.chapters import coverage
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_train.py"
 
@@ -31,7 +31,7 @@ def sweep_dir(tmp_path: Path) -> Path:
 
 def _record(out: Path, rid: str, status: str, wall_s: float, **change) -> None:
     """A record of run ``rid`` with the params the grid gives it (``change`` alters them)."""
-    from helpers.records import run_id
+    from helpers.runs.records import run_id
     from helpers.sweep.config import expand, load_config
 
     grid = {run_id(p): p for p in expand(load_config(out.parents[1] / "configs" / "x.yaml"))}

@@ -1,9 +1,9 @@
-"""Tests of the data chapter's reading tables (helpers.data.figures)."""
+"""Tests of the data chapter's reading tables (helpers.chapters.data_figures)."""
 
 from __future__ import annotations
 
+from helpers.chapters.data_figures import duplicate_summary, duplicates_table
 from helpers.data.core import DataReport, DuplicateGroup
-from helpers.data.figures import duplicate_summary, duplicates_table
 
 
 def report() -> DataReport:

@@ -177,7 +177,7 @@ def test_sample_grid_uses_loader_arrays(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from helpers.data import sample_grid
+    from helpers.chapters.data_figures import sample_grid
 
     root = make_folder(tmp_path / "f", {"a": 4, "b": 4}, splits=True)
     fig = sample_grid("folder", data_root=root, resolutions=(8, 32), n_per_class=2)

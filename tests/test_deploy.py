@@ -1,7 +1,7 @@
 """LiteRT export, runtime, latency, resolution mismatch and deployment records (helpers.deploy).
 
 Fast tests use a tiny fully convolutional model with the same layer names as
-``helpers.models.build_model`` (pixels → preprocess → base → gap → dropout → output), briefly
+``helpers.training.models.build_model`` (pixels → preprocess → base → gap → dropout → output), briefly
 trained on synthetic images so that its outputs are not constant. The MobileNet test is slow.
 """
 
@@ -18,7 +18,7 @@ pytest.importorskip("ai_edge_litert")
 import keras  # noqa: E402
 
 from helpers.deploy import export, latency, mismatch, records, runtime  # noqa: E402
-from helpers.models import Preprocess  # noqa: E402
+from helpers.training.models import Preprocess  # noqa: E402
 
 RES = 32
 FLOAT32_TOL = 1e-4  # observed max |Δp| 1.5e-5 (MobileNet@128, ImageNet base, fitted head), 6.8e-6 @64
@@ -158,7 +158,7 @@ def test_rebuild_at_same_size_reproduces_weights_and_predictions(trained):
 
 
 def test_rebuild_build_model_copies_weights():
-    from helpers.models import build_model
+    from helpers.training.models import build_model
 
     m = build_model("mobilenet", 32, weights=None, preprocessing="native")
     assert mismatch.rebuild_at(m, 32) is m
@@ -220,7 +220,7 @@ def test_deployment_record_keys_and_zero_delta_for_keras_itself(trained, float32
 @pytest.mark.slow
 def test_mobilenet_formats_parity():
     """MobileNet@32 (weights=None, head scaled for spread): every format against Keras."""
-    from helpers.models import build_model
+    from helpers.training.models import build_model
 
     keras.utils.set_random_seed(0)
     m = build_model("mobilenet", 32, weights=None, preprocessing="native")
@@ -294,7 +294,7 @@ def test_latency_only_mode_rewrites_records_in_place(trained, float32_model, tmp
 
 
 def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
-    from helpers.deploy import report
+    from helpers.chapters import deployment as report
 
     run = fake_run_record(trained["y_test"], trained["keras_probs"])
     run["params"].update(model="mobilenet", dataset="toy", task="melanoma", regime="full",
@@ -323,7 +323,7 @@ def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
 
 
 def test_mismatch_frame_matrix_and_best_size():
-    from helpers.deploy import report
+    from helpers.chapters import deployment as report
 
     rows = lambda tr: [{"train_res": tr, "eval_res": e, "n": 10, "auc": 0.7 - abs(e - tr) / 1000,  # noqa: E731
                         "auc_lo": 0.6, "auc_hi": 0.8, "delta_auc": -abs(e - tr) / 1000,
@@ -371,7 +371,7 @@ def test_logit_model_keeps_the_ranking_and_int8_logit_outputs_probabilities(trai
 
 
 def test_int8_saturation_counts_ties_of_the_int8_sigmoid_grid():
-    from helpers.deploy import report
+    from helpers.chapters import deployment as report
 
     y = np.array([0, 0, 0, 1, 1, 1])
     p = np.array([0.9990, 0.2, 0.9995, 0.9991, 0.9999, 0.9998])  # float32 ranks all positives

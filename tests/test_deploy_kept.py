@@ -51,10 +51,10 @@ def test_a_bf16_model_exports_through_its_float32_twin() -> None:
     """Kept models of bf16 runs compute in bfloat16, which LiteRT cannot convert."""
     import numpy as np
 
-    from helpers import precision
     from helpers.deploy import export
     from helpers.deploy.runtime import LiteRTModel
-    from helpers.models import build_model
+    from helpers.training import precision
+    from helpers.training.models import build_model
 
     with precision.policy("mixed_bfloat16"):
         model = build_model("mobilenet", 32, weights=None, preprocessing="native")
@@ -88,8 +88,8 @@ def test_a_kept_run_scored_on_other_test_images_is_a_named_skip(tmp_path, monkey
     import pytest
     from test_data_kermany_mnist import make_kermany
 
-    from helpers.models import build_model
     from helpers.training import kept
+    from helpers.training.models import build_model
 
     monkeypatch.setenv("RESBOOK_DATA_DIR", str(make_kermany(tmp_path / "data")))
     monkeypatch.setenv("RESBOOK_CACHE_DIR", str(tmp_path / "cache"))

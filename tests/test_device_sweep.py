@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import records
-from helpers.provenance import git_state
+from helpers.runs import records
+from helpers.runs.provenance import git_state
 from helpers.training.params import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from data_fixtures import make_folder, random_image, save_image
 
-from helpers import records as R
-from helpers import results
+from helpers.chapters import results
 from helpers.data import external_fingerprint, load_external
-from helpers.train import run_training, save_record, validate_params
+from helpers.runs import records as R
+from helpers.training import run_training, save_record, validate_params
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 The records are built from :func:`test_results.synthetic_record` (test-only random
 probabilities in the run-record schema) with ``predictions.external`` and
 ``predictions.external_geometry`` added as a sweep with ``external=ph2`` writes them. None of
-it is a result. Each analysis of :mod:`helpers.results.external_site` and
-:mod:`helpers.results.external_ablations` is checked against a direct computation
-(sklearn / helpers.stats on the joined predictions).
+it is a result. Each analysis of :mod:`helpers.analysis.external_site` and
+:mod:`helpers.analysis.external_ablations` is checked against a direct computation
+(sklearn / helpers.stats.delong on the joined predictions).
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from test_results import synthetic_record
 
-from helpers import calibration, operating, records, stats
-from helpers.metrics import binary_metrics
-from helpers.results import external_ablations as A
-from helpers.results import external_site as X
-from helpers.results import external_site_figures as F
+from helpers.analysis import external_ablations as A
+from helpers.analysis import external_site as X
+from helpers.chapters import external_site_figures as F
+from helpers.runs import records
+from helpers.stats import calibration, operating
+from helpers.stats import delong as stats
+from helpers.stats.metrics import binary_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "09_external_site.py"
@@ -344,7 +346,7 @@ def test_case_mix_scores_isic_on_melanoma_vs_nevi_alone(runs: pd.DataFrame) -> N
     """ISIC's test AUC with its seborrheic keratoses left out, beside the external AUC."""
     from sklearn.metrics import roc_auc_score
 
-    from helpers.results import external_case_mix as CM
+    from helpers.chapters import external_case_mix as CM
 
     main = X.declared(runs)
     cell = {"model": "mobilenet", "resolution": 64, **MAIN}

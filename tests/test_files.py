@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import config, files
-from helpers import records as R
+from helpers.runs import records as R
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])

@@ -1,4 +1,4 @@
-"""helpers.geometry_evidence on synthetic dermoscope-like images (chapter: Another hospital's images).
+"""helpers.analysis.geometry_evidence on synthetic dermoscope-like images (chapter: Another hospital's images).
 
 A bright round field of view with a round dark lesion in the middle, drawn on a black 4:3 (or
 3:4) canvas: squashing to a square must measure 4/3 (3/4 for portrait), a centre crop 1, and
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from helpers import geometry_evidence as ge
+from helpers.analysis import geometry_evidence as ge
 
 TOL = 0.05
 

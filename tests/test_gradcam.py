@@ -1,4 +1,4 @@
-"""helpers.gradcam: masks, mass shares, and Grad-CAM on a model whose answer is known."""
+"""helpers.training.gradcam: masks, mass shares, and Grad-CAM on a model whose answer is known."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from helpers.gradcam import corner_mask, lung_field_mask, mass_share, quadrant_mask
+from helpers.training.gradcam import corner_mask, lung_field_mask, mass_share, quadrant_mask
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -54,13 +54,13 @@ def _corner_data(n: int, s: int, seed: int):
 def _tiny_cnn(s: int):
     """Input → Preprocess → base (a small nested CNN named 'base') → pool → Dropout → Dense.
 
-    The layout of :func:`helpers.models.build_model`, with global *max* pooling: it learns "is
+    The layout of :func:`helpers.training.models.build_model`, with global *max* pooling: it learns "is
     there a 255 patch" in a few seconds, where average pooling dilutes an 8 × 8 patch.
     """
     import keras
     from keras import layers
 
-    from helpers.models import Preprocess
+    from helpers.training.models import Preprocess
 
     bi = keras.Input((s, s, 3))
     t = layers.Conv2D(16, 3, padding="same", activation="relu", name="c1")(bi)
@@ -80,7 +80,7 @@ def test_gradcam_finds_the_corner_that_decides_the_class() -> None:
     keras = pytest.importorskip("keras")
     if keras.backend.backend() != "tensorflow":
         pytest.skip("gradcam is TensorFlow-only")
-    from helpers.gradcam import feature_layer, gradcam
+    from helpers.training.gradcam import feature_layer, gradcam
 
     keras.utils.set_random_seed(0)
     s = 32
@@ -107,12 +107,12 @@ def test_gradcam_on_a_build_model_network() -> None:
     keras = pytest.importorskip("keras")
     if keras.backend.backend() != "tensorflow":
         with pytest.raises(NotImplementedError):
-            from helpers.gradcam import gradcam
+            from helpers.training.gradcam import gradcam
 
             gradcam(None, np.zeros((1, 32, 32, 3)))
         return
-    from helpers.gradcam import feature_layer, gradcam
-    from helpers.models import build_model
+    from helpers.training.gradcam import feature_layer, gradcam
+    from helpers.training.models import build_model
 
     keras.utils.set_random_seed(0)
     model = build_model("mobilenet", 64, weights=None)

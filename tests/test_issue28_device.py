@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import provenance as P
-from helpers import records
 from helpers.files import json_text
-from helpers.metrics import binary_metrics
+from helpers.runs import provenance as P
+from helpers.runs import records
+from helpers.stats.metrics import binary_metrics
 from helpers.training.params import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,14 +64,14 @@ def test_row08_a_hand_set_verified_commit_does_not_name_a_dirty_tree_clean(
 def test_row08_the_verified_commit_reaches_a_worker_only_explicitly(
         dirty_repo: Path, fresh_process, monkeypatch, tmp_path: Path) -> None:
     """The GPU path: the commit check_copy verified is handed to train_one, which stamps it."""
-    import helpers.train
+    import helpers.training
 
     def fake_training(params: dict, verbose: int) -> dict:
         commit, dirty = P.git_state(dirty_repo / "src")  # a stale .git in the copy
         return {"run_id": "r", "status": "ok", "provenance": {"git_commit": commit,
                                                                 "git_dirty": dirty}}
 
-    monkeypatch.setattr(helpers.train, "run_training", fake_training)
+    monkeypatch.setattr(helpers.training, "run_training", fake_training)
     out = tmp_path / "out"
     where = {"output_dir": str(out)}
 
@@ -214,7 +214,7 @@ def test_row10_a_cut_short_archive_files_what_it_can_and_says_so(tmp_path: Path,
 
 def test_metrics_of_each_external_geometry_are_recomputed() -> None:
     """Issue 29's records hold metrics per geometry of the external set: each is checked."""
-    from helpers.metrics import binary_metrics
+    from helpers.stats.metrics import binary_metrics
 
     rec = make_record(0)
     pred = {"ids": ["a", "b", "c", "d"], "labels": [0, 1, 0, 1], "probs": [0.1, 0.8, 0.3, 0.6]}

@@ -1,6 +1,6 @@
 """Issue 28, `python -m helpers own-folder` and the data/results chapters it runs.
 
-Every refusal is checked before any work: ``helpers.book.execute_chapter`` (the data chapter,
+Every refusal is checked before any work: ``helpers.build.book.execute_chapter`` (the data chapter,
 the first thing that runs) is replaced by a function that fails the test, so a check that
 happens too late (or not at all) fails fast instead of training. The output trees of the
 command-level tests live under a stand-in repository root in tmp_path (``fake_root``), never
@@ -17,7 +17,7 @@ import pytest
 import yaml
 from data_fixtures import make_folder
 
-from helpers import ownfolder
+from helpers.build import ownfolder
 from helpers.data import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,12 +32,12 @@ class WorkStarted(AssertionError):
 @pytest.fixture
 def no_work(monkeypatch):
     """Fail the test the moment own-folder would execute a chapter (the first real work)."""
-    import helpers.book
+    import helpers.build.book
 
     def refuse(*args, **kwargs):
         raise WorkStarted("own-folder started executing a chapter")
 
-    monkeypatch.setattr(helpers.book, "execute_chapter", refuse)
+    monkeypatch.setattr(helpers.build.book, "execute_chapter", refuse)
 
 
 @pytest.fixture
@@ -73,8 +73,8 @@ def _one_model_records(res: Path) -> None:
 
 
 def test_row01_prose_and_table_use_the_models_run(tmp_path):
-    from helpers import plots, results
-    from helpers.results import prose
+    from helpers.chapters import plots, results
+    from helpers.chapters import results_prose as prose
 
     _one_model_records(tmp_path)
     runs = results.load_runs(tmp_path, dataset="folder", task="Acne")
@@ -304,7 +304,7 @@ def test_row20_check_cell_follows_parameters_and_lists_them(notebook):
 
 # ----------------------------------------------------------------------- UX items
 def test_ux_short_table_marks_runs_that_learnt_nothing(tmp_path):
-    from helpers import results
+    from helpers.chapters import results
 
     _one_model_records(tmp_path)
     runs = results.load_runs(tmp_path, dataset="folder", task="Acne")

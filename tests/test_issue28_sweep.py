@@ -28,8 +28,8 @@ from data_fixtures import make_folder
 from test_sweep import TINY
 from test_sweep_inputs import NB as FOLDER_NB
 
-from helpers import records as R
 from helpers import sweep as S
+from helpers.runs import records as R
 from helpers.sweep import runner
 
 REPO = Path(__file__).resolve().parents[1]
@@ -374,7 +374,7 @@ class _SlowExtractor:
 
 
 def test_ux_feature_extraction_reports_progress(tmp_path: Path) -> None:
-    from helpers.features import cached_features, compute_features
+    from helpers.training.features import cached_features, compute_features
 
     images = np.zeros((10, 4, 4, 3), np.uint8)
     stream = io.StringIO()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import records
+from helpers.runs import records
 from helpers.training import kept
 from helpers.training.params import TrainParams, validate_params
 
@@ -60,7 +60,7 @@ def test_a_kept_book_model_loads_in_a_fresh_process(tmp_path) -> None:
     import subprocess
     import sys
 
-    from helpers.models import build_model
+    from helpers.training.models import build_model
 
     model = build_model("mobilenet", 32, weights=None, preprocessing="native")
     entry = kept.keep_model(model, "run-m", tmp_path)

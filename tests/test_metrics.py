@@ -1,4 +1,4 @@
-"""helpers.metrics against scikit-learn on realistic and edge-case inputs."""
+"""helpers.stats.metrics against scikit-learn on realistic and edge-case inputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from helpers.metrics import binary_arrays, binary_metrics, roc_auc
+from helpers.stats.metrics import binary_arrays, binary_metrics, roc_auc
 
 
 def _realistic(seed: int, n: int = 600, prevalence: float = 0.2):

@@ -1,4 +1,4 @@
-"""helpers.models and helpers.weights: architectures, preprocessing, weights, regimes."""
+"""helpers.training.models and helpers.training.weights: architectures, preprocessing, weights, regimes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 
-from helpers import models, weights  # noqa: E402
+from helpers.training import models, weights  # noqa: E402
 
 WEIGHTS_DIR = os.environ.get("RESBOOK_WEIGHTS_DIR", "").strip()
 needs_weights = pytest.mark.skipif(

@@ -1,4 +1,4 @@
-"""Tests for helpers.mrmc: Obuchowski–Rockette–Hillis analysis with seeds as readers (results chapter).
+"""Tests for helpers.stats.mrmc: Obuchowski–Rockette–Hillis analysis with seeds as readers (results chapter).
 
 The worked example uses the Van Dyke et al. (1993) reader study (tests/data/vandyke.csv: 114 cases,
 5 readers, 2 modalities). Source of the ratings: the ``VanDyke`` data of the R package MRMCaov
@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from helpers.mrmc import auc_covariance, hillis_single, or_hillis_compare, or_hillis_single
-from helpers.stats import delong_ci, delong_paired_test, fast_delong, paired_auc_test
+from helpers.stats.delong import delong_ci, delong_paired_test, fast_delong, paired_auc_test
+from helpers.stats.mrmc import auc_covariance, hillis_single, or_hillis_compare, or_hillis_single
 
 VANDYKE = Path(__file__).parent / "data" / "vandyke.csv"
 

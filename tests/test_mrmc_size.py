@@ -1,4 +1,4 @@
-"""OR–Hillis with few seeds (issue 25): the σ²_TR ≥ 0 option of helpers.mrmc and its simulated size.
+"""OR–Hillis with few seeds (issue 25): the σ²_TR ≥ 0 option of helpers.stats.mrmc and its simulated size.
 
 The size checks re-simulate the settings of ``results/stats/or_hillis_size.json`` (covariances
 estimated from the book's records by ``scripts/or_hillis_size.py``) with their own fixed seed:
@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import mrmc
-from helpers.mrmc import or_hillis_compare, or_hillis_f
-from helpers.mrmc_size import or_covariance, or_size
+from helpers.stats import mrmc
+from helpers.stats.mrmc import or_hillis_compare, or_hillis_f
+from helpers.stats.mrmc_size import or_covariance, or_size
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE_JSON = ROOT / "results" / "stats" / "or_hillis_size.json"

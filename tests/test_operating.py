@@ -1,4 +1,4 @@
-"""helpers.operating: thresholds on hand-worked examples, a brute-force check, and run records."""
+"""helpers.stats.operating: thresholds on hand-worked examples, a brute-force check, and run records."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from helpers.metrics import binary_metrics
-from helpers.operating import (
+from helpers.stats.metrics import binary_metrics
+from helpers.stats.operating import (
     operating_points,
     sensitivity_at_specificity,
     specificity_at_sensitivity,

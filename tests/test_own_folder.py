@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from data_fixtures import folder_from_isic, make_folder
 
-from helpers import ownfolder
+from helpers.build import ownfolder
 from helpers.data import DataError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """One number formatter and one table style on every page (issue 27, item 3).
 
 The executed chapters are read as a reader sees them (prose with its glued values, printed
-output, HTML tables cell by cell) by :func:`helpers.formatting.scan_notebook`; a raw format that
+output, HTML tables cell by cell) by :func:`helpers.chapters.formatting.scan_notebook`; a raw format that
 reaches a page fails here, named by chapter, cell and text.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import formatting as F
-from helpers.book import load_chapters
+from helpers.build.book import load_chapters
+from helpers.chapters import formatting as F
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = load_chapters(ROOT / "configs" / "book.yaml")

@@ -1,4 +1,4 @@
-"""Precision setting (helpers.precision): auto-detection, validation, policy scope."""
+"""Precision setting (helpers.training.precision): auto-detection, validation, policy scope."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import precision as P
+from helpers.training import precision as P
 
 
 def test_cpu_flags_read_from_cpuinfo(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_explicit_precision_is_kept_and_unknown_rejected() -> None:
 
 
 def test_validate_params_resolves_auto_and_names_bad_value() -> None:
-    from helpers.train import validate_params
+    from helpers.training import validate_params
 
     p = validate_params({"precision": "auto"})
     assert p.precision in ("float32", "mixed_bfloat16")
@@ -49,7 +49,7 @@ def test_validate_params_resolves_auto_and_names_bad_value() -> None:
 def test_policy_scope_restores_and_output_layer_stays_float32() -> None:
     import keras
 
-    from helpers.models import build_model
+    from helpers.training.models import build_model
 
     before = keras.config.dtype_policy().name
     with P.policy("mixed_bfloat16"):

@@ -1,4 +1,4 @@
-"""Tests for helpers.records: run ids, atomic JSON, provenance, loading (chapter 03)."""
+"""Tests for helpers.runs.records: run ids, atomic JSON, provenance, loading (chapter 03)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import records as R
+from helpers.runs import records as R
 
 PARAMS = {
     "dataset": "isic2017",
@@ -156,7 +156,7 @@ def test_git_state_outside_checkout(tmp_path: Path, monkeypatch) -> None:
     with pytest.warns(UserWarning, match="is ignored"):
         assert R.git_state(tmp_path) == (None, None)
     # a verified copy of a commit's tree (device_sweep.py's check) names it, even with a stale .git
-    from helpers import provenance
+    from helpers.runs import provenance
     monkeypatch.setattr(provenance, "_copy_check", None)
     provenance.set_copy_check("a" * 40)  # env restored by monkeypatch; the check is then inert
     assert R.git_state(tmp_path) == ("a" * 40, False)

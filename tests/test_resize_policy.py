@@ -23,7 +23,7 @@ from test_issue28_ownfolder import WorkStarted, fake_root, no_work  # noqa: F401
 from test_issue28_sweep import _config
 from test_sweep_inputs import NB as FOLDER_NB
 
-from helpers import records as R
+from helpers.runs import records as R
 
 REPO = Path(__file__).resolve().parents[1]
 RED, BLUE, GREEN, BLACK = (255, 0, 0), (0, 0, 255), (0, 255, 0), (0, 0, 0)
@@ -152,7 +152,7 @@ def test_nearest_keeps_only_source_colours_and_area_averages_blocks() -> None:
 
 def test_unknown_names_are_refused() -> None:
     from helpers.data.resize import to_square
-    from helpers.train import validate_params
+    from helpers.training import validate_params
 
     with pytest.raises(ValueError, match="geometry='diamond'"):
         to_square(banded(), 8, "diamond")
@@ -167,7 +167,7 @@ def test_unknown_names_are_refused() -> None:
 
 
 def test_defaults_leave_the_identity_and_ids_unchanged() -> None:
-    from helpers.train import validate_params
+    from helpers.training import validate_params
 
     base = dict(dataset="isic2017", task="melanoma", model="mobilenet", resolution=64,
                 regime="frozen", preprocessing="native", seed=0)
@@ -260,7 +260,7 @@ def test_load_external_never_reuses_arrays_made_another_way(tmp_path, folder_env
 def test_feature_cache_key_names_geometry_and_resample(tmp_path) -> None:
     import hashlib
 
-    from helpers.features import feature_cache_path
+    from helpers.training.features import feature_cache_path
 
     kw = dict(dataset="isic2017", model="mobilenet", resolution=64, preprocessing="native",
               weights_id="abc", digest="d" * 32, cache_dir=tmp_path)
@@ -277,7 +277,7 @@ def test_feature_cache_key_names_geometry_and_resample(tmp_path) -> None:
 
 def test_a_run_refuses_a_dataset_made_another_way(tmp_path, folder_env) -> None:
     from helpers.data import load_dataset
-    from helpers.train import validate_params
+    from helpers.training import validate_params
     from helpers.training.run import load_data
 
     root = wide_folder(tmp_path / "photos", {"a": 8, "b": 8})
@@ -320,8 +320,7 @@ class MeanModel:
 
 
 def _external_record(monkeypatch, tmp_path: Path, **params: Any) -> dict[str, Any]:
-    from helpers.train import validate_params
-    from helpers.training import external
+    from helpers.training import external, validate_params
 
     monkeypatch.setattr(external, "array_batches", lambda x, y, batch_size: x)  # no Keras
     p = validate_params(dict(dataset="folder", task="melanoma", resolution=32, regime="frozen",
@@ -470,7 +469,7 @@ def test_a_finished_run_is_redone_when_its_masks_change(tmp_path, monkeypatch) -
 
 def test_own_folder_geometry_resample_and_masks_options(tmp_path, capsys, no_work,  # noqa: F811
                                                         fake_root) -> None:  # noqa: F811
-    from helpers import ownfolder
+    from helpers.build import ownfolder
 
     folder = make_folder(tmp_path / "photos", {"benign": 10, "melanoma": 10})
     ext, mdir = ph2_like(tmp_path)

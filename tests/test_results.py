@@ -1,4 +1,4 @@
-"""Tests for helpers.results (and a smoke test of helpers.plots) on SYNTHETIC run records.
+"""Tests for helpers.chapters.results (and a smoke test of helpers.chapters.plots) on SYNTHETIC run records.
 
 Everything written by :func:`write_synthetic_records` below is TEST-ONLY SYNTHETIC DATA: random
 probabilities shaped like the run-record schema of CONTRIBUTING.md. None of it is a result.
@@ -18,7 +18,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
-from helpers import records, results, stats
+from helpers.chapters import results
+from helpers.runs import records
+from helpers.stats import delong as stats
 
 # --------------------------------------------------------------------------------------------
 # Test-only synthetic record generator
@@ -390,7 +392,7 @@ def test_table_two(runs: pd.DataFrame) -> None:
 
 
 def test_regimes_with_unfreeze_blocks_are_grouped(tmp_path: Path) -> None:
-    from helpers import plots
+    from helpers.chapters import plots
 
     write_synthetic_records(tmp_path, seeds=(0, 1), regimes=("frozen",), n_test=40, n_val=20)
     for blocks in (2, 4):
@@ -622,7 +624,7 @@ def test_plots_return_labelled_figures(runs: pd.DataFrame) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from helpers import plots
+    from helpers.chapters import plots
 
     unit = {"preprocessing": "unit"}
     t1 = results.table_one(runs)
@@ -706,8 +708,8 @@ def test_results_notebook_end_to_end_on_synthetic_records(tmp_path: Path) -> Non
 
 
 def test_seed_aware_comparisons_match_or_hillis_and_holm(runs: pd.DataFrame) -> None:
-    from helpers import mrmc
-    from helpers.results import inference
+    from helpers.analysis import inference
+    from helpers.stats import mrmc
 
     c = inference.variant_comparisons(runs, "model")
     assert len(c) == 4 * 2 and {"p", "p_holm", "p_ensemble", "family"} <= set(c.columns)
@@ -728,7 +730,7 @@ def test_seed_aware_comparisons_match_or_hillis_and_holm(runs: pd.DataFrame) -> 
 
 
 def test_verdict_wording_is_driven_by_the_adjusted_p() -> None:
-    from helpers.results.inference import verdict
+    from helpers.analysis.inference import verdict
 
     assert verdict("A", "B", 0.8, 0.7, 0.01) == "A: AUC higher than B (adjusted p = 0.0100)"
     assert verdict("A", "B", 0.6, 0.7, 0.0001) == "A: AUC lower than B (adjusted p < 0.001)"
@@ -737,8 +739,8 @@ def test_verdict_wording_is_driven_by_the_adjusted_p() -> None:
 
 
 def test_table_one_or_hillis_interval_and_operating_points(runs: pd.DataFrame) -> None:
-    from helpers import mrmc, operating
-    from helpers.results import clinical
+    from helpers.analysis import clinical
+    from helpers.stats import mrmc, operating
 
     t = results.table_one(runs, auc_interval="or_hillis")
     row = t[(t.model == "mobilenet") & (t.resolution == 128) & (t.preprocessing == "unit")].iloc[0]
@@ -759,7 +761,7 @@ def test_table_one_or_hillis_interval_and_operating_points(runs: pd.DataFrame) -
 def test_rounded_glue_values_are_plain_python_numbers() -> None:
     import numpy as np
 
-    from helpers.results.prose import rounded
+    from helpers.chapters.results_prose import rounded
 
     assert repr(rounded(np.float64(19.59798))) == "19.598"
     assert repr(rounded(np.int64(3))) == "3" and rounded(True) is True
@@ -767,7 +769,10 @@ def test_rounded_glue_values_are_plain_python_numbers() -> None:
 
 
 def test_comparison_blocks_equal_the_steps_they_replace(runs: pd.DataFrame) -> None:
-    from helpers.results import blocks, inference, prose, reading
+    from helpers.analysis import inference
+    from helpers.chapters import reading
+    from helpers.chapters import results_blocks as blocks
+    from helpers.chapters import results_prose as prose
 
     table, shown = blocks.seed_comparison_block(runs, "preprocessing", "unit", "native",
                                                 name="prep_md")
@@ -784,7 +789,7 @@ def test_comparison_blocks_equal_the_steps_they_replace(runs: pd.DataFrame) -> N
 
 
 def test_warned_runs_lists_each_warning_of_the_chosen_data_set(tmp_path: Path) -> None:
-    from helpers.records import write_json_atomic
+    from helpers.runs.records import write_json_atomic
 
     base = {"status": "ok", "params": {"dataset": "isic2017", "task": "melanoma"}}
     write_json_atomic(tmp_path / "records" / "a.json", {**base, "run_id": "a",

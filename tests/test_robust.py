@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import book as B
 from helpers import sweep as S
+from helpers.build import book as B
 from helpers.yamlfile import DuplicateKeyError, loads_yaml
 
 # ------------------------------------------------------------------ 4. duplicate YAML keys
@@ -77,7 +77,7 @@ class _Instant(S.SequentialExecutor):
 
 
 def test_sweep_refuses_a_dirty_checkout_unless_allowed(tmp_path: Path, capsys) -> None:
-    from helpers.provenance import git_diff_sha256
+    from helpers.runs.provenance import git_diff_sha256
 
     repo, cfg = _tiny_repo(tmp_path)
     assert S.run_sweep(cfg, executor=_Instant()).ok  # clean: runs
@@ -97,7 +97,7 @@ def test_sweep_refuses_a_dirty_checkout_unless_allowed(tmp_path: Path, capsys) -
 
 
 def test_records_store_the_diff_hash_of_a_dirty_checkout() -> None:
-    from helpers import records as R
+    from helpers.runs import records as R
 
     prov = R.provenance(None, None)
     assert "git_diff_sha256" in prov
@@ -244,7 +244,7 @@ def test_a_locked_run_is_left_to_the_sweep_running_it(tmp_path: Path, capsys) ->
 
     from test_sweep import TINY
 
-    from helpers import records as R
+    from helpers.runs import records as R
     from helpers.sweep import locks
 
     (tmp_path / "tiny.py").write_text(TINY)
@@ -302,7 +302,7 @@ def test_damaged_data_caches_are_named_and_rebuilt(tmp_path: Path) -> None:
 def test_damaged_feature_cache_is_named_and_recomputed(tmp_path: Path) -> None:
     import numpy as np
 
-    from helpers.features import cached_features
+    from helpers.training.features import cached_features
 
     class Extractor:
         output_shape = (None, 2)
@@ -371,7 +371,7 @@ def test_loss_warnings_for_non_finite_loss_and_no_gain_over_the_prior() -> None:
 
 
 def test_failed_record_keeps_the_history_and_warnings() -> None:
-    from helpers import records as R
+    from helpers.runs import records as R
 
     params = {"dataset": "d", "task": "t", "model": "mobilenet", "resolution": 32,
               "regime": "full", "preprocessing": "unit", "seed": 0}

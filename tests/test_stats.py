@@ -1,4 +1,4 @@
-"""Tests for helpers.stats: DeLong AUC, variance, covariance, paired test, CIs."""
+"""Tests for helpers.stats.delong: DeLong AUC, variance, covariance, paired test, CIs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from helpers import stats
+from helpers.stats import delong as stats
 
 
 def _psi(x: float, y: float) -> float:

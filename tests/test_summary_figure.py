@@ -13,7 +13,7 @@ import matplotlib.pyplot  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers import plots, results  # noqa: E402
+from helpers.chapters import plots, results  # noqa: E402
 
 
 def _table1() -> pd.DataFrame:

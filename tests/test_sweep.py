@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from train_fixtures import parameters_cell
 
-from helpers import records as R
 from helpers import sweep as S
+from helpers.runs import records as R
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,7 @@ TINY = """# %% [markdown]
 # %%
 from pathlib import Path
 
-from helpers import records
+from helpers.runs import records
 
 params = {k: globals()[k] for k in records.IDENTITY_KEYS}
 if seed == 13:
@@ -62,7 +62,7 @@ def tiny(tmp_path: Path) -> dict:
 
 
 def _check(params: dict) -> dict:
-    """Stand-in for helpers.train.validate_params: rejects unknown keys and models."""
+    """Stand-in for helpers.training.validate_params: rejects unknown keys and models."""
     unknown = set(params) - set(R.IDENTITY_KEYS)
     if unknown:
         raise ValueError(f"unknown parameters {sorted(unknown)}")
@@ -145,10 +145,10 @@ def test_load_config_repo_configs_expand() -> None:
 
 
 def test_repo_configs_pass_the_training_validator() -> None:
-    """Every run of the committed configs is valid for helpers.train.validate_params."""
+    """Every run of the committed configs is valid for helpers.training.validate_params."""
     validator = S.default_validator()
     if validator is None:
-        pytest.skip("helpers.train is not importable")
+        pytest.skip("helpers.training is not importable")
     # paper: 48 frozen + 18 full float32 + 6 + 6 bf16 parity + 30 full (block 4)
     for name, n in [("smoke.yaml", 7), ("paper.yaml", 108), ("frozen-bench.yaml", 40),
                     ("kilaru.yaml", 6), ("kermany-resolution.yaml", 102)]:

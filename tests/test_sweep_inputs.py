@@ -14,17 +14,17 @@ import pytest
 from data_fixtures import make_folder, random_image, save_jpeg
 from train_fixtures import parameters_cell
 
-from helpers import records as R
 from helpers import sweep as S
 from helpers.data import data_fingerprint, load_dataset
+from helpers.runs import records as R
 
 NB = parameters_cell(
     dataset="folder", task="Normal", resolution=16, regime="frozen", epochs=1, batch_size=8,
     patience_es=3, output_dir="results") + """
 # %%
-from helpers import records
+from helpers.runs import records
 from helpers.data import data_fingerprint
-from helpers.weights import file_sha256, resolve_weights
+from helpers.training.weights import file_sha256, resolve_weights
 
 params = {k: globals()[k] for k in records.IDENTITY_KEYS}
 prov = records.provenance(data_fingerprint(dataset, task, data_root, cache_dir, seed=seed), None)

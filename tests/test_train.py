@@ -1,4 +1,4 @@
-"""helpers.train: parameter validation, batching, determinism, resume, frozen feature cache.
+"""helpers.training: parameter validation, batching, determinism, resume, frozen feature cache.
 
 The training tests use a tiny stratified real subset (``max_images`` per split) at 32 px so the
 whole file stays within a couple of minutes on two CPU cores.
@@ -18,8 +18,8 @@ keras = pytest.importorskip("keras")
 
 from train_fixtures import assert_resumes_like, needs_env  # noqa: E402
 
-from helpers import train  # noqa: E402
-from helpers.train import TrainParams, run_training, save_record, validate_params  # noqa: E402
+from helpers import training as train  # noqa: E402
+from helpers.training import TrainParams, run_training, save_record, validate_params  # noqa: E402
 
 needs_data = needs_env("RESBOOK_DATA_DIR", "the training tests need the real ISIC 2017 images")
 needs_weights = needs_env("RESBOOK_WEIGHTS_DIR", "the frozen-regime tests need local ImageNet weights")

@@ -139,8 +139,8 @@ def _notebook_globals() -> dict:
 
 def test_params_from_namespace_equals_the_explicit_validate_params() -> None:
     """The notebook's former ``validate_params(dict(dataset=dataset, ...))`` gives the same run."""
-    from helpers import records
-    from helpers.train import params_from_namespace as reexported
+    from helpers.runs import records
+    from helpers.training import params_from_namespace as reexported
     from helpers.training.params import TrainParams, params_from_namespace, validate_params
 
     ns = _notebook_globals()

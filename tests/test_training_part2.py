@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from train_fixtures import assert_resumes_like, needs_env
 
-from helpers import records as R
+from helpers.runs import records as R
 from helpers.training.batches import Augment, augment_batch, augment_rng
 from helpers.training.params import TrainParams, validate_params
 
@@ -144,8 +144,8 @@ def test_balanced_class_weights_from_training_counts() -> None:
 
 def test_unfreeze_top_layers_keeps_batchnorm_frozen() -> None:
     keras = pytest.importorskip("keras")
-    from helpers import models
     from helpers.model_names import LAYER_COUNTS
+    from helpers.training import models
 
     m = models.build_model("mobilenet", 32, weights=None)
     names = models.unfreeze_top_layers(m, 4)
@@ -169,8 +169,8 @@ def test_unfreeze_top_layers_keeps_batchnorm_frozen() -> None:
 @pytest.mark.slow
 def test_layer_counts_match_keras_applications() -> None:
     pytest.importorskip("keras")
-    from helpers import models
     from helpers.model_names import LAYER_COUNTS
+    from helpers.training import models
 
     for name in ("mobilenetv2", "resnet50"):
         base = models.build_model(name, 32, weights=None).get_layer("base")
@@ -198,7 +198,7 @@ def test_cosine_augmented_weighted_tta_run_resumes_like_uninterrupted(tmp_path) 
     makes it train the head on images through the base, not on cached features.
     """
     pytest.importorskip("keras")
-    from helpers.train import run_training
+    from helpers.training import run_training
 
     params = {**TINY, **{k: NEW[k] for k in ("aug_rotation", "aug_hflip", "aug_brightness",
                                              "aug_contrast", "class_weight", "lr_schedule",
@@ -233,7 +233,7 @@ def test_cosine_augmented_weighted_tta_run_resumes_like_uninterrupted(tmp_path) 
 def test_constant_schedule_with_top_layers_unfrozen(tmp_path) -> None:
     """constant: no ReduceLROnPlateau, the lr never moves; unfreeze_layers=7 trains the top two
     convolutions (conv_dw_13, conv_pw_13; their BatchNorm stays frozen) and the head."""
-    from helpers.train import run_training
+    from helpers.training import run_training
 
     rec = run_training({**TINY, "regime": "partial", "unfreeze_layers": 7, "epochs": 2,
                         "lr_schedule": "constant", "output_dir": str(tmp_path)},
@@ -254,7 +254,7 @@ class NoTensorFlow(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, NoTensorFlow())
 import keras
-from helpers.train import run_training
+from helpers.training import run_training
 
 params = json.loads(sys.argv[2])
 rec = run_training({**params, "output_dir": sys.argv[1]}, verbose=0, measure=False)

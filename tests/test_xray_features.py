@@ -25,9 +25,8 @@ def _dataset(images, ids, parts, strategy="patient"):
 
 def test_seeded_splits_share_features_and_keep_split_order(tmp_path):
     pytest.importorskip("keras")
-    from helpers.models import base_model
-    from helpers.train import validate_params
-    from helpers.training import run
+    from helpers.training import run, validate_params
+    from helpers.training.models import base_model
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (12, 32, 32, 3)).astype(np.uint8)

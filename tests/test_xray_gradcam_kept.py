@@ -20,9 +20,8 @@ def _script():
 
 
 def test_kept_runs_maps_kept_models_and_names_the_others(tmp_path, monkeypatch):
-    from helpers.models import build_model
-    from helpers.train import validate_params
-    from helpers.training import kept
+    from helpers.training import kept, validate_params
+    from helpers.training.models import build_model
     from helpers.training.run import load_data
 
     root = make_kermany(tmp_path / "data")

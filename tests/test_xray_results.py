@@ -1,11 +1,11 @@
-"""Part II record tables (helpers.xray_results) on synthetic run records."""
+"""Part II record tables (helpers.analysis.chest_xray) on synthetic run records."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers import xray_results as XR
+from helpers.analysis import chest_xray as XR
 
 
 def _rec(task, res, seed, shift, n=120, regime="frozen"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from test_data_kermany_mnist import _patients, make_kermany
 
-from helpers import records as R
 from helpers.data import DataError, load_dataset
+from helpers.runs import records as R
 from helpers.training.params import validate_params
 
 

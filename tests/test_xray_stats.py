@@ -1,4 +1,4 @@
-"""Part II statistics (helpers.xray): OR-Hillis rates, weighted AUC, AUC ratios and their difference."""
+"""Part II statistics (helpers.stats.ratios): OR-Hillis rates, weighted AUC, AUC ratios and their difference."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from helpers import xray
-from helpers.stats import fast_delong
+from helpers.stats import ratios as xray
+from helpers.stats.delong import fast_delong
 
 
 def _scores(rng, y, shift, noise=1.0):
@@ -40,7 +40,7 @@ def test_or_hillis_rate_one_seed_is_binomial_and_seeds_add_variance():
 
 
 def test_or_hillis_rate_uses_the_hillis_single_test_of_mrmc():
-    from helpers.mrmc import hillis_single
+    from helpers.stats.mrmc import hillis_single
 
     rng = np.random.default_rng(2)
     hits = (rng.random((4, 120)) < np.array([[0.6], [0.7], [0.8], [0.9]])).astype(int)

@@ -76,7 +76,7 @@ def assert_resumes_like(
     resumed from epoch 1 with the reference's history and predictions, and that it removed its
     checkpoints once complete. Returns (the checkpoint state at the kill, the resumed record).
     """
-    from helpers.train import run_training
+    from helpers.training import run_training
 
     run = {**params, "output_dir": str(output_dir)}
     with pytest.raises(Killed):

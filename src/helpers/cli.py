@@ -24,7 +24,7 @@ def _parser(command: str, description: str, registry: bool = False) -> argparse.
 
 
 def _cmd_notebooks(argv: Sequence[str]) -> int:
-    from helpers.book import execute_chapters
+    from helpers.build.book import execute_chapters
 
     parser = _parser(
         "notebooks", "Execute the book's chapters with papermill from a YAML of parameter sets."
@@ -34,7 +34,7 @@ def _cmd_notebooks(argv: Sequence[str]) -> int:
     parser.add_argument("--force", action="store_true",
                         help="re-execute even chapters whose inputs are unchanged")
     args = parser.parse_args(argv)
-    from helpers.book import ChapterFailed
+    from helpers.build.book import ChapterFailed
     from helpers.nbparams import UnknownParameterError
     from helpers.yamlfile import DuplicateKeyError
 
@@ -52,7 +52,7 @@ def _cmd_notebooks(argv: Sequence[str]) -> int:
 def _cmd_toc(argv: Sequence[str]) -> int:
     from pathlib import Path
 
-    from helpers.book import toc_yaml
+    from helpers.build.book import toc_yaml
 
     parser = _parser(
         "toc", f"Write _toc.yml from the chapter registry ({BOOK_CONFIG}).", registry=True
@@ -73,7 +73,7 @@ def _cmd_toc(argv: Sequence[str]) -> int:
 
 
 def _cmd_chapters(argv: Sequence[str]) -> int:
-    from helpers.book import NBVAL_MODES, nbval_outputs
+    from helpers.build.book import NBVAL_MODES, nbval_outputs
 
     parser = _parser(
         "chapters",
@@ -87,7 +87,7 @@ def _cmd_chapters(argv: Sequence[str]) -> int:
 
 
 def _cmd_screenshot(argv: Sequence[str]) -> int:
-    from helpers.browser import check_rendered_book
+    from helpers.build.browser import check_rendered_book
 
     parser = _parser(
         "screenshot", "Render built HTML pages in headless Chromium, screenshot them, check figures."
@@ -96,7 +96,7 @@ def _cmd_screenshot(argv: Sequence[str]) -> int:
     parser.add_argument("--out", default="_build/screenshots", help="folder for PNG screenshots")
     parser.add_argument("--config", default=BOOK_CONFIG, help="the chapter registry")
     args = parser.parse_args(argv)
-    from helpers.browser import book_pages
+    from helpers.build.browser import book_pages
 
     report = check_rendered_book(args.html_dir, args.out, book_pages(args.config))
     for page in report:
@@ -113,7 +113,7 @@ def _cmd_sweep(argv: Sequence[str]) -> int:
 
 
 def _cmd_own_folder(argv: Sequence[str]) -> int:
-    from helpers.ownfolder import main as own_main
+    from helpers.build.ownfolder import main as own_main
 
     return own_main(list(argv))
 

@@ -1,6 +1,6 @@
 """Names of the architectures, regimes and preprocessings, without Keras (training chapter).
 
-:mod:`helpers.models` builds the networks and imports Keras; parameter validation
+:mod:`helpers.training.models` builds the networks and imports Keras; parameter validation
 (:mod:`helpers.training.params`) and sweep expansion only need the names and limits below,
 so they live here and stay importable without Keras or TensorFlow.
 """
@@ -23,7 +23,7 @@ BLOCK_DOC = {
 """What one block of ``unfreeze_blocks`` is, per architecture."""
 
 BLOCK_COUNTS: dict[str, int] = {"mobilenet": 13, "mobilenetv2": 17, "resnet50": 16}
-"""Blocks in each base: the largest ``unfreeze_blocks`` (see :func:`helpers.models.blocks`)."""
+"""Blocks in each base: the largest ``unfreeze_blocks`` (see :func:`helpers.training.models.blocks`)."""
 
 LAYER_COUNTS: dict[str, int] = {"mobilenet": 85, "mobilenetv2": 153, "resnet50": 174}
 """Layers in each base after its input layer: the largest ``unfreeze_layers``.
@@ -31,7 +31,7 @@ LAYER_COUNTS: dict[str, int] = {"mobilenet": 85, "mobilenetv2": 153, "resnet50":
 A *layer* of ``unfreeze_layers`` is one entry of ``keras.applications``' ``base.layers``
 (convolutions, BatchNorm, activations, padding, adds alike), counted from the top, which is what
 "unfreeze the top N layers" means in Keras fine-tuning recipes (Kilaru et al.); see
-:func:`helpers.models.unfreeze_top_layers`. ``tests/test_models.py`` checks these counts.
+:func:`helpers.training.models.unfreeze_top_layers`. ``tests/test_models.py`` checks these counts.
 """
 
 LR_SCHEDULES: tuple[str, ...] = ("plateau", "cosine", "constant")

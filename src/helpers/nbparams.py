@@ -3,7 +3,7 @@
 papermill injects every parameter it is given as a new cell after the notebook's cell tagged
 ``parameters``, whether or not the notebook uses that name: ``resoluton=64`` would silently
 train at the default resolution. The sweep (:func:`helpers.sweep.run_sweep`) and the book
-(:func:`helpers.book.execute_chapters`) therefore check every parameter against the names the
+(:func:`helpers.build.book.execute_chapters`) therefore check every parameter against the names the
 ``parameters`` cell assigns before executing anything, with :func:`check_parameters`; the
 error names the typo and the closest valid name. Inside a notebook run by plain papermill,
 :func:`check_injected` does the same check on the kernel's globals: the notebook takes a

@@ -7,7 +7,6 @@
 from .core import DataError, DataReport, Dataset, DuplicateGroup, Split
 from .download import download
 from .external import external_fingerprint, external_masks, load_external
-from .figures import sample_grid
 from .loader import (
     data_fingerprint,
     get_source,
@@ -18,4 +17,4 @@ from .loader import (
 
 __all__ = ["DataError", "DataReport", "Dataset", "DuplicateGroup", "Split", "data_fingerprint", "external_fingerprint",
            "external_masks", "download", "get_source", "load_external",
-           "list_datasets", "load_dataset", "sample_grid", "validate_data_params"]
+           "list_datasets", "load_dataset", "validate_data_params"]

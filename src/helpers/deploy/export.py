@@ -66,7 +66,7 @@ def output_kind(fmt: str) -> str:
 def logit_model(model, head: str = "output"):
     """``model`` with its sigmoid head replaced by a linear layer of the same weights.
 
-    The book's models end in ``Dense(1, sigmoid)`` named ``output`` (:func:`helpers.models.
+    The book's models end in ``Dense(1, sigmoid)`` named ``output`` (:func:`helpers.training.models.
     build_model`); the returned model outputs that layer's logit. Ranking, hence AUC, is the
     same in float; in full int8 the logit keeps its resolution where the sigmoid saturates.
     """
@@ -162,7 +162,7 @@ def float32_copy(model):
     with every dtype policy set to float32, runs the same network in float32 (deployment
     chapter: kept models of bf16 runs).
     """
-    import helpers.models  # noqa: F401 - registers the custom layers for from_config
+    import helpers.training.models  # noqa: F401 - registers the custom layers for from_config
 
     config = model.get_config()
     if all(name == "float32" for name in _policy_names(config)):

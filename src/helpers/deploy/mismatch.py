@@ -2,7 +2,7 @@
 
 MobileNet and ResNet50 are fully convolutional up to global average pooling, so the weights of a
 model trained at ``train_res`` fit the same architecture built for any other input size.
-:func:`rebuild_at` builds it (``helpers.models.build_model(..., resolution=new, weights=None)``)
+:func:`rebuild_at` builds it (``helpers.training.models.build_model(..., resolution=new, weights=None)``)
 and copies the weights; :func:`evaluate_at_sizes` feeds test images prepared at each size and
 reports the AUC with its DeLong 95 % CI, and the paired DeLong difference to the AUC at the
 training size. Images at another size should come from ``helpers.data.load_dataset(...,
@@ -20,7 +20,7 @@ import numpy as np
 
 
 def model_spec(model) -> dict[str, Any]:
-    """What :func:`helpers.models.build_model` needs to rebuild ``model`` at another size."""
+    """What :func:`helpers.training.models.build_model` needs to rebuild ``model`` at another size."""
     pre = model.get_layer("preprocess")
     return {"model_name": pre.family, "preprocessing": pre.mode,
             "dropout": float(model.get_layer("dropout").rate),
@@ -37,7 +37,7 @@ def rebuild_at(model, resolution: int, builder: Callable[[int], Any] | None = No
     if builder is None:
         if int(model.inputs[0].shape[1]) == resolution:
             return model
-        from helpers.models import build_model
+        from helpers.training.models import build_model
 
         spec = model_spec(model)
         new = build_model(spec["model_name"], resolution, weights=None,
@@ -87,7 +87,7 @@ def evaluate_at_sizes(model, images_by_size: Mapping[int, np.ndarray], labels,
     import pandas as pd
     from scipy import stats as st
 
-    from helpers.stats import delong_ci, delong_paired_test, fast_delong
+    from helpers.stats.delong import delong_ci, delong_paired_test, fast_delong
 
     y = np.asarray(labels).astype(int).reshape(-1)
     tr = int(model.inputs[0].shape[1]) if train_res is None else int(train_res)

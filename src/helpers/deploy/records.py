@@ -59,7 +59,7 @@ def deployment_path(output_dir: str | os.PathLike[str] | Path, run_id: str, fmt:
 
 
 def runtime_versions() -> dict[str, str | None]:
-    from helpers.records import package_versions
+    from helpers.runs.records import package_versions
 
     return package_versions(RUNTIME_PACKAGES)
 
@@ -68,7 +68,7 @@ def _delta_block(labels: np.ndarray, probs: np.ndarray, ref: np.ndarray,
                  level: float) -> dict[str, Any]:
     from scipy import stats as st
 
-    from helpers.stats import delong_ci, delong_paired_test, fast_delong
+    from helpers.stats.delong import delong_ci, delong_paired_test, fast_delong
 
     auc, var = fast_delong(labels, probs)
     lo, hi = delong_ci(auc, var, level)
@@ -115,8 +115,8 @@ def deployment_record(run_record: Mapping[str, Any], fmt: str, litert_model, tes
     """
     from helpers.deploy.latency import all_threads, peak_memory_mb
     from helpers.deploy.runtime import parity_stats
-    from helpers.metrics import binary_metrics
-    from helpers.records import provenance
+    from helpers.runs.records import provenance
+    from helpers.stats.metrics import binary_metrics
 
     test = run_record["predictions"]["test"]
     ids = [str(i) for i in test["ids"]]
@@ -176,7 +176,7 @@ def deployment_record(run_record: Mapping[str, Any], fmt: str, litert_model, tes
 def save_deployment_record(record: Mapping[str, Any],
                            output_dir: str | os.PathLike[str] | None = None) -> Path:
     """Write ``<output_dir or results/deploy>/records/<run_id>-<format>.json`` atomically."""
-    from helpers.records import write_json_atomic
+    from helpers.runs.records import write_json_atomic
 
     out = Path(output_dir) if output_dir is not None else deploy_dir()
     return write_json_atomic(deployment_path(out, record["run_id"], record["format"]), record)
@@ -185,7 +185,7 @@ def save_deployment_record(record: Mapping[str, Any],
 def load_deployment_records(output_dir: str | os.PathLike[str] | None = None
                             ) -> list[dict[str, Any]]:
     """Every ``<output_dir or results/deploy>/records/*.json`` deployment record, sorted by id."""
-    from helpers.records import read_json
+    from helpers.runs.records import read_json
 
     folder = (Path(output_dir) if output_dir is not None else deploy_dir()) / "records"
     recs = [read_json(p) for p in sorted(folder.glob("*.json"))]
@@ -207,7 +207,7 @@ def remeasure_latency(record: Mapping[str, Any], model_file: str | os.PathLike[s
     """
     from helpers.deploy.latency import all_threads, load_average, peak_memory_mb
     from helpers.deploy.runtime import LiteRTModel, delegation_summary
-    from helpers.provenance import utc_now
+    from helpers.runs.provenance import utc_now
 
     content = Path(model_file).read_bytes()
     digest = hashlib.sha256(content).hexdigest()

@@ -14,7 +14,7 @@ Config format (see ``configs/paper.yaml`` for a commented example)::
     include:                             # optional extra blocks, each run in addition
       - grid: {regime: [full], resolution: [64, 128]}   # overrides/extends the top-level grid
         fixed: {epochs: 10}                             # overrides the top-level fixed values
-    validate: true                       # check every run with helpers.train.validate_params
+    validate: true                       # check every run with helpers.training.validate_params
 
 Rules. Relative paths (``notebook``, ``output_dir``) are relative to the repository root: the
 nearest folder above the config file holding ``pyproject.toml`` (else the current folder). A key
@@ -24,10 +24,10 @@ one. Parameters the config does not set take the notebook's defaults (its ``para
 Runs that come out identical in two blocks are run once. Locations (``data_root``,
 ``weights_dir``, ``cache_dir``) are *not* config keys: they come from CLI options or the
 ``RESBOOK_*`` environment variables, are passed to the notebook as paths relative to the
-repository root, and never enter a run's identity (:mod:`helpers.records`).
+repository root, and never enter a run's identity (:mod:`helpers.runs.records`).
 
 This module imports neither Keras nor TensorFlow: the training validator
-(``helpers.train.validate_params``) is imported only when :func:`expand` needs it.
+(``helpers.training.validate_params``) is imported only when :func:`expand` needs it.
 """
 
 from __future__ import annotations
@@ -44,13 +44,7 @@ import yaml
 
 from helpers import config as hconfig
 from helpers.nbparams import parameter_nodes
-from helpers.records import (
-    IDENTITY_KEYS,
-    LOCATION_KEYS,
-    OPTION_KEYS,
-    canonical_params,
-    run_id,
-)
+from helpers.runs.records import IDENTITY_KEYS, LOCATION_KEYS, OPTION_KEYS, canonical_params, run_id
 from helpers.yamlfile import DuplicateKeyError, load_yaml
 
 CONFIG_KEYS = {"name", "notebook", "output_dir", "grid", "fixed", "include", "validate"}
@@ -160,9 +154,9 @@ def notebook_defaults(notebook: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def default_validator() -> Callable[[dict[str, Any]], Any] | None:
-    """``helpers.train.validate_params`` when that module imports, else None (chapter 03)."""
+    """``helpers.training.validate_params`` when that module imports, else None (chapter 03)."""
     try:
-        from helpers.train import validate_params
+        from helpers.training import validate_params
     except ImportError:
         return None
     return validate_params

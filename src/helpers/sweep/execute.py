@@ -34,7 +34,7 @@ from typing import Any
 
 from helpers import config as hconfig
 from helpers.files import in_progress_path
-from helpers.records import (
+from helpers.runs.records import (
     failure_record,
     provenance,
     read_json,
@@ -348,7 +348,7 @@ def execute_run_detached(run_spec: dict[str, Any]) -> dict[str, Any]:
 def store_detached(run_spec: Mapping[str, Any], res: Mapping[str, Any]) -> dict[str, Any]:
     """Write a detached run's record and notebook into the client's output folder (chapter 03).
 
-    Both are written with :func:`helpers.records.write_json_atomic`; the notebook's papermill
+    Both are written with :func:`helpers.runs.records.write_json_atomic`; the notebook's papermill
     metadata gets the client's paths, relative to the repository root, as :func:`execute_run`
     writes them. Returns the summary with ``record`` set to the record's path here.
     """

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from helpers.records import read_json
+from helpers.runs.records import read_json
 from helpers.sweep.config import SweepConfigError
 from helpers.sweep.locks import LOCKS_SUBDIR
 
@@ -78,7 +78,7 @@ class InputCheck:
             return None
         key = ("weights", params.get("model"))
         if key not in self.memo:
-            from helpers.weights import file_sha256, resolve_weights
+            from helpers.training.weights import file_sha256, resolve_weights
 
             try:
                 resolved = resolve_weights(str(params["model"]), "imagenet", self.weights_dir)

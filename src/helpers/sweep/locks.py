@@ -17,7 +17,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from helpers.provenance import utc_now
+from helpers.runs.provenance import utc_now
 
 LOCKS_SUBDIR = "locks"
 

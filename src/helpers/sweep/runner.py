@@ -31,8 +31,8 @@ from typing import Any
 
 from helpers import config as hconfig
 from helpers.nbparams import UnknownParameterError, check_parameters
-from helpers.provenance import git_diff_sha256, git_state
-from helpers.records import (
+from helpers.runs.provenance import git_diff_sha256, git_state
+from helpers.runs.records import (
     failure_record,
     provenance,
     record_path,

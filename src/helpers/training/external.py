@@ -32,7 +32,7 @@ def add_external(record: dict[str, Any], p: TrainParams, model, task: str) -> No
     """
     from helpers.data import external_masks
     from helpers.data.resize import EXTERNAL_GEOMETRIES, GEOMETRIES
-    from helpers.metrics import binary_metrics
+    from helpers.stats.metrics import binary_metrics
 
     if not p.external_root:
         raise ValueError(f"external={p.external!r} needs external_root, the folder of class "

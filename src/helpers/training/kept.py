@@ -71,6 +71,6 @@ def load_kept_model(record: dict[str, Any], cache_dir: str | os.PathLike[str] | 
     if path.stat().st_size != entry.get("bytes") or hash_file(path) != entry.get("sha256"):
         raise KeptModelError(f"{path} is not the model run {rid} kept (size or sha256 differ "
                              "from its record); " + redo)
-    import helpers.models  # noqa: F401 - registers the custom layers (Preprocess) for loading
+    import helpers.training.models  # noqa: F401 - registers the custom layers (Preprocess) for loading
 
     return keras.saving.load_model(path, compile=False)

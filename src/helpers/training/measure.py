@@ -44,9 +44,9 @@ def saved_size_mb(model) -> float:
 
 
 def model_costs(model) -> dict[str, Any]:
-    """Parameters and MACs via helpers.costs when available, else parameter counts only (training chapter)."""
+    """Parameters and MACs via helpers.training.costs when available, else parameter counts only (training chapter)."""
     try:
-        from helpers.costs import count_model_costs
+        from helpers.training.costs import count_model_costs
     except ImportError:
         count_model_costs = None
     if count_model_costs is not None:

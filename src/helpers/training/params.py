@@ -12,7 +12,7 @@ validation loss (factor 0.2, patience 5). The paper states no epoch count: we de
 and a sweep fills every parameter its config leaves out from that cell.
 
 Part II (chest X-rays) adds, each off by default so that every earlier run keeps its id
-(:data:`helpers.records.OMITTED_AT_DEFAULT`): training-split augmentation (``aug_rotation``
+(:data:`helpers.runs.records.OMITTED_AT_DEFAULT`): training-split augmentation (``aug_rotation``
 degrees, ``aug_hflip``, ``aug_brightness`` and ``aug_contrast`` fractions; seeded by
 ``(seed, epoch, batch)`` in :mod:`helpers.training.batches`), ``class_weight="balanced"``
 (weighted cross-entropy from the training counts), ``lr_schedule`` (``"plateau"``: the paper's
@@ -47,7 +47,6 @@ from typing import Any
 
 import numpy as np
 
-from helpers import precision
 from helpers.model_names import (
     BLOCK_COUNTS,
     BLOCK_DOC,
@@ -60,7 +59,8 @@ from helpers.model_names import (
     REGIMES,
 )
 from helpers.nbparams import UnknownParameterError, suggest, unknown_message
-from helpers.records import canonical_params
+from helpers.runs.records import canonical_params
+from helpers.training import precision
 
 DEFAULT_EPOCHS = 20
 LR_FACTOR = 0.2
@@ -88,8 +88,8 @@ class TrainParams:
     patience_es: int = 10
     balanced_eval: bool = False
     max_images: int | None = None
-    precision: str = "float32"  # float32 | mixed_bfloat16 | auto (helpers.precision)
-    # Part II additions (identity keys left out of the run id at their defaults: records.py)
+    precision: str = "float32"  # float32 | mixed_bfloat16 | auto (helpers.training.precision)
+    # Part II additions (identity keys left out of the run id at their defaults: helpers.runs.records)
     aug_rotation: float = 0.0  # degrees: each training image turned by U(-r, r)
     aug_hflip: bool = False  # each training image mirrored left-right with probability 1/2
     aug_brightness: float = 0.0  # fraction of 255: shift by U(-b, b) * 255

@@ -11,8 +11,8 @@ into the record that :func:`save_record` writes; a run with an external test set
 it (:func:`helpers.training.external.add_external`).
 
 Regimes: ``full`` (all layers trainable, the paper's), ``partial`` (top ``unfreeze_blocks``
-blocks, BatchNorm frozen; see :mod:`helpers.models`) and ``frozen`` (the fast path: pooled
-features of the frozen base are computed once, cached by :mod:`helpers.features`, and only the
+blocks, BatchNorm frozen; see :mod:`helpers.training.models`) and ``frozen`` (the fast path: pooled
+features of the frozen base are computed once, cached by :mod:`helpers.training.features`, and only the
 head is trained on them with the same optimizer, loss and callbacks).
 
 Part II options (:mod:`helpers.training.params`): ``partial`` may also count top *layers*
@@ -41,8 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config, precision, records
-from helpers.training import checkpoints
+from helpers import config
+from helpers.runs import records
+from helpers.training import checkpoints, precision
 from helpers.training.batches import Augment, array_batches
 from helpers.training.external import add_external
 from helpers.training.kept import keep_model
@@ -67,7 +68,7 @@ def run_training(
     ``dataset`` may be a ``helpers.data.Dataset`` already loaded with the same parameters;
     ``callbacks`` are extra Keras callbacks (run after the checkpointer); ``measure=False`` skips
     saved-size and latency measurements (tests). The run computes in ``params.precision``
-    (:mod:`helpers.precision`); Keras's global dtype policy is restored afterwards.
+    (:mod:`helpers.training.precision`); Keras's global dtype policy is restored afterwards.
     ``on_model`` is called with the trained Keras model (base + head, preprocessing inside)
     before the function returns, e.g. to export it (deployment chapter); models are never
     written into the results.
@@ -166,14 +167,14 @@ class BuiltModel:
     """The classifier with its regime set, where its weights came from, and the provenance."""
 
     model: Any
-    resolved: Any  # helpers.weights.ResolvedWeights
+    resolved: Any  # helpers.training.weights.ResolvedWeights
     prov: dict[str, Any]
 
 
 def build_model(p: TrainParams, dataset) -> BuiltModel:
-    """Provenance, weights, the seeded model (:func:`helpers.models.build_model`), its regime."""
-    from helpers import models
-    from helpers.weights import resolve_weights, weights_provenance
+    """Provenance, weights, the seeded model (:func:`helpers.training.models.build_model`), its regime."""
+    from helpers.training import models
+    from helpers.training.weights import resolve_weights, weights_provenance
 
     prov = records.provenance(dataset.fingerprint, None)
     resolved = resolve_weights(p.model, p.weights, p.weights_dir)
@@ -198,8 +199,8 @@ class FitInputs:
 
 def fit_inputs(p: TrainParams, built: BuiltModel, dataset) -> FitInputs:
     """Images and the whole model; in the frozen regime, cached base features and the head."""
-    from helpers import features as feats_mod
-    from helpers import models
+    from helpers.training import features as feats_mod
+    from helpers.training import models
 
     tr, va, te = (dataset.splits[s] for s in SPLITS)
     # Augmentation and TTA change the images, so they need the whole (frozen) model on images.
@@ -340,7 +341,7 @@ def fit_with_resume(p: TrainParams, inputs: FitInputs, dataset, identity: dict, 
 
 
 def _attach(exc: BaseException, history: dict, run_warnings: list[str]) -> None:
-    """Hand the history so far and the warnings to :func:`helpers.records.failure_record`."""
+    """Hand the history so far and the warnings to :func:`helpers.runs.records.failure_record`."""
     if getattr(exc, "history", None) is None:
         with contextlib.suppress(AttributeError, TypeError):
             exc.history = history  # type: ignore[attr-defined]
@@ -391,7 +392,7 @@ def evaluate(inputs: FitInputs, dataset, p: TrainParams | None = None,
     predictions also keep ``probs_plain``, and the third value holds the metrics of the
     original images alone (the record's ``metrics_plain``).
     """
-    from helpers.metrics import binary_metrics
+    from helpers.stats.metrics import binary_metrics
 
     def predict(x, **kw):
         out = inputs.fit_model.predict(array_batches(x, None, 64, **kw), verbose=0)

@@ -1,0 +1,164 @@
+"""Seed-aware comparisons between configurations, one multiplicity policy, one wording rule (ch. 04).
+
+Job: every comparison between two configurations treats the training seeds as random readers:
+Obuchowski–Rockette–Hillis on the per-seed test probabilities, seeds paired by seed number
+(:func:`helpers.stats.mrmc.or_hillis_compare`; with one common seed it is the paired DeLong test of
+those two models). The DeLong test on the seed *ensemble* (mean probability over seeds) is kept
+beside it as ``p_ensemble``, labelled so: it answers a question about the two ensembles that
+were trained, not about the training procedures.
+
+Multiplicity: the comparisons fall into the families of :data:`FAMILIES`; Holm's step-down
+adjustment (:func:`helpers.stats.delong.holm_adjust`) is applied to the OR–Hillis p-values within each
+family, and the prose is driven by the adjusted p alone through :func:`verdict`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers.analysis.compare import align_predictions
+from helpers.chapters.formatting import p_text
+from helpers.runs.frames import _groups, _variant_pairs, config_columns, model_label
+from helpers.stats import delong as stats
+from helpers.stats import mrmc
+
+ALPHA = 0.05
+"""The one significance level of the chapter, applied to Holm-adjusted p-values."""
+
+FAMILIES: dict[str, tuple[str, str]] = {
+    "resolution": (
+        "each input size vs the best one",
+        "model × regime × preprocessing (× precision)",
+    ),
+    "model": ("MobileNet vs ResNet50 at each input size", "regime × preprocessing (× precision)"),
+    "preprocessing": ("[0, 1] vs native at each input size", "model × regime (× precision)"),
+    "regime": ("frozen vs full at each input size", "model × preprocessing (× precision)"),
+}
+"""Comparison kind → (what is compared, what one family holds fixed). A family is every
+comparison of one kind with the same fixed part (sizes vary inside it)."""
+
+SIDES: dict[str, tuple[str, str]] = {
+    "model": ("mobilenet", "resnet50"),
+    "preprocessing": ("unit", "native"),
+    "regime": ("frozen", "full"),
+}
+
+
+def policy_table() -> pd.DataFrame:
+    """The multiplicity policy, one row per family kind, for the chapter (ch. 04)."""
+    rows = [
+        {"Comparison": what, "One family per": fixed, "Adjustment": "Holm"}
+        for what, fixed in FAMILIES.values()
+    ]
+    return pd.DataFrame(rows, index=pd.Index(list(FAMILIES), name="Kind"))
+
+
+def seed_matrices(
+    runs: pd.DataFrame, side_a: pd.DataFrame, side_b: pd.DataFrame, split: str = "test"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+    """(labels, probs_a[seed, image], probs_b[seed, image], common seeds) joined by image id."""
+    both = pd.concat([side_a, side_b], ignore_index=True)
+    _, labels, probs = align_predictions(both, split)
+    seeds_a = side_a["seed"].tolist()
+    seeds_b = side_b["seed"].tolist()
+    common = sorted(set(seeds_a) & set(seeds_b))
+    rows_a = [seeds_a.index(s) for s in common]
+    rows_b = [len(side_a) + seeds_b.index(s) for s in common]
+    pa, pb = probs[: len(side_a)], probs[len(side_a) :]
+    return labels, probs[rows_a] if common else pa, probs[rows_b] if common else pb, common
+
+
+def compare_pair(
+    labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray, common: list[Any]
+) -> dict[str, Any]:
+    """OR–Hillis on the common seeds and the ensemble DeLong test, one comparison (ch. 04)."""
+    ens = stats.delong_paired_test(labels, probs_a.mean(0), probs_b.mean(0))
+    if not common:  # no seed run on both sides: nothing to pair, no seed-aware test
+        out = {"p": math.nan, "n_seeds": 0, "method": "no common seed", "ddf": math.nan}
+        return {**out, "diff": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+                "p_ensemble": ens["p"]}  # fmt: skip
+    res = mrmc.or_hillis_compare(labels, probs_a, probs_b)
+    keep = ("diff", "p", "ddf", "ci_low", "ci_high", "n_seeds", "method")
+    return {**{k: res[k] for k in keep}, "p_ensemble": ens["p"]}
+
+
+def _seed_mean_auc(labels: np.ndarray, probs: np.ndarray) -> float:
+    aucs, _ = stats.delong_covariance(labels, probs)
+    return float(np.mean(aucs))
+
+
+def _family_name(kind: str, where: Mapping[str, Any]) -> str:
+    parts = [model_label(v) if k == "model" else str(v) for k, v in where.items()]
+    short = {"float32": "fp32", "mixed_bfloat16": "bf16"}
+    return " · ".join([kind, *(short.get(p, p) for p in parts)])
+
+
+def resolution_comparisons(df: pd.DataFrame, split: str = "test") -> pd.DataFrame:
+    """Each input size vs the best (highest seed-mean AUC), seed-aware, per model × set-up (ch. 04)."""
+    fixed = [c for c in config_columns(df) if c != "resolution"]
+    rows = []
+    for where, fam in _groups(df, fixed):
+        sizes = sorted(fam["resolution"].unique())
+        sides = {r: fam[fam["resolution"] == r].sort_values("seed") for r in sizes}
+        mean_auc = {}
+        for r in sizes:
+            _, labels, probs = align_predictions(sides[r], split)
+            mean_auc[r] = _seed_mean_auc(labels, probs)
+        best = max(sizes, key=lambda r: (mean_auc[r], -r))  # a tie goes to the smaller size
+        for r in sizes:
+            row = {**where, "resolution": r, "best_resolution": best, "family": _family_name(
+                "resolution", where), "auc": mean_auc[r], "auc_best": mean_auc[best]}  # fmt: skip
+            if r != best:
+                row.update(compare_pair(*seed_matrices(df, sides[r], sides[best], split)))
+            else:
+                row.update({"p": math.nan, "p_ensemble": math.nan, "diff": 0.0})
+            rows.append(row)
+    return _with_holm(pd.DataFrame(rows))
+
+
+def variant_comparisons(df: pd.DataFrame, column: str, split: str = "test") -> pd.DataFrame:
+    """``column`` = a vs b (:data:`SIDES`) at each input size, seed-aware, per family (ch. 04)."""
+    a, b = SIDES[column]
+    if column not in df or not {a, b} <= set(df[column]):
+        return pd.DataFrame()
+    rows = []
+    for where, side_a, side_b in _variant_pairs(df, column, a, b):
+        labels, pa, pb, common = seed_matrices(df, side_a, side_b, split)
+        fam = _family_name(column, {k: v for k, v in where.items() if k != "resolution"})
+        row = {**where, "family": fam, f"auc_{a}": _seed_mean_auc(labels, pa),
+               f"auc_{b}": _seed_mean_auc(labels, pb)}  # fmt: skip
+        rows.append({**row, **compare_pair(labels, pa, pb, common)})
+    return _with_holm(pd.DataFrame(rows)) if rows else pd.DataFrame()
+
+
+def _with_holm(table: pd.DataFrame) -> pd.DataFrame:
+    """``p_holm``: Holm within each ``family`` (undefined p's, e.g. the best size, stay NaN)."""
+    if table.empty:
+        return table
+    table = table.copy()
+    table["p_holm"] = math.nan
+    for _, idx in table.groupby("family", sort=False).groups.items():
+        table.loc[idx, "p_holm"] = stats.holm_adjust(table.loc[idx, "p"].to_numpy(dtype=float))
+    return table
+
+
+def verdict(
+    name_a: str, name_b: str, auc_a: float, auc_b: float, p_adj: float, alpha: float = ALPHA
+) -> str:
+    """The chapter's one wording rule for a comparison, driven by the Holm-adjusted p (ch. 04).
+
+    ``p_adj < alpha``: "A: AUC higher/lower than B (adjusted p = …)"; otherwise "A: AUC does
+    not differ detectably from B (adjusted p = …)". No other phrasings are used.
+    """
+    if p_adj is None or not math.isfinite(p_adj):
+        return f"{name_a} vs {name_b}: no common seed, not compared"
+    shown = p_text(p_adj).removeprefix("p ")
+    if p_adj < alpha:
+        word = "higher" if auc_a > auc_b else "lower"
+        return f"{name_a}: AUC {word} than {name_b} (adjusted p {shown})"
+    return f"{name_a}: AUC does not differ detectably from {name_b} (adjusted p {shown})"

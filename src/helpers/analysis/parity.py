@@ -1,0 +1,351 @@
+"""Do two numeric precisions give the same results? (appendix chapter "bf16 parity").
+
+A *pair* is two run records with the same identity apart from ``precision`` (same model,
+resolution, regime, preprocessing, seed, data): the float32 reference and the candidate
+(``mixed_bfloat16``). For each pair, :func:`precision_pairs` compares the test AUCs, the test
+predictions image by image, and tests the AUC difference with the paired DeLong test (same
+test images, correlated scores). :func:`parity_by_cell` then asks the question that decides
+whether bf16 runs may stand beside float32 runs in one table: per configuration, is the mean
+AUC change across seeds smaller than the seed-to-seed spread of the float32 runs, and do the
+two *seed ensembles* (mean probability over seeds) differ by the paired DeLong test?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers.chapters.formatting import format_p, p_text, plural
+from helpers.stats.delong import delong_paired_test
+
+CELL_KEYS: tuple[str, ...] = ("model", "resolution", "regime", "preprocessing")
+"""What makes a configuration (a table cell); seeds are repetitions of it."""
+
+
+def _precision(rec: Mapping[str, Any]) -> str:
+    return str(rec["params"].get("precision", "float32"))
+
+
+def device_of(rec: Mapping[str, Any]) -> str:
+    """``"GPU"`` when the record's run saw a GPU (``provenance.gpu``), else ``"CPU"``."""
+    return "GPU" if (rec.get("provenance") or {}).get("gpu") else "CPU"
+
+
+def _key(rec: Mapping[str, Any]) -> tuple:
+    params = {k: v for k, v in rec["params"].items() if k != "precision"}
+    return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+def _test_predictions(rec: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    test = rec["predictions"]["test"]
+    ids = np.asarray(test["ids"]).astype(str)
+    order = np.argsort(ids)
+    labels = np.asarray(test["labels"], dtype=int)[order]
+    return ids[order], labels, np.asarray(test["probs"], dtype=float)[order]
+
+
+def _aligned(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ids_a, y_a, p_a = _test_predictions(a)
+    ids_b, y_b, p_b = _test_predictions(b)
+    if not (np.array_equal(ids_a, ids_b) and np.array_equal(y_a, y_b)):
+        raise ValueError(f"runs {a['run_id']} and {b['run_id']} were scored on different test "
+                         "images: they cannot be compared pairwise")
+    return y_a, p_a, p_b
+
+
+def precision_pairs(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    reference: str = "float32",
+    candidate: str = "mixed_bfloat16",
+) -> pd.DataFrame:
+    """One row per seed that ran in both precisions (appendix chapter "bf16 parity").
+
+    Columns: the cell keys, ``seed``, ``auc_ref``, ``auc_cand``, ``delta_auc`` (cand − ref),
+    ``p_delong`` (paired DeLong on the test images), ``mean_abs_dprob`` (mean |Δ probability|
+    per image), ``label_agreement`` (share of test images given the same label at 0.5),
+    ``n_images`` (test images both runs scored) and both ``wall_s``. Only ``status == "ok"``
+    records count.
+    """
+    ok = [r for r in records if r.get("status") == "ok"]
+    refs = {_key(r): r for r in ok if _precision(r) == reference}
+    rows = []
+    for cand in ok:
+        if _precision(cand) != candidate or _key(cand) not in refs:
+            continue
+        ref = refs[_key(cand)]
+        y, p_ref, p_cand = _aligned(ref, cand)
+        test = delong_paired_test(y, p_ref, p_cand)
+        rows.append({
+            **{k: cand["params"][k] for k in CELL_KEYS},
+            "seed": cand["params"]["seed"],
+            "auc_ref": test["auc_a"],
+            "auc_cand": test["auc_b"],
+            "delta_auc": test["auc_b"] - test["auc_a"],
+            "p_delong": test["p"],
+            "mean_abs_dprob": float(np.mean(np.abs(p_cand - p_ref))),
+            "label_agreement": float(np.mean((p_cand >= 0.5) == (p_ref >= 0.5))),
+            "n_images": len(y),
+            "device_ref": device_of(ref),
+            "device_cand": device_of(cand),
+            "wall_s_ref": ref.get("timing", {}).get("wall_s"),
+            "wall_s_cand": cand.get("timing", {}).get("wall_s"),
+        })
+    cols = [*CELL_KEYS, "seed", "auc_ref", "auc_cand", "delta_auc", "p_delong",
+            "mean_abs_dprob", "label_agreement", "n_images", "device_ref", "device_cand",
+            "wall_s_ref", "wall_s_cand"]
+    return pd.DataFrame(rows, columns=cols).sort_values([*CELL_KEYS, "seed"]).reset_index(
+        drop=True)
+
+
+def _ensemble(recs: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    y0, probs = None, []
+    for rec in recs:
+        _, y, p = _test_predictions(rec)
+        if y0 is not None and not np.array_equal(y, y0):
+            raise ValueError("seed runs of one cell were scored on different test images")
+        y0 = y
+        probs.append(p)
+    return np.asarray(y0), np.mean(probs, axis=0)
+
+
+def parity_by_cell(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    reference: str = "float32",
+    candidate: str = "mixed_bfloat16",
+) -> pd.DataFrame:
+    """Per configuration: mean ΔAUC vs the seed spread, and the seed ensembles' DeLong test.
+
+    ``within_seed_spread`` is True when |mean ΔAUC| is at most the sample SD of the float32
+    seeds' AUCs; ``holds`` adds that the ensembles do not differ at the 0.05 level. Only seeds
+    that ran in both precisions enter (paired design).
+    """
+    recs = [r for r in records if r.get("status") == "ok"]
+    pairs = precision_pairs(recs, reference=reference, candidate=candidate)
+    rows = []
+    for cell, grp in pairs.groupby(list(CELL_KEYS), sort=True):
+        seeds = set(grp["seed"])
+
+        def pick(prec: str, cell: tuple = cell, seeds: set = seeds) -> list[Mapping[str, Any]]:
+            return [r for r in recs if _precision(r) == prec and r["params"]["seed"] in seeds
+                    and tuple(r["params"][k] for k in CELL_KEYS) == cell]
+
+        y_ref, e_ref = _ensemble(pick(reference))
+        y_cand, e_cand = _ensemble(pick(candidate))
+        if not np.array_equal(y_ref, y_cand):
+            raise ValueError(f"cell {cell}: the two precisions saw different test images")
+        ens = delong_paired_test(y_ref, e_ref, e_cand)
+        spread = float(np.std(grp["auc_ref"], ddof=1)) if len(grp) > 1 else float("nan")
+        mean_delta = float(grp["delta_auc"].mean())
+        within = bool(abs(mean_delta) <= spread) if np.isfinite(spread) else False
+        devices = grp["device_cand"].value_counts()
+        # Wall times compare precisions only on one machine: NaN when any pair spans two.
+        same_machine = bool((grp["device_ref"] == grp["device_cand"]).all())
+        rows.append({
+            **dict(zip(CELL_KEYS, cell, strict=True)),
+            "n_seeds": len(grp),
+            "cand_devices": ", ".join(f"{n} {d}" for d, n in sorted(devices.items())),
+            "mean_auc_ref": float(grp["auc_ref"].mean()),
+            "mean_auc_cand": float(grp["auc_cand"].mean()),
+            "mean_delta_auc": mean_delta,
+            "seed_sd_ref": spread,
+            "within_seed_spread": within,
+            "ensemble_auc_ref": ens["auc_a"],
+            "ensemble_auc_cand": ens["auc_b"],
+            "ensemble_p": ens["p"],
+            "holds": within and ens["p"] >= 0.05,
+            "n_cand_gpu": int((grp["device_cand"] == "GPU").sum()),
+            "speedup": float(np.nanmean(grp["wall_s_ref"].astype(float))
+                             / np.nanmean(grp["wall_s_cand"].astype(float)))
+            if same_machine else float("nan"),
+        })
+    cols = [*CELL_KEYS, "n_seeds", "cand_devices", "n_cand_gpu", "mean_auc_ref", "mean_auc_cand", "mean_delta_auc",
+            "seed_sd_ref", "within_seed_spread", "ensemble_auc_ref", "ensemble_auc_cand",
+            "ensemble_p", "holds", "speedup"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def machine_pairs(here: Iterable[Mapping[str, Any]],
+                  other: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The same run (same run id: same identity, seed, precision) trained on two machines.
+
+    ``here`` are the sweep's records, ``other`` the second machine's records of runs the sweep
+    had already (``scripts/device_sweep.py collect --duplicates-dir``). One row per run id in
+    both: each side's device and Keras backend, test AUCs, ΔAUC (other − here), paired DeLong
+    p, share of test images with the same label at 0.5 (appendix chapter, section 4).
+    """
+    ok_here = {r["run_id"]: r for r in here if r.get("status") == "ok"}
+    rows = []
+    for rec in other:
+        ref = ok_here.get(rec.get("run_id"))
+        if rec.get("status") != "ok" or ref is None:
+            continue
+        y, p_ref, p_oth = _aligned(ref, rec)
+        test = delong_paired_test(y, p_ref, p_oth)
+        rows.append({
+            **{k: rec["params"][k] for k in CELL_KEYS},
+            "precision": _precision(rec),
+            "seed": rec["params"]["seed"],
+            "machine_a": f"{device_of(ref)} ({(ref.get('provenance') or {}).get('keras_backend')})",
+            "machine_b": f"{device_of(rec)} ({(rec.get('provenance') or {}).get('keras_backend')})",
+            "auc_a": test["auc_a"],
+            "auc_b": test["auc_b"],
+            "delta_auc": test["auc_b"] - test["auc_a"],
+            "p_delong": test["p"],
+            "label_agreement": float(np.mean((p_oth >= 0.5) == (p_ref >= 0.5))),
+        })
+    cols = [*CELL_KEYS, "precision", "seed", "machine_a", "machine_b", "auc_a", "auc_b",
+            "delta_auc", "p_delong", "label_agreement"]
+    return pd.DataFrame(rows, columns=cols).sort_values([*CELL_KEYS, "seed"]).reset_index(
+        drop=True)
+
+
+def twin_table(twins: pd.DataFrame) -> pd.DataFrame:
+    """:func:`machine_pairs` for reading: one ``run`` label per row, formatted columns."""
+    label = (twins["model"] + " " + twins["resolution"].astype(str) + " px, "
+             + twins["preprocessing"] + ", "
+             + twins["precision"].replace({"mixed_bfloat16": "bf16"})
+             + ", seed " + twins["seed"].astype(str))
+    return pd.DataFrame({
+        "run": label, "machine A": twins["machine_a"], "machine B": twins["machine_b"],
+        "AUC A": twins["auc_a"], "AUC B": twins["auc_b"],
+        "ΔAUC": twins["delta_auc"].map("{:+.3f}".format),
+        "p": twins["p_delong"].map(format_p),
+        "same label": twins["label_agreement"].map("{:.1%}".format),
+    })
+
+
+def twin_values(twins: pd.DataFrame, cells: pd.DataFrame) -> dict[str, Any]:
+    """Numbers the appendix glues about :func:`machine_pairs`: count, largest |ΔAUC|, smallest
+    p (and ``twin_min_p_txt``, it for prose) and label agreement, and the largest difference against its cell's float32 seed SD
+    (from :func:`parity_by_cell`); NaN (and run "none") without twins."""
+    nan = float("nan")
+    if twins.empty:
+        return {"twin_n": 0, "twin_max_abs_delta": nan, "twin_min_p": nan,
+                "twin_min_p_txt": p_text(nan), "twin_min_agree": nan, "twin_worst_run": "none", "twin_worst_seed_sd": nan,
+                "twin_worst_in_sd": nan}
+    worst = twins.loc[twins["delta_auc"].abs().idxmax()]
+    same = cells[(cells["model"] == worst["model"]) & (cells["resolution"] == worst["resolution"])
+                 & (cells["preprocessing"] == worst["preprocessing"])]
+    sd = float(same["seed_sd_ref"].iloc[0]) if len(same) else nan
+    return {
+        "twin_n": len(twins),
+        "twin_max_abs_delta": float(twins["delta_auc"].abs().max()),
+        "twin_min_p": float(twins["p_delong"].min()),
+        "twin_min_p_txt": p_text(float(twins["p_delong"].min())),
+        "twin_min_agree": float(twins["label_agreement"].min()),
+        "twin_worst_run": twin_table(twins).loc[worst.name, "run"],
+        "twin_worst_seed_sd": sd,
+        "twin_worst_in_sd": abs(float(worst["delta_auc"])) / sd,
+    }
+
+
+def verdict(cells: pd.DataFrame) -> str:
+    """One sentence that states the parity result per cell, from :func:`parity_by_cell`."""
+    if cells.empty:
+        return ("No configuration has run in both precisions yet, so bf16 parity is not "
+                "established and no bf16 run enters the results.")
+    held = int(cells["holds"].sum())
+    parts = []
+    for _, c in cells.iterrows():
+        parts.append(
+            f"{c['model']} {c['resolution']} px {c['regime']}/{c['preprocessing']}: mean ΔAUC "
+            f"{c['mean_delta_auc']:+.3f} vs seed SD {c['seed_sd_ref']:.3f}, ensemble DeLong "
+            f"{p_text(c['ensemble_p'])} ({'holds' if c['holds'] else 'does not hold'})")
+    n = plural(len(cells), "configuration")
+    head = f"Parity holds in {held} of {n}" if held < len(cells) else f"Parity holds in all {n}"
+    return head + ": " + "; ".join(parts) + "."
+
+
+def speed_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
+    """bf16 / float32 images-per-second ratios per model and size from ``benchmark.py
+    --precision --out FILE`` (chapter 05): training (all layers) and inference."""
+    rows = benchmark.get("precision") or []
+    by = {(r["model"], int(r["resolution"]), r["precision"]): r for r in rows}
+    out = []
+    for (model, res, prec), f in sorted(by.items()):
+        b = by.get((model, res, "mixed_bfloat16"))
+        if prec != "float32" or b is None:
+            continue
+        out.append({"model": model, "px": res,
+                    "train fp32 img/s": f["train_img_s"], "train bf16 / fp32":
+                    b["train_img_s"] / f["train_img_s"],
+                    "infer bf16 / fp32": b["infer_img_s"] / f["infer_img_s"]})
+    return pd.DataFrame(out, columns=["model", "px", "train fp32 img/s", "train bf16 / fp32",
+                                      "infer bf16 / fp32"])
+
+
+def speed_values(table: pd.DataFrame,
+                 models: Iterable[str] = ("mobilenet", "resnet50")) -> dict[str, float]:
+    """Smallest and largest training speed-up of bf16 per model (``bf16_train_min_<model>``,
+    ``bf16_train_max_<model>``), for the prose of chapter 05 and the reproducibility page; NaN
+    for a model of ``models`` the benchmark did not time (the prose then shows "nan")."""
+    out: dict[str, float] = {}
+    for model in dict.fromkeys([*models, *table["model"]]):
+        grp = table.loc[table["model"] == model, "train bf16 / fp32"]
+        out[f"bf16_train_min_{model}"] = float(grp.min()) if len(grp) else float("nan")
+        out[f"bf16_train_max_{model}"] = float(grp.max()) if len(grp) else float("nan")
+    return out
+
+
+def emulation_cost(benchmark: Mapping[str, Any], recs: Iterable[Mapping[str, Any]],
+                   model: str = "resnet50", resolution: int = 128) -> dict[str, float]:
+    """What one full fine-tuning run of ``model`` at ``resolution`` costs on the benchmark's CPU
+    (chapter 05: why the remaining bf16 cells wait for bf16 hardware).
+
+    The training images of one run (epochs × training images, from ``timing.train_s`` ×
+    ``timing.train_images_per_s`` of a full-regime record of that model and size; the median
+    over such records) divided by the benchmark's training images/s in float32 and in
+    ``mixed_bfloat16``. Keys (glued as they are): ``emu_fp32_img_s``, ``emu_bf16_img_s``,
+    ``emu_train_ratio`` (bf16 / float32), ``emu_run_h_fp32``, ``emu_run_h_bf16`` (hours of
+    training alone, evaluation not counted) and ``emu_cpu_bf16`` (1.0 when the benchmark's CPU
+    computes bf16 in hardware). Raises ``ValueError`` naming what is missing: the benchmark's
+    rows or a record to size a run with.
+    """
+    rows = {r["precision"]: r for r in benchmark.get("precision") or []
+            if r["model"] == model and int(r["resolution"]) == resolution}
+    if not {"float32", "mixed_bfloat16"} <= set(rows):
+        raise ValueError(f"the benchmark has no float32 and mixed_bfloat16 rows for {model} at "
+                         f"{resolution} px: run scripts/benchmark.py --precision --models "
+                         f"{model} --resolutions {resolution}")
+    sizes = [r["timing"]["train_s"] * r["timing"]["train_images_per_s"] for r in recs
+             if r.get("status") == "ok" and r["params"].get("model") == model
+             and r["params"].get("resolution") == resolution
+             and r["params"].get("regime") == "full"
+             and (r.get("timing") or {}).get("train_images_per_s")]
+    if not sizes:
+        raise ValueError(f"no ok full-regime record of {model} at {resolution} px to size a run")
+    images = float(np.median(sizes))
+    fp32, bf16 = rows["float32"]["train_img_s"], rows["mixed_bfloat16"]["train_img_s"]
+    hw = benchmark.get("bf16_hardware") or {}
+    return {"emu_fp32_img_s": float(fp32), "emu_bf16_img_s": float(bf16),
+            "emu_train_ratio": float(bf16 / fp32),
+            "emu_run_h_fp32": images / fp32 / 3600, "emu_run_h_bf16": images / bf16 / 3600,
+            "emu_cpu_bf16": float(bool(hw.get("cpu_bf16")))}
+
+
+def with_twins(here: Iterable[Mapping[str, Any]],
+               other: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``here`` with every ok record replaced by its ``other``-machine twin (same run id) where
+    one exists (chapter 05, section 4: would the parity verdict stand with the other machine's
+    draws of the same seeds?)."""
+    twins = {r["run_id"]: r for r in other if r.get("status") == "ok"}
+    return [twins.get(r.get("run_id"), r) if r.get("status") == "ok" else r for r in here]
+
+
+def cell_values(cells: pd.DataFrame, prefix: str) -> dict[str, float | str]:
+    """Glue values of :func:`parity_by_cell` rows: ``<prefix>_<model>_<resolution>_<prep>_``
+    ``mean_delta``, ``_seed_sd``, ``_holds`` (1.0 or 0.0) and ``_verdict`` ("holds" / "does
+    not hold"), for prose that cites a cell's verdict (chapter 05)."""
+    out: dict[str, float | str] = {}
+    for _, row in cells.iterrows():
+        key = f"{prefix}_{row['model']}_{int(row['resolution'])}_{row['preprocessing']}"
+        out[f"{key}_mean_delta"] = float(row["mean_delta_auc"])
+        out[f"{key}_seed_sd"] = float(row["seed_sd_ref"])
+        out[f"{key}_holds"] = float(bool(row["holds"]))
+        out[f"{key}_verdict"] = "holds" if row["holds"] else "does not hold"
+    return out

@@ -1,0 +1,180 @@
+"""Render the built book in headless Chromium and check its figures (reproducibility page).
+
+The book is served from a throw-away HTTP server on 127.0.0.1, each page is opened in Debian's
+Chromium through Playwright (no browser download: the system binary is used), screenshotted, and
+every ``<img>`` in the page's main content is checked to have loaded (``naturalWidth > 0``).
+Every table, image and figure is also checked to fit the content column: a table wider than the
+column (whose right-hand columns a reader would have to scroll to, or would not see) is reported
+with its first header cells, so the failing test names the table. Every page is opened as on a
+first visit (empty localStorage) and whatever it logs as a console error or throws uncaught
+(a script included twice, a bad theme setting, a resource that fails to load) is reported too.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PAGES = ("index.html", "book/chapters/01_data.html")
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass(frozen=True)
+class PageCheck:
+    """What one rendered page showed: its screenshot and how many figures loaded."""
+
+    page: str
+    screenshot: Path
+    title: str
+    images_total: int
+    images_loaded: int
+    overflows: tuple[str, ...] = ()
+    console_errors: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return (self.images_total == self.images_loaded and not self.overflows
+                and not self.console_errors)
+
+
+def find_chromium() -> str:
+    """Path of the system Chromium (env RESBOOK_CHROMIUM overrides); clear error when absent."""
+    candidates = [os.environ.get("RESBOOK_CHROMIUM", ""), "chromium", "chromium-browser"]
+    for name in candidates:
+        if name and (path := shutil.which(name)):
+            return path
+    raise FileNotFoundError(
+        "No Chromium found. Install Debian's package (`sudo apt-get install chromium`) "
+        "or set RESBOOK_CHROMIUM to a Chromium/Chrome binary."
+    )
+
+
+@contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve a folder over HTTP on 127.0.0.1 (random port) for the duration of the block."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+_OVERFLOW_JS = """() => {
+    const column = document.querySelector('article.bd-article') || document.querySelector('main');
+    if (!column) { return ['no content column (article.bd-article) found']; }
+    const limit = column.getBoundingClientRect().right + 1;
+    const out = [];
+    for (const el of column.querySelectorAll('table, img, svg, figure')) {
+        if (el.closest('.toggle-hidden, details:not([open]), .cell_output.hide, .tag_hide-output')) {
+            continue;
+        }
+        const r = el.getBoundingClientRect();
+        const width = Math.max(r.width, el.scrollWidth || 0);
+        if (r.width > 0 && r.left + width > limit) {
+            const head = el.tagName === 'TABLE'
+                ? Array.from(el.querySelectorAll('th')).slice(0, 4).map(t => t.textContent.trim())
+                    .join(' | ')
+                : (el.getAttribute('alt') || el.getAttribute('src') || '').slice(0, 60);
+            out.push(`${el.tagName.toLowerCase()} ${Math.round(width)} px wide, column ends at `
+                     + `${Math.round(limit - r.left)} px: ${head}`);
+        }
+    }
+    return out;
+}"""
+
+
+def book_pages(config_path: str | os.PathLike[str]) -> list[str]:
+    """Every HTML page of the book, from the chapter registry (``index.html`` first)."""
+    from helpers.build.book import Chapter, load_registry
+
+    reg = load_registry(config_path)
+    pages = ["index.html", f"{reg.root}.html"]
+    for part in reg.parts:
+        for e in part.entries:
+            target = e.output.with_suffix("") if isinstance(e, Chapter) else e
+            pages.append(f"{target.as_posix()}.html")
+    return pages
+
+
+def check_rendered_book(
+    html_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    pages: Sequence[str] = DEFAULT_PAGES,
+    width: int = 1280,
+    height: int = 900,
+    timeout_ms: float = 120_000,
+) -> list[PageCheck]:
+    """Screenshot each page of the built book and count loaded figures (book build check).
+
+    Requests outside the served folder are aborted; ``timeout_ms`` bounds each page's load."""
+    from playwright.sync_api import sync_playwright
+
+    html = Path(html_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for page in pages:
+        if not (html / page).is_file():
+            raise FileNotFoundError(f"{html / page}: page not built; run `make html` first")
+    results = []
+    with serve_folder(html) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_FLAGS)
+        try:
+            tab = browser.new_page(viewport={"width": width, "height": height})
+            # A busy 2-core CI machine can take longer than Playwright's 30 s default to lay out
+            # the longest chapters; a page that never settles still fails, after 2 minutes.
+            tab.set_default_timeout(timeout_ms)
+            # Only the book's own files are loaded: a request elsewhere (a CDN, a launch button's
+            # service) is aborted, so the check is the same offline and online and cannot hang.
+            tab.route("**/*", lambda route: route.continue_()
+                      if route.request.url.startswith(base) else route.abort())
+            # Each page as a reader's first visit: state a previous page stored (the theme mode)
+            # would hide an error that only a first visit logs.
+            tab.add_init_script("try { window.localStorage.clear(); } catch (e) {}")
+            errors: list[str] = []
+            tab.on("console", lambda msg: errors.append(f"console.error: {msg.text}")
+                   if msg.type == "error" else None)
+            tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+            for page in pages:
+                errors.clear()
+                tab.goto(f"{base}/{page}", wait_until="load")
+                tab.wait_for_load_state("networkidle")
+                counts = tab.evaluate(
+                    """() => {
+                        const imgs = Array.from(document.querySelectorAll('main img'));
+                        return [imgs.length,
+                                imgs.filter(i => i.complete && i.naturalWidth > 0).length];
+                    }"""
+                )
+                overflows = tuple(tab.evaluate(_OVERFLOW_JS))
+                shot = out / (page.replace("/", "_").removesuffix(".html") + ".png")
+                tab.screenshot(path=str(shot), full_page=True)
+                results.append(PageCheck(page, shot, tab.title(), counts[0], counts[1], overflows,
+                                         tuple(errors)))
+        finally:
+            browser.close()
+    return results
