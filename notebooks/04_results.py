@@ -169,7 +169,7 @@ inference.policy_table()
 
 # %% [markdown]
 # **Wording.** Sentences are driven by the adjusted p alone, by one rule
-# (`helpers.analysis.inference.verdict`): adjusted p < 0.05 → "AUC higher/lower than …";
+# (`helpers.chapters.verdicts.verdict`): adjusted p < 0.05 → "AUC higher/lower than …";
 # otherwise "AUC does not differ detectably from …". "Does not differ detectably" is not
 # evidence of equality: with about 600 test images and three seeds, AUC differences of a few
 # hundredths go undetected.

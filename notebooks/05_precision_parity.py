@@ -59,7 +59,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from helpers import config
-from helpers.analysis import parity
+from helpers.chapters import precision_parity as parity
 from helpers.chapters import results_prose as prose
 from helpers.chapters.formatting import format_p, p_text, styled
 from helpers.runs import records

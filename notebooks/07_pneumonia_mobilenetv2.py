@@ -56,7 +56,7 @@ from IPython.display import Image, Markdown, display
 from myst_nb import glue
 
 from helpers import config
-from helpers.analysis import chest_xray as XR
+from helpers.chapters import chest_xray as XR
 from helpers.chapters import results_prose as prose
 from helpers.chapters.formatting import MISSING, plural, styled
 from helpers.runs import records

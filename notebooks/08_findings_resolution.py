@@ -57,7 +57,7 @@ from myst_nb import glue
 from scipy import stats
 
 from helpers import config
-from helpers.analysis import chest_xray as XR
+from helpers.chapters import chest_xray as XR
 from helpers.chapters import coverage
 from helpers.chapters.formatting import format_p, p_text, plural, styled
 from helpers.chapters.results import warned_runs

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from scipy.special import expit, logit
 
+from helpers.chapters.reliability import plot_reliability
 from helpers.stats.calibration import (
     apply_temperature,
     brier_score,
     expected_calibration_error,
     fit_temperature,
-    plot_reliability,
     reliability_table,
     wilson_interval,
 )
@@ -150,7 +150,7 @@ def test_plot_reliability_tolerates_bounds_that_miss_the_rate_by_rounding() -> N
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from helpers.stats.calibration import plot_reliability
+    from helpers.chapters.reliability import plot_reliability
 
     table = pd.DataFrame({"mean_predicted": [0.1, 0.5], "observed_rate": [0.2, 0.5],
                           "ci_low": [0.2000000001, 0.4], "ci_high": [0.3, 0.4999999999]})

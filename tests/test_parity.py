@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.analysis import parity
+from helpers.chapters import precision_parity as parity
 
 N = 200
 
@@ -78,7 +78,7 @@ def test_no_pairs_yet_gives_empty_tables_and_says_so() -> None:
 
 
 def test_speed_table_and_values_from_a_benchmark_file() -> None:
-    from helpers.analysis import parity
+    from helpers.chapters import precision_parity as parity
 
     rows = [{"model": m, "resolution": r, "precision": p, "train_img_s": t, "infer_img_s": i}
             for m, r, p, t, i in (("mobilenet", 64, "float32", 200.0, 900.0),
@@ -99,7 +99,7 @@ def test_speed_table_and_values_from_a_benchmark_file() -> None:
 
 
 def test_emulation_cost_sizes_a_run_from_its_records() -> None:
-    from helpers.analysis import parity
+    from helpers.chapters import precision_parity as parity
 
     bench = {"precision": [
         {"model": "resnet50", "resolution": 128, "precision": "float32", "train_img_s": 10.0,

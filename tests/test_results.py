@@ -19,6 +19,7 @@ import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
 from helpers.chapters import results
+from helpers.chapters.formatting import MISSING
 from helpers.runs import records
 from helpers.stats import delong as stats
 
@@ -330,7 +331,10 @@ def test_resolution_tests_against_independent_computation(runs: pd.DataFrame) ->
     test = stats.delong_paired_test(labels.to_numpy(), ens[other].to_numpy(), ens[best].to_numpy())
     assert rows.loc[other, "p"] == pytest.approx(test["p"])
     assert rows.loc[other, "seeds p<0.05"].endswith("/3")
-    assert len(rows.loc[other, "p_seeds"].split(", ")) == 3
+    assert len(rows.loc[other, "p_seeds"]) == 3
+    shown = results.display_table(rows.reset_index()).set_index("resolution")
+    assert len(shown.loc[other, "p_seeds"].split(", ")) == 3  # the page shows them as text
+    assert shown.loc[best, "p_seeds"] == MISSING
     assert (rows["p_holm"].dropna() >= rows["p"].dropna()).all()
 
 
@@ -730,7 +734,7 @@ def test_seed_aware_comparisons_match_or_hillis_and_holm(runs: pd.DataFrame) -> 
 
 
 def test_verdict_wording_is_driven_by_the_adjusted_p() -> None:
-    from helpers.analysis.inference import verdict
+    from helpers.chapters.verdicts import verdict
 
     assert verdict("A", "B", 0.8, 0.7, 0.01) == "A: AUC higher than B (adjusted p = 0.0100)"
     assert verdict("A", "B", 0.6, 0.7, 0.0001) == "A: AUC lower than B (adjusted p < 0.001)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.analysis import chest_xray as XR
+from helpers.chapters import chest_xray as XR
 
 
 def _rec(task, res, seed, shift, n=120, regime="frozen"):

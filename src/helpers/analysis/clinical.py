@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.runs.frames import _groups, config_columns
+from helpers.runs.frames import cell_groups, config_columns
 from helpers.stats import calibration, operating
 
 RULES: dict[str, str] = {"0.5": "@ 0.5", "youden": "@ Youden (val)", "sens90": "@ 90 % sens (val)"}
@@ -34,7 +34,7 @@ def operating_table(df: pd.DataFrame) -> pd.DataFrame:
     ``sens_at_spec90`` (test ROC, an upper bound rather than a rule), plus ``n_seeds``.
     """
     rows = []
-    for where, sub in _groups(df, config_columns(df)):
+    for where, sub in cell_groups(df, config_columns(df)):
         points = [operating.operating_points(_record(run)) for _, run in sub.iterrows()]
         row: dict[str, Any] = {**where, "n_seeds": len(points)}
         for rule in RULES:
@@ -52,7 +52,7 @@ def calibration_table(df: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
     (``temperature``: mean T), applied to its test predictions; AUC is unchanged by it.
     """
     rows = []
-    for where, sub in _groups(df, config_columns(df)):
+    for where, sub in cell_groups(df, config_columns(df)):
         per_seed = []
         for _, run in sub.iterrows():
             y, p = run["pred_test"]["labels"], run["pred_test"]["probs"]

@@ -13,15 +13,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.chapters.formatting import MISSING, format_p
-from helpers.runs.frames import NoRunsError, _groups, _variant_pairs, _where, config_columns
+from helpers.runs.frames import (
+    NoRunsError,
+    cell_groups,
+    config_columns,
+    record_location,
+    variant_pairs,
+)
 from helpers.stats import delong as stats
 
 
 def _pred(row: pd.Series, split: str) -> dict[str, np.ndarray]:
     pred = row.get(f"pred_{split}")
     if not isinstance(pred, dict):
-        raise ValueError(f"{_where(row['run_id'])} has no predictions.{split}")
+        raise ValueError(f"{record_location(row['run_id'])} has no predictions.{split}")
     return pred
 
 
@@ -35,7 +40,7 @@ def delong_per_run(df: pd.DataFrame, split: str = "test", level: float = 0.95) -
         stored = run.get(f"{split}_auc")
         if stored is not None and not pd.isna(stored) and abs(float(stored) - auc) > 5e-3:
             raise ValueError(
-                f"{_where(run['run_id'])}: metrics.{split}.auc = {stored} but its stored "
+                f"{record_location(run['run_id'])}: metrics.{split}.auc = {stored} but its stored "
                 f"predictions give AUC {auc:.4f}; the record is inconsistent"
             )
         lo, hi = stats.delong_ci(auc, var, level)
@@ -100,7 +105,7 @@ def _seed_ps(
 
 def _seed_summary(ps: list[float], alpha: float) -> dict[str, Any]:
     return {
-        "p_seeds": ", ".join(format_p(p) for p in ps) if ps else MISSING,
+        "p_seeds": tuple(float(p) for p in ps),
         "p_seed_max": max(ps) if ps else math.nan,
         f"seeds p<{alpha:g}": f"{sum(p < alpha for p in ps)}/{len(ps)}",
     }
@@ -118,7 +123,7 @@ def resolution_tests(
     """
     family_keys = [c for c in config_columns(df) if c != "resolution"]
     rows = []
-    for where, fam in _groups(df, family_keys):
+    for where, fam in cell_groups(df, family_keys):
         fam = fam.sort_values(["resolution", "seed"]).reset_index(drop=True)
         ids, labels, probs = align_predictions(fam, split)
         res_values = sorted(fam["resolution"].unique())
@@ -182,7 +187,7 @@ def compare_variants(
     if column not in df:
         raise KeyError(f"no column {column!r} in the runs; columns: {list(df.columns)}")
     rows = []
-    for where, side_a, side_b in _variant_pairs(df, column, a, b):
+    for where, side_a, side_b in variant_pairs(df, column, a, b):
         both = pd.concat([side_a, side_b], ignore_index=True)
         _, labels, probs = align_predictions(both, split)
         rows_a = np.arange(len(side_a))

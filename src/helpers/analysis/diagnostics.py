@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from helpers.runs.frames import _groups, _where, config_columns
+from helpers.runs.frames import cell_groups, config_columns, record_location
 
 
 def history_long(df: pd.DataFrame) -> pd.DataFrame:
@@ -23,7 +23,7 @@ def history_long(df: pd.DataFrame) -> pd.DataFrame:
     for _, run in df.iterrows():
         hist = run["history"] or {}
         if "val_loss" not in hist:
-            raise ValueError(f"{_where(run['run_id'])} has no history.val_loss")
+            raise ValueError(f"{record_location(run['run_id'])} has no history.val_loss")
         n = len(hist["val_loss"])
         epoch = hist.get("epoch") or list(range(1, n + 1))
         frame = pd.DataFrame(
@@ -59,7 +59,7 @@ def fit_summary(df: pd.DataFrame, *, margin: float = 0.05) -> pd.DataFrame:
     """
     keys = config_columns(df)
     rows = []
-    for where, sub in _groups(df, keys):
+    for where, sub in cell_groups(df, keys):
         shares = (
             sub["train_majority_share"].dropna().unique() if "train_majority_share" in sub else []
         )
@@ -74,7 +74,7 @@ def fit_summary(df: pd.DataFrame, *, margin: float = 0.05) -> pd.DataFrame:
             hist = run["history"] or {}
             for key in ("accuracy", "loss", "val_loss"):
                 if not hist.get(key):
-                    raise ValueError(f"{_where(run['run_id'])} has no history.{key}")
+                    raise ValueError(f"{record_location(run['run_id'])} has no history.{key}")
             acc.append(float(hist["accuracy"][-1]))
             loss.append(float(hist["loss"][-1]))
             vl = [float(v) for v in hist["val_loss"]]

@@ -42,10 +42,10 @@ from helpers.data.resize import DEFAULT_GEOMETRY, DEFAULT_RESAMPLE
 from helpers.runs import records
 from helpers.runs.frames import (
     NoRunsError,
-    _groups,
-    _predictions,
+    cell_groups,
     load_runs,
     model_label,
+    record_predictions,
     variant_columns,
 )
 from helpers.stats import calibration, operating
@@ -127,7 +127,7 @@ def _external_geometry(folder: Path, run_ids: set[str]) -> dict[str, dict[str, A
         if rid not in run_ids or not isinstance(block, Mapping):
             continue
         named = {"predictions": {f"external_geometry.{g}": v for g, v in block.items()}}
-        out[rid] = {str(g): _predictions(named, f"external_geometry.{g}", rid) for g in block}
+        out[rid] = {str(g): record_predictions(named, f"external_geometry.{g}", rid) for g in block}
     return out
 
 
@@ -188,12 +188,6 @@ def result_frame(rows: list[dict[str, Any]], left_out: list[str], **attrs: Any) 
     return out
 
 
-def cell_groups(runs: pd.DataFrame,
-                keys: list[str]) -> Iterable[tuple[dict[str, Any], pd.DataFrame]]:
-    """(where, runs) per group of ``keys``; empty for no runs (Another hospital's images)."""
-    if runs.empty:
-        return []
-    return _groups(runs, keys)
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,7 +325,7 @@ def resolution_summary(verdicts: pd.DataFrame) -> pd.DataFrame:
         return result_frame([], list(verdicts.attrs.get("left_out", [])))
     fam_keys = [k for k in cell_keys(verdicts) if k != "resolution"]
     rows = []
-    for where, fam in _groups(verdicts, fam_keys):
+    for where, fam in cell_groups(verdicts, fam_keys):
         row: dict[str, Any] = dict(where)
         words = {}
         for split in SETS:

@@ -9,7 +9,7 @@ were trained, not about the training procedures.
 
 Multiplicity: the comparisons fall into the families of :data:`FAMILIES`; Holm's step-down
 adjustment (:func:`helpers.stats.delong.holm_adjust`) is applied to the OR–Hillis p-values within each
-family, and the prose is driven by the adjusted p alone through :func:`verdict`.
+family, and the prose is driven by the adjusted p alone through :func:`helpers.chapters.verdicts.verdict`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.analysis.compare import align_predictions
-from helpers.chapters.formatting import p_text
-from helpers.runs.frames import _groups, _variant_pairs, config_columns, model_label
+from helpers.runs.frames import cell_groups, config_columns, model_label, variant_pairs
 from helpers.stats import delong as stats
 from helpers.stats import mrmc
 
@@ -102,7 +101,7 @@ def resolution_comparisons(df: pd.DataFrame, split: str = "test") -> pd.DataFram
     """Each input size vs the best (highest seed-mean AUC), seed-aware, per model × set-up (ch. 04)."""
     fixed = [c for c in config_columns(df) if c != "resolution"]
     rows = []
-    for where, fam in _groups(df, fixed):
+    for where, fam in cell_groups(df, fixed):
         sizes = sorted(fam["resolution"].unique())
         sides = {r: fam[fam["resolution"] == r].sort_values("seed") for r in sizes}
         mean_auc = {}
@@ -127,7 +126,7 @@ def variant_comparisons(df: pd.DataFrame, column: str, split: str = "test") -> p
     if column not in df or not {a, b} <= set(df[column]):
         return pd.DataFrame()
     rows = []
-    for where, side_a, side_b in _variant_pairs(df, column, a, b):
+    for where, side_a, side_b in variant_pairs(df, column, a, b):
         labels, pa, pb, common = seed_matrices(df, side_a, side_b, split)
         fam = _family_name(column, {k: v for k, v in where.items() if k != "resolution"})
         row = {**where, "family": fam, f"auc_{a}": _seed_mean_auc(labels, pa),
@@ -147,18 +146,3 @@ def _with_holm(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def verdict(
-    name_a: str, name_b: str, auc_a: float, auc_b: float, p_adj: float, alpha: float = ALPHA
-) -> str:
-    """The chapter's one wording rule for a comparison, driven by the Holm-adjusted p (ch. 04).
-
-    ``p_adj < alpha``: "A: AUC higher/lower than B (adjusted p = …)"; otherwise "A: AUC does
-    not differ detectably from B (adjusted p = …)". No other phrasings are used.
-    """
-    if p_adj is None or not math.isfinite(p_adj):
-        return f"{name_a} vs {name_b}: no common seed, not compared"
-    shown = p_text(p_adj).removeprefix("p ")
-    if p_adj < alpha:
-        word = "higher" if auc_a > auc_b else "lower"
-        return f"{name_a}: AUC {word} than {name_b} (adjusted p {shown})"
-    return f"{name_a}: AUC does not differ detectably from {name_b} (adjusted p {shown})"

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from helpers.analysis.external_site import SETS, cell_keys
+from helpers.chapters import reliability
 from helpers.runs.frames import model_label
 from helpers.stats import calibration
 
@@ -78,7 +79,7 @@ def reliability_figure(runs: pd.DataFrame, cells: pd.DataFrame, label: str) -> F
             table = reliability_by_set(runs, {k: cell[k] for k in keys})
             for split, color in zip(SETS, (pal[0], pal[3]), strict=True):
                 part = table[table["set"] == split]
-                calibration.plot_reliability(ax, part, label="ISIC test" if split == "test"
+                reliability.plot_reliability(ax, part, label="ISIC test" if split == "test"
                                              else label, color=color)
             ax.set_title(f"{model_label(cell['model'])} {int(cell['resolution'])} px",
                          fontsize="medium")

@@ -25,6 +25,7 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_curve
 
 from helpers.chapters import results
+from helpers.chapters.reliability import plot_reliability
 from helpers.stats import delong as stats
 
 _MODEL_ORDER = ("mobilenet", "resnet50", "mobilenetv2")  # blue, orange, green
@@ -586,7 +587,6 @@ def reliability(runs: pd.DataFrame, cells: pd.DataFrame, n_bins: int = 10) -> Fi
     each family's best input size); every seed's test predictions are pooled, quantile bins.
     """
     from helpers.analysis import clinical
-    from helpers.stats import calibration
 
     keys = [k for k in ("model", "resolution", "regime", "preprocessing", "precision") if k in cells]
     regimes = sorted(cells["regime"].unique()) if "regime" in cells else [None]
@@ -603,7 +603,7 @@ def reliability(runs: pd.DataFrame, cells: pd.DataFrame, n_bins: int = 10) -> Fi
                 native = row.get("preprocessing") == "native"
                 label = f"{results.model_label(row['model'])} {int(row['resolution'])} px " + (
                     str(row.get("preprocessing", "")))  # fmt: skip
-                calibration.plot_reliability(ax, table, label=label, color=colors[row["model"]],
+                plot_reliability(ax, table, label=label, color=colors[row["model"]],
                                              fmt="o--" if native else "o-")  # fmt: skip
             ax.set_title(f"regime: {regime}" if regime is not None else "reliability")
             ax.legend(fontsize="x-small", loc="upper left", frameon=False)

@@ -30,9 +30,9 @@ from helpers.analysis.diagnostics import (
     sizes_with_both_models,
     warned_runs,
 )
-from helpers.analysis.external import external_section, external_table, has_external
 from helpers.chapters import reading
 from helpers.chapters import results_prose as prose
+from helpers.chapters.results_external import external_section, external_table, has_external
 from helpers.chapters.results_tables import (
     config_columns_from_table,
     display_table,

@@ -462,14 +462,14 @@ def _names(kind: str, row: pd.Series, runs: pd.DataFrame) -> tuple[str, str, flo
 
 
 def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
-    """Glue values and one bullet per comparison, worded by :func:`inference.verdict` (ch. 04).
+    """Glue values and one bullet per comparison, worded by :func:`helpers.chapters.verdicts.verdict` (ch. 04).
 
     Per comparison ``<key>_p`` (OR–Hillis), ``<key>_p_adj`` (Holm within its family),
     ``<key>_p_adj_txt`` (it for prose: ``p = 0.012`` or ``p < 0.001``), ``<key>_p_ens``
     (ensemble DeLong), ``<key>_auc_a`` and ``<key>_auc_b`` (the mean AUCs over the seeds the two
     configurations share, which are the seeds the test pairs) and ``<key>_n_seeds`` (how many).
     """
-    from helpers.analysis.inference import verdict
+    from helpers.chapters.verdicts import verdict
 
     if table.empty:
         return {}, f"No pair of configurations to compare by {kind}."

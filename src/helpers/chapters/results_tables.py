@@ -14,15 +14,15 @@ from typing import Any
 import pandas as pd
 
 from helpers import paper_reference as ref
-from helpers.chapters.formatting import format_p
+from helpers.chapters.formatting import MISSING, format_p
 from helpers.runs.frames import (
     METRIC_LABELS,
     METRICS,
     PARAM_KEYS,
     PERCENT_METRICS,
     NoRunsError,
-    _check_seeds,
-    _groups,
+    cell_groups,
+    check_seeds,
     config_columns,
     model_label,
 )
@@ -54,8 +54,8 @@ def table_one(
         raise ValueError(f"auc_interval must be 't' or 'or_hillis'; got {auc_interval!r}")
     keys = config_columns(df)
     rows = []
-    for where, sub in _groups(df, keys):
-        _check_seeds(sub, where)
+    for where, sub in cell_groups(df, keys):
+        check_seeds(sub, where)
         row: dict[str, Any] = {**where, "n_seeds": len(sub)}
         for metric in METRICS:
             col = f"{split}_{metric}"
@@ -93,7 +93,8 @@ def _or_hillis_auc(sub: pd.DataFrame, split: str, level: float) -> dict[str, Any
 def display_table(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
     """Display copy: model names spelled out, numbers rounded, glue-only columns dropped (ch. 04).
 
-    p-values (``p`` and the float ``p_*`` columns) are written by :func:`format_p`; show the copy
+    p-values (``p``, the float ``p_*`` columns and the per-seed tuples of ``p_seeds``) are written
+    by :func:`format_p`; show the copy
     with :func:`helpers.chapters.formatting.styled`, which marks missing values.
     """
     out = table.copy()
@@ -110,6 +111,9 @@ def display_table(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
     for col in out.columns:
         if col == "p" or (col.startswith("p_") and pd.api.types.is_float_dtype(out[col])):
             out[col] = [format_p(v) for v in out[col]]
+        elif col.startswith("p_") and out[col].map(lambda v: isinstance(v, tuple)).all():
+            # per-seed p-values (analysis.compare): one text, or missing when no common seed
+            out[col] = [", ".join(format_p(p) for p in v) if v else MISSING for v in out[col]]
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].round(digits)
@@ -165,7 +169,7 @@ def table_two(df: pd.DataFrame, split: str = "test", resolution: int | None = No
         return float(pd.to_numeric(sub[col], errors="coerce").mean())
 
     rows = []
-    for where, sub in _groups(sub_df, config_columns(df)):
+    for where, sub in cell_groups(sub_df, config_columns(df)):
         acc = 100.0 * float(sub[f"{split}_accuracy"].mean())
         size = mean_of(sub, "cost_model_size_mb")
         gflops = mean_of(sub, "cost_flops") / 1e9

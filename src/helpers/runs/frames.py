@@ -55,7 +55,8 @@ def model_label(name: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _where(rid: str) -> str:
+def record_location(rid: str) -> str:
+    """How an error names the record of run ``rid``."""
     return f"run record {rid!r} (records/{rid}.json)"
 
 
@@ -64,14 +65,16 @@ def _require(rec: Mapping[str, Any], path: Sequence[str], rid: str) -> Any:
     for key in path:
         if not isinstance(node, Mapping) or key not in node:
             raise ValueError(
-                f"{_where(rid)} has no {'.'.join(path)}: it does not follow the run-record "
+                f"{record_location(rid)} has no {'.'.join(path)}: it does not follow the run-record "
                 "schema in CONTRIBUTING.md; re-run that configuration or delete the file"
             )
         node = node[key]
     return node
 
 
-def _predictions(rec: Mapping[str, Any], split: str, rid: str) -> dict[str, np.ndarray] | None:
+def record_predictions(rec: Mapping[str, Any], split: str, rid: str) -> dict[str, np.ndarray] | None:
+    """A record's predictions on ``split`` as arrays (None if it has none); a malformed block is
+    an error naming the record."""
     preds = rec.get("predictions", {}) or {}
     block = preds.get(split)
     if block is None:
@@ -81,13 +84,13 @@ def _predictions(rec: Mapping[str, Any], split: str, rid: str) -> dict[str, np.n
     probs = np.asarray(_require(block, ["probs"], rid), dtype=float)
     if not (ids.shape == labels.shape == probs.shape) or ids.ndim != 1:
         raise ValueError(
-            f"{_where(rid)}: predictions.{split} ids/labels/probs have shapes "
+            f"{record_location(rid)}: predictions.{split} ids/labels/probs have shapes "
             f"{ids.shape}/{labels.shape}/{probs.shape}; they must be equal-length lists"
         )
     if len(set(ids.tolist())) != ids.size:
-        raise ValueError(f"{_where(rid)}: predictions.{split}.ids contains duplicate image ids")
+        raise ValueError(f"{record_location(rid)}: predictions.{split}.ids contains duplicate image ids")
     if not np.all(np.isfinite(probs)):
-        raise ValueError(f"{_where(rid)}: predictions.{split}.probs contains NaN/null values")
+        raise ValueError(f"{record_location(rid)}: predictions.{split}.probs contains NaN/null values")
     return {"ids": ids, "labels": labels.astype(int), "probs": probs}
 
 
@@ -102,16 +105,16 @@ def _flatten(rec: Mapping[str, Any]) -> dict[str, Any]:
     for split in ("val", "test"):
         for key, value in (rec.get("metrics", {}) or {}).get(split, {}).items():
             row[f"{split}_{key}"] = value
-        row[f"pred_{split}"] = _predictions(rec, split, rid)
+        row[f"pred_{split}"] = record_predictions(rec, split, rid)
     if "external" in (rec.get("predictions") or {}):  # an external test set (only then a column)
         for key, value in (rec.get("metrics", {}) or {}).get("external", {}).items():
             row[f"external_{key}"] = value
-        row["pred_external"] = _predictions(rec, "external", rid)
+        row["pred_external"] = record_predictions(rec, "external", rid)
     for key in METRICS:
         value = row.get(f"test_{key}")
         if value is not None and not (0.0 <= float(value) <= 1.0):
             raise ValueError(
-                f"{_where(rid)}: metrics.test.{key} = {value} is outside [0, 1]; metrics must "
+                f"{record_location(rid)}: metrics.test.{key} = {value} is outside [0, 1]; metrics must "
                 "be stored as fractions (helpers.stats.metrics)"
             )
     for key, value in (rec.get("cost", {}) or {}).items():
@@ -240,13 +243,17 @@ def setting(row: pd.Series, key: str, runs: pd.DataFrame) -> Any:
     return row[key] if key in row.index else runs[key].iloc[0]
 
 
-def _groups(df: pd.DataFrame, keys: list[str]) -> Iterable[tuple[dict[str, Any], pd.DataFrame]]:
+def cell_groups(df: pd.DataFrame, keys: list[str]) -> Iterable[tuple[dict[str, Any], pd.DataFrame]]:
+    """``({key: value}, runs)`` for each cell of ``df`` grouped by ``keys``, in sorted order
+    (nothing for an empty frame, whatever its columns)."""
+    if df.empty:
+        return
     for values, sub in df.groupby(keys, sort=True, dropna=False):
         values = values if isinstance(values, tuple) else (values,)
         yield dict(zip(keys, values, strict=True)), sub
 
 
-def _variant_pairs(
+def variant_pairs(
     df: pd.DataFrame, column: str, a: Any, b: Any
 ) -> Iterator[tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]]:
     """``(where, runs with column == a, runs with column == b)`` per configuration, sorted by seed.
@@ -256,14 +263,15 @@ def _variant_pairs(
     and :func:`helpers.analysis.inference.variant_comparisons` (chapter 04).
     """
     keys = [c for c in config_columns(df) if c != column]
-    for where, sub in _groups(df, keys):
+    for where, sub in cell_groups(df, keys):
         side_a = sub[sub[column] == a].sort_values("seed")
         side_b = sub[sub[column] == b].sort_values("seed")
         if not side_a.empty and not side_b.empty:
             yield where, side_a, side_b
 
 
-def _check_seeds(sub: pd.DataFrame, where: Mapping[str, Any]) -> None:
+def check_seeds(sub: pd.DataFrame, where: Mapping[str, Any]) -> None:
+    """Refuse a cell with two runs of one seed (their records must differ in some parameter)."""
     if sub["seed"].duplicated().any():
         raise ValueError(
             f"configuration {dict(where)} has several runs with the same seed "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.analysis.compare import align_predictions
-from helpers.runs.frames import _groups, config_columns
+from helpers.runs.frames import cell_groups, config_columns
 from helpers.stats import delong as stats
 
 
@@ -33,7 +33,7 @@ def external_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         return pd.DataFrame()
     sub_runs = runs[runs["pred_external"].notna()]
     rows = []
-    for where, sub in _groups(sub_runs, config_columns(sub_runs)):
+    for where, sub in cell_groups(sub_runs, config_columns(sub_runs)):
         row = {**where, "seeds": len(sub)}
         for split, head in (("test", "test AUC [95% CI]"), ("external", "external AUC [95% CI]")):
             _, labels, probs = align_predictions(sub, split)

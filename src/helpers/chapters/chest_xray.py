@@ -1,0 +1,125 @@
+"""Part II's words: the chest X-ray tables as text, the ratio verdicts and the Grad-CAM sentence
+(chapters 07 and 08).
+
+The numbers come from :mod:`helpers.analysis.chest_xray`, whose public names this module
+re-exports, so a chapter imports one module (``from helpers.chapters import chest_xray as XR``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from helpers.analysis.chest_xray import *  # noqa: F403  (one import for the chapters: numbers and words)
+from helpers.analysis.chest_xray import (
+    METRICS,
+    gradcam_finetuned_values,
+    test_metrics,
+    val_metrics,
+    val_thresholds,
+)
+from helpers.chapters.formatting import MISSING
+
+
+def _fmt(est: float, lo: float, hi: float, pct: bool) -> str:
+    if not math.isfinite(est):
+        return MISSING
+    f = (lambda v: f"{100 * v:.1f}") if pct else (lambda v: f"{v:.3f}")
+    ci = f" ({f(lo)}–{f(hi)})" if math.isfinite(lo) and math.isfinite(hi) else ""
+    return f"{f(est)}{ci}"
+
+
+def reproduction_table(recs: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows: split × threshold rule; columns: AUC, accuracy, sensitivity, specificity with CIs."""
+    rows = []
+    rules = {"0.5": 0.5, "Youden on val": val_thresholds(recs)}
+    for split, fn in (("validation", val_metrics), ("test", test_metrics)):
+        for rule, th in rules.items():
+            m = fn(recs, th)
+            rows.append({"split": split, "threshold": rule, "AUC": _fmt(*m["auc"], pct=False),
+                         **{k: _fmt(*m[k], pct=True) for k in METRICS[1:]}})
+    return pd.DataFrame(rows)
+
+
+def ratio_verdict(d: Mapping[str, Any] | None, *, missing: str = "has not run",
+                  same: str = "does not detectably lose more or less") -> str:
+    """How the second finding's ratio compares with the first's, from :func:`ratio_test` (ch. 08).
+
+    ``same`` when p ≥ 0.05, else ``loses less`` (positive difference) or ``loses more``;
+    ``missing`` when there was nothing to test.
+    """
+    if d is None:
+        return missing
+    if d["p"] >= 0.05:
+        return same
+    return "loses less" if d["diff"] > 0 else "loses more"
+
+
+def ratio_comparison_values(tests: Mapping[str, Mapping[str, Any]], findings: Iterable[str],
+                            regimes: Iterable[str] = ("frozen", "full"), tag: str = "",
+                            ) -> dict[str, float | str]:
+    """Numbers chapter 08 glues from :func:`ratio_comparison` (NaN / "has not run" if missing).
+
+    Keys per regime ``g`` and finding ``t``: ``r{tag}_{t}_{g}``, ``r{tag}_sd_{t}_{g}``; per
+    regime: ``d{tag}_diff_{g}``, ``d{tag}_sd_{g}``, ``d{tag}_p_{g}``, ``d{tag}_seeds_{g}`` (fewest
+    seeds of a cell) and ``d{tag}_verdict_{g}`` (:func:`ratio_verdict`).
+    """
+    nan = float("nan")
+    out: dict[str, float | str] = {}
+    for g in regimes:
+        d = tests.get(g)
+        for t in findings:
+            f = d["findings"][t] if d else {}
+            out[f"r{tag}_{t}_{g}"] = float(f.get("ratio", nan))
+            out[f"r{tag}_sd_{t}_{g}"] = float(f.get("sd", nan))
+        for k in ("diff", "sd", "p"):
+            out[f"d{tag}_{k}_{g}"] = float(d[k]) if d else nan
+        out[f"d{tag}_seeds_{g}"] = (float(min(v["n_seeds"] for v in d["findings"].values()))
+                               if d else nan)
+        out[f"d{tag}_verdict_{g}"] = ratio_verdict(d)
+    return out
+
+
+def gradcam_finetuned_md(table: pd.DataFrame, frozen_lung: float, frozen_corner: float,
+                         skipped: Iterable[str] = (), *, lung_area: float | None = None,
+                         corner_area: float | None = None) -> str:
+    """The chapter 07 sentence comparing fine-tuned and frozen-proxy Grad-CAM at 224 px.
+
+    ``table`` is :func:`gradcam_runs`; ``skipped`` the run ids that kept no model (named, so a
+    missing network is never silent). With several seeds the sentence gives their range; with
+    ``lung_area``/``corner_area`` (a uniform map's shares) it says how many seeds' maps are
+    lung-centred (lung share above the uniform map's and corner share below it).
+    """
+    skipped = list(skipped)
+    tail = (f" {len(skipped)} run(s) kept no model and are not mapped: "
+            + ", ".join(f"`{r}`" for r in skipped) + "." if skipped else "")
+    if table.empty:
+        return ("No fine-tuned network has been mapped yet, so this comparison waits for the "
+                "paper's protocol runs (the command is above the table)." + tail)
+    n = len(table[["run", "seed"]].drop_duplicates())
+    runs = sorted(set(table["run"]))
+    what = runs[0] if len(runs) == 1 else "; ".join(runs)
+    v = gradcam_finetuned_values(table)
+
+    def share(key: str, fmt: str) -> str:
+        mean = format(v[f"gc_ft_{key}"], fmt)
+        if n < 2:
+            return mean
+        return (f"{mean} (seeds {format(v[f'gc_ft_{key}_min'], fmt)}–"
+                f"{format(v[f'gc_ft_{key}_max'], fmt)})")
+
+    text = (f"For the {n} fine-tuned network{'s' if n > 1 else ''} ({what}) "
+            f"{share('lung', '.2f')} of the last-layer Grad-CAM mass lies in the lung-field "
+            f"ellipse and {share('corner', '.3f')} in the corners, against {frozen_lung:.2f} and "
+            f"{frozen_corner:.3f} for the frozen proxy at 224 px.")
+    if lung_area is not None and corner_area is not None:
+        last = table[table["layer"] == "last"]
+        centred = int(((last["lung share"] > lung_area)
+                       & (last["corner share"] < corner_area)).sum())
+        text += (f" {centred} of {len(last)} fine-tuned map sets are lung-centred by this "
+                 f"measure (lung share above a uniform map's {lung_area:.2f} and corner share "
+                 f"below its {corner_area:.2f}).")
+    return text + tail
