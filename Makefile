@@ -38,12 +38,13 @@ export DATASET FOLDER POSITIVE REGIME
 HTML_DIR := _build/html
 SWEEP       ?= configs/paper.yaml
 
-.PHONY: help venv book book-args notebooks html screenshots test toc lint sweep bench clean
+.PHONY: help venv book book-args notebooks html screenshots test test-fast toc lint sweep bench clean
 
 help:
 	@echo "make book    - execute the chapters with papermill and build the HTML book (book/_build/html)"
 	@echo "make book DATASET=folder FOLDER=/path/to/photos POSITIVE=acne - the book on your own images"
 	@echo "make test    - lint, unit tests, smoke sweep and nbval on the executed chapters"
+	@echo "make test-fast - lint and the quick tests (under a minute): the inner loop"
 	@echo "make html    - build the HTML from the committed executed chapters only"
 	@echo "make toc     - regenerate _toc.yml from the chapter registry $(BOOK_CONFIG)"
 	@echo "make sweep   - run the sweep in SWEEP=$(SWEEP) (resumable)"
@@ -101,6 +102,12 @@ test: venv
 	$(BIN)/python -m pytest --durations=10
 	$(BIN)/python -m pytest --nbval $(NBVAL_OPTS) $$($(CHAPTERS) --nbval strict)
 	$(BIN)/python -m pytest --nbval-lax $(NBVAL_OPTS) $$($(CHAPTERS) --nbval lax)
+
+# The inner loop: lint and the tests of pure functions (no Keras model, kernel, book build or
+# browser; tests/conftest.py says which tests are heavy). Under a minute; `make test` is the gate.
+test-fast: venv
+	$(BIN)/ruff check src tests notebooks scripts
+	$(BIN)/python -m pytest -q -m "not heavy and not slow and not browser" --ignore=tests/test_book.py
 
 toc: venv
 	$(BIN)/python -m helpers toc $(BOOK_CONFIG)
