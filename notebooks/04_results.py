@@ -86,7 +86,7 @@ import pandas as pd
 
 from helpers import config, paper_reference
 from helpers.analysis import clinical, inference
-from helpers.chapters import coverage, plots, reading, results
+from helpers.chapters import comparison_prose, coverage, plots, reading, results, summary_figure
 from helpers.chapters import results_blocks as blocks
 from helpers.chapters import results_prose as prose
 from helpers.chapters.formatting import MISSING, styled
@@ -252,15 +252,15 @@ styled(results.side_by_side(main1, paper1) if PAPER else results.display_table(m
 # is drawn from its float32 runs; a cell run only in bf16 is drawn hollow.
 
 # %% tags=["hide-input"]
-points = plots.auc_vs_size_points(table1)
-prose.glue_values(plots.auc_vs_size_values(points))
+points = summary_figure.auc_vs_size_points(table1)
+prose.glue_values(summary_figure.auc_vs_size_values(points))
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 from myst_nb import glue
 
 paper_auc = paper1 if PAPER else None
-glue("fig_auc_vs_size", plots.AltFigure(plots.auc_vs_size(points, paper_auc),
-                                        plots.auc_vs_size_alt(points, paper_auc)), display=False)
+glue("fig_auc_vs_size", summary_figure.AltFigure(summary_figure.auc_vs_size(points, paper_auc),
+                                        summary_figure.auc_vs_size_alt(points, paper_auc)), display=False)
 
 # %% [markdown]
 # ```{glue:figure} fig_auc_vs_size
@@ -319,11 +319,11 @@ styled(results.display_table(res_cmp), "res-cmp-full", note=best_note)
 # its own, from the cells that exist in it.
 
 # %% tags=["hide-input"]
-values, sweet_md = prose.sweet_spot_regimes(res_cmp, runs)
+values, sweet_md = comparison_prose.sweet_spot_regimes(res_cmp, runs)
 prose.glue_values(values)
 for regime in ("frozen", "full"):
     prose.glue_md(f"sweet_spot_{regime}_md", sweet_md.get(regime, f"No `{regime}` runs."))
-values, res_md = prose.seed_comparisons("resolution", res_cmp, runs)
+values, res_md = comparison_prose.seed_comparisons("resolution", res_cmp, runs)
 prose.glue_values(values)
 prose.glue_md("resolution_md", res_md)
 

@@ -3,7 +3,7 @@
 PH2 (Mendonça et al., IEEE EMBC 2013; research use) has 40 melanomas and 160 nevi, 80 common
 and 80 atypical. The records of an ISIC-trained sweep with PH2 as its external set name each
 image by its class folder and file stem (``melanoma/IMD058``), as the folder loader makes ids
-(:class:`helpers.data.sources.FolderSource`, used here to list the images). This script joins
+(:class:`helpers.data.folder_source.FolderSource`, used here to list the images). This script joins
 ``ph2/labels.csv`` (image_id, class, diagnosis) to those ids and writes ``id,diagnosis``, so
 that chapter 09 can score melanoma vs common nevi and melanoma vs atypical nevi separately.
 
@@ -58,7 +58,7 @@ def read_labels(path: Path) -> dict[str, tuple[str, str]]:
 
 def subgroup_rows(folder: Path) -> list[tuple[str, str]]:
     """(record id, diagnosis) of every image the folder loader lists, sorted by id."""
-    from helpers.data.sources import FolderSource
+    from helpers.data.folder_source import FolderSource
 
     labels = read_labels(folder / "labels.csv")
     ids = [e.id for e in FolderSource(folder / "images").entries()]

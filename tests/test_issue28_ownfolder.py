@@ -17,7 +17,7 @@ import pytest
 import yaml
 from data_fixtures import make_folder
 
-from helpers.build import ownfolder
+from helpers.build import ownfolder, ownfolder_checks
 from helpers.data import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,27 +113,27 @@ def test_row02_too_few_images_refused_with_the_minimum(tmp_path, capsys, no_work
 
 
 def test_row02_minimum_follows_the_split_rules(tmp_path):
-    assert ownfolder.min_per_class() == 10
+    assert ownfolder_checks.min_per_class() == 10
     folder = photos(tmp_path / "ten", n=10)
-    counts = ownfolder.planned_counts(folder, "Acne", seed=0)
+    counts = ownfolder_checks.planned_counts(folder, "Acne", seed=0)
     assert counts == {"train": (6, 6), "val": (2, 2), "test": (2, 2)}
     split = make_folder(tmp_path / "split", {"Acne": 1, "Normal": 2}, splits=True)
-    counts = ownfolder.planned_counts(split, "Acne", seed=0)
+    counts = ownfolder_checks.planned_counts(split, "Acne", seed=0)
     assert counts["test"] == (2, 1)
     with pytest.raises(DataError, match="put at least 2 images of each class in test/"):
-        ownfolder.check_counts(counts, ("Normal", "Acne"), True, None)
+        ownfolder_checks.check_counts(counts, ("Normal", "Acne"), True, None)
     many = make_folder(tmp_path / "many", {"Acne": 20, "Normal": 60})
-    counts = ownfolder.planned_counts(many, "Acne", 0, max_images=5)
+    counts = ownfolder_checks.planned_counts(many, "Acne", 0, max_images=5)
     assert counts["test"] == (4, 1)  # a stratified subset keeps the 1:3 proportion
     with pytest.raises(DataError, match="raise --max-images"):
-        ownfolder.check_counts(counts, ("Normal", "Acne"), False, 5)
+        ownfolder_checks.check_counts(counts, ("Normal", "Acne"), False, 5)
 
 
 def test_ux_small_test_split_warns_of_wide_intervals():
     counts = {"train": (50, 50), "val": (8, 8), "test": (15, 40)}
-    (note,) = ownfolder.check_counts(counts, ("Normal", "Acne"), False, None)
+    (note,) = ownfolder_checks.check_counts(counts, ("Normal", "Acne"), False, None)
     assert "15 \"Normal\"" in note and "wide" in note
-    assert ownfolder.check_counts({**counts, "test": (20, 20)}, ("Normal", "Acne"), False,
+    assert ownfolder_checks.check_counts({**counts, "test": (20, 20)}, ("Normal", "Acne"), False,
                                   None) == []
 
 
@@ -166,7 +166,7 @@ def test_row12_options_checked_before_any_work(tmp_path, capsys, no_work, fake_r
 
 def test_row12_repeated_seed_refused():
     with pytest.raises(ValueError, match="each value once"):
-        ownfolder.check_options(resolutions=[64], seeds=[0, 0], models=["mobilenet"],
+        ownfolder_checks.check_options(resolutions=[64], seeds=[0, 0], models=["mobilenet"],
                                 epochs=None, max_images=None, workers=1)
 
 
@@ -229,10 +229,10 @@ def test_row16_one_copied_file_is_found_by_content(tmp_path):
     folder = photos(tmp_path / "photos")
     ext = photos(tmp_path / "hospital", n=3, seed0=500)
     shutil.copy(folder / "Normal" / "normal_x_004.jpg", ext / "Acne" / "renamed.jpg")
-    assert ownfolder.overlapping_files(folder, ext) == [("Acne/renamed.jpg",
+    assert ownfolder_checks.overlapping_files(folder, ext) == [("Acne/renamed.jpg",
                                                          "Normal/normal_x_004.jpg")]
     with pytest.raises(DataError, match=r"shares 1 image file\(s\)"):
-        ownfolder.check_external(folder, ext, ("Normal", "Acne"))
+        ownfolder_checks.check_external(folder, ext, ("Normal", "Acne"))
 
 
 # ----------------------------------------------------------------------- row 18: same base name

@@ -191,3 +191,23 @@ def test_the_rules_catch_a_planted_violation(tmp_path, rule):
                 test_no_module_imports_another_packages_private_name()
     finally:
         globals()["SRC"] = saved
+
+
+MAX_LINES = 450
+
+
+def test_no_module_is_over_450_lines_without_saying_why():
+    long = []
+    for path in _modules():
+        text = path.read_text(encoding="utf-8")
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if len(text.splitlines()) > MAX_LINES and "Why over 450 lines:" not in doc:
+            long.append(f"{path.relative_to(SRC)} ({len(text.splitlines())} lines)")
+    assert long == [], ("split these, or say at the top of the module why it must stay whole "
+                        "(a line starting 'Why over 450 lines:')")
+
+
+def test_the_top_level_holds_only_the_ground_floor():
+    """A new top-level module must be placed in a layer (folder) or declared ground here."""
+    top = {p.stem for p in SRC.glob("*.py")} - {"cli", "__main__"}
+    assert top <= GROUND, f"modules outside the layers: {sorted(top - GROUND)}"

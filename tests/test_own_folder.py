@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from data_fixtures import folder_from_isic, make_folder
 
-from helpers.build import ownfolder
+from helpers.build import ownfolder, ownfolder_checks
 from helpers.data import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,9 +34,9 @@ def _tree_digest(*folders: Path) -> str:
 
 def test_sweep_config_and_checks(tmp_path):
     root = make_folder(tmp_path / "photos", {"Acne": 3, "Normal": 3})
-    assert ownfolder.check_folder(root, "Acne") == ("Normal", "Acne")
+    assert ownfolder_checks.check_folder(root, "Acne") == ("Normal", "Acne")
     with pytest.raises(DataError, match="class folders are \\['Acne', 'Normal'\\]"):
-        ownfolder.check_folder(root, "acne")
+        ownfolder_checks.check_folder(root, "acne")
     cfg = ownfolder.sweep_config("own-photos", tmp_path / "out", "Acne")
     assert cfg["grid"] == {"model": ["mobilenet", "resnet50"], "resolution": [64, 128, 224, 256],
                            "seed": [0, 1, 2]}

@@ -13,7 +13,7 @@ import matplotlib.pyplot  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers.chapters import plots, results  # noqa: E402
+from helpers.chapters import results, summary_figure  # noqa: E402
 
 
 def _table1() -> pd.DataFrame:
@@ -34,11 +34,11 @@ def _table1() -> pd.DataFrame:
 
 
 def test_points_keep_float32_where_a_cell_has_both_and_bf16_where_it_is_alone() -> None:
-    points = plots.auc_vs_size_points(_table1())
+    points = summary_figure.auc_vs_size_points(_table1())
     assert len(points) == 8  # the parity twin (AUC 0.99) is not drawn
     full_mn = points[(points["model"] == "mobilenet") & (points["regime"] == "full")]
     assert set(full_mn["precision"]) == {"float32"} and full_mn["auc"].max() < 0.9
-    values = plots.auc_vs_size_values(points)
+    values = summary_figure.auc_vs_size_values(points)
     assert values["fig_auc_full_resnet50_unit_bf16_128_n_seeds"] == 1
     assert values["fig_auc_frozen_mobilenet_unit_64_lo"] == pytest.approx(0.55)
     assert "fig_auc_full_mobilenet_unit_bf16_128" not in values
@@ -47,12 +47,12 @@ def test_points_keep_float32_where_a_cell_has_both_and_bf16_where_it_is_alone() 
 def test_points_refuse_a_table_that_mixes_another_setting() -> None:
     mixed = _table1().assign(geometry=["squash", "crop"] * 4 + ["squash"])
     with pytest.raises(ValueError, match="geometry"):
-        plots.auc_vs_size_points(mixed)
+        summary_figure.auc_vs_size_points(mixed)
 
 
 def test_figure_has_a_panel_per_regime_and_the_paper_only_where_it_trained() -> None:
-    points = plots.auc_vs_size_points(_table1())
-    fig = plots.auc_vs_size(points, paper=results.paper_table_one())
+    points = summary_figure.auc_vs_size_points(_table1())
+    fig = summary_figure.auc_vs_size(points, paper=results.paper_table_one())
     frozen, full = fig.axes
     assert (frozen.get_title(), full.get_title()) == ("Frozen ImageNet base", "Every layer fine-tuned")
     crosses = [line for ax in fig.axes for line in ax.get_lines() if line.get_marker() == "X"]
@@ -63,11 +63,11 @@ def test_figure_has_a_panel_per_regime_and_the_paper_only_where_it_trained() -> 
 
 
 def test_alt_figure_pastes_a_png_with_its_alt_text_in_words() -> None:
-    points = plots.auc_vs_size_points(_table1())
-    alt = plots.auc_vs_size_alt(points, results.paper_table_one())
+    points = summary_figure.auc_vs_size_points(_table1())
+    alt = summary_figure.auc_vs_size_alt(points, results.paper_table_one())
     assert "MobileNet [0, 1] inputs: 0.65 at 64 px, 0.75 at 128 px" in alt
     assert "The paper's AUCs" in alt and "0.96" in alt
-    figure = plots.AltFigure(plots.auc_vs_size(points), alt + ' "quoted" & <b>')
+    figure = summary_figure.AltFigure(summary_figure.auc_vs_size(points), alt + ' "quoted" & <b>')
     html = figure._repr_html_()
     src = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
     assert base64.b64decode(src) == figure._repr_png_() and figure.png.startswith(b"\x89PNG")

@@ -1,5 +1,8 @@
 """How was the book's ISIC 2017 copy made square? Evidence from the images themselves.
 
+Why over 450 lines: one measurement (field of view, lesion box, padding bars) and the verdict
+rule drawn from it; split, the rule would no longer sit beside what it reads.
+
 Chapter "Another hospital's images" (``scripts/isic_geometry.py`` writes
 ``results/ph2/isic-geometry.json``). The 256 x 256 ISIC copy was squared from larger, mostly
 4:3 originals by an unknown method; three traces tell squash, centre crop and pad apart:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from helpers.analysis import inference
 from helpers.analysis.compare import compare_if_run
-from helpers.chapters import reading
+from helpers.chapters import comparison_prose, reading
 from helpers.chapters import results_prose as prose
 
 
@@ -33,7 +33,7 @@ def seed_comparison_block(
     """Seed-aware comparison of ``variant`` = ``a`` vs ``b``; glues its numbers and the Markdown
     sentences as ``name``; returns (full table, reading table or None when nothing was run)."""
     table = inference.variant_comparisons(runs, variant, split=split)
-    values, md = prose.seed_comparisons(variant, table, runs)
+    values, md = comparison_prose.seed_comparisons(variant, table, runs)
     prose.glue_values(values)
     prose.glue_md(name, md)
     if table.empty:

@@ -36,8 +36,9 @@ from PIL import Image
 
 from ..files import DAMAGED_FILE_ERRORS, atomic_write, atomic_write_json, warn_damaged
 from .images import THUMB_SIZE, fingerprint_image, jpeg_stream_problem, prepare
+from .mnist_source import MnistSource
 from .resize import DEFAULT_GEOMETRY, DEFAULT_RESAMPLE, read_mask, variant_tag
-from .sources import Entry, MnistSource, Source
+from .sources import Entry, Source
 
 INDEX_VERSION = 2
 ARRAYS_VERSION = 1

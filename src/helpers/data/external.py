@@ -17,9 +17,10 @@ import numpy as np
 from .. import config
 from .cache import build_index, load_arrays
 from .core import DataError, Split
+from .folder_source import FolderSource
 from .images import is_image_name
 from .resize import DEFAULT_GEOMETRY, DEFAULT_RESAMPLE, check
-from .sources import Entry, FolderSource
+from .sources import Entry
 
 
 def load_external(data_root: str | os.PathLike[str], task: str, resolution: int,

@@ -21,9 +21,11 @@ from .. import config
 from .cache import build_index, load_arrays
 from .core import SPLITS, DataError, DataReport, Dataset, Split
 from .dedup import NEAR_THRESHOLD, apply_policy, find_groups
+from .folder_source import FolderSource
 from .images import constant_colour, high_bit_depth
+from .mnist_source import MnistSource
 from .resize import DEFAULT_GEOMETRY, DEFAULT_RESAMPLE, check, is_default
-from .sources import REGISTRY, Entry, FolderSource, KermanySource, MnistSource, Source
+from .sources import Entry, IsicSource, KermanySource, Source
 from .splits import balanced_subsample, patient_split, stratified_split, stratified_subset
 
 FOLDER_FRACTIONS = (0.70, 0.15, 0.15)  # train/val/test for data without split folders
@@ -34,6 +36,12 @@ EMPTY_FILE = "empty file (0 bytes)"
 _BYTESIO = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")
 HIGH_DEPTH_SUFFIXES = (".png", ".tif", ".tiff")  # the formats Pillow reads with 16/32-bit grey
 
+
+#: The data sets :func:`get_source` knows, by name.
+REGISTRY: dict[str, type[Source]] = {
+    "isic2017": IsicSource, "kermany": KermanySource,
+    "pneumoniamnist": MnistSource, "folder": FolderSource,
+}
 
 def _clean_reason(reason: str, rel: str, src: Source) -> str:
     """A decoder message that names the file (relative), never a memory address or absolute path."""

@@ -3,9 +3,9 @@
 Each source lists its images as :class:`Entry` rows (id, file, raw class, official split,
 patient group), validates the folder layout and labels file, and maps a task to 0/1 labels.
 
-Why one module of ~580 lines: the four sources (ISIC, Kermany, MedMNIST, a user's folder) share
-the :class:`Source` base, the class-folder listing and the litter rules, and each is ~100 lines;
-split into one module per source when a fifth arrives.
+The :class:`Source` base, the class-folder listing and the litter rules live here with ISIC and
+Kermany; MedMNIST is :mod:`helpers.data.mnist_source`, a user's folder
+:mod:`helpers.data.folder_source`; :data:`helpers.data.loader.REGISTRY` names them all.
 """
 
 from __future__ import annotations
@@ -428,155 +428,7 @@ class KermanySource(Source):
         return ("bacterial", "viral"), np.array(labels, dtype=np.int64)
 
 
-# ---------------------------------------------------------------------------------------------
-class MnistSource(Source):
-    """MedMNIST v2 PneumoniaMNIST (28x28 grey, official splits) from one .npz file (chapter 01)."""
-
-    name = "pneumoniamnist"
-    folder = "pneumoniamnist"
-    tasks = ("pneumonia",)
-    near_dup_action = "report"
-    FILE = "pneumoniamnist.npz"
-    layout = "  pneumoniamnist/pneumoniamnist.npz   (keys train_images, train_labels, val_..., test_...)"
-    download_hint = ("With internet access run: python -c \"from helpers.data import download; "
-                     "download('pneumoniamnist')\" (official Zenodo file, md5 checked).")
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self._arrays: dict[str, np.ndarray] | None = None
-
-    @property
-    def npz(self) -> Path:
-        return self.root / self.FILE
-
-    def _load(self) -> dict[str, np.ndarray]:
-        if self._arrays is None:
-            if not self.npz.is_file():
-                raise self.missing(f"'{self.folder}/{self.FILE}' not found")
-            try:
-                with np.load(self.npz) as z:
-                    self._arrays = {k: z[k] for k in z.files}
-            except Exception as exc:  # noqa: BLE001
-                raise DataError(f"{self.folder}/{self.FILE} cannot be read ({exc}); download it "
-                                "again.") from exc
-        return self._arrays
-
-    def entries(self) -> list[Entry]:
-        z = self._load()
-        out = []
-        for split in SPLITS:
-            ki, kl = f"{split}_images", f"{split}_labels"
-            if ki not in z or kl not in z:
-                raise DataError(f"{self.folder}/{self.FILE} lacks '{ki}'/'{kl}'; is it the "
-                                "PneumoniaMNIST file? Download it again.")
-            labels = z[kl].reshape(-1)
-            if len(labels) != len(z[ki]) or not np.isin(labels, [0, 1]).all():
-                raise DataError(f"{self.folder}/{self.FILE}: '{kl}' must hold one 0/1 label per "
-                                "image; download the file again.")
-            for i, y in enumerate(labels):
-                ident = f"{split}_{i:05d}"
-                out.append(Entry(ident, f"{self.FILE}#{split}/{i}", "PNEUMONIA" if y else "NORMAL",
-                                 split, ident))
-        return out
-
-    def is_empty(self, e: Entry) -> bool:
-        return False
-
-    def _array(self, e: Entry) -> np.ndarray:
-        split, i = e.rel.split("#", 1)[1].split("/")
-        return self._load()[f"{split}_images"][int(i)]
-
-    def read_bytes(self, e: Entry) -> bytes:
-        return np.ascontiguousarray(self._array(e)).tobytes()
-
-    def open_image(self, e: Entry) -> Image.Image:
-        return Image.fromarray(self._array(e))
-
-    def stat_key(self, entries: list[Entry]) -> str:
-        return hashlib.sha256(f"{self.name}\0{_stat_text(self.npz)}".encode()).hexdigest()
-
-    def task_labels(self, task: str, entries: list[Entry]) -> tuple[tuple[str, str], np.ndarray]:
-        return ("normal", "pneumonia"), np.array(
-            [int(e.cls == "PNEUMONIA") for e in entries], dtype=np.int64)
 
 
-# ---------------------------------------------------------------------------------------------
-class FolderSource(Source):
-    """A user's folder: one sub-folder per class, optionally inside train/val/test (chapter 01).
-
-    ``task`` names the positive class folder; by default the second folder in sorted order
-    (e.g. Acne/Normal -> positive 'Normal'; pass task='Acne' to make Acne the positive class).
-    """
-
-    name = "folder"
-    folder = ""
-    split_strategies = ("official", "stratified")
-    layout = ("  <folder>/<class A>/*.jpg  <folder>/<class B>/*.jpg             (split 70/15/15)\n"
-              "  or <folder>/train/<class A>/..., <folder>/val/..., <folder>/test/...")
-    download_hint = "Point data_root (or RESBOOK_DATA_DIR) at the folder that holds the class folders."
-
-    @property
-    def display(self) -> str:
-        return f"<data root> (user folder '{self.root.name}')"
-
-    def _class_dirs(self) -> tuple[bool, list[str]]:
-        if not self.root.is_dir():
-            raise self.missing(f"folder '{self.root.name}' not found")
-        dirs = sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and litter_dir_reason(p.name) is None)
-        has_split = [d for d in dirs if d in SPLITS]
-        if has_split and len(has_split) != len(dirs):
-            raise DataError(f"folder '{self.root.name}' mixes split folders {has_split} with other "
-                            f"folders {sorted(set(dirs) - set(has_split))}.\n{self.layout}")
-        if has_split:
-            if "train" not in has_split or "test" not in has_split:
-                raise DataError(f"folder '{self.root.name}': split folders need at least train/ and "
-                                f"test/ (val/ optional); found {has_split}.\n{self.layout}")
-            classes = None
-            for s in has_split:
-                c = sorted(p.name for p in (self.root / s).iterdir()
-                           if p.is_dir() and litter_dir_reason(p.name) is None)
-                if classes is not None and c != classes:
-                    raise DataError(f"folder '{self.root.name}': '{s}/' has class folders {c} but "
-                                    f"another split has {classes}; use the same two names.")
-                classes = c
-            dirs = classes or []
-        loose = sorted(p.name for p in self.root.iterdir() if p.is_file() and is_image_name(p.name)
-                       and litter_file_reason(p.name) is None)
-        if loose:
-            raise DataError(f"folder '{self.root.name}' has image files at its top level (e.g. "
-                            f"'{loose[0]}'); put each image in its class folder.\n{self.layout}")
-        if len(dirs) != 2:
-            raise DataError(f"folder '{self.root.name}' must hold exactly 2 class folders; found "
-                            f"{dirs}.\n{self.layout}")
-        return bool(has_split), dirs
-
-    @property
-    def tasks(self) -> tuple[str, ...]:  # type: ignore[override]
-        _, classes = self._class_dirs()
-        return (classes[1], classes[0])
-
-    def entries(self) -> list[Entry]:
-        has_split, classes = self._class_dirs()
-        out: list[Entry] = []
-        self.skipped = []
-        present = [s for s in SPLITS if (self.root / s).is_dir()] if has_split else []
-        _skip_top_level(self, self.root, self.root, set(present) if has_split else set(classes))
-        for s in present:
-            _skip_top_level(self, self.root / s, self.root, set(classes))
-        for s in present or [None]:
-            base = self.root / s if s else self.root
-            for c in classes:
-                out += _list_class_folder(self, base / c, s, c, self.root)
-        return out
-
-    def task_labels(self, task: str, entries: list[Entry]) -> tuple[tuple[str, str], np.ndarray]:
-        classes = sorted({e.cls for e in entries})
-        neg = [c for c in classes if c != task][0]
-        return (neg, task), np.array([int(e.cls == task) for e in entries], dtype=np.int64)
 
 
-REGISTRY: dict[str, type[Source]] = {
-    "isic2017": IsicSource, "kermany": KermanySource,
-    "pneumoniamnist": MnistSource, "folder": FolderSource,
-}

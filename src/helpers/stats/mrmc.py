@@ -1,5 +1,8 @@
 """Seeds as readers: Obuchowski–Rockette AUC comparisons with Hillis degrees of freedom (results chapter).
 
+Why over 450 lines: one published method (OR–Hillis for one configuration and for two) with
+its formulas and references in the docstrings, which are most of the length.
+
 Why training seeds are "readers"
 --------------------------------
 A configuration (architecture, loss, data pipeline) is a *training procedure*; each training seed

@@ -1,7 +1,8 @@
 """One training run → one run record (training chapter, ``notebooks/03_train.py``).
 
-(About 420 lines: the run's named steps read best in one place; options that grow it further —
-augmentation, schedules, TTA — live in their own modules.)
+Why over 450 lines: the run's named steps read best in one place, in the order they run;
+options that grow it further (augmentation, schedules, test-time augmentation) live in their
+own modules.
 
 :func:`run_training` validates the parameters, sets the precision policy and then takes six
 named steps: :func:`load_data`, :func:`build_model`, :func:`fit_inputs` (images, or the cached
