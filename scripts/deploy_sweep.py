@@ -120,6 +120,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="--latency-only: CPU share used by others below which a pass is quiet")
     ap.add_argument("--quiet-wait", type=float, default=60.0,
                     help="--latency-only: seconds to wait for a quiet CPU before each model")
+    ap.add_argument("--runs-dir", default="results/paper", metavar="DIR",
+                    help="with --table: the sweep whose run records the deployed models came "
+                         "from; the model to ship is chosen on their validation AUC")
     ap.add_argument("--write-readme", action="store_true",
                     help="--table: replace the table between README.md's deploy-table markers")
     args = ap.parse_args(argv)
@@ -486,11 +489,15 @@ def mismatch(args) -> int:
 
 def table(args) -> int:
     """The README's benchmark table (Markdown) from the deployment records."""
-    from helpers.chapters.deployment import benchmark_markdown, deployment_frame
+    from helpers import config
+    from helpers.chapters.deployment import benchmark_markdown, deployment_frame, validation_aucs
     from helpers.deploy.records import load_deployment_records
 
     recs = [r for r in load_deployment_records(output_dir(args)) if selected(args, r)]
-    md = benchmark_markdown(deployment_frame(recs))
+    df = deployment_frame(recs)
+    # the model to ship is chosen on its run's validation AUC (the runs the models came from)
+    runs_dir = config.results_dir(args.runs_dir)
+    md = benchmark_markdown(df, validation_aucs(df["run_id"], runs_dir) if len(df) else {})
     print(md)
     if args.write_readme:
         from helpers.files import replace_marked_block

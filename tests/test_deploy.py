@@ -305,9 +305,11 @@ def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
     df = report.deployment_frame(recs)
     assert list(df["format"]) == ["float32", "int8"]  # sorted by format order
     assert (df["acc_per_mb"] > 0).all() and not df["quiet"].any()
-    md = report.benchmark_markdown(df)
+    md = report.benchmark_markdown(df, {df["run_id"].iloc[0]: 0.8})
     assert md.count("\n| MobileNet | 32 |") == 1 and "shared the CPU" in md
     assert "--models mobilenet --resolutions 32 --formats int8" in md
+    assert "validation AUC 0.800" in md  # the choice is made on validation
+    assert "Recommended" not in report.benchmark_markdown(df)  # no validation AUC: no choice
     sp = report.speedups(df)
     assert len(sp) == 1 and sp.loc[0, "shrink"] > 0 and sp.loc[0, "speedup"] > 0  # tiny: no 4x
     mask = report.pareto_front(np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.7, 0.6]))

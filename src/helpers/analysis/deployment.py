@@ -16,7 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMAT_ORDER", "SIGMOID_STEP", "best_eval_size", "deployment_frame", "int8_saturation", "load_mismatch_records", "mismatch_frame", "mismatch_matrix", "pareto_front", "recommend", "speedups"]
+from helpers.runs import records as run_records
+from helpers.stats.delong import holm_adjust
+from helpers.stats.equivalence import MARGIN_AUC, tost, verdict_word
+
+__all__ = ["FORMAT_ORDER", "SIGMOID_STEP", "best_eval_size", "deployment_frame", "int8_saturation", "int8_tests", "load_mismatch_records", "mismatch_frame", "mismatch_matrix", "pareto_front", "recommend", "speedups", "validation_aucs"]
 
 FORMAT_ORDER: tuple[str, ...] = ("float32", "float16", "dynamic_int8", "int8", "int8_logit")
 
@@ -40,7 +44,7 @@ def deployment_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             "size_mb": float(r["file"]["size_mb"]), "auc": m["auc"], "auc_lo": m["auc_lo"],
             "auc_hi": m["auc_hi"], "keras_auc": m["keras_auc"], "accuracy": m["accuracy"],
             "delta_auc": m["delta_auc"], "delta_lo": m["delta_lo"], "delta_hi": m["delta_hi"],
-            "delta_p": m["delta_p"], "max_abs_dp": m["parity"]["max_abs_diff"],
+            "delta_p": m["delta_p"], "delta_se": m.get("delta_se", np.nan), "max_abs_dp": m["parity"]["max_abs_diff"],
             "agreement": m["parity"]["agreement"],
             "lat1_ms": one.get("median_ms", np.nan), "lat1_p90_ms": one.get("p90_ms", np.nan),
             "latall_ms": allt.get("median_ms", np.nan), "threads_all": r.get("threads_all"),
@@ -159,7 +163,55 @@ def int8_saturation(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def recommend(df: pd.DataFrame, max_ms: float = 50.0, fmt: str = "int8") -> pd.Series | None:
-    """The ``fmt`` record with the highest test AUC among those under ``max_ms`` (1 thread)."""
+def recommend(df: pd.DataFrame, val_auc: Mapping[str, float], max_ms: float = 50.0,
+              fmt: str = "int8") -> pd.Series | None:
+    """The ``fmt`` record whose model has the highest *validation* AUC among those under
+    ``max_ms`` (1 thread); ``val_auc`` maps run id → validation AUC (:func:`validation_aucs`).
+
+    The choice never looks at the test set, so the test AUC reported for the chosen model is an
+    honest estimate; records whose run has no validation AUC are not candidates.
+    """
     d = df[(df["format"] == fmt) & (df["lat1_ms"] <= max_ms)]
-    return None if d.empty else d.loc[d["auc"].idxmax()]
+    d = d[d["run_id"].isin(list(val_auc))]
+    if d.empty:
+        return None
+    scores = d["run_id"].map(val_auc).astype(float)
+    best = d.loc[scores.idxmax()].copy()
+    best["val_auc"] = float(scores.max())
+    return best
+
+
+def int8_tests(df: pd.DataFrame, margin: float = MARGIN_AUC, alpha: float = 0.05) -> pd.DataFrame:
+    """Each full-int8 file against its float Keras model, as one family (deployment chapter).
+
+    ``delta_p`` is the paired DeLong p of ΔAUC = AUC(int8) − AUC(float) on the test images;
+    ``p_holm`` is Holm's adjustment over the family of all int8 files shown; ``p_tost`` and
+    ``equivalent`` are the two one-sided tests of |ΔAUC| < ``margin`` (normal, DeLong SE), and
+    ``verdict`` is :func:`helpers.stats.equivalence.verdict_word` on the Holm p: "lower" or
+    "higher" (a difference after Holm), "equivalent" (within ±margin), else "inconclusive".
+    """
+    q = df[df["format"] == "int8"].copy()
+    if q.empty:
+        return q.assign(p_holm=[], p_tost=[], equivalent=[], verdict=[])
+    q["p_holm"] = holm_adjust(q["delta_p"].to_numpy(dtype=float))
+    tests = [tost(float(d), float(se), margin, alpha=alpha)
+             for d, se in zip(q["delta_auc"], q["delta_se"], strict=True)]
+    q["p_tost"] = [t["p"] for t in tests]
+    q["equivalent"] = [bool(t["equivalent"]) for t in tests]
+    q["verdict"] = [verdict_word(float(d), float(p), t, alpha)
+                    for d, p, t in zip(q["delta_auc"], q["p_holm"], tests, strict=True)]
+    return q
+
+
+def validation_aucs(run_ids: Iterable[str], runs_dir: str | os.PathLike[str]) -> dict[str, float]:
+    """Validation AUC of each run's float Keras model, from its run record in ``runs_dir``
+    (deployment chapter: the model to ship is chosen on validation, never on test); a run
+    without a record or without ``metrics.val.auc`` is left out."""
+    out: dict[str, float] = {}
+    for rid in dict.fromkeys(run_ids):
+        path = run_records.record_path(runs_dir, str(rid))
+        if path.is_file():
+            auc = ((run_records.read_json(path).get("metrics") or {}).get("val") or {}).get("auc")
+            if auc is not None:
+                out[str(rid)] = float(auc)
+    return out

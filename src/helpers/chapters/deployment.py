@@ -19,6 +19,7 @@ import pandas as pd
 from helpers.analysis.deployment import *  # noqa: F403  (one import for the chapter: numbers and words)
 from helpers.analysis.deployment import (
     FORMAT_ORDER,
+    int8_tests,
     mismatch_matrix,
     pareto_front,
     recommend,
@@ -28,6 +29,7 @@ from helpers.chapters.formatting import format_p
 from helpers.chapters.formatting import (
     styled as styled,  # the book's table style, as chapter 06 calls it
 )
+from helpers.stats.equivalence import MARGIN_AUC
 
 FORMAT_LABEL: dict[str, str] = {"float32": "float32", "float16": "float16",
                                 "dynamic_int8": "dynamic-range int8", "int8": "full int8",
@@ -47,8 +49,11 @@ def ci_text(est: float, lo: float, hi: float, fmt: str = "{:+.3f}") -> str:
 
 
 
-def benchmark_markdown(df: pd.DataFrame) -> str:
-    """README table: per model × resolution, float32 and full-int8 size, 1-thread latency, AUC."""
+def benchmark_markdown(df: pd.DataFrame, val_auc: Mapping[str, float] | None = None) -> str:
+    """README table: per model × resolution, float32 and full-int8 size, 1-thread latency, AUC.
+
+    With ``val_auc`` (run id → validation AUC, :func:`validation_aucs`) it names the model to
+    ship, chosen on validation AUC among the full-int8 files under 50 ms (never on test)."""
     if df.empty:
         return "_No deployment records yet: run `python scripts/deploy_sweep.py --save-models`._"
     lines = ["| model | px | float32 MB | int8 MB | float32 ms | int8 ms | int8 speed-up | "
@@ -71,11 +76,13 @@ def benchmark_markdown(df: pd.DataFrame) -> str:
             + ("all measured on a quiet CPU (`--latency-only` pass)." if quiet_all else
                "**some rows were timed while a training sweep shared the CPU** (run "
                "`python scripts/deploy_sweep.py --latency-only` on a quiet CPU)."))
-    rec = recommend(df)
+    rec = recommend(df, val_auc) if val_auc else None
     if rec is not None:
-        note += (f"\n\nRecommended (the full-int8 model with the best test AUC under 50 ms on one "
-                 f"thread): **{MODEL_LABEL.get(rec['model'], rec['model'])} "
-                 f"{rec['resolution']} px**, AUC {rec['auc']:.3f}, {rec['size_mb']:.1f} MB, "
+        note += (f"\n\nRecommended (the full-int8 model whose network has the best validation AUC "
+                 f"under 50 ms on one thread; the test set plays no part in the choice): "
+                 f"**{MODEL_LABEL.get(rec['model'], rec['model'])} "
+                 f"{rec['resolution']} px**, validation AUC {rec['val_auc']:.3f}, test AUC "
+                 f"{rec['auc']:.3f}, {rec['size_mb']:.1f} MB, "
                  f"{rec['lat1_ms']:.2f} ms. Build its file with `python scripts/deploy_sweep.py "
                  f"--models {rec['model']} --resolutions {rec['resolution']} --formats int8 "
                  "--save-models`.")
@@ -165,13 +172,15 @@ def _labels(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def int8_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per model × resolution: full-int8 size, float32 and int8 AUC, ΔAUC [95 % CI], p."""
-    d = _labels(df[df["format"] == "int8"])
+    """Per model × resolution: full-int8 size, float32 and int8 AUC, ΔAUC [95 % CI], its p raw
+    and Holm-adjusted over the int8 family, and the verdict (:func:`int8_tests`)."""
+    d = _labels(int8_tests(df))
     return pd.DataFrame({
         "Model": d["Model"], "px": d["px"], "int8 MB": d["size_mb"].map("{:.2f}".format),
         "AUC float": d["keras_auc"].map("{:.3f}".format), "AUC int8": d["auc"].map("{:.3f}".format),
         "ΔAUC [95 % CI]": [ci_text(*v) for v in d[["delta_auc", "delta_lo", "delta_hi"]].values],
-        "p": d["delta_p"].map(format_p)})
+        "p": d["delta_p"].map(format_p), "p (Holm)": d["p_holm"].map(format_p),
+        f"verdict (±{MARGIN_AUC:g})": d["verdict"]})
 
 
 def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -348,13 +357,18 @@ def mismatch_table(mdf: pd.DataFrame) -> pd.DataFrame:
 
 
 
-def chapter_numbers(df: pd.DataFrame, mdf: pd.DataFrame, claim_ms: float = 50.0
-                    ) -> dict[str, Any]:
-    """The numbers the deployment chapter's prose cites (glued); NaN where records are missing."""
+def chapter_numbers(df: pd.DataFrame, mdf: pd.DataFrame, claim_ms: float = 50.0,
+                    val_auc: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """The numbers the deployment chapter's prose cites (glued); NaN where records are missing.
+
+    ``val_auc`` (run id → validation AUC) chooses the model to ship (``rec_*``); the int8
+    family's tests (``int8_n_sig`` raw, ``int8_n_sig_holm`` after Holm, ``int8_n_equiv`` within
+    ±``int8_margin``, ``int8_n_inconclusive``) come from :func:`int8_tests`."""
     nan = float("nan")
     sp = speedups(df) if not df.empty else pd.DataFrame(columns=["speedup", "shrink"])
     q = df[df["format"] == "int8"]
     sig = q[(q["delta_hi"] < 0) | (q["delta_lo"] > 0)]
+    tests = int8_tests(df) if len(q) else q.assign(p_holm=[], verdict=[])
     dyn = speedups(df, "dynamic_int8") if not df.empty else pd.DataFrame(columns=["speedup"])
     mob = dyn[dyn["model"] == "mobilenet"]["speedup"] if len(dyn) else pd.Series(dtype=float)
     v: dict[str, Any] = {
@@ -365,6 +379,10 @@ def chapter_numbers(df: pd.DataFrame, mdf: pd.DataFrame, claim_ms: float = 50.0
         "int8_shrink": float(sp["shrink"].median()) if len(sp) else nan,
         "int8_max_abs_delta": float(q["delta_auc"].abs().max()) if len(q) else nan,
         "int8_n": len(q), "int8_n_sig": len(sig),
+        "int8_n_sig_holm": int(tests["verdict"].isin(["lower", "higher"]).sum()),
+        "int8_n_equiv": int((tests["verdict"] == "equivalent").sum()),
+        "int8_n_inconclusive": int((tests["verdict"] == "inconclusive").sum()),
+        "int8_margin": MARGIN_AUC,
         "dyn_over_float_mobilenet": float((1 / mob).median()) if len(mob) else nan,
         "dyn_over_float_resnet50": float((1 / dyn[dyn["model"] == "resnet50"]["speedup"])
                                          .median()) if len(dyn) else nan,
@@ -377,10 +395,11 @@ def chapter_numbers(df: pd.DataFrame, mdf: pd.DataFrame, claim_ms: float = 50.0
         "float16_max_dp": float(df.loc[df["format"] == "float16", "max_abs_dp"].max()),
         "cpu": ", ".join(sorted({str(c) for c in df["cpu"]})) if len(df) else "",
     }
-    rec = recommend(df, claim_ms) if len(df) else None
+    rec = recommend(df, val_auc, claim_ms) if len(df) and val_auc else None
     v.update(rec_model=MODEL_LABEL.get(rec["model"], "none") if rec is not None else "none",
              rec_px=int(rec["resolution"]) if rec is not None else 0,
              rec_auc=float(rec["auc"]) if rec is not None else nan,
+             rec_val_auc=float(rec["val_auc"]) if rec is not None else nan,
              rec_ms=float(rec["lat1_ms"]) if rec is not None else nan,
              rec_mb=float(rec["size_mb"]) if rec is not None else nan)
     off = mdf[mdf["train_res"] != mdf["eval_res"]] if len(mdf) else mdf
