@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.stats.delong import delong_paired_test
+from helpers.stats.delong import delong_paired_test, holm_adjust
+from helpers.stats.equivalence import MARGIN_AUC, or_hillis_tost, verdict_word
 
 CELL_KEYS: tuple[str, ...] = ("model", "resolution", "regime", "preprocessing")
 """What makes a configuration (a table cell); seeds are repetitions of it."""
@@ -119,12 +120,19 @@ def parity_by_cell(
     *,
     reference: str = "float32",
     candidate: str = "mixed_bfloat16",
+    margin: float = MARGIN_AUC,
 ) -> pd.DataFrame:
-    """Per configuration: mean ΔAUC vs the seed spread, and the seed ensembles' DeLong test.
+    """Per configuration: mean ΔAUC vs the seed spread, the seed ensembles' DeLong test, and the
+    seed-aware equivalence test.
 
     ``within_seed_spread`` is True when |mean ΔAUC| is at most the sample SD of the float32
-    seeds' AUCs; ``holds`` adds that the ensembles do not differ at the 0.05 level. Only seeds
-    that ran in both precisions enter (paired design).
+    seeds' AUCs; ``holds`` adds that the ensembles do not differ at the 0.05 level (the rule
+    declared before the runs). Because "does not differ" gets easier to pass with fewer seeds,
+    each cell also gets OR–Hillis (seeds as readers) ``or_delta_auc`` = bf16 − float32, its
+    ``or_p``, Holm's ``or_p_holm`` over the cells shown (one family), the TOST ``tost_p`` and
+    90 % interval ``eq_lo``/``eq_hi`` against ±``margin``, and ``verdict``
+    (:func:`helpers.stats.equivalence.verdict_word`: lower / higher / equivalent /
+    inconclusive). Only seeds that ran in both precisions enter (paired design).
     """
     recs = [r for r in records if r.get("status") == "ok"]
     pairs = precision_pairs(recs, reference=reference, candidate=candidate)
@@ -141,6 +149,7 @@ def parity_by_cell(
         if not np.array_equal(y_ref, y_cand):
             raise ValueError(f"cell {cell}: the two precisions saw different test images")
         ens = delong_paired_test(y_ref, e_ref, e_cand)
+        eq = _seed_tost(pick(reference), pick(candidate), margin)
         spread = float(np.std(grp["auc_ref"], ddof=1)) if len(grp) > 1 else float("nan")
         mean_delta = float(grp["delta_auc"].mean())
         within = bool(abs(mean_delta) <= spread) if np.isfinite(spread) else False
@@ -160,6 +169,8 @@ def parity_by_cell(
             "ensemble_auc_cand": ens["auc_b"],
             "ensemble_p": ens["p"],
             "holds": within and ens["p"] >= 0.05,
+            "or_delta_auc": eq["diff"], "or_p": eq["p_difference"], "tost_p": eq["p"],
+            "eq_lo": eq["ci_low"], "eq_hi": eq["ci_high"], "equivalent": bool(eq["equivalent"]),
             "n_cand_gpu": int((grp["device_cand"] == "GPU").sum()),
             "speedup": float(np.nanmean(grp["wall_s_ref"].astype(float))
                              / np.nanmean(grp["wall_s_cand"].astype(float)))
@@ -167,8 +178,31 @@ def parity_by_cell(
         })
     cols = [*CELL_KEYS, "n_seeds", "cand_devices", "n_cand_gpu", "mean_auc_ref", "mean_auc_cand", "mean_delta_auc",
             "seed_sd_ref", "within_seed_spread", "ensemble_auc_ref", "ensemble_auc_cand",
-            "ensemble_p", "holds", "speedup"]
-    return pd.DataFrame(rows, columns=cols)
+            "ensemble_p", "holds", "or_delta_auc", "or_p", "tost_p", "eq_lo", "eq_hi",
+            "equivalent", "speedup"]
+    out = pd.DataFrame(rows, columns=cols)
+    # the chapter's cells are one family: Holm over their seed-aware p, then the verdict word
+    out["or_p_holm"] = holm_adjust(out["or_p"].to_numpy(dtype=float)) if len(out) else []
+    out["verdict"] = [verdict_word(d, p, {"equivalent": e}) for d, p, e in
+                      zip(out["or_delta_auc"], out["or_p_holm"], out["equivalent"], strict=True)]
+    return out
+
+
+def _seed_tost(ref: Sequence[Mapping[str, Any]], cand: Sequence[Mapping[str, Any]],
+               margin: float) -> dict[str, Any]:
+    """OR–Hillis TOST of AUC(candidate) − AUC(reference), the seeds paired by seed number."""
+    ref = sorted(ref, key=lambda r: r["params"]["seed"])
+    cand = sorted(cand, key=lambda r: r["params"]["seed"])
+    ids, y, _ = _test_predictions(ref[0])
+    rows = {"ref": [], "cand": []}
+    for side, recs in (("ref", ref), ("cand", cand)):
+        for rec in recs:
+            ids_r, y_r, p_r = _test_predictions(rec)
+            if not (np.array_equal(ids_r, ids) and np.array_equal(y_r, y)):
+                raise ValueError(f"run {rec['run_id']} was scored on other test images than "
+                                 f"{ref[0]['run_id']}: they cannot be compared seed by seed")
+            rows[side].append(p_r)
+    return or_hillis_tost(y, np.asarray(rows["cand"]), np.asarray(rows["ref"]), margin)
 
 
 def machine_pairs(here: Iterable[Mapping[str, Any]],

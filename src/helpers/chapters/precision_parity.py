@@ -13,6 +13,7 @@ import pandas as pd
 
 from helpers.analysis.parity import *  # noqa: F403  (one import for the chapter: numbers and words)
 from helpers.chapters.formatting import format_p, p_text, plural
+from helpers.stats.equivalence import MARGIN_AUC
 
 
 def twin_table(twins: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +70,25 @@ def verdict(cells: pd.DataFrame) -> str:
             f"{p_text(c['ensemble_p'])} ({'holds' if c['holds'] else 'does not hold'})")
     n = plural(len(cells), "configuration")
     head = f"Parity holds in {held} of {n}" if held < len(cells) else f"Parity holds in all {n}"
-    return head + ": " + "; ".join(parts) + "."
+    return head + ": " + "; ".join(parts) + ". " + equivalence_verdict(cells)
+
+
+def equivalence_verdict(cells: pd.DataFrame) -> str:
+    """What the seed-aware equivalence test says of the same cells (``verdict`` column of
+    :func:`parity_by_cell`): how many are equivalent within the margin, and which are not."""
+    if cells.empty or "verdict" not in cells:
+        return ""
+    counts = cells["verdict"].value_counts()
+    n_eq = int(counts.get("equivalent", 0))
+    n = plural(len(cells), "configuration")
+    margin = f"±{MARGIN_AUC:g}"
+    if n_eq == len(cells):
+        return f"By the equivalence test all {n} are equivalent within {margin}."
+    others = ", ".join(f"{int(k)} {w}" for w, k in counts.items() if w != "equivalent")
+    return (f"By the seed-aware equivalence test (TOST, {margin} in AUC, Holm over the "
+            f"{len(cells)} cells) {n_eq} of {n} are shown equivalent ({others}): with "
+            f"{int(cells['n_seeds'].min())}–{int(cells['n_seeds'].max())} seeds per cell the "
+            "data cannot show that bf16 changes the AUC by less than the margin.")
 
 
 def cell_values(cells: pd.DataFrame, prefix: str) -> dict[str, float | str]:
@@ -83,4 +102,8 @@ def cell_values(cells: pd.DataFrame, prefix: str) -> dict[str, float | str]:
         out[f"{key}_seed_sd"] = float(row["seed_sd_ref"])
         out[f"{key}_holds"] = float(bool(row["holds"]))
         out[f"{key}_verdict"] = "holds" if row["holds"] else "does not hold"
+        if "verdict" in row:
+            out[f"{key}_eq_verdict"] = str(row["verdict"])
+            out[f"{key}_eq_lo"] = float(row["eq_lo"])
+            out[f"{key}_eq_hi"] = float(row["eq_hi"])
     return out
