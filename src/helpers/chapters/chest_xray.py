@@ -45,15 +45,16 @@ def reproduction_table(recs: list[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def ratio_verdict(d: Mapping[str, Any] | None, *, missing: str = "has not run",
-                  same: str = "does not detectably lose more or less") -> str:
+                  same: str = "does not detectably lose more or less", p_key: str = "p") -> str:
     """How the second finding's ratio compares with the first's, from :func:`ratio_test` (ch. 08).
 
-    ``same`` when p ≥ 0.05, else ``loses less`` (positive difference) or ``loses more``;
+    ``same`` when ``d[p_key]`` ≥ 0.05 (``p_key="p_holm"``: the Holm-adjusted p of the chapter's
+    family of ratio tests), else ``loses less`` (positive difference) or ``loses more``;
     ``missing`` when there was nothing to test.
     """
     if d is None:
         return missing
-    if d["p"] >= 0.05:
+    if d[p_key] >= 0.05:
         return same
     return "loses less" if d["diff"] > 0 else "loses more"
 
