@@ -471,16 +471,11 @@ styled(shown, "res-prep", index=True)
 # ```{glue:md} prep_md
 # ```
 #
-# The full comparison; below it, the earlier ensemble DeLong comparison (seed-blind; its
-# numbers stay glued under the `ablation_` names):
+# The full comparison, with the OR–Hillis difference, its interval and degrees of freedom, and
+# the ensemble DeLong p (`p_ensemble`, seed-blind) for reference:
 
 # %% tags=["hide-output"]
 styled(results.display_table(prep_cmp), "res-prep-full") if len(prep_cmp) else None
-
-# %% tags=["hide-output"]
-ablation = blocks.ensemble_block(runs, "preprocessing", "unit", "native", prose.ablation, setup,
-                                split=split)
-styled(results.display_table(ablation), "res-ablation") if len(ablation) else None
 
 # %% [markdown]
 # ## Frozen base vs full fine-tuning, where both were run
@@ -501,12 +496,10 @@ styled(shown, "res-regime", index=True)
 # ```{glue:md} reg_md
 # ```
 #
-# The earlier ensemble DeLong comparison (seed-blind; glued under the `regime_` names):
+# The full comparison, with the ensemble DeLong p (`p_ensemble`, seed-blind) for reference:
 
 # %% tags=["hide-output"]
-regime_cmp = blocks.ensemble_block(as_run, "regime", "frozen", "full", prose.regimes,
-                                   split=split)
-styled(results.display_table(regime_cmp), "res-regime-ens") if len(regime_cmp) else None
+styled(results.display_table(reg_cmp), "res-regime-full") if len(reg_cmp) else None
 
 # %% [markdown]
 # ## MobileNet vs ResNet50 at the same input size
@@ -529,12 +522,10 @@ styled(shown, "res-models", index=True)
 # ```{glue:md} mod_md
 # ```
 #
-# The earlier ensemble DeLong comparison (seed-blind; glued under the `models_` names):
+# The full comparison, with the ensemble DeLong p (`p_ensemble`, seed-blind) for reference:
 
 # %% tags=["hide-output"]
-model_cmp = blocks.ensemble_block(as_run, "model", "mobilenet", "resnet50", prose.models,
-                                  split=split)
-styled(results.display_table(model_cmp), "res-model-ens") if len(model_cmp) else None
+styled(results.display_table(mod_cmp), "res-models-full") if len(mod_cmp) else None
 
 # %% [markdown]
 #

@@ -48,6 +48,16 @@ def test_comparisons_in_the_discussion_cite_adjusted_p_values() -> None:
         assert phrase not in text, phrase
 
 
+def test_the_pages_cite_the_seed_aware_comparisons_not_the_ensemble_blocks() -> None:
+    """Chapter 04 glues its comparisons once, seed-aware (``or_regime_``, ``or_models_``,
+    ``or_prep_``); the seed-blind ensemble blocks' ``regime_``, ``models_`` and ``ablation_``
+    names are gone, and no page may cite them."""
+    for page in (DISCUSSION, INTRO, ROOT / "book" / "discussion_xray.md", ROOT / "book" / "reproducibility.md"):
+        cited = re.findall(r"04_results\.ipynb::([A-Za-z0-9_.]+)", page.read_text())
+        old = [n for n in cited if n.startswith(("regime_", "models_", "ablation_"))]
+        assert not old, (page.name, old)
+
+
 def test_check_reports_a_flipped_claim_and_a_missing_name() -> None:
     glued = {"a": 0.8, "b": 0.7, "adj": 0.02}
     ok = [("a above b", "a", ">", "b"), ("detectable", "adj", "<", 0.05)]

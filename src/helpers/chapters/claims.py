@@ -36,7 +36,7 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 Claim = tuple[str, str, str, Any]
-_GLUE_PREFIXES = ("or_", "cal_", "op_", "fit_", "full_", "frozen_", "regime_", "fig_")
+_GLUE_PREFIXES = ("or_", "cal_", "op_", "fit_", "full_", "frozen_", "fig_")
 
 CLAIMS: list[Claim] = [
     # Sweet spot, one verdict per regime (never the frozen one standing in for the full one)

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from helpers import paper_reference as ref
-from helpers.chapters.formatting import MISSING, p_text, plural
+from helpers.chapters.formatting import MISSING, plural
 from helpers.runs.frames import model_label, models_run, setting
 
 Values = dict[str, Any]
@@ -116,8 +116,8 @@ def config_key(
 ) -> str:
     """Glue prefix ``<prefix>_<keys' values>[_bf16]_<resolution>`` of one table row (chapter 04).
 
-    E.g. ``config_key("op", row, runs)`` → ``op_full_mobilenet_unit_128``; a comparison leaves
-    out the parameter it varies (``keys=("model", "preprocessing")`` for frozen vs full).
+    E.g. ``config_key("op", row, runs)`` → ``op_full_mobilenet_unit_128``; a section of one
+    regime leaves the regime out (``keys=("model", "preprocessing")`` for the fit summary).
     """
     return f"{prefix}_{setup_parts(row, runs, keys)}_{int(row['resolution'])}"
 
@@ -140,11 +140,6 @@ def cell_bullets(
         return {}, empty
     keys = tuple(keys)
     return bullets(table, lambda row: config_key(prefix, row, runs, keys), numbers, sentence)
-
-
-def comparison_numbers(a: str, b: str) -> dict[str, str]:
-    """Glued numbers of an ``a`` vs ``b`` comparison row: ``auc_<a>``, ``auc_<b>``, ``p`` (ch. 04)."""
-    return {f"auc_{a}": f"auc_{a}", f"auc_{b}": f"auc_{b}", "p": "p"}
 
 
 def _cell(row: pd.Series, runs: pd.DataFrame) -> str:
@@ -250,83 +245,6 @@ def focus_numbers(
         values[f"paper_{model}_density"] = paper_row[3]
     values["focus_res"] = focus
     return values
-
-
-def ablation(
-    table: pd.DataFrame, runs: pd.DataFrame, setup: Mapping[str, Any]
-) -> tuple[Values, str]:
-    """[0, 1] vs native preprocessing: glue values per pair and the paragraph under the table.
-
-    ``table`` is ``compare_variants(runs, "preprocessing", "unit", "native")`` (chapter 04).
-    """
-    if table.empty:
-        return {}, "The records hold no `unit` vs `native` pair, so the ablation cannot be shown."
-    main = table[table["regime"] == setup["regime"]] if "regime" in table else table
-    rn = main[main["model"] == "resnet50"]
-    gain = rn["auc_native"] - rn["auc_unit"]
-    n_sig = int((rn["p"] < 0.05).sum())
-    text = (
-        f"In the `{setup.get('regime', 'single')}` regime, ResNet50 with its native preprocessing "
-        f"changes the seed-averaged AUC by {gain.min():+.3f} to {gain.max():+.3f} across "
-        f"{len(rn)} input sizes relative to [0, 1] scaling; the difference is significant "
-        f"(p < 0.05) at {n_sig} of them."
-    )
-
-    def key(row: pd.Series) -> str:
-        regime = setting(row, "regime", runs)
-        tag = precision_tag(row, runs)
-        return f"ablation_{regime}{tag}_{_model(row)}_{int(row['resolution'])}"
-
-    values, _ = bullets(table, key, comparison_numbers("unit", "native"), lambda row: "")
-    for _, row in table.iterrows():  # the other regimes, one paragraph per pair
-        regime = setting(row, "regime", runs)
-        if regime != setup.get("regime"):
-            text += (
-                f"\n\nIn the `{regime}` regime, {model_label(row['model'])} at "
-                f"{int(row['resolution'])} px: AUC {row['auc_unit']:.3f} with [0, 1] inputs vs "
-                f"{row['auc_native']:.3f} with native preprocessing; paired DeLong "
-                f"{p_text(float(row['p']))}."
-            )
-    return values, text
-
-
-def regimes(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
-    """Frozen base vs full fine-tuning: glue values and one bullet per cell (chapter 04).
-
-    ``table`` is ``compare_variants(runs, "regime", "frozen", "full")`` or empty.
-    """
-
-    def sentence(row: pd.Series) -> str:
-        return (
-            f"{_cell(row, runs)}: AUC {row['auc_frozen']:.3f} frozen vs "
-            f"{row['auc_full']:.3f} fully fine-tuned ({plural(int(row['n_seeds_full']), 'seed')}); "
-            f"paired DeLong {p_text(row['p'])}."
-        )
-
-    numbers = comparison_numbers("frozen", "full")
-    empty = "No configuration was run in both the `frozen` and the `full` regime."
-    return cell_bullets(table, runs, "regime", ("model", "preprocessing"), numbers, sentence, empty)
-
-
-def models(table: pd.DataFrame, runs: pd.DataFrame, alpha: float = 0.05) -> tuple[Values, str]:
-    """MobileNet vs ResNet50 at each input size: glue values and one bullet per cell (ch. 04).
-
-    ``table`` is ``compare_variants(runs, "model", "mobilenet", "resnet50")`` or empty.
-    """
-
-    def sentence(row: pd.Series) -> str:
-        better = "MobileNet" if row["auc_mobilenet"] > row["auc_resnet50"] else "ResNet50"
-        verdict = f"{better} better" if row["p"] < alpha else "no significant difference"
-        return (
-            f"`{setting(row, 'regime', runs)}`, `{setting(row, 'preprocessing', runs)}`, "
-            f"{int(row['resolution'])} px: AUC {row['auc_mobilenet']:.3f} (MobileNet, "
-            f"{plural(int(row['n_seeds_mobilenet']), 'seed')}) vs {row['auc_resnet50']:.3f} "
-            f"(ResNet50, {plural(int(row['n_seeds_resnet50']), 'seed')}); paired DeLong {p_text(row['p'])}: {verdict}."
-        )
-
-    numbers = comparison_numbers("mobilenet", "resnet50")
-    return cell_bullets(table, runs, "models", ("regime", "preprocessing"), numbers, sentence,
-                        empty="No configuration was run with both models.")
 
 
 FIT_NUMBERS: tuple[str, ...] = (
