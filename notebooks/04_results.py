@@ -86,7 +86,15 @@ import pandas as pd
 
 from helpers import config, paper_reference
 from helpers.analysis import clinical, inference
-from helpers.chapters import comparison_prose, coverage, plots, reading, results, summary_figure
+from helpers.chapters import (
+    comparison_prose,
+    coverage,
+    multiplicity,
+    plots,
+    reading,
+    results,
+    summary_figure,
+)
 from helpers.chapters import results_blocks as blocks
 from helpers.chapters import results_prose as prose
 from helpers.chapters.formatting import MISSING, styled
@@ -526,6 +534,12 @@ styled(shown, "res-models", index=True)
 
 # %% tags=["hide-output"]
 styled(results.display_table(mod_cmp), "res-models-full") if len(mod_cmp) else None
+
+# %% tags=["remove-cell"]
+# how many families and tests each kind of comparison made (the reproducibility page's table)
+for kind, table in (("resolution", res_cmp), ("preprocessing", prep_cmp), ("regime", reg_cmp),
+                    ("model", mod_cmp)):
+    prose.glue_values(multiplicity.family_values(f"04_{kind}", table, ["family"]))
 
 # %% [markdown]
 #

@@ -59,6 +59,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from helpers import config
+from helpers.chapters import multiplicity
 from helpers.chapters import precision_parity as parity
 from helpers.chapters import results_prose as prose
 from helpers.chapters.formatting import format_p, p_text, styled
@@ -136,6 +137,7 @@ glue("parity_n_cells", len(cells), display=False)
 glue("parity_n_hold", int(cells["holds"].sum()), display=False)
 glue("parity_margin", MARGIN_AUC, display=False)
 glue("parity_n_equiv", int((cells["verdict"] == "equivalent").sum()), display=False)
+prose.glue_values(multiplicity.family_values("05_parity", cells, [], p="or_p"))
 nan = float("nan")  # shown as "nan" until bf16 and float32 runs of one cell exist
 glue("parity_max_abs_delta", float(pairs["delta_auc"].abs().max()) if len(pairs) else nan,
      display=False)

@@ -65,6 +65,7 @@ from myst_nb import glue
 
 from helpers import config, paper_reference
 from helpers.chapters import deployment as report
+from helpers.chapters import multiplicity
 from helpers.chapters import results_prose as prose
 from helpers.chapters.formatting import number_text, p_text
 from helpers.deploy import records as drec
@@ -111,6 +112,7 @@ for name in [k for k in nums if k.endswith("_p")]:  # p-values for prose: p = 0.
 for name, text in nums.items():
     if isinstance(text, str):
         prose.glue_md(name, text)
+prose.glue_values(multiplicity.family_values("06_int8", report.int8_tests(df), [], p="delta_p"))
 
 # %% [markdown]
 # ```{note}

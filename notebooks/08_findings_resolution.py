@@ -66,7 +66,7 @@ from scipy import stats
 
 from helpers import config
 from helpers.chapters import chest_xray as XR
-from helpers.chapters import coverage
+from helpers.chapters import coverage, multiplicity
 from helpers.chapters.formatting import format_p, p_text, plural, styled
 from helpers.chapters.results import warned_runs
 from helpers.runs import records
@@ -258,6 +258,11 @@ for m in ("mobilenetv2", "resnet50"):
     glue(f"fr_mnist_auc_{m}", float(mnist[m]["auc"].iloc[0]) if m in mnist else nan,
          display=False)
 glue("fr_d_n_tests", len(diffs), display=False)
+for name, value in {**multiplicity.family_values("08_resolution", tests,
+                                                  ["finding", "model", "regime"]),
+                    **multiplicity.family_values("08_ratio", pd.DataFrame(diffs.values()), [])
+                    }.items():
+    glue(name, value, display=False)
 
 # %% tags=["remove-cell"]
 d = diffs.get(("mobilenetv2", "frozen"))
