@@ -123,6 +123,19 @@ def test_temperature_bound_warning():
         fit_temperature([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
 
 
+def _errorbars(ax) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(label, points (n, 2), vertical bars (n, 2): low, high) of each errorbar on ``ax``."""
+    from matplotlib.container import ErrorbarContainer
+
+    out = []
+    for c in ax.containers:
+        if isinstance(c, ErrorbarContainer):
+            data_line, _, (bars,) = c.lines
+            segments = np.array([seg[:, 1] for seg in bars.get_segments()])
+            out.append((c.get_label(), np.asarray(data_line.get_xydata()), segments))
+    return out
+
+
 def test_plot_reliability_agg(calibrated):
     import matplotlib
 
@@ -130,12 +143,29 @@ def test_plot_reliability_agg(calibrated):
     import matplotlib.pyplot as plt
 
     y, p = calibrated
+    tables = {"calibrated": reliability_table(y, p, strategy="quantile"),
+              "over-confident": reliability_table(y, expit(3 * logit(p)))}
     fig, ax = plt.subplots()
     try:
-        plot_reliability(ax, reliability_table(y, p, strategy="quantile"), label="calibrated")
-        plot_reliability(ax, reliability_table(y, expit(3 * logit(p))), label="over-confident")
+        for label, table in tables.items():
+            assert plot_reliability(ax, table, label=label) is ax
+        # the diagonal (perfect calibration) once, from (0, 0) to (1, 1), though two tables share ax
         diagonals = [ln for ln in ax.get_lines() if ln.get_gid() == "reliability-diagonal"]
         assert len(diagonals) == 1
+        np.testing.assert_array_equal(diagonals[0].get_xydata(), [[0, 0], [1, 1]])
+        # one point per bin with data, at (mean predicted, observed rate), its Wilson CI as a bar
+        drawn = _errorbars(ax)
+        assert [label for label, _, _ in drawn] == list(tables)
+        for (_, points, bars), table in zip(drawn, tables.values(), strict=True):
+            assert len(points) == len(table) == int((table["n"] > 0).sum()) > 0
+            np.testing.assert_allclose(points, table[["mean_predicted", "observed_rate"]])
+            np.testing.assert_allclose(bars, table[["ci_low", "ci_high"]])
+        assert len(drawn[0][1]) == 10  # quantile bins of 5000 probabilities: all ten hold data
+        assert ax.get_xlim() == (0.0, 1.0) and ax.get_ylim() == (0.0, 1.0)
+        assert ax.get_xlabel() == "Mean predicted probability"
+        assert ax.get_ylabel() == "Observed positive rate"
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert legend == ["perfect calibration", "calibrated", "over-confident"]
         fig.canvas.draw()
         with pytest.raises(ValueError, match="columns"):
             plot_reliability(ax, reliability_table(y, p).drop(columns="ci_low"))
@@ -150,10 +180,16 @@ def test_plot_reliability_tolerates_bounds_that_miss_the_rate_by_rounding() -> N
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from helpers.chapters.reliability import plot_reliability
-
     table = pd.DataFrame({"mean_predicted": [0.1, 0.5], "observed_rate": [0.2, 0.5],
                           "ci_low": [0.2000000001, 0.4], "ci_high": [0.3, 0.4999999999]})
     fig, ax = plt.subplots()
-    plot_reliability(ax, table)
-    plt.close(fig)
+    try:
+        plot_reliability(ax, table)
+        ((_, points, bars),) = _errorbars(ax)
+        np.testing.assert_allclose(points, [[0.1, 0.2], [0.5, 0.5]])
+        # the bound beyond the rate is clipped to the rate (a bar of length 0), never inverted
+        np.testing.assert_allclose(bars, [[0.2, 0.3], [0.4, 0.5]])
+        assert (bars[:, 1] >= bars[:, 0]).all()
+        assert ax.get_legend() is None  # no label, no legend
+    finally:
+        plt.close(fig)

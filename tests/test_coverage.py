@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from record_factory import make_record, write_record
 
 from helpers.chapters import coverage
 
@@ -35,9 +36,7 @@ def _record(out: Path, rid: str, status: str, wall_s: float, **change) -> None:
     from helpers.sweep.config import expand, load_config
 
     grid = {run_id(p): p for p in expand(load_config(out.parents[1] / "configs" / "x.yaml"))}
-    rec = {"run_id": rid, "params": {**grid[rid], **change}, "status": status,
-           "timing": {"wall_s": wall_s}}
-    (out / "records" / f"{rid}.json").write_text(json.dumps(rec))
+    write_record(out, make_record(grid[rid], run_id=rid, status=status, wall_s=wall_s, **change))
 
 
 def test_counts_done_failed_and_missing_runs(sweep_dir: Path) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
+
+from record_factory import make_record, write_record
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "deploy_sweep.py"
 
@@ -16,19 +17,13 @@ def _sweep():
     return mod
 
 
-def _record(folder: Path, rid: str, **params) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    base = {"dataset": "isic2017", "task": "melanoma", "model": "mobilenet", "resolution": 64,
-            "regime": "full", "preprocessing": "native", "seed": 0}
-    rec = {"run_id": rid, "status": "ok", "params": {**base, **params}}
-    (folder / f"{rid}.json").write_text(json.dumps(rec))
-
-
 def test_from_records_selects_runs_and_skips_those_without_a_kept_model(tmp_path, capsys):
-    recs = tmp_path / "records"
-    _record(recs, "run-full-64")
-    _record(recs, "run-frozen-64", regime="frozen")
-    _record(recs, "run-full-128", resolution=128)
+    recs = tmp_path / "records"  # isic2017 melanoma mobilenet, full, 64 px unless changed
+    write_record(tmp_path, make_record(run_id="run-full-64", preprocessing="native"))
+    write_record(tmp_path, make_record(run_id="run-frozen-64", preprocessing="native",
+                                       regime="frozen"))
+    write_record(tmp_path, make_record(run_id="run-full-128", preprocessing="native",
+                                       resolution=128))
     sweep = _sweep()
     args = sweep.parse_args(["--from-records", str(recs), "--resolutions", "64",
                              "--regime", "full", "--output-dir", str(tmp_path / "out")])
@@ -94,15 +89,11 @@ def test_a_kept_run_scored_on_other_test_images_is_a_named_skip(tmp_path, monkey
     monkeypatch.setenv("RESBOOK_DATA_DIR", str(make_kermany(tmp_path / "data")))
     monkeypatch.setenv("RESBOOK_CACHE_DIR", str(tmp_path / "cache"))
     entry = kept.keep_model(build_model("mobilenetv2", 32, weights=None), "run-x")
-    params = {"dataset": "kermany", "task": "pneumonia", "model": "mobilenetv2",
-              "resolution": 32, "regime": "frozen", "preprocessing": "unit", "seed": 0,
-              "weights": None}
-    rec = {"run_id": "run-x", "status": "ok", "params": params, "kept_model": entry,
-           "predictions": {"test": {"ids": ["not", "these"], "labels": [0, 1],
-                                    "probs": [0.1, 0.9]}}}
-    recs = tmp_path / "records"
-    recs.mkdir()
-    (recs / "run-x.json").write_text(json.dumps(rec))
+    rec = make_record(run_id="run-x", dataset="kermany", task="pneumonia", model="mobilenetv2",
+                      resolution=32, regime="frozen", preprocessing="unit", seed=0,
+                      weights=None, test=([0, 1], [0.1, 0.9], ["not", "these"]))
+    rec["kept_model"] = entry
+    recs = write_record(tmp_path, rec).parent
     sweep = _sweep()
     ((rid, get),) = list(sweep.kept_items(sweep.parse_args(["--from-records", str(recs)])))
     with pytest.raises(kept.KeptModelError, match="run-x: the test images loaded now are not"):

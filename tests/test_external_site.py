@@ -1,6 +1,6 @@
 """Chapter 09 ("Another hospital's images") on SYNTHETIC run records with an external set.
 
-The records are built from :func:`test_results.synthetic_record` (test-only random
+The records are built from :func:`record_factory.synthetic_record` (test-only random
 probabilities in the run-record schema) with ``predictions.external`` and
 ``predictions.external_geometry`` added as a sweep with ``external=ph2`` writes them. None of
 it is a result. Each analysis of :mod:`helpers.analysis.external_site` and
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from record_factory import make_params, make_split, synthetic_record, write_records
 from sklearn.metrics import roc_auc_score
-from test_results import synthetic_record
 
 from helpers.analysis import external_ablations as A
 from helpers.analysis import external_site as X
@@ -49,9 +49,7 @@ def _external_preds(key: tuple, signal: float, geometry: str) -> dict[str, list]
     logits = (2.0 * signal * GEOMETRY_SIGNAL[geometry] * (2 * EXT_LABELS - 1) + 1.2 * atypical
               + rng.normal(size=EXT_LABELS.size))
     order = rng.permutation(EXT_LABELS.size)  # any order: everything joins by id
-    probs = np.round(1 / (1 + np.exp(-logits)), 6)
-    return {"ids": [EXT_IDS[i] for i in order], "labels": EXT_LABELS[order].tolist(),
-            "probs": probs[order].tolist()}
+    return make_split(EXT_LABELS, np.round(1 / (1 + np.exp(-logits)), 6), EXT_IDS, order=order)
 
 
 def site_record(model: str, resolution: int, seed: int, *, preprocessing: str = "native",
@@ -60,10 +58,10 @@ def site_record(model: str, resolution: int, seed: int, *, preprocessing: str = 
     """SYNTHETIC (test-only) record of an ISIC-trained run that scored an external set."""
     rec = synthetic_record(model, resolution, seed, preprocessing=preprocessing, regime=regime,
                            n_test=60, n_val=30)
-    params = {**rec["params"], "external": "ph2"}
-    params |= {} if geometry == "squash" else {"geometry": geometry}
-    params |= {} if resample == "bilinear" else {"resample": resample}
-    rec["params"], rec["run_id"] = records.canonical_params(params), records.run_id(params)
+    # squash and bilinear, the defaults, are left out of the params (and of the run id)
+    rec["params"] = make_params(rec["params"], external="ph2", geometry=geometry,
+                                resample=resample)
+    rec["run_id"] = records.run_id(rec["params"])
     key = (model, resolution, seed, preprocessing, regime, geometry, resample)
     signal = (0.5 if model == "mobilenet" else 0.3) * (resolution / 128) ** 0.5
     signal *= RESAMPLE_SIGNAL[resample]
@@ -79,11 +77,6 @@ def site_record(model: str, resolution: int, seed: int, *, preprocessing: str = 
     return rec
 
 
-def write(out: Path, recs: list[dict[str, Any]]) -> None:
-    for rec in recs:
-        records.write_json_atomic(records.record_path(out, rec["run_id"]), rec)
-
-
 def grid(models=("mobilenet", "resnet50"), sizes=(64, 128), seeds=(0, 1), **kw) -> list[dict]:
     """2 models × 2 sizes × 2 seeds, plus the interpolation variants at 64 px."""
     recs = [site_record(m, r, s, **kw) for m in models for r in sizes for s in seeds]
@@ -95,7 +88,7 @@ def grid(models=("mobilenet", "resnet50"), sizes=(64, 128), seeds=(0, 1), **kw) 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ph2_results")
-    write(out / "results", grid())
+    write_records(out / "results", grid())
     diag = pd.DataFrame({"id": EXT_IDS, "diagnosis": EXT_DIAG})
     diag.to_csv(out / "subgroups.csv", index=False)
     return out
@@ -154,7 +147,7 @@ def test_missing_cells_are_reported_not_crashed(tmp_path: Path) -> None:
     odd = site_record("mobilenet", 128, 0)
     odd["predictions"]["external"] = {k: v[:-3] for k, v in odd["predictions"]["external"].items()}
     recs += [odd, site_record("mobilenet", 128, 1)]  # its two seeds scored different images
-    write(tmp_path, recs)
+    write_records(tmp_path, recs)
     runs = X.load(tmp_path)
     site = X.site_table(X.declared(runs))
     assert len(site) == 1 and any("128 px" in s for s in site.attrs["left_out"])

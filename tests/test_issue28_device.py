@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import record_factory as RF
 
 from helpers.files import json_text
 from helpers.runs import provenance as P
 from helpers.runs import records
-from helpers.stats.metrics import binary_metrics
 from helpers.training.params import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,20 +91,14 @@ def test_row08_the_verified_commit_reaches_a_worker_only_explicitly(
 # ---------------------------------------------------------------------------- rows 9, 10
 def make_record(seed: int) -> dict:
     """An ok record of a planned run whose metrics are those of its predictions."""
-    params = TrainParams(model="resnet50", resolution=64, seed=seed).identity()
     rng = np.random.default_rng(seed)
-    preds, metrics = {}, {}
-    for split, n in (("val", 10), ("test", 24)):
-        labels = np.zeros(n, int) if split == "val" else (np.arange(n) % 3 == 0).astype(int)
-        probs = rng.random(n)
-        preds[split] = {"ids": [f"i{k}" for k in range(n)], "labels": labels.tolist(),
-                        "probs": probs.tolist()}
-        metrics[split] = binary_metrics(labels, probs)  # val: one class, AUC NaN -> null
-    rec = {"run_id": records.run_id(params), "params": params, "status": "ok",
-           "predictions": preds, "metrics": metrics,
-           "provenance": {"git_commit": COMMIT, "git_dirty": False, "started_at": f"t{seed}",
-                          "host": "h"}}
-    return json.loads(json_text(rec))  # as written by save_record
+    val = (np.zeros(10, int), rng.random(10))  # one class: its AUC is NaN, written as null
+    test = ((np.arange(24) % 3 == 0).astype(int), rng.random(24))
+    rec = RF.make_record(TrainParams(model="resnet50", resolution=64, seed=seed).identity(),
+                         val=val, test=test, metrics=True,
+                         provenance={"git_commit": COMMIT, "git_dirty": False,
+                                     "started_at": f"t{seed}", "host": "h"})
+    return RF.as_written(rec)  # as written by save_record
 
 
 def write_tar(path: Path, members: list[tuple[str, bytes]]) -> None:

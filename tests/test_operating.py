@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from record_factory import make_record
 
 from helpers.stats.metrics import binary_metrics
 from helpers.stats.operating import (
@@ -140,12 +141,7 @@ def test_target_out_of_range():
 def _record(val=(Y_A, P_A), test=None):
     # test split, by hand: negatives 0.1, 0.35, 0.65; positives 0.75, 0.2, 0.9
     test = test or ([0, 0, 0, 1, 1, 1], [0.1, 0.35, 0.65, 0.75, 0.2, 0.9])
-    preds = {"test": {"ids": [f"t{i}" for i in range(len(test[0]))],
-                      "labels": list(test[0]), "probs": list(test[1])}}
-    if val is not None:
-        preds["val"] = {"ids": [f"v{i}" for i in range(len(val[0]))],
-                        "labels": list(val[0]), "probs": list(val[1])}
-    return {"run_id": "r1", "predictions": preds}
+    return make_record(run_id="r1", test=test, val=val)
 
 
 def test_operating_points_hand():

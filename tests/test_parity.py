@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from record_factory import make_record, make_split
 
 from helpers.chapters import precision_parity as parity
 
@@ -12,17 +13,10 @@ N = 200
 
 def _record(seed: int, precision: str, probs: np.ndarray, labels: np.ndarray,
             wall: float = 100.0) -> dict:
-    params = {"model": "mobilenet", "resolution": 128, "regime": "full",
-              "preprocessing": "unit", "seed": seed, "epochs": 20}
-    if precision != "float32":
-        params["precision"] = precision
-    ids = [f"img{i:04d}" for i in range(len(labels))]
     order = np.random.default_rng(seed).permutation(len(labels))  # stored order must not matter
-    return {"run_id": f"r{seed}-{precision}", "status": "ok", "params": params,
-            "predictions": {"test": {"ids": [ids[i] for i in order],
-                                     "labels": labels[order].tolist(),
-                                     "probs": probs[order].tolist()}},
-            "timing": {"wall_s": wall}}
+    return make_record(model="mobilenet", resolution=128, regime="full", preprocessing="unit",
+                       seed=seed, epochs=20, precision=precision, wall_s=wall,
+                       test=make_split(labels, probs, prefix="img", order=order))
 
 
 def _data(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +146,11 @@ def test_parity_with_the_other_machines_draws_can_change_the_verdict() -> None:
                     "par_mobilenet_128_unit_seed_sd": pytest.approx(
                         here["par_mobilenet_128_unit_seed_sd"]),
                     "par_mobilenet_128_unit_holds": 1.0,
-                    "par_mobilenet_128_unit_verdict": "holds"}
+                    "par_mobilenet_128_unit_verdict": "holds",
+                    # identical predictions: the seed-aware difference is exactly 0
+                    "par_mobilenet_128_unit_eq_verdict": "equivalent",
+                    "par_mobilenet_128_unit_eq_lo": pytest.approx(0.0),
+                    "par_mobilenet_128_unit_eq_hi": pytest.approx(0.0)}
     y, p = _data(0)
     worse = _record(0, "mixed_bfloat16", np.where(y == 1, p * 0.3, p), y)  # a much worse draw
     swapped = parity.with_twins(recs, [worse, {**worse, "run_id": "elsewhere"}])

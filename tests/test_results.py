@@ -1,6 +1,6 @@
 """Tests for helpers.chapters.results (and a smoke test of helpers.chapters.plots) on SYNTHETIC run records.
 
-Everything written by :func:`write_synthetic_records` below is TEST-ONLY SYNTHETIC DATA: random
+Everything written by :func:`record_factory.synthetic_grid` is TEST-ONLY SYNTHETIC DATA: random
 probabilities shaped like the run-record schema of CONTRIBUTING.md. None of it is a result.
 """
 
@@ -8,182 +8,28 @@ from __future__ import annotations
 
 import json
 import math
-import zlib
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
+from record_factory import make_record, synthetic_grid, synthetic_record, write_record
+from sklearn.metrics import roc_auc_score
 
 from helpers.chapters import results
-from helpers.chapters.formatting import MISSING
-from helpers.runs import records
+from helpers.chapters.formatting import MISSING, p_text
 from helpers.stats import delong as stats
 
-# --------------------------------------------------------------------------------------------
-# Test-only synthetic record generator
-# --------------------------------------------------------------------------------------------
-
-# Separation of the classes (logit units) per model and resolution: invented for the tests.
-_SIGNAL = {
-    "mobilenet": {64: 0.7, 128: 1.1, 224: 1.05, 256: 1.0},
-    "resnet50": {64: 0.3, 128: 0.45, 224: 0.8, 256: 0.7},
-}
-_SIZE_MB = {"mobilenet": 12.3, "resnet50": 90.2}
-_GFLOPS_224 = {"mobilenet": 1.14, "resnet50": 7.7}
-
-
-def _split(n: int, prefix: str, seed: int) -> tuple[list[str], np.ndarray]:
-    rng = np.random.default_rng(seed)
-    labels = (rng.random(n) < 0.3).astype(int)
-    labels[:3], labels[3:6] = 1, 0
-    return [f"{prefix}{i:04d}" for i in range(n)], labels
-
-
-def synthetic_record(
-    model: str,
-    resolution: int,
-    seed: int,
-    *,
-    preprocessing: str = "unit",
-    regime: str = "full",
-    dataset: str = "isic2017",
-    task: str = "melanoma",
-    n_test: int = 90,
-    n_val: int = 40,
-    status: str = "ok",
-    unfreeze_blocks: int | None = None,
-    precision: str = "float32",
-) -> dict[str, Any]:
-    """SYNTHETIC (test-only) run record following CONTRIBUTING.md's schema."""
-    params = {
-        "dataset": dataset,
-        "task": task,
-        "model": model,
-        "resolution": resolution,
-        "regime": regime,
-        "unfreeze_blocks": unfreeze_blocks,
-        "preprocessing": preprocessing,
-        "epochs": 5,
-        "batch_size": 32,
-        "lr": 1e-3,
-        "seed": seed,
-        "weights": "imagenet",
-        "early_stopping": False,
-        "patience_es": 10,
-        "balanced_eval": False,
-        "max_images": None,
-        "precision": precision,  # left out of the canonical params at float32, as in a sweep
-    }
-    rid = records.run_id(params)
-    if status != "ok":
-        return {
-            "schema": 1,
-            "run_id": rid,
-            "status": "failed",
-            "params": records.canonical_params(params),
-            "error": {"type": "RuntimeError", "message": "synthetic failure", "traceback": ""},
-        }
-    key = (model, resolution, seed, preprocessing, regime)
-    key += () if precision == "float32" else (precision,)
-    rng = np.random.default_rng(zlib.crc32(repr(key).encode()))
-    signal = _SIGNAL[model][resolution] + (0.4 if preprocessing == "native" else 0.0)
-    signal += 0.2 if regime == "full" else 0.0
-    preds: dict[str, dict[str, list]] = {}
-    metrics: dict[str, dict[str, float]] = {}
-    for split, n, prefix in (("val", n_val, "V"), ("test", n_test, "T")):
-        ids, labels = _split(n, prefix, 0 if split == "test" else 1)
-        logits = signal * (2 * labels - 1) + rng.normal(size=n)
-        probs = np.round(1 / (1 + np.exp(-logits)), 6)
-        order = rng.permutation(n)  # records list images in any order: the join is by id
-        preds[split] = {
-            "ids": [ids[i] for i in order],
-            "labels": labels[order].tolist(),
-            "probs": probs[order].tolist(),
-        }
-        hard = (probs >= 0.5).astype(int)
-        tn, fp, fn, tp = confusion_matrix(labels, hard, labels=[0, 1]).ravel()
-        metrics[split] = {
-            "accuracy": float((tp + tn) / n),
-            "f1": float(f1_score(labels, hard, zero_division=0)),
-            "sensitivity": float(tp / (tp + fn)),
-            "specificity": float(tn / (tn + fp)),
-            "auc": float(roc_auc_score(labels, probs)),
-            "tn": int(tn),
-            "fp": int(fp),
-            "fn": int(fn),
-            "tp": int(tp),
-            "n": n,
-        }
-    epochs = 5
-    val_loss = (0.7 - 0.05 * signal * np.arange(epochs) + 0.02 * rng.random(epochs)).tolist()
-    gflops = _GFLOPS_224[model] * (resolution / 224) ** 2
-    return {
-        "schema": 1,
-        "run_id": rid,
-        "status": "ok",
-        "params": records.canonical_params(params),
-        "data": {"class_names": ["other", task], "counts": {"train": [80, 20]}},
-        "history": {
-            "epoch": list(range(1, epochs + 1)),
-            "loss": [v - 0.05 for v in val_loss],
-            "val_loss": val_loss,
-            "accuracy": [0.7] * epochs,
-            "val_accuracy": [0.7] * epochs,
-            "lr": [1e-3] * epochs,
-        },
-        "predictions": preds,
-        "metrics": metrics,
-        "cost": {
-            "params": 3_200_000 if model == "mobilenet" else 23_500_000,
-            "trainable_params": 3_200_000 if model == "mobilenet" else 23_500_000,
-            "model_size_mb": _SIZE_MB[model],
-            "macs": int(gflops * 5e8),
-            "flops": int(gflops * 1e9),
-        },
-        "latency_ms": {"batch1": 2.0 + gflops, "batch32_per_image": 0.5 + gflops / 4},
-        "timing": {"wall_s": 10.0, "train_s": 8.0, "train_images_per_s": 100.0, "epochs_run": 5},
-        "provenance": {"data_fingerprint": "synthetic", "git_commit": None},
-    }
-
-
-def write_synthetic_records(
-    out: str | Path,
-    models: Iterable[str] = ("mobilenet", "resnet50"),
-    resolutions: Iterable[int] = (64, 128, 224, 256),
-    seeds: Iterable[int] = (0, 1, 2),
-    preprocessings: Iterable[str] = ("unit",),
-    regimes: Iterable[str] = ("full",),
-    n_failed: int = 0,
-    **kwargs: Any,
-) -> list[str]:
-    """Write SYNTHETIC (test-only) records as a sweep would; returns their run ids."""
-    rids = []
-    for model in models:
-        for res in resolutions:
-            for prep in preprocessings:
-                for regime in regimes:
-                    for seed in seeds:
-                        rec = synthetic_record(
-                            model, res, seed, preprocessing=prep, regime=regime, **kwargs
-                        )
-                        records.write_json_atomic(records.record_path(out, rec["run_id"]), rec)
-                        rids.append(rec["run_id"])
-    for k in range(n_failed):
-        rec = synthetic_record("resnet50", 64, 100 + k, status="failed", **kwargs)
-        records.write_json_atomic(records.record_path(out, rec["run_id"]), rec)
-    return rids
+# tests/test_issue28_ownfolder.py imports the grid writer from here under its old name
+write_synthetic_records = synthetic_grid
 
 
 @pytest.fixture(scope="module")
 def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synthetic_results")
-    write_synthetic_records(out, preprocessings=("unit", "native"), n_failed=2)
+    synthetic_grid(out, preprocessings=("unit", "native"), n_failed=2)
     # another data set in the same folder must be filtered out
-    write_synthetic_records(
+    synthetic_grid(
         out,
         models=("mobilenet",),
         resolutions=(64,),
@@ -236,7 +82,7 @@ def test_a_gpu_runs_latency_stays_out_of_the_cpu_latency_columns(tmp_path: Path)
     gpu["provenance"] = {**(gpu.get("provenance") or {}), "gpu": ["cuda:0"]}
     for rec in (cpu, gpu):
         rec["latency_ms"] = {"batch1": 5.0 if rec is cpu else 0.5}
-        records.write_json_atomic(records.record_path(tmp_path, rec["run_id"]), rec)
+        write_record(tmp_path, rec)
     df = results.load_runs(tmp_path).set_index("seed")
     assert list(df["device"]) == ["cpu", "gpu"]
     assert df.loc[0, "latency_batch1_ms"] == 5.0 and math.isnan(df.loc[1, "latency_batch1_ms"])
@@ -246,7 +92,7 @@ def test_a_gpu_runs_latency_stays_out_of_the_cpu_latency_columns(tmp_path: Path)
 def test_load_runs_rejects_percent_metrics(tmp_path: Path) -> None:
     rec = synthetic_record("mobilenet", 64, 0)
     rec["metrics"]["test"]["accuracy"] = 84.6
-    records.write_json_atomic(records.record_path(tmp_path, rec["run_id"]), rec)
+    write_record(tmp_path, rec)
     with pytest.raises(ValueError, match="fractions"):
         results.load_runs(tmp_path)
 
@@ -287,7 +133,7 @@ def _unit_only() -> pd.DataFrame:
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
-        write_synthetic_records(d, resolutions=(64, 128), seeds=(0, 1, 2))
+        synthetic_grid(d, resolutions=(64, 128), seeds=(0, 1, 2))
         return results.load_runs(d)
 
 
@@ -339,8 +185,8 @@ def test_resolution_tests_against_independent_computation(runs: pd.DataFrame) ->
 
 
 def test_resolution_tests_require_same_images(tmp_path: Path) -> None:
-    write_synthetic_records(tmp_path, models=("mobilenet",), resolutions=(64,), seeds=(0,))
-    write_synthetic_records(
+    synthetic_grid(tmp_path, models=("mobilenet",), resolutions=(64,), seeds=(0,))
+    synthetic_grid(
         tmp_path, models=("mobilenet",), resolutions=(128,), seeds=(0,), n_test=91
     )
     with pytest.raises(ValueError, match="different test images"):
@@ -398,9 +244,9 @@ def test_table_two(runs: pd.DataFrame) -> None:
 def test_regimes_with_unfreeze_blocks_are_grouped(tmp_path: Path) -> None:
     from helpers.chapters import plots
 
-    write_synthetic_records(tmp_path, seeds=(0, 1), regimes=("frozen",), n_test=40, n_val=20)
+    synthetic_grid(tmp_path, seeds=(0, 1), regimes=("frozen",), n_test=40, n_val=20)
     for blocks in (2, 4):
-        write_synthetic_records(
+        synthetic_grid(
             tmp_path,
             models=("mobilenet",),
             resolutions=(64, 128),
@@ -428,12 +274,12 @@ def test_regimes_with_unfreeze_blocks_are_grouped(tmp_path: Path) -> None:
 def test_precision_is_part_of_a_configuration(tmp_path: Path) -> None:
     """A bf16 run of the same cell and seed is a configuration of its own, not a 4th seed."""
     small = {"models": ("mobilenet",), "n_test": 40, "n_val": 20}
-    write_synthetic_records(tmp_path, resolutions=(64, 128), seeds=(0, 1, 2), **small)
+    synthetic_grid(tmp_path, resolutions=(64, 128), seeds=(0, 1, 2), **small)
     only32 = results.load_runs(tmp_path)
     assert set(only32["precision"]) == {"float32"}  # absent from the records = float32
     assert "precision" not in results.variant_columns(only32)
     assert "precision" not in results.table_one(only32)  # one precision: no column
-    bf16 = write_synthetic_records(
+    bf16 = synthetic_grid(
         tmp_path, resolutions=(64,), seeds=(0,), precision="mixed_bfloat16", **small
     )
     assert "-bf16-s0-" in bf16[0]  # its own run id
@@ -463,7 +309,7 @@ def test_prose_bullets_glue_values_and_one_bullet_per_row() -> None:
         table,
         key=lambda row: f"x_{row['model']}",
         numbers={"auc": "auc_a", "p": "p", "res": lambda row: int(row["resolution"])},
-        sentence=lambda row: f"{row['model']}: {results.prose.p_text(row['p'])}",
+        sentence=lambda row: f"{row['model']}: {p_text(row['p'])}",
     )
     assert values == {
         "x_mobilenet_auc": 0.71,
@@ -478,27 +324,36 @@ def test_prose_bullets_glue_values_and_one_bullet_per_row() -> None:
     assert math.isnan(results.prose.rounded(math.nan))
 
 
-def test_prose_models_and_regimes_match_the_comparisons(runs: pd.DataFrame) -> None:
-    cmp = results.compare_if_run(runs, "model", "mobilenet", "resnet50")
-    values, md = results.prose.models(cmp, runs)
-    assert md.count("\n* ") == len(cmp) - 1 and md.startswith("* `full`, `native`, 64 px: AUC")
+def test_seed_aware_prose_matches_the_comparisons(runs: pd.DataFrame) -> None:
+    """The names the pages cite for a comparison (``or_models_…``, ``or_regime_…``): the seed
+    means of both sides, the adjusted p and its text, one bullet per comparison."""
+    from helpers.analysis import inference
+    from helpers.chapters import comparison_prose
+
+    cmp = inference.variant_comparisons(runs, "model")
+    values, md = comparison_prose.seed_comparisons("model", cmp, runs)
+    assert md.count("\n* ") == len(cmp) - 1 and md.startswith("* `full`, `")
     row = cmp[(cmp["resolution"] == 128) & (cmp["preprocessing"] == "native")].iloc[0]
-    assert values["models_full_native_128_auc_mobilenet"] == float(row["auc_mobilenet"])
-    assert values["models_full_native_128_p"] == float(row["p"])
-    assert len(values) == 3 * len(cmp)
+    key = "or_models_full_native_128"
+    assert values[f"{key}_auc_a"] == float(row["auc_mobilenet"])
+    assert values[f"{key}_auc_b"] == float(row["auc_resnet50"])
+    assert values[f"{key}_p_adj"] == float(row["p_holm"]) and values[f"{key}_n_seeds"] == 3
+    assert values[f"{key}_p_adj_txt"] == p_text(float(row["p_holm"]))
+    assert values[f"{key}_verdict"] == row["verdict"]  # the equivalence test's word
+    assert row["verdict"] in {"higher", "lower", "equivalent", "inconclusive"}
+    assert values[f"{key}_tost_p_adj_txt"] == p_text(float(row["tost_p_holm"]))
+    assert len(values) == 9 * len(cmp)
     # nothing to compare: a sentence saying so, no values
     assert results.compare_if_run(runs, "regime", "frozen", "full").empty
-    assert results.prose.regimes(pd.DataFrame(), runs) == (
-        {},
-        "No configuration was run in both the `frozen` and the `full` regime.",
-    )
+    regimes = inference.variant_comparisons(runs, "regime")
+    assert comparison_prose.seed_comparisons("regime", regimes, runs) == (
+        {}, "No pair of configurations to compare by regime.")
 
 
 def test_prose_sections_share_one_cell_builder(runs: pd.DataFrame) -> None:
     prose = results.prose
     cmp = results.compare_if_run(runs, "preprocessing", "unit", "native")
-    numbers = prose.comparison_numbers("unit", "native")
-    assert numbers == {"auc_unit": "auc_unit", "auc_native": "auc_native", "p": "p"}
+    numbers = {"auc_unit": "auc_unit", "auc_native": "auc_native", "p": "p"}
     values, md = prose.cell_bullets(cmp, runs, "x", ("regime", "model"), numbers, lambda r: "s")
     row = cmp.iloc[0]
     key = prose.config_key("x", row, runs, ("regime", "model"))
@@ -508,18 +363,21 @@ def test_prose_sections_share_one_cell_builder(runs: pd.DataFrame) -> None:
     assert md == "\n".join(["* s"] * len(cmp))
     assert prose.config_key("op", row, runs, ("model",)) == f"op_{row['model']}_{row['resolution']}"
     assert prose.cell_bullets(cmp.iloc[:0], runs, "x", (), {}, str, empty="none") == ({}, "none")
-    assert prose.models(pd.DataFrame(), runs) == ({}, "No configuration was run with both models.")
     assert prose.fit(pd.DataFrame(), runs) == ({}, "No configuration was fully fine-tuned.")
 
 
 def test_prose_keys_of_bf16_configurations_do_not_collide(tmp_path: Path) -> None:
+    from helpers.analysis import inference
+    from helpers.chapters import comparison_prose
+
     small = {"resolutions": (64,), "regimes": ("frozen", "full"), "n_test": 40, "n_val": 20}
-    write_synthetic_records(tmp_path, seeds=(0, 1), **small)
-    write_synthetic_records(tmp_path, seeds=(0,), precision="mixed_bfloat16", **small)
+    synthetic_grid(tmp_path, seeds=(0, 1), **small)
+    synthetic_grid(tmp_path, seeds=(0,), precision="mixed_bfloat16", **small)
     df = results.load_runs(tmp_path)
-    cmp = results.compare_variants(df, "model", "mobilenet", "resnet50")
-    values, _ = results.prose.models(cmp, df)
-    assert {"models_full_unit_64_p", "models_full_unit_bf16_64_p"} <= set(values)
+    for kind, names in (("model", {"or_models_full_unit_64", "or_models_full_unit_bf16_64"}),
+                        ("regime", {"or_regime_resnet50_unit_64", "or_regime_resnet50_unit_bf16_64"})):
+        values, _ = comparison_prose.seed_comparisons(kind, inference.variant_comparisons(df, kind), df)
+        assert {f"{n}_p_adj" for n in names} <= set(values)
     keys, _ = results.prose.key_numbers(results.resolution_tests(df), results.table_one(df), df)
     assert keys["full_mobilenet_unit_best_res"] == keys["full_mobilenet_unit_bf16_best_res"] == 64
     assert keys["t1_full_resnet50_unit_bf16_64_n_seeds"] == 1
@@ -677,11 +535,11 @@ def test_results_notebook_end_to_end_on_synthetic_records(tmp_path: Path) -> Non
     pytest.importorskip("myst_nb")
     res = tmp_path / "results"
     common = {"seeds": (0, 1), "preprocessings": ("unit", "native"), "n_test": 60, "n_val": 20}
-    write_synthetic_records(res, regimes=("frozen",), n_failed=1, **common)
-    write_synthetic_records(
+    synthetic_grid(res, regimes=("frozen",), n_failed=1, **common)
+    synthetic_grid(
         res, models=("mobilenet",), resolutions=(64, 128), regimes=("full",), **common
     )
-    write_synthetic_records(
+    synthetic_grid(
         res,
         models=("mobilenet",),
         resolutions=(128,),
@@ -754,8 +612,8 @@ def test_table_one_or_hillis_interval_and_operating_points(runs: pd.DataFrame) -
     assert (row["auc_lo"], row["auc_hi"]) == pytest.approx((ref["ci_low"], ref["ci_high"]))
     ops = clinical.operating_table(runs)
     op = ops[(ops.model == "mobilenet") & (ops.resolution == 128) & (ops.preprocessing == "unit")]
-    recs = [{"run_id": r.run_id, "predictions": {"val": r.pred_val, "test": r.pred_test}}
-            for r in sub.itertuples()]  # fmt: skip
+    recs = [make_record(run_id=r.run_id, val=r.pred_val, test=r.pred_test)
+            for r in sub.itertuples()]
     sens = np.mean([operating.operating_points(rec)["rules"]["youden"]["sensitivity"] for rec in recs])
     assert op["sens_youden"].iloc[0] == pytest.approx(sens)
     cal = clinical.calibration_table(runs)
@@ -776,32 +634,23 @@ def test_comparison_blocks_equal_the_steps_they_replace(runs: pd.DataFrame) -> N
     from helpers.analysis import inference
     from helpers.chapters import reading
     from helpers.chapters import results_blocks as blocks
-    from helpers.chapters import results_prose as prose
 
     table, shown = blocks.seed_comparison_block(runs, "preprocessing", "unit", "native",
                                                 name="prep_md")
     direct = inference.variant_comparisons(runs, "preprocessing", split="test")
     pd.testing.assert_frame_equal(table, direct)
     pd.testing.assert_frame_equal(shown, reading.seed_comparison(direct, "unit", "native"))
-    ens = blocks.ensemble_block(runs, "preprocessing", "unit", "native", prose.ablation,
-                                results.main_setup(runs))
-    pd.testing.assert_frame_equal(ens, results.compare_if_run(runs, "preprocessing", "unit",
-                                                              "native"))
     empty, none = blocks.seed_comparison_block(runs[runs["model"] == "mobilenet"], "model",
                                                "mobilenet", "resnet50", name="x")
     assert empty.empty and none is None
 
 
 def test_warned_runs_lists_each_warning_of_the_chosen_data_set(tmp_path: Path) -> None:
-    from helpers.runs.records import write_json_atomic
-
-    base = {"status": "ok", "params": {"dataset": "isic2017", "task": "melanoma"}}
-    write_json_atomic(tmp_path / "records" / "a.json", {**base, "run_id": "a",
-                                                         "warnings": ["w1", "w2"]})
-    write_json_atomic(tmp_path / "records" / "b.json", {**base, "run_id": "b", "warnings": []})
-    write_json_atomic(tmp_path / "records" / "c.json", {**base, "run_id": "c"})
-    other = {**base, "params": {"dataset": "kermany", "task": "pneumonia"}}
-    write_json_atomic(tmp_path / "records" / "d.json", {**other, "run_id": "d", "warnings": ["x"]})
+    write_record(tmp_path, make_record(run_id="a", warnings=["w1", "w2"]))  # isic2017 melanoma
+    write_record(tmp_path, make_record(run_id="b", warnings=[]))
+    write_record(tmp_path, make_record(run_id="c"))
+    write_record(tmp_path, make_record(run_id="d", dataset="kermany", task="pneumonia",
+                                       warnings=["x"]))
     table = results.warned_runs(tmp_path, "isic2017", "melanoma")
     assert table.to_dict("records") == [{"run": "a", "status": "ok", "warning": "w1"},
                                         {"run": "a", "status": "ok", "warning": "w2"}]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from record_factory import make_record, make_split
 
 from helpers.chapters import chest_xray as XR
 
@@ -11,20 +12,16 @@ from helpers.chapters import chest_xray as XR
 def _rec(task, res, seed, shift, n=120, regime="frozen"):
     rng = np.random.default_rng([res, seed, len(task)])
     y = (np.arange(n) % 2).astype(int)
-    ids = [f"{task[:3]}{i:04d}" for i in range(n)]
 
-    def probs(k):
+    def probs():
         z = rng.normal(size=n) + shift * y
-        return (1 / (1 + np.exp(-z))).tolist()
+        return 1 / (1 + np.exp(-z))
 
-    vids = [f"v{seed}-{i}" for i in range(n)]  # validation patients differ by seed
-    return {"status": "ok", "run_id": f"{task}-{res}-s{seed}",
-            "params": {"task": task, "model": "mobilenetv2", "resolution": res, "seed": seed,
-                       "regime": regime},
-            "predictions": {"test": {"ids": ids[::-1] if seed else ids,
-                                     "labels": (y[::-1] if seed else y).tolist(),
-                                     "probs": probs(0)[::-1] if seed else probs(0)},
-                            "val": {"ids": vids, "labels": y.tolist(), "probs": probs(1)}}}
+    test = make_split(y, probs(), prefix=task[:3],  # stored reversed for seeds 1, 2
+                      order=np.arange(n)[::-1] if seed else None)
+    val = make_split(y, probs(), [f"v{seed}-{i}" for i in range(n)])  # patients differ by seed
+    return make_record(dataset="kermany", task=task, model="mobilenetv2", resolution=res,
+                       seed=seed, regime=regime, test=test, val=val)
 
 
 @pytest.fixture
@@ -33,7 +30,7 @@ def recs():
     for task, shifts in (("pneumonia", {32: 2.0, 64: 2.4, 224: 2.5}),
                          ("bacterial_vs_viral", {32: 0.2, 64: 0.4, 224: 1.5})):
         out += [_rec(task, res, s, sh) for res, sh in shifts.items() for s in range(3)]
-    return out + [{"status": "failed", "run_id": "x", "params": {"task": "pneumonia"}}]
+    return out + [make_record(dataset="kermany", task="pneumonia", status="failed")]
 
 
 def test_seed_matrix_aligns_images(recs):

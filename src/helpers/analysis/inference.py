@@ -25,6 +25,7 @@ from helpers.analysis.compare import align_predictions
 from helpers.runs.frames import cell_groups, config_columns, model_label, variant_pairs
 from helpers.stats import delong as stats
 from helpers.stats import mrmc
+from helpers.stats.equivalence import MARGIN_AUC, tost, verdict_word
 
 ALPHA = 0.05
 """The one significance level of the chapter, applied to Holm-adjusted p-values."""
@@ -80,10 +81,12 @@ def compare_pair(
     if not common:  # no seed run on both sides: nothing to pair, no seed-aware test
         out = {"p": math.nan, "n_seeds": 0, "method": "no common seed", "ddf": math.nan}
         return {**out, "diff": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-                "p_ensemble": ens["p"]}  # fmt: skip
+                "p_ensemble": ens["p"], "tost_p": math.nan}  # fmt: skip
     res = mrmc.or_hillis_compare(labels, probs_a, probs_b)
     keep = ("diff", "p", "ddf", "ci_low", "ci_high", "n_seeds", "method")
-    return {**{k: res[k] for k in keep}, "p_ensemble": ens["p"]}
+    # equivalence: two one-sided tests of |diff| < MARGIN_AUC on the same OR–Hillis SE and ddf
+    same = tost(float(res["diff"]), float(res["se"]), MARGIN_AUC, df=float(res["ddf"]))
+    return {**{k: res[k] for k in keep}, "p_ensemble": ens["p"], "tost_p": same["p"]}
 
 
 def _seed_mean_auc(labels: np.ndarray, probs: np.ndarray) -> float:
@@ -136,13 +139,26 @@ def variant_comparisons(df: pd.DataFrame, column: str, split: str = "test") -> p
 
 
 def _with_holm(table: pd.DataFrame) -> pd.DataFrame:
-    """``p_holm``: Holm within each ``family`` (undefined p's, e.g. the best size, stay NaN)."""
+    """Holm within each ``family`` for the difference test (``p_holm``) and for the
+    equivalence test (``tost_p_holm``; ``equivalent`` when it is below :data:`ALPHA`), and the
+    ``verdict`` word (:func:`helpers.stats.equivalence.verdict_word`: higher / lower /
+    equivalent / inconclusive; empty for a family's reference row). Undefined p's (the best
+    size, no common seed) stay NaN."""
     if table.empty:
         return table
     table = table.copy()
+    if "tost_p" not in table:
+        table["tost_p"] = math.nan
     table["p_holm"] = math.nan
+    table["tost_p_holm"] = math.nan
     for _, idx in table.groupby("family", sort=False).groups.items():
         table.loc[idx, "p_holm"] = stats.holm_adjust(table.loc[idx, "p"].to_numpy(dtype=float))
+        table.loc[idx, "tost_p_holm"] = stats.holm_adjust(
+            table.loc[idx, "tost_p"].to_numpy(dtype=float))
+    table["equivalent"] = table["tost_p_holm"] < ALPHA
+    table["verdict"] = [
+        verdict_word(float(d), float(p), {"equivalent": bool(e)}, ALPHA) if np.isfinite(p) else ""
+        for d, p, e in zip(table["diff"], table["p_holm"], table["equivalent"], strict=True)]
     return table
 
 

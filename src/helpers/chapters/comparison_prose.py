@@ -65,6 +65,8 @@ def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tupl
     """Glue values and one bullet per comparison, worded by :func:`helpers.chapters.verdicts.verdict` (ch. 04).
 
     Per comparison ``<key>_p`` (OR–Hillis), ``<key>_p_adj`` (Holm within its family),
+    ``<key>_verdict`` (higher / lower / equivalent / inconclusive, with equivalence at
+    ±0.02 by the Holm-adjusted TOST, ``<key>_tost_p_adj_txt``),
     ``<key>_p_adj_txt`` (it for prose: ``p = 0.012`` or ``p < 0.001``), ``<key>_p_ens``
     (ensemble DeLong), ``<key>_auc_a`` and ``<key>_auc_b`` (the mean AUCs over the seeds the two
     configurations share, which are the seeds the test pairs) and ``<key>_n_seeds`` (how many).
@@ -84,8 +86,13 @@ def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tupl
                        f"{key}_p_adj_txt": p_text(float(row["p_holm"])),
                        f"{key}_p_ens": float(row["p_ensemble"]), f"{key}_auc_a": auc_a,
                        f"{key}_auc_b": auc_b, f"{key}_n_seeds": int(row["n_seeds"])})  # fmt: skip
+        equivalent = bool(row["equivalent"]) if "equivalent" in row else None
+        if "verdict" in row:  # the equivalence test's word and its Holm-adjusted TOST p
+            values.update({f"{key}_verdict": str(row["verdict"]),
+                           f"{key}_tost_p_adj_txt": p_text(float(row["tost_p_holm"]))})
         where = _where_text(kind, row, runs)
-        lines.append(f"* {where} — {verdict(na, nb, auc_a, auc_b, float(row['p_holm']))}; "
+        text = verdict(na, nb, auc_a, auc_b, float(row["p_holm"]), equivalent=equivalent)
+        lines.append(f"* {where} — {text}; "
                      f"AUC {auc_a:.3f} vs {auc_b:.3f}, {plural(int(row['n_seeds']), 'paired seed')}.")  # fmt: skip
     return values, "\n".join(lines)
 

@@ -10,15 +10,21 @@ import math
 
 from helpers.analysis.inference import ALPHA
 from helpers.chapters.formatting import p_text
+from helpers.stats.equivalence import MARGIN_AUC
 
 
 def verdict(
-    name_a: str, name_b: str, auc_a: float, auc_b: float, p_adj: float, alpha: float = ALPHA
+    name_a: str, name_b: str, auc_a: float, auc_b: float, p_adj: float, alpha: float = ALPHA,
+    *, equivalent: bool | None = None, margin: float = MARGIN_AUC,
 ) -> str:
-    """The chapter's one wording rule for a comparison, driven by the Holm-adjusted p (ch. 04).
+    """The book's one wording rule for a comparison, driven by Holm-adjusted p-values (ch. 04).
 
-    ``p_adj < alpha``: "A: AUC higher/lower than B (adjusted p = …)"; otherwise "A: AUC does
-    not differ detectably from B (adjusted p = …)". No other phrasings are used.
+    ``p_adj < alpha``: "A: AUC higher/lower than B (adjusted p = …)". Otherwise the equivalence
+    test decides (``equivalent``: its Holm-adjusted TOST p below alpha): "A: AUC equivalent to B
+    within ±margin (adjusted p = …)" or "A: inconclusive against B: no detectable difference,
+    equivalence within ±margin not shown (adjusted p = …)". Without an equivalence test
+    (``equivalent=None``) the last reads "A: AUC does not differ detectably from B" — never
+    "the same". No other phrasings are used.
     """
     if p_adj is None or not math.isfinite(p_adj):
         return f"{name_a} vs {name_b}: no common seed, not compared"
@@ -26,4 +32,9 @@ def verdict(
     if p_adj < alpha:
         word = "higher" if auc_a > auc_b else "lower"
         return f"{name_a}: AUC {word} than {name_b} (adjusted p {shown})"
-    return f"{name_a}: AUC does not differ detectably from {name_b} (adjusted p {shown})"
+    if equivalent is None:
+        return f"{name_a}: AUC does not differ detectably from {name_b} (adjusted p {shown})"
+    if equivalent:
+        return f"{name_a}: AUC equivalent to {name_b} within ±{margin:g} (adjusted p {shown})"
+    return (f"{name_a}: inconclusive against {name_b}: no detectable difference, equivalence "
+            f"within ±{margin:g} not shown (adjusted p {shown})")
