@@ -211,3 +211,14 @@ def test_the_top_level_holds_only_the_ground_floor():
     """A new top-level module must be placed in a layer (folder) or declared ground here."""
     top = {p.stem for p in SRC.glob("*.py")} - {"cli", "__main__"}
     assert top <= GROUND, f"modules outside the layers: {sorted(top - GROUND)}"
+
+
+def test_paths_derived_from_a_module_s_own_file_survive_the_layout(tmp_path, monkeypatch):
+    """Code that finds the package or the checkout from ``__file__`` (moved one floor down by
+    the re-layout): the chapters' staleness hash must cover the whole package, and the
+    own-folder book must find this checkout from any working directory."""
+    from helpers.build import book, ownfolder
+
+    assert book.helpers_dir() == SRC
+    monkeypatch.chdir(tmp_path)
+    assert ownfolder.repo_root() == SRC.parents[1]

@@ -226,7 +226,7 @@ def hide_parameter_cell(cell_metadata: dict[str, Any]) -> None:
 
 def helpers_dir() -> Path:
     """The installed ``helpers`` package folder (its code is an input of every chapter)."""
-    return Path(__file__).resolve().parent
+    return Path(__file__).resolve().parents[1]  # src/helpers/build/book.py → src/helpers
 
 
 def check_chapter_parameters(chapter: Chapter, root: Path) -> None:

@@ -76,7 +76,7 @@ PREPROCESSING_TEXT = {"unit": "pixels scaled to [0, 1] (x / 255) for every model
 
 def repo_root() -> Path:
     """The checkout holding ``notebooks/03_train.py`` (this package's, else the cwd's)."""
-    here = Path(__file__).resolve().parents[2]
+    here = Path(__file__).resolve().parents[3]  # src/helpers/build/ownfolder.py → the checkout
     if (here / "notebooks" / "03_train.py").is_file():
         return here
     root = hconfig.project_root(markers=("pyproject.toml",))
