@@ -26,6 +26,7 @@ import pytest
 import yaml
 from data_fixtures import make_folder
 from test_sweep import TINY
+from test_sweep_inputs import FOLDER_FIXED
 from test_sweep_inputs import NB as FOLDER_NB
 
 from helpers import sweep as S
@@ -36,11 +37,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _config(tmp_path: Path, seeds: list[int], notebook: str = TINY, **extra: Any) -> Path:
-    """A sweep YAML under tmp_path (a project root) running ``notebook`` for ``seeds``."""
+    """A sweep YAML under tmp_path (a project root) running ``notebook`` for ``seeds``.
+
+    A sweep of ``FOLDER_NB`` fixes ``FOLDER_FIXED`` (its folder data set), under ``extra``'s
+    ``fixed``: a sweep takes unset parameters from TrainParams, not from the notebook's cell.
+    """
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "nb.py").write_text(notebook)
+    fixed = {**(FOLDER_FIXED if notebook is FOLDER_NB else {}), **extra.pop("fixed", {})}
     cfg = {"name": "t", "notebook": "nb.py", "output_dir": "out", "validate": False,
-           "grid": {"seed": seeds}, **extra}
+           "grid": {"seed": seeds}, **({"fixed": fixed} if fixed else {}), **extra}
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path

@@ -74,12 +74,12 @@ def _check(params: dict) -> dict:
 # ----------------------------------------------------------------------------- expansion
 
 
-def test_expand_counts_and_notebook_defaults(tiny: dict) -> None:
+def test_expand_counts_and_trainparams_defaults(tiny: dict) -> None:
     cfg = {
         **tiny,
         "grid": {"model": ["mobilenet", "resnet50"], "resolution": [64, 128, 224, 256],
                  "seed": [0, 1, 2], "preprocessing": ["unit", "native"]},
-        "fixed": {"epochs": 30, "lr": 0.001},
+        "fixed": {"epochs": 30, "lr": 0.001, "regime": "frozen"},
         "include": [
             {"grid": {"regime": ["full"], "resolution": [64, 128]}, "fixed": {"epochs": 5}},
             {"fixed": {"epochs": 30}},  # identical to the top block: not run twice
@@ -91,19 +91,22 @@ def test_expand_counts_and_notebook_defaults(tiny: dict) -> None:
     full = [p for p in runs if p["regime"] == "full"]
     assert len(full) == 24 and {p["epochs"] for p in full} == {5}
     assert {p["resolution"] for p in full} == {64, 128}
-    assert all(p["batch_size"] == 8 and p["max_images"] == 16 for p in runs)  # notebook defaults
+    # TrainParams' defaults, not the tiny notebook's (batch_size=8, max_images=16)
+    assert all(p["batch_size"] == 32 and p["max_images"] is None for p in runs)
     assert all(set(p) == set(R.IDENTITY_KEYS) - set(R.OMITTED_AT_DEFAULT) for p in runs)
 
 
 def test_tiny_notebook_declares_every_train_param(tiny: dict) -> None:
     """Its parameters cell is generated from TrainParams, like the real one in notebooks/03."""
+    import ast
     import dataclasses
 
+    from helpers.nbparams import parameter_nodes
     from helpers.training.params import TrainParams
 
-    defaults = S.notebook_defaults(Path(tiny["_root"]) / tiny["notebook"])
-    assert list(defaults) == [f.name for f in dataclasses.fields(TrainParams)]
-    assert (defaults["resolution"], defaults["output_dir"], defaults["lr"]) == (64, "results", 1e-3)
+    cell = {k: ast.literal_eval(v) for k, v in parameter_nodes(Path(tiny["_root"]) / "tiny.py")}
+    assert list(cell) == [f.name for f in dataclasses.fields(TrainParams)]
+    assert (cell["resolution"], cell["output_dir"], cell["lr"]) == (64, "results", 1e-3)
     with pytest.raises(ValueError, match="resoluton"):
         parameters_cell(resoluton=64)
 

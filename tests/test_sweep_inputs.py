@@ -18,6 +18,10 @@ from helpers import sweep as S
 from helpers.data import data_fingerprint, load_dataset
 from helpers.runs import records as R
 
+FOLDER_FIXED = {"dataset": "folder", "task": "Normal"}
+"""What a sweep of :data:`NB` fixes: a sweep takes every parameter its config leaves out from
+TrainParams (dataset isic2017), not from the notebook's parameters cell."""
+
 NB = parameters_cell(
     dataset="folder", task="Normal", resolution=16, regime="frozen", epochs=1, batch_size=8,
     patience_es=3, output_dir="results") + """
@@ -52,7 +56,8 @@ def setup(tmp_path, monkeypatch):
     wdir.mkdir()
     (wdir / "mobilenet_1_0_224_tf_no_top.h5").write_bytes(b"weights v1")
     cfg = {"name": "inputs", "notebook": "nb.py", "output_dir": "out",
-           "grid": {"seed": [0]}, "fixed": {"model": "mobilenet"}, "_root": str(tmp_path)}
+           "grid": {"seed": [0]}, "fixed": {"model": "mobilenet", **FOLDER_FIXED},
+           "_root": str(tmp_path)}
     return cfg, a, b, wdir
 
 

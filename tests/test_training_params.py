@@ -37,8 +37,13 @@ def test_validate_params_imports_no_keras_or_tensorflow():
     assert got["blocks"] == 2 and "['mobilenet', 'mobilenetv2', 'resnet50']" in got["err"]
 
 
+NOTEBOOK_ONLY = {"output_dir": "results/book-example"}
+"""Where the training notebook's cell may differ from TrainParams: a location, not identity (the
+book's example writes its record under results/; a sweep always passes its own output_dir)."""
+
+
 def _parameters_cell(notebook) -> dict:
-    """Literal assignments of the notebook's ``parameters`` cell (as helpers.sweep reads them)."""
+    """Literal assignments of the notebook's ``parameters`` cell, in order."""
     jupytext = pytest.importorskip("jupytext")
     cells = [c for c in jupytext.read(str(notebook)).cells
              if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
@@ -50,22 +55,52 @@ def _parameters_cell(notebook) -> dict:
     return out
 
 
+def _drift(notebook) -> list[str]:
+    """How the notebook's ``parameters`` cell differs from TrainParams' defaults (none: [])."""
+    from helpers.training.params import TrainParams, default_params
+
+    cell, defaults = _parameters_cell(notebook), {**default_params(), **NOTEBOOK_ONLY}
+    fields = [f.name for f in dataclasses.fields(TrainParams)]
+    problems = [f"{n}: not a TrainParams field" for n in cell if n not in defaults]
+    problems += [f"{n}: missing from the cell" for n in fields if n not in cell]
+    if not problems and list(cell) != fields:
+        problems.append("the cell's order is not TrainParams' field order")
+    problems += [f"{n}: cell {cell[n]!r}, TrainParams {v!r}" for n, v in defaults.items()
+                 if n in cell and (cell[n] != v or type(cell[n]) is not type(v))]
+    return problems
+
+
 def test_notebook_parameters_cell_repeats_trainparams_defaults():
     """One source of defaults: the training notebook's cell says exactly what TrainParams says.
 
-    A sweep fills the parameters its config leaves out from that cell, so a cell that drifted
-    from TrainParams would give runs other than the defaults documented in helpers.training.
-    Only ``output_dir`` differs: the book's example writes its record under results/.
+    A sweep takes the parameters its config leaves out from TrainParams, and the cell is what
+    the notebook runs with on its own (the book's example, plain papermill): a cell that drifted
+    from TrainParams would make the book's run other than the documented defaults.
     """
-    from helpers.training.params import TrainParams
+    assert _drift(REPO / "notebooks" / "03_train.py") == []
 
-    cell = _parameters_cell(REPO / "notebooks" / "03_train.py")
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainParams)}
-    assert list(cell) == list(defaults)  # same names, same order
-    assert cell.pop("output_dir") == "results/book-example"
-    defaults.pop("output_dir")
-    for name, value in defaults.items():
-        assert cell[name] == value and type(cell[name]) is type(value), name
+
+def test_a_drifted_parameters_cell_is_caught(tmp_path):
+    """The check above fails on a changed value, a changed type, a missing or an extra name."""
+    text = (REPO / "notebooks" / "03_train.py").read_text(encoding="utf-8")
+    for old, new, needle in [
+        ("\nbatch_size = 32\n", "\nbatch_size = 16\n", "batch_size: cell 16, TrainParams 32"),
+        ("\nresolution = 128\n", "\nresolution = 128.0\n", "resolution: cell 128.0"),
+        ('\ngeometry = "squash"\n', "\n", "geometry: missing from the cell"),
+        ("\ntta = 0\n", "\ntta = 0\nttta = 0\n", "ttta: not a TrainParams field"),
+        ('output_dir = "results/book-example"', "output_dir = None", "output_dir: cell None"),
+    ]:
+        assert old in text, old
+        nb = tmp_path / "03_train.py"
+        nb.write_text(text.replace(old, new, 1), encoding="utf-8")
+        assert any(needle in p for p in _drift(nb)), (needle, _drift(nb))
+
+
+def test_default_params_are_trainparams_defaults_in_field_order():
+    from helpers.training.params import TrainParams, default_params
+
+    assert default_params() == {f.name: f.default for f in dataclasses.fields(TrainParams)}
+    assert list(default_params()) == [f.name for f in dataclasses.fields(TrainParams)]
 
 
 def test_folder_dataset_takes_any_positive_class_and_seed_is_32_bit() -> None:

@@ -7,7 +7,9 @@ One module per job:
 - :mod:`~helpers.sweep.executors`: where runs execute (this process, a process pool, Dask);
 - :mod:`~helpers.sweep.inputs`: the input folders and the results folder, checked up front;
 - :mod:`~helpers.sweep.progress`: the sweep's summary and remaining-time estimate;
-- :mod:`~helpers.sweep.runner`: :func:`run_sweep`, the resumable loop over the runs;
+- :mod:`~helpers.sweep.plan`: step 1, the config → the planned runs with their ids, checked;
+- :mod:`~helpers.sweep.skip`: step 2, which planned runs are skipped (a valid record) and why;
+- :mod:`~helpers.sweep.runner`: step 3, driving the runs, and :func:`run_sweep` (steps 1-3);
 - :mod:`~helpers.sweep.cli`: ``python -m helpers sweep CONFIG ...``.
 
 The names below are the package's public interface (chapter 03, ``helpers.cli``, the tests and
@@ -23,7 +25,7 @@ from helpers.sweep.config import (
     expand,
     find_root,
     load_config,
-    notebook_defaults,
+    train_defaults,
 )
 from helpers.sweep.execute import KERNEL_NAME, execute_run, execute_run_detached, store_detached
 from helpers.sweep.executors import (
@@ -33,8 +35,10 @@ from helpers.sweep.executors import (
     dask_executor,
     process_executor,
 )
+from helpers.sweep.plan import SweepPlan, plan_sweep
 from helpers.sweep.progress import SweepSummary
-from helpers.sweep.runner import run_sweep
+from helpers.sweep.runner import drive_runs, run_sweep
+from helpers.sweep.skip import skip_finished
 
 __all__ = [
     "BLOCK_KEYS",
@@ -44,17 +48,21 @@ __all__ = [
     "ProcessPool",
     "SequentialExecutor",
     "SweepConfigError",
+    "SweepPlan",
     "SweepSummary",
     "dask_executor",
     "default_validator",
+    "drive_runs",
     "execute_run",
     "execute_run_detached",
     "expand",
     "find_root",
     "load_config",
     "main",
-    "notebook_defaults",
+    "plan_sweep",
     "process_executor",
     "run_sweep",
+    "skip_finished",
     "store_detached",
+    "train_defaults",
 ]

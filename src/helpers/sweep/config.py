@@ -20,20 +20,24 @@ Rules. Relative paths (``notebook``, ``output_dir``) are relative to the reposit
 nearest folder above the config file holding ``pyproject.toml`` (else the current folder). A key
 may not be both in ``grid`` and ``fixed`` of one block. An ``include`` block starts from the
 top-level grid and fixed values; a key it names in ``grid`` or ``fixed`` replaces the top-level
-one. Parameters the config does not set take the notebook's defaults (its ``parameters`` cell).
-Runs that come out identical in two blocks are run once. Locations (``data_root``,
-``weights_dir``, ``cache_dir``) are *not* config keys: they come from CLI options or the
-``RESBOOK_*`` environment variables, are passed to the notebook as paths relative to the
-repository root, and never enter a run's identity (:mod:`helpers.runs.records`).
+one. Parameters the config does not set take their default from
+:class:`helpers.training.params.TrainParams`, the one source of a training run's defaults (the
+training notebook's ``parameters`` cell repeats them, and ``tests/test_training_params.py`` keeps
+the two equal); the sweep reads only the *names* in a notebook's ``parameters`` cell, to refuse a
+parameter it does not define (:mod:`helpers.sweep.plan`). Runs that come out identical in two
+blocks are run once. Locations (``data_root``, ``weights_dir``, ``cache_dir``) are *not* config
+keys: they come from CLI options or the ``RESBOOK_*`` environment variables, are passed to the
+notebook as paths relative to the repository root, and never enter a run's identity
+(:mod:`helpers.runs.records`).
 
 This module imports neither Keras nor TensorFlow: the training validator
-(``helpers.training.validate_params``) is imported only when :func:`expand` needs it.
+(``helpers.training.validate_params``) and the defaults (:func:`train_defaults`) are imported only
+when :func:`expand` needs them (``helpers.training.params`` is light, but the package's first
+import stays cheap).
 """
 
 from __future__ import annotations
 
-import ast
-import contextlib
 import itertools
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -43,7 +47,6 @@ from typing import Any
 import yaml
 
 from helpers import config as hconfig
-from helpers.nbparams import parameter_nodes
 from helpers.runs.records import IDENTITY_KEYS, LOCATION_KEYS, OPTION_KEYS, canonical_params, run_id
 from helpers.yamlfile import DuplicateKeyError, load_yaml
 
@@ -143,14 +146,15 @@ def _blocks(cfg: Mapping[str, Any]) -> list[tuple[dict[str, list[Any]], dict[str
     return blocks
 
 
-def notebook_defaults(notebook: str | os.PathLike[str]) -> dict[str, Any]:
-    """Literal defaults in the notebook's ``parameters`` cell (chapter 03 sweep)."""
-    out: dict[str, Any] = {}
-    for name, value in parameter_nodes(notebook):
-        # a computed default (not a literal) is left to the notebook
-        with contextlib.suppress(ValueError):
-            out[name] = ast.literal_eval(value)
-    return out
+def train_defaults() -> dict[str, Any]:
+    """Every training parameter's default, :class:`~helpers.training.params.TrainParams`' (ch. 03).
+
+    The one source of a run's defaults: a sweep fills the parameters its config leaves out from
+    here, whatever the values in its notebook's ``parameters`` cell.
+    """
+    from helpers.training.params import default_params
+
+    return default_params()
 
 
 def default_validator() -> Callable[[dict[str, Any]], Any] | None:
@@ -184,19 +188,17 @@ def expand(
     """Every run of a sweep config as canonical identity params, validated (chapter 03).
 
     ``validator="default"`` uses :func:`default_validator` unless the config says
-    ``validate: false``; ``defaults`` (else the notebook's parameters cell) fill unset params.
+    ``validate: false``; ``defaults`` (else :func:`train_defaults`, and the config's notebook
+    must exist) fill unset params.
     """
     where = _where(config)
     blocks = _blocks(config)
     if defaults is None:
         nb = config.get("notebook")
         root = Path(config.get("_root") or Path.cwd())
-        defaults = {}
-        if nb:
-            nb_path = _resolve(root, nb)
-            if not nb_path.is_file():
-                raise SweepConfigError(f"{where}: notebook {nb} not found (under {root.name}/)")
-            defaults = notebook_defaults(nb_path)
+        if nb and not _resolve(root, nb).is_file():
+            raise SweepConfigError(f"{where}: notebook {nb} not found (under {root.name}/)")
+        defaults = train_defaults()
     base = {k: v for k, v in defaults.items() if k in IDENTITY_KEYS}
     if validator == "default":
         validator = default_validator() if config.get("validate", True) else None

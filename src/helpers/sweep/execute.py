@@ -182,8 +182,10 @@ def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
 
     ``run_spec`` keys: ``run_id``, ``params`` (identity), ``locations`` (papermill parameters,
     relative to ``cwd``), ``notebook``, ``notebook_out``, ``record``, ``cwd``, optional
-    ``options`` (papermill parameters outside the identity, e.g. ``save_model``) and
-    ``kernel_name``. Never raises for a failed run: it writes a failed record instead.
+    ``options`` (papermill parameters outside the identity, e.g. ``save_model``), ``defaults``
+    (identity parameters at their default, left out of ``params`` and the run id but told to
+    the notebook: :mod:`helpers.sweep.plan`) and ``kernel_name``. Never raises for a failed
+    run: it writes a failed record instead.
     """
     import jupytext
     import papermill as pm
@@ -207,8 +209,8 @@ def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
             pm.execute_notebook(
                 nb,
                 str(running),
-                parameters={**params, **run_spec.get("locations", {}),
-                            **run_spec.get("options", {})},
+                parameters={**run_spec.get("defaults", {}), **params,
+                            **run_spec.get("locations", {}), **run_spec.get("options", {})},
                 kernel_name=run_spec.get("kernel_name", KERNEL_NAME),
                 language="python",
                 cwd=run_spec["cwd"],

@@ -1,9 +1,12 @@
-"""The sweep loop: expand a config, skip finished runs, run the rest, write ``sweep.json`` (ch. 03).
+"""Step 3 of a sweep, and :func:`run_sweep`: plan, skip, drive (chapter 03).
+
+:func:`run_sweep` is three steps: :func:`~helpers.sweep.plan.plan_sweep` (the config → the
+planned runs with their ids, checked up front), :func:`~helpers.sweep.skip.skip_finished` (which
+runs already have a valid record and are skipped, why the others run) and :func:`drive_runs`
+(hand the runs to the executor, record the results, report progress).
 
 Each run executes the notebook into ``<output_dir>/notebooks/<run_id>.ipynb``; the notebook writes
-``<output_dir>/records/<run_id>.json``. A run whose record exists with status ``ok``, the same
-identity params and the same inputs (:class:`~helpers.sweep.inputs.InputCheck`) is skipped, so an
-interrupted sweep resumes where it stopped. A failing run gets a ``status: "failed"`` record
+``<output_dir>/records/<run_id>.json``. A failing run gets a ``status: "failed"`` record
 (error type, message, traceback) and the sweep goes on; the next sweep retries it. Runs go
 through any ``concurrent.futures.Executor``-like object (``submit(fn, spec)`` → a future with
 ``done()``/``result()``): see :mod:`helpers.sweep.executors`. With a detached executor (Dask) the
@@ -29,44 +32,15 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from helpers import config as hconfig
-from helpers.nbparams import UnknownParameterError, check_parameters
-from helpers.runs.provenance import git_diff_sha256, git_state
-from helpers.runs.records import (
-    failure_record,
-    provenance,
-    record_path,
-    run_id,
-    utc_now,
-    write_json_atomic,
-)
+from helpers.runs.records import failure_record, provenance, utc_now, write_json_atomic
 from helpers.sweep import locks
-from helpers.sweep.config import SweepConfigError, _rel, _resolve, _where, expand, load_config
-from helpers.sweep.execute import (
-    KERNEL_NAME,
-    _record_ok,
-    execute_run,
-    execute_run_detached,
-    store_detached,
-)
+from helpers.sweep.config import SweepConfigError, _rel
+from helpers.sweep.execute import execute_run, execute_run_detached, store_detached
 from helpers.sweep.executors import SequentialExecutor, _wait_any
 from helpers.sweep.inputs import InputCheck, check_writable, folder_records, output_error
+from helpers.sweep.plan import SweepPlan, plan_sweep
 from helpers.sweep.progress import SweepSummary, _Eta, _fmt_s
-
-
-def _check_clean(nb_path: Path, *, allow_dirty: bool) -> str | None:
-    """Refuse a dirty checkout of the notebook's repository; with ``allow_dirty`` a note."""
-    commit, dirty = git_state(nb_path.parent)
-    if commit is None or not dirty:
-        return None  # clean, or no git checkout (e.g. a notebook in a temporary folder)
-    if not allow_dirty:
-        raise SweepConfigError(
-            f"the git checkout holding {nb_path.name} has uncommitted changes: records would "
-            "not say which code made them. Commit (or stash) them, or pass --allow-dirty "
-            "(each record then stores provenance.git_diff_sha256, a hash of the diff)"
-        )
-    return (f"warning: running from a dirty checkout (commit {commit[:10]}, diff sha256 "
-            f"{(git_diff_sha256(nb_path.parent) or '?')[:12]}); --allow-dirty")
+from helpers.sweep.skip import Todo, skip_finished
 
 
 def run_sweep(
@@ -96,95 +70,51 @@ def run_sweep(
     ``save_models`` passes ``save_model=True`` to the runs it starts (not to their identity):
     each keeps its trained model in the cache (:mod:`helpers.training.kept`).
     ``external_masks``: the external set's lesion masks (a location, like ``external_root``).
+    A parameter the config leaves out takes :class:`~helpers.training.params.TrainParams`'
+    default; the notebook must name every parameter a run passes it.
     """
     if max_runs is not None and max_runs < 0:
         raise SweepConfigError(f"max_runs={max_runs}: give 0 or more (runs to start)")
-    cfg = load_config(config) if isinstance(config, str | os.PathLike) else dict(config)
-    root_p = Path(root or cfg.get("_root") or Path.cwd()).resolve()
-    cfg.setdefault("_root", str(root_p))
-    name = str(cfg.get("name") or "sweep")
-    if not cfg.get("notebook"):
-        raise SweepConfigError(f"{_where(cfg)}: 'notebook' is missing (e.g. notebooks/03_train.py)")
-    nb_path = _resolve(root_p, cfg["notebook"])
-    out = (
-        _resolve(root_p, output_dir)
-        if output_dir
-        else _resolve(root_p, cfg["output_dir"])
-        if cfg.get("output_dir")
-        else hconfig.results_dir() / name
-    )
-    runs = expand(cfg, validator=validator)
-    dirty_note = _check_clean(nb_path, allow_dirty=allow_dirty or dry_run)
+    plan = plan_sweep(
+        config, root=root, output_dir=output_dir, data_root=data_root, weights_dir=weights_dir,
+        cache_dir=cache_dir, external_root=external_root, external_masks=external_masks,
+        validator=validator, allow_dirty=allow_dirty or dry_run, save_models=save_models)
+    say = _SweepLog(None if dry_run else plan.out / "logs" / "sweep.log", log)
+    if plan.dirty_note:
+        say(plan.dirty_note)
+    todo, summary = skip_finished(plan, say, only=only, max_runs=max_runs)
+    return drive_runs(plan, todo, summary, say, executor=executor, max_in_flight=max_in_flight,
+                      dry_run=dry_run)
 
-    locations: dict[str, str] = {"output_dir": _rel(out, root_p)}
-    for key, explicit, env in (
-        ("data_root", data_root, hconfig.ENV_DATA_DIR),
-        ("weights_dir", weights_dir, hconfig.ENV_WEIGHTS_DIR),
-        ("cache_dir", cache_dir, hconfig.ENV_CACHE_DIR),
-        ("external_root", external_root, None),  # runs with external=<name> score it
-        ("external_masks", external_masks, None),  # ... and its images cropped to the lesion
-    ):
-        value = explicit or (os.environ.get(env, "").strip() if env else None) or None
-        if value:
-            locations[key] = _rel(Path(value).expanduser().resolve(), root_p)
-    if "external_root" not in locations and any(p.get("external") for p in runs):
-        raise SweepConfigError(f"{_where(cfg)}: runs set external=<name>: pass the folder to "
-                               "score with --external-root PATH")
-    if "external_masks" in locations and "external_root" not in locations:
-        raise SweepConfigError("--external-masks belongs to an external set: pass its folder "
-                               "with --external-root PATH too")
-    options = {"save_model": True} if save_models else {}
-    # papermill injects any name it is given: refuse one the notebook does not define
-    used = {k for params in runs for k in params} | set(locations) | set(options)
-    try:
-        check_parameters(used, nb_path, f"{_where(cfg)} (notebook {_rel(nb_path, root_p)})")
-    except UnknownParameterError as exc:
-        raise SweepConfigError(str(exc)) from exc
 
-    say = _SweepLog(None if dry_run else out / "logs" / "sweep.log", log)
-    if dirty_note:
-        say(dirty_note)
-    started_at = utc_now()
-    summary = SweepSummary(name=name, output_dir=out)
-    check = InputCheck(*(
-        (_resolve(root_p, locations[k]) if k in locations else None)
-        for k in ("data_root", "weights_dir", "cache_dir", "external_root", "external_masks")))
-    base = {"locations": locations, "options": options, "notebook": str(nb_path),
-            "cwd": str(root_p), "kernel_name": KERNEL_NAME}
-    todo = _plan(runs, out, base, check, summary, say, only=only, max_runs=max_runs)
-    say(
-        f"sweep {name}: {len(runs)} runs, {summary.count('skipped')} already done, "
-        f"{len(todo)} to run, {summary.count('not_run')} filtered out -> {_rel(out, root_p)}"
-    )
+def drive_runs(plan: SweepPlan, todo: Todo, summary: SweepSummary, say: _SweepLog, *,
+               executor: Any = None, max_in_flight: int | None = None,
+               dry_run: bool = False) -> SweepSummary:
+    """Run ``todo`` through ``executor`` (default: one at a time here), record, report (ch. 03).
+
+    ``dry_run`` lists the runs and checks their input folders instead. ``sweep.json`` is
+    written when the runs end, whatever happens, and when nothing needed running if the folder
+    takes files; the executor is shut down when this function made it.
+    """
     executor_given = executor
     executor = SequentialExecutor() if executor is None else executor
     limit = max_in_flight or getattr(executor, "_max_workers", None) or max(1, len(todo))
     eta = _Eta(int(limit))
     if todo:  # the finished runs of each size in the folder time the estimate
-        eta.add_records(folder_records(out))
+        eta.add_records(folder_records(plan.out))
     if dry_run:
-        return _dry_run(todo, check, eta, summary, say)
+        return _dry_run(todo, plan.check, eta, summary, say)
 
     def write_summary() -> None:
-        _write_sweep_json(out, cfg, root_p, started_at, summary)
+        _write_sweep_json(plan.out, plan.cfg, plan.root, plan.started_at, summary)
 
     if not todo:  # nothing to run: nothing needs writing (a read-only folder is fine)
-        _finish_idle(out, say, write_summary)
+        _finish_idle(plan.out, say, write_summary)
     else:
-        problems = check.problems([spec["params"] for spec, _row in todo], data=False)
-        if problems:
-            raise SweepConfigError("an input folder of the runs is not usable:\n  "
-                                   + "\n  ".join(problems))
-        for note in check.notes:
-            say(f"note: {note}")
-        check_writable(out, len(todo))
-        try:
-            say.open()
-        except OSError as exc:
-            raise output_error(out, exc, len(todo)) from exc
+        _prepare_output(plan, todo, say)
         t_start = time.perf_counter()
         try:
-            _Runs(todo, executor, out, say, eta, limit).run(nb_path)
+            _Runs(todo, executor, plan.out, say, eta, limit).run(plan.notebook)
         finally:
             for row in summary.runs:
                 if row["status"] in {"planned", "running"}:
@@ -194,11 +124,26 @@ def run_sweep(
                 executor.shutdown()
             write_summary()
     say(
-        f"sweep {name} done in {_fmt_s(summary.wall_s)}: {summary.count('ok')} ok, "
+        f"sweep {summary.name} done in {_fmt_s(summary.wall_s)}: {summary.count('ok')} ok, "
         f"{summary.count('failed')} failed, {summary.count('skipped')} skipped, "
         f"{summary.count('not_run')} not run"
     )
     return summary
+
+
+def _prepare_output(plan: SweepPlan, todo: Todo, say: _SweepLog) -> None:
+    """Before the first run: its input folders are usable, the results folder takes files."""
+    problems = plan.check.problems([spec["params"] for spec, _row in todo], data=False)
+    if problems:
+        raise SweepConfigError("an input folder of the runs is not usable:\n  "
+                               + "\n  ".join(problems))
+    for note in plan.check.notes:
+        say(f"note: {note}")
+    check_writable(plan.out, len(todo))
+    try:
+        say.open()
+    except OSError as exc:
+        raise output_error(plan.out, exc, len(todo)) from exc
 
 
 class _SweepLog:
@@ -236,43 +181,7 @@ class _SweepLog:
         self.held, self.is_open = [], True
 
 
-def _plan(runs: list[dict[str, Any]], out: Path, base: Mapping[str, Any], check: InputCheck,
-          summary: SweepSummary, say: _SweepLog, *, only: str | None, max_runs: int | None,
-          ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """The (spec, summary row) of every run to do; the others get their row's status."""
-    todo: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for params in runs:
-        rid = run_id(params)
-        rec_path = record_path(out, rid)
-        row: dict[str, Any] = {"run_id": rid, "status": "planned", "wall_s": None}
-        summary.runs.append(row)
-        done = _record_ok(rec_path, params)
-        why = check.changed(params, done) if done is not None else None
-        if why is not None:
-            say(f"  {rid}: {why}")
-            if not why.endswith("; kept"):
-                done = None
-        if done is not None:
-            row["status"] = "skipped"
-            timing = done.get("timing")
-            row["wall_s"] = timing.get("wall_s") if isinstance(timing, dict) else None
-            continue
-        if (only and only not in rid) or (max_runs is not None and len(todo) >= max_runs):
-            row["status"] = "not_run"
-            continue
-        holder = locks.read_lock(locks.lock_path(out, rid))
-        if holder is not None and not (holder and locks.is_stale(holder)):
-            row["status"] = "not_run"
-            row["note"] = "running elsewhere"
-            say(f"  {rid}: running elsewhere ({locks.describe(holder)}); not run here")
-            continue
-        spec = {"run_id": rid, "params": params, **base,
-                "notebook_out": str(out / "notebooks" / f"{rid}.ipynb"), "record": str(rec_path)}
-        todo.append((spec, row))
-    return todo
-
-
-def _dry_run(todo: list[tuple[dict[str, Any], dict[str, Any]]], check: InputCheck, eta: _Eta,
+def _dry_run(todo: Todo, check: InputCheck, eta: _Eta,
              summary: SweepSummary, say: _SweepLog) -> SweepSummary:
     """List the runs, estimate their time and check every input folder they would read."""
     for spec, _row in todo:
@@ -323,8 +232,8 @@ class _Runs:
     cannot take an innocent run with it.
     """
 
-    def __init__(self, todo: list[tuple[dict[str, Any], dict[str, Any]]], executor: Any,
-                 out: Path, say: _SweepLog, eta: _Eta, limit: int) -> None:
+    def __init__(self, todo: Todo, executor: Any, out: Path, say: _SweepLog, eta: _Eta,
+                 limit: int) -> None:
         self.executor, self.out, self.say, self.eta, self.limit = executor, out, say, eta, limit
         self.detached = bool(getattr(executor, "detached", False))
         self.retryable = tuple(getattr(executor, "retryable", ()))

@@ -7,9 +7,10 @@ validation loss (factor 0.2, patience 5). The paper states no epoch count: we de
 5 epochs, and keeps the full sweep affordable on a CPU. Optional ``early_stopping`` (on
 ``val_loss``, ``restore_best_weights=True``) is a documented deviation, off by default.
 
-:class:`TrainParams` holds the one set of defaults: the ``parameters`` cell of
-``notebooks/03_train.py`` repeats them literally (``tests/test_training_params.py`` checks it),
-and a sweep fills every parameter its config leaves out from that cell.
+:class:`TrainParams` holds the one set of defaults (:func:`default_params`): a sweep fills every
+parameter its config leaves out from it (:func:`helpers.sweep.config.train_defaults`), and the
+``parameters`` cell of ``notebooks/03_train.py``, which papermill needs, repeats them literally
+(``tests/test_training_params.py`` fails when the two differ).
 
 Part II (chest X-rays) adds, each off by default so that every earlier run keeps its id
 (:data:`helpers.runs.records.OMITTED_AT_DEFAULT`): training-split augmentation (``aug_rotation``
@@ -124,6 +125,15 @@ class TrainParams:
         return canonical_params(dataclasses.asdict(self))
 
 
+def default_params() -> dict[str, Any]:
+    """``{name: default}`` of every :class:`TrainParams` field, in field order (training chapter).
+
+    The one source of a run's defaults: the sweep (:mod:`helpers.sweep.config`) and
+    :func:`validate_params` fill an unset parameter from here.
+    """
+    return dataclasses.asdict(TrainParams())
+
+
 _LOCATIONS = ("data_root", "weights_dir", "cache_dir", "output_dir", "external_root",
               "external_masks")
 
@@ -159,7 +169,7 @@ def validate_params(raw: dict[str, Any] | TrainParams) -> TrainParams:
     if unknown:
         hints = "".join(f"; {u!r}{suggest(u, names)}" for u in unknown if suggest(u, names))
         raise ValueError(f"unknown parameter(s) {unknown}{hints}; allowed: {names}")
-    p = dataclasses.asdict(TrainParams())
+    p = default_params()
     p.update(raw)
     from helpers.data.resize import GEOMETRIES, RESAMPLES  # here: helpers.data is slow to import
 
