@@ -145,3 +145,52 @@ def test_chapter_claims_read_qualified_names_and_name_a_missing_chapter(tmp_path
     glued = claims.read_chapters_glue(tmp_path, ["04_x"])
     assert glued == {"04_x::a": 0.7}
     assert "'05_y::b' missing" in claims.check(glued, some)[0]
+
+
+# Chapters 05-08, the X-ray discussion, and the discussion where it reads chapter 05
+CHAPTERS = ROOT / "book" / "chapters"
+
+
+@pytest.fixture(scope="module")
+def pages_glued() -> dict:
+    pages = claims.CHAPTER_CLAIMS.values()
+    return claims.read_chapters_glue(CHAPTERS, claims.claim_chapters(c for page in pages for c in page))
+
+
+@pytest.mark.parametrize("page", sorted(claims.CHAPTER_CLAIMS))
+def test_every_chapter_claim_holds_on_the_executed_chapters(pages_glued: dict, page: str) -> None:
+    failures = claims.check(pages_glued, claims.CHAPTER_CLAIMS[page])
+    assert not failures, "\n".join(failures)
+
+
+def test_chapter_claims_cover_every_page_and_read_their_own_chapter() -> None:
+    """One list per page of the issue (chapters 05-08, the X-ray discussion); a chapter's list
+    claims that chapter's glue, and every list reads qualified names."""
+    pages = {"05_precision_parity", "06_deployment", "07_pneumonia_mobilenetv2",
+             "08_findings_resolution", "discussion_xray"}  # fmt: skip
+    assert pages <= set(claims.CHAPTER_CLAIMS), pages - set(claims.CHAPTER_CLAIMS)
+    for page, some in claims.CHAPTER_CLAIMS.items():
+        assert some, page
+        assert all("::" in left for _, left, _, _ in some), page
+        if (CHAPTERS / f"{page}.ipynb").is_file():
+            assert all(left.startswith(f"{page}::") for _, left, _, _ in some), page
+        texts = [text for text, *_ in some]
+        assert len(texts) == len(set(texts)), page
+
+
+def test_the_x_ray_discussion_cites_glue_that_its_claims_can_read(pages_glued: dict) -> None:
+    text = (ROOT / "book" / "discussion_xray.md").read_text()
+    cited = {f"{chapter}::{name}" for chapter, name in CITED.findall(text)}
+    claimed = claims.claim_chapters(claims.CHAPTER_CLAIMS["discussion_xray"])
+    missing = sorted(n for n in cited if n.split("::")[0] in claimed and n not in pages_glued)
+    assert cited and not missing, missing
+
+
+def test_read_glue_returns_markdown_glue_as_its_text(tmp_path: Path) -> None:
+    prefix = "application/papermill.record/"
+    out = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "m", "mime_prefix": prefix}},
+           "data": {f"{prefix}text/markdown": "ResNet50",
+                    f"{prefix}text/plain": "<IPython.core.display.Markdown object>"}}  # fmt: skip
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"cells": [{"outputs": [out]}]}))
+    assert claims.read_glue(path) == {"m": "ResNet50"}

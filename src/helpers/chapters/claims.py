@@ -1,11 +1,14 @@
-"""The discussion's and the intro's claims as checks on the glued numbers of executed chapters.
+"""The book's prose claims as checks on the glued numbers of executed chapters.
 
 Job: read the values that chapter 04 glued (:func:`read_glue`) and re-check the direction of
 every claim the discussion page (``book/discussion.md``) makes from them (:data:`CLAIMS`,
 :func:`check`); likewise the findings that open the landing page (``book/intro.md``), which
 quote chapters 04, 06, 07 and 08 (:data:`INTRO_CLAIMS`, names ``<chapter>::<name>`` read by
-:func:`read_chapters_glue`). ``tests/test_claims.py`` runs the checks on the committed executed
-chapters, so a claim whose evidence flips when a chapter is re-executed on new records fails CI.
+:func:`read_chapters_glue`), and the prose of chapters 05-08, of ``book/discussion_xray.md``
+and of the discussion where it reads chapter 05 (:data:`CHAPTER_CLAIMS`, one list per page).
+``tests/test_claims.py`` runs the checks on the committed executed chapters, so a claim whose
+evidence flips when a chapter is re-executed on new records fails CI;
+``tests/test_claims_mutation.py`` shows that every claim can fail.
 
 A claim is ``(text, left, op, right)``: ``left`` is a glue name, ``right`` a glue name or a
 constant, ``op`` one of :data:`OPS`. Comparisons between configurations are claimed through the
@@ -22,7 +25,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from helpers.paper_reference import TABLE_I
+from helpers.paper_reference import CLAIMED_LATENCY_MS, TABLE_I
+from helpers.stats.equivalence import MARGIN_AUC
 
 ALPHA = 0.05
 
@@ -47,6 +51,12 @@ CLAIMS: list[Claim] = [
     ("frozen: MobileNet native 128 px below best", "or_res_frozen_mobilenet_native_128_256_p_adj", "<", ALPHA),
     ("frozen: MobileNet [0,1] 224 ~ 256 px", "or_res_frozen_mobilenet_unit_224_256_p_adj", ">=", ALPHA),
     ("frozen: MobileNet native 224 ~ 256 px", "or_res_frozen_mobilenet_native_224_256_p_adj", ">=", ALPHA),
+    # "climbs from 0.638 at 64 px to 0.744 at 128 px and 0.774 at 224 px"; native: "the same shape"
+    *[(f"frozen: MobileNet {label} seed-averaged AUC climbs from {lo} to {hi} px",
+       f"frozen_mobilenet_{prep}_auc_{lo}", "<", f"frozen_mobilenet_{prep}_auc_{hi}")
+      for prep, label in (("unit", "[0,1]"), ("native", "native")) for lo, hi in ((64, 128), (128, 224))],
+    ("frozen: MobileNet native 128 px below its best size", "frozen_mobilenet_native_auc_128", "<",
+     "frozen_mobilenet_native_best_auc"),
     # the paper's regime, every size run: a plateau from 128 px, not a peak at it
     ("full: sweet spot not supported ([0,1])", "sweet_full_unit_verdict", "==", "not supported"),
     ("full: sweet spot not supported (native)", "sweet_full_native_verdict", "==", "not supported"),
@@ -109,6 +119,13 @@ CLAIMS: list[Claim] = [
     # Fit: MobileNet memorises at 64 px; ResNet50 often does not pass the constant answer
     ("full MobileNet [0,1] 64 px fits its training set", "fit_full_mobilenet_unit_64_train_acc_last", ">", 0.95),
     ("full ResNet50 [0,1] 64 px: not all seeds beyond majority", "fit_full_resnet50_unit_64_n_beyond", "<", "fit_full_resnet50_unit_64_n_seeds"),
+    ("full ResNet50 native 64 px: not all seeds beyond majority", "fit_full_resnet50_native_64_n_beyond", "<", "fit_full_resnet50_native_64_n_seeds"),
+    ("full MobileNet native 64 px fits its training set", "fit_full_mobilenet_native_64_train_acc_last", ">", 0.95),
+    ("full MobileNet [0,1] 64 px: validation loss climbs after its minimum", "fit_full_mobilenet_unit_64_val_loss_last", ">", "fit_full_mobilenet_unit_64_val_loss_min"),
+    # "in bf16 none of the 64 px runs gets past the majority share while some float32 runs do"
+    *[(f"full ResNet50 {prep} 64 px bf16: no run beyond majority", f"fit_full_resnet50_{prep}_bf16_64_n_beyond", "==", 0)
+      for prep in ("unit", "native")],
+    ("full ResNet50 [0,1] 64 px float32: some run beyond majority", "fit_full_resnet50_unit_64_n_beyond", ">", 0),
 ]  # fmt: skip
 
 
@@ -123,6 +140,7 @@ INTRO_CLAIMS: list[Claim] = [
     ("intro: frozen 128 px lower than 256 px", _R4 + "or_res_frozen_mobilenet_unit_128_256_p_adj", "<", ALPHA),
     ("intro: frozen 128 px seed mean below 256 px's", _R4 + "fig_auc_frozen_mobilenet_unit_128", "<", _R4 + "fig_auc_frozen_mobilenet_unit_256"),
     ("intro: frozen 224 ~ 256 px", _R4 + "or_res_frozen_mobilenet_unit_224_256_p_adj", ">=", ALPHA),
+    ("intro: frozen 224 ~ 256 px not shown equivalent (inconclusive)", _R4 + "or_res_frozen_mobilenet_unit_224_256_verdict", "==", "inconclusive"),
     # 2. fine-tuned: flat from 128 px, best at the 256 px it quotes; fine-tuning lifts 64 px
     ("intro: full verdict not supported", _R4 + "sweet_full_unit_verdict", "==", "not supported"),
     ("intro: full best size is the 256 px it quotes", _R4 + "sweet_full_unit_best_res", "==", 256),
@@ -173,6 +191,123 @@ INTRO_CLAIMS: list[Claim] = [
 ]  # fmt: skip
 
 
+# The prose of chapters 05-08 and of the X-ray discussion (``book/discussion_xray.md``), one
+# claim per empirical statement a page makes from glued numbers (an ordering, a count, a
+# threshold, a verdict word, the side of 0.05 a p lies on); a number the prose only quotes is not
+# claimed, nor is a sentence that is generic over what has run. Keyed by page: a chapter's key is
+# its notebook's name, and the key "discussion" holds the claims ``book/discussion.md`` makes
+# from chapters other than 04 (its chapter-04 claims are :data:`CLAIMS`). Names are
+# ``<chapter>::<glue name>`` (:func:`read_chapters_glue`).
+_P5, _D6 = "05_precision_parity::", "06_deployment::"
+CHAPTER_CLAIMS: dict[str, list[Claim]] = {
+    "05_precision_parity": [
+        # the design: MobileNet 128 px and ResNet50 64 px, both preprocessings, seeds 0-2
+        ("05: four parity cells (2 configurations x 2 preprocessings)", _P5 + "parity_n_cells", "==", 4),
+        ("05: twelve paired runs (4 cells x seeds 0-2)", _P5 + "parity_n_pairs", "==", 12),
+        ("05: ResNet50's gate is 2 preprocessings x 3 seeds", _P5 + "parity_gate_n", "==", 6),
+        # "bf16 trained ResNet50 1.28-1.44 times as fast ... but MobileNet only 0.75-1.01 times"
+        ("05: bf16 trains ResNet50 faster than float32", _P5 + "bf16_train_min_resnet50", ">", 1),
+        ("05: MobileNet gains less from bf16 than ResNet50 ('only')", _P5 + "bf16_train_max_mobilenet", "<", _P5 + "bf16_train_min_resnet50"),
+        ("05: MobileNet has no speed to gain from bf16 (within 10 %)", _P5 + "bf16_train_max_mobilenet", "<", 1.1),
+        # "ResNet50's [cells ran] in bf16 because its own parity cells ... hold by the rule above"
+        *[(f"05: parity holds for ResNet50 64 px {prep} (the bf16 gate)", f"{_P5}par_resnet50_64_{prep}_verdict", "==", "holds")
+          for prep in ("unit", "native")],
+        # "That gate is the declared rule's, not an equivalence"
+        *[(f"05: ResNet50 64 px {prep} is not shown equivalent", f"{_P5}par_resnet50_64_{prep}_eq_verdict", "!=", "equivalent")
+          for prep in ("unit", "native")],
+        ("05: ResNet50 64 px [0,1] interval reaches beyond the margin (effect not excluded)", _P5 + "par_resnet50_64_unit_eq_lo", "<", -MARGIN_AUC),
+        # the CPU without bf16 instructions
+        ("05: the emulating CPU has no bf16 instructions", _P5 + "emu_cpu_bf16", "==", 0.0),
+        ("05: emulated bf16 trains slower than float32", _P5 + "emu_train_ratio", "<", 1),
+        ("05: an emulated bf16 run takes longer than a float32 one", _P5 + "emu_run_h_bf16", ">", _P5 + "emu_run_h_fp32"),
+        # section 4: the same run on two machines
+        ("05: the largest CPU/GPU twin difference exceeds the seed SD", _P5 + "twin_worst_in_sd", ">", 1),
+        ("05: swapping in the GPU draws changes the ResNet50 [0,1] parity verdict", _P5 + "twindraw_resnet50_64_unit_verdict", "!=", _P5 + "par_resnet50_64_unit_verdict"),
+    ],
+    "06_deployment": [
+        ("06: re-training reproduced the run records' models", _D6 + "retrain_max_dp", "<", 1e-3),
+        ("06: eight frozen models (2 networks x 4 sizes, seed 0)", _D6 + "n_configs", "==", 8),
+        ("06: one int8 file per frozen model", _D6 + "int8_n", "==", _D6 + "n_configs"),
+        ("06: four formats per model", _D6 + "n_records", "==", 32),
+        ("06: full int8 smaller than float32", _D6 + "int8_shrink", ">", 1),
+        ("06: float32 file reproduces Keras within rounding", _D6 + "float32_max_dp", "<", 1e-4),
+        ("06: float16 moves probabilities more than float32", _D6 + "float16_max_dp", ">", _D6 + "float32_max_dp"),
+        ("06: full int8 faster than float32", _D6 + "int8_speedup_min", ">", 1),
+        ("06: dynamic-range int8 slower than float32 for MobileNet", _D6 + "dyn_over_float_mobilenet", ">", 1),
+        ("06: dynamic-range int8 costs MobileNet more than ResNet50", _D6 + "dyn_over_float_resnet50", "<", _D6 + "dyn_over_float_mobilenet"),
+        # section 7: train at one size, test at another
+        ("06: MobileNet has all four mismatch rows", _D6 + "mm_rows_mobilenet", "==", 4),
+        ("06: testing smaller hurts more than testing larger", _D6 + "mm_down_mean", "<", _D6 + "mm_up_mean"),
+        ("06: testing larger still costs AUC on average", _D6 + "mm_up_mean", "<", 0),
+        ("06: no larger test size detectably better (no Touvron gain)", _D6 + "mm_up_n_better", "==", 0),
+        ("06: MobileNet 224 -> 256 px step not detectable", _D6 + "mm_224_256_p", ">=", ALPHA),
+        ("06: MobileNet 256 -> 224 px step not detectable", _D6 + "mm_256_224_p", ">=", ALPHA),
+        # section 8: saturation of the int8 sigmoid
+        ("06: most Kilaru test images are saturated", _D6 + "sat_share_min", ">", 0.5),
+        ("06: the int8 grid alone lowers the Kilaru AUC", _D6 + "sat_auc_grid_max", "<", _D6 + "sat_auc_f32_min"),
+        ("06: the int8 files lose more than the grid alone", _D6 + "sat_auc_int8_max", "<", _D6 + "sat_auc_grid_min"),
+        ("06: the logit-out int8 files keep more than the int8 files", _D6 + "sat_auc_logit_min", ">", _D6 + "sat_auc_int8_max"),
+        ("06: the logit-out int8 files keep more than the grid allows", _D6 + "sat_auc_logit_min", ">", _D6 + "sat_auc_grid_max"),
+        ("06: the frozen models are less saturated than Kilaru's", _D6 + "sat_frozen_max", "<", _D6 + "sat_share_min"),
+        ("06: the grid explains little of the frozen int8 loss", _D6 + "sat_frozen_grid_cost_max", "<", _D6 + "int8_max_abs_delta"),
+        # section 9: the model to ship answers under the paper's 50 ms
+        ("06: the model to ship is under 50 ms", _D6 + "rec_ms", "<", CLAIMED_LATENCY_MS),
+    ],
+    "07_pneumonia_mobilenetv2": [
+        ("07: the official test set less duplicates (< 624)", _K7 + "k_n_test", "<", 624),
+        ("07: validation accuracy above test accuracy (not the same population)", _K7 + "k_val_acc", ">", _K7 + "k_test_acc"),
+        ("07: the training split is mostly pneumonia", _K7 + "k_prev_train", ">", 50),
+        ("07: the one-unit-head model is below the paper's 14 MB", _K7 + "k_size_mb", "<", 14),
+        ("07: ResNet50 well short of 200 MB", _K7 + "k_size_resnet_mb", "<", 200),
+        ("07: MobileNetV2 at least 60 % faster than ResNet50", _K7 + "k_faster_resnet", ">=", 60),
+        ("07: MobileNetV2 at least 60 % faster than DenseNet121", _K7 + "k_faster_densenet", ">=", 60),
+    ],
+    "08_findings_resolution": [
+        ("08: only the cheapest full-regime cells ran (none at 224 px)", _R8 + "fr_full_n_224", "==", 0),
+        ("08: frozen MobileNetV2, bacterial vs viral does not detectably lose more", _R8 + "fr_verdict_mobilenetv2_frozen", "==", "does not detectably lose more"),
+        ("08: frozen MobileNetV2 ratio difference not detectable", _R8 + "fr_d_p_mobilenetv2_frozen", ">=", ALPHA),
+        ("08: both findings ran fully fine-tuned at 64 and 128 px", _R8 + "fr_d128_seeds_full", ">=", 1),
+        ("08: full 64/128 px, the subtler finding loses less", _R8 + "fr_d128_verdict_full", "==", "loses less"),
+        ("08: full 64/128 px, bacterial vs viral keeps more", _R8 + "fr_r128_bacterial_vs_viral_full", ">", _R8 + "fr_r128_pneumonia_full"),
+        ("08: full 64/128 px difference detectable", _R8 + "fr_d128_p_full", "<", ALPHA),
+        ("08: frozen 64/128 px, no detectable difference", _R8 + "fr_d128_verdict_frozen", "==", "does not detectably lose more or less"),
+        ("08: frozen 64/128 px difference not detectable", _R8 + "fr_d128_p_frozen", ">=", ALPHA),
+        ("08: the full regime is incomplete", _R8 + "fr_todo_full", ">", 0),
+        ("08: MobileNetV2 trains slower at the larger size", _R8 + "fr_cost_large_ips", "<", _R8 + "fr_cost_small_ips"),
+    ],
+    "discussion_xray": [
+        ("xray: validation accuracy reproduces Kilaru's 91.2 %", _K7 + "k_val_acc", ">=", 91.2),
+        ("xray: validation AUC reproduces Kilaru's 0.947", _K7 + "k_val_auc", ">=", 0.947),
+        ("xray: model below the paper's 14 MB", _K7 + "k_size_mb", "<", 14),
+        ("xray: '60 % faster' conservative against ResNet50", _K7 + "k_faster_resnet", ">=", 60),
+        ("xray: '60 % faster' conservative against DenseNet121", _K7 + "k_faster_densenet", ">=", 60),
+        ("xray: full fine-tuning has run at the smaller sizes only", _R8 + "fr_full_n_224", "==", 0),
+        ("xray: frozen, the subtler finding does not detectably lose more", _R8 + "fr_verdict_mobilenetv2_frozen", "==", "does not detectably lose more"),
+        ("xray: frozen ratio difference not detectable", _R8 + "fr_d_p_mobilenetv2_frozen", ">=", ALPHA),
+        ("xray: full 64/128 px, the subtler finding loses less", _R8 + "fr_d128_verdict_full", "==", "loses less"),
+        ("xray: full 64/128 px, bacterial vs viral keeps more", _R8 + "fr_r128_bacterial_vs_viral_full", ">", _R8 + "fr_r128_pneumonia_full"),
+        ("xray: full 64/128 px difference detectable", _R8 + "fr_d128_p_full", "<", ALPHA),
+        ("xray: melanoma loses more than pneumonia (negative z)", _R8 + "fr_skin_vs_chest_z", "<", 0),
+        ("xray: melanoma vs pneumonia detectable", _R8 + "fr_skin_vs_chest_p", "<", ALPHA),
+        ("xray: Part I, full fine-tuning lifts skin at 64 px", _R4 + "or_regime_mobilenet_unit_64_p_adj", "<", ALPHA),
+        ("xray: Part I, full 64 px seed-mean AUC above frozen", _R4 + "or_regime_mobilenet_unit_64_auc_b", ">", _R4 + "or_regime_mobilenet_unit_64_auc_a"),
+        *[(f"xray: frozen early-layer lung share below uniform at {px} px", f"{_K7}gc_early_lung_{px}", "<", _K7 + "gc_lung_area")
+          for px in (224, 32)],
+        ("xray: frozen early-layer corner share above uniform at 224 px", _K7 + "gc_early_corner_224", ">", _K7 + "gc_corner_area"),
+        ("xray: fine-tuning moves mass towards the lungs", _K7 + "gc_ft_lung", ">", _K7 + "gc_last_lung_224"),
+        ("xray: fine-tuning moves no mass out of the corners", _K7 + "gc_ft_corner", ">=", _K7 + "gc_last_corner_224"),
+        ("xray: seeds spread wider than the lung gain (lowest seed below frozen)", _K7 + "gc_ft_lung_min", "<", _K7 + "gc_last_lung_224"),
+        ("xray: the Kilaru protocol is complete for three seeds", _K7 + "k_n_seeds", "==", 3),
+        ("xray: the Kilaru numbers are the paper's protocol", _K7 + "k_regime", "==", "paper's protocol (top 30 layers)"),
+    ],
+    "discussion": [
+        *[(f"discussion: bf16 parity holds for ResNet50 64 px {prep}", f"{_P5}par_resnet50_64_{prep}_verdict", "==", "holds")
+          for prep in ("unit", "native")],
+        ("discussion: with the GPU draws, parity for ResNet50 [0,1] does not hold", _P5 + "twindraw_resnet50_64_unit_verdict", "==", "does not hold"),
+    ],
+}  # fmt: skip
+
+
 def read_chapters_glue(folder: str | os.PathLike[str], chapters: Iterable[str]) -> dict[str, Any]:
     """``{"<chapter>::<name>": value}`` for the executed ``<folder>/<chapter>.ipynb`` (the intro).
 
@@ -211,7 +346,8 @@ def read_glue(path: str | os.PathLike[str]) -> dict[str, Any]:
                 continue
             data = output.get("data", {})
             prefix = meta.get("mime_prefix", "application/papermill.record/")
-            text = data.get(f"{prefix}text/plain", data.get(f"{prefix}text/markdown"))
+            # a Markdown object's text/plain is its repr ("<IPython.core.display.Markdown ...>")
+            text = data.get(f"{prefix}text/markdown", data.get(f"{prefix}text/plain"))
             out[meta["name"]] = _parse("".join(text) if isinstance(text, list) else text)
     return out
 
