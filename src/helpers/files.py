@@ -116,7 +116,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bo
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Strict-JSON copy of ``obj``: NaN/inf → None, NumPy → Python, Path → str (chapter 03)."""
+    """Strict-JSON copy of ``obj``: NaN/inf → None, NumPy → Python, Path → str (training chapter)."""
     if obj is None or isinstance(obj, bool | str | int):
         return obj
     if isinstance(obj, float):
@@ -152,7 +152,7 @@ def atomic_write_json(
     sort_keys: bool = False,
     durable: bool = True,
 ) -> Path:
-    """Write ``obj`` as strict JSON (UTF-8, final newline) with :func:`atomic_write` (chapter 03).
+    """Write ``obj`` as strict JSON (UTF-8, final newline) with :func:`atomic_write` (training chapter).
 
     The text is made before the file is touched, so an object that cannot be stored leaves
     nothing behind.
@@ -205,7 +205,7 @@ def file_key(path: str | os.PathLike[str]) -> tuple[str, int, int]:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """sha256 hex digest of a file, memoised per :func:`file_key` in this process (chapter 03)."""
+    """sha256 hex digest of a file, memoised per :func:`file_key` in this process (training chapter)."""
     key = file_key(path)
     if key not in _SHA_MEMO:
         _SHA_MEMO[key] = hash_file(key[0], "sha256")
@@ -216,7 +216,7 @@ def replace_marked_block(path: str | os.PathLike[str], name: str, text: str) -> 
     """Replace what lies between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``path``.
 
     The README's generated benchmark tables (``scripts/benchmark.py``,
-    ``scripts/deploy_sweep.py``: README, chapters 05 and 06) are written this way, atomically.
+    ``scripts/deploy_sweep.py``: README, the bf16-parity and deployment chapters) are written this way, atomically.
     A missing or misordered marker is an error naming the file and the marker to add.
     """
     path = Path(path)

@@ -1,4 +1,4 @@
-"""The parameters a notebook declares, and refusing papermill parameters it does not (ch. 03).
+"""The parameters a notebook declares, and refusing papermill parameters it does not (training chapter).
 
 papermill injects every parameter it is given as a new cell after the notebook's cell tagged
 ``parameters``, whether or not the notebook uses that name: ``resoluton=64`` would silently
@@ -8,7 +8,7 @@ train at the default resolution. The sweep (:func:`helpers.sweep.run_sweep`) and
 error names the typo and the closest valid name. Inside a notebook run by plain papermill,
 :func:`check_injected` does the same check on the kernel's globals: the notebook takes a
 :func:`globals_snapshot` right before its ``parameters`` cell and calls :func:`check_injected`
-with its parameter names right after it (chapters 01 and 04;
+with its parameter names right after it (the data and results chapters;
 :func:`helpers.training.params.check_injected` is the training chapter's, whose names are the
 ``TrainParams`` fields). This module imports neither Keras nor papermill (jupytext parses the
 notebook).
@@ -83,7 +83,7 @@ def globals_snapshot(namespace: Mapping[str, Any]) -> dict[str, int]:
 
     With :func:`check_injected` right after the parameters cell, this is how a chapter run by
     plain papermill sees what was injected: every name the ``parameters`` cell or papermill's
-    ``injected-parameters`` cell binds is new or rebound in the kernel's globals (ch. 01, 04).
+    ``injected-parameters`` cell binds is new or rebound in the kernel's globals (the data chapter, 04).
     """
     return {k: id(v) for k, v in namespace.items() if not k.startswith("_")}
 

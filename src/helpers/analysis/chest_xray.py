@@ -1,4 +1,4 @@
-"""Run records → the tables of Part II (chest X-rays, chapters 07 and 08).
+"""Run records → the tables of Part II (chest X-rays, the pneumonia and findings chapters).
 
 Seeds are "readers" (:mod:`helpers.stats.mrmc`) wherever they were evaluated on the same images: the
 official Kermany test set is shared by every seed, so test AUCs get the Obuchowski–Rockette–
@@ -174,7 +174,7 @@ def ratio_test(recs: Iterable[Mapping[str, Any]], tasks: tuple[str, str], low: i
 def ratio_comparison(recs: Iterable[Mapping[str, Any]], findings: Mapping[str, str], low: int,
                      high: int, n_boot: int, regimes: Iterable[str] = ("frozen", "full"),
                      **params: Any) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
-    """Per regime: each finding's ``low``/``high`` px AUCs and ratio, and their difference (ch. 08).
+    """Per regime: each finding's ``low``/``high`` px AUCs and ratio, and their difference (findings chapter).
 
     ``findings`` maps task → label (its first two are compared, as in :func:`ratio_test`).
     Returns the table (regime, finding, seeds, both AUCs, ratio, SD; one row per cell that has
@@ -201,7 +201,7 @@ GRADCAM_COLUMNS = ["run", "seed", "layer", "map", "lung share", "corner share"]
 
 
 def gradcam_runs(gradcam: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per kept fine-tuned run and layer of ``gradcam.json``'s ``by_run`` (chapter 07).
+    """One row per kept fine-tuned run and layer of ``gradcam.json``'s ``by_run`` (pneumonia chapter).
 
     Columns: :data:`GRADCAM_COLUMNS` ("last" is the last feature map, "early" the stride-8
     layer). Empty (with those columns) when no run was mapped.
@@ -224,7 +224,7 @@ def mean_share(table: pd.DataFrame, layer: str, column: str) -> float:
 
 def gradcam_finetuned_values(table: pd.DataFrame) -> dict[str, float]:
     """Last-layer lung and corner shares of the fine-tuned runs: mean, min and max over the
-    seeds (glued by chapter 07 as ``gc_ft_*``; NaN when none was mapped)."""
+    seeds (glued by the pneumonia chapter as ``gc_ft_*``; NaN when none was mapped)."""
     last = table[table["layer"] == "last"]
     nan = float("nan")
     out: dict[str, float] = {"gc_ft_n": float(len(last))}

@@ -1,4 +1,4 @@
-"""Operating points and calibration per configuration: what a screening app would see (ch. 04).
+"""Operating points and calibration per configuration: what a screening app would see (results chapter).
 
 Job: (a) sensitivity and specificity at the paper's fixed 0.5 threshold and at thresholds chosen
 on the VALIDATION split (Youden, 90 % sensitivity) and applied to test, plus the test ROC's
@@ -46,7 +46,7 @@ def operating_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def calibration_table(df: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
-    """Brier and ECE (uniform and quantile bins) per configuration, mean over seeds (ch. 04).
+    """Brier and ECE (uniform and quantile bins) per configuration, mean over seeds (results chapter).
 
     ``*_ts`` columns: after temperature scaling with T fitted on each seed's validation split
     (``temperature``: mean T), applied to its test predictions; AUC is unchanged by it.
@@ -79,7 +79,7 @@ def _mean_prob(sub: pd.DataFrame) -> float:
 def best_cells(
     tests: pd.DataFrame, keep: Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
-    """Rows of a resolution-comparison table at each family's best input size (ch. 04)."""
+    """Rows of a resolution-comparison table at each family's best input size (results chapter)."""
     best = tests[tests["resolution"] == tests["best_resolution"]]
     for key, value in (keep or {}).items():
         best = best[best[key] == value]
@@ -89,7 +89,7 @@ def best_cells(
 def pooled_reliability(
     df: pd.DataFrame, where: Mapping[str, Any], n_bins: int = 10, strategy: str = "quantile"
 ) -> pd.DataFrame:
-    """Reliability table of one configuration, its seeds' test predictions pooled (ch. 04)."""
+    """Reliability table of one configuration, its seeds' test predictions pooled (results chapter)."""
     sub = df
     for key, value in where.items():
         sub = sub[sub[key] == value]

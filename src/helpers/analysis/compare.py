@@ -1,4 +1,4 @@
-"""Significance tests between runs and configurations: DeLong per run, paired DeLong tests (ch. 04).
+"""Significance tests between runs and configurations: DeLong per run, paired DeLong tests (results chapter).
 
 Job: AUC with its DeLong standard deviation for every run, and paired DeLong tests on the same
 test images (joined by image id) between input sizes (:func:`resolution_tests`) or between two
@@ -31,7 +31,7 @@ def _pred(row: pd.Series, split: str) -> dict[str, np.ndarray]:
 
 
 def delong_per_run(df: pd.DataFrame, split: str = "test", level: float = 0.95) -> pd.DataFrame:
-    """AUC ± DeLong SD (and CI) of every run from its stored predictions (chapter 04)."""
+    """AUC ± DeLong SD (and CI) of every run from its stored predictions (results chapter)."""
     rows = []
     keys = config_columns(df)
     for _, run in df.iterrows():
@@ -63,7 +63,7 @@ def delong_per_run(df: pd.DataFrame, split: str = "test", level: float = 0.95) -
 def align_predictions(
     runs: pd.DataFrame, split: str = "test"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ids, labels, probs[run, image]) of several runs joined by image id; id sets must match (ch. 04)."""
+    """(ids, labels, probs[run, image]) of several runs joined by image id; id sets must match (results chapter)."""
     preds = [_pred(run, split) for _, run in runs.iterrows()]
     rids = runs["run_id"].tolist()
     ids = np.sort(preds[0]["ids"])
@@ -114,7 +114,7 @@ def _seed_summary(ps: list[float], alpha: float) -> dict[str, Any]:
 def resolution_tests(
     df: pd.DataFrame, split: str = "test", alpha: float = 0.05, select_on: str | None = None
 ) -> pd.DataFrame:
-    """Paired DeLong test of each resolution against the best one, per model × variant (ch. 04).
+    """Paired DeLong test of each resolution against the best one, per model × variant (results chapter).
 
     Uses the seed-averaged probabilities of every configuration (all on the same images, joined
     by id) and also reports per-seed p-values. The best resolution has the highest
@@ -179,7 +179,7 @@ def compare_variants(
     split: str = "test",
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Paired DeLong test of ``column == a`` vs ``column == b`` per model × resolution × rest (ch. 04).
+    """Paired DeLong test of ``column == a`` vs ``column == b`` per model × resolution × rest (results chapter).
 
     E.g. ``compare_variants(df, "preprocessing", "unit", "native")``: seed-averaged predictions of
     each side on the same test images, plus per-seed p-values and mean accuracies.
@@ -215,7 +215,7 @@ def compare_variants(
 def compare_if_run(
     df: pd.DataFrame, column: str, a: Any, b: Any, split: str = "test", alpha: float = 0.05
 ) -> pd.DataFrame:
-    """:func:`compare_variants`, or an empty table when no configuration ran both sides (ch. 04)."""
+    """:func:`compare_variants`, or an empty table when no configuration ran both sides (results chapter)."""
     if column not in df or not {a, b} <= set(df[column]):
         return pd.DataFrame()
     try:

@@ -125,7 +125,7 @@ SIGMOID_STEP = 1.0 / 256.0
 
 
 def int8_saturation(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Why full int8 can lose AUC on a confident model, from deployment records (ch. 06).
+    """Why full int8 can lose AUC on a confident model, from deployment records (deployment chapter).
 
     Per run with a float32 and an ``int8`` record: the share of test images whose float32-file
     probability lies within one int8 sigmoid step (1/256) of 0 or 1 (``saturated``); the

@@ -1,4 +1,4 @@
-"""Training diagnostics: per-epoch histories and how far each configuration fitted (chapter 04).
+"""Training diagnostics: per-epoch histories and how far each configuration fitted (results chapter).
 
 Job: the training histories of the run records in long form (loss and accuracy figures) and a
 per-configuration summary of the last epoch against the constant-answer baseline
@@ -17,7 +17,7 @@ from helpers.runs.frames import cell_groups, config_columns, record_location
 
 
 def history_long(df: pd.DataFrame) -> pd.DataFrame:
-    """Per-epoch training history of every run in long form, for the loss figure (chapter 04)."""
+    """Per-epoch training history of every run in long form, for the loss figure (results chapter)."""
     keys = config_columns(df)
     frames = []
     for _, run in df.iterrows():
@@ -43,14 +43,14 @@ def history_long(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def binary_entropy(p: float) -> float:
-    """Cross-entropy (nats) of always answering the class prior ``p``: a loss floor (chapter 04)."""
+    """Cross-entropy (nats) of always answering the class prior ``p``: a loss floor (results chapter)."""
     if not 0.0 < p < 1.0:
         return 0.0
     return float(-(p * math.log(p) + (1.0 - p) * math.log(1.0 - p)))
 
 
 def fit_summary(df: pd.DataFrame, *, margin: float = 0.05) -> pd.DataFrame:
-    """How far each configuration fitted its training images, from the histories (chapter 04).
+    """How far each configuration fitted its training images, from the histories (results chapter).
 
     Per configuration (seeds pooled): the last epoch's training accuracy (mean, min, max) and
     loss, the training set's majority-class share and the loss of a constant answer at the class
@@ -103,7 +103,7 @@ def fit_summary(df: pd.DataFrame, *, margin: float = 0.05) -> pd.DataFrame:
 
 
 def sizes_with_both_models(df: pd.DataFrame) -> list[int]:
-    """Input sizes at which more than one model was run, smallest first (chapter 04)."""
+    """Input sizes at which more than one model was run, smallest first (results chapter)."""
     if df.empty:
         return []
     n_models = df.groupby("resolution")["model"].nunique()
@@ -112,7 +112,7 @@ def sizes_with_both_models(df: pd.DataFrame) -> list[int]:
 
 def focus_resolution(df: pd.DataFrame, preferred: int = 128) -> int:
     """The size the single-size figures show: ``preferred`` (the paper's 128 px) when run,
-    else the run size closest to it, the larger on a tie (chapter 04, a user's own folder)."""
+    else the run size closest to it, the larger on a tie (the results chapter, a user's own folder)."""
     sizes = sorted(int(r) for r in df["resolution"].unique())
     if not sizes:
         raise ValueError("no runs: no input size to focus on")
@@ -122,7 +122,7 @@ def focus_resolution(df: pd.DataFrame, preferred: int = 128) -> int:
 def warned_runs(results_dir: str | os.PathLike[str] | None, dataset: str | None = None,
                 task: str | None = None) -> pd.DataFrame:
     """Runs whose record carries ``warnings`` (diverged loss, no gain over the class prior,
-    a damaged checkpoint discarded …): run id, status and each warning (chapter 04).
+    a damaged checkpoint discarded …): run id, status and each warning (results chapter).
 
     Records made before runs kept a ``warnings`` list have none to show.
     """

@@ -1,4 +1,4 @@
-"""Another hospital's images: the ablations and subgroups of chapter 09.
+"""Another hospital's images: the ablations and subgroups of the external-site chapter.
 
 How the external image is made square (:func:`geometry_ablation`), the interpolation filter
 (:func:`interpolation_ablation`), melanoma against each kind of nevus (:func:`subgroup_auc`) and
@@ -50,7 +50,7 @@ NEGATIVES: dict[str, str] = {"common_nevus": "common nevi", "atypical_nevus": "a
 
 
 def ablation_preprocessing(runs: pd.DataFrame) -> str | None:
-    """:data:`DECLARED_PREPROCESSING` where run, else the first preprocessing present (ch. 09)."""
+    """:data:`DECLARED_PREPROCESSING` where run, else the first preprocessing present (external-site chapter)."""
     if runs.empty:
         return None
     present = sorted(map(str, runs["preprocessing"].unique()))
@@ -64,7 +64,7 @@ def ablation_preprocessing(runs: pd.DataFrame) -> str | None:
 
 def paired_ensembles(side_a: pd.DataFrame, side_b: pd.DataFrame, split: str,
                      level: float = 0.95) -> dict[str, float]:
-    """Paired DeLong test of two cells' seed ensembles on the same images (joined by id) (ch. 09).
+    """Paired DeLong test of two cells' seed ensembles on the same images (joined by id) (external-site chapter).
 
     Each side is averaged over its own seeds. Returns both AUCs, the difference a − b with its
     normal CI, its standard error and the two-sided p.
@@ -88,7 +88,7 @@ def _with_geometry(sub: pd.DataFrame, name: str | None) -> pd.DataFrame:
 
 def geometry_ablation(runs: pd.DataFrame, preprocessing: str | None = None, level: float = 0.95,
                       alpha: float = ALPHA) -> pd.DataFrame:
-    """External AUC of every scored geometry vs the run's own, per cell, paired DeLong (ch. 09).
+    """External AUC of every scored geometry vs the run's own, per cell, paired DeLong (external-site chapter).
 
     The same runs (no retraining) score the external images made square each way
     (``predictions.external_geometry``); ``preprocessing`` defaults to
@@ -137,7 +137,7 @@ def _geometry_row(seeds: pd.DataFrame, name: str, own: str, level: float) -> dic
 def interpolation_ablation(runs: pd.DataFrame, resolution: int = 64,
                            reference: str = DEFAULT_RESIZE["resample"], level: float = 0.95,
                            alpha: float = ALPHA) -> pd.DataFrame:
-    """Each interpolation filter vs ``reference`` at one input size, on both sets (ch. 09).
+    """Each interpolation filter vs ``reference`` at one input size, on both sets (external-site chapter).
 
     Runs trained and tested with each ``resample`` (params); per model × set-up × filter × set:
     the seed ensemble's AUC [DeLong CI] and the paired DeLong difference to the reference
@@ -186,7 +186,7 @@ def _filter_row(fam: pd.DataFrame, r: str, reference: str, split: str,
 
 
 def read_subgroups(path: str | os.PathLike[str]) -> pd.Series:
-    """Image id → diagnosis from a CSV with columns ``id,diagnosis`` (ch. 09).
+    """Image id → diagnosis from a CSV with columns ``id,diagnosis`` (external-site chapter).
 
     The book's is ``results/ph2/subgroups.csv``, written by ``scripts/ph2_subgroups.py``.
     """
@@ -208,7 +208,7 @@ def read_subgroups(path: str | os.PathLike[str]) -> pd.Series:
 
 def subgroup_auc(runs: pd.DataFrame, diagnoses: pd.Series, positive: str = "melanoma",
                  negatives: Iterable[str] = tuple(NEGATIVES), level: float = 0.95) -> pd.DataFrame:
-    """External AUC of positives vs each negative diagnosis alone, per cell (ch. 09).
+    """External AUC of positives vs each negative diagnosis alone, per cell (external-site chapter).
 
     Seed ensemble with its DeLong CI, on the images whose diagnosis is ``positive`` or that
     negative. ``attrs["unmatched"]``: external image ids absent from ``diagnoses`` (left out).
@@ -253,7 +253,7 @@ def check_labels(ids: np.ndarray, labels: np.ndarray, diag: np.ndarray, positive
 
 
 def regime_counts(runs: pd.DataFrame, regimes: Iterable[str] = ("frozen", "full")) -> pd.DataFrame:
-    """Per regime: runs that scored the external set, their cells, runs that did not (ch. 09).
+    """Per regime: runs that scored the external set, their cells, runs that did not (external-site chapter).
 
     ``regimes`` are always listed (zeros when absent), then any other regime present.
     """

@@ -1,4 +1,4 @@
-"""Another hospital's images: ISIC-trained runs scored on an external set such as PH2 (chapter 09).
+"""Another hospital's images: ISIC-trained runs scored on an external set such as PH2 (external-site chapter).
 
 Numbers only (DataFrames and dicts); the ablations and subgroups are
 :mod:`helpers.analysis.external_ablations`, the chapter's tables and sentences
@@ -53,7 +53,7 @@ from helpers.stats import delong as stats
 from helpers.stats.metrics import binary_metrics
 
 ALPHA = 0.05
-"""The significance level, applied to Holm-adjusted p-values (as in chapter 04)."""
+"""The significance level, applied to Holm-adjusted p-values (as in the results chapter)."""
 
 SETS: tuple[str, ...] = ("test", "external")
 """The two evaluation sets: the training data set's test split (ISIC) and the external set."""
@@ -71,7 +71,7 @@ THRESHOLD_RULES: dict[str, str] = {
     "youden": "Youden's J on validation",
     "sens90": "90 % sensitivity on validation",
 }
-"""The validation rules of :mod:`helpers.stats.operating` that chapter 04 uses, and their labels."""
+"""The validation rules of :mod:`helpers.stats.operating` that the results chapter uses, and their labels."""
 
 SWEEP_HINT = "python -m helpers sweep configs/ph2-external.yaml"
 
@@ -88,7 +88,7 @@ def load(
     *,
     hint: str = SWEEP_HINT,
 ) -> pd.DataFrame:
-    """Ok runs that scored an external set, one row each (:func:`load_runs` columns) (ch. 09).
+    """Ok runs that scored an external set, one row each (:func:`load_runs` columns) (external-site chapter).
 
     Adds ``geometry``/``resample`` (defaults filled in) and ``pred_external_geometry`` (name →
     ids/labels/probs, or None). Never raises for a missing or empty folder: it returns an empty
@@ -132,20 +132,20 @@ def _external_geometry(folder: Path, run_ids: set[str]) -> dict[str, dict[str, A
 
 
 def cell_keys(runs: pd.DataFrame) -> list[str]:
-    """Columns that identify a cell: :data:`CELL_KEYS` and any other varying parameter (ch. 09)."""
+    """Columns that identify a cell: :data:`CELL_KEYS` and any other varying parameter (external-site chapter)."""
     keys = [k for k in CELL_KEYS if k in runs]
     return keys + [k for k in variant_columns(runs) if k not in keys]
 
 
 def cell_name(where: Mapping[str, Any]) -> str:
-    """``MobileNet · 64 px · native · frozen · squash · bilinear`` for messages (ch. 09)."""
+    """``MobileNet · 64 px · native · frozen · squash · bilinear`` for messages (external-site chapter)."""
     parts = [model_label(v) if k == "model" else f"{v} px" if k == "resolution" else str(v)
              for k, v in where.items()]
     return " · ".join(parts)
 
 
 def main_resize(runs: pd.DataFrame) -> dict[str, str]:
-    """The geometry and resample of the main grid: the pair run in the most cells (ch. 09).
+    """The geometry and resample of the main grid: the pair run in the most cells (external-site chapter).
 
     The ablation runs (other filters at 64 px) are fewer; a tie goes to the defaults.
     """
@@ -159,7 +159,7 @@ def main_resize(runs: pd.DataFrame) -> dict[str, str]:
 
 
 def declared(runs: pd.DataFrame) -> pd.DataFrame:
-    """The runs made with the main grid's geometry and resample (:func:`main_resize`) (ch. 09)."""
+    """The runs made with the main grid's geometry and resample (:func:`main_resize`) (external-site chapter)."""
     if runs.empty:
         return runs
     resize = main_resize(runs)
@@ -172,7 +172,7 @@ def declared(runs: pd.DataFrame) -> pd.DataFrame:
 def verdict_word(diff: float, p_adj: float, alpha: float = ALPHA) -> str:
     """"higher"/"lower" when the Holm-adjusted p < alpha, else "no detectable difference".
 
-    Chapter 09's one wording rule; an untested comparison (p NaN) is "not tested".
+    The external-site chapter's one wording rule; an untested comparison (p NaN) is "not tested".
     """
     if p_adj is None or not math.isfinite(p_adj):
         return "not tested"
@@ -208,7 +208,7 @@ def auc_ci(labels: np.ndarray, probs: np.ndarray, level: float) -> dict[str, flo
 
 
 def ensemble_auc(sub: pd.DataFrame, split: str, level: float = 0.95) -> dict[str, Any]:
-    """Seed-ensemble AUC [DeLong CI] and seed-mean AUC ± SD of one cell on one set (ch. 09)."""
+    """Seed-ensemble AUC [DeLong CI] and seed-mean AUC ± SD of one cell on one set (external-site chapter)."""
     _, labels, probs = aligned(sub, split)
     seed_aucs, _ = stats.delong_covariance(labels, probs)
     out = {f"{split}_{k}": v for k, v in auc_ci(labels, probs.mean(axis=0), level).items()}
@@ -221,7 +221,7 @@ def ensemble_auc(sub: pd.DataFrame, split: str, level: float = 0.95) -> dict[str
 
 def unpaired_difference(auc_a: float, var_a: float, auc_b: float, var_b: float,
                         level: float = 0.95) -> dict[str, float]:
-    """AUC(a) − AUC(b) on independent image sets: the variances add; normal CI and p (ch. 09)."""
+    """AUC(a) − AUC(b) on independent image sets: the variances add; normal CI and p (external-site chapter)."""
     diff, se = auc_a - auc_b, math.sqrt(var_a + var_b)
     half = float(norm.ppf(0.5 + level / 2)) * se
     p = float(2 * norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
@@ -247,7 +247,7 @@ def holm_verdicts(table: pd.DataFrame, family: list[str], alpha: float = ALPHA) 
 
 
 def site_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """Per cell: ISIC test and external AUC (seed ensemble [DeLong CI]; seed mean ± SD) (ch. 09).
+    """Per cell: ISIC test and external AUC (seed ensemble [DeLong CI]; seed mean ± SD) (external-site chapter).
 
     Columns ``test_auc``/``test_lo``/``test_hi``/``test_var``, ``test_seed_mean``/``_sd``,
     ``test_n_pos``/``_n_neg`` and the same with ``external_``; ``diff`` = external − test with
@@ -269,7 +269,7 @@ def site_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 
 
 def best_external_cells(site: pd.DataFrame) -> pd.DataFrame:
-    """Per model × regime × preprocessing: the cell with the highest external AUC (ch. 09)."""
+    """Per model × regime × preprocessing: the cell with the highest external AUC (external-site chapter)."""
     if site.empty:
         return site
     keys = [k for k in cell_keys(site) if k not in ("resolution", "geometry", "resample")]
@@ -287,7 +287,7 @@ _RES_COLS = ["resolution", "best_resolution", "n_seeds", "n_images", "auc", "auc
 
 
 def resolution_verdicts(runs: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
-    """Each size vs the best size, on ISIC test and on the external set, per set-up (ch. 09).
+    """Each size vs the best size, on ISIC test and on the external set, per set-up (external-site chapter).
 
     :func:`helpers.chapters.results.resolution_tests` (paired DeLong of seed ensembles, same images,
     best = highest ensemble AUC on that set) run on each set; Holm within one family = the sizes
@@ -316,7 +316,7 @@ def resolution_verdicts(runs: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFram
 
 
 def resolution_summary(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Per model × set-up: best size and sizes detectably lower on each set; agreement (ch. 09).
+    """Per model × set-up: best size and sizes detectably lower on each set; agreement (external-site chapter).
 
     ``same_best``: the best size is the same on both sets; ``same_verdicts``: every size gets the
     same word on both sets (only for families computed on both).
@@ -345,7 +345,7 @@ def resolution_summary(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 def model_comparison(runs: pd.DataFrame, a: str = "mobilenet", b: str = "resnet50",
                      alpha: float = ALPHA) -> pd.DataFrame:
-    """``a`` vs ``b`` at each size, paired DeLong of seed ensembles, on each set (ch. 09).
+    """``a`` vs ``b`` at each size, paired DeLong of seed ensembles, on each set (external-site chapter).
 
     :func:`helpers.chapters.results.compare_if_run` per set-up and set; Holm over the sizes of one
     set-up on one set. ``verdict`` reads as "``a``'s AUC is … than ``b``'s".
@@ -399,7 +399,7 @@ def carried_threshold(runs: pd.DataFrame, rules: Iterable[str] = tuple(THRESHOLD
 
     Per cell × rule (:data:`THRESHOLD_RULES`, :mod:`helpers.stats.operating`): the seed ensemble's
     validation threshold, then sensitivity and specificity on each set with Wilson intervals
-    (:func:`helpers.stats.calibration.wilson_interval`) and the confusion counts (chapter 09).
+    (:func:`helpers.stats.calibration.wilson_interval`) and the confusion counts (external-site chapter).
     """
     rows, left = [], []
     for where, sub in cell_groups(runs, cell_keys(runs)):
@@ -419,9 +419,9 @@ def carried_threshold(runs: pd.DataFrame, rules: Iterable[str] = tuple(THRESHOLD
 
 
 def calibration_by_set(runs: pd.DataFrame, n_bins: int = 10) -> pd.DataFrame:
-    """ECE (uniform and quantile bins), Brier and mean probability per cell × set (ch. 09).
+    """ECE (uniform and quantile bins), Brier and mean probability per cell × set (external-site chapter).
 
-    Means over the seeds of the per-seed values (as chapter 04's calibration table); also the
+    Means over the seeds of the per-seed values (as the results chapter's calibration table); also the
     set's prevalence and the ECE of the seed ensemble (``ece_ensemble``).
     """
     rows, left = [], []

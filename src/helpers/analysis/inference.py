@@ -1,4 +1,4 @@
-"""Seed-aware comparisons between configurations, one multiplicity policy, one wording rule (ch. 04).
+"""Seed-aware comparisons between configurations, one multiplicity policy, one wording rule (results chapter).
 
 Job: every comparison between two configurations treats the training seeds as random readers:
 Obuchowski–Rockette–Hillis on the per-seed test probabilities, seeds paired by seed number
@@ -50,7 +50,7 @@ SIDES: dict[str, tuple[str, str]] = {
 
 
 def policy_table() -> pd.DataFrame:
-    """The multiplicity policy, one row per family kind, for the chapter (ch. 04)."""
+    """The multiplicity policy, one row per family kind, for the chapter (results chapter)."""
     rows = [
         {"Comparison": what, "One family per": fixed, "Adjustment": "Holm"}
         for what, fixed in FAMILIES.values()
@@ -76,7 +76,7 @@ def seed_matrices(
 def compare_pair(
     labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray, common: list[Any]
 ) -> dict[str, Any]:
-    """OR–Hillis on the common seeds and the ensemble DeLong test, one comparison (ch. 04)."""
+    """OR–Hillis on the common seeds and the ensemble DeLong test, one comparison (results chapter)."""
     ens = stats.delong_paired_test(labels, probs_a.mean(0), probs_b.mean(0))
     if not common:  # no seed run on both sides: nothing to pair, no seed-aware test
         out = {"p": math.nan, "n_seeds": 0, "method": "no common seed", "ddf": math.nan}
@@ -101,7 +101,7 @@ def _family_name(kind: str, where: Mapping[str, Any]) -> str:
 
 
 def resolution_comparisons(df: pd.DataFrame, split: str = "test") -> pd.DataFrame:
-    """Each input size vs the best (highest seed-mean AUC), seed-aware, per model × set-up (ch. 04)."""
+    """Each input size vs the best (highest seed-mean AUC), seed-aware, per model × set-up (results chapter)."""
     fixed = [c for c in config_columns(df) if c != "resolution"]
     rows = []
     for where, fam in cell_groups(df, fixed):
@@ -124,7 +124,7 @@ def resolution_comparisons(df: pd.DataFrame, split: str = "test") -> pd.DataFram
 
 
 def variant_comparisons(df: pd.DataFrame, column: str, split: str = "test") -> pd.DataFrame:
-    """``column`` = a vs b (:data:`SIDES`) at each input size, seed-aware, per family (ch. 04)."""
+    """``column`` = a vs b (:data:`SIDES`) at each input size, seed-aware, per family (results chapter)."""
     a, b = SIDES[column]
     if column not in df or not {a, b} <= set(df[column]):
         return pd.DataFrame()

@@ -248,7 +248,7 @@ def machine_pairs(here: Iterable[Mapping[str, Any]],
 
 def speed_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
     """bf16 / float32 images-per-second ratios per model and size from ``benchmark.py
-    --precision --out FILE`` (chapter 05): training (all layers) and inference."""
+    --precision --out FILE`` (bf16-parity appendix): training (all layers) and inference."""
     rows = benchmark.get("precision") or []
     by = {(r["model"], int(r["resolution"]), r["precision"]): r for r in rows}
     out = []
@@ -267,7 +267,7 @@ def speed_table(benchmark: Mapping[str, Any]) -> pd.DataFrame:
 def speed_values(table: pd.DataFrame,
                  models: Iterable[str] = ("mobilenet", "resnet50")) -> dict[str, float]:
     """Smallest and largest training speed-up of bf16 per model (``bf16_train_min_<model>``,
-    ``bf16_train_max_<model>``), for the prose of chapter 05 and the reproducibility page; NaN
+    ``bf16_train_max_<model>``), for the prose of the bf16-parity appendix and the reproducibility page; NaN
     for a model of ``models`` the benchmark did not time (the prose then shows "nan")."""
     out: dict[str, float] = {}
     for model in dict.fromkeys([*models, *table["model"]]):
@@ -280,7 +280,7 @@ def speed_values(table: pd.DataFrame,
 def emulation_cost(benchmark: Mapping[str, Any], recs: Iterable[Mapping[str, Any]],
                    model: str = "resnet50", resolution: int = 128) -> dict[str, float]:
     """What one full fine-tuning run of ``model`` at ``resolution`` costs on the benchmark's CPU
-    (chapter 05: why the remaining bf16 cells wait for bf16 hardware).
+    (the bf16-parity appendix: why the remaining bf16 cells wait for bf16 hardware).
 
     The training images of one run (epochs × training images, from ``timing.train_s`` ×
     ``timing.train_images_per_s`` of a full-regime record of that model and size; the median
@@ -316,7 +316,7 @@ def emulation_cost(benchmark: Mapping[str, Any], recs: Iterable[Mapping[str, Any
 def with_twins(here: Iterable[Mapping[str, Any]],
                other: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """``here`` with every ok record replaced by its ``other``-machine twin (same run id) where
-    one exists (chapter 05, section 4: would the parity verdict stand with the other machine's
+    one exists (the bf16-parity appendix, section 4: would the parity verdict stand with the other machine's
     draws of the same seeds?)."""
     twins = {r["run_id"]: r for r in other if r.get("status") == "ok"}
     return [twins.get(r.get("run_id"), r) if r.get("status") == "ok" else r for r in here]

@@ -206,7 +206,7 @@ LEARNT_NOTHING_MARK = "*"
 
 def learnt_nothing(out: Path, positive: str) -> dict[str, str]:
     """``{run id: warning}`` of the runs whose training loss never beat the class prior (or
-    was not finite): they learnt nothing usable (see chapter 08 and ``warned_runs``)."""
+    was not finite): they learnt nothing usable (see the findings chapter and ``warned_runs``)."""
     from helpers.chapters.results import warned_runs
 
     warned = warned_runs(out, dataset="folder", task=positive)

@@ -1,5 +1,5 @@
 """Part II's words: the chest X-ray tables as text, the ratio verdicts and the Grad-CAM sentence
-(chapters 07 and 08).
+(the pneumonia and findings chapters).
 
 The numbers come from :mod:`helpers.analysis.chest_xray`, whose public names this module
 re-exports, so a chapter imports one module (``from helpers.chapters import chest_xray as XR``).
@@ -46,7 +46,7 @@ def reproduction_table(recs: list[Mapping[str, Any]]) -> pd.DataFrame:
 
 def ratio_verdict(d: Mapping[str, Any] | None, *, missing: str = "has not run",
                   same: str = "does not detectably lose more or less", p_key: str = "p") -> str:
-    """How the second finding's ratio compares with the first's, from :func:`ratio_test` (ch. 08).
+    """How the second finding's ratio compares with the first's, from :func:`ratio_test` (findings chapter).
 
     ``same`` when ``d[p_key]`` ≥ 0.05 (``p_key="p_holm"``: the Holm-adjusted p of the chapter's
     family of ratio tests), else ``loses less`` (positive difference) or ``loses more``;
@@ -62,7 +62,7 @@ def ratio_verdict(d: Mapping[str, Any] | None, *, missing: str = "has not run",
 def ratio_comparison_values(tests: Mapping[str, Mapping[str, Any]], findings: Iterable[str],
                             regimes: Iterable[str] = ("frozen", "full"), tag: str = "",
                             ) -> dict[str, float | str]:
-    """Numbers chapter 08 glues from :func:`ratio_comparison` (NaN / "has not run" if missing).
+    """Numbers the findings chapter glues from :func:`ratio_comparison` (NaN / "has not run" if missing).
 
     Keys per regime ``g`` and finding ``t``: ``r{tag}_{t}_{g}``, ``r{tag}_sd_{t}_{g}``; per
     regime: ``d{tag}_diff_{g}``, ``d{tag}_sd_{g}``, ``d{tag}_p_{g}``, ``d{tag}_seeds_{g}`` (fewest
@@ -87,7 +87,7 @@ def ratio_comparison_values(tests: Mapping[str, Mapping[str, Any]], findings: It
 def gradcam_finetuned_md(table: pd.DataFrame, frozen_lung: float, frozen_corner: float,
                          skipped: Iterable[str] = (), *, lung_area: float | None = None,
                          corner_area: float | None = None) -> str:
-    """The chapter 07 sentence comparing fine-tuned and frozen-proxy Grad-CAM at 224 px.
+    """The the pneumonia chapter sentence comparing fine-tuned and frozen-proxy Grad-CAM at 224 px.
 
     ``table`` is :func:`gradcam_runs`; ``skipped`` the run ids that kept no model (named, so a
     missing network is never silent). With several seeds the sentence gives their range; with

@@ -1,11 +1,11 @@
 """The book's prose claims as checks on the glued numbers of executed chapters.
 
-Job: read the values that chapter 04 glued (:func:`read_glue`) and re-check the direction of
+Job: read the values that the results chapter glued (:func:`read_glue`) and re-check the direction of
 every claim the discussion page (``book/discussion.md``) makes from them (:data:`CLAIMS`,
 :func:`check`); likewise the findings that open the landing page (``book/intro.md``), which
-quote chapters 04, 06, 07 and 08 (:data:`INTRO_CLAIMS`, names ``<chapter>::<name>`` read by
-:func:`read_chapters_glue`), and the prose of chapters 05-08, of ``book/discussion_xray.md``
-and of the discussion where it reads chapter 05 (:data:`CHAPTER_CLAIMS`, one list per page).
+quote the results, deployment, pneumonia and findings chapters (:data:`INTRO_CLAIMS`, names ``<chapter>::<name>`` read by
+:func:`read_chapters_glue`), and the prose of the bf16-parity, deployment, pneumonia and findings chapters, of ``book/discussion_xray.md``
+and of the discussion where it reads the bf16-parity appendix (:data:`CHAPTER_CLAIMS`, one list per page).
 ``tests/test_claims.py`` runs the checks on the committed executed chapters, so a claim whose
 evidence flips when a chapter is re-executed on new records fails CI;
 ``tests/test_claims_mutation.py`` shows that every claim can fail.
@@ -191,7 +191,7 @@ INTRO_CLAIMS: list[Claim] = [
 ]  # fmt: skip
 
 
-# The prose of chapters 05-08 and of the X-ray discussion (``book/discussion_xray.md``), one
+# The prose of the bf16-parity, deployment, pneumonia and findings chapters and of the X-ray discussion (``book/discussion_xray.md``), one
 # claim per empirical statement a page makes from glued numbers (an ordering, a count, a
 # threshold, a verdict word, the side of 0.05 a p lies on); a number the prose only quotes is not
 # claimed, nor is a sentence that is generic over what has run. Keyed by page: a chapter's key is

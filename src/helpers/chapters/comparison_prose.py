@@ -1,5 +1,5 @@
 """The results chapter's comparisons in words: one bullet per seed-aware comparison and the
-"sweet spot" verdict per family (chapter 04), worded by :func:`helpers.chapters.verdicts.verdict`.
+"sweet spot" verdict per family (results chapter), worded by :func:`helpers.chapters.verdicts.verdict`.
 
 Glue names and the cell labels come from :mod:`helpers.chapters.results_prose`.
 """
@@ -32,7 +32,7 @@ SWEET_VERDICTS: dict[str, str] = {
 
 
 def comparison_key(kind: str, row: pd.Series, runs: pd.DataFrame) -> str:
-    """Glue prefix of one seed-aware comparison, e.g. ``or_models_frozen_native_224`` (ch. 04).
+    """Glue prefix of one seed-aware comparison, e.g. ``or_models_frozen_native_224`` (results chapter).
 
     Resolution rows: ``or_res_<regime>_<model>_<prep>[_bf16]_<small>_<large>`` (order-free).
     """
@@ -62,7 +62,7 @@ def _names(kind: str, row: pd.Series, runs: pd.DataFrame) -> tuple[str, str, flo
 
 
 def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
-    """Glue values and one bullet per comparison, worded by :func:`helpers.chapters.verdicts.verdict` (ch. 04).
+    """Glue values and one bullet per comparison, worded by :func:`helpers.chapters.verdicts.verdict` (results chapter).
 
     Per comparison ``<key>_p`` (OR–Hillis), ``<key>_p_adj`` (Holm within its family),
     ``<key>_verdict`` (higher / lower / equivalent / inconclusive, with equivalence at
@@ -108,7 +108,7 @@ def _where_text(kind: str, row: pd.Series, runs: pd.DataFrame) -> str:
 
 
 def sweet_spot_verdict(fam: pd.DataFrame, focus: int = 128, alpha: float = 0.05) -> str:
-    """A key of :data:`SWEET_VERDICTS` for one resolution family (seed-aware table, ch. 04)."""
+    """A key of :data:`SWEET_VERDICTS` for one resolution family (seed-aware table, the results chapter)."""
     sizes = set(int(r) for r in fam["resolution"])
     if focus not in sizes or not any(r > focus for r in sizes):
         return "untestable"
@@ -123,7 +123,7 @@ def sweet_spot_verdict(fam: pd.DataFrame, focus: int = 128, alpha: float = 0.05)
 def sweet_spot_regimes(
     table: pd.DataFrame, runs: pd.DataFrame, model: str = "mobilenet"
 ) -> tuple[Values, dict[str, str]]:
-    """The sweet-spot verdict per regime × preprocessing from the seed-aware tests (ch. 04).
+    """The sweet-spot verdict per regime × preprocessing from the seed-aware tests (results chapter).
 
     Values ``sweet_<regime>_<prep>[_bf16]_{verdict,best_res,best_auc,sizes}``; one Markdown
     paragraph per regime (glued as ``sweet_spot_<regime>_md`` by the chapter).

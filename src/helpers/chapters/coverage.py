@@ -1,4 +1,4 @@
-"""Which runs of a sweep's grid have records, which are still to run, and their cost (ch. 04).
+"""Which runs of a sweep's grid have records, which are still to run, and their cost (results chapter).
 
 A results folder written by ``python -m helpers sweep CONFIG`` holds ``sweep.json``, which names
 its config. :func:`grid_status` expands that config (as the sweep does: the *current* file, so
@@ -49,7 +49,7 @@ def sweep_config_path(results_dir: str | os.PathLike[str]) -> Path:
 
 def grid_status(results_dir: str | os.PathLike[str],
                 config: str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """One row per run of the sweep config: identity params, ``status`` and ``wall_s`` (ch. 04).
+    """One row per run of the sweep config: identity params, ``status`` and ``wall_s`` (results chapter).
 
     ``config`` defaults to the one named by ``sweep.json``. ``status`` is the record's (``ok``,
     ``failed``), ``other params`` for an ok record made with other parameters (the sweep would
@@ -120,7 +120,7 @@ def _label(value: Any) -> str:
 
 
 def coverage_table(status: pd.DataFrame) -> pd.DataFrame:
-    """Runs with a successful record / runs planned, per model, set-up and input size (ch. 04).
+    """Runs with a successful record / runs planned, per model, set-up and input size (results chapter).
 
     Rows are model × set-up (the keys the grid varies among :data:`SETUP_KEYS`, joined:
     "full, native, bf16"; no set-up column when the grid varies none); columns are input sizes with "done/planned" ("—": not in the
@@ -149,12 +149,12 @@ def coverage_table(status: pd.DataFrame) -> pd.DataFrame:
 
 
 def still_to_run(status: pd.DataFrame) -> list[str]:
-    """Run ids of the grid without a successful record, in the sweep's order (ch. 04)."""
+    """Run ids of the grid without a successful record, in the sweep's order (results chapter)."""
     return [str(r) for r in status.loc[status["status"] != "ok", "run_id"]]
 
 
 def wall_hours(status: pd.DataFrame, **where: Any) -> float:
-    """Sum of ``timing.wall_s`` (hours) of the successful runs matching ``where`` (ch. 04).
+    """Sum of ``timing.wall_s`` (hours) of the successful runs matching ``where`` (results chapter).
 
     Only runs on the CPU unless ``device="gpu"`` is given: hours on two machines are not added.
     """
@@ -167,7 +167,7 @@ def wall_hours(status: pd.DataFrame, **where: Any) -> float:
 
 
 def cpu_cost_table(status: pd.DataFrame, regime: str = "full") -> pd.DataFrame:
-    """What the successful CPU runs of one regime cost, per cell of the grid (ch. 08).
+    """What the successful CPU runs of one regime cost, per cell of the grid (findings chapter).
 
     One row per task (when the grid has several: their training sets differ in size), network,
     input size and precision. Columns: ``runs`` (successful CPU runs), ``timed`` (those with a
@@ -197,7 +197,7 @@ def cpu_cost_table(status: pd.DataFrame, regime: str = "full") -> pd.DataFrame:
 
 def cost_values(cost: pd.DataFrame, task: str, model: str,
                 precision: str = "float32") -> dict[str, float]:
-    """Smallest and largest measured size of one network from :func:`cpu_cost_table` (ch. 08).
+    """Smallest and largest measured size of one network from :func:`cpu_cost_table` (findings chapter).
 
     ``cost_small_px``, ``cost_small_ips`` (training images/s), ``cost_large_px``,
     ``cost_large_ips`` and ``cost_large_min`` (mean minutes per run); NaN unless at least two
@@ -222,7 +222,7 @@ def cost_values(cost: pd.DataFrame, task: str, model: str,
 
 def todo_full_counts(status: pd.DataFrame | None, expensive_px: int = 224,
                      heavy_model: str = "resnet50") -> dict[str, float]:
-    """Full-regime runs without a successful record, by kind (ch. 08); NaN without a grid.
+    """Full-regime runs without a successful record, by kind (findings chapter); NaN without a grid.
 
     ``todo_full`` (all), ``todo_full_224`` (at ``expensive_px``), ``todo_full_resnet50`` (of
     ``heavy_model``), ``todo_full_224_resnet50`` (both) and ``todo_full_cheap`` (neither).
@@ -238,7 +238,7 @@ def todo_full_counts(status: pd.DataFrame | None, expensive_px: int = 224,
 
 
 def cost_table_shown(cost: pd.DataFrame) -> pd.DataFrame:
-    """:func:`cpu_cost_table` with short labels, so it fits the page column (ch. 08).
+    """:func:`cpu_cost_table` with short labels, so it fits the page column (findings chapter).
 
     The ``timed`` column is dropped when every run was timed (it then repeats ``runs``).
     """
@@ -265,7 +265,7 @@ def load(results_dir: str | os.PathLike[str]) -> pd.DataFrame | None:
 
 
 def show(status: pd.DataFrame | None, uuid: str) -> None:
-    """Display :func:`coverage_table` (chapters 04, 08); nothing when there is no grid."""
+    """Display :func:`coverage_table` (the results and findings chapters); nothing when there is no grid."""
     if status is None:
         return
     from IPython.display import display
@@ -275,7 +275,7 @@ def show(status: pd.DataFrame | None, uuid: str) -> None:
 
 
 def todo_text(status: pd.DataFrame | None) -> str:
-    """The runs still to run, one per line, after the command that runs them (chapters 04, 08)."""
+    """The runs still to run, one per line, after the command that runs them (the results and findings chapters)."""
     if status is None:
         return "No grid: the records were not written by `python -m helpers sweep CONFIG`."
     todo = still_to_run(status)
@@ -285,7 +285,7 @@ def todo_text(status: pd.DataFrame | None) -> str:
 
 
 def concurrency(started_at: pd.Series, wall_s: pd.Series) -> tuple[float, float]:
-    """(most runs in flight at once, hours from the first start to the last end) (ch. 04).
+    """(most runs in flight at once, hours from the first start to the last end) (results chapter).
 
     From each run's start time and wall time; runs without either are left out. (NaN, NaN)
     when none is left. For a resumed run only its last session counts (its start time is that
@@ -309,10 +309,10 @@ def concurrency(started_at: pd.Series, wall_s: pd.Series) -> tuple[float, float]
 
 
 def summary_values(status: pd.DataFrame | None) -> dict[str, float]:
-    """Numbers the results chapter glues about the grid: runs planned, done, to do, hours (ch. 04).
+    """Numbers the results chapter glues about the grid: runs planned, done, to do, hours (results chapter).
 
     ``grid_bf16_*`` count the successful bf16 runs of the full regime (the paper's regime in bf16
-    mixed precision: chapter 05) and their summed wall time; ``grid_gpu_*`` the runs trained on
+    mixed precision: the bf16-parity appendix) and their summed wall time; ``grid_gpu_*`` the runs trained on
     a GPU and their hours there, ``grid_gpu_max_parallel`` how many shared it at most and
     ``grid_gpu_span_h`` the hours from the first GPU start to the last GPU end
     (:func:`concurrency`). Other hours are CPU hours. NaN without a grid.

@@ -1,4 +1,4 @@
-"""Fig. 1 and the reading tables of the data chapter (chapter 01).
+"""Fig. 1 and the reading tables of the data chapter (data chapter).
 
 :func:`sample_grid` draws the same images at each resolution side by side; :func:`duplicate_summary`
 and :func:`duplicates_table` arrange a load report's duplicate groups for the page.
@@ -19,7 +19,7 @@ from helpers.data.loader import load_dataset
 
 
 def duplicate_summary(report: DataReport) -> pd.DataFrame:
-    """Per kind of duplicate (exact, near): the number of groups and of images removed (chapter 01)."""
+    """Per kind of duplicate (exact, near): the number of groups and of images removed (data chapter)."""
     dups = report.duplicates_frame()
     removed = dups["removed"].map(lambda ids: 0 if ids == "-" else len(ids.split()))
     return (dups.assign(images_removed=removed).groupby("kind")
@@ -44,7 +44,7 @@ def sample_grid(dataset_name: str, *, task: str | None = None,
                 data_root: str | os.PathLike[str] | None = None,
                 cache_dir: str | os.PathLike[str] | None = None, panel_inches: float = 1.6
                 ) -> Figure:
-    """Samples of each class (rows) at each resolution (columns), same physical size (chapter 01).
+    """Samples of each class (rows) at each resolution (columns), same physical size (data chapter).
 
     The pictures are the loader's own arrays at each resolution (bilinear downsampling), drawn
     with nearest-neighbour display so that the pixelation of the small sizes stays visible.

@@ -27,7 +27,7 @@ from helpers.analysis.deployment import (
 )
 from helpers.chapters.formatting import format_p
 from helpers.chapters.formatting import (
-    styled as styled,  # the book's table style, as chapter 06 calls it
+    styled as styled,  # the book's table style, as the deployment chapter calls it
 )
 from helpers.stats.equivalence import MARGIN_AUC
 
@@ -220,7 +220,7 @@ def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def saturation_values(sat: pd.DataFrame, frozen: pd.DataFrame) -> dict[str, float]:
-    """Numbers chapter 06 glues from :func:`int8_saturation` (NaN where a table is empty).
+    """Numbers the deployment chapter glues from :func:`int8_saturation` (NaN where a table is empty).
 
     From ``sat`` (the fine-tuned networks): the min/max (``_min``, ``_max``) of
     ``sat_share``, ``sat_auc_f32``, ``sat_auc_grid``, ``sat_auc_int8`` and ``sat_auc_logit``;

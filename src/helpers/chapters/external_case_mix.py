@@ -68,7 +68,7 @@ def case_mix_table(runs: pd.DataFrame, isic_diagnoses: pd.Series, positive: str 
 
 
 def case_mix_reading(cm: pd.DataFrame, label: str) -> pd.DataFrame | None:
-    """ISIC test (melanoma vs nevi) and external AUC with CIs and their difference (ch. 09)."""
+    """ISIC test (melanoma vs nevi) and external AUC with CIs and their difference (external-site chapter)."""
     if cm.empty:
         return None
     out = cm.assign(
@@ -123,7 +123,7 @@ def case_mix_sentence(v: Mapping[str, str], label: str) -> str:
 def learnt_families(site: pd.DataFrame, chance: float = 0.5) -> set[tuple[str, str]]:
     """(model, preprocessing) families whose every cell beat chance on ISIC test (lower CI > 0.5).
 
-    A family at chance on its own test split (ResNet50 fed [0, 1] inputs, chapter 04) says
+    A family at chance on its own test split (ResNet50 fed [0, 1] inputs, the results chapter) says
     nothing about another hospital: its rows stay in the chapter's tables but are left out of
     its counts and medians (Another hospital's images).
     """

@@ -1,4 +1,4 @@
-"""The page of chapter 09 ("Another hospital's images"): reading tables and glued text.
+"""The page of the external-site chapter ("Another hospital's images"): reading tables and glued text.
 
 Every number comes from the tables of :mod:`helpers.analysis.external_site` and
 :mod:`helpers.analysis.external_ablations` (which compute them); this module only arranges them
@@ -37,7 +37,7 @@ Values = dict[str, str]
 
 
 def external_label(runs: pd.DataFrame) -> str:
-    """``PH2`` for runs with ``external: ph2``; several names are joined (chapter 09)."""
+    """``PH2`` for runs with ``external: ph2``; several names are joined (external-site chapter)."""
     if runs.empty or "external" not in runs:
         return "the external set"
     names = sorted(map(str, runs["external"].dropna().unique()))
@@ -45,7 +45,7 @@ def external_label(runs: pd.DataFrame) -> str:
 
 
 def full(table: pd.DataFrame) -> pd.DataFrame | None:
-    """The full table for a collapsed cell (:func:`display_table`), None when empty (ch. 09)."""
+    """The full table for a collapsed cell (:func:`display_table`), None when empty (external-site chapter)."""
     from helpers.chapters.results_tables import display_table
 
     return None if table.empty else display_table(table)
@@ -59,7 +59,7 @@ def show(table: pd.DataFrame | None, uuid: str, *, index: bool = True) -> Any:
 
 
 def glue_strings(values: Mapping[str, str]) -> None:
-    """Glue every value as a string (no format spec needed in the prose) (chapter 09)."""
+    """Glue every value as a string (no format spec needed in the prose) (external-site chapter)."""
     from myst_nb import glue
 
     for name, value in values.items():
@@ -67,7 +67,7 @@ def glue_strings(values: Mapping[str, str]) -> None:
 
 
 def glue_md(name: str, text: str) -> None:
-    """Glue Markdown for a ``{glue:md}`` directive (chapter 09)."""
+    """Glue Markdown for a ``{glue:md}`` directive (external-site chapter)."""
     from IPython.display import Markdown
     from myst_nb import glue
 
@@ -96,7 +96,7 @@ def _setup(table: pd.DataFrame) -> list[str]:
 
 
 def loading_values(runs: pd.DataFrame, site: pd.DataFrame) -> Values:
-    """Counts for the loading paragraph: runs, cells, images, the declared resize (chapter 09)."""
+    """Counts for the loading paragraph: runs, cells, images, the declared resize (external-site chapter)."""
     resize = X.main_resize(runs)
     out = {"ext_label": external_label(runs), "n_runs": str(len(runs)),
            "n_failed": str(runs.attrs.get("n_failed", 0)), "n_cells": str(len(site)),
@@ -112,7 +112,7 @@ def loading_values(runs: pd.DataFrame, site: pd.DataFrame) -> Values:
 
 
 def empty_md(runs: pd.DataFrame, results_dir: str) -> str:
-    """The note shown instead of results when no record can be used (chapter 09)."""
+    """The note shown instead of results when no record can be used (external-site chapter)."""
     if len(runs):
         return ""
     why = (runs.attrs.get("reason") or "no run records").split(". Run the sweep first")[0]
@@ -127,7 +127,7 @@ def empty_md(runs: pd.DataFrame, results_dir: str) -> str:
 
 
 def site_reading(site: pd.DataFrame, label: str) -> pd.DataFrame | None:
-    """ISIC test and external AUC (seed ensemble [CI]), their difference and seeds (chapter 09)."""
+    """ISIC test and external AUC (seed ensemble [CI]), their difference and seeds (external-site chapter)."""
     if site.empty:
         return None
     out = site.assign(
@@ -143,7 +143,7 @@ def site_reading(site: pd.DataFrame, label: str) -> pd.DataFrame | None:
 
 
 def site_full(site: pd.DataFrame, label: str) -> pd.DataFrame | None:
-    """The seed-mean AUCs (± SD over seeds) beside the seed-ensemble ones (chapter 09)."""
+    """The seed-mean AUCs (± SD over seeds) beside the seed-ensemble ones (external-site chapter)."""
     if site.empty:
         return None
     out = site.copy()
@@ -158,7 +158,7 @@ def site_full(site: pd.DataFrame, label: str) -> pd.DataFrame | None:
 
 
 def site_values(site: pd.DataFrame) -> Values:
-    """Range and median of external − ISIC AUC; cells whose interval lies below 0 (chapter 09)."""
+    """Range and median of external − ISIC AUC; cells whose interval lies below 0 (external-site chapter)."""
     if site.empty:
         return {k: NA for k in ("diff_min", "diff_max", "diff_median", "n_diff_below", "n_site")}
     d = site["diff"]
@@ -177,7 +177,7 @@ def _sizes(values: Any) -> str:
 
 
 def resolution_reading(summary: pd.DataFrame, label: str) -> pd.DataFrame | None:
-    """Per model × set-up: best size and sizes detectably lower on each set (chapter 09)."""
+    """Per model × set-up: best size and sizes detectably lower on each set (external-site chapter)."""
     if summary.empty or "best_external" not in summary:
         return None
     out = summary.assign(**{f"lower_{s}_text": summary[f"lower_{s}"].map(_sizes) for s in X.SETS},
@@ -199,7 +199,7 @@ def resolution_values(summary: pd.DataFrame) -> Values:
 
 
 def model_reading(models: pd.DataFrame, label: str) -> pd.DataFrame | None:
-    """MobileNet vs ResNet50 on the external set: AUCs, difference, adjusted p, verdict (ch. 09)."""
+    """MobileNet vs ResNet50 on the external set: AUCs, difference, adjusted p, verdict (external-site chapter)."""
     sub = models[models["set"] == "external"] if len(models) else models
     if sub.empty:
         return None
@@ -210,7 +210,7 @@ def model_reading(models: pd.DataFrame, label: str) -> pd.DataFrame | None:
 
 
 def verdict_counts(table: pd.DataFrame, where: Mapping[str, Any] | None = None) -> Values:
-    """``higher``/``lower``/``nodiff`` counts of a tested table (optionally filtered) (ch. 09)."""
+    """``higher``/``lower``/``nodiff`` counts of a tested table (optionally filtered) (external-site chapter)."""
     sub = table
     for key, value in (where or {}).items():
         sub = sub[sub[key] == value] if len(sub) else sub
@@ -222,7 +222,7 @@ def verdict_counts(table: pd.DataFrame, where: Mapping[str, Any] | None = None) 
 
 
 def prefixed(prefix: str, values: Mapping[str, str]) -> Values:
-    """``values`` with every key prefixed (chapter 09)."""
+    """``values`` with every key prefixed (external-site chapter)."""
     return {f"{prefix}_{k}": v for k, v in values.items()}
 
 
@@ -232,7 +232,7 @@ def prefixed(prefix: str, values: Mapping[str, str]) -> Values:
 
 
 def threshold_reading(thr: pd.DataFrame, label: str, rule: str = "youden") -> pd.DataFrame | None:
-    """Sensitivity and specificity (% [Wilson CI]) on ISIC test and the external set (ch. 09)."""
+    """Sensitivity and specificity (% [Wilson CI]) on ISIC test and the external set (external-site chapter)."""
     sub = thr[thr["rule"] == rule] if len(thr) else thr
     if sub.empty:
         return None
@@ -249,7 +249,7 @@ def threshold_reading(thr: pd.DataFrame, label: str, rule: str = "youden") -> pd
 
 
 def threshold_values(thr: pd.DataFrame, rule: str = "youden") -> Values:
-    """Median sensitivity and specificity (%) on each set under one rule (chapter 09)."""
+    """Median sensitivity and specificity (%) on each set under one rule (external-site chapter)."""
     sub = thr[thr["rule"] == rule] if len(thr) else thr
     out = {}
     for split in X.SETS:
@@ -260,7 +260,7 @@ def threshold_values(thr: pd.DataFrame, rule: str = "youden") -> Values:
 
 
 def calibration_reading(cal: pd.DataFrame, label: str) -> pd.DataFrame | None:
-    """ECE (ten equal-width bins; mean over seeds), mean probability and prevalence (ch. 09)."""
+    """ECE (ten equal-width bins; mean over seeds), mean probability and prevalence (external-site chapter)."""
     if cal.empty:
         return None
     keys = [k for k in X.cell_keys(cal) if k in cal]
@@ -304,7 +304,7 @@ def _tested_reading(table: pd.DataFrame, name_col: str, name_header: str,
 
 
 def geometry_reading(geo: pd.DataFrame) -> pd.DataFrame | None:
-    """External AUC per geometry (columns) with its verdict against the declared one (ch. 09).
+    """External AUC per geometry (columns) with its verdict against the declared one (external-site chapter).
 
     Cells read "AUC (word)": ``declared``, ``higher``, ``lower`` or ``n.d.`` (no detectable
     difference); intervals and p-values are in the full table.
@@ -322,7 +322,7 @@ def geometry_reading(geo: pd.DataFrame) -> pd.DataFrame | None:
 
 
 def geometry_md(geo: pd.DataFrame) -> str:
-    """One sentence per compared geometry: how many cells were higher, lower, n.d. (ch. 09)."""
+    """One sentence per compared geometry: how many cells were higher, lower, n.d. (external-site chapter)."""
     if geo.empty:
         return "No geometry has been compared yet."
     declared = ", ".join(sorted(map(str, geo["geometry"].unique())))
@@ -337,7 +337,7 @@ def geometry_md(geo: pd.DataFrame) -> str:
 
 
 def interpolation_reading(interp: pd.DataFrame, split: str) -> pd.DataFrame | None:
-    """AUC per interpolation filter at the ablation's size on one set, vs the reference (ch. 09)."""
+    """AUC per interpolation filter at the ablation's size on one set, vs the reference (external-site chapter)."""
     sub = interp[interp["set"] == split] if len(interp) else interp
     if sub.empty:
         return None
@@ -345,7 +345,7 @@ def interpolation_reading(interp: pd.DataFrame, split: str) -> pd.DataFrame | No
 
 
 def subgroup_reading(sub: pd.DataFrame) -> pd.DataFrame | None:
-    """Melanoma vs common nevi and vs atypical nevi: AUC [DeLong CI] per cell (chapter 09)."""
+    """Melanoma vs common nevi and vs atypical nevi: AUC [DeLong CI] per cell (external-site chapter)."""
     if sub.empty:
         return None
     wide = sub.assign(text=[ci_text("auc", a, lo, hi) for a, lo, hi in
@@ -379,7 +379,7 @@ def subgroup_values(sub: pd.DataFrame) -> Values:
 
 
 def regime_md(counts: pd.DataFrame, label: str) -> str:
-    """Which regimes have runs that scored the external set, in words (chapter 09)."""
+    """Which regimes have runs that scored the external set, in words (external-site chapter)."""
     lines = []
     for _, row in counts.iterrows():
         name = REGIME_NAMES.get(row["regime"], row["regime"])
@@ -394,7 +394,7 @@ def regime_md(counts: pd.DataFrame, label: str) -> str:
 
 
 def findings_md(values: Mapping[str, str], label: str) -> str:
-    """The chapter's closing bullets, each built from glued values (chapter 09)."""
+    """The chapter's closing bullets, each built from glued values (external-site chapter)."""
     v = dict(values)
     if v.get("n_runs", "0") == "0":
         return f"* No run record has scored {label} yet: nothing to report."
@@ -423,7 +423,7 @@ def findings_md(values: Mapping[str, str], label: str) -> str:
 
 def load_subgroups(path: str) -> pd.Series:
     """:func:`external_ablations.read_subgroups` of ``path`` (resolved like ``results_dir``), or an
-    empty Series with a printed note when the file does not exist (chapter 09)."""
+    empty Series with a printed note when the file does not exist (external-site chapter)."""
     from helpers import config
 
     resolved = config.results_dir(path)
@@ -435,7 +435,7 @@ def load_subgroups(path: str) -> pd.Series:
 
 
 def left_out_md(tables: Mapping[str, pd.DataFrame]) -> str:
-    """What each analysis left out (cells of a grid still running, unmatched ids) (ch. 09)."""
+    """What each analysis left out (cells of a grid still running, unmatched ids) (external-site chapter)."""
     lines = []
     for name, table in tables.items():
         for item in table.attrs.get("left_out", []):

@@ -1,9 +1,9 @@
-"""The figures of chapter 09 ("Another hospital's images"): AUC by input size, reliability.
+"""The figures of the external-site chapter ("Another hospital's images"): AUC by input size, reliability.
 
 Every number comes from :mod:`helpers.analysis.external_site` (the AUC figure draws its
 :func:`~helpers.analysis.external_site.site_table`); the reliability figure pools each cell's
 seeds (:func:`reliability_by_set`). Seaborn's colour-blind palette, one colour per model as in
-chapter 04. Each figure function returns None when there is nothing to draw yet.
+the results chapter. Each figure function returns None when there is nothing to draw yet.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from helpers.stats import calibration
 
 
 def auc_figure(site: pd.DataFrame, label: str) -> Figure | None:
-    """AUC vs input size per network on ISIC test and on the external set, 95 % CIs (ch. 09).
+    """AUC vs input size per network on ISIC test and on the external set, 95 % CIs (external-site chapter).
 
     One panel per set (rows: regimes); colour = model (colour-blind palette), line style =
     preprocessing. Returns None when there is nothing to draw.
@@ -62,7 +62,7 @@ def _panel(ax: Any, site: pd.DataFrame, split: str, colors: Mapping[str, Any],
 
 
 def reliability_figure(runs: pd.DataFrame, cells: pd.DataFrame, label: str) -> Figure | None:
-    """Reliability on ISIC test and the external set, one panel per given cell (ch. 09)."""
+    """Reliability on ISIC test and the external set, one panel per given cell (external-site chapter)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -88,7 +88,7 @@ def reliability_figure(runs: pd.DataFrame, cells: pd.DataFrame, label: str) -> F
 
 def reliability_by_set(runs: pd.DataFrame, where: Mapping[str, Any], n_bins: int = 10,
                        strategy: str = "quantile") -> pd.DataFrame:
-    """Reliability table of one cell on each set, its seeds' predictions pooled (ch. 09).
+    """Reliability table of one cell on each set, its seeds' predictions pooled (external-site chapter).
 
     :func:`helpers.stats.calibration.reliability_table` with a ``set`` column; empty when the cell
     has no runs.

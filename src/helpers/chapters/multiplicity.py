@@ -1,4 +1,4 @@
-"""The book's one multiplicity policy, counted where the tests are made (chapters 04–09; the
+"""The book's one multiplicity policy, counted where the tests are made (the results, bf16-parity, deployment, pneumonia, findings and external-site chapters; the
 table on the reproducibility page cites these counts).
 
 Policy: every test belongs to one declared family; Holm's step-down adjustment runs within each

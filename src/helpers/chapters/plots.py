@@ -38,7 +38,7 @@ def _theme() -> Iterator[None]:
 
 
 def model_colors(models: Sequence[str]) -> dict[str, tuple[float, float, float]]:
-    """A fixed colour-blind-safe colour per model (MobileNet blue, ResNet50 orange) (chapter 04)."""
+    """A fixed colour-blind-safe colour per model (MobileNet blue, ResNet50 orange) (results chapter)."""
     pal = sns.color_palette("colorblind")
     known = {m: pal[i] for i, m in enumerate(_MODEL_ORDER)}
     extra = [m for m in sorted(set(models)) if m not in known]
@@ -47,7 +47,7 @@ def model_colors(models: Sequence[str]) -> dict[str, tuple[float, float, float]]
 
 
 def resolution_colors(resolutions: Sequence[int]) -> dict[int, tuple[float, float, float]]:
-    """Viridis colours from low to high resolution (chapter 04)."""
+    """Viridis colours from low to high resolution (results chapter)."""
     res = sorted(set(int(r) for r in resolutions))
     pal = sns.color_palette("viridis", n_colors=max(len(res), 1))
     return dict(zip(res, pal, strict=True))
@@ -61,7 +61,7 @@ def _models(df: pd.DataFrame) -> list[str]:
 def select(
     df: pd.DataFrame, variant: Mapping[str, Any] | None = None, allow: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Rows matching ``variant`` (e.g. ``{"preprocessing": "unit"}``); one set-up per model (ch. 04).
+    """Rows matching ``variant`` (e.g. ``{"preprocessing": "unit"}``); one set-up per model (results chapter).
 
     Raises a ValueError naming the varying parameters when several set-ups would be mixed,
     except those in ``allow`` (a figure that tells them apart itself).
@@ -101,7 +101,7 @@ def confusion_matrices(
     split: str = "test",
     variant: Mapping[str, Any] | None = None,
 ) -> Figure:
-    """Confusion matrix per model at one resolution, mean counts over seeds (Figs 2–3, chapter 04).
+    """Confusion matrix per model at one resolution, mean counts over seeds (Figs 2–3, the results chapter).
 
     Rows are true classes, columns predicted ones; counts are the records' metrics (tn, fp, fn, tp).
     """
@@ -143,7 +143,7 @@ def confusion_matrices(
 def roc_curves(
     df: pd.DataFrame, split: str = "test", variant: Mapping[str, Any] | None = None
 ) -> Figure:
-    """ROC curve per resolution from seed-averaged probabilities, one panel per model (Fig 7, ch. 04)."""
+    """ROC curve per resolution from seed-averaged probabilities, one panel per model (Fig 7, the results chapter)."""
     runs = select(df, variant)
     models = _models(runs)
     colors = resolution_colors(runs["resolution"].tolist())
@@ -171,7 +171,7 @@ def roc_curves(
 
 
 def validation_loss(df: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> Figure:
-    """Validation loss per epoch for each resolution, mean ± SD over seeds (Fig 5, chapter 04)."""
+    """Validation loss per epoch for each resolution, mean ± SD over seeds (Fig 5, the results chapter)."""
     runs = select(df, variant)
     hist = results.history_long(runs)
     models = _models(runs)
@@ -203,7 +203,7 @@ def validation_loss(df: pd.DataFrame, variant: Mapping[str, Any] | None = None) 
 def training_accuracy(
     df: pd.DataFrame, resolution: int, variant: Mapping[str, Any] | None = None
 ) -> Figure:
-    """Training accuracy per epoch, one line per seed, against the majority-class share (ch. 04).
+    """Training accuracy per epoch, one line per seed, against the majority-class share (results chapter).
 
     One panel per model at ``resolution``; colour tells the preprocessing apart when both were
     run. The dashed line is the accuracy of always answering the majority class. Where a size
@@ -260,7 +260,7 @@ def accuracy_vs_resolution(
     paper: pd.DataFrame | None = None,
     variant: Mapping[str, Any] | None = None,
 ) -> Figure:
-    """Metric vs input size per model with 95 % CI error bars over seeds (Fig 6, chapter 04).
+    """Metric vs input size per model with 95 % CI error bars over seeds (Fig 6, the results chapter).
 
     ``table`` is :func:`helpers.chapters.results.table_one`; ``paper`` (optional) is
     :func:`helpers.chapters.results.paper_table_one`, drawn dashed for comparison.
@@ -310,7 +310,7 @@ def accuracy_vs_resolution(
 
 
 def auc_vs_resolution(tests: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> Figure:
-    """Seed-averaged AUC ± DeLong SD vs input size, best resolution ringed (chapter 04).
+    """Seed-averaged AUC ± DeLong SD vs input size, best resolution ringed (results chapter).
 
     ``tests`` is :func:`helpers.chapters.results.resolution_tests` (Sabottke & Spieler's Fig 2 style).
     """
@@ -359,7 +359,7 @@ def auc_vs_resolution(tests: pd.DataFrame, variant: Mapping[str, Any] | None = N
 
 
 def model_size(table2: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> Figure:
-    """Stored model size (MB) per model (Fig 8, chapter 04); ``table2`` from ``table_two``."""
+    """Stored model size (MB) per model (Fig 8, the results chapter); ``table2`` from ``table_two``."""
     rows = select(table2, variant)
     sizes = rows.groupby("model")["model_size_mb"].mean()
     models = _models(rows)
@@ -375,7 +375,7 @@ def model_size(table2: pd.DataFrame, variant: Mapping[str, Any] | None = None) -
 
 
 def efficiency(table2: pd.DataFrame, variant: Mapping[str, Any] | None = None) -> Figure:
-    """Accuracy vs model size (MB) and vs compute (GFLOPs) per model × resolution (Fig 4, ch. 04)."""
+    """Accuracy vs model size (MB) and vs compute (GFLOPs) per model × resolution (Fig 4, the results chapter)."""
     rows = select(table2, variant).copy()
     models = _models(rows)
     colors = model_colors(models)
@@ -408,7 +408,7 @@ def efficiency(table2: pd.DataFrame, variant: Mapping[str, Any] | None = None) -
 
 
 def reliability(runs: pd.DataFrame, cells: pd.DataFrame, n_bins: int = 10) -> Figure:
-    """Reliability diagrams, one panel per regime, one line per model × preprocessing (ch. 04).
+    """Reliability diagrams, one panel per regime, one line per model × preprocessing (results chapter).
 
     ``cells``: the configurations to draw (rows with model, resolution and set-up columns, e.g.
     each family's best input size); every seed's test predictions are pooled, quantile bins.

@@ -94,7 +94,7 @@ def equivalence_verdict(cells: pd.DataFrame) -> str:
 def cell_values(cells: pd.DataFrame, prefix: str) -> dict[str, float | str]:
     """Glue values of :func:`parity_by_cell` rows: ``<prefix>_<model>_<resolution>_<prep>_``
     ``mean_delta``, ``_seed_sd``, ``_holds`` (1.0 or 0.0) and ``_verdict`` ("holds" / "does
-    not hold"), for prose that cites a cell's verdict (chapter 05)."""
+    not hold"), for prose that cites a cell's verdict (bf16-parity appendix)."""
     out: dict[str, float | str] = {}
     for _, row in cells.iterrows():
         key = f"{prefix}_{row['model']}_{int(row['resolution'])}_{row['preprocessing']}"

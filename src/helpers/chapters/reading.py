@@ -1,4 +1,4 @@
-"""Copies of the result tables for reading on a book page (chapter 04).
+"""Copies of the result tables for reading on a book page (results chapter).
 
 Job: the tables of :mod:`~helpers.chapters.results_tables`, :mod:`~helpers.analysis.compare` and
 :mod:`~helpers.analysis.diagnostics` keep every column (for glue, tests and the collapsed "full
@@ -24,7 +24,7 @@ SHORT_VALUES: dict[str, str] = {"float32": "fp32", "mixed_bfloat16": "bf16"}
 
 
 def setup_label(row: pd.Series, keys: Sequence[str]) -> str:
-    """``"frozen · unit"``: a row's set-up (without model and input size) in words (ch. 04)."""
+    """``"frozen · unit"``: a row's set-up (without model and input size) in words (results chapter)."""
     parts = []
     for key in keys:
         value = row[key]
@@ -45,7 +45,7 @@ def for_reading(
     digits: int = 3,
     setup_keys: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Reading copy: rows named by model, set-up and input size, short headers (ch. 04).
+    """Reading copy: rows named by model, set-up and input size, short headers (results chapter).
 
     ``columns`` maps a column of ``table`` to its header, in display order. Floats are rounded
     to ``digits``; p-values (``p``, ``p_holm``) are written as :func:`format_p` does. Rows are
@@ -84,7 +84,7 @@ def for_reading(
 
 
 def ci_text(metric: str, mean: float, lo: float, hi: float) -> str:
-    """Short "value [CI]": ``80.0 [79, 81]`` for percentages, ``0.669 [0.656, 0.683]`` (ch. 04)."""
+    """Short "value [CI]": ``80.0 [79, 81]`` for percentages, ``0.669 [0.656, 0.683]`` (results chapter)."""
     scale, digits, ci_digits = (100.0, 1, 0) if metric in PERCENT_METRICS else (1.0, 3, 3)
     text = f"{mean * scale:.{digits}f}"
     if math.isfinite(lo) and math.isfinite(hi):
@@ -106,13 +106,13 @@ def _with_ci_text(table: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
 
 
 def table_one(table: pd.DataFrame) -> pd.DataFrame:
-    """Table I for reading: accuracy, sensitivity and AUC as "mean [CI]" (chapter 04)."""
+    """Table I for reading: accuracy, sensitivity and AUC as "mean [CI]" (results chapter)."""
     out = _with_ci_text(table, list(TABLE_ONE_SHORT))
     return for_reading(out, {f"{m}_text": h for m, h in TABLE_ONE_SHORT.items()})
 
 
 def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
-    """Our accuracy and AUC at each input size next to the paper's (one set-up; chapter 04)."""
+    """Our accuracy and AUC at each input size next to the paper's (one set-up; the results chapter)."""
     left = _with_ci_text(ours, ["accuracy", "auc"])
     right = paper[["model", "resolution", METRIC_LABELS["accuracy"], METRIC_LABELS["auc"]]]
     right = right.rename(columns={METRIC_LABELS[m]: f"{m}_paper" for m in ("accuracy", "auc")})
@@ -136,7 +136,7 @@ def _wide(long: pd.DataFrame, column: str, value: str, fill: object) -> pd.DataF
 
 
 def run_counts(runs: pd.DataFrame) -> pd.DataFrame:
-    """Successful runs (seeds) per model and set-up (rows) and input size (columns) (ch. 04)."""
+    """Successful runs (seeds) per model and set-up (rows) and input size (columns) (results chapter)."""
     variants = variant_columns(runs)
     keys = ["model", *variants, "resolution"]
     cells = runs.groupby(keys, dropna=False).size().rename("n").reset_index()
@@ -147,7 +147,7 @@ def run_counts(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_run(per_run_table: pd.DataFrame) -> pd.DataFrame:
-    """AUC ± DeLong SD of every run: set-ups in rows, seeds in columns (chapter 04)."""
+    """AUC ± DeLong SD of every run: set-ups in rows, seeds in columns (results chapter)."""
     long = for_reading(per_run_table, {"seed": "seed", "AUC ± SD": "AUC ± SD"})
     long["seed"] = [f"seed {s}" for s in long["seed"]]
     return _wide(long, "seed", "AUC ± SD", MISSING)
@@ -164,12 +164,12 @@ table)."""
 
 
 def resolution_tests(tests: pd.DataFrame) -> pd.DataFrame:
-    """The paired tests against each set-up's best input size, for reading (chapter 04)."""
+    """The paired tests against each set-up's best input size, for reading (results chapter)."""
     return for_reading(tests, TESTS_SHORT)
 
 
 def comparison(table: pd.DataFrame, a: str, b: str, labels: Sequence[str] = ()) -> pd.DataFrame:
-    """A :func:`helpers.chapters.results.compare_variants` table (``a`` vs ``b``) for reading (ch. 04)."""
+    """A :func:`helpers.chapters.results.compare_variants` table (``a`` vs ``b``) for reading (results chapter)."""
     la, lb = labels or (model_label(a), model_label(b))
     columns = {
         f"auc_{a}": f"AUC {la}",
@@ -181,7 +181,7 @@ def comparison(table: pd.DataFrame, a: str, b: str, labels: Sequence[str] = ()) 
 
 
 def fit(table: pd.DataFrame) -> pd.DataFrame:
-    """The fit summary for reading: last-epoch training accuracy, validation loss (chapter 04).
+    """The fit summary for reading: last-epoch training accuracy, validation loss (results chapter).
 
     ``> majority``: seeds whose training accuracy ended more than the margin above the majority
     share; the training loss and the prior loss are in the full table.
@@ -212,19 +212,19 @@ TABLE_TWO_SHORT: dict[str, str] = {
 
 
 def table_two(table: pd.DataFrame) -> pd.DataFrame:
-    """Table II for reading: size, accuracy, and accuracy per MB / GFLOP / ms (chapter 04)."""
+    """Table II for reading: size, accuracy, and accuracy per MB / GFLOP / ms (results chapter)."""
     return for_reading(table, TABLE_TWO_SHORT, digits=2)
 
 
 def paper_table_two() -> pd.DataFrame:
-    """The paper's Table II as printed, rows named by model (chapter 04)."""
+    """The paper's Table II as printed, rows named by model (results chapter)."""
     df = pd.DataFrame(list(ref.TABLE_II), columns=list(ref.TABLE_II_COLUMNS))
     headers = {"model_size_mb": "MB", "accuracy_pct": "Acc. %", "accuracy_density": "Acc./MB"}
     return df.set_index("model").rename_axis("Model").rename(columns=headers)
 
 
 def text_width(table: pd.DataFrame) -> int:
-    """Characters in the widest line of a table's plain-text rendering (a width check, ch. 04)."""
+    """Characters in the widest line of a table's plain-text rendering (a width check, the results chapter)."""
     return max(len(line) for line in table.to_string().splitlines())
 
 
@@ -237,7 +237,7 @@ def _family_short(family: str) -> str:
 
 def seed_comparison(table: pd.DataFrame, a: str | None = None, b: str | None = None,
                     labels: Sequence[str] = ()) -> pd.DataFrame:  # fmt: skip
-    """A :mod:`helpers.analysis.inference` table for reading: AUCs, raw and Holm p, family (ch. 04).
+    """A :mod:`helpers.analysis.inference` table for reading: AUCs, raw and Holm p, family (results chapter).
 
     Without ``a``/``b`` it is the resolution table (one seed-mean AUC per size; the best size has
     no p). ``p``: OR–Hillis (seeds as readers); ``p adj.``: Holm within the family shown.
@@ -253,7 +253,7 @@ def seed_comparison(table: pd.DataFrame, a: str | None = None, b: str | None = N
 
 
 def operating_points(table: pd.DataFrame) -> pd.DataFrame:
-    """Test sensitivity / specificity (%) under each threshold rule, for reading (ch. 04)."""
+    """Test sensitivity / specificity (%) under each threshold rule, for reading (results chapter)."""
     out = table.copy()
     for rule in ("0.5", "youden", "sens90"):
         out[f"ss_{rule}"] = [
@@ -266,7 +266,7 @@ def operating_points(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def calibration(table: pd.DataFrame) -> pd.DataFrame:
-    """Brier, ECE, mean predicted probability and temperature at each best cell (ch. 04)."""
+    """Brier, ECE, mean predicted probability and temperature at each best cell (results chapter)."""
     columns = {"brier": "Brier", "ece": "ECE", "mean_prob": "Mean p", "ece_ts": "ECE (T)",
                "temperature": "T"}  # fmt: skip
     return for_reading(table, columns)

@@ -1,4 +1,4 @@
-"""Run records → tables, tests and prose for the results chapter (chapter 04).
+"""Run records → tables, tests and prose for the results chapter (results chapter).
 
 Everything here is computed from run records (CONTRIBUTING.md) written by sweeps; the only
 typed-in numbers of the chapter are the paper's, in :mod:`helpers.paper_reference`.

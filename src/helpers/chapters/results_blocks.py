@@ -1,4 +1,4 @@
-"""The results chapter's repeated block: compare → glue → table, as one call (chapter 04).
+"""The results chapter's repeated block: compare → glue → table, as one call (results chapter).
 
 Three sections of the chapter (preprocessing, regime, architecture) ask the same question of a
 different parameter: do two of its values give different test AUCs? Each answers it with the

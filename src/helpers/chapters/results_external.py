@@ -1,4 +1,4 @@
-"""External test set: internal test AUC beside the AUC on another site's images (chapter 04).
+"""External test set: internal test AUC beside the AUC on another site's images (results chapter).
 
 Runs made with ``external=<name>`` (``--external-root`` in the sweep) store the predictions on
 every image of that folder as the record's split ``external``. For each configuration the
@@ -16,7 +16,7 @@ from helpers.stats import delong as stats
 
 
 def has_external(runs: pd.DataFrame) -> bool:
-    """True when any run scored an external test set (chapter 04)."""
+    """True when any run scored an external test set (results chapter)."""
     return "pred_external" in runs and bool(runs["pred_external"].notna().any())
 
 
@@ -28,7 +28,7 @@ def _auc_text(labels, probs, level: float) -> tuple[float, str]:
 
 def external_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Per model × resolution (× set-up): test and external AUC [DeLong CI] of the seed
-    ensemble, and the external images per class; empty without external runs (chapter 04)."""
+    ensemble, and the external images per class; empty without external runs (results chapter)."""
     if not has_external(runs):
         return pd.DataFrame()
     sub_runs = runs[runs["pred_external"].notna()]
@@ -45,7 +45,7 @@ def external_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 
 
 def external_section(runs: pd.DataFrame):
-    """The results chapter's external-set section: nothing without external runs (chapter 04)."""
+    """The results chapter's external-set section: nothing without external runs (results chapter)."""
     from IPython.display import Markdown, display
 
     if not has_external(runs):

@@ -1,4 +1,4 @@
-"""Sentences and glued numbers of the results chapter (chapter 04), built from result tables.
+"""Sentences and glued numbers of the results chapter (results chapter), built from result tables.
 
 Job: turn the tables of :mod:`~helpers.chapters.results_tables`, :mod:`~helpers.analysis.compare` and
 :mod:`~helpers.analysis.diagnostics` into (a) the numbers the chapter and the discussion page
@@ -51,7 +51,7 @@ def rounded(value: Any, digits: int = 4) -> Any:
 
 
 def glue_values(values: Mapping[str, Any], digits: int = 4) -> None:
-    """Glue every ``name: value`` (floats rounded to ``digits``), without displaying it (ch. 04)."""
+    """Glue every ``name: value`` (floats rounded to ``digits``), without displaying it (results chapter)."""
     from myst_nb import glue
 
     for name, value in values.items():
@@ -59,7 +59,7 @@ def glue_values(values: Mapping[str, Any], digits: int = 4) -> None:
 
 
 def glue_md(name: str, text: str) -> None:
-    """Glue Markdown ``text`` as ``name`` for a ``{glue:md}`` directive (chapter 04)."""
+    """Glue Markdown ``text`` as ``name`` for a ``{glue:md}`` directive (results chapter)."""
     from IPython.display import Markdown
     from myst_nb import glue
 
@@ -67,7 +67,7 @@ def glue_md(name: str, text: str) -> None:
 
 
 def precision_tag(row: pd.Series, runs: pd.DataFrame) -> str:
-    """``"_bf16"`` for a bf16 row (see the module docstring), else ``""`` (chapter 04)."""
+    """``"_bf16"`` for a bf16 row (see the module docstring), else ``""`` (results chapter)."""
     if "precision" not in runs and "precision" not in row.index:
         return ""
     return "_bf16" if setting(row, "precision", runs) == "mixed_bfloat16" else ""
@@ -79,7 +79,7 @@ def bullets(
     numbers: Mapping[str, str | Callable[[pd.Series], Any]],
     sentence: Callable[[pd.Series], str],
 ) -> tuple[Values, str]:
-    """Glue values and a Markdown bullet list, one bullet per row of a comparison (chapter 04).
+    """Glue values and a Markdown bullet list, one bullet per row of a comparison (results chapter).
 
     For every row: ``f"{key(row)}_{suffix}"`` → ``float(row[column])`` for each
     ``suffix: column`` of ``numbers`` (or ``fn(row)`` when the entry is a function), and the
@@ -114,7 +114,7 @@ SETUP: tuple[str, ...] = ("regime", "model", "preprocessing")
 def config_key(
     prefix: str, row: pd.Series, runs: pd.DataFrame, keys: Iterable[str] = SETUP
 ) -> str:
-    """Glue prefix ``<prefix>_<keys' values>[_bf16]_<resolution>`` of one table row (chapter 04).
+    """Glue prefix ``<prefix>_<keys' values>[_bf16]_<resolution>`` of one table row (results chapter).
 
     E.g. ``config_key("op", row, runs)`` → ``op_full_mobilenet_unit_128``; a section of one
     regime leaves the regime out (``keys=("model", "preprocessing")`` for the fit summary).
@@ -133,7 +133,7 @@ def cell_bullets(
 ) -> tuple[Values, str]:
     """:func:`bullets` glued as ``config_key(prefix, row, runs, keys)``; ``({}, empty)`` if no row.
 
-    The one builder of the chapter's per-cell bullet lists (chapter 04): only the glue prefix, the
+    The one builder of the chapter's per-cell bullet lists (results chapter): only the glue prefix, the
     parameters named in it, the numbers and the sentence differ between sections.
     """
     if table.empty:
@@ -159,7 +159,7 @@ def _cell(row: pd.Series, runs: pd.DataFrame) -> str:
 
 
 def loading_numbers(runs: pd.DataFrame, setup: Mapping[str, Any], split: str) -> tuple[Values, str]:
-    """Runs ok/failed, images and positives of ``split``; the main set-up in words (chapter 04)."""
+    """Runs ok/failed, images and positives of ``split``; the main set-up in words (results chapter)."""
     first = runs.iloc[0][f"pred_{split}"]
     values = {
         "n_ok": runs.attrs["n_ok"],
@@ -173,7 +173,7 @@ def loading_numbers(runs: pd.DataFrame, setup: Mapping[str, Any], split: str) ->
 def sweet_spot(
     main_tests: pd.DataFrame, models: Iterable[str] | None = None, alpha: float = 0.05
 ) -> tuple[Values, str]:
-    """Best input size per model and how many others are significantly worse, in words (ch. 04).
+    """Best input size per model and how many others are significantly worse, in words (results chapter).
 
     ``models``: default the study's models that were run. Also ``paper_sweet_gap``: the
     paper's MobileNet accuracy at 128 px minus that at 224 px.
@@ -218,7 +218,7 @@ def focus_numbers(
     models: Iterable[str] | None = None,
     hint: str = "the sweep",
 ) -> Values:
-    """Table I/II numbers at the paper's reference size, ours and the paper's (chapter 04).
+    """Table I/II numbers at the paper's reference size, ours and the paper's (results chapter).
 
     ``models``: default the study's models that were run. Values are rounded here (accuracy
     and size to 2 decimals, density to 3).
@@ -259,7 +259,7 @@ FIT_NUMBERS: tuple[str, ...] = (
 
 
 def fit(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
-    """Did the fully fine-tuned models fit? Glue values and one bullet per cell (chapter 04).
+    """Did the fully fine-tuned models fit? Glue values and one bullet per cell (results chapter).
 
     ``table`` is :func:`helpers.chapters.results.fit_summary` of the fully fine-tuned ``runs``, or empty.
     """
@@ -293,7 +293,7 @@ def fit(table: pd.DataFrame, runs: pd.DataFrame) -> tuple[Values, str]:
 def key_numbers(
     tests: pd.DataFrame, table1: pd.DataFrame, runs: pd.DataFrame
 ) -> tuple[Values, pd.DataFrame]:
-    """The numbers the discussion page quotes, and a set-up × key table of them (chapter 04).
+    """The numbers the discussion page quotes, and a set-up × key table of them (results chapter).
 
     From the resolution tests: per ``<regime>_<model>_<preprocessing>`` the best size and its
     AUC, every size's seed-averaged AUC and its paired p against the best (also under the
@@ -340,7 +340,7 @@ def key_numbers(
 
 
 def operating_values(table: pd.DataFrame, runs: pd.DataFrame) -> Values:
-    """``op_<regime>_<model>_<prep>[_bf16]_<res>_{sens,spec}_{0.5→05,youden,sens90}`` etc. (ch. 04)."""
+    """``op_<regime>_<model>_<prep>[_bf16]_<res>_{sens,spec}_{0.5→05,youden,sens90}`` etc. (results chapter)."""
     values: Values = {}
     for _, row in table.iterrows():
         key = config_key("op", row, runs)
@@ -356,7 +356,7 @@ CAL_NUMBERS: tuple[str, ...] = ("brier", "ece", "ece_q", "brier_ts", "ece_ts", "
 
 
 def calibration_values(table: pd.DataFrame, runs: pd.DataFrame) -> Values:
-    """``cal_<regime>_<model>_<prep>[_bf16]_<res>_<number>`` for :data:`CAL_NUMBERS` (ch. 04)."""
+    """``cal_<regime>_<model>_<prep>[_bf16]_<res>_<number>`` for :data:`CAL_NUMBERS` (results chapter)."""
     values: Values = {}
     for _, row in table.iterrows():
         key = config_key("cal", row, runs)

@@ -40,7 +40,7 @@ def _fmt(metric: str, mean: float, lo: float, hi: float) -> str:
 def table_one(
     df: pd.DataFrame, split: str = "test", level: float = 0.95, auc_interval: str = "t"
 ) -> pd.DataFrame:
-    """Accuracy, F1, sensitivity, specificity, AUC per configuration: mean and t-CI over seeds (ch. 04).
+    """Accuracy, F1, sensitivity, specificity, AUC per configuration: mean and t-CI over seeds (results chapter).
 
     Numeric columns (fractions) ``<metric>``, ``<metric>_lo``, ``<metric>_hi`` for glue, and display
     strings under :data:`METRIC_LABELS` ("mean [lo, hi]"; percentages for accuracy/sens/spec).
@@ -91,7 +91,7 @@ def _or_hillis_auc(sub: pd.DataFrame, split: str, level: float) -> dict[str, Any
 
 
 def display_table(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
-    """Display copy: model names spelled out, numbers rounded, glue-only columns dropped (ch. 04).
+    """Display copy: model names spelled out, numbers rounded, glue-only columns dropped (results chapter).
 
     p-values (``p``, the float ``p_*`` columns and the per-seed tuples of ``p_seeds``) are written
     by :func:`format_p`; show the copy
@@ -121,7 +121,7 @@ def display_table(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
 
 
 def paper_table_one() -> pd.DataFrame:
-    """The paper's Table I as quoted in :mod:`helpers.paper_reference`, in our units (ch. 04)."""
+    """The paper's Table I as quoted in :mod:`helpers.paper_reference`, in our units (results chapter)."""
     df = pd.DataFrame(list(ref.TABLE_I), columns=list(ref.TABLE_I_COLUMNS))
     df["model"] = df["model"].str.lower()
     for metric in PERCENT_METRICS:
@@ -136,7 +136,7 @@ def paper_table_one() -> pd.DataFrame:
 def side_by_side(
     ours: pd.DataFrame, paper: pd.DataFrame, metrics: Sequence[str] = METRICS
 ) -> pd.DataFrame:
-    """Our Table I next to the paper's, matched on model and resolution (chapter 04)."""
+    """Our Table I next to the paper's, matched on model and resolution (results chapter)."""
     keys = [c for c in ours.columns if c in config_columns_from_table(ours)]
     left = ours[[*keys, *(METRIC_LABELS[m] for m in metrics)]]
     right = paper[["model", "resolution", *(METRIC_LABELS[m] for m in metrics)]]
@@ -147,12 +147,12 @@ def side_by_side(
 
 
 def config_columns_from_table(table: pd.DataFrame) -> list[str]:
-    """Configuration columns of a table made by this module (chapter 04)."""
+    """Configuration columns of a table made by this module (results chapter)."""
     return [c for c in ("model", "resolution", *PARAM_KEYS) if c in table and c != "seed"]
 
 
 def table_two(df: pd.DataFrame, split: str = "test", resolution: int | None = None) -> pd.DataFrame:
-    """Model size, accuracy and accuracy per MB / GFLOP / ms of batch-1 latency (chapter 04).
+    """Model size, accuracy and accuracy per MB / GFLOP / ms of batch-1 latency (results chapter).
 
     Cost columns a record does not hold (e.g. latency not measured) are NaN;
     ``n_latency`` counts the runs of each row that measured latency.

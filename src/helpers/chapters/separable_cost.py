@@ -1,4 +1,4 @@
-"""Tables, figures and sentences of the separable-cost chapter (chapter 02), built from helpers.training.costs.
+"""Tables, figures and sentences of the separable-cost chapter (separable-cost chapter), built from helpers.training.costs.
 
 The chapter's code cells show the method (the cost formulas, the layer walk, the profiler); the
 table building, plotting and prose formatting that would otherwise repeat in every cell live here.

@@ -28,10 +28,10 @@ _PREP_STYLE = {"unit": ("-", "o", "[0, 1] inputs"), "native": ("--", "s", "nativ
 
 
 def auc_vs_size_points(table1: pd.DataFrame) -> pd.DataFrame:
-    """Table I's seed-mean AUC and 95 % interval per model × regime × preprocessing × size (ch. 04).
+    """Table I's seed-mean AUC and 95 % interval per model × regime × preprocessing × size (results chapter).
 
     ``table1`` is :func:`helpers.chapters.results.table_one`. Where a cell was run in float32 and in bf16
-    (chapter 05's parity cells) the float32 row is kept; a cell run only in bf16 keeps its bf16
+    (the bf16-parity appendix's parity cells) the float32 row is kept; a cell run only in bf16 keeps its bf16
     row, and its ``precision`` says so. A parameter the table does not vary has no column there:
     its value is then ``""`` (one panel, one line per model). Raises a ValueError (from :func:`select`) when another
     parameter than these varies.
@@ -48,7 +48,7 @@ def auc_vs_size_points(table1: pd.DataFrame) -> pd.DataFrame:
 
 def auc_vs_size_values(points: pd.DataFrame) -> dict[str, float | int]:
     """Glue values of the summary figure: ``fig_auc_<regime>_<model>_<prep>[_bf16]_<px>`` with
-    ``_lo``, ``_hi`` and ``_n_seeds`` (the intro's findings quote them; chapter 04)."""
+    ``_lo``, ``_hi`` and ``_n_seeds`` (the intro's findings quote them; the results chapter)."""
     out: dict[str, float | int] = {}
     for r in points.itertuples():
         tag = "" if r.precision == "float32" else "bf16"
@@ -62,7 +62,7 @@ def auc_vs_size_values(points: pd.DataFrame) -> dict[str, float | int]:
 def auc_vs_size(
     points: pd.DataFrame, paper: pd.DataFrame | None = None, paper_regime: str = "full"
 ) -> Figure:
-    """AUC vs input size, one panel per regime, one line per network × preprocessing (ch. 04).
+    """AUC vs input size, one panel per regime, one line per network × preprocessing (results chapter).
 
     ``points`` from :func:`auc_vs_size_points`: seed-mean AUC with its 95 % OR–Hillis interval;
     colour = network, line style and marker = preprocessing (so colour is never the only cue),
@@ -153,7 +153,7 @@ def _auc_line(ax: Any, points: pd.DataFrame, cell: tuple[str, str, str], color: 
 
 
 def auc_vs_size_alt(points: pd.DataFrame, paper: pd.DataFrame | None = None) -> str:
-    """The summary figure in words (its alt text): every line's AUCs, size by size (ch. 04)."""
+    """The summary figure in words (its alt text): every line's AUCs, size by size (results chapter)."""
     parts = ["Test AUC (seed mean) against input size, one panel per training regime."]
     for regime, by_regime in points.groupby("regime", sort=True):
         lines = []
@@ -175,7 +175,7 @@ def auc_vs_size_alt(points: pd.DataFrame, paper: pd.DataFrame | None = None) -> 
 
 
 class AltFigure:
-    """A rendered figure with its alt text in words, for pasting on another page (intro, ch. 04).
+    """A rendered figure with its alt text in words, for pasting on another page (intro, the results chapter).
 
     Glued, it carries a 2× PNG and an HTML ``<img>`` of the same PNG with the alt text: a page
     that pastes it from the chapter (``{glue}`` with ``doc::key``) gets the words, not a path.

@@ -17,7 +17,7 @@ def verdict(
     name_a: str, name_b: str, auc_a: float, auc_b: float, p_adj: float, alpha: float = ALPHA,
     *, equivalent: bool | None = None, margin: float = MARGIN_AUC,
 ) -> str:
-    """The book's one wording rule for a comparison, driven by Holm-adjusted p-values (ch. 04).
+    """The book's one wording rule for a comparison, driven by Holm-adjusted p-values (results chapter).
 
     ``p_adj < alpha``: "A: AUC higher/lower than B (adjusted p = …)". Otherwise the equivalence
     test decides (``equivalent``: its Holm-adjusted TOST p below alpha): "A: AUC equivalent to B

@@ -1,4 +1,4 @@
-"""Data layer of the book (chapter 01): registry, loading to uint8 arrays, dedup, splits, cache.
+"""Data layer of the book (data chapter): registry, loading to uint8 arrays, dedup, splits, cache.
 
 >>> from helpers.data import load_dataset
 >>> ds = load_dataset("isic2017", task="melanoma", resolution=128)   # doctest: +SKIP

@@ -1,4 +1,4 @@
-"""File index (sha256, perceptual hash, readability) and decoded-array cache on disk (chapter 01).
+"""File index (sha256, perceptual hash, readability) and decoded-array cache on disk (data chapter).
 
 Both are keyed by the data set name and a fingerprint of the source files (path, size,
 modification time and inode change time of every file: :meth:`Source.stat_key`), so a changed
@@ -55,7 +55,7 @@ class FileIndex:
 
 
 def workers() -> int:
-    """Threads for decoding: a few, never more than the CPUs (chapter 01)."""
+    """Threads for decoding: a few, never more than the CPUs (data chapter)."""
     return max(1, min(4, os.cpu_count() or 1))
 
 

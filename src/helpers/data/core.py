@@ -1,4 +1,4 @@
-"""Data containers shared by the data layer: Split, Dataset, DataReport, DataError (chapter 01)."""
+"""Data containers shared by the data layer: Split, Dataset, DataReport, DataError (data chapter)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ SPLITS = ("train", "val", "test")
 
 
 class DataError(Exception):
-    """A data set cannot be used as it is; the message names the file and what to do (chapter 01)."""
+    """A data set cannot be used as it is; the message names the file and what to do (data chapter)."""
 
 
 @dataclass
 class Split:
-    """One split of a data set: uint8 RGB images, int64 0/1 labels and string ids (chapter 01)."""
+    """One split of a data set: uint8 RGB images, int64 0/1 labels and string ids (data chapter)."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -27,7 +27,7 @@ class Split:
         return int(self.labels.shape[0])
 
     def class_counts(self) -> tuple[int, int]:
-        """Number of negatives and positives (chapter 01)."""
+        """Number of negatives and positives (data chapter)."""
         return int((self.labels == 0).sum()), int((self.labels == 1).sum())
 
 
@@ -47,7 +47,7 @@ class DuplicateGroup:
 
 @dataclass
 class DataReport:
-    """What loading did: source, counts, duplicates, skipped files, cache use (chapter 01)."""
+    """What loading did: source, counts, duplicates, skipped files, cache use (data chapter)."""
 
     dataset: str
     task: str
@@ -70,11 +70,11 @@ class DataReport:
 
     @property
     def removed_ids(self) -> list[str]:
-        """Ids dropped by the duplicate policy (chapter 01)."""
+        """Ids dropped by the duplicate policy (data chapter)."""
         return sorted({i for g in self.duplicates for i in g.removed})
 
     def to_frame(self) -> pd.DataFrame:
-        """Counts per split and class as a DataFrame (chapter 01)."""
+        """Counts per split and class as a DataFrame (data chapter)."""
         neg, pos = self.class_names
         rows = []
         for split in SPLITS:
@@ -85,7 +85,7 @@ class DataReport:
         return pd.DataFrame(rows).set_index("split")
 
     def duplicates_frame(self) -> pd.DataFrame:
-        """One row per duplicate group: kind, ids, splits, labels, kept and removed (chapter 01)."""
+        """One row per duplicate group: kind, ids, splits, labels, kept and removed (data chapter)."""
         cols = ["kind", "ids", "splits", "labels", "max_distance", "kept", "removed", "reason"]
         rows = [{"kind": g.kind, "ids": " / ".join(g.ids), "splits": " / ".join(g.splits),
                  "labels": " / ".join(map(str, g.labels)), "max_distance": g.max_distance,
@@ -94,19 +94,19 @@ class DataReport:
         return pd.DataFrame(rows, columns=cols)
 
     def skipped_frame(self) -> pd.DataFrame:
-        """Skipped files (path relative to the data set folder, reason) (chapter 01)."""
+        """Skipped files (path relative to the data set folder, reason) (data chapter)."""
         return pd.DataFrame(self.skipped, columns=["path", "reason"])
 
     def skipped_counts(self) -> dict[str, int]:
-        """Number of skipped files per kind of reason, e.g. {'system file .DS_Store': 2} (chapter 01)."""
+        """Number of skipped files per kind of reason, e.g. {'system file .DS_Store': 2} (data chapter)."""
         return reason_counts(self.skipped)
 
     def warnings_frame(self) -> pd.DataFrame:
-        """Images that were loaded but look suspicious (path, warning) (chapter 01)."""
+        """Images that were loaded but look suspicious (path, warning) (data chapter)."""
         return pd.DataFrame(self.warnings, columns=["path", "warning"])
 
     def warning_counts(self) -> dict[str, int]:
-        """Number of loaded images per kind of warning, e.g. {'constant image': 1} (chapter 01)."""
+        """Number of loaded images per kind of warning, e.g. {'constant image': 1} (data chapter)."""
         return reason_counts(self.warnings)
 
     def __str__(self) -> str:
@@ -131,12 +131,12 @@ class DataReport:
 
 
 def reason_kind(reason: str) -> str:
-    """The kind of a skip or warning reason: its text before the first ' (' (chapter 01)."""
+    """The kind of a skip or warning reason: its text before the first ' (' (data chapter)."""
     return reason.split(" (", 1)[0]
 
 
 def reason_counts(rows: list[tuple[str, str]]) -> dict[str, int]:
-    """Counts of (path, reason) rows per :func:`reason_kind`, most frequent first (chapter 01)."""
+    """Counts of (path, reason) rows per :func:`reason_kind`, most frequent first (data chapter)."""
     counts: dict[str, int] = {}
     for _, reason in rows:
         counts[reason_kind(reason)] = counts.get(reason_kind(reason), 0) + 1
@@ -156,7 +156,7 @@ def _listing(title: str, rows: list[tuple[str, str]], always: bool, show: int = 
 
 @dataclass
 class Dataset:
-    """A loaded binary data set: name, task, resolution, class names, splits, report (chapter 01)."""
+    """A loaded binary data set: name, task, resolution, class names, splits, report (data chapter)."""
 
     name: str
     task: str

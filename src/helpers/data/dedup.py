@@ -1,4 +1,4 @@
-"""Duplicate detection (sha256 and perceptual hash) and the keep/drop policy (chapter 01).
+"""Duplicate detection (sha256 and perceptual hash) and the keep/drop policy (data chapter).
 
 Policy: within a group of copies, keep the one in the evaluation split with the highest
 priority (test > val > train; ties and unsplit data: the smallest id) and drop the others.
@@ -25,7 +25,7 @@ NEAR_MIN_CORR = 0.95
 
 
 def near_pairs(hashes: np.ndarray, threshold: int, chunk: int = 1024) -> list[tuple[int, int, int]]:
-    """All pairs (i, j, distance) with i < j and Hamming distance <= threshold (chapter 01)."""
+    """All pairs (i, j, distance) with i < j and Hamming distance <= threshold (data chapter)."""
     out = []
     for start in range(0, len(hashes), chunk):
         d = hamming_matrix(hashes[start:start + chunk], hashes)
@@ -79,7 +79,7 @@ def find_groups(sha: Sequence[str], phash: Sequence[int], threshold: int,
 def apply_policy(groups: list[tuple[str, list[int], int]], ids: Sequence[str],
                  splits: Sequence[str | None], labels: Sequence[int], near_action: str
                  ) -> tuple[np.ndarray, list[DuplicateGroup]]:
-    """Keep mask over all items and the report rows, applying the policy above (chapter 01)."""
+    """Keep mask over all items and the report rows, applying the policy above (data chapter)."""
     keep = np.ones(len(ids), dtype=bool)
     report = []
     for kind, members, dmax in groups:

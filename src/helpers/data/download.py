@@ -1,4 +1,4 @@
-"""Official downloads with checksum or content verification (chapter 01, data setup).
+"""Official downloads with checksum or content verification (the data chapter, data setup).
 
 * PneumoniaMNIST: the MedMNIST v2 file on Zenodo, md5 checked.
 * ISIC 2017: the official challenge archive (zips of images + Part 3 ground-truth CSVs), resized
@@ -48,7 +48,7 @@ _ISIC_IMAGE = re.compile(r"(?:^|/)(ISIC_\d{7})\.jpg$")
 
 
 def fetch(url: str, dest: Path, *, md5: str | None = None, timeout: float = 120.0) -> str:
-    """Download url to dest atomically, check the md5 if given; returns the sha256 (chapter 01)."""
+    """Download url to dest atomically, check the md5 if given; returns the sha256 (data chapter)."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     digest: dict[str, str] = {}
@@ -73,7 +73,7 @@ def fetch(url: str, dest: Path, *, md5: str | None = None, timeout: float = 120.
 
 
 def download_pneumoniamnist(root: Path, url: str = MNIST_URL, md5: str = MNIST_MD5) -> Path:
-    """Fetch PneumoniaMNIST (MedMNIST v2, Zenodo) into <root>/pneumoniamnist/ (chapter 01)."""
+    """Fetch PneumoniaMNIST (MedMNIST v2, Zenodo) into <root>/pneumoniamnist/ (data chapter)."""
     dest = root / "pneumoniamnist" / "pneumoniamnist.npz"
     fetch(url, dest, md5=md5)
     with np.load(dest) as z:
@@ -94,7 +94,7 @@ def _isic_truth(csv_bytes: bytes, name: str) -> dict[str, tuple[int, int]]:
 
 def download_isic2017(root: Path, base_url: str = ISIC_BASE, keep_zips: bool = False,
                       counts: dict[str, tuple[int, int, int]] | None = None) -> Path:
-    """Fetch the ISIC 2017 archive, resize to 256x256, write isic2017-256/labels.csv (chapter 01)."""
+    """Fetch the ISIC 2017 archive, resize to 256x256, write isic2017-256/labels.csv (data chapter)."""
     counts = counts or ISIC_COUNTS
     work = root / "_downloads" / "isic2017"
     out = root / "isic2017-256"
@@ -162,7 +162,7 @@ def download_isic2017(root: Path, base_url: str = ISIC_BASE, keep_zips: bool = F
 
 
 def download(name: str, data_root: str | os.PathLike[str] | None = None, **kwargs: object) -> Path:
-    """Download a data set from its official source into the data root (chapter 01)."""
+    """Download a data set from its official source into the data root (data chapter)."""
     root = config.data_root(data_root)
     root.mkdir(parents=True, exist_ok=True)
     if name == "pneumoniamnist":

@@ -3,7 +3,7 @@
 Used by the training chapter's runs with ``external=<name>`` (:func:`load_external`, the
 record's ``predictions.external``) and by the sweep's resume and ``--dry-run`` checks
 (:func:`external_fingerprint`, :func:`external_masks`, no pixel decoded); the lesion masks
-give the ``lesion_box`` geometry (chapter 09, "Another hospital's images").
+give the ``lesion_box`` geometry (the external-site chapter, "Another hospital's images").
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def load_external(data_root: str | os.PathLike[str], task: str, resolution: int,
                   geometry: str = DEFAULT_GEOMETRY, resample: str = DEFAULT_RESAMPLE,
                   masks_root: str | os.PathLike[str] | None = None,
                   ) -> tuple[Split, tuple[str, str], str]:
-    """Every image of an external folder of class folders as one test split (chapter 03).
+    """Every image of an external folder of class folders as one test split (training chapter).
 
     Another hospital's images, any size and format, scored at the run's resolution: no split,
     no duplicate removal, unreadable files skipped (as in :func:`helpers.data.load_dataset`).
@@ -73,7 +73,7 @@ def load_external(data_root: str | os.PathLike[str], task: str, resolution: int,
 
 
 def find_masks(entries: list[Entry], masks_root: str | os.PathLike[str]) -> dict[str, Path]:
-    """``{entry rel: mask file}`` for the images that have a lesion mask (chapter 09).
+    """``{entry rel: mask file}`` for the images that have a lesion mask (external-site chapter).
 
     The mask of ``<class>/<stem>.<ext>`` is the image file directly in ``masks_root`` whose
     name starts with ``<stem>_`` or ``<stem>.`` (PH2: ``IMD058.jpg`` -> ``IMD058_lesion.png``);

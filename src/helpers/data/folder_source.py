@@ -1,5 +1,5 @@
 """A user's folder as a data set source: one sub-folder per class, optionally inside
-train/val/test (chapter 01; the own-folder book)."""
+train/val/test (the data chapter; the own-folder book)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .sources import (
 
 # ---------------------------------------------------------------------------------------------
 class FolderSource(Source):
-    """A user's folder: one sub-folder per class, optionally inside train/val/test (chapter 01).
+    """A user's folder: one sub-folder per class, optionally inside train/val/test (data chapter).
 
     ``task`` names the positive class folder; by default the second folder in sorted order
     (e.g. Acne/Normal -> positive 'Normal'; pass task='Acne' to make Acne the positive class).

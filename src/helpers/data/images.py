@@ -1,4 +1,4 @@
-"""Image decoding: any PIL mode to RGB, resize to a square, perceptual hash (chapter 01).
+"""Image decoding: any PIL mode to RGB, resize to a square, perceptual hash (data chapter).
 
 Conventions (documented in the data chapter):
 * Alpha (RGBA, LA, P with transparency) is composited on a white background, then dropped.
@@ -33,7 +33,7 @@ PHASH_GREY_SIZE = 64  # images are reduced to a 64x64 grey picture before the 8x
 
 
 def is_image_name(name: str) -> bool:
-    """True when a file name has an image extension (chapter 01)."""
+    """True when a file name has an image extension (data chapter)."""
     return Path(name).suffix.lower() in IMAGE_EXTENSIONS
 
 
@@ -51,7 +51,7 @@ def high_bit_depth(mode: str) -> str | None:
 
 
 def constant_colour(arr: np.ndarray) -> tuple[int, ...] | None:
-    """The colour of an (h, w, c) image whose pixels are all equal, else None (chapter 01)."""
+    """The colour of an (h, w, c) image whose pixels are all equal, else None (data chapter)."""
     flat = np.asarray(arr).reshape(-1, arr.shape[-1])
     if flat.shape[0] and (flat == flat[0]).all():
         return tuple(int(v) for v in flat[0])
@@ -59,7 +59,7 @@ def constant_colour(arr: np.ndarray) -> tuple[int, ...] | None:
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
-    """Convert any PIL mode to RGB, compositing transparency on white (chapter 01)."""
+    """Convert any PIL mode to RGB, compositing transparency on white (data chapter)."""
     mode = img.mode
     if mode == "RGB":
         return img
@@ -86,7 +86,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 def prepare(img: Image.Image, resolution: int, geometry: str = DEFAULT_GEOMETRY,
             resample: str = DEFAULT_RESAMPLE, mask: np.ndarray | None = None) -> np.ndarray:
-    """Orient, convert to RGB and resize one opened image to (s, s, 3) uint8 (chapter 01).
+    """Orient, convert to RGB and resize one opened image to (s, s, 3) uint8 (data chapter).
 
     ``geometry`` and ``resample``: :func:`helpers.data.resize.to_square` (the defaults squash
     the whole image with Pillow's bilinear filter); ``lesion_box`` needs the image's lesion
@@ -111,14 +111,14 @@ def prepare(img: Image.Image, resolution: int, geometry: str = DEFAULT_GEOMETRY,
 
 def decode_file(path: str | Path, resolution: int, geometry: str = DEFAULT_GEOMETRY,
                 resample: str = DEFAULT_RESAMPLE) -> np.ndarray:
-    """Decode one image file to a (s, s, 3) uint8 RGB array (default: bilinear squash) (chapter 01)."""
+    """Decode one image file to a (s, s, 3) uint8 RGB array (default: bilinear squash) (data chapter)."""
     with Image.open(path) as img:
         return prepare(img, resolution, geometry, resample)
 
 
 def decode_bytes(data: bytes, resolution: int, geometry: str = DEFAULT_GEOMETRY,
                  resample: str = DEFAULT_RESAMPLE) -> np.ndarray:
-    """Decode encoded image bytes like :func:`decode_file` (chapter 01)."""
+    """Decode encoded image bytes like :func:`decode_file` (data chapter)."""
     with Image.open(io.BytesIO(data)) as img:
         return prepare(img, resolution, geometry, resample)
 
@@ -150,7 +150,7 @@ def _scan_end(data: bytes, i: int) -> tuple[int, str | None]:
 
 
 def jpeg_stream_problem(data: bytes) -> str | None:
-    """Why a JPEG file's bytes are damaged although Pillow decodes them, else None (chapter 01).
+    """Why a JPEG file's bytes are damaged although Pillow decodes them, else None (data chapter).
 
     libjpeg (through Pillow) decodes a scan that meets a stray marker, a restart marker out of
     order or an early end-of-image marker up to that point and fills the rest of the picture
@@ -193,7 +193,7 @@ THUMB_SIZE = 32  # grey thumbnail used to confirm near-duplicate candidates
 
 
 def fingerprint_image(img: Image.Image) -> tuple[int, np.ndarray]:
-    """64-bit pHash and a 32x32 grey thumbnail of an image, for near-duplicate search (chapter 01).
+    """64-bit pHash and a 32x32 grey thumbnail of an image, for near-duplicate search (data chapter).
 
     Both come from a fixed-size 64x64 grey version (JPEGs are reduced in the DCT domain).
     """
@@ -217,7 +217,7 @@ def grey_correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def hamming_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise Hamming distances between two uint64 hash vectors (chapter 01)."""
+    """Pairwise Hamming distances between two uint64 hash vectors (data chapter)."""
     x = np.bitwise_xor(a.astype(np.uint64)[:, None], b.astype(np.uint64)[None, :])
     if hasattr(np, "bitwise_count"):
         return np.bitwise_count(x).astype(np.int32)

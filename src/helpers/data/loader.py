@@ -1,4 +1,4 @@
-"""load_dataset: registry source -> index -> decoded arrays -> dedup -> splits (chapter 01).
+"""load_dataset: registry source -> index -> decoded arrays -> dedup -> splits (data chapter).
 
 About 400 lines because :func:`data_fingerprint` must share the indexing, dedup, split
 and subset steps with :func:`load_dataset` (the sweep's resume check compares the two), and
@@ -53,7 +53,7 @@ def _clean_reason(reason: str, rel: str, src: Source) -> str:
 
 def image_warnings(src: Source, ents: list[Entry], thumbs: dict[str, np.ndarray],
                    images: np.ndarray, rows: dict[str, int]) -> list[tuple[str, str]]:
-    """(rel, warning) for loaded images that are constant or of a high bit depth (chapter 01).
+    """(rel, warning) for loaded images that are constant or of a high bit depth (data chapter).
 
     Constant: every pixel of the decoded image has the same colour (e.g. an all-black frame);
     found cheaply from the cached grey thumbnail and confirmed on the decoded array. High bit
@@ -91,7 +91,7 @@ def _is_int(x: object) -> bool:
 def validate_data_params(dataset: object, task: object = None, resolutions: object = (64,),
                          seed: object = 0, data_root: object = None,
                          balanced_eval: object = False) -> dict[str, object]:
-    """Check the data chapter's parameters before loading; ValueError names the bad one (chapter 01).
+    """Check the data chapter's parameters before loading; ValueError names the bad one (data chapter).
 
     ``task=None`` means the data set's default task (the first one :func:`list_datasets` lists;
     for ``folder``, the second class folder in sorted order). Returns the checked values, with
@@ -127,7 +127,7 @@ def validate_data_params(dataset: object, task: object = None, resolutions: obje
 
 
 def get_source(name: str, data_root: str | os.PathLike[str] | None = None) -> Source:
-    """The source object of a registered data set under the configured data root (chapter 01)."""
+    """The source object of a registered data set under the configured data root (data chapter)."""
     if name not in REGISTRY:
         raise DataError(f"unknown data set {name!r}; choose one of {sorted(REGISTRY)}.")
     return REGISTRY[name](config.data_root(data_root))
@@ -248,7 +248,7 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
                  near_threshold: int | None = None, split_seed: int | None = None,
                  val_fraction: float | None = None, geometry: str = DEFAULT_GEOMETRY,
                  resample: str = DEFAULT_RESAMPLE) -> Dataset:
-    """Load a registered data set as uint8 RGB arrays with 0/1 labels and a report (chapter 01).
+    """Load a registered data set as uint8 RGB arrays with 0/1 labels and a report (data chapter).
 
     ``geometry`` and ``resample`` say how each image becomes ``resolution`` x ``resolution``
     (:mod:`helpers.data.resize`; default: the whole image, bilinear); ``report.resize`` names
@@ -360,7 +360,7 @@ def load_dataset(name: str, *, task: str | None = None, resolution: int,
 
 
 def relative_source(path: Path, root: Path) -> str:
-    """A path shown relative to the data root (never absolute) (chapter 01)."""
+    """A path shown relative to the data root (never absolute) (data chapter)."""
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
@@ -372,7 +372,7 @@ def data_fingerprint(name: str, task: str | None = None,
                      cache_dir: str | os.PathLike[str] | None = None, seed: int = 0,
                      balanced_eval: bool = False, max_images: int | None = None,
                      split_seed: int | None = None, val_fraction: float | None = None) -> str:
-    """``load_dataset(...).fingerprint`` without decoding pixels (sweep resume, chapter 03).
+    """``load_dataset(...).fingerprint`` without decoding pixels (sweep resume, the training chapter).
 
     Lists the files, reads the cached file index (sha256 and perceptual hash of every file,
     keyed by path/size/mtime/ctime; built once when missing) and repeats the duplicate policy,

@@ -1,4 +1,4 @@
-"""MedMNIST v2 PneumoniaMNIST as a data set source: one .npz file, official splits (chapter 01)."""
+"""MedMNIST v2 PneumoniaMNIST as a data set source: one .npz file, official splits (data chapter)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from .sources import (
 
 # ---------------------------------------------------------------------------------------------
 class MnistSource(Source):
-    """MedMNIST v2 PneumoniaMNIST (28x28 grey, official splits) from one .npz file (chapter 01)."""
+    """MedMNIST v2 PneumoniaMNIST (28x28 grey, official splits) from one .npz file (data chapter)."""
 
     name = "pneumoniamnist"
     folder = "pneumoniamnist"

@@ -1,4 +1,4 @@
-"""How an image of any shape becomes N x N: geometry and resampling (chapters 01, 03, 09).
+"""How an image of any shape becomes N x N: geometry and resampling (the data, training and external-site chapters).
 
 Two run parameters (:class:`helpers.training.params.TrainParams`), each left out of the run id
 at its default, what the project did before they existed:
@@ -71,7 +71,7 @@ def square_box(size: tuple[int, int], geometry: str) -> Box | None:
 
 
 def lesion_box(mask: np.ndarray, margin: float = LESION_MARGIN) -> Box:
-    """The square around a lesion mask's bounding box (``lesion_box`` geometry, chapter 09).
+    """The square around a lesion mask's bounding box (``lesion_box`` geometry, the external-site chapter).
 
     The bounding box of the mask's foreground (pixels above half the mask's maximum), widened
     by ``margin`` of its longer side on every side, made square around its centre by growing
@@ -141,7 +141,7 @@ def resize_square(img: Image.Image, size: int, resample: str = DEFAULT_RESAMPLE)
 
 def to_square(img: Image.Image, size: int, geometry: str = DEFAULT_GEOMETRY,
               resample: str = DEFAULT_RESAMPLE, box: Box | None = None) -> Image.Image:
-    """An RGB image brought to ``size`` x ``size`` by ``geometry`` and ``resample`` (ch. 01, 03).
+    """An RGB image brought to ``size`` x ``size`` by ``geometry`` and ``resample`` (the data chapter, 03).
 
     ``geometry="lesion_box"`` needs ``box`` (:func:`lesion_box` of the image's mask).
     """
@@ -157,6 +157,6 @@ def to_square(img: Image.Image, size: int, geometry: str = DEFAULT_GEOMETRY,
 
 
 def read_mask(path) -> np.ndarray:
-    """A lesion mask file as an (h, w) uint8 array (any mode converted to grey) (chapter 09)."""
+    """A lesion mask file as an (h, w) uint8 array (any mode converted to grey) (external-site chapter)."""
     with Image.open(path) as m:
         return np.asarray(m.convert("L"), dtype=np.uint8)

@@ -1,4 +1,4 @@
-"""Data set sources: where the files are, how they are labelled and validated (chapter 01).
+"""Data set sources: where the files are, how they are labelled and validated (data chapter).
 
 Each source lists its images as :class:`Entry` rows (id, file, raw class, official split,
 patient group), validates the folder layout and labels file, and maps a task to 0/1 labels.
@@ -40,7 +40,7 @@ class Entry:
 
 
 class Source:
-    """Base class of a data set source (chapter 01)."""
+    """Base class of a data set source (data chapter)."""
 
     name = ""
     folder = ""
@@ -111,7 +111,7 @@ class Source:
 
 
 def _stat_text(path: Path) -> str:
-    """'size, mtime, ctime' of a file in ns (the cache key's part for one file, chapter 01)."""
+    """'size, mtime, ctime' of a file in ns (the cache key's part for one file, the data chapter)."""
     st = path.stat()
     return f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
 
@@ -136,7 +136,7 @@ LITTER_DIRS = {
 
 
 def litter_file_reason(name: str) -> str | None:
-    """Why a file name is known litter (system, AppleDouble or hidden file), or None (chapter 01)."""
+    """Why a file name is known litter (system, AppleDouble or hidden file), or None (data chapter)."""
     low = name.lower()
     if low in LITTER_FILES:
         return LITTER_FILES[low]
@@ -178,7 +178,7 @@ def _skip_top_level(src: Source, folder: Path, rel_base: Path, keep: set[str]) -
 def link_problem(p: Path) -> str | None:
     """Why a listed name cannot be opened: a dangling symbolic link or a link loop, else None.
 
-    The reason starts with 'cannot read file', so it counts as unreadable (chapter 01).
+    The reason starts with 'cannot read file', so it counts as unreadable (data chapter).
     """
     try:
         p.stat()
@@ -235,7 +235,7 @@ def _list_class_folder(src: Source, folder: Path, split: str | None, cls: str,
 
 
 def _distinct_ids(src: Source, entries: list[Entry]) -> list[Entry]:
-    """Entries of one folder with unique ids (chapter 01).
+    """Entries of one folder with unique ids (data chapter).
 
     An id is the file's path without its extension; files that differ only in the extension
     (``x.jpg`` and ``x.png``) keep it (``Acne/x.jpg``, ``Acne/x.png``), so every other id stays
@@ -259,7 +259,7 @@ def _distinct_ids(src: Source, entries: list[Entry]) -> list[Entry]:
 
 # ---------------------------------------------------------------------------------------------
 class IsicSource(Source):
-    """ISIC 2017 Part 3: labels.csv + official train/val/test splits (chapter 01)."""
+    """ISIC 2017 Part 3: labels.csv + official train/val/test splits (data chapter)."""
 
     name = "isic2017"
     folder = "isic2017-256"
@@ -363,7 +363,7 @@ def kermany_patient(file_name: str) -> str | None:
 
 
 class KermanySource(Source):
-    """Kermany et al. pediatric chest X-rays, folders {train,val,test}/{NORMAL,PNEUMONIA} (chapter 01)."""
+    """Kermany et al. pediatric chest X-rays, folders {train,val,test}/{NORMAL,PNEUMONIA} (data chapter)."""
 
     name = "kermany"
     folder = "kermany-224"

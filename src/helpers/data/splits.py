@@ -1,4 +1,4 @@
-"""Reproducible splits: stratified, patient-level, balanced evaluation, stratified subsets (chapter 01)."""
+"""Reproducible splits: stratified, patient-level, balanced evaluation, stratified subsets (data chapter)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def _rng(seed: int, salt: int) -> np.random.Generator:
 
 
 def stratified_split(labels: np.ndarray, fractions: Sequence[float], seed: int) -> np.ndarray:
-    """Assign each item to part 0..k-1 with the given fractions within each class (chapter 01).
+    """Assign each item to part 0..k-1 with the given fractions within each class (data chapter).
 
     Parts after the first get ``round(f * n_class)`` items (at least one when the class has
     enough items for every part); the first part gets the rest.
@@ -34,7 +34,7 @@ def stratified_split(labels: np.ndarray, fractions: Sequence[float], seed: int) 
 
 def patient_split(labels: np.ndarray, groups: Sequence[str], val_fraction: float, seed: int
                   ) -> np.ndarray:
-    """Boolean mask of validation items: whole patients, about val_fraction of each class (chapter 01).
+    """Boolean mask of validation items: whole patients, about val_fraction of each class (data chapter).
 
     Each patient is assigned to the class most of its images have; patients of each class are
     shuffled (seeded) and moved to validation until that class has its share of images.
@@ -62,7 +62,7 @@ def patient_split(labels: np.ndarray, groups: Sequence[str], val_fraction: float
 
 
 def balanced_subsample(labels: np.ndarray, seed: int, salt: int = 3) -> np.ndarray:
-    """Sorted indices of a seeded subsample with equal class counts (chapter 01)."""
+    """Sorted indices of a seeded subsample with equal class counts (data chapter)."""
     rng = _rng(seed, salt)
     classes = np.unique(labels)
     n = min(int((labels == c).sum()) for c in classes)
@@ -71,7 +71,7 @@ def balanced_subsample(labels: np.ndarray, seed: int, salt: int = 3) -> np.ndarr
 
 
 def stratified_subset(labels: np.ndarray, n: int, seed: int, salt: int = 4) -> np.ndarray:
-    """Sorted indices of a seeded subset of n items keeping class proportions (chapter 01)."""
+    """Sorted indices of a seeded subset of n items keeping class proportions (data chapter)."""
     if n >= len(labels):
         return np.arange(len(labels))
     rng = _rng(seed, salt)

@@ -1,4 +1,4 @@
-"""Run records → one DataFrame row per run, and what makes a configuration (chapter 04).
+"""Run records → one DataFrame row per run, and what makes a configuration (results chapter).
 
 Job: load the run records (CONTRIBUTING.md) written by sweeps into a flat DataFrame
 (:func:`load_runs`) and say which columns tell configurations apart (:func:`config_columns`).
@@ -42,11 +42,11 @@ STUDY_MODELS: tuple[str, ...] = ("mobilenet", "resnet50")
 
 
 class NoRunsError(LookupError):
-    """No successful run record matched: the sweep has not been run yet (chapter 04)."""
+    """No successful run record matched: the sweep has not been run yet (results chapter)."""
 
 
 def model_label(name: str) -> str:
-    """Display name of a model key, e.g. ``resnet50`` → ``ResNet50`` (chapter 04)."""
+    """Display name of a model key, e.g. ``resnet50`` → ``ResNet50`` (results chapter)."""
     return MODEL_LABELS.get(str(name), str(name))
 
 
@@ -120,7 +120,7 @@ def _flatten(rec: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in (rec.get("cost", {}) or {}).items():
         row[f"cost_{key}"] = value
     # Latency is the book's CPU measurement; a run trained on a GPU timed the GPU, which no
-    # CPU column may average in: its numbers go to gpu_latency_* (chapters 04, 05).
+    # CPU column may average in: its numbers go to gpu_latency_* (the results and bf16-parity chapters).
     on_gpu = bool((rec.get("provenance", {}) or {}).get("gpu"))
     row["device"] = "gpu" if on_gpu else "cpu"
     for key, value in (rec.get("latency_ms", {}) or {}).items():
@@ -144,7 +144,7 @@ def load_runs(
     *,
     hint: str = DEFAULT_SWEEP_HINT,
 ) -> pd.DataFrame:
-    """One row per ok run under ``results_dir`` (params, metrics, cost, latency, timing); chapter 04.
+    """One row per ok run under ``results_dir`` (params, metrics, cost, latency, timing); the results chapter.
 
     ``df.attrs`` holds ``n_ok``, ``n_failed`` and ``failed_run_ids`` (failed runs are counted,
     not tabulated). Raises :class:`NoRunsError`, naming the sweep to run, when nothing matches.
@@ -196,13 +196,13 @@ def load_runs(
 
 
 def models_run(runs: pd.DataFrame, models: Iterable[str] | None = None) -> list[str]:
-    """``models`` (default: the study's two) that have runs in ``runs``, in order (chapter 04)."""
+    """``models`` (default: the study's two) that have runs in ``runs``, in order (results chapter)."""
     present = set(runs["model"]) if "model" in runs else set()
     return [m for m in (STUDY_MODELS if models is None else models) if m in present]
 
 
 def report_models(runs: pd.DataFrame) -> None:
-    """Print which of the study's models have no runs: their comparisons are left out (ch. 04).
+    """Print which of the study's models have no runs: their comparisons are left out (results chapter).
 
     Prints nothing when both were run. A sweep of one model (``python -m helpers own-folder
     --models mobilenet``) gets that model's tables and figures and no model comparison.
@@ -220,7 +220,7 @@ def report_models(runs: pd.DataFrame) -> None:
 
 
 def variant_columns(df: pd.DataFrame) -> list[str]:
-    """Parameters (besides model, resolution, seed) that vary across the runs (chapter 04)."""
+    """Parameters (besides model, resolution, seed) that vary across the runs (results chapter)."""
     out = []
     for key in PARAM_KEYS:
         if key in ("model", "resolution", "seed") or key not in df:
@@ -231,12 +231,12 @@ def variant_columns(df: pd.DataFrame) -> list[str]:
 
 
 def config_columns(df: pd.DataFrame) -> list[str]:
-    """Columns that identify a configuration: model, resolution, then the varying params (ch. 04)."""
+    """Columns that identify a configuration: model, resolution, then the varying params (results chapter)."""
     return ["model", "resolution", *variant_columns(df)]
 
 
 def setting(row: pd.Series, key: str, runs: pd.DataFrame) -> Any:
-    """A table row's value of parameter ``key``, or the one value all ``runs`` share (chapter 04).
+    """A table row's value of parameter ``key``, or the one value all ``runs`` share (results chapter).
 
     Tables keep a parameter column only when it varies across the runs (:func:`config_columns`).
     """
@@ -260,7 +260,7 @@ def variant_pairs(
 
     One item per configuration of the other :func:`config_columns` in which both sides were run
     (groups missing a side are skipped): the pairs of :func:`helpers.chapters.results.compare_variants`
-    and :func:`helpers.analysis.inference.variant_comparisons` (chapter 04).
+    and :func:`helpers.analysis.inference.variant_comparisons` (results chapter).
     """
     keys = [c for c in config_columns(df) if c != column]
     for where, sub in cell_groups(df, keys):
@@ -285,7 +285,7 @@ PAPER_SETUP: dict[str, Any] = {"precision": "float32", "preprocessing": "unit", 
 
 
 def main_setup(df: pd.DataFrame) -> dict[str, Any]:
-    """The set-up drawn in the single-set-up figures: the paper's where run, else the fullest (ch. 04).
+    """The set-up drawn in the single-set-up figures: the paper's where run, else the fullest (results chapter).
 
     For each varying parameter: ``precision`` → the paper's ``float32`` when present;
     ``preprocessing`` → the paper's ``unit`` when present;
@@ -332,7 +332,7 @@ def one_precision_per_cell(runs: pd.DataFrame, prefer: str = "float32") -> pd.Da
 
     For comparisons across a parameter other than precision (e.g. MobileNet vs ResNet50, chapter
     04) when some cells were trained only in bf16: the comparison then pairs each cell as it was
-    run. Only sound where bf16 parity holds (chapter 05). The precision column becomes
+    run. Only sound where bf16 parity holds (bf16-parity appendix). The precision column becomes
     ``"as run"`` (so no comparison splits on it); ``precision_run`` keeps the real value, also
     when every run has one precision (the same columns whatever the records hold).
     """

@@ -1,4 +1,4 @@
-"""Provenance of a run: code, packages, machine, data, weights (chapter 03 train).
+"""Provenance of a run: code, packages, machine, data, weights (the training chapter train).
 
 Every run record carries ``provenance`` (:func:`provenance`): the git commit and whether the
 checkout was dirty (and then a hash of the uncommitted diff), the versions of the numerical packages, the Keras backend, the CPU (model
@@ -38,7 +38,7 @@ PACKAGES: tuple[str, ...] = (
 
 
 def utc_now() -> str:
-    """Current UTC time as ISO 8601 with seconds, e.g. ``2024-05-01T12:00:00+00:00`` (ch. 03)."""
+    """Current UTC time as ISO 8601 with seconds, e.g. ``2024-05-01T12:00:00+00:00`` (training chapter)."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -71,7 +71,7 @@ def set_copy_check(commit: str | None) -> None:
     """Record device_sweep's manifest check in this process: the verified commit, or None.
 
     Called by ``scripts/device_sweep.py run`` after its ``verify_tree`` and by each of its
-    workers with the commit passed to it (chapter 05's GPU runs); nothing else calls it.
+    workers with the commit passed to it (the bf16-parity appendix's GPU runs); nothing else calls it.
     None (the copy differs, or the manifest came from a dirty checkout): records name no commit.
     """
     global _copy_check
@@ -95,7 +95,7 @@ def _checked_copy() -> tuple[bool, str | None]:
 
 
 def git_state(start: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the git checkout holding this package; (None, None) if none (ch. 03).
+    """(commit, dirty) of the git checkout holding this package; (None, None) if none (training chapter).
 
     In a process where ``scripts/device_sweep.py`` checked this copy of the tree
     (:func:`set_copy_check`), its outcome decides without asking git: the verified commit gives
@@ -124,7 +124,7 @@ def git_diff_sha256(start: str | os.PathLike[str] | None = None) -> str | None:
     """sha256 of ``git diff HEAD --binary`` (tracked files) when the checkout is dirty, else None.
 
     Names exactly which uncommitted changes a run was made with: two runs with equal hashes ran
-    the same code. Untracked files are not included, as in :func:`git_state` (chapter 03).
+    the same code. Untracked files are not included, as in :func:`git_state` (training chapter).
     """
     here = Path(start) if start is not None else Path(__file__).resolve().parent
     commit, dirty = git_state(here)
@@ -141,7 +141,7 @@ def git_diff_sha256(start: str | os.PathLike[str] | None = None) -> str | None:
 
 
 def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
-    """Installed versions of the numerical packages, None when absent (chapter 03)."""
+    """Installed versions of the numerical packages, None when absent (training chapter)."""
     out: dict[str, str | None] = {}
     for name in names:
         try:
@@ -152,7 +152,7 @@ def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str | None]:
 
 
 def keras_backend() -> str:
-    """The Keras backend in use, read without importing Keras when it is not loaded (ch. 03)."""
+    """The Keras backend in use, read without importing Keras when it is not loaded (training chapter)."""
     keras = sys.modules.get("keras")
     if keras is not None:
         try:
@@ -170,7 +170,7 @@ def keras_backend() -> str:
 
 
 def cpu_info() -> dict[str, Any]:
-    """CPU model name, vector extensions, logical and usable cores (chapter 03).
+    """CPU model name, vector extensions, logical and usable cores (training chapter).
 
     ``simd`` lists the AVX-512/AMX flags that decide TensorFlow's default CPU kernels (and
     AVX2/FMA), so that run times from different machines can be compared fairly.
@@ -200,7 +200,7 @@ def cpu_info() -> dict[str, Any]:
 
 
 def gpu_info() -> list[str] | None:
-    """Names of visible GPUs when a loaded framework can tell cheaply, else None (chapter 03)."""
+    """Names of visible GPUs when a loaded framework can tell cheaply, else None (training chapter)."""
     tf = sys.modules.get("tensorflow")
     if tf is not None:
         try:
@@ -233,14 +233,14 @@ def gpu_info() -> list[str] | None:
 
 
 def host_hash() -> str:
-    """Salted sha256 prefix of the host name: tells machines apart without naming them (ch. 03)."""
+    """Salted sha256 prefix of the host name: tells machines apart without naming them (training chapter)."""
     return hashlib.sha256(f"resbook:{socket.gethostname()}".encode()).hexdigest()[:12]
 
 
 def provenance(
     data_fingerprint: str | None, weights_path: str | os.PathLike[str] | None
 ) -> dict[str, Any]:
-    """Where and with what a run was made: code, packages, machine, data, weights (ch. 03)."""
+    """Where and with what a run was made: code, packages, machine, data, weights (training chapter)."""
     commit, dirty = git_state()
     weights_file = weights_sha = None
     if weights_path not in (None, ""):

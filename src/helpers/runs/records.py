@@ -1,4 +1,4 @@
-"""Run records: run ids, atomic JSON files, loading; provenance re-exported (chapters 03, 04).
+"""Run records: run ids, atomic JSON files, loading; provenance re-exported (the training and results chapters).
 
 A *run record* is one JSON file per training run (schema in CONTRIBUTING.md). Its ``params`` hold
 only the *identity* of the run (:data:`IDENTITY_KEYS`): the locations ``data_root``,
@@ -146,7 +146,7 @@ def _normalise_value(key: str, value: Any) -> Any:
 
 
 def canonical_params(params: Mapping[str, Any] | Any) -> dict[str, Any]:
-    """Identity params only (locations and options dropped), sorted, JSON-normalised (chapter 03)."""
+    """Identity params only (locations and options dropped), sorted, JSON-normalised (training chapter)."""
     raw = _as_dict(params)
     out = {k: _normalise_value(k, raw[k]) for k in sorted(raw)
            if k not in LOCATION_KEYS and k not in OPTION_KEYS}
@@ -157,7 +157,7 @@ def canonical_params(params: Mapping[str, Any] | Any) -> dict[str, Any]:
 
 
 def params_hash(params: Mapping[str, Any] | Any) -> str:
-    """First 8 hex digits of the sha256 of the canonical params JSON (chapter 03)."""
+    """First 8 hex digits of the sha256 of the canonical params JSON (training chapter)."""
     text = json.dumps(canonical_params(params), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
@@ -173,7 +173,7 @@ def run_id(params: Mapping[str, Any] | Any) -> str:
 
     ``-bf16`` only for mixed bfloat16 precision, the geometry and resample only when they are
     not the defaults (squash, bilinear) and ``-ext_<name>`` only for a run that scores an
-    external test set, so the ids of every other run stay what they were (chapters 03, 04, 09).
+    external test set, so the ids of every other run stay what they were (the training, results and external-site chapters).
     """
     canon = canonical_params(params)
     missing = [k for k in (*RUN_ID_FIELDS, "seed") if k not in canon]
@@ -191,12 +191,12 @@ def run_id(params: Mapping[str, Any] | Any) -> str:
 
 
 def record_path(output_dir: str | os.PathLike[str], rid: str) -> Path:
-    """Where the record of run ``rid`` lives: ``<output_dir>/records/<rid>.json`` (chapter 03)."""
+    """Where the record of run ``rid`` lives: ``<output_dir>/records/<rid>.json`` (training chapter)."""
     return Path(output_dir) / "records" / f"{rid}.json"
 
 
 def record_matches(record: Mapping[str, Any], params: Mapping[str, Any] | Any) -> bool:
-    """True when ``record`` was made with the same identity params (chapter 03 resume)."""
+    """True when ``record`` was made with the same identity params (the training chapter resume)."""
     stored = record.get("params")
     if not isinstance(stored, Mapping):
         return False
@@ -209,7 +209,7 @@ def record_matches(record: Mapping[str, Any], params: Mapping[str, Any] | Any) -
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 1) -> Path:
-    """Write strict JSON so that a crash never leaves a half-written file (chapter 03).
+    """Write strict JSON so that a crash never leaves a half-written file (training chapter).
 
     :func:`helpers.files.atomic_write_json`, durable (file and folder flushed to disk).
     """
@@ -217,7 +217,7 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | N
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Read one JSON file (chapter 04)."""
+    """Read one JSON file (results chapter)."""
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
 
@@ -231,7 +231,7 @@ def _record_files(folder: Path) -> Iterable[Path]:
 
 
 def load_records(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """All run records found recursively under ``folder`` (chapter 04 results).
+    """All run records found recursively under ``folder`` (the results chapter results).
 
     Files that cannot be parsed are skipped with a warning naming them; JSON files that are not
     run records (no ``run_id``/``params``, e.g. ``sweep.json``) are ignored.
@@ -259,7 +259,7 @@ def load_records(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def error_info(exc: BaseException) -> dict[str, str]:
-    """``{type, message, traceback}`` of an exception for a failed record (chapter 03)."""
+    """``{type, message, traceback}`` of an exception for a failed record (training chapter)."""
     import traceback
 
     # papermill's PapermillExecutionError carries the notebook's own error.
@@ -288,7 +288,7 @@ def failure_record(
     *,
     wall_s: float | None = None,
 ) -> dict[str, Any]:
-    """A ``status: "failed"`` run record for ``params`` with the error (chapter 03 sweep)."""
+    """A ``status: "failed"`` run record for ``params`` with the error (the training chapter sweep)."""
     rec: dict[str, Any] = {
         "schema": SCHEMA,
         "run_id": run_id(params),

@@ -60,7 +60,7 @@ Few seeds: the constraint σ²_TR ≥ 0 (``constrain_tr=True``)
 -----------------------------------------------------------
 With 2–3 seeds MS(T×R) has 1–2 degrees of freedom and can fall far below what image sampling
 alone implies; Hillis' ddf then becomes large exactly when the denominator is small, and the test
-rejects a true null more often than its level (issue 25: chapter 08's pneumonia 64 vs 128 px,
+rejects a true null more often than its level (issue 25: the findings chapter's pneumonia 64 vs 128 px,
 MS(T×R) = 1.9e-6 on 1 df, F ≈ 97). ``constrain_tr=True`` (off by default) keeps the
 treatment × seed variance component non-negative, so the denominator never falls below the
 fixed-seed (image sampling only) denominator; see :func:`or_hillis_f`. Its size under the OR
@@ -162,7 +162,7 @@ def or_hillis_f(
     *,
     constrain_tr: bool = False,
 ) -> dict[str, np.ndarray]:
-    """OR–Hillis F test of two configurations from AUCs ``theta[..., 2, r]`` and OR covariances (ch. 04, 08).
+    """OR–Hillis F test of two configurations from AUCs ``theta[..., 2, r]`` and OR covariances (the results chapter, 08).
 
     Vectorised over leading axes (the covariances broadcast against them); the one formula that
     :func:`or_hillis_compare` (``constrain_tr=True``) and the size simulation
@@ -373,7 +373,7 @@ def or_hillis_compare(
 
 
 def hillis_single(estimates: ArrayLike, cov: ArrayLike) -> tuple[float, float, float, float]:
-    """(se, df, MS(R), Cov2) of the seed mean of r >= 2 per-seed estimates (chapters 04, 07, 08).
+    """(se, df, MS(R), Cov2) of the seed mean of r >= 2 per-seed estimates (the results, pneumonia and findings chapters).
 
     Hillis single-test variance (Hillis 2007; Hillis, Berbaum & Metz 2008) from the r per-seed
     estimates (AUCs in :func:`or_hillis_single`, rates in :func:`helpers.stats.ratios.or_hillis_rate`) and

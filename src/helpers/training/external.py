@@ -3,7 +3,7 @@
 :func:`add_external` is the last step of :func:`helpers.training.run.run_training` for a run
 with ``external=<name>``: it scores another hospital's folder (``external_root``) with the
 trained model, with the run's own geometry and resample (``predictions.external``) and, for
-the geometry ablation of chapter 09, squashed, centre-cropped, padded and, with lesion masks
+the geometry ablation of the external-site chapter, squashed, centre-cropped, padded and, with lesion masks
 (``external_masks``), cropped to the lesion (``predictions.external_geometry``).
 """
 
@@ -26,7 +26,7 @@ def add_external(record: dict[str, Any], p: TrainParams, model, task: str) -> No
     scored into ``data.external`` and its fingerprint into ``provenance.external_fingerprint``.
     The same images are also scored squashed, centre-cropped and padded, and, with
     ``external_masks``, cropped to the lesion (``lesion_box``), each with the run's resample:
-    ``predictions.external_geometry`` and ``metrics.external_geometry`` (chapter 09). A
+    ``predictions.external_geometry`` and ``metrics.external_geometry`` (external-site chapter). A
     geometry that cannot be made for every image (an image without a lesion mask) is left out
     and the record's warnings say how many images lacked it.
     """

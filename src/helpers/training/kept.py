@@ -1,4 +1,4 @@
-"""Kept models: a trained run's Keras model in the cache, never in the results (chapters 03, 06, 07).
+"""Kept models: a trained run's Keras model in the cache, never in the results (the training, deployment and pneumonia chapters).
 
 A run trained with ``save_model=True`` (``python -m helpers sweep CONFIG --save-models``) writes
 its trained model — base, head and preprocessing, without optimizer state — to

@@ -89,7 +89,7 @@ def emulation_warning(resolved: str, *, flags: set[str] | None = None,
     An explicit ``mixed_bfloat16`` (a sweep config's cell, say) is honoured everywhere, since
     precision is part of a run's identity; but on a CPU without ``avx512_bf16``/``amx_bf16``
     and no GPU, bfloat16 is emulated and the run is *slower* than float32 (same results within
-    the parity of chapter 05). None when the hardware is native or the run is float32.
+    the parity of the bf16-parity appendix). None when the hardware is native or the run is float32.
     Training prints it; the record need not repeat it, since ``provenance.precision`` already
     stores ``cpu_bf16`` and ``gpu`` (:func:`describe`).
     """
