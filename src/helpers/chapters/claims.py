@@ -112,6 +112,10 @@ CLAIMS: list[Claim] = [
     ("full MobileNet [0,1] 128 px: sensitivity at 0.5 below 50 %", "op_full_mobilenet_unit_128_sens_05", "<", 0.5),
     ("full MobileNet [0,1] 128 px: Youden (val) sensitivity above 0.5's", "op_full_mobilenet_unit_128_sens_youden", ">", "op_full_mobilenet_unit_128_sens_05"),
     ("frozen MobileNet [0,1] best AUC below the ISIC 2017 leader (0.874)", "frozen_mobilenet_unit_best_auc", "<", 0.874),
+    ("fine-tuned MobileNet [0,1] best AUC below the ISIC 2017 leader (0.874)", "sweet_full_unit_best_auc", "<", 0.874),
+    ("fine-tuned MobileNet native best AUC below the ISIC 2017 leader (0.874)", "sweet_full_native_best_auc", "<", 0.874),
+    ("balanced accuracy is the lower, comparable number", "anchor_bal_acc_mobilenet_128", "<", "anchor_acc_mobilenet_128"),
+    ("balanced accuracy far below the paper's accuracy", "anchor_bal_acc_mobilenet_128", "<", "anchor_paper_acc_mobilenet_128"),
     # Calibration: full fine-tuning is over-confident, temperature scaling repairs it
     ("full MobileNet [0,1] 128 px: ECE above frozen at its best size", "cal_full_mobilenet_unit_128_ece", ">", "cal_frozen_mobilenet_unit_256_ece"),
     ("full MobileNet [0,1] 128 px: temperature > 1 (over-confident)", "cal_full_mobilenet_unit_128_temperature", ">", 1.5),
