@@ -74,15 +74,18 @@ def seed_matrices(
 
 
 def compare_pair(
-    labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray, common: list[Any]
+    labels: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray, common: list[Any],
+    constrain_tr: bool = False,
 ) -> dict[str, Any]:
-    """OR–Hillis on the common seeds and the ensemble DeLong test, one comparison (results chapter)."""
+    """OR–Hillis on the common seeds and the ensemble DeLong test, one comparison (results
+    chapter); ``constrain_tr`` floors the seed-interaction mean square at what image sampling
+    implies (σ²_TR ≥ 0; the OR–Hillis size appendix)."""
     ens = stats.delong_paired_test(labels, probs_a.mean(0), probs_b.mean(0))
     if not common:  # no seed run on both sides: nothing to pair, no seed-aware test
         out = {"p": math.nan, "n_seeds": 0, "method": "no common seed", "ddf": math.nan}
         return {**out, "diff": math.nan, "ci_low": math.nan, "ci_high": math.nan,
                 "p_ensemble": ens["p"], "tost_p": math.nan}  # fmt: skip
-    res = mrmc.or_hillis_compare(labels, probs_a, probs_b)
+    res = mrmc.or_hillis_compare(labels, probs_a, probs_b, constrain_tr=constrain_tr)
     keep = ("diff", "p", "ddf", "ci_low", "ci_high", "n_seeds", "method")
     # equivalence: two one-sided tests of |diff| < MARGIN_AUC on the same OR–Hillis SE and ddf
     same = tost(float(res["diff"]), float(res["se"]), MARGIN_AUC, df=float(res["ddf"]))
@@ -100,7 +103,8 @@ def _family_name(kind: str, where: Mapping[str, Any]) -> str:
     return " · ".join([kind, *(short.get(p, p) for p in parts)])
 
 
-def resolution_comparisons(df: pd.DataFrame, split: str = "test") -> pd.DataFrame:
+def resolution_comparisons(df: pd.DataFrame, split: str = "test",
+                           constrain_tr: bool = False) -> pd.DataFrame:
     """Each input size vs the best (highest seed-mean AUC), seed-aware, per model × set-up (results chapter)."""
     fixed = [c for c in config_columns(df) if c != "resolution"]
     rows = []
@@ -116,14 +120,16 @@ def resolution_comparisons(df: pd.DataFrame, split: str = "test") -> pd.DataFram
             row = {**where, "resolution": r, "best_resolution": best, "family": _family_name(
                 "resolution", where), "auc": mean_auc[r], "auc_best": mean_auc[best]}  # fmt: skip
             if r != best:
-                row.update(compare_pair(*seed_matrices(df, sides[r], sides[best], split)))
+                row.update(compare_pair(*seed_matrices(df, sides[r], sides[best], split),
+                                        constrain_tr=constrain_tr))
             else:
                 row.update({"p": math.nan, "p_ensemble": math.nan, "diff": 0.0})
             rows.append(row)
     return _with_holm(pd.DataFrame(rows))
 
 
-def variant_comparisons(df: pd.DataFrame, column: str, split: str = "test") -> pd.DataFrame:
+def variant_comparisons(df: pd.DataFrame, column: str, split: str = "test",
+                        constrain_tr: bool = False) -> pd.DataFrame:
     """``column`` = a vs b (:data:`SIDES`) at each input size, seed-aware, per family (results chapter)."""
     a, b = SIDES[column]
     if column not in df or not {a, b} <= set(df[column]):
@@ -134,7 +140,7 @@ def variant_comparisons(df: pd.DataFrame, column: str, split: str = "test") -> p
         fam = _family_name(column, {k: v for k, v in where.items() if k != "resolution"})
         row = {**where, "family": fam, f"auc_{a}": _seed_mean_auc(labels, pa),
                f"auc_{b}": _seed_mean_auc(labels, pb)}  # fmt: skip
-        rows.append({**row, **compare_pair(labels, pa, pb, common)})
+        rows.append({**row, **compare_pair(labels, pa, pb, common, constrain_tr)})
     return _with_holm(pd.DataFrame(rows)) if rows else pd.DataFrame()
 
 

@@ -137,6 +137,7 @@ CLAIMS: list[Claim] = [
 # it makes; names are ``<chapter>::<glue name>`` because the page quotes four chapters.
 _R4, _R6, _R8 = "04_results::", "06_deployment::", "08_findings_resolution::"
 _K7 = "07_pneumonia_mobilenetv2::"
+_S10 = "10_or_hillis_size::"
 INTRO_CLAIMS: list[Claim] = [
     # 1. frozen: no sweet spot, a plateau
     ("intro: frozen sweet spot not reproduced", _R4 + "sweet_frozen_unit_verdict", "==", "not reproduced"),
@@ -308,6 +309,16 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         *[(f"discussion: bf16 parity holds for ResNet50 64 px {prep}", f"{_P5}par_resnet50_64_{prep}_verdict", "==", "holds")
           for prep in ("unit", "native")],
         ("discussion: with the GPU draws, parity for ResNet50 [0,1] does not hold", _P5 + "twindraw_resnet50_64_unit_verdict", "==", "does not hold"),
+    ],
+    "10_or_hillis_size": [
+        ("size: at 5 seeds the published test is within 0.04-0.06 (low end)", _S10 + "size_hillis_5_min", ">=", 0.04),
+        ("size: at 5 seeds the published test is within 0.04-0.06 (high end)", _S10 + "size_hillis_5_max", "<=", 0.06),
+        ("size: at 3 seeds the published test is liberal somewhere", _S10 + "size_hillis_3_max", ">", 0.06),
+        ("size: at 3 seeds the published test is not conservative", _S10 + "size_hillis_3_min", ">=", 0.04),
+        ("size: 2 seeds are worse than 3", _S10 + "size_hillis_2_max", ">", _S10 + "size_hillis_3_max"),
+        ("size: the floor lowers the worst case at 3 seeds", _S10 + "size_constrained_3_max", "<", _S10 + "size_hillis_3_max"),
+        ("size: the floor is conservative somewhere at 3 seeds", _S10 + "size_constrained_3_min", "<", 0.04),
+        ("size: the floor would change some verdict", _S10 + "size_n_changed", ">", 0),
     ],
 }  # fmt: skip
 
