@@ -8,6 +8,19 @@ so they live here and stay importable without Keras or TensorFlow.
 from __future__ import annotations
 
 MODELS: tuple[str, ...] = ("mobilenet", "mobilenetv2", "resnet50")
+MODEL_LABELS: dict[str, str] = {
+    "mobilenet": "MobileNet",
+    "mobilenetv2": "MobileNetV2",
+    "resnet50": "ResNet50",
+}
+"""The one table of display names of the models (every chapter's tables and figures)."""
+
+
+def model_label(name: str) -> str:
+    """Display name of a model key, e.g. ``resnet50`` → ``ResNet50`` (unknown keys unchanged)."""
+    return MODEL_LABELS.get(str(name), str(name))
+
+
 PREPROCESSING: tuple[str, ...] = ("unit", "native")
 REGIMES: tuple[str, ...] = ("full", "frozen", "partial")
 MIN_RESOLUTION = 32

@@ -29,13 +29,12 @@ from helpers.chapters.formatting import format_p
 from helpers.chapters.formatting import (
     styled as styled,  # the book's table style, as the deployment chapter calls it
 )
+from helpers.model_names import MODEL_LABELS
 from helpers.stats.equivalence import MARGIN_AUC
 
 FORMAT_LABEL: dict[str, str] = {"float32": "float32", "float16": "float16",
                                 "dynamic_int8": "dynamic-range int8", "int8": "full int8",
                                 "int8_logit": "full int8, logit out"}
-MODEL_LABEL: dict[str, str] = {"mobilenet": "MobileNet", "resnet50": "ResNet50",
-                               "mobilenetv2": "MobileNetV2"}
 
 
 
@@ -68,7 +67,7 @@ def benchmark_markdown(df: pd.DataFrame, val_auc: Mapping[str, float] | None = N
         f, q = f.iloc[0], q.iloc[0]
         quiet_all &= bool(f["quiet"]) and bool(q["quiet"])
         lines.append(
-            f"| {MODEL_LABEL.get(model, model)} | {res} | {f['size_mb']:.1f} | {q['size_mb']:.1f}"
+            f"| {MODEL_LABELS.get(model, model)} | {res} | {f['size_mb']:.1f} | {q['size_mb']:.1f}"
             f" | {f['lat1_ms']:.2f} | {q['lat1_ms']:.2f} | {f['lat1_ms'] / q['lat1_ms']:.1f}× | "
             f"{f['auc']:.3f} → {q['auc']:.3f} "
             f"({ci_text(q['delta_auc'], q['delta_lo'], q['delta_hi'])}) |")
@@ -80,7 +79,7 @@ def benchmark_markdown(df: pd.DataFrame, val_auc: Mapping[str, float] | None = N
     if rec is not None:
         note += (f"\n\nRecommended (the full-int8 model whose network has the best validation AUC "
                  f"under 50 ms on one thread; the test set plays no part in the choice): "
-                 f"**{MODEL_LABEL.get(rec['model'], rec['model'])} "
+                 f"**{MODEL_LABELS.get(rec['model'], rec['model'])} "
                  f"{rec['resolution']} px**, validation AUC {rec['val_auc']:.3f}, test AUC "
                  f"{rec['auc']:.3f}, {rec['size_mb']:.1f} MB, "
                  f"{rec['lat1_ms']:.2f} ms. Build its file with `python scripts/deploy_sweep.py "
@@ -106,7 +105,7 @@ def pareto_figure(df: pd.DataFrame, *, claim_ms: float | None = None,
     import matplotlib.ticker as mticker
     import seaborn as sns
 
-    d = df.assign(Model=df["model"].map(MODEL_LABEL), Format=df["format"].map(FORMAT_LABEL),
+    d = df.assign(Model=df["model"].map(MODEL_LABELS), Format=df["format"].map(FORMAT_LABEL),
                   px=df["resolution"].astype(str))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), sharey=True, layout="constrained")
     for ax, x, label in ((axes[0], "lat1_ms", "1-thread latency, batch 1 (ms, log scale)"),
@@ -159,7 +158,7 @@ def mismatch_heatmap(df: pd.DataFrame, models: Iterable[str]):
             if tr in list(mat.columns):
                 j = list(mat.columns).index(tr)
                 ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, ec="white", lw=2.5))
-        ax.set_title(f"{MODEL_LABEL.get(m, m)} (frozen, native, seed 0)")
+        ax.set_title(f"{MODEL_LABELS.get(m, m)} (frozen, native, seed 0)")
         ax.set_xlabel("test-time input size (px)")
         ax.set_ylabel("trained at (px)")
     return fig
@@ -167,7 +166,7 @@ def mismatch_heatmap(df: pd.DataFrame, models: Iterable[str]):
 
 # --------------------------------------------------------------------------- chapter tables
 def _labels(df: pd.DataFrame) -> pd.DataFrame:
-    return df.assign(Model=[MODEL_LABEL.get(m, m) for m in df["model"]], px=df["resolution"],
+    return df.assign(Model=[MODEL_LABELS.get(m, m) for m in df["model"]], px=df["resolution"],
                      format=df["format"].map(FORMAT_LABEL))
 
 
@@ -245,7 +244,7 @@ def saturation_values(sat: pd.DataFrame, frozen: pd.DataFrame) -> dict[str, floa
 def saturation_table(sat: pd.DataFrame) -> pd.DataFrame:
     """:func:`int8_saturation` for the page: short labels, shares in %, AUCs to 3 decimals."""
     return pd.DataFrame({
-        "model · data": [f"{MODEL_LABEL.get(m, m)} {r} px, {d}" for m, r, d in
+        "model · data": [f"{MODEL_LABELS.get(m, m)} {r} px, {d}" for m, r, d in
                          zip(sat["model"], sat["resolution"], sat["dataset"], strict=True)],
         "seed": sat["seed"],
         "saturated": sat["saturated"].map("{:.0%}".format),
@@ -272,7 +271,7 @@ def latency_table(df: pd.DataFrame) -> pd.DataFrame:
     """Per model × resolution: 1-thread median latency (ms) of each format, int8 speed-up."""
     wide = df.pivot_table(index=["model", "resolution"], columns="format", values="lat1_ms")
     wide = wide.reindex(columns=[f for f in FORMAT_ORDER if f in wide.columns]).reset_index()
-    out = pd.DataFrame({"Model": wide["model"].map(MODEL_LABEL), "px": wide["resolution"]})
+    out = pd.DataFrame({"Model": wide["model"].map(MODEL_LABELS), "px": wide["resolution"]})
     short = {"dynamic_int8": "dyn. int8"}
     for f in FORMAT_ORDER:
         if f in wide:
@@ -311,7 +310,7 @@ def per_ms_table(df: pd.DataFrame) -> pd.DataFrame:
     """Accuracy points per millisecond (1 thread), float32 and int8."""
     wide = df.pivot_table(index=["model", "resolution"], columns="format", values="acc_per_ms")
     wide = wide.reset_index()
-    out = pd.DataFrame({"Model": wide["model"].map(MODEL_LABEL), "px": wide["resolution"]})
+    out = pd.DataFrame({"Model": wide["model"].map(MODEL_LABELS), "px": wide["resolution"]})
     for f in ("float32", "int8"):
         if f in wide:
             out[f"{f} Acc./ms"] = wide[f].map("{:.1f}".format)
@@ -326,7 +325,7 @@ def delegation_table(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         if not dg:
             continue
         fmt = lambda c: ", ".join(f"{n} {op}" for op, n in sorted(c.items())) or "none"  # noqa: E731
-        rows.append({"Model": MODEL_LABEL.get(r["params"]["model"], r["params"]["model"]),
+        rows.append({"Model": MODEL_LABELS.get(r["params"]["model"], r["params"]["model"]),
                      "px": int(r["params"]["resolution"]),
                      "format": FORMAT_LABEL.get(r["format"], r["format"]),
                      "partitions": dg["partitions"],
@@ -346,7 +345,7 @@ def delegation_table(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 def mismatch_table(mdf: pd.DataFrame) -> pd.DataFrame:
     """Long mismatch table: trained and tested size, AUC [CI], ΔAUC vs trained size [CI], p."""
     return pd.DataFrame({
-        "Model": mdf["model"].map(MODEL_LABEL), "trained px": mdf["train_res"],
+        "Model": mdf["model"].map(MODEL_LABELS), "trained px": mdf["train_res"],
         "tested px": mdf["eval_res"],
         "AUC [95 % CI]": [f"{a:.3f} [{lo:.3f}, {hi:.3f}]"
                           for a, lo, hi in mdf[["auc", "auc_lo", "auc_hi"]].values],
@@ -396,7 +395,7 @@ def chapter_numbers(df: pd.DataFrame, mdf: pd.DataFrame, claim_ms: float = 50.0,
         "cpu": ", ".join(sorted({str(c) for c in df["cpu"]})) if len(df) else "",
     }
     rec = recommend(df, val_auc, claim_ms) if len(df) and val_auc else None
-    v.update(rec_model=MODEL_LABEL.get(rec["model"], "none") if rec is not None else "none",
+    v.update(rec_model=MODEL_LABELS.get(rec["model"], "none") if rec is not None else "none",
              rec_px=int(rec["resolution"]) if rec is not None else 0,
              rec_auc=float(rec["auc"]) if rec is not None else nan,
              rec_val_auc=float(rec["val_auc"]) if rec is not None else nan,

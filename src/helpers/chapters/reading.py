@@ -126,8 +126,8 @@ def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     merged[["accuracy_paper", "auc_paper"]] = merged[["accuracy_paper", "auc_paper"]].fillna(MISSING)
     columns = {
         "accuracy_text": "Acc. % ours",
-        "balanced_text": "Bal. acc. % ours",
-        "accuracy_paper": "Acc. % paper (balanced set)",
+        "balanced_text": "Bal. acc.",
+        "accuracy_paper": "Acc. % paper",
         "auc_text": "AUC ours",
         "auc_paper": "AUC paper",
     }

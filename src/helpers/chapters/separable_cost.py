@@ -15,18 +15,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from helpers.model_names import MODEL_LABELS
 from helpers.training import costs
 
 if TYPE_CHECKING:  # keras and matplotlib are imported lazily so that importing stays cheap
     import keras
     from matplotlib.figure import Figure
 
-#: Display names of the models of the book.
-LABEL: dict[str, str] = {
-    "mobilenet": "MobileNet",
-    "resnet50": "ResNet50",
-    "mobilenetv2": "MobileNetV2",
-}
+#: Display names of the models of the book (the one table, :data:`helpers.model_names.MODEL_LABELS`).
+LABEL: dict[str, str] = MODEL_LABELS
 
 #: Columns of the per-layer table, renamed for reading.
 LAYER_VIEW: dict[str, str] = {

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import config
+from helpers.model_names import MODEL_LABELS, model_label  # noqa: F401  (re-exported: one table)
 from helpers.runs import records
 
 METRICS: tuple[str, ...] = ("accuracy", "f1", "sensitivity", "specificity", "auc")
@@ -30,11 +31,6 @@ METRIC_LABELS: dict[str, str] = {
     "specificity": "Specificity (%)",
     "auc": "AUC",
 }
-MODEL_LABELS: dict[str, str] = {
-    "mobilenet": "MobileNet",
-    "mobilenetv2": "MobileNetV2",
-    "resnet50": "ResNet50",
-}
 PARAM_KEYS: tuple[str, ...] = records.IDENTITY_KEYS
 DEFAULT_SWEEP_HINT = "python -m helpers sweep configs/paper.yaml  (or: make sweep)"
 #: The models the study compares; a sweep may run only some (``own-folder --models mobilenet``).
@@ -43,11 +39,6 @@ STUDY_MODELS: tuple[str, ...] = ("mobilenet", "resnet50")
 
 class NoRunsError(LookupError):
     """No successful run record matched: the sweep has not been run yet (results chapter)."""
-
-
-def model_label(name: str) -> str:
-    """Display name of a model key, e.g. ``resnet50`` → ``ResNet50`` (results chapter)."""
-    return MODEL_LABELS.get(str(name), str(name))
 
 
 # --------------------------------------------------------------------------------------------
