@@ -62,7 +62,7 @@ from helpers import config
 from helpers.chapters import multiplicity
 from helpers.chapters import precision_parity as parity
 from helpers.chapters import results_prose as prose
-from helpers.chapters.formatting import format_p, p_text, styled
+from helpers.chapters.formatting import ci_text, format_p, p_text, styled
 from helpers.runs import records
 from helpers.stats.equivalence import MARGIN_AUC
 
@@ -121,7 +121,7 @@ table = pd.DataFrame({
     + cells["ensemble_auc_cand"].map("{:.3f}".format),
     "p": cells["ensemble_p"].map(format_p),
     "parity": cells["holds"].map({True: "holds", False: "no"}),
-    "seed-aware Δ [90 % CI]": [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in
+    "seed-aware Δ [90 % CI]": [ci_text(d, lo, hi, sign=True) for d, lo, hi in
                                zip(cells["or_delta_auc"], cells["eq_lo"], cells["eq_hi"],
                                    strict=True)],
     "p (Holm)": cells["or_p_holm"].map(format_p),

@@ -321,7 +321,7 @@ def test_report_frame_table_and_pareto(trained, float32_model, int8_model):
     assert kept.iloc[0]["ΔAUC float32 file"] == report.ci_text(
         f32["delta_auc"], f32["delta_lo"], f32["delta_hi"])
     no_f32 = report.kept_summary(df[df["format"] == "int8"])
-    assert no_f32.iloc[0]["ΔAUC float32 file"] == "–"
+    assert no_f32.iloc[0]["ΔAUC float32 file"] == "—"  # the book's one missing mark
 
 
 def test_mismatch_frame_matrix_and_best_size():
@@ -391,7 +391,7 @@ def test_int8_saturation_counts_ties_of_the_int8_sigmoid_grid():
     assert row["auc_int8"] < row["auc_float32"] and np.isnan(row["auc_int8_logit"])
     assert report.int8_saturation([rec("float32", p)]).empty
     shown = report.saturation_table(t)
-    assert shown.iloc[0]["saturated"] == "83%" and shown.iloc[0]["int8, logit out"] == "–"
+    assert shown.iloc[0]["saturated"] == "83%" and shown.iloc[0]["int8, logit out"] == "—"
     v = report.saturation_values(t, t)
     assert v["sat_share_min"] == v["sat_share_max"] == pytest.approx(5 / 6)
     assert v["sat_auc_f32_max"] == pytest.approx(8 / 9) and np.isnan(v["sat_auc_logit_min"])

@@ -147,3 +147,13 @@ def test_scan_checks_footnotes_and_respects_the_allow_list(tmp_path: Path) -> No
         (1, "missing value without footnote"), (1, "p-value format"), (2, "scientific notation")}
     allowed = [F.Allowed("99_page", "scientific notation", r"learning_rate", "a log")]
     assert {f.cell for f in F.scan_notebook(path, allowed)} == {1}
+
+
+def test_one_value_with_interval_formatter():
+    from helpers.chapters.formatting import MISSING, ci_text
+
+    assert ci_text(0.8123, 0.79, 0.834) == "0.812 [0.790, 0.834]"
+    assert ci_text(0.004, -0.0121, 0.02, sign=True) == "+0.004 [-0.012, +0.020]"
+    assert ci_text(0.8, 0.79, 0.81, scale=100, digits=1, ci_digits=0) == "80.0 [79, 81]"
+    assert ci_text(0.8, float("nan"), 0.9) == "0.800"  # no interval: the value alone
+    assert ci_text(float("nan"), 0.1, 0.2) == MISSING

@@ -7,7 +7,6 @@ re-exports, so a chapter imports one module (``from helpers.chapters import ches
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,15 +20,14 @@ from helpers.analysis.chest_xray import (
     val_metrics,
     val_thresholds,
 )
-from helpers.chapters.formatting import MISSING
+from helpers.chapters.formatting import ci_text
 
 
 def _fmt(est: float, lo: float, hi: float, pct: bool) -> str:
-    if not math.isfinite(est):
-        return MISSING
-    f = (lambda v: f"{100 * v:.1f}") if pct else (lambda v: f"{v:.3f}")
-    ci = f" ({f(lo)}–{f(hi)})" if math.isfinite(lo) and math.isfinite(hi) else ""
-    return f"{f(est)}{ci}"
+    """A rate in % or an AUC with its interval (:func:`formatting.ci_text`)."""
+    if pct:
+        return ci_text(est, lo, hi, scale=100.0, digits=1)
+    return ci_text(est, lo, hi, digits=3)
 
 
 def reproduction_table(recs: list[Mapping[str, Any]]) -> pd.DataFrame:

@@ -25,7 +25,8 @@ from helpers.analysis.deployment import (
     recommend,
     speedups,
 )
-from helpers.chapters.formatting import format_p
+from helpers.chapters import formatting
+from helpers.chapters.formatting import MISSING, format_p
 from helpers.chapters.formatting import (
     styled as styled,  # the book's table style, as the deployment chapter calls it
 )
@@ -41,9 +42,9 @@ FORMAT_LABEL: dict[str, str] = {"float32": "float32", "float16": "float16",
 
 
 
-def ci_text(est: float, lo: float, hi: float, fmt: str = "{:+.3f}") -> str:
-    """``+0.001 [-0.004, +0.006]``."""
-    return f"{fmt.format(est)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+def ci_text(est: float, lo: float, hi: float) -> str:
+    """A ΔAUC with its interval, ``+0.001 [-0.004, +0.006]`` (:func:`formatting.ci_text`)."""
+    return formatting.ci_text(est, lo, hi, sign=True)
 
 
 
@@ -198,7 +199,7 @@ def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
     extra = {}
     if logit["delta_auc"].notna().any():  # the logit-out int8 file, where it was made
         extra["ΔAUC int8, logit out"] = [
-            ci_text(*v) if np.isfinite(v[0]) else "–"
+            ci_text(*v)
             for v in logit[["delta_auc", "delta_lo", "delta_hi"]].values]
     return pd.DataFrame({
         "Model": [f"{m}, {r}, {pp}" + (", bf16" if pr == "mixed_bfloat16" else "")
@@ -207,7 +208,7 @@ def kept_summary(df: pd.DataFrame) -> pd.DataFrame:
         "data": [f"{a}/{b}" for a, b in zip(d["dataset"], d["task"], strict=True)],
         "px · seed": [f"{x} · {s}" for x, s in zip(d["px"], d["seed"], strict=True)],
         "AUC Keras": d["keras_auc"].map("{:.3f}".format).tolist(),
-        "ΔAUC float32 file": [ci_text(*v) if np.isfinite(v[0]) else "–"
+        "ΔAUC float32 file": [ci_text(*v)
                               for v in f[["delta_auc", "delta_lo", "delta_hi"]].values],
         "ΔAUC int8 [95 % CI]": [ci_text(*v) for v in
                                 d[["delta_auc", "delta_lo", "delta_hi"]].values],
@@ -252,7 +253,7 @@ def saturation_table(sat: pd.DataFrame) -> pd.DataFrame:
         "on int8 grid": sat["auc_float32_on_int8_grid"].map("{:.3f}".format),
         "int8": sat["auc_int8"].map("{:.3f}".format),
         "int8, logit out": sat["auc_int8_logit"].map(
-            lambda v: "–" if not np.isfinite(v) else f"{v:.3f}")})
+            lambda v: MISSING if not np.isfinite(v) else f"{v:.3f}")})
 
 
 def size_accuracy_table(df: pd.DataFrame) -> pd.DataFrame:

@@ -70,6 +70,22 @@ def number_text(x: float | None, digits: int = 2) -> str:
     return f"{x:.{decimals}f}"
 
 
+def ci_text(est: float | None, lo: float | None, hi: float | None, *, digits: int = 3,
+            ci_digits: int | None = None, sign: bool = False, scale: float = 1.0) -> str:
+    """The book's one "value [CI]": ``0.812 [0.790, 0.834]``; ``+0.004 [-0.012, +0.020]`` with
+    ``sign``; percentages with ``scale=100, digits=1``. ``ci_digits`` (default ``digits``)
+    shortens the bounds; without finite bounds only the value; ``—`` without a value."""
+    if not _finite(est):
+        return MISSING
+    plus = "+" if sign else ""
+    ci = digits if ci_digits is None else ci_digits
+    text = f"{float(est) * scale:{plus}.{digits}f}"  # type: ignore[arg-type]
+    if _finite(lo) and _finite(hi):
+        text += (f" [{float(lo) * scale:{plus}.{ci}f}, "  # type: ignore[arg-type]
+                 f"{float(hi) * scale:{plus}.{ci}f}]")  # type: ignore[arg-type]
+    return text
+
+
 def plural(n: int, noun: str, nouns: str | None = None) -> str:
     """``"1 seed"``, ``"3 seeds"``: a count with its noun in the right number."""
     return f"{n} {noun if n == 1 else (nouns or noun + 's')}"

@@ -9,12 +9,12 @@ columns, so that a table fits the ~700 px content column (at most 7 columns).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from helpers import paper_reference as ref
+from helpers.chapters import formatting
 from helpers.chapters.formatting import MISSING, format_p
 from helpers.chapters.results_tables import config_columns_from_table
 from helpers.runs.frames import METRIC_LABELS, PERCENT_METRICS, model_label, variant_columns
@@ -85,11 +85,9 @@ def for_reading(
 
 def ci_text(metric: str, mean: float, lo: float, hi: float) -> str:
     """Short "value [CI]": ``80.0 [79, 81]`` for percentages, ``0.669 [0.656, 0.683]`` (results chapter)."""
-    scale, digits, ci_digits = (100.0, 1, 0) if metric in PERCENT_METRICS else (1.0, 3, 3)
-    text = f"{mean * scale:.{digits}f}"
-    if math.isfinite(lo) and math.isfinite(hi):
-        text += f" [{lo * scale:.{ci_digits}f}, {hi * scale:.{ci_digits}f}]"
-    return text
+    if metric in PERCENT_METRICS:
+        return formatting.ci_text(mean, lo, hi, scale=100.0, digits=1, ci_digits=0)
+    return formatting.ci_text(mean, lo, hi, digits=3)
 
 
 TABLE_ONE_SHORT: dict[str, str] = {"accuracy": "Acc. %", "sensitivity": "Sens. %", "auc": "AUC"}

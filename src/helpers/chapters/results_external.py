@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.analysis.compare import align_predictions
+from helpers.chapters.formatting import ci_text
 from helpers.runs.frames import cell_groups, config_columns
 from helpers.stats import delong as stats
 
@@ -23,7 +24,7 @@ def has_external(runs: pd.DataFrame) -> bool:
 def _auc_text(labels, probs, level: float) -> tuple[float, str]:
     auc, var = stats.fast_delong(labels, probs)
     lo, hi = stats.delong_ci(auc, var, level)
-    return auc, f"{auc:.3f} [{lo:.3f}, {hi:.3f}]"
+    return auc, ci_text(auc, lo, hi)
 
 
 def external_table(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from helpers import paper_reference as ref
-from helpers.chapters.formatting import MISSING, format_p
+from helpers.chapters.formatting import MISSING, ci_text, format_p
 from helpers.runs.frames import (
     METRIC_LABELS,
     METRICS,
@@ -30,11 +30,9 @@ from helpers.stats import delong as stats
 
 
 def _fmt(metric: str, mean: float, lo: float, hi: float) -> str:
-    scale, digits = (100.0, 1) if metric in PERCENT_METRICS else (1.0, 3)
-    text = f"{mean * scale:.{digits}f}"
-    if math.isfinite(lo) and math.isfinite(hi):
-        text += f" [{lo * scale:.{digits}f}, {hi * scale:.{digits}f}]"
-    return text
+    if metric in PERCENT_METRICS:
+        return ci_text(mean, lo, hi, scale=100.0, digits=1)
+    return ci_text(mean, lo, hi, digits=3)
 
 
 def table_one(
