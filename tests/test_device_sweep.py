@@ -16,6 +16,9 @@ import pytest
 
 from helpers.runs import records
 from helpers.runs.provenance import git_state
+from helpers.sweep import device_archive as DA
+from helpers.sweep import device_job as DJ
+from helpers.sweep.device import run_pool
 from helpers.training.params import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,21 +45,21 @@ def repo(tmp_path: Path) -> Path:
 
 def test_blob_ids_are_gits_own(repo: Path) -> None:
     data = (repo / "src" / "m.py").read_bytes()
-    assert ds.git_blob_id(data) == git(repo, "hash-object", "src/m.py").strip()
+    assert DJ.git_blob_id(data) == git(repo, "hash-object", "src/m.py").strip()
 
 
 def test_a_copy_is_verified_file_by_file_and_a_dirty_checkout_refused(repo: Path) -> None:
-    manifest = ds.tree_manifest(repo)
+    manifest = DJ.tree_manifest(repo)
     assert manifest["commit"] == git(repo, "rev-parse", "HEAD").strip()
     assert not manifest["dirty"] and set(manifest["files"]) == {"README.md", "src/m.py"}
-    assert ds.verify_tree(repo, manifest) == []
+    assert DJ.verify_tree(repo, manifest) == []
     (repo / "src" / "m.py").write_text("x = 2\n")
-    assert ds.verify_tree(repo, manifest) == ["src/m.py"]
+    assert DJ.verify_tree(repo, manifest) == ["src/m.py"]
     with pytest.raises(SystemExit, match="uncommitted"):
-        ds.tree_manifest(repo)
-    assert ds.tree_manifest(repo, allow_dirty=True)["dirty"]
+        DJ.tree_manifest(repo)
+    assert DJ.tree_manifest(repo, allow_dirty=True)["dirty"]
     (repo / "README.md").unlink()
-    assert "README.md (missing)" in ds.verify_tree(repo, manifest)
+    assert "README.md (missing)" in DJ.verify_tree(repo, manifest)
 
 
 def _tar(path: Path, recs: list[dict]) -> None:
@@ -108,17 +111,17 @@ def test_collect_checks_identity_files_duplicates_apart_and_corrects_a_stale_com
 
 def test_a_copy_that_fails_the_check_names_no_commit(repo: Path, monkeypatch) -> None:
     monkeypatch.setenv("RESBOOK_VERIFIED_COMMIT", "")  # check_copy sets it; restored after
-    manifest = ds.tree_manifest(repo)
-    info = ds.check_copy(manifest, repo)
+    manifest = DJ.tree_manifest(repo)
+    info = DJ.check_copy(manifest, repo)
     assert info["verified"] and info["n_differs"] == 0
     assert git_state(ROOT) == (manifest["commit"], False)
     (repo / "src" / "m.py").write_text("x = 2\n")
-    info = ds.check_copy(manifest, repo)
+    info = DJ.check_copy(manifest, repo)
     assert not info["verified"] and info["differs"] == ["src/m.py"]
     # not what git says in the copy (here: this project's own checkout): no commit at all
     assert git_state(ROOT) == (None, None)
     (repo / "src" / "m.py").write_text("x = 1\n")
-    info = ds.check_copy({**manifest, "dirty": True}, repo)
+    info = DJ.check_copy({**manifest, "dirty": True}, repo)
     assert not info["verified"] and git_state(ROOT) == (None, None)
 
 
@@ -127,7 +130,7 @@ def _tar_with(path: Path, recs: list[dict], verification: dict | None) -> None:
     if verification is not None:
         with tarfile.open(path, "a") as tar:
             data = json.dumps(verification).encode()
-            info = tarfile.TarInfo(f"logs/{ds.VERIFICATION}")
+            info = tarfile.TarInfo(f"logs/{DA.VERIFICATION}")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
 
@@ -171,16 +174,16 @@ def test_collect_trusts_the_archives_own_verification_and_replaces_a_failed_reco
 def test_a_record_without_a_start_time_is_never_the_same_run(tmp_path: Path) -> None:
     path = tmp_path / "r.json"
     path.write_text(json.dumps({"provenance": {"started_at": None, "host": None}}))
-    assert not ds.same_run({"provenance": {"started_at": None, "host": None}}, path)
+    assert not DA.same_run({"provenance": {"started_at": None, "host": None}}, path)
     path.write_text(json.dumps({"provenance": {"started_at": "t", "host": "h"}}))
-    assert ds.same_run({"provenance": {"started_at": "t", "host": "h"}}, path)
+    assert DA.same_run({"provenance": {"started_at": "t", "host": "h"}}, path)
 
 
 def test_a_killed_worker_is_reported_and_a_new_pool_runs_the_rest() -> None:
     results: list[tuple] = []
     # os._exit kills its worker outright (as the OOM killer would): the pool breaks
     calls = [partial(abs, -1), partial(os._exit, 3), partial(abs, -4)]
-    started = ds.run_pool(operator.call, calls, 1, log=lambda m: None,
+    started = run_pool(operator.call, calls, 1, log=lambda m: None,
                           on_result=lambda item, res: results.append((item.args[0], res)))
     assert started == 3
     assert results[0] == (-1, 1) and results[2] == (-4, 4)

@@ -16,6 +16,8 @@ import record_factory as RF
 from helpers.files import json_text
 from helpers.runs import provenance as P
 from helpers.runs import records
+from helpers.sweep import device_archive as DA
+from helpers.sweep.device import train_one
 from helpers.training.params import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +78,7 @@ def test_row08_the_verified_commit_reaches_a_worker_only_explicitly(
     where = {"output_dir": str(out)}
 
     def stamped(verified: str | None) -> dict:
-        ds.train_one({"run_id": "r", "params": {}}, where, str(tmp_path), verified)
+        train_one({"run_id": "r", "params": {}}, where, str(tmp_path), verified)
         return records.read_json(records.record_path(out, "r"))["provenance"]
 
     assert stamped(COMMIT) == {"git_commit": COMMIT, "git_dirty": False}
@@ -144,11 +146,11 @@ def test_row09_collect_refuses_a_record_whose_metrics_were_edited(tmp_path: Path
 
 def test_row09_metrics_without_predictions_to_check_them_by_are_listed() -> None:
     rec = make_record(0)
-    assert ds.metric_mismatches(rec) == []
+    assert DA.metric_mismatches(rec) == []
     del rec["predictions"]["val"]
     rec["metrics"]["test"]["tp"] += 1
     rec["metrics"]["test"]["extra"] = 1.0
-    wrong = ds.metric_mismatches(rec)
+    wrong = DA.metric_mismatches(rec)
     assert wrong[0].startswith("metrics.val: no predictions.val.probs")
     assert any(w.startswith("metrics.test.tp: stored") for w in wrong)
     assert any(w.startswith("metrics.test.extra: stored 1.0") for w in wrong)
@@ -171,10 +173,10 @@ def test_row10_a_damaged_verification_is_listed_and_the_records_still_filed(
         tmp_path: Path, capsys) -> None:
     good = make_record(0)
     archive = tmp_path / "a.tar"
-    write_tar(archive, [member(good), (f"logs/{ds.VERIFICATION}", b"{not json")])
+    write_tar(archive, [member(good), (f"logs/{DA.VERIFICATION}", b"{not json")])
     rc, into = collect(tmp_path, archive, job_of(tmp_path, [good]))
     assert rc == 1 and records.record_path(into, good["run_id"]).is_file()
-    assert f"NOT FILED logs/{ds.VERIFICATION}: not valid JSON" in capsys.readouterr().err
+    assert f"NOT FILED logs/{DA.VERIFICATION}: not valid JSON" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("content", [b"this is not a tar archive\n" * 40, b""])
@@ -215,10 +217,10 @@ def test_metrics_of_each_external_geometry_are_recomputed() -> None:
     rec["predictions"]["external_geometry"] = {"squash": pred, "crop": dict(pred)}
     rec["metrics"]["external_geometry"] = {
         g: binary_metrics(pred["labels"], pred["probs"]) for g in ("squash", "crop")}
-    assert ds.metric_mismatches(rec) == []
+    assert DA.metric_mismatches(rec) == []
     rec["metrics"]["external_geometry"]["crop"]["auc"] = 0.99
-    wrong = ds.metric_mismatches(rec)
+    wrong = DA.metric_mismatches(rec)
     assert len(wrong) == 1 and wrong[0].startswith("metrics.external_geometry.crop.auc: stored")
     del rec["predictions"]["external_geometry"]["crop"]
-    assert ds.metric_mismatches(rec)[0].startswith(
+    assert DA.metric_mismatches(rec)[0].startswith(
         "metrics.external_geometry.crop: no predictions.external_geometry.crop.probs")

@@ -222,3 +222,14 @@ def test_paths_derived_from_a_module_s_own_file_survive_the_layout(tmp_path, mon
     assert book.helpers_dir() == SRC
     monkeypatch.chdir(tmp_path)
     assert ownfolder.repo_root() == SRC.parents[1]
+
+
+def test_the_package_names_chapters_by_what_they_are_not_by_number():
+    """Reordering the book must not touch the package: no "chapter 04" or "ch. 04" in it."""
+    import re
+
+    numbered = re.compile(r"\b(?:[Cc]hapters?|ch\.) ?0[1-9]\b")
+    found = [f"{p.relative_to(SRC)}:{i}" for p in _modules()
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if numbered.search(line)]
+    assert found == [], found

@@ -95,7 +95,7 @@ def check_injected(namespace: Mapping[str, Any], before: Mapping[str, int],
     ``parameters`` are the names the notebook's ``parameters`` cell assigns (a test checks the
     list against the cell). Catches a typo'd parameter (``resultsdir=...``) and one that rebinds
     a name imported before the snapshot, naming the closest valid name; names starting with
-    ``_`` (IPython's ``_i3``, ``_3``, ...) are ignored. Chapters 01 and 04.
+    ``_`` (IPython's ``_i3``, ``_3``, ...) are ignored. Used by the data and results chapters.
     """
     valid = list(parameters)
     bound = {k for k, v in namespace.items() if not k.startswith("_") and before.get(k) != id(v)}

@@ -222,6 +222,12 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.load(fh)
 
 
+def parse_json(data: bytes | str) -> Any:
+    """Parse a record's JSON from bytes or text already read (e.g. a member of a device run's
+    archive); ValueError when it is not UTF-8 JSON."""
+    return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+
+
 def _record_files(folder: Path) -> Iterable[Path]:
     for p in sorted(folder.rglob("*.json")):
         rel = p.relative_to(folder).parts

@@ -1,4 +1,4 @@
-"""Resumable sweeps: a YAML grid → one papermill run of the training notebook per cell (ch. 03).
+"""Resumable sweeps: a YAML grid → one papermill run of the training notebook per cell (training chapter).
 
 One module per job:
 
@@ -10,9 +10,11 @@ One module per job:
 - :mod:`~helpers.sweep.plan`: step 1, the config → the planned runs with their ids, checked;
 - :mod:`~helpers.sweep.skip`: step 2, which planned runs are skipped (a valid record) and why;
 - :mod:`~helpers.sweep.runner`: step 3, driving the runs, and :func:`run_sweep` (steps 1-3);
-- :mod:`~helpers.sweep.cli`: ``python -m helpers sweep CONFIG ...``.
+- :mod:`~helpers.sweep.cli`: ``python -m helpers sweep CONFIG ...``;
+- :mod:`~helpers.sweep.device` (+ ``device_job``, ``device_archive``): the GPU path, the same
+  plan and skip rule, runs trained in-process on a device (``scripts/device_sweep.py``).
 
-The names below are the package's public interface (chapter 03, ``helpers.cli``, the tests and
+The names below are the package's public interface (the training chapter, ``helpers.cli``, the tests and
 ``scripts/benchmark.py`` import them from here).
 """
 
@@ -27,6 +29,7 @@ from helpers.sweep.config import (
     load_config,
     train_defaults,
 )
+from helpers.sweep.device import DeviceExecutor
 from helpers.sweep.execute import KERNEL_NAME, execute_run, execute_run_detached, store_detached
 from helpers.sweep.executors import (
     DaskExecutor,
@@ -44,6 +47,7 @@ __all__ = [
     "BLOCK_KEYS",
     "CONFIG_KEYS",
     "DaskExecutor",
+    "DeviceExecutor",
     "KERNEL_NAME",
     "ProcessPool",
     "SequentialExecutor",

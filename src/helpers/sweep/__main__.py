@@ -1,4 +1,4 @@
-"""``python -m helpers.sweep CONFIG ...``: the same as ``python -m helpers sweep`` (chapter 03)."""
+"""``python -m helpers.sweep CONFIG ...``: the same as ``python -m helpers sweep`` (training chapter)."""
 
 from helpers.sweep.cli import main
 

@@ -1,4 +1,4 @@
-"""Command line of the sweep: ``python -m helpers sweep CONFIG ...`` (chapter 03).
+"""Command line of the sweep: ``python -m helpers sweep CONFIG ...`` (training chapter).
 
 ``python -m helpers sweep CONFIG [--data-root P] [--weights-dir P] [--cache-dir P]
 [--output-dir P] [--external-root P] [--external-masks P] [--dry-run] [--only SUBSTRING] [--max-runs N] [--allow-dirty]
@@ -29,7 +29,7 @@ EXECUTORS = ("process", "dask", "dask-local")
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m helpers sweep",
-        description="Run a YAML grid of training runs with papermill; resumable (chapter 03).",
+        description="Run a YAML grid of training runs with papermill; resumable (training chapter).",
     )
     p.add_argument("config", help="sweep YAML, e.g. configs/smoke.yaml")
     p.add_argument("--data-root", default=None, help="data folder (default: $RESBOOK_DATA_DIR)")
@@ -86,7 +86,7 @@ def _executor(args: argparse.Namespace) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers sweep CONFIG ...``: 0 when no run failed, 1 otherwise (chapter 03)."""
+    """``python -m helpers sweep CONFIG ...``: 0 when no run failed, 1 otherwise (training chapter)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "sweep":
         argv = argv[1:]

@@ -1,4 +1,4 @@
-"""Sweep configs: a YAML grid → the list of runs, each as canonical identity params (ch. 03).
+"""Sweep configs: a YAML grid → the list of runs, each as canonical identity params (training chapter).
 
 Config format (see ``configs/paper.yaml`` for a commented example)::
 
@@ -62,7 +62,7 @@ find_root = hconfig.find_root  # the package's one root finder (pyproject.toml, 
 
 
 def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a sweep YAML; adds ``_source`` and ``_root`` (repository root) keys (chapter 03)."""
+    """Read a sweep YAML; adds ``_source`` and ``_root`` (repository root) keys (training chapter)."""
     path = Path(path)
     if not path.is_file():
         raise SweepConfigError(f"sweep config {path} does not exist")
@@ -147,7 +147,7 @@ def _blocks(cfg: Mapping[str, Any]) -> list[tuple[dict[str, list[Any]], dict[str
 
 
 def train_defaults() -> dict[str, Any]:
-    """Every training parameter's default, :class:`~helpers.training.params.TrainParams`' (ch. 03).
+    """Every training parameter's default, :class:`~helpers.training.params.TrainParams`' (training chapter).
 
     The one source of a run's defaults: a sweep fills the parameters its config leaves out from
     here, whatever the values in its notebook's ``parameters`` cell.
@@ -158,7 +158,7 @@ def train_defaults() -> dict[str, Any]:
 
 
 def default_validator() -> Callable[[dict[str, Any]], Any] | None:
-    """``helpers.training.validate_params`` when that module imports, else None (chapter 03)."""
+    """``helpers.training.validate_params`` when that module imports, else None (training chapter)."""
     try:
         from helpers.training import validate_params
     except ImportError:
@@ -185,7 +185,7 @@ def expand(
     validator: Callable[[dict[str, Any]], Any] | None | str = "default",
     defaults: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every run of a sweep config as canonical identity params, validated (chapter 03).
+    """Every run of a sweep config as canonical identity params, validated (training chapter).
 
     ``validator="default"`` uses :func:`default_validator` unless the config says
     ``validate: false``; ``defaults`` (else :func:`train_defaults`, and the config's notebook

@@ -1,4 +1,4 @@
-"""One sweep run: a papermill execution of the training notebook → a summary dict (ch. 03).
+"""One sweep run: a papermill execution of the training notebook → a summary dict (training chapter).
 
 :func:`execute_run` is a picklable top-level function taking and returning plain dicts of
 absolute paths, so any ``concurrent.futures``-like executor can run it in another process. The
@@ -166,7 +166,7 @@ def _relativise_notebook_paths(nb_path: Path, root: Path, output: Path | None = 
 
 
 def _put_notebook_in_place(running: Path, nb_out: Path, root: Path) -> None:
-    """Move a finished (or failed) run's notebook from its running file to ``nb_out`` (ch. 03).
+    """Move a finished (or failed) run's notebook from its running file to ``nb_out`` (training chapter).
 
     A run killed before this point leaves ``nb_out`` as it was (the last run's notebook) and a
     hidden running file, which the run's next execution replaces.
@@ -178,7 +178,7 @@ def _put_notebook_in_place(running: Path, nb_out: Path, root: Path) -> None:
 
 
 def execute_run(run_spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one notebook execution described by a plain dict; return its summary (chapter 03).
+    """Run one notebook execution described by a plain dict; return its summary (training chapter).
 
     ``run_spec`` keys: ``run_id``, ``params`` (identity), ``locations`` (papermill parameters,
     relative to ``cwd``), ``notebook``, ``notebook_out``, ``record``, ``cwd``, optional
@@ -285,7 +285,7 @@ def _json_str(s: str) -> str:
 
 
 def execute_run_detached(run_spec: dict[str, Any]) -> dict[str, Any]:
-    """:func:`execute_run` in a worker-local folder; the files come back in the result (ch. 03).
+    """:func:`execute_run` in a worker-local folder; the files come back in the result (training chapter).
 
     ``run_spec`` is :func:`execute_run`'s, plus ``notebook_text`` (the client's notebook, so the
     worker runs the same version). The run executes with the client's repository root as working
@@ -348,7 +348,7 @@ def execute_run_detached(run_spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def store_detached(run_spec: Mapping[str, Any], res: Mapping[str, Any]) -> dict[str, Any]:
-    """Write a detached run's record and notebook into the client's output folder (chapter 03).
+    """Write a detached run's record and notebook into the client's output folder (training chapter).
 
     Both are written with :func:`helpers.runs.records.write_json_atomic`; the notebook's papermill
     metadata gets the client's paths, relative to the repository root, as :func:`execute_run`

@@ -1,4 +1,4 @@
-"""Executors for sweep runs: this process, a local process pool, a Dask cluster (ch. 03 sweep).
+"""Executors for sweep runs: this process, a local process pool, a Dask cluster (the training chapter sweep).
 
 The runner needs only ``submit(fn, spec)`` → a future with ``done()``/``result()`` and
 ``shutdown()``. An executor may also say ``_max_workers`` (runs in flight at once),
@@ -20,7 +20,7 @@ from typing import Any
 
 
 class SequentialExecutor:
-    """Runs each submitted call at once in this process; Executor-like (chapter 03 sweep)."""
+    """Runs each submitted call at once in this process; Executor-like (the training chapter sweep)."""
 
     _max_workers = 1
 
@@ -51,7 +51,7 @@ def _wait_any(futures: list[Any], poll_s: float = 0.2) -> list[Any]:
 
 
 class ProcessPool:
-    """A spawn-based process pool that replaces itself when a worker dies (chapter 03 sweep).
+    """A spawn-based process pool that replaces itself when a worker dies (the training chapter sweep).
 
     A worker killed mid-run (the OOM killer, ``kill -9``) breaks a ``ProcessPoolExecutor``:
     every run in flight fails with ``BrokenProcessPool`` and the pool takes no more work. Here
@@ -90,7 +90,7 @@ class ProcessPool:
 
 def process_executor(workers: int) -> ProcessPool | None:
     """A :class:`ProcessPool` of ``workers`` processes for ``workers`` > 1, else None (sequential;
-    chapter 03 sweep)."""
+    the training chapter sweep)."""
     if workers <= 1:
         return None
     return ProcessPool(workers)
@@ -103,7 +103,7 @@ DASK_MISSING = (
 
 
 class DaskExecutor:
-    """Runs go to a Dask cluster through ``Client.get_executor()`` (chapter 03 sweep).
+    """Runs go to a Dask cluster through ``Client.get_executor()`` (the training chapter sweep).
 
     Detached: workers need the project installed and the data, not the results folder.
     ``_max_workers`` is the cluster's worker threads when it was connected (or ``max_workers``).
@@ -144,7 +144,7 @@ def dask_executor(
 
     ``scheduler``: an address such as ``tcp://10.0.0.5:8786`` (``dask scheduler`` prints it);
     waits up to ``timeout_s`` for a first worker. Without it: a ``LocalCluster`` of ``workers``
-    processes with one thread each and no dashboard (chapter 03 sweep).
+    processes with one thread each and no dashboard (the training chapter sweep).
     """
     try:
         from distributed import Client, LocalCluster

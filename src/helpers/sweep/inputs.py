@@ -1,4 +1,4 @@
-"""What a sweep checks before it runs anything: its inputs and its output folder (ch. 03).
+"""What a sweep checks before it runs anything: its inputs and its output folder (training chapter).
 
 - :class:`InputCheck`: the data fingerprint, weights sha256 and external-set (and lesion-mask)
   fingerprints a run would use now (a finished record made with others is re-run), and what
@@ -37,7 +37,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 class InputCheck:
-    """Data fingerprint, weights sha256 and external fingerprint a run would use now (ch. 03).
+    """Data fingerprint, weights sha256 and external fingerprint a run would use now (training chapter).
 
     Memoised per data set / model / external set. A finished record is kept only when its
     ``provenance.data_fingerprint``, ``weights_sha256`` and ``external_fingerprint`` are what
@@ -200,7 +200,7 @@ def output_error(out: Path, exc: OSError, n_runs: int) -> SweepConfigError:
 
 
 def check_writable(out: Path, n_runs: int) -> None:
-    """Create the output folders and write (and remove) a probe file in each (chapter 03).
+    """Create the output folders and write (and remove) a probe file in each (training chapter).
 
     Raises :class:`~helpers.sweep.config.SweepConfigError` (:func:`output_error`) when any of
     them cannot be created or written, before a run starts.

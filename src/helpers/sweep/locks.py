@@ -1,4 +1,4 @@
-"""Per-run lock files: two sweeps writing one output folder never run the same cell (ch. 03).
+"""Per-run lock files: two sweeps writing one output folder never run the same cell (training chapter).
 
 Before a run starts, the sweep creates ``<output_dir>/locks/<run_id>.lock`` with
 ``O_CREAT | O_EXCL`` (atomic on local file systems and NFSv3+), holding the process id, the host

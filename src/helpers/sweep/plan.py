@@ -1,4 +1,4 @@
-"""Step 1 of a sweep: its config → the planned runs, each with its id, checked up front (ch. 03).
+"""Step 1 of a sweep: its config → the planned runs, each with its id, checked up front (training chapter).
 
 :func:`plan_sweep` reads the config, expands it into runs (:func:`~helpers.sweep.config.expand`:
 a parameter the config leaves out takes :class:`~helpers.training.params.TrainParams`' default),
@@ -50,7 +50,7 @@ _INPUTS = ("data_root", "weights_dir", "cache_dir", "external_root", "external_m
 
 @dataclass
 class SweepPlan:
-    """A sweep config made concrete: where it runs, what every run gets, the runs (chapter 03)."""
+    """A sweep config made concrete: where it runs, what every run gets, the runs (training chapter)."""
 
     cfg: dict[str, Any]  # the config as loaded (``_root``, ``_source`` included)
     root: Path  # the repository root: relative paths in the config and the runs start here
@@ -113,7 +113,7 @@ def plan_sweep(
     """Every run of a sweep config as a run spec with its id; SweepConfigError if any is wrong.
 
     Reads the config and the notebook's parameter *names*; writes nothing and opens no record.
-    The arguments are :func:`~helpers.sweep.runner.run_sweep`'s (chapter 03).
+    The arguments are :func:`~helpers.sweep.runner.run_sweep`'s (training chapter).
     """
     cfg = load_config(config) if isinstance(config, str | os.PathLike) else dict(config)
     root_p = Path(root or cfg.get("_root") or Path.cwd()).resolve()

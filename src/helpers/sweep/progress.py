@@ -1,4 +1,4 @@
-"""Progress of a sweep: its summary, durations as text, the remaining-time estimate (ch. 03).
+"""Progress of a sweep: its summary, durations as text, the remaining-time estimate (training chapter).
 
 The estimate is measured per (regime, model, resolution): the mean wall time of the finished
 runs of that size, this sweep's and the ok records already in its results folder
@@ -17,7 +17,7 @@ from typing import Any
 
 @dataclass
 class SweepSummary:
-    """Outcome of one sweep invocation (chapter 03)."""
+    """Outcome of one sweep invocation (training chapter)."""
 
     name: str
     output_dir: Path

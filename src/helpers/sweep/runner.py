@@ -1,4 +1,4 @@
-"""Step 3 of a sweep, and :func:`run_sweep`: plan, skip, drive (chapter 03).
+"""Step 3 of a sweep, and :func:`run_sweep`: plan, skip, drive (training chapter).
 
 :func:`run_sweep` is three steps: :func:`~helpers.sweep.plan.plan_sweep` (the config → the
 planned runs with their ids, checked up front), :func:`~helpers.sweep.skip.skip_finished` (which
@@ -63,7 +63,7 @@ def run_sweep(
     allow_dirty: bool = False,
     save_models: bool = False,
 ) -> SweepSummary:
-    """Run every missing or failed run of a sweep config; resumable (chapter 03).
+    """Run every missing or failed run of a sweep config; resumable (training chapter).
 
     Refuses (SweepConfigError) to run from a git checkout of the notebook with uncommitted
     changes unless ``allow_dirty``: each record then stores ``provenance.git_diff_sha256``.
@@ -90,7 +90,7 @@ def run_sweep(
 def drive_runs(plan: SweepPlan, todo: Todo, summary: SweepSummary, say: _SweepLog, *,
                executor: Any = None, max_in_flight: int | None = None,
                dry_run: bool = False) -> SweepSummary:
-    """Run ``todo`` through ``executor`` (default: one at a time here), record, report (ch. 03).
+    """Run ``todo`` through ``executor`` (default: one at a time here), record, report (training chapter).
 
     ``dry_run`` lists the runs and checks their input folders instead. ``sweep.json`` is
     written when the runs end, whatever happens, and when nothing needed running if the folder

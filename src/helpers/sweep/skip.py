@@ -1,4 +1,4 @@
-"""Step 2 of a sweep: which planned runs are skipped, and why the others run (ch. 03).
+"""Step 2 of a sweep: which planned runs are skipped, and why the others run (training chapter).
 
 The skip rule, in :func:`skip_finished`'s order, for each run of a
 :class:`~helpers.sweep.plan.SweepPlan`:
@@ -51,7 +51,7 @@ def finished_record(spec: Mapping[str, Any], check: InputCheck,
 
 def skip_finished(plan: SweepPlan, say: Callable[[str], None], *, only: str | None = None,
                   max_runs: int | None = None) -> tuple[Todo, SweepSummary]:
-    """The runs to do, and the sweep's summary with one row per planned run (chapter 03).
+    """The runs to do, and the sweep's summary with one row per planned run (training chapter).
 
     Each row's status is ``skipped``, ``not_run`` or, for a run to do, ``planned`` (module
     docstring); a skipped run's row takes its record's wall time.
