@@ -142,7 +142,7 @@ styled(reading.run_counts(runs), "res-run-counts", index=True)
 # `scripts/device_sweep.py`, 15 minutes of machine time) ran {glue:text}`grid_gpu_n_ok:.0f`
 # more, with the same protocol and precision per cell: {glue:text}`grid_gpu_wall_h:.2f` h of
 # run wall time, up to {glue:text}`grid_gpu_max_parallel:.0f` runs sharing the GPU at once
-# (the table's "GPU h"). Chapter 05 compares cells
+# (the table's "GPU h"). The appendix {doc}`05_precision_parity` compares cells
 # trained on both machines. Every comparison below uses the cells that exist; a missing cell is
 # never filled in, and the list after the table names the runs still to do. Runs left in bf16
 # (`-bf16-` in the run id) wait for a CPU with bf16 instructions or a GPU: emulated on a CPU
@@ -364,7 +364,7 @@ prose.glue_md("resolution_md", res_md)
 # ```
 #
 # **Full fine-tuning** (the paper's regime: MobileNet at every size with three seeds; ResNet50
-# at 128–256 px with seed 0 only, in bf16; MobileNet's bf16 rows are chapter 05's parity runs):
+# at 128–256 px with seed 0 only, in bf16; MobileNet's bf16 rows are the parity runs of {doc}`05_precision_parity`):
 #
 # ```{glue:md} sweet_spot_full_md
 # ```
@@ -517,7 +517,7 @@ styled(results.display_table(prep_cmp), "res-prep-full") if len(prep_cmp) else N
 # model comparison below): ResNet50's fine-tuned cells at 128–256 px are bf16.
 
 # %%
-as_run = results.one_precision_per_cell(runs)  # float32 where run, else bf16 (chapter 05)
+as_run = results.one_precision_per_cell(runs)  # float32 where run, else bf16 (bf16-parity appendix)
 reg_cmp, shown = blocks.seed_comparison_block(as_run, "regime", "frozen", "full", name="reg_md",
                                               split=split)
 styled(shown, "res-regime", index=True)
@@ -539,7 +539,7 @@ styled(results.display_table(reg_cmp), "res-regime-full") if len(reg_cmp) else N
 # the same test images; one Holm family per regime × preprocessing, across input sizes. In the
 # full regime ResNet50 was fine-tuned at 128–256 px only in bf16, so each cell enters as it
 # was run: its float32 runs where they exist (MobileNet's), else its bf16 runs (bf16 parity
-# holds for ResNet50 at 64 px: chapter 05). The test pairs seeds by number, so where ResNet50
+# holds for ResNet50 at 64 px: {doc}`05_precision_parity`). The test pairs seeds by number, so where ResNet50
 # has one seed (128–256 px) it is compared with MobileNet's same seed only: the AUCs in these
 # lines are the paired seeds' means, not Table I's three-seed means.
 

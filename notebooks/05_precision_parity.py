@@ -172,8 +172,8 @@ display(Markdown(parity.verdict(cells)))
 # {glue:text}`parity_n_cells` cells are shown equivalent within ±{glue:text}`parity_margin:.2f`
 # (ResNet50 64 px with [0, 1] inputs: 90 % interval
 # {glue:text}`par_resnet50_64_unit_eq_lo:+.3f` to {glue:text}`par_resnet50_64_unit_eq_hi:+.3f`),
-# so ResNet50's bf16 cells in chapter 04 carry a precision whose effect on AUC is not excluded
-# beyond a few hundredths; chapter 04 marks them as bf16, and the GPU grid (float32, five seeds)
+# so ResNet50's bf16 cells in {doc}`04_results` carry a precision whose effect on AUC is not excluded
+# beyond a few hundredths; the results chapter marks them as bf16, and the GPU grid (float32, five seeds)
 # is what will replace them.
 # {glue:text}`parity_gate_n_gpu` of those {glue:text}`parity_gate_n` bf16 runs were trained on
 # the GPU (the "bf16 runs on" column; section 4 compares the machines).
@@ -207,7 +207,7 @@ glue("emu_cpu", f"{emu_bench['cpu']['model']}: {', '.join(emu_bench['cpu']['simd
 # ({glue:text}`emu_train_ratio:.2f` times the float32 speed), so one 20-epoch run of ResNet50 at
 # 128 px would train for {glue:text}`emu_run_h_bf16:.0f` hours there instead of
 # {glue:text}`emu_run_h_fp32:.1f` in float32. That is why `precision: auto` chooses float32 on
-# such CPUs, and why ResNet50's remaining bf16 cells (seeds 1–2 at 128–256 px, chapter 04's
+# such CPUs, and why ResNet50's remaining bf16 cells (seeds 1–2 at 128–256 px, the results chapter's
 # list of runs still to do) wait for a CPU with bf16 instructions or a GPU rather than run
 # emulated. Running them in float32 instead would make them other cells (see the end of this
 # chapter) and leave each of them with a mix of arithmetics across its seeds.
@@ -245,7 +245,7 @@ prose.glue_values(parity.cell_values(parity.parity_by_cell(parity.with_twins(rec
 # against zero. The largest one ({glue:text}`twin_worst_run`) is
 # {glue:text}`twin_worst_in_sd:.1f` times the standard deviation of that cell's float32 seeds
 # ({glue:text}`twin_worst_seed_sd:.3f`): ResNet50 fine-tuned at 64 px mostly stays at the
-# constant answer (chapter 04), and the ranking left in such a model moves a lot from one draw
+# constant answer ({doc}`04_results`), and the ranking left in such a model moves a lot from one draw
 # to the next. {glue:text}`twin_n` twins are too few to say more, but they matter for the bf16
 # gate: with the GPU's draws of those seeds swapped in, the mean ΔAUC of ResNet50 at 64 px with
 # [0, 1] inputs is {glue:text}`twindraw_resnet50_64_unit_mean_delta:+.3f` instead of
@@ -257,7 +257,7 @@ prose.glue_values(parity.cell_values(parity.parity_by_cell(parity.with_twins(rec
 # the CPU the same seed gives the same predictions (TensorFlow with op determinism); the GPU
 # runs asked XLA for deterministic ops, which no second GPU run has checked yet. The records
 # keep each run's machine, so no number is read as the other's; GPU records' latencies timed
-# the GPU and are left out of every latency column of the book (chapter 04 keeps CPU latencies
+# the GPU and are left out of every latency column of the book (the results chapter keeps CPU latencies
 # only).
 
 # %% [markdown]

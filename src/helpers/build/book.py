@@ -139,7 +139,9 @@ def toc_yaml(config_path: str | os.PathLike[str]) -> str:
         "parts:",
     ]
     for part in reg.parts:
-        lines += [f"  - caption: {json.dumps(part.caption, ensure_ascii=False)}", "    chapters:"]
+        # every part numbers its pages, so the reader sees "1.", "2." ... in the table of contents
+        lines += [f"  - caption: {json.dumps(part.caption, ensure_ascii=False)}",
+                  "    numbered: true", "    chapters:"]
         for e in part.entries:
             target = e.output.with_suffix("") if isinstance(e, Chapter) else e
             lines.append(f"      - file: {target.as_posix()}")
