@@ -689,3 +689,81 @@ styled(results.display_table(cal), "res-calibration-full")
 values, key_table = prose.key_numbers(tests, table1, runs)
 prose.glue_values(values)
 styled(key_table, "res-key-numbers", index=True, note=f"{MISSING} not run or not defined.")
+
+# %% tags=["remove-cell"]
+from helpers.stats.equivalence import MARGIN_AUC  # noqa: E402
+
+prose.glue_values({"found_eq_margin": MARGIN_AUC})  # the equivalence margin, for the findings
+
+# %% [markdown]
+# ## What we found
+#
+# * **No sweet spot at 128 px, in either regime.** With the base frozen the verdict is
+#   "{glue:text}`sweet_frozen_unit_verdict:s`": MobileNet with the paper's [0, 1] inputs is best
+#   at {glue:text}`sweet_frozen_unit_best_res:d` px (AUC
+#   {glue:text}`fig_auc_frozen_mobilenet_unit_256:.3f`
+#   [{glue:text}`fig_auc_frozen_mobilenet_unit_256_lo:.3f`,
+#   {glue:text}`fig_auc_frozen_mobilenet_unit_256_hi:.3f`]) and lower at 128 px
+#   ({glue:text}`fig_auc_frozen_mobilenet_unit_128:.3f`
+#   [{glue:text}`fig_auc_frozen_mobilenet_unit_128_lo:.3f`,
+#   {glue:text}`fig_auc_frozen_mobilenet_unit_128_hi:.3f`], adjusted
+#   {glue:text}`or_res_frozen_mobilenet_unit_128_256_p_adj_txt:s`, borderline with three seeds);
+#   fully fine-tuned (the paper's regime) the verdict is "{glue:text}`sweet_full_unit_verdict:s`"
+#   (best size {glue:text}`sweet_full_unit_best_res:d` px), and the architecture's own preprocessing
+#   gives the same two verdicts ("{glue:text}`sweet_frozen_native_verdict:s`",
+#   "{glue:text}`sweet_full_native_verdict:s`").
+# * **Above 128 px the AUC is a plateau that is not shown to be flat.** Frozen, 224 px does not
+#   differ detectably from 256 px (adjusted
+#   {glue:text}`or_res_frozen_mobilenet_unit_224_256_p_adj_txt:s`); fine-tuned, 128 px
+#   ({glue:text}`fig_auc_full_mobilenet_unit_128:.3f`
+#   [{glue:text}`fig_auc_full_mobilenet_unit_128_lo:.3f`,
+#   {glue:text}`fig_auc_full_mobilenet_unit_128_hi:.3f`]) does not differ detectably from 256 px
+#   ({glue:text}`fig_auc_full_mobilenet_unit_256:.3f`
+#   [{glue:text}`fig_auc_full_mobilenet_unit_256_lo:.3f`,
+#   {glue:text}`fig_auc_full_mobilenet_unit_256_hi:.3f`], adjusted
+#   {glue:text}`or_res_full_mobilenet_unit_128_256_p_adj_txt:s`); yet equivalence within
+#   ±{glue:text}`found_eq_margin:.2f` is "{glue:text}`or_res_frozen_mobilenet_unit_224_256_verdict:s`"
+#   and "{glue:text}`or_res_full_mobilenet_unit_128_256_verdict:s`" respectively: three seeds
+#   and {glue:text}`n_images` test images cannot tell a plateau from a small slope.
+# * **ResNet50 never comes out ahead of MobileNet.** Frozen with the paper's [0, 1] inputs it
+#   stays near chance (best AUC {glue:text}`frozen_resnet50_unit_best_auc:.3f`); frozen with its
+#   own preprocessing it does not differ detectably from MobileNet at any of the four sizes
+#   (224 px: adjusted {glue:text}`or_models_frozen_native_224_p_adj_txt:s`); fine-tuned it is
+#   lower at 64 px ({glue:text}`fig_auc_full_resnet50_unit_64:.3f`
+#   [{glue:text}`fig_auc_full_resnet50_unit_64_lo:.3f`,
+#   {glue:text}`fig_auc_full_resnet50_unit_64_hi:.3f`] against
+#   {glue:text}`fig_auc_full_mobilenet_unit_64:.3f`
+#   [{glue:text}`fig_auc_full_mobilenet_unit_64_lo:.3f`,
+#   {glue:text}`fig_auc_full_mobilenet_unit_64_hi:.3f`], adjusted
+#   {glue:text}`or_models_full_unit_64_p_adj_txt:s`) and at 224 px
+#   ({glue:text}`fig_auc_full_resnet50_unit_bf16_224:.3f`
+#   [{glue:text}`fig_auc_full_resnet50_unit_bf16_224_lo:.3f`,
+#   {glue:text}`fig_auc_full_resnet50_unit_bf16_224_hi:.3f`], adjusted
+#   {glue:text}`or_models_full_unit_224_p_adj_txt:s`), where it has only
+#   {glue:text}`fig_auc_full_resnet50_unit_bf16_224_n_seeds:d` bf16 seed so far.
+# * **Fine-tuning every layer lifts the small inputs, not the large ones.** At 64 px MobileNet
+#   rises from {glue:text}`fig_auc_frozen_mobilenet_unit_64:.3f`
+#   [{glue:text}`fig_auc_frozen_mobilenet_unit_64_lo:.3f`,
+#   {glue:text}`fig_auc_frozen_mobilenet_unit_64_hi:.3f`] frozen to
+#   {glue:text}`fig_auc_full_mobilenet_unit_64:.3f`
+#   [{glue:text}`fig_auc_full_mobilenet_unit_64_lo:.3f`,
+#   {glue:text}`fig_auc_full_mobilenet_unit_64_hi:.3f`] fine-tuned (adjusted
+#   {glue:text}`or_regime_mobilenet_unit_64_p_adj_txt:s`; native inputs: adjusted
+#   {glue:text}`or_regime_mobilenet_native_64_p_adj_txt:s`), while at 224 and 256 px the two
+#   regimes do not differ detectably (adjusted
+#   {glue:text}`or_regime_mobilenet_unit_224_p_adj_txt:s` and
+#   {glue:text}`or_regime_mobilenet_unit_256_p_adj_txt:s`).
+# * **The 0.5 threshold and the fine-tuned probabilities are the weak points.** Fine-tuned
+#   MobileNet at 128 px has a sensitivity of {glue:text}`op_full_mobilenet_unit_128_sens_05:.2f`
+#   at 0.5 and {glue:text}`op_full_mobilenet_unit_128_sens_youden:.2f` at a Youden threshold
+#   chosen on validation (specificity {glue:text}`op_full_mobilenet_unit_128_spec_05:.2f` and
+#   {glue:text}`op_full_mobilenet_unit_128_spec_youden:.2f` respectively), and its probabilities
+#   are over-confident: ECE {glue:text}`cal_full_mobilenet_unit_128_ece:.3f` against
+#   {glue:text}`cal_frozen_mobilenet_unit_256_ece:.3f` for the frozen MobileNet at its best size,
+#   {glue:text}`cal_full_mobilenet_unit_128_ece_ts:.3f` after temperature scaling (temperature
+#   {glue:text}`cal_full_mobilenet_unit_128_temperature:.1f`).
+#
+# ## Next
+#
+# {doc}`09_external_site` scores the same ISIC-trained networks on another hospital's
+# dermoscopy images (PH2) and asks whether these verdicts survive the change of clinic.

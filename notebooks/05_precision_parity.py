@@ -269,3 +269,36 @@ prose.glue_values(parity.cell_values(parity.parity_by_cell(parity.with_twins(rec
 # would let the sweep skip a float32 run because a bf16 record exists, and "same seed, same
 # metrics" would no longer hold. Records made before the setting existed are float32 and
 # keep their run ids (float32 is left out of the identity hash).
+
+# %% [markdown]
+# ## What we found
+#
+# * **By the declared rule, bf16 parity holds in {glue:text}`parity_n_hold` of the
+#   {glue:text}`parity_n_cells` cells**, among them both ResNet50 64 px cells that gate its bf16
+#   runs ("{glue:text}`par_resnet50_64_unit_verdict:s`" with [0, 1] inputs,
+#   "{glue:text}`par_resnet50_64_native_verdict:s`" with native ones); it fails for MobileNet
+#   128 px with native inputs, whose float32 seeds agree so closely (SD
+#   {glue:text}`par_mobilenet_128_native_seed_sd:.3f`) that a mean ΔAUC of
+#   {glue:text}`par_mobilenet_128_native_mean_delta:+.3f` exceeds it.
+# * **Parity is not equivalence:** {glue:text}`parity_n_equiv` of the
+#   {glue:text}`parity_n_cells` cells are shown equivalent within
+#   ±{glue:text}`parity_margin:.2f` in AUC (ResNet50 64 px, [0, 1]: 90 % interval
+#   {glue:text}`par_resnet50_64_unit_eq_lo:+.3f` to {glue:text}`par_resnet50_64_unit_eq_hi:+.3f`),
+#   so the bf16 cells of {doc}`04_results` carry a precision effect of a few hundredths that
+#   these seeds cannot exclude.
+# * **bf16 is worth it for ResNet50 only, and only on a CPU with bf16 instructions:** it trains
+#   ResNet50 {glue:text}`bf16_train_min_resnet50:.2f`–{glue:text}`bf16_train_max_resnet50:.2f`
+#   times as fast as float32 but MobileNet
+#   {glue:text}`bf16_train_min_mobilenet:.2f`–{glue:text}`bf16_train_max_mobilenet:.2f` times, and emulated on an AVX2 CPU it runs at
+#   {glue:text}`emu_train_ratio:.2f` times the float32 speed ({glue:text}`emu_run_h_bf16:.0f` h
+#   instead of {glue:text}`emu_run_h_fp32:.1f` h for one ResNet50 128 px run).
+# * **A GPU run is another draw, not a copy, of a CPU run:** the {glue:text}`twin_n` runs
+#   trained on both machines differ by up to {glue:text}`twin_max_abs_delta:.3f` in test AUC,
+#   {glue:text}`twin_worst_in_sd:.1f` times the seed SD of their cell, and with the GPU's draws
+#   swapped in, parity for ResNet50 64 px with [0, 1] inputs
+#   {glue:text}`twindraw_resnet50_64_unit_verdict`.
+#
+# ## Next
+#
+# {doc}`10_or_hillis_size` asks whether the seed-aware test that every comparison of the book
+# uses keeps its nominal error rate with only two to five seeds per cell.

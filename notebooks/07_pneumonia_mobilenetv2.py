@@ -274,3 +274,51 @@ prose.glue_values(XR.gradcam_finetuned_values(ft))
 #
 # ```{glue:md} gc_ft_md
 # ```
+
+# %% tags=["remove-cell"]
+# the intervals behind section 2's table, for the findings below (the main regime's seeds)
+for split, metrics in (("val", XR.val_metrics(runs[main_regime], 0.5)),
+                       ("test", XR.test_metrics(runs[main_regime], 0.5))):
+    glue(f"k_{split}_auc_lo", float(metrics["auc"][1]), display=False)
+    glue(f"k_{split}_auc_hi", float(metrics["auc"][2]), display=False)
+test_05 = XR.test_metrics(runs[main_regime], 0.5)
+test_youden = XR.test_metrics(runs[main_regime], XR.val_thresholds(runs[main_regime]))
+glue("k_test_sens_05", 100 * float(test_05["sensitivity"][0]), display=False)
+for rule, metrics in (("05", test_05), ("youden", test_youden)):
+    for i, part in enumerate(("", "_lo", "_hi")):
+        glue(f"k_test_spec_{rule}{part}", 100 * float(metrics["specificity"][i]), display=False)
+
+# %% [markdown]
+# ## What we found
+#
+# * **Kilaru's validation numbers reproduce, and are exceeded:** MobileNetV2
+#   ({glue:text}`k_regime`, {glue:text}`k_n_seeds` seeds) reaches a validation accuracy of {glue:text}`k_val_acc:.1f` % and a validation AUC of
+#   {glue:text}`k_val_auc:.3f` [{glue:text}`k_val_auc_lo:.3f`, {glue:text}`k_val_auc_hi:.3f`],
+#   against the paper's 91.2 % and 0.947.
+# * **The official test set, which the paper does not report, tells a weaker story:** on its
+#   {glue:text}`k_n_test` images the accuracy is {glue:text}`k_test_acc:.1f` % and the AUC
+#   {glue:text}`k_test_auc:.3f` [{glue:text}`k_test_auc_lo:.3f`, {glue:text}`k_test_auc_hi:.3f`],
+#   and at 0.5 the specificity is {glue:text}`k_test_spec_05:.1f` %
+#   [{glue:text}`k_test_spec_05_lo:.1f`, {glue:text}`k_test_spec_05_hi:.1f`] against a
+#   sensitivity of {glue:text}`k_test_sens_05:.1f` %; a threshold chosen on validation, which
+#   shares the training split's {glue:text}`k_prev_train:.0f` % pneumonia, does not detectably
+#   repair it ({glue:text}`k_test_spec_youden:.1f` % [{glue:text}`k_test_spec_youden_lo:.1f`,
+#   {glue:text}`k_test_spec_youden_hi:.1f`]).
+# * **"14 MB" and "60 % faster" hold, conservatively:** the trained classifier is
+#   {glue:text}`k_size_mb:.1f` MB in float32 (the paper's 14 MB is MobileNetV2 with its ImageNet
+#   top) and takes {glue:text}`k_faster_resnet:.0f` % less time per image than ResNet50 and
+#   {glue:text}`k_faster_densenet:.0f` % less than DenseNet121 on this CPU.
+# * **Grad-CAM does not show the frozen network looking at the lungs, and fine-tuning moves it
+#   only partly:** at 224 px the frozen proxy's early layer puts
+#   {glue:text}`gc_early_lung_224:.2f` of its mass in the lung-field ellipse (a uniform map:
+#   {glue:text}`gc_lung_area:.2f`) and {glue:text}`gc_early_corner_224:.3f` in the marker-laden
+#   corners (uniform: {glue:text}`gc_corner_area:.2f`); the fine-tuned networks' last layer puts
+#   {glue:text}`gc_ft_lung:.2f`
+#   (seeds {glue:text}`gc_ft_lung_min:.2f`–{glue:text}`gc_ft_lung_max:.2f`) in the lungs against the frozen proxy's
+#   {glue:text}`gc_last_lung_224:.2f`, and no less in the corners
+#   ({glue:text}`gc_ft_corner:.3f` against {glue:text}`gc_last_corner_224:.3f`).
+#
+# ## Next
+#
+# {doc}`08_findings_resolution` asks how much resolution each chest X-ray finding needs:
+# pneumonia vs normal against the subtler bacterial vs viral pneumonia, from 32 to 224 px.

@@ -386,3 +386,43 @@ glue("fr_skin_vs_chest_p", float(2 * stats.norm.sf(abs(z_skin))), display=False)
 glue("fr_skin_vs_chest_p_txt", p_text(2 * stats.norm.sf(abs(z_skin))), display=False)
 print(f"melanoma, frozen MobileNet: AUC {skin_r['auc_low']:.3f} (64 px) / {skin_r['auc_high']:.3f}"
       f" (224 px) = {skin_r['ratio']:.3f} ± {skin_r['sd']:.3f}")
+
+# %% [markdown]
+# ## What we found
+#
+# * **Frozen proxy, 64 vs 224 px: the subtler finding does not detectably need more
+#   resolution.** With MobileNetV2, pneumonia vs normal keeps
+#   {glue:text}`fr_ratio_pneumonia_mobilenetv2_frozen:.3f` ±
+#   {glue:text}`fr_ratio_sd_pneumonia_mobilenetv2_frozen:.3f` of its 224 px AUC at 64 px and
+#   bacterial vs viral {glue:text}`fr_ratio_bacterial_vs_viral_mobilenetv2_frozen:.3f` ±
+#   {glue:text}`fr_ratio_sd_bacterial_vs_viral_mobilenetv2_frozen:.3f` (difference
+#   {glue:text}`fr_d_diff_mobilenetv2_frozen:+.3f`, adjusted
+#   {glue:text}`fr_d_p_holm_mobilenetv2_frozen_txt`), so bacterial vs viral
+#   {glue:text}`fr_verdict_mobilenetv2_frozen` of its AUC, with 224 px as the high size where
+#   {cite:t}`sabottke2020resolution` went to 320 px and beyond.
+# * **All layers trained, on 64 vs 128 px only, bacterial vs viral
+#   {glue:text}`fr_d128_verdict_full:s`:** it keeps
+#   {glue:text}`fr_r128_bacterial_vs_viral_full:.3f` ±
+#   {glue:text}`fr_r128_sd_bacterial_vs_viral_full:.3f` of its 128 px AUC against pneumonia's
+#   {glue:text}`fr_r128_pneumonia_full:.3f` ± {glue:text}`fr_r128_sd_pneumonia_full:.3f`
+#   (unadjusted {glue:text}`fr_d128_p_full_txt`, at least {glue:text}`fr_d128_seeds_full:.0f`
+#   paired seeds per cell), while with the frozen proxy on the same sizes it
+#   {glue:text}`fr_d128_verdict_frozen:s` (unadjusted {glue:text}`fr_d128_p_frozen_txt`); the
+#   comparison was chosen after the runs were seen and is a hypothesis for the full grid, not
+#   an answer.
+# * **Skin lesions lose more than chest X-rays:** Part I's frozen MobileNet keeps
+#   {glue:text}`fr_skin_ratio:.3f` ± {glue:text}`fr_skin_ratio_sd:.3f` of its 224 px melanoma
+#   AUC at 64 px, against {glue:text}`fr_ratio_pneumonia_mobilenetv2_frozen:.3f` for pneumonia
+#   vs normal ({glue:text}`fr_skin_vs_chest_p_txt`).
+# * **The paper's regime is far from complete:** {glue:text}`fr_grid_n_ok:.0f` of the
+#   {glue:text}`fr_grid_n_planned:.0f` planned runs have a record, the
+#   {glue:text}`fr_todo_full:.0f` missing ones are all fully fine-tuned, and the paper's regime
+#   has {glue:text}`fr_full_n_224_txt` at 224 px so far; on this book's 2-core CPUs MobileNetV2
+#   trains at {glue:text}`fr_cost_small_ips:.0f` images/s at {glue:text}`fr_cost_small_px:.0f` px
+#   but {glue:text}`fr_cost_large_ips:.0f` at {glue:text}`fr_cost_large_px:.0f` px, so the
+#   larger cells wait for a longer-lived machine or a GPU.
+#
+# ## Next
+#
+# {doc}`../discussion_xray` puts the lessons of the two chest X-ray chapters beside those of
+# the skin lesions.

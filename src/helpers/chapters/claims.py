@@ -205,6 +205,45 @@ INTRO_CLAIMS: list[Claim] = [
 # ``<chapter>::<glue name>`` (:func:`read_chapters_glue`).
 _P5, _D6 = "05_precision_parity::", "06_deployment::"
 CHAPTER_CLAIMS: dict[str, list[Claim]] = {
+    "04_results": [
+        # 1. no sweet spot at 128 px, in either regime
+        ("04 found: frozen sweet spot not reproduced", _R4 + "sweet_frozen_unit_verdict", "==", "not reproduced"),
+        ("04 found: frozen best size is the 256 px quoted", _R4 + "sweet_frozen_unit_best_res", "==", 256),
+        ("04 found: frozen 128 px below 256 px", _R4 + "or_res_frozen_mobilenet_unit_128_256_p_adj", "<", ALPHA),
+        ("04 found: frozen 128 px seed mean below 256 px's", _R4 + "fig_auc_frozen_mobilenet_unit_128", "<", _R4 + "fig_auc_frozen_mobilenet_unit_256"),
+        ("04 found: frozen 128 vs 256 px is borderline (not far below 0.05)", _R4 + "or_res_frozen_mobilenet_unit_128_256_p_adj", ">", 0.01),
+        ("04 found: full sweet spot not supported", _R4 + "sweet_full_unit_verdict", "==", "not supported"),
+        ("04 found: full best size is 256 px", _R4 + "sweet_full_unit_best_res", "==", 256),
+        *[(f"04 found: native gives the same {g} verdict", f"{_R4}sweet_{g}_native_verdict", "==", f"{_R4}sweet_{g}_unit_verdict")
+          for g in ("frozen", "full")],
+        # 2. a plateau, not shown flat
+        ("04 found: frozen 224 ~ 256 px", _R4 + "or_res_frozen_mobilenet_unit_224_256_p_adj", ">=", ALPHA),
+        ("04 found: full 128 ~ 256 px", _R4 + "or_res_full_mobilenet_unit_128_256_p_adj", ">=", ALPHA),
+        *[(f"04 found: {c} equivalence inconclusive", f"{_R4}or_res_{c}_verdict", "==", "inconclusive")
+          for c in ("frozen_mobilenet_unit_224_256", "full_mobilenet_unit_128_256")],
+        # 3. ResNet50 never ahead of MobileNet
+        ("04 found: frozen ResNet50 [0,1] near chance", _R4 + "frozen_resnet50_unit_best_auc", "<", 0.6),
+        *[(f"04 found: ResNet50 not ahead ({g} {p} {r} px)", f"{_R4}or_models_{g}_{p}_{r}_verdict", "!=", "lower")
+          for g in ("frozen", "full") for p in ("unit", "native") for r in (64, 128, 224, 256)],
+        *[(f"04 found: frozen native {r} px not distinguishable", f"{_R4}or_models_frozen_native_{r}_p_adj", ">=", ALPHA)
+          for r in (64, 128, 224, 256)],
+        ("04 found: full 64 px ResNet50 lower", _R4 + "or_models_full_unit_64_p_adj", "<", ALPHA),
+        ("04 found: full 64 px ResNet50 seed mean lower", _R4 + "fig_auc_full_resnet50_unit_64", "<", _R4 + "fig_auc_full_mobilenet_unit_64"),
+        ("04 found: full 224 px ResNet50 lower", _R4 + "or_models_full_unit_224_p_adj", "<", ALPHA),
+        ("04 found: full 224 px ResNet50 AUC lower", _R4 + "or_models_full_unit_224_auc_b", "<", _R4 + "or_models_full_unit_224_auc_a"),
+        ("04 found: full 224 px ResNet50 has one seed", _R4 + "fig_auc_full_resnet50_unit_bf16_224_n_seeds", "==", 1),
+        # 4. fine-tuning lifts 64 px, not 224-256 px
+        *[(f"04 found: MobileNet {p} 64 px full > frozen", f"{_R4}or_regime_mobilenet_{p}_64_p_adj", "<", ALPHA) for p in ("unit", "native")],
+        *[(f"04 found: MobileNet {p} 64 px full AUC higher", f"{_R4}or_regime_mobilenet_{p}_64_auc_b", ">", f"{_R4}or_regime_mobilenet_{p}_64_auc_a") for p in ("unit", "native")],
+        *[(f"04 found: MobileNet [0,1] {r} px full ~ frozen", f"{_R4}or_regime_mobilenet_unit_{r}_p_adj", ">=", ALPHA) for r in (224, 256)],
+        # 5. threshold and calibration
+        ("04 found: sensitivity at 0.5 below half", _R4 + "op_full_mobilenet_unit_128_sens_05", "<", 0.5),
+        ("04 found: Youden sensitivity higher", _R4 + "op_full_mobilenet_unit_128_sens_youden", ">", _R4 + "op_full_mobilenet_unit_128_sens_05"),
+        ("04 found: at the cost of specificity", _R4 + "op_full_mobilenet_unit_128_spec_youden", "<", _R4 + "op_full_mobilenet_unit_128_spec_05"),
+        ("04 found: fine-tuned ECE above frozen best", _R4 + "cal_full_mobilenet_unit_128_ece", ">", _R4 + "cal_frozen_mobilenet_unit_256_ece"),
+        ("04 found: temperature > 1 (over-confident)", _R4 + "cal_full_mobilenet_unit_128_temperature", ">", 1),
+        ("04 found: temperature scaling lowers ECE", _R4 + "cal_full_mobilenet_unit_128_ece_ts", "<", _R4 + "cal_full_mobilenet_unit_128_ece"),
+    ],
     "05_precision_parity": [
         # the design: MobileNet 128 px and ResNet50 64 px, both preprocessings, seeds 0-2
         ("05: four parity cells (2 configurations x 2 preprocessings)", _P5 + "parity_n_cells", "==", 4),
@@ -228,6 +267,11 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         # section 4: the same run on two machines
         ("05: the largest CPU/GPU twin difference exceeds the seed SD", _P5 + "twin_worst_in_sd", ">", 1),
         ("05: swapping in the GPU draws changes the ResNet50 [0,1] parity verdict", _P5 + "twindraw_resnet50_64_unit_verdict", "!=", _P5 + "par_resnet50_64_unit_verdict"),
+        ("05 found: parity holds in 3 of the cells", _P5 + "parity_n_hold", "==", 3),
+        ("05 found: parity fails for MobileNet 128 px native", _P5 + "par_mobilenet_128_native_verdict", "==", "does not hold"),
+        ("05 found: its mean delta exceeds its seed SD", _P5 + "par_mobilenet_128_native_mean_delta", ">", _P5 + "par_mobilenet_128_native_seed_sd"),
+        ("05 found: no cell shown equivalent", _P5 + "parity_n_equiv", "==", 0),
+        ("05 found: with the GPU draws parity for ResNet50 [0,1] does not hold", _P5 + "twindraw_resnet50_64_unit_verdict", "==", "does not hold"),
     ],
     "06_deployment": [
         ("06: re-training reproduced the run records' models", _D6 + "retrain_max_dp", "<", 1e-3),
@@ -266,6 +310,16 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         ("07: ResNet50 well short of 200 MB", _K7 + "k_size_resnet_mb", "<", 200),
         ("07: MobileNetV2 at least 60 % faster than ResNet50", _K7 + "k_faster_resnet", ">=", 60),
         ("07: MobileNetV2 at least 60 % faster than DenseNet121", _K7 + "k_faster_densenet", ">=", 60),
+        ("07 found: validation accuracy above the paper's 91.2 %", _K7 + "k_val_acc", ">=", 91.2),
+        ("07 found: validation AUC above the paper's 0.947", _K7 + "k_val_auc", ">=", 0.947),
+        ("07 found: test AUC below validation AUC", _K7 + "k_test_auc", "<", _K7 + "k_val_auc"),
+        ("07 found: test specificity at 0.5 below sensitivity", _K7 + "k_test_spec_05", "<", _K7 + "k_test_sens_05"),
+        ("07 found: Youden does not detectably repair specificity", _K7 + "k_test_spec_youden_lo", "<", _K7 + "k_test_spec_05"),
+        ("07 found: frozen early-layer lung share below uniform (224 px)", _K7 + "gc_early_lung_224", "<", _K7 + "gc_lung_area"),
+        ("07 found: frozen early-layer corner share above uniform (224 px)", _K7 + "gc_early_corner_224", ">", _K7 + "gc_corner_area"),
+        ("07 found: fine-tuning moves mass towards the lungs", _K7 + "gc_ft_lung", ">", _K7 + "gc_last_lung_224"),
+        ("07 found: only partly (lowest seed below frozen)", _K7 + "gc_ft_lung_min", "<", _K7 + "gc_last_lung_224"),
+        ("07 found: no less in the corners", _K7 + "gc_ft_corner", ">=", _K7 + "gc_last_corner_224"),
     ],
     "08_findings_resolution": [
         ("08: only the cheapest full-regime cells ran (none at 224 px)", _R8 + "fr_full_n_224", "==", 0),
@@ -279,6 +333,10 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         ("08: frozen 64/128 px difference not detectable", _R8 + "fr_d128_p_frozen", ">=", ALPHA),
         ("08: the full regime is incomplete", _R8 + "fr_todo_full", ">", 0),
         ("08: MobileNetV2 trains slower at the larger size", _R8 + "fr_cost_large_ips", "<", _R8 + "fr_cost_small_ips"),
+        ("08 found: melanoma keeps less than pneumonia", _R8 + "fr_skin_ratio", "<", _R8 + "fr_ratio_pneumonia_mobilenetv2_frozen"),
+        ("08 found: melanoma vs pneumonia detectable", _R8 + "fr_skin_vs_chest_p", "<", ALPHA),
+        ("08 found: not every planned run has a record", _R8 + "fr_grid_n_ok", "<", _R8 + "fr_grid_n_planned"),
+        ("08 found: every missing run is fully fine-tuned", _R8 + "fr_todo_full", "==", _R8 + "fr_grid_n_todo"),
     ],
     "discussion_xray": [
         ("xray: validation accuracy reproduces Kilaru's 91.2 %", _K7 + "k_val_acc", ">=", 91.2),
@@ -319,6 +377,7 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         ("size: the floor lowers the worst case at 3 seeds", _S10 + "size_constrained_3_max", "<", _S10 + "size_hillis_3_max"),
         ("size: the floor is conservative somewhere at 3 seeds", _S10 + "size_constrained_3_min", "<", 0.04),
         ("size: the floor would change some verdict", _S10 + "size_n_changed", ">", 0),
+        ("size found: the floor leaves the 3-seed worst case liberal", _S10 + "size_constrained_3_max", ">", 0.06),
     ],
 }  # fmt: skip
 
