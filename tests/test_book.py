@@ -24,10 +24,11 @@ def test_chapter_list_points_at_existing_sources() -> None:
         "03_train.ipynb",
         "04_results.ipynb",
         "09_external_site.ipynb",
-        "06_deployment.ipynb",
         "07_pneumonia_mobilenetv2.ipynb",
         "08_findings_resolution.ipynb",
+        "06_deployment.ipynb",
         "05_precision_parity.ipynb",
+        "10_or_hillis_size.ipynb",
     ]
     for chapter in chapters:
         assert (ROOT / chapter.notebook).is_file(), chapter.notebook

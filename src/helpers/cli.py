@@ -90,19 +90,33 @@ def _cmd_screenshot(argv: Sequence[str]) -> int:
     from helpers.build.browser import check_rendered_book
 
     parser = _parser(
-        "screenshot", "Render built HTML pages in headless Chromium, screenshot them, check figures."
+        "screenshot", "Render built HTML pages in headless Chromium, screenshot them, check "
+        "figures, and print each page's height at desktop and phone width."
     )
     parser.add_argument("html_dir", help="the built book, e.g. _build/html")
     parser.add_argument("--out", default="_build/screenshots", help="folder for PNG screenshots")
     parser.add_argument("--config", default=BOOK_CONFIG, help="the chapter registry")
+    parser.add_argument("--width", type=int, default=1366,
+                        help="desktop viewport width in px (default: %(default)s; the phone "
+                             "check is always 390 px)")
     args = parser.parse_args(argv)
     from helpers.build.browser import book_pages
 
-    report = check_rendered_book(args.html_dir, args.out, book_pages(args.config))
+    report = check_rendered_book(args.html_dir, args.out, book_pages(args.config),
+                                 width=args.width)
+    print(f"{'page':48s} {'height at ' + str(args.width) + ' px':>18s} {'at 390 px':>10s}  "
+          "figures")
     for page in report:
-        print(f"{page.page}: {page.screenshot} images={page.images_loaded}/{page.images_total}")
+        print(f"{page.page:48s} {page.height_px:18,d} {page.phone_height_px:10,d}  "
+              f"{page.images_loaded}/{page.images_total}  {page.screenshot}")
         for problem in page.overflows:
             print(f"  overflows the content column: {problem}")
+        for problem in page.phone_overflows:
+            print(f"  wider than a phone: {problem}")
+        for problem in page.images_without_alt:
+            print(f"  figure without alt text in words: {problem}")
+        for problem in page.console_errors:
+            print(f"  {problem}")
     return 0 if all(p.ok for p in report) else 1
 
 

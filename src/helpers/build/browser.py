@@ -46,11 +46,16 @@ class PageCheck:
     images_loaded: int
     overflows: tuple[str, ...] = ()
     console_errors: tuple[str, ...] = ()
+    height_px: int = 0
+    phone_height_px: int = 0
+    phone_overflows: tuple[str, ...] = ()
+    images_without_alt: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return (self.images_total == self.images_loaded and not self.overflows
-                and not self.console_errors)
+                and not self.console_errors and not self.phone_overflows
+                and not self.images_without_alt)
 
 
 def find_chromium() -> str:
@@ -108,6 +113,38 @@ _OVERFLOW_JS = """() => {
 }"""
 
 
+PHONE = {"width": 390, "height": 844}
+"""The phone viewport of the check (an iPhone 12-14 in CSS pixels)."""
+
+_PHONE_OVERFLOW_JS = """() => {
+    const width = window.innerWidth;
+    if (document.documentElement.scrollWidth <= width + 1) { return []; }
+    const scrolls = el => {
+        for (let p = el.parentElement; p; p = p.parentElement) {
+            const s = getComputedStyle(p).overflowX;
+            if (s === 'auto' || s === 'scroll' || s === 'hidden') { return true; }
+        }
+        return false;
+    };
+    const out = [];
+    for (const el of document.querySelectorAll('main *')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.right <= width + 1 || el.closest('pre, .highlight')) { continue; }
+        if (scrolls(el)) { continue; }
+        const text = (el.getAttribute('alt') || el.textContent || '').trim().slice(0, 50);
+        out.push(`${el.tagName.toLowerCase()} ends at ${Math.round(r.right)} px: ${text}`);
+        if (out.length >= 5) { break; }
+    }
+    return out.length ? out : [`page is ${document.documentElement.scrollWidth} px wide`];
+}"""
+
+_ALT_JS = """() => Array.from(document.querySelectorAll('article.bd-article img')).filter(i => {
+    const alt = (i.getAttribute('alt') || '').trim();
+    return alt.split(/\\s+/).length < 3 || /\\.(png|svg|jpe?g)$|^_images\\//i.test(alt);
+}).map(i => (i.getAttribute('src') || '').split('/').pop() + ': alt=' +
+       JSON.stringify(i.getAttribute('alt')))"""
+
+
 def book_pages(config_path: str | os.PathLike[str]) -> list[str]:
     """Every HTML page of the book, from the chapter registry (``index.html`` first)."""
     from helpers.build.book import Chapter, load_registry
@@ -128,10 +165,15 @@ def check_rendered_book(
     width: int = 1280,
     height: int = 900,
     timeout_ms: float = 120_000,
+    check_alt: bool = True,
 ) -> list[PageCheck]:
     """Screenshot each page of the built book and count loaded figures (book build check).
 
-    Requests outside the served folder are aborted; ``timeout_ms`` bounds each page's load."""
+    Also measures each page's height at the desktop width and on a phone (:data:`PHONE`), lists
+    what makes a phone page wider than its viewport (code blocks and tables inside a scrolling
+    container excepted) and, with ``check_alt``, every figure whose alt text is not words (empty,
+    under three words, or a file name). Requests outside the served folder are aborted;
+    ``timeout_ms`` bounds each page's load."""
     from playwright.sync_api import sync_playwright
 
     html = Path(html_dir)
@@ -159,6 +201,10 @@ def check_rendered_book(
             tab.on("console", lambda msg: errors.append(f"console.error: {msg.text}")
                    if msg.type == "error" else None)
             tab.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+            phone = browser.new_page(viewport=PHONE, is_mobile=True)
+            phone.set_default_timeout(timeout_ms)
+            phone.route("**/*", lambda route: route.continue_()
+                        if route.request.url.startswith(base) else route.abort())
             for page in pages:
                 errors.clear()
                 tab.goto(f"{base}/{page}", wait_until="load")
@@ -171,10 +217,16 @@ def check_rendered_book(
                     }"""
                 )
                 overflows = tuple(tab.evaluate(_OVERFLOW_JS))
+                no_alt = tuple(tab.evaluate(_ALT_JS)) if check_alt else ()
+                height = int(tab.evaluate("document.documentElement.scrollHeight"))
                 shot = out / (page.replace("/", "_").removesuffix(".html") + ".png")
                 tab.screenshot(path=str(shot), full_page=True)
+                phone.goto(f"{base}/{page}", wait_until="load")
+                phone.wait_for_load_state("networkidle")
+                phone_over = tuple(phone.evaluate(_PHONE_OVERFLOW_JS))
+                phone_height = int(phone.evaluate("document.documentElement.scrollHeight"))
                 results.append(PageCheck(page, shot, tab.title(), counts[0], counts[1], overflows,
-                                         tuple(errors)))
+                                         tuple(errors), height, phone_height, phone_over, no_alt))
         finally:
             browser.close()
     return results

@@ -99,6 +99,15 @@ def benchmark_markdown(df: pd.DataFrame, val_auc: Mapping[str, float] | None = N
 
 
 
+def format_colors() -> dict[str, tuple[float, float, float]]:
+    """One colour per export format, from seaborn's colour-blind palette (told apart under
+    simulated deuteranopia: ``tests/test_palettes.py``)."""
+    import seaborn as sns
+
+    pal = sns.color_palette("colorblind")
+    return {FORMAT_LABEL[f]: pal[i] for i, f in enumerate(FORMAT_ORDER)}
+
+
 def pareto_figure(df: pd.DataFrame, *, claim_ms: float | None = None,
                   claim_speedup: float | None = None):
     """Two panels: AUC vs 1-thread latency (log x) and AUC vs file size (log x), seaborn."""
@@ -113,7 +122,7 @@ def pareto_figure(df: pd.DataFrame, *, claim_ms: float | None = None,
                          (axes[1], "size_mb", "file size (MB, log scale)")):
         sns.scatterplot(data=d, x=x, y="auc", hue="Format", style="Model", size="resolution",
                         sizes=(30, 160), hue_order=[FORMAT_LABEL[f] for f in FORMAT_ORDER],
-                        ax=ax, legend=ax is axes[1])
+                        palette=format_colors(), ax=ax, legend=ax is axes[1])
         front = pareto_front(d[x], d["auc"])
         pf = d[front].sort_values(x)
         ax.plot(pf[x], pf["auc"], color="0.4", lw=1, ls="--", zorder=0, label="Pareto front")

@@ -25,6 +25,11 @@ if TYPE_CHECKING:  # keras and matplotlib are imported lazily so that importing 
 #: Display names of the models of the book (the one table, :data:`helpers.model_names.MODEL_LABELS`).
 LABEL: dict[str, str] = MODEL_LABELS
 
+#: One colour per kind of layer, from seaborn's colour-blind palette (``tests/test_palettes.py``).
+LAYER_KIND_COLORS: dict[str, tuple[float, float, float]] = {
+    "standard": (0.0, 0.447, 0.698), "depthwise": (0.902, 0.624, 0.0),
+    "pointwise": (0.0, 0.62, 0.451)}
+
 #: Columns of the per-layer table, renamed for reading.
 LAYER_VIEW: dict[str, str] = {
     "kind": "kind",
@@ -280,7 +285,7 @@ def plot_cost_vs_resolution(summary: pd.DataFrame, kinds: pd.DataFrame, resoluti
     axes[0].set_xlabel("input side (px)")
     stack = kinds["MMACs"].unstack("kind").drop(columns="dense", errors="ignore")
     stack = stack.fillna(0) / 1e3  # the head's dense unit (~1e-6 G) would be invisible
-    colors = {"standard": "tab:blue", "depthwise": "tab:orange", "pointwise": "tab:green"}
+    colors = LAYER_KIND_COLORS
     stack.plot(kind="bar", stacked=True, ax=axes[1], rot=0, color=colors)
     axes[1].set_ylabel("GMACs")
     axes[1].set_title(f"Where the MACs are, at {resolution} px")
