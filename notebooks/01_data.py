@@ -170,3 +170,52 @@ rep.skipped_frame()
 fig = sample_grid(dataset, task=task, resolutions=resolutions, n_per_class=2, seed=seed,
                   data_root=data_root, panel_inches=2.0)
 plt.show()
+
+# %% tags=["remove-cell"]
+# The numbers "What we found" cites (counts after duplicate removal; the official splits).
+n_neg = {s: rep.counts[s][0] for s in rep.counts}
+n_pos = {s: rep.counts[s][1] for s in rep.counts}
+n_split = {s: n_neg[s] + n_pos[s] for s in rep.counts}
+crossing = [g for g in rep.duplicates if "train" in g.splits and {"val", "test"} & set(g.splits)]
+for name, value in {
+    "data_n_train": n_split["train"], "data_n_val": n_split["val"], "data_n_test": n_split["test"],
+    "data_n_test_pos": n_pos["test"],
+    "data_pct_pos_train": 100.0 * n_pos["train"] / n_split["train"],
+    "data_pct_pos_test": 100.0 * n_pos["test"] / n_split["test"],
+    "data_majority_test": n_neg["test"] / n_split["test"],  # accuracy of "always benign"
+    "data_n_groups": len(rep.duplicates),
+    "data_n_exact_groups": sum(g.kind == "exact" for g in rep.duplicates),
+    "data_n_near_groups": sum(g.kind == "near" for g in rep.duplicates),
+    "data_n_cross": len(crossing),  # groups joining a training image to a val/test image
+    "data_n_bal_test": sum(balanced.report.counts["test"]),
+    "data_n_bal_val": sum(balanced.report.counts["val"]),
+    "data_n_skipped": len(rep.skipped),
+}.items():
+    glue(name, value, display=False)
+
+# %% [markdown]
+# ## What we found
+#
+# * After duplicate removal the official splits hold {glue:text}`data_n_train:,d` training,
+#   {glue:text}`data_n_val` validation and {glue:text}`data_n_test` test images; melanoma is
+#   {glue:text}`data_pct_pos_train:.1f` % of the training and {glue:text}`data_pct_pos_test:.1f` %
+#   of the test images, so a model that calls every lesion benign already has a test accuracy of
+#   {glue:text}`data_majority_test:.3f`.
+# * The loader removed {glue:text}`data_n_removed` images in {glue:text}`data_n_groups` duplicate
+#   groups ({glue:text}`data_n_exact_groups` byte-identical, {glue:text}`data_n_near_groups`
+#   near-identical); {glue:text}`data_n_cross` of the groups joined a training image to a
+#   validation or test image, copies that would otherwise have shown the networks evaluation
+#   lesions during training.
+# * The paper's kind of balanced evaluation set keeps the {glue:text}`data_n_test_pos` test
+#   melanomas and as many benign lesions ({glue:text}`data_n_bal_test` test and
+#   {glue:text}`data_n_bal_val` validation images); the book's runs are evaluated on the full
+#   official splits instead, so their accuracies are not comparable with the paper's.
+# * {glue:text}`data_n_skipped` files were skipped (not images, or not decodable). The images are dermoscopy
+#   photographs of melanoma and other lesions, not the paper's private acne photos: the later
+#   chapters test the paper's method and its resolution claim, not its published numbers.
+#
+# ## Next
+#
+# {doc}`02_separable_cost` derives what a standard and a depthwise-separable convolution cost, and
+# measures what MobileNet and ResNet50 cost at these four input sizes, before any model is
+# trained.

@@ -61,10 +61,11 @@ import pandas as pd
 import seaborn as sns
 import sympy as sp
 from IPython.display import display
+from myst_nb import glue
 
 from helpers import paper_reference
 from helpers.chapters import separable_cost as costs_report
-from helpers.chapters.formatting import MISSING, styled
+from helpers.chapters.formatting import MISSING, number_text, styled
 from helpers.training import costs
 from helpers.training.models import build_model
 
@@ -411,7 +412,8 @@ sizes.drop(columns=["params", "trainable", "BN stats"]).T.round(2)
 # would be:
 
 # %%
-costs_report.adam_state_sizes(model_names, size_res).round(2)
+adam_sizes = costs_report.adam_state_sizes(model_names, size_res)
+adam_sizes.round(2)
 
 # %% [markdown]
 # Reading the tables:
@@ -485,19 +487,76 @@ print(
 # classifier. Keras's ResNet50, used by the paper and here, is the original v1: 3.858 GMACs
 # (7.72 GFLOPs) with that classifier, 3.856 GMACs with the paper's one-unit head; MobileNet with
 # the paper's head needs 0.568 GMACs at 224 px.
+
+# %% tags=["remove-cell"]
+# The numbers "What we found" cites, from the tables above (chapter-02 names start with cost_).
+found = {"cost_n_for_8": int(n_for_8[0]),
+         "cost_n_layers": int(check["layers"].sum()),
+         "cost_n_disagree": int(check["disagree"].sum()),
+         "cost_slope_dev": max(abs(float(v) - 2) for v in slopes.values()),
+         "cost_slope_max": max(float(v) for v in slopes.values())}
+if "mobilenet" in model_names:
+    found |= {"cost_red_first": float(block_table["reduction"].iloc[0]),
+              "cost_red_rest_min": float(block_table["reduction"].iloc[1:].min()),
+              "cost_red_rest_max": float(block_table["reduction"].iloc[1:].max()),
+              "cost_red_overall": float(overall)}
+if run_profiler:
+    found |= {"cost_prof_conv_mismatch": int((profiled["prof. conv+matmul"]
+                                              != profiled["2·MACs"]).sum()),
+              "cost_prof_excess_min": float(profiled["excess %"].min()),
+              "cost_prof_excess_max": float(profiled["excess %"].max())}
+if {"mobilenet", "resnet50"} <= set(model_names):
+    ratio_by_size = wide["ResNet50 / MobileNet"]
+    adam = adam_sizes.iloc[:, 0]
+    found |= {"cost_ratio_rn_mn": float(ratio_by_size.mean()),
+              "cost_ratio_spread": float(ratio_by_size.max() - ratio_by_size.min())}
+    for m in ("MobileNet", "ResNet50"):
+        key = m.lower()
+        found |= {f"cost_paper_mb_{key}": float(paper_mb[m]),
+                  f"cost_h5_mib_{key}": float(sizes.loc[m, ".h5 (MiB)"]),
+                  f"cost_mb_{key}": float(sizes.loc[m, "params×4 (MB)"]),
+                  f"cost_adam_mib_{key}": float(adam[m])}
+    found["cost_h5_gap_max"] = max(abs(found[f"cost_h5_mib_{k}"] - found[f"cost_paper_mb_{k}"])
+                                   for k in ("mobilenet", "resnet50"))
+    found["cost_mb_gap_min"] = min(abs(found[f"cost_mb_{k}"] - found[f"cost_paper_mb_{k}"])
+                                   for k in ("mobilenet", "resnet50"))
+for name, value in found.items():
+    glue(name, value, display=False)
+if "cost_ratio_spread" in found:  # written out: never 1e-05 on the page
+    glue("cost_ratio_spread_txt", number_text(found["cost_ratio_spread"]), display=False)
+
+# %% [markdown]
+# ## What we found
 #
-# ## Summary
-#
-# * The separable layer costs $1/N + 1/D_K^2$ of a standard one, independent of image size and
-#   input width; with $3 \times 3$ kernels that is a saving of 8–9× once a layer has 72 or more
-#   output channels, and 8.7× over MobileNet's 13 separable blocks.
-# * On the real Keras networks the formulas reproduce every layer's parameter count exactly and
-#   TensorFlow's profiler's convolution FLOPs exactly (2 per MAC); the profiler's extra ~0.5–1 %
-#   is BatchNorm, biases, pooling and pre-processing.
-# * Cost grows with the square of the input side; ResNet50 needs about 6.8× MobileNet's MACs at
-#   every resolution. The paper's sizes, 12.5 and 90.5 "MB", match saved float32 `.h5` files
-#   measured in MiB.
+# * A depthwise-separable layer costs $1/N + 1/D_K^2$ of a standard one, whatever the image size
+#   and input width. With $3 \times 3$ kernels the saving passes 8× from
+#   $N = $ {glue:text}`cost_n_for_8` output channels: it is {glue:text}`cost_red_first:.2f`×
+#   in MobileNet's first block, {glue:text}`cost_red_rest_min:.2f`–{glue:text}`cost_red_rest_max:.2f`×
+#   in the other twelve and {glue:text}`cost_red_overall:.2f`× over all thirteen, so the paper's
+#   "8 to 9 times" holds for every block but the first.
+# * On the real Keras networks the formulas give every layer's parameter count exactly
+#   ({glue:text}`cost_n_disagree` disagreements over {glue:text}`cost_n_layers` convolution and
+#   dense layers: both networks at four sizes) and TensorFlow's profiler's convolution FLOPs exactly, 2 per MAC
+#   ({glue:text}`cost_prof_conv_mismatch` mismatches); the profiler's total is
+#   {glue:text}`cost_prof_excess_min:.2f`–{glue:text}`cost_prof_excess_max:.2f` % larger, which is
+#   BatchNorm, biases, pooling and pre-processing.
+# * Cost grows with the square of the input side (log-log slope {glue:text}`cost_slope_max:.3f`
+#   for both networks), and ResNet50 needs {glue:text}`cost_ratio_rn_mn:.2f` times MobileNet's
+#   MACs at every size (the ratio changes by at most {glue:text}`cost_ratio_spread_txt` across
+#   the four sizes).
+# * The paper's {glue:text}`cost_paper_mb_mobilenet:.1f` MB (MobileNet) and
+#   {glue:text}`cost_paper_mb_resnet50:.1f` MB (ResNet50) match saved float32 `.h5` files measured
+#   in MiB ({glue:text}`cost_h5_mib_mobilenet:.2f` and {glue:text}`cost_h5_mib_resnet50:.2f`
+#   MiB), not the weights in decimal MB ({glue:text}`cost_mb_mobilenet:.1f` and
+#   {glue:text}`cost_mb_resnet50:.1f` MB) nor files with Adam's state
+#   ({glue:text}`cost_adam_mib_mobilenet:.0f` and {glue:text}`cost_adam_mib_resnet50:.0f` MiB);
+#   which Keras and HDF5 versions the authors used cannot be checked.
 #
 # `helpers.training.costs.count_model_costs(model)` gives `macs`, `flops`, `params`, `trainable_params` and
 # `size_mb_float32` for any Keras model; the training chapter stores it in each run record, and
 # the results chapter uses it for accuracy per GFLOP.
+#
+# ## Next
+#
+# {doc}`03_train` trains one of these networks with the paper's protocol and writes the run record
+# that every later chapter reads: its predictions, metrics and these costs.

@@ -69,9 +69,13 @@ import keras
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
+from myst_nb import glue
 
+from helpers.chapters.formatting import ci_text
 from helpers.data import load_dataset
+from helpers.model_names import model_label
 from helpers.runs import records
+from helpers.stats.delong import delong_ci, fast_delong
 from helpers.training import params_from_namespace, run_training, save_record
 from helpers.training.models import BLOCK_DOC
 from helpers.training.params import check_injected, globals_snapshot
@@ -277,3 +281,61 @@ print("record written:", os.path.join(params.output_dir or "results", "records",
 print("keys:", ", ".join(record))
 print("weights:", record["provenance"]["weights_file"],
       (record["provenance"]["weights_sha256"] or "")[:12])
+
+# %% tags=["remove-cell"]
+# The numbers "What we found" cites, read from the record just written (chapter-03 names start
+# with train_). The test AUC's interval is DeLong's, from the record's test predictions.
+m_test, m_val = record["metrics"]["test"], record["metrics"]["val"]
+test_pred = record["predictions"]["test"]
+_auc, _var = fast_delong(test_pred["labels"], test_pred["probs"])
+auc_lo, auc_hi = delong_ci(_auc, _var)
+n_pos_test = m_test["tp"] + m_test["fn"]
+val_loss = hist["val_loss"]
+lrs = hist["lr"].to_numpy()
+for name, value in {
+    "train_model": model_label(params.model), "train_resolution": params.resolution,
+    "train_regime": params.regime, "train_seed": params.seed,
+    "train_epochs": record["timing"]["epochs_run"],
+    "train_params": cost["params"], "train_trainable": cost["trainable_params"],
+    "train_gmacs": cost["macs"] / 1e9 if cost["macs"] is not None else float("nan"),
+    "train_size_mb": cost["model_size_mb"],
+    "train_test_auc": m_test["auc"], "train_test_auc_lo": auc_lo, "train_test_auc_hi": auc_hi,
+    "train_test_auc_ci": ci_text(m_test["auc"], auc_lo, auc_hi),
+    "train_val_auc": m_val["auc"], "train_n_test": m_test["n"],
+    "train_test_acc": m_test["accuracy"],
+    "train_test_majority": (m_test["tn"] + m_test["fp"]) / m_test["n"],  # "always negative"
+    "train_test_acc_gain": m_test["accuracy"] - (m_test["tn"] + m_test["fp"]) / m_test["n"],
+    "train_test_sens": m_test["sensitivity"], "train_test_spec": m_test["specificity"],
+    "train_test_tp": m_test["tp"], "train_test_pos": n_pos_test,
+    "train_n_lr_cuts": int((lrs[1:] < lrs[:-1]).sum()),
+    "train_val_loss_min": float(val_loss.min()), "train_val_loss_best_epoch": int(val_loss.idxmin()),
+    "train_val_loss_last": float(val_loss.iloc[-1]),
+}.items():
+    glue(name, value, display=False)
+
+# %% [markdown]
+# ## What we found
+#
+# * This run ({glue:text}`train_model` at {glue:text}`train_resolution` px, regime
+#   {glue:text}`train_regime`, seed {glue:text}`train_seed`) has a test AUC of
+#   {glue:text}`train_test_auc_ci` (DeLong 95 % interval) on {glue:text}`train_n_test` test
+#   images, and a validation AUC of {glue:text}`train_val_auc:.3f`.
+# * At the 0.5 threshold it finds {glue:text}`train_test_tp` of the {glue:text}`train_test_pos`
+#   test melanomas (sensitivity {glue:text}`train_test_sens:.3f`, specificity
+#   {glue:text}`train_test_spec:.3f`); its accuracy, {glue:text}`train_test_acc:.3f`, is barely
+#   above the {glue:text}`train_test_majority:.3f` of always answering "benign", which is why the
+#   later chapters rank models by AUC and choose thresholds on the validation set.
+# * ReduceLROnPlateau cut the learning rate {glue:text}`train_n_lr_cuts` times in
+#   {glue:text}`train_epochs` epochs; the validation loss was lowest
+#   ({glue:text}`train_val_loss_min:.3f`) at epoch {glue:text}`train_val_loss_best_epoch` and
+#   ended at {glue:text}`train_val_loss_last:.3f`.
+# * Only {glue:text}`train_trainable:,d` of the model's {glue:text}`train_params:,d` parameters learnt
+#   here (regime {glue:text}`train_regime`; the paper trains every layer), and one AUC of one
+#   seed at one size says nothing yet about the resolution trade-off. The model costs {glue:text}`train_gmacs:.3f` GMACs per
+#   image and its saved file {glue:text}`train_size_mb:.1f` MB.
+#
+# ## Next
+#
+# {doc}`04_results` reads the records of the whole sweep, this run's configuration among them
+# (every model, input size, regime and seed), and asks whether 128 px is the sweet spot the paper
+# reports.

@@ -67,8 +67,9 @@ from helpers import config, paper_reference
 from helpers.chapters import deployment as report
 from helpers.chapters import multiplicity
 from helpers.chapters import results_prose as prose
-from helpers.chapters.formatting import number_text, p_text
+from helpers.chapters.formatting import ci_text, number_text, p_text
 from helpers.deploy import records as drec
+from helpers.model_names import model_label
 
 plt.rcParams["figure.dpi"] = 90
 
@@ -356,3 +357,53 @@ for key, value in report.saturation_values(sat_kx, sat_frozen).items():
 # Its `.tflite` is not in the repository; `scripts/deploy_sweep.py --save-models` with that
 # model and size rebuilds it and checks its sha256 against the committed record (README,
 # "Getting the recommended model").
+
+# %% tags=["remove-cell"]
+# The numbers "What we found" cites that the sections above do not glue (names start with ship_).
+int8_rows = df[df["format"] == "int8"]
+mn_int8 = int8_rows[(int8_rows["model"] == "mobilenet")
+                    & (int8_rows["resolution"] == paper_reference.TABLE_II_RESOLUTION)]
+rec_row = int8_rows[(int8_rows["model"].map(model_label) == nums["rec_model"])
+                    & (int8_rows["resolution"] == nums["rec_px"])]
+ship = {"ship_claim_int8_mb": paper_reference.CLAIMED_INT8_SIZE_MB,
+        "ship_claim_ms": paper_reference.CLAIMED_LATENCY_MS,
+        "ship_px_table_ii": paper_reference.TABLE_II_RESOLUTION}
+if len(mn_int8):
+    ship["ship_mobilenet_int8_mb"] = float(mn_int8["size_mb"].iloc[0])
+prose.glue_values(ship)
+if len(rec_row):
+    row = rec_row.iloc[0]
+    glue("ship_rec_auc_ci", ci_text(row["auc"], row["auc_lo"], row["auc_hi"]), display=False)
+
+# %% [markdown]
+# ## What we found
+#
+# * Full int8 files are {glue:text}`int8_shrink:.1f` times smaller than float32 and run
+#   {glue:text}`int8_speedup_min:.1f` to {glue:text}`int8_speedup_max:.1f` times as fast on one
+#   core; MobileNet's at {glue:text}`ship_px_table_ii` px is
+#   {glue:text}`ship_mobilenet_int8_mb:.1f` MB, under the paper's target of
+#   {glue:text}`ship_claim_int8_mb:.0f` MB.
+# * Quantisation is not free: the largest |ΔAUC| against the float model is
+#   {glue:text}`int8_max_abs_delta:.3f`, {glue:text}`int8_n_sig_holm` of the
+#   {glue:text}`int8_n` int8 files differ detectably after Holm's adjustment, and
+#   {glue:text}`int8_n_equiv` is shown equivalent within ±{glue:text}`int8_margin:.2f` (for
+#   {glue:text}`int8_n_inconclusive` the test set is too small to tell).
+# * A confident network breaks the int8 sigmoid: for the {glue:text}`sat_n_kilaru` MobileNetV2
+#   networks trained by Kilaru's protocol (chest X-rays) the test AUC falls from {glue:text}`sat_auc_f32_min:.3f`–{glue:text}`sat_auc_f32_max:.3f`
+#   (float32 file) to {glue:text}`sat_auc_int8_min:.3f`–{glue:text}`sat_auc_int8_max:.3f` (int8),
+#   while int8 files with the logit as output keep
+#   {glue:text}`sat_auc_logit_min:.3f`–{glue:text}`sat_auc_logit_max:.3f`.
+# * No model did detectably better at a larger input size than it was trained at
+#   ({glue:text}`mm_up_n_better` of {glue:text}`mm_up_n` cells), and a smaller one costs most
+#   (mean ΔAUC {glue:text}`mm_down_mean:+.3f`, against {glue:text}`mm_up_mean:+.3f` for larger):
+#   run each model at its training size.
+# * The chapter's rule ships {glue:md}`rec_model` at {glue:text}`rec_px` px in full int8 (test AUC
+#   {glue:text}`ship_rec_auc_ci`), at {glue:text}`rec_ms:.1f` ms per image, and
+#   {glue:text}`n_under_claim` of the {glue:text}`n_records` files answer within the paper's
+#   {glue:text}`ship_claim_ms:.0f` ms; these are timings on one core of a server CPU, so
+#   whether a phone meets the paper's claim is not tested here.
+#
+# ## Next
+#
+# The appendices follow: {doc}`../reproducibility` shows how to re-run every chapter, the sweeps
+# and the deployment exports behind these tables from the repository.

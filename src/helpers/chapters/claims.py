@@ -204,7 +204,59 @@ INTRO_CLAIMS: list[Claim] = [
 # from chapters other than 04 (its chapter-04 claims are :data:`CLAIMS`). Names are
 # ``<chapter>::<glue name>`` (:func:`read_chapters_glue`).
 _P5, _D6 = "05_precision_parity::", "06_deployment::"
+_D1, _C2, _T3, _X9 = "01_data::", "02_separable_cost::", "03_train::", "09_external_site::"
 CHAPTER_CLAIMS: dict[str, list[Claim]] = {
+    "01_data": [
+        ("01: melanoma is a minority of training images", _D1 + "data_pct_pos_train", "<", 50),
+        ("01: 'always benign' scores above 0.5 on test", _D1 + "data_majority_test", ">", 0.5),
+        ("01: duplicates were removed", _D1 + "data_n_removed", ">", 0),
+        ("01: some groups joined train to val/test", _D1 + "data_n_cross", ">", 0),
+        ("01: balanced test set smaller than the official one", _D1 + "data_n_bal_test", "<", _D1 + "data_n_test"),
+        ("01: no file skipped", _D1 + "data_n_skipped", "==", 0),
+    ],
+    "02_separable_cost": [
+        ("02: saving passes 8x from N = 72", _C2 + "cost_n_for_8", "==", 72),
+        ("02: first block below 8x", _C2 + "cost_red_first", "<", 8),
+        ("02: other blocks above 8x", _C2 + "cost_red_rest_min", ">", 8),
+        ("02: no block reaches 9x", _C2 + "cost_red_rest_max", "<", 9),
+        ("02: all thirteen blocks within 8-9x (low)", _C2 + "cost_red_overall", ">", 8),
+        ("02: all thirteen blocks within 8-9x (high)", _C2 + "cost_red_overall", "<", 9),
+        ("02: formulas match Keras's parameter counts", _C2 + "cost_n_disagree", "==", 0),
+        ("02: formulas match the profiler's conv FLOPs", _C2 + "cost_prof_conv_mismatch", "==", 0),
+        ("02: the profiler's total is larger", _C2 + "cost_prof_excess_min", ">", 0),
+        ("02: cost quadratic in the input side", _C2 + "cost_slope_dev", "<", 1e-3),
+        ("02: ResNet50 needs more MACs than MobileNet", _C2 + "cost_ratio_rn_mn", ">", 1),
+        ("02: the ratio is the same at every size", _C2 + "cost_ratio_spread", "<", 1e-3),
+        ("02: .h5 files in MiB match the paper's sizes", _C2 + "cost_h5_gap_max", "<", 0.2),
+        ("02: decimal MB further from the paper than .h5 MiB", _C2 + "cost_mb_gap_min", ">", _C2 + "cost_h5_gap_max"),
+        ("02: Adam-state files far larger than the paper's MobileNet", _C2 + "cost_adam_mib_mobilenet", ">", _C2 + "cost_paper_mb_mobilenet"),
+        ("02: Adam-state files far larger than the paper's ResNet50", _C2 + "cost_adam_mib_resnet50", ">", _C2 + "cost_paper_mb_resnet50"),
+    ],
+    "03_train": [
+        ("03: the book's run is not the paper's full regime", _T3 + "train_regime", "!=", "full"),
+        ("03: test AUC above chance (interval above 0.5)", _T3 + "train_test_auc_lo", ">", 0.5),
+        ("03: sensitivity at 0.5 below one half", _T3 + "train_test_sens", "<", 0.5),
+        ("03: specificity above sensitivity", _T3 + "train_test_spec", ">", _T3 + "train_test_sens"),
+        ("03: accuracy above always-benign", _T3 + "train_test_acc", ">", _T3 + "train_test_majority"),
+        ("03: ... but barely (within 0.05)", _T3 + "train_test_acc_gain", "<", 0.05),
+        ("03: learning rate was cut", _T3 + "train_n_lr_cuts", ">", 0),
+        ("03: validation loss ended above its minimum", _T3 + "train_val_loss_last", ">", _T3 + "train_val_loss_min"),
+        ("03: only part of the parameters learnt", _T3 + "train_trainable", "<", _T3 + "train_params"),
+    ],
+    "09_external_site": [
+        ("09: PH2 AUC above ISIC test in every learnt cell", _X9 + "found_diff_min", ">", 0),
+        ("09: no interval of PH2 - ISIC below zero", _X9 + "found_n_diff_below", "==", 0),
+        ("09: like-for-like, PH2 higher in some cells", _X9 + "found_mix_n_above", ">", 0),
+        ("09: like-for-like, PH2 lower in none", _X9 + "found_mix_n_below", "==", 0),
+        ("09: best size on PH2 never ISIC's", _X9 + "found_n_same_best", "==", 0),
+        ("09: sensitivity at ISIC's Youden threshold higher on PH2", _X9 + "found_thr_sens_external", ">", _X9 + "found_thr_sens_test"),
+        ("09: specificity at ISIC's Youden threshold higher on PH2", _X9 + "found_thr_spec_external", ">", _X9 + "found_thr_spec_test"),
+        ("09: no other geometry beats squash", _X9 + "found_geo_higher", "==", 0),
+        ("09: most geometry comparisons not detectable", _X9 + "found_geo_nodiff", ">", _X9 + "found_geo_lower"),
+        ("09: atypical nevi harder than common", _X9 + "found_sub_atypical_nevus", "<", _X9 + "found_sub_common_nevus"),
+        ("09: atypical nevi harder in every cell", _X9 + "found_n_sub_harder", "==", _X9 + "found_n_sub"),
+        ("09: no fine-tuned run has scored PH2", _X9 + "found_n_full_runs", "==", 0),
+    ],
     "04_results": [
         # 1. no sweet spot at 128 px, in either regime
         ("04 found: frozen sweet spot not reproduced", _R4 + "sweet_frozen_unit_verdict", "==", "not reproduced"),
@@ -301,6 +353,12 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         ("06: the grid explains little of the frozen int8 loss", _D6 + "sat_frozen_grid_cost_max", "<", _D6 + "int8_max_abs_delta"),
         # section 9: the model to ship answers under the paper's 50 ms
         ("06: the model to ship is under 50 ms", _D6 + "rec_ms", "<", CLAIMED_LATENCY_MS),
+        ("06: MobileNet int8 under the paper's 4 MB", _D6 + "ship_mobilenet_int8_mb", "<", _D6 + "ship_claim_int8_mb"),
+        ("06: some int8 file differs after Holm", _D6 + "int8_n_sig_holm", ">", 0),
+        ("06: no int8 file shown equivalent", _D6 + "int8_n_equiv", "==", 0),
+        ("06: some int8 files inconclusive", _D6 + "int8_n_inconclusive", ">", 0),
+        ("06: the int8 files lose Kilaru AUC against float32", _D6 + "sat_auc_int8_max", "<", _D6 + "sat_auc_f32_min"),
+        ("06: not every file is under 50 ms", _D6 + "n_under_claim", "<", _D6 + "n_records"),
     ],
     "07_pneumonia_mobilenetv2": [
         ("07: the official test set less duplicates (< 624)", _K7 + "k_n_test", "<", 624),

@@ -405,7 +405,7 @@ def findings_md(values: Mapping[str, str], label: str) -> str:
         "cells the 95 % interval lies below zero." + case_mix_sentence(v, label),
         f"* The best input size on {label} was ISIC's best in {v['n_same_best']} of "
         f"{v['n_res_families']} model × set-up families; every size got the same verdict on "
-        f"both sets in {v['n_same_verdicts']} ({label}'s fewer melanomas find fewer sizes "
+        f"both sets in {v['n_same_verdicts']} of them ({label}'s fewer melanomas find fewer sizes "
         "detectably lower; no test of a different size effect between sites).",
         f"* At the Youden threshold chosen on ISIC validation the median sensitivity went from "
         f"{v['thr_sens_test']} % (ISIC test) to {v['thr_sens_external']} % ({label}), the "
