@@ -31,7 +31,7 @@
 # * which duplicate images were found and dropped before any split was used, and which files
 #   were skipped;
 # * what the paper-style balanced evaluation sets look like, and what the images look like at
-#   the four input sizes of the study (Fig. 1).
+#   the four input sizes of the study ({numref}`fig-data-input-sizes`, the paper's Fig. 1).
 #
 # :::{admonition} Run it yourself
 # :class: tip
@@ -161,12 +161,12 @@ pd.concat({"as published": official.report.to_frame(),
 rep.skipped_frame()
 
 # %% [markdown]
-# ## Fig. 1: the same images at the four input sizes
-# Each column is the loader's own array at that size (bilinear downsampling, the method of the
-# paper's Keras pipeline), drawn at the same physical size so that the loss of detail at 64 px
-# shows as coarse pixels.
+# ## The same images at the four input sizes (the paper's Fig. 1)
+# In {numref}`fig-data-input-sizes` each column is the loader's own array at that size
+# (bilinear downsampling, the method of the paper's Keras pipeline), drawn at the same physical
+# size so that the loss of detail at 64 px shows as coarse pixels.
 
-# %%
+# %% mystnb={"figure": {"caption": "Two training images of each class (rows) at each input size of the study (columns), all drawn at the same physical size: look at the coarse pixels at the smallest size, where fine structure such as the pigment network and the ruler's ticks is lost, and at how little changes between the two largest sizes.", "name": "fig-data-input-sizes"}, "image": {"alt": "A four by four grid of dermoscopy photographs of skin lesions: rows are two benign lesions and two melanomas, columns the same image at 64, 128, 224 and 256 px, blocky at 64 px and smooth at the larger sizes"}}
 fig = sample_grid(dataset, task=task, resolutions=resolutions, n_per_class=2, seed=seed,
                   data_root=data_root, panel_inches=2.0)
 plt.show()

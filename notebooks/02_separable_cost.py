@@ -180,11 +180,11 @@ assert (grid_table.nunique(axis=0) == 1).all()
 grid_table
 
 # %% [markdown]
-# The reduction factor as a function of the output width $N$, for $3 \times 3$, $5 \times 5$
-# and $7 \times 7$ kernels: each curve climbs towards its limit $D_K^2$ (dotted) without
-# reaching it; the shaded band is the paper's "8 to 9 times".
+# {numref}`fig-cost-reduction-curves` shows the reduction factor as a function of the output
+# width $N$, for $3 \times 3$, $5 \times 5$ and $7 \times 7$ kernels: each curve climbs towards
+# its limit $D_K^2$ (dotted) without reaching it; the shaded band is the paper's "8 to 9 times".
 
-# %% tags=["hide-input", "nbval-ignore-output"]
+# %% tags=["hide-input", "nbval-ignore-output"] mystnb={"figure": {"caption": "Reduction factor of a depthwise-separable over a standard convolution against the output width $N$, for 3×3, 5×5 and 7×7 kernels, with each kernel's limit $D_K^2$ dotted and the paper's '8 to 9 times' shaded: look at how the 3×3 curve, MobileNet's kernel, enters the shaded band only for wide layers and approaches its limit without reaching it.", "name": "fig-cost-reduction-curves"}, "image": {"alt": "Line chart of the reduction factor (y) against the number of output channels N (x, log scale from 8 to 2048): three rising curves for 3×3, 5×5 and 7×7 kernels that flatten just below dotted lines at 9, 25 and 49, and a shaded horizontal band between 8 and 9"}}
 costs_report.plot_reduction_curves({kernel_size, 3, 5, 7})
 plt.show()
 
@@ -360,10 +360,10 @@ if {"mobilenet", "resnet50"} <= set(model_names):
     display(wide.round(4))
 
 # %% [markdown]
-# Drawn: the MACs per image against the input side on log-log axes (left), and at the reference
-# resolution, how they split between the layer kinds (right).
+# {numref}`fig-cost-vs-resolution` draws the MACs per image against the input side on log-log
+# axes (left), and at the reference resolution, how they split between the layer kinds (right).
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Multiply-accumulates per image against the input side for MobileNet and ResNet50 on log-log axes (left), and how each network's MACs split between standard, depthwise and pointwise convolutions at the reference size (right): look at the two parallel straight lines, cost growing with the square of the side for both networks, and at how nearly all of MobileNet's arithmetic is pointwise.", "name": "fig-cost-vs-resolution"}, "image": {"alt": "Two panels: left, a log-log line chart of GMACs per image (y) against input side 64 to 256 px (x), one straight line per network with ResNet50 above MobileNet; right, stacked bars of GMACs by layer kind (depthwise, pointwise, standard) for MobileNet and ResNet50"}}
 costs_report.plot_cost_vs_resolution(summary, kinds, ref_res)
 plt.show()
 

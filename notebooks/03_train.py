@@ -212,10 +212,10 @@ print(f"{record['timing']['epochs_run']} epochs in {record['timing']['train_s']:
       f"run wall time {record['timing']['wall_s']:.1f} s")
 
 # %% [markdown]
-# The learning curves: training and validation loss per epoch, and the learning rate that
-# ReduceLROnPlateau set.
+# The learning curves ({numref}`fig-train-learning-curves`): training and validation loss per
+# epoch, and the learning rate that ReduceLROnPlateau set.
 
-# %% tags=["hide-input", "nbval-ignore-output"]
+# %% tags=["hide-input", "nbval-ignore-output"] mystnb={"figure": {"caption": "Training and validation loss of this run per epoch (left) and the learning rate that ReduceLROnPlateau set (right, log scale): look at whether the validation loss flattens while the training loss keeps falling, the gap between them being overfitting, and at the steps down of the learning rate that follow each plateau.", "name": "fig-train-learning-curves"}, "image": {"alt": "Two line charts against epoch, one marker per epoch: left, binary cross-entropy of the training loss and of the validation loss; right, the learning rate on a log scale, a staircase that steps down"}}
 hist = pd.DataFrame(record["history"]).set_index("epoch")
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 hist[["loss", "val_loss"]].plot(ax=axes[0], marker="o")

@@ -105,7 +105,7 @@ plt.rcParams["figure.dpi"] = 90
 SWEEP = "python -m helpers sweep configs/paper.yaml  (or: make sweep SWEEP=configs/paper.yaml)"
 PAPER = dataset == "isic2017"  # the paper's numbers are quoted beside the ISIC results only
 
-# %%
+# %% tags=["hide-input"]
 runs = results.load_runs(results_dir, dataset=dataset, task=task, hint=SWEEP)
 variants = results.variant_columns(runs)
 setup = results.main_setup(runs)
@@ -172,15 +172,18 @@ print(coverage.todo_text(grid))
 # **Multiplicity.** Each comparison belongs to exactly one family; Holm's adjustment is applied
 # within each family, and the tables show the raw p, the adjusted p and the family:
 
-# %%
+# %% tags=["hide-input"]
 inference.policy_table()
 
 # %% [markdown]
-# **Wording.** Sentences are driven by the adjusted p alone, by one rule
+# **Wording.** Sentences are driven by adjusted p-values alone, by one rule
 # (`helpers.chapters.verdicts.verdict`): adjusted p < 0.05 → "AUC higher/lower than …";
-# otherwise "AUC does not differ detectably from …". "Does not differ detectably" is not
-# evidence of equality: with about 600 test images and three seeds, AUC differences of a few
-# hundredths go undetected.
+# otherwise the equivalence test decides, two one-sided tests against a margin of
+# ±{glue:text}`found_eq_margin:.2f` in AUC declared up front and Holm-adjusted in the same
+# family: "equivalent within ±0.02" when it rejects, else "inconclusive" (no detectable
+# difference, and equivalence not shown). "Does not differ detectably" is not evidence of
+# equality: with about 600 test images and three seeds, AUC differences of a few hundredths go
+# undetected, which is what "inconclusive" says.
 
 # %% [markdown]
 # ## Table I: classification performance per model and resolution
@@ -194,7 +197,7 @@ inference.policy_table()
 # predicted probability of the positive class. Operating points at thresholds chosen on the
 # validation split follow in the next table.
 
-# %%
+# %% tags=["hide-input"]
 table1 = results.table_one(runs, split=split, auc_interval="or_hillis")
 styled(reading.table_one(table1), "res-table1", index=True)
 
@@ -215,7 +218,7 @@ styled(results.display_table(table1), "res-table1-full")
 # (sensitivity at 90 % specificity): an upper bound, not a rule. The paper's sensitivity and
 # specificity are at its own threshold and are comparable only to the 0.5 column.
 
-# %%
+# %% tags=["hide-input"]
 ops = clinical.operating_table(runs)
 prose.glue_values(prose.operating_values(ops, runs))
 prevalence_pct = 100 * runs.iloc[0]["pred_test"]["labels"].mean()
@@ -313,7 +316,7 @@ glue("fig_auc_vs_size", summary_figure.AltFigure(summary_figure.auc_vs_size(poin
 # seeds of the same configuration shows how much of the difference between two resolutions could
 # be training noise rather than test-set noise.
 
-# %%
+# %% tags=["hide-output"]
 per_run = results.delong_per_run(runs, split=split)
 styled(reading.per_run(per_run), "res-per-run", index=True, note=f"{MISSING} seed not run.")
 
@@ -369,16 +372,16 @@ prose.glue_md("resolution_md", res_md)
 # ```{glue:md} sweet_spot_full_md
 # ```
 #
-# Every resolution comparison, in the chapter's wording:
-#
+# ````{dropdown} Every resolution comparison, one line each (the table above says the same)
 # ```{glue:md} resolution_md
 # ```
+# ````
 #
 # For reference, the paired DeLong tests on the seed **ensembles** (mean probability over
 # seeds; seed-blind, a statement about the ensembles trained here, not the procedures), with the
 # figure drawn from them:
 
-# %% tags=["hide-output"]
+# %% tags=["hide-output"] mystnb={"figure": {"caption": "The paired DeLong tests of the seed ensembles for the main set-up: AUC against input size per model, the best size of each curve circled. Look at which sizes lie near the circled best and which fall clearly below it.", "name": "fig-results-auc-tests"}, "image": {"alt": "Line chart of test AUC (y) against input size 64 to 256 px (x), one line per model with error bars, the best size of each line circled"}}
 tests = results.resolution_tests(runs, split=split)
 values, _ = prose.sweet_spot(plots.select(tests, setup))
 prose.glue_values(values)
@@ -391,17 +394,17 @@ fig = plots.auc_vs_resolution(tests, setup)
 results.external_section(runs)  # runs with an external test set only (nothing for ISIC)
 
 # %% [markdown]
-# ## Figures 2–3: confusion matrices at 128 px
+# ## Confusion matrices at 128 px (the paper's Figs 2–3)
 #
 # Mean counts over seeds (rows: true class, columns: predicted class at threshold 0.5), for the
 # set-up above. The paper reports these for its two models at 128 px.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Confusion matrices at 128 px for the main set-up, mean counts over seeds at the 0.5 threshold (rows: true class; columns: predicted). Look at how few melanomas land in the melanoma column: at 0.5 the networks mostly answer benign.", "name": "fig-results-confusion"}, "image": {"alt": "Two heat-map grids of two by two confusion counts, one per model, rows true class benign and melanoma, columns predicted class"}}
 FOCUS = results.focus_resolution(runs, paper_reference.TABLE_II_RESOLUTION)  # 128 px if run
 fig = plots.confusion_matrices(runs, FOCUS, split=split, variant=setup)
 
-# %% [markdown]
-# ## Figure 5: validation loss across resolutions
+# %% [markdown] mystnb={"figure": {"caption": "Validation loss per epoch, mean and SD over seeds, one panel per model and one line per input size. Look at whether a curve turns upward (over-fitting) and how far apart the sizes end.", "name": "fig-results-val-loss"}, "image": {"alt": "Line charts of validation loss (y) against epoch (x), one panel per model, one coloured line per input size with a shaded band"}}
+# ## Validation loss across resolutions (the paper's Fig. 5)
 #
 # Validation loss per epoch (mean ± SD over seeds). The paper describes MobileNet's validation
 # loss as low and stable and ResNet50's as high and fluctuating.
@@ -410,13 +413,13 @@ fig = plots.confusion_matrices(runs, FOCUS, split=split, variant=setup)
 fig = plots.validation_loss(runs, setup)
 
 # %% [markdown]
-# ## Figures 6 and 7: accuracy and ROC curves across resolutions
+# ## Accuracy and ROC curves across resolutions (the paper's Figs 6 and 7)
 #
 # Accuracy against input size with 95 % intervals over seeds; the paper's Table I values are drawn
 # dashed for the same models. Then one panel per model with the ROC curve of each input size
 # from the seed-averaged predictions. One figure pair per training regime present.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "For each training regime: accuracy against input size with 95 % intervals (the paper's values dashed), then the ROC curve of each input size from the seed-averaged predictions. Look at how little the curves move between sizes next to the gap between the models."}, "image": {"alt": "Pairs of charts per training regime: a line chart of accuracy against input size per model with the paper's values dashed, and ROC curves per model with one line per input size"}}
 regimes = sorted(runs["regime"].unique()) if "regime" in variants else [None]
 for regime in regimes:
     if regime is None:
@@ -433,14 +436,14 @@ for regime in regimes:
     plt.show()
 
 # %% [markdown]
-# ## Table II and Figures 4 and 8: what a point of accuracy costs
+# ## What a point of accuracy costs (the paper's Table II and Figs 4 and 8)
 #
 # The paper's "accuracy density" is accuracy points per megabyte of stored model. We add two
 # more denominators that matter on a phone: accuracy points per GFLOP of compute per image
 # (from `helpers.training.costs`) and per millisecond of measured single-image latency on the machine
 # that trained the run. Sizes are of the saved float32 Keras model.
 
-# %%
+# %% tags=["hide-input"]
 table2 = results.table_two(runs, split=split)
 styled(reading.table_two(table2.loc[table2["resolution"] == FOCUS]), "res-table2", index=True,
        precision=2)
@@ -463,7 +466,7 @@ values = prose.focus_numbers(main1, main2, FOCUS, paper_reference.TABLE_II if PA
                              hint=SWEEP)
 prose.glue_values(values)
 
-# %% [markdown]
+# %% [markdown] mystnb={"figure": {"caption": "Accuracy points per megabyte, per GFLOP and per millisecond of latency, per model and input size. Look at how much more accuracy MobileNet buys per unit of every cost.", "name": "fig-results-efficiency"}, "image": {"alt": "Three bar charts of accuracy per megabyte, per GFLOP and per millisecond (y) by input size (x), one bar per model"}}
 # At {glue:text}`focus_res` px our MobileNet reaches {glue:text}`mobilenet_acc_focus:.1f` %
 # accuracy with a {glue:text}`mobilenet_size_mb:.1f` MB model, an accuracy density of
 # {glue:text}`mobilenet_density:.2f` points/MB (paper: {glue:text}`paper_mobilenet_density:.2f`
@@ -474,7 +477,7 @@ prose.glue_values(values)
 # predicts the majority class for every image would still score
 # *(majority share × 100) / MB*. Read it together with the AUC tests above.
 
-# %% tags=["hide-input", "nbval-ignore-output"]
+# %% tags=["hide-input", "nbval-ignore-output"] mystnb={"figure": {"caption": "Accuracy against stored model size and against compute per image, one point per model and input size. Look at how the small model reaches the large one's accuracy at a fraction of its size and compute.", "name": "fig-results-size"}, "image": {"alt": "Two scatter plots of accuracy (y) against model size in MB and against GFLOPs per image (x), one colour per model, points labelled by input size"}}
 fig = plots.efficiency(table2, setup)
 
 # %% tags=["hide-input"]
@@ -492,14 +495,16 @@ fig = plots.model_size(table2, setup)
 # preprocessing); below, for each model, resolution and regime, the two are compared by the
 # seed-aware test (one Holm family per model × regime).
 
-# %%
+# %% tags=["hide-input"]
 prep_cmp, shown = blocks.seed_comparison_block(runs, "preprocessing", "unit", "native",
                                                name="prep_md", labels=("[0, 1]", "native"), split=split)
 styled(shown, "res-prep", index=True)
 
 # %% [markdown]
+# ````{dropdown} Every preprocessing comparison, one line each
 # ```{glue:md} prep_md
 # ```
+# ````
 #
 # The full comparison, with the OR–Hillis difference, its interval and degrees of freedom, and
 # the ensemble DeLong p (`p_ensemble`, seed-blind) for reference:
@@ -516,15 +521,17 @@ styled(results.display_table(prep_cmp), "res-prep-full") if len(prep_cmp) else N
 # preprocessing). Each cell enters as it was run (float32 where it exists, else bf16, as in the
 # model comparison below): ResNet50's fine-tuned cells at 128–256 px are bf16.
 
-# %%
+# %% tags=["hide-input"]
 as_run = results.one_precision_per_cell(runs)  # float32 where run, else bf16 (bf16-parity appendix)
 reg_cmp, shown = blocks.seed_comparison_block(as_run, "regime", "frozen", "full", name="reg_md",
                                               split=split)
 styled(shown, "res-regime", index=True)
 
 # %% [markdown]
+# ````{dropdown} Every regime comparison, one line each
 # ```{glue:md} reg_md
 # ```
+# ````
 #
 # The full comparison, with the ensemble DeLong p (`p_ensemble`, seed-blind) for reference:
 
@@ -543,14 +550,16 @@ styled(results.display_table(reg_cmp), "res-regime-full") if len(reg_cmp) else N
 # has one seed (128–256 px) it is compared with MobileNet's same seed only: the AUCs in these
 # lines are the paired seeds' means, not Table I's three-seed means.
 
-# %%
+# %% tags=["hide-input"]
 mod_cmp, shown = blocks.seed_comparison_block(as_run, "model", "mobilenet", "resnet50",
                                               name="mod_md", split=split)
 styled(shown, "res-models", index=True)
 
 # %% [markdown]
+# ````{dropdown} Every model comparison, one line each
 # ```{glue:md} mod_md
 # ```
+# ````
 #
 # The full comparison, with the ensemble DeLong p (`p_ensemble`, seed-blind) for reference:
 
@@ -584,8 +593,10 @@ prose.glue_md("fit_md", fit_md)
 styled(reading.fit(fit), "res-fit", index=True) if not fit.empty else print(fit_md)
 
 # %% [markdown]
+# ````{dropdown} Every configuration's fit, one line each
 # ```{glue:md} fit_md
 # ```
+# ````
 #
 # The full fit summary, with training and prior losses and the range over seeds:
 
@@ -596,7 +607,7 @@ styled(results.display_table(fit), "res-fit-full") if not fit.empty else None
 # The training accuracy of every fully fine-tuned run, epoch by epoch, at the smallest input
 # size at which both models were fine-tuned (one line per seed):
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training accuracy per epoch of every fully fine-tuned run at the smallest size at which both models were fine-tuned, one line per seed, the majority share dashed. Look at which runs never climb above the dashed line (the constant answer).", "name": "fig-results-train-acc"}, "image": {"alt": "Line charts of training accuracy (y) against epoch (x), one panel per model, one line per seed, with a dashed line at the majority-class share"}}
 common = results.sizes_with_both_models(full_runs)
 if common:
     prose.glue_values({"fit_fig_res": common[0]})
@@ -625,7 +636,7 @@ flagged.set_index("run") if len(flagged) else print("No run record carries a war
 # the expected calibration error (ECE, ten equal-width bins) and the mean predicted probability
 # against the test prevalence ({glue:text}`test_prevalence_pct:.1f` %), means over seeds.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Reliability diagrams at each model's best input size, every seed's test predictions pooled into ten quantile bins, one panel per regime. Look at the fine-tuned curves lying below the diagonal: their probabilities are over-confident.", "name": "fig-results-reliability"}, "image": {"alt": "Reliability diagrams: observed melanoma rate (y) against mean predicted probability (x) with Wilson intervals, one panel per training regime, the diagonal of perfect calibration dashed"}}
 cal = clinical.calibration_table(runs)
 prose.glue_values(prose.calibration_values(cal, runs))
 best = clinical.best_cells(res_cmp)

@@ -184,12 +184,12 @@ display(report.styled(report.latency_full(df), "deploy-latency-full"))
 #
 # ## 4. Accuracy against cost: the Pareto view
 #
-# Each point is one model × input size × format; the dashed line joins the points no other
-# point beats on both axes. The red line is the paper's "< 50 ms" claim; orange segments show
-# where each float32 model would sit if it were 60 % faster (latency ÷ 1.6), one reading of
-# Kilaru's claim.
+# In {numref}`fig-deploy-pareto` each point is one model × input size × format; the dashed line
+# joins the points no other point beats on both axes. The red line is the paper's "< 50 ms"
+# claim; orange segments show where each float32 model would sit if it were 60 % faster
+# (latency ÷ 1.6), one reading of Kilaru's claim.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Test AUC of every exported model against its one-thread, batch-1 latency (left) and its file size (right), both on log scales; colour is the format, marker the network and marker size the input size, the dashed line is the Pareto front, the red vertical line the paper's phone latency claim and the orange segments Kilaru's '60 % faster' applied to each float32 model. Look at how the int8 formats move a model left, faster and smaller, at nearly the same height, and at which models lie right of the claim line.", "name": "fig-deploy-pareto"}, "image": {"alt": "Two scatter plots sharing a y axis of test AUC: left against one-thread latency in milliseconds, right against file size in megabytes, both on log scales; points coloured by format (float32, float16, dynamic-range int8, full int8), circles for MobileNet and crosses for ResNet50, larger markers for larger input sizes, a dashed Pareto-front line, a vertical red line at the paper's latency claim and short horizontal orange segments from each float32 point"}}
 fig = report.pareto_figure(df, claim_ms=paper_reference.CLAIMED_LATENCY_MS, claim_speedup=1.6)
 
 # %% [markdown]
@@ -250,14 +250,14 @@ display(report.styled(report.delegation_table(recs), "deploy-delegation"))
 # MobileNet and ResNet50 are fully convolutional up to global average pooling, so a model
 # trained at one input size can be run at any other. {cite:t}`touvron2019fixing` showed that
 # for ImageNet classifiers trained with random-resized crops, testing at a *larger* size than
-# training helps. Our models were trained without crop augmentation. Each row of a matrix is
-# one model (frozen, own scaling, seed 0) trained at that size and evaluated on the same
-# {glue:text}`n_test` test images resized (as in training) to each size; the boxed diagonal is
-# the trained size. MobileNet has all {glue:text}`mm_rows_mobilenet` rows, ResNet50
+# training helps. Our models were trained without crop augmentation. Each row of a matrix in
+# {numref}`fig-deploy-mismatch` is one model (frozen, own scaling, seed 0) trained at that size
+# and evaluated on the same {glue:text}`n_test` test images resized (as in training) to each
+# size; the boxed diagonal is the trained size. MobileNet has all {glue:text}`mm_rows_mobilenet` rows, ResNet50
 # {glue:text}`mm_rows_resnet50` so far (each ResNet50 row takes about 15 minutes on this CPU;
 # `python scripts/deploy_sweep.py --mismatch --models resnet50` adds the missing ones).
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Test AUC of each frozen model trained at one input size (rows) and evaluated at each test-time size (columns), one heat map per network, the trained size boxed in white: look at how the cells left of the diagonal, tested smaller than trained, are darker than the diagonal, while the cells to its right stay close to it.", "name": "fig-deploy-mismatch"}, "image": {"alt": "Two heat maps, MobileNet and ResNet50, of test AUC on a viridis colour scale with rows for the training input size and columns for the test-time input size (64, 128, 224 and 256 px), each cell annotated with its AUC and the diagonal cells outlined in white"}}
 fig = report.mismatch_heatmap(mdf, ["mobilenet", "resnet50"])
 
 # %% tags=["hide-input", "hide-output"]

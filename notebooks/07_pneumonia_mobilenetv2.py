@@ -222,7 +222,7 @@ rows = [{"px": int(k), "layer": d["layer"], "map": f"{d['feature_map_px']}×{d['
 g = pd.DataFrame(rows).sort_values(["layer", "px"], ascending=[False, True])
 display(styled(g, "kilaru-gradcam"))
 
-# %% tags=["hide-input", "nbval-ignore-output"]
+# %% tags=["hide-input", "nbval-ignore-output"] mystnb={"figure": {"caption": "Grad-CAM maps of the earlier, stride-8 layer of the frozen MobileNetV2 proxy over two normal and two pneumonia test radiographs (rows) at each input size (columns): look at whether the warm colours sit on the lung fields or on the borders and corners of the image, and at how coarse the maps are at the smallest sizes.", "name": "fig-pneumonia-gradcam"}, "image": {"alt": "A four by four grid of chest radiographs, rows two normal and two pneumonia images, columns the same image at 32, 64, 128 and 224 px, each overlaid with a blue-to-red Grad-CAM heat map; at 32 px the radiographs are blocky and the heat covers large patches"}}
 display(Image(filename=str(config.results_dir(xray_dir) / gc["montage"]), width=480))
 
 # %% tags=["remove-cell"]
@@ -256,8 +256,8 @@ prose.glue_md("gc_ft_md", XR.gradcam_finetuned_md(ft, last224["lung_share_mean"]
 prose.glue_values(XR.gradcam_finetuned_values(ft))
 
 # %% [markdown]
-# The montage shows the early-layer maps of four of these test images (two normal, two
-# pneumonia) at each resolution. On the last feature map at 224 px
+# {numref}`fig-pneumonia-gradcam` shows the early-layer maps of four of these test images (two
+# normal, two pneumonia) at each resolution. On the last feature map at 224 px
 # {glue:text}`gc_last_lung_224:.2f` of the Grad-CAM mass lies in the lung-field ellipse
 # (a uniform map: {glue:text}`gc_lung_area:.2f`) and {glue:text}`gc_last_corner_224:.3f` in the
 # corners (uniform: {glue:text}`gc_corner_area:.2f`). On the stride-8 layer the lung share is
@@ -269,8 +269,9 @@ prose.glue_values(XR.gradcam_finetuned_values(ft))
 # Two cautions. On the last layer at 32 and 64 px the shares are the masks' areas whatever the
 # network does (one cell; a 2×2 grid and masks symmetric in the four quadrants): Grad-CAM on the
 # last block cannot answer the shortcut question at low resolution, which is why the earlier
-# layer is shown. And the montage's models are frozen bases with a trained linear head:
-# fine-tuned networks can learn other features, which is what the second table checks.
+# layer is shown. And the models of {numref}`fig-pneumonia-gradcam` are frozen bases with a
+# trained linear head: fine-tuned networks can learn other features, which is what the second
+# table checks.
 #
 # ```{glue:md} gc_ft_md
 # ```

@@ -110,8 +110,9 @@ display(styled(runs_df, "fr-runs"))
 # %% [markdown]
 # ## 2. AUC vs resolution (their figure)
 #
-# Seed-mean test AUC on the official test images (624 published, less duplicates; bacterial vs
-# viral: the pneumonia images among them) with ±1 SD error bars: the Obuchowski–Rockette–Hillis SD over seeds and images, which
+# {numref}`fig-findings-auc-curves` shows the seed-mean test AUC on the official test images
+# (624 published, less duplicates; bacterial vs viral: the pneumonia images among them) with
+# ±1 SD error bars: the Obuchowski–Rockette–Hillis SD over seeds and images, which
 # reduces to DeLong's SD {cite}`delong1988comparing` for a cell with one seed. The crosses are
 # PneumoniaMNIST (the same kind of images stored at 28 px and upsampled to 32; its own MedMNIST
 # split and preprocessing) — an extra low point, not part of the curve.
@@ -124,7 +125,7 @@ mnist = {m: XR.curve(recs, dataset="pneumoniamnist", model=m, regime="frozen")
 mnist = {m: c for m, c in mnist.items() if len(c)}  # only the models that have records
 colour = {"mobilenetv2": "C0", "resnet50": "C1"}
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Seed-mean test AUC with ±1 SD error bars against input size, for pneumonia vs normal (left) and bacterial vs viral (right), one line per network and training regime, with PneumoniaMNIST's upsampled images as crosses: look at how much more the MobileNetV2 curves fall from 64 to 32 px than from 224 to 64 px, and read the frozen ResNet50 curve with care, its inputs not being scaled the way its weights expect.", "name": "fig-findings-auc-curves"}, "image": {"alt": "Two line charts sharing a y axis of test AUC, one per finding, against input size 32 to 224 px on a log scale; one line with error bars per network (colour) and training regime (solid with circles: frozen; dotted with squares: all layers trained), and crosses at 32 px for PneumoniaMNIST in the pneumonia panel"}}
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
 for ax, task in zip(axes, FINDINGS, strict=True):
     for (t, m, g), c in curves.items():
@@ -138,7 +139,7 @@ for ax, task in zip(axes, FINDINGS, strict=True):
     ax.minorticks_off()  # the next line labels the four sizes only
     ax.set(xticks=SIZES, xticklabels=SIZES, xlabel="input size (px)", title=FINDINGS[task])
 axes[0].set(ylabel="test AUC")
-axes[0].legend(fontsize=7)
+axes[0].legend(fontsize=9)
 plt.show()
 
 # %% [markdown]

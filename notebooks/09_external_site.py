@@ -181,13 +181,9 @@ P.show(P.site_reading(site, LABEL), "ph2-site-site")
 # %% tags=["hide-input", "hide-output"]
 P.show(P.site_full(site, LABEL), "ph2-site-full")
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "AUC of the seed ensemble against input size on ISIC 2017's test split (left) and on PH2 (right), with DeLong 95 % intervals; colour: network, line style: preprocessing. Look at how most PH2 curves sit at or above their ISIC counterparts rather than below, and at how much wider PH2's intervals are; a network at chance on ISIC says nothing about PH2.", "name": "fig-external-auc"}, "image": {"alt": "Two line charts sharing a y axis of seed-ensemble AUC with 95 % confidence-interval error bars, left ISIC 2017 test and right PH2, against input size 64 to 256 px; one line per network (MobileNet, ResNet50, by colour) and preprocessing (native solid, unit dashed)"}}
 fig = F.auc_figure(site, LABEL)
 plt.show() if fig is not None else print("No cells yet: no figure.")
-
-# %% [markdown]
-# *Figure: AUC of the seed ensemble against input size, on ISIC 2017's test split (left) and on
-# PH2 (right), with DeLong 95 % intervals; colour: network, line style: preprocessing.*
 
 # %% tags=["remove-input"]
 OK = CM.learnt_families(site)  # families that beat chance on ISIC test: the counts use them
@@ -200,9 +196,9 @@ P.glue_strings(new)
 # {glue:text}`excluded` is at chance on ISIC's own test split ({doc}`04_results`) and says
 # nothing about another hospital: its rows stay in the tables, but the counts and medians of
 # this chapter cover the {glue:text}`n_learnt_cells` cells of the families that learnt
-# something. Across those cells, PH2 − ISIC AUC ranges from {glue:text}`diff_min` to
-# {glue:text}`diff_max` (median {glue:text}`diff_median`); in {glue:text}`n_diff_below` cells
-# the 95 % interval of the difference lies entirely below zero.
+# something. Across those cells ({numref}`fig-external-auc`), PH2 − ISIC AUC ranges from
+# {glue:text}`diff_min` to {glue:text}`diff_max` (median {glue:text}`diff_median`); in
+# {glue:text}`n_diff_below` cells the 95 % interval of the difference lies entirely below zero.
 #
 # **Is PH2 simply an easier task?** One difference is built into the sets. ISIC 2017's melanoma
 # task counts seborrheic keratoses among its negatives as well as nevi, while PH2's negatives
@@ -328,21 +324,17 @@ new = P.calibration_values(CM.only_learnt(cal, OK))
 V |= new
 P.glue_strings(new)
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Reliability of each network at its best PH2 input size: the seeds' predictions pooled into ten bins of equal size, observed melanoma rate with Wilson 95 % intervals, on ISIC test and on PH2, against the dashed diagonal of perfect calibration. Look at where each curve leaves the diagonal: a curve below it is over-confident, one above it under-confident.", "name": "fig-external-reliability"}, "image": {"alt": "Reliability diagrams, one panel per network at its best PH2 input size, of observed positive rate (y) against mean predicted probability (x), both 0 to 1, with a dashed diagonal for perfect calibration and one line with error bars each for ISIC test and PH2"}}
 best = X.best_external_cells(site)
 best = best[best["preprocessing"] == A.ablation_preprocessing(main)] if len(best) else best
 fig = F.reliability_figure(main, best, LABEL)
 plt.show() if fig is not None else print("No cells yet: no figure.")
 
 # %% [markdown]
-# *Figure: reliability of each network at its best PH2 input size
-# ({glue:text}`ablation_prep` preprocessing): the seeds' predictions pooled into ten bins of
-# equal size, observed melanoma rate with Wilson 95 % intervals, ISIC test and PH2. A curve
-# below the diagonal is over-confident.*
-#
-# The median ECE is {glue:text}`ece_test` on ISIC test and {glue:text}`ece_external` on PH2;
-# {glue:text}`n_ece_worse` of {glue:text}`n_ece` cells have a higher ECE on PH2 (point
-# estimates, not tested). PH2's prevalence of melanoma ({glue:text}`n_external_pos` of
+# {numref}`fig-external-reliability` draws the runs with the {glue:text}`ablation_prep`
+# preprocessing. The median ECE is {glue:text}`ece_test` on ISIC test and
+# {glue:text}`ece_external` on PH2; {glue:text}`n_ece_worse` of {glue:text}`n_ece` cells have a
+# higher ECE on PH2 (point estimates, not tested). PH2's prevalence of melanoma ({glue:text}`n_external_pos` of
 # {glue:text}`n_external` images) is close to ISIC test's ({glue:text}`n_test_pos` melanomas
 # and {glue:text}`n_test_neg` other lesions), so the prior does not explain it.
 #

@@ -136,7 +136,7 @@ def pareto_figure(df: pd.DataFrame, *, claim_ms: float | None = None,
         axes[0].axvline(claim_ms, color="crimson", lw=1)
         axes[0].annotate(f"paper: < {claim_ms:g} ms on a phone", (claim_ms, 0.5),
                          xycoords=("data", "axes fraction"), ha="left", va="center",
-                         rotation=90, color="crimson", fontsize=8, xytext=(3, 0),
+                         rotation=90, color="crimson", fontsize=9, xytext=(3, 0),
                          textcoords="offset points")
     if claim_speedup is not None:
         ref = d[(d["format"] == "float32")]
@@ -144,11 +144,11 @@ def pareto_figure(df: pd.DataFrame, *, claim_ms: float | None = None,
             axes[0].plot([r["lat1_ms"], r["lat1_ms"] / claim_speedup], [r["auc"]] * 2,
                          color="darkorange", lw=0.8, alpha=0.6)
         axes[0].plot([], [], color="darkorange", lw=0.8, label="float32 latency ÷ 1.6")
-        axes[0].legend(loc="upper left", fontsize=7)
+        axes[0].legend(loc="upper left", fontsize=9)
     if not d["quiet"].all():
         axes[0].set_title(f"{int((~d['quiet']).sum())} of {len(d)} latencies timed while the "
-                          "training sweep shared the CPU", fontsize=8)
-    axes[1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
+                          "training sweep shared the CPU", fontsize=9)
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)
     return fig
 
 
