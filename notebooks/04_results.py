@@ -381,13 +381,13 @@ prose.glue_md("resolution_md", res_md)
 # seeds; seed-blind, a statement about the ensembles trained here, not the procedures), with the
 # figure drawn from them:
 
-# %% tags=["hide-output"] mystnb={"figure": {"caption": "The paired DeLong tests of the seed ensembles for the main set-up: AUC against input size per model, the best size of each curve circled. Look at which sizes lie near the circled best and which fall clearly below it.", "name": "fig-results-auc-tests"}, "image": {"alt": "Line chart of test AUC (y) against input size 64 to 256 px (x), one line per model with error bars, the best size of each line circled"}}
+# %% tags=["hide-output"]
 tests = results.resolution_tests(runs, split=split)
 values, _ = prose.sweet_spot(plots.select(tests, setup))
 prose.glue_values(values)
 styled(results.display_table(tests), "res-tests", note=best_note)
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paired DeLong tests of the seed ensembles for the main set-up: AUC against input size per model, the best size of each curve circled. Look at which sizes lie near the circled best and which fall clearly below it.", "name": "fig-results-auc-tests"}, "image": {"alt": "Line chart of test AUC (y) against input size 64 to 256 px (x), one line per model with error bars, the best size of each line circled"}}
 fig = plots.auc_vs_resolution(tests, setup)
 
 # %% tags=["hide-input"]
@@ -403,13 +403,13 @@ results.external_section(runs)  # runs with an external test set only (nothing f
 FOCUS = results.focus_resolution(runs, paper_reference.TABLE_II_RESOLUTION)  # 128 px if run
 fig = plots.confusion_matrices(runs, FOCUS, split=split, variant=setup)
 
-# %% [markdown] mystnb={"figure": {"caption": "Validation loss per epoch, mean and SD over seeds, one panel per model and one line per input size. Look at whether a curve turns upward (over-fitting) and how far apart the sizes end.", "name": "fig-results-val-loss"}, "image": {"alt": "Line charts of validation loss (y) against epoch (x), one panel per model, one coloured line per input size with a shaded band"}}
+# %% [markdown]
 # ## Validation loss across resolutions (the paper's Fig. 5)
 #
 # Validation loss per epoch (mean ± SD over seeds). The paper describes MobileNet's validation
 # loss as low and stable and ResNet50's as high and fluctuating.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Validation loss per epoch, mean and SD over seeds, one panel per model and one line per input size. Look at whether a curve turns upward (over-fitting) and how far apart the sizes end.", "name": "fig-results-val-loss"}, "image": {"alt": "Line charts of validation loss (y) against epoch (x), one panel per model, one coloured line per input size with a shaded band"}}
 fig = plots.validation_loss(runs, setup)
 
 # %% [markdown]
@@ -466,7 +466,7 @@ values = prose.focus_numbers(main1, main2, FOCUS, paper_reference.TABLE_II if PA
                              hint=SWEEP)
 prose.glue_values(values)
 
-# %% [markdown] mystnb={"figure": {"caption": "Accuracy points per megabyte, per GFLOP and per millisecond of latency, per model and input size. Look at how much more accuracy MobileNet buys per unit of every cost.", "name": "fig-results-efficiency"}, "image": {"alt": "Three bar charts of accuracy per megabyte, per GFLOP and per millisecond (y) by input size (x), one bar per model"}}
+# %% [markdown]
 # At {glue:text}`focus_res` px our MobileNet reaches {glue:text}`mobilenet_acc_focus:.1f` %
 # accuracy with a {glue:text}`mobilenet_size_mb:.1f` MB model, an accuracy density of
 # {glue:text}`mobilenet_density:.2f` points/MB (paper: {glue:text}`paper_mobilenet_density:.2f`
@@ -477,10 +477,10 @@ prose.glue_values(values)
 # predicts the majority class for every image would still score
 # *(majority share × 100) / MB*. Read it together with the AUC tests above.
 
-# %% tags=["hide-input", "nbval-ignore-output"] mystnb={"figure": {"caption": "Accuracy against stored model size and against compute per image, one point per model and input size. Look at how the small model reaches the large one's accuracy at a fraction of its size and compute.", "name": "fig-results-size"}, "image": {"alt": "Two scatter plots of accuracy (y) against model size in MB and against GFLOPs per image (x), one colour per model, points labelled by input size"}}
+# %% tags=["hide-input", "nbval-ignore-output"] mystnb={"figure": {"caption": "Accuracy points per megabyte, per GFLOP and per millisecond of latency, per model and input size. Look at how much more accuracy MobileNet buys per unit of every cost.", "name": "fig-results-efficiency"}, "image": {"alt": "Three bar charts of accuracy per megabyte, per GFLOP and per millisecond (y) by input size (x), one bar per model"}}
 fig = plots.efficiency(table2, setup)
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Accuracy against stored model size and against compute per image, one point per model and input size. Look at how the small model reaches the large one's accuracy at a fraction of its size and compute.", "name": "fig-results-size"}, "image": {"alt": "Two scatter plots of accuracy (y) against model size in MB and against GFLOPs per image (x), one colour per model, points labelled by input size"}}
 fig = plots.model_size(table2, setup)
 
 # %% [markdown]
@@ -636,14 +636,14 @@ flagged.set_index("run") if len(flagged) else print("No run record carries a war
 # the expected calibration error (ECE, ten equal-width bins) and the mean predicted probability
 # against the test prevalence ({glue:text}`test_prevalence_pct:.1f` %), means over seeds.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Reliability diagrams at each model's best input size, every seed's test predictions pooled into ten quantile bins, one panel per regime. Look at the fine-tuned curves lying below the diagonal: their probabilities are over-confident.", "name": "fig-results-reliability"}, "image": {"alt": "Reliability diagrams: observed melanoma rate (y) against mean predicted probability (x) with Wilson intervals, one panel per training regime, the diagonal of perfect calibration dashed"}}
+# %% tags=["hide-input"]
 cal = clinical.calibration_table(runs)
 prose.glue_values(prose.calibration_values(cal, runs))
 best = clinical.best_cells(res_cmp)
 best_cal = best[["model", "resolution", *variants]].merge(cal, on=["model", "resolution", *variants])
 styled(reading.calibration(best_cal), "res-calibration", index=True)
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Reliability diagrams at each model's best input size, every seed's test predictions pooled into ten quantile bins, one panel per regime. Look at the fine-tuned curves lying below the diagonal: their probabilities are over-confident.", "name": "fig-results-reliability"}, "image": {"alt": "Reliability diagrams: observed melanoma rate (y) against mean predicted probability (x) with Wilson intervals, one panel per training regime, the diagonal of perfect calibration dashed"}}
 fig = plots.reliability(runs, best)
 
 # %% [markdown]

@@ -178,6 +178,19 @@ def test_book_builds_offline_without_warnings(built_book: Path) -> None:
         assert page.is_file(), page
 
 
+#: Desktop height budgets (px at 1280 px wide) of the longest pages; others get the default.
+#: A page that grows past its budget fails: fold what a reader does not need first, or raise
+#: the budget here on purpose. The results chapter is still over the 15,000 px the reader-facing
+#: issue asks for (about 30,000 after its bullet lists were folded).
+DEFAULT_BUDGET_PX = 12_000
+HEIGHT_BUDGET_PX = {
+    "book/chapters/04_results.html": 32_000,
+    "book/chapters/02_separable_cost.html": 19_000,
+    "book/chapters/09_external_site.html": 18_000,
+    "book/chapters/06_deployment.html": 13_500,
+}
+
+
 @pytest.mark.browser
 def test_every_page_renders_fits_the_column_and_loads_its_figures(
     built_book: Path, tmp_path: Path
@@ -189,9 +202,14 @@ def test_every_page_renders_fits_the_column_and_loads_its_figures(
     report = {p.page: p for p in check_rendered_book(built_book, tmp_path, pages)}
     assert set(report) == set(pages)
     assert "resolution" in report["index.html"].title.lower()
-    problems = {name: (p.images_loaded, p.images_total, p.overflows, p.console_errors)
+    problems = {name: (p.images_loaded, p.images_total, p.overflows, p.console_errors,
+                       p.phone_overflows, p.images_without_alt)
                 for name, p in report.items() if not p.ok}
     assert not problems, problems
+    too_tall = {name: (p.height_px, HEIGHT_BUDGET_PX.get(name, DEFAULT_BUDGET_PX))
+                for name, p in report.items()
+                if p.height_px > HEIGHT_BUDGET_PX.get(name, DEFAULT_BUDGET_PX)}
+    assert not too_tall, f"pages taller than their budget at desktop width (px): {too_tall}"
     for p in report.values():
         assert p.screenshot.stat().st_size > 10_000, p.page
     # The data chapter shows Fig. 1 (samples at each resolution); results show Figs 2-8.
