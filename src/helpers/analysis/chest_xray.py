@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from helpers.runs.align import align
 from helpers.stats import delong as stats
 from helpers.stats import mrmc
 from helpers.stats import ratios as xray
@@ -49,21 +50,12 @@ def paired(a: list[Mapping[str, Any]], b: list[Mapping[str, Any]]
 def seed_matrix(recs: list[Mapping[str, Any]], split: str = "test",
                 order: list[str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(ids, labels, probs seeds × images) in the image order ``order`` (default: the first
-    record's); every record must have predictions for exactly these images."""
-    first = recs[0]["predictions"][split]
-    lab = dict(zip(first["ids"], first["labels"], strict=True))
-    ids = list(first["ids"]) if order is None else list(order)
-    labels = np.asarray([lab[i] for i in ids], int)
-    rows = []
-    for r in recs:
-        pr = r["predictions"][split]
-        where = dict(zip(pr["ids"], pr["probs"], strict=True))
-        if set(where) != set(ids):
-            raise ValueError(f"{r['run_id']}: its {split} images differ from {recs[0]['run_id']}")
-        rows.append([where[i] for i in ids])
-    return ids, labels, np.asarray(rows, float)
-
-
+    record's); every record must have predictions for exactly these images
+    (:func:`helpers.runs.align.align`)."""
+    preds = [(r["run_id"], *(r["predictions"][split][k] for k in ("ids", "labels", "probs")))
+             for r in recs]
+    ids, labels, probs = align(preds, split, order="first" if order is None else order)
+    return ids.tolist(), labels.astype(int), probs
 
 
 def test_metrics(recs: list[Mapping[str, Any]], thresholds: np.ndarray | float

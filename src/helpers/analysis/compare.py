@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from helpers.runs.align import align
 from helpers.runs.frames import (
     NoRunsError,
     cell_groups,
@@ -63,31 +64,11 @@ def delong_per_run(df: pd.DataFrame, split: str = "test", level: float = 0.95) -
 def align_predictions(
     runs: pd.DataFrame, split: str = "test"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ids, labels, probs[run, image]) of several runs joined by image id; id sets must match (results chapter)."""
-    preds = [_pred(run, split) for _, run in runs.iterrows()]
-    rids = runs["run_id"].tolist()
-    ids = np.sort(preds[0]["ids"])
-    for rid, pred in zip(rids, preds, strict=True):
-        if pred["ids"].size != ids.size or not np.array_equal(np.sort(pred["ids"]), ids):
-            extra = len(set(pred["ids"].tolist()) ^ set(ids.tolist()))
-            raise ValueError(
-                f"runs {rids[0]!r} and {rid!r} were evaluated on different {split} images "
-                f"({extra} ids differ): paired DeLong tests need the same images. Runs with "
-                "max_images subsample per seed; compare runs made on the full split (same "
-                "provenance.data_fingerprint)"
-            )
-    labels = None
-    probs = np.empty((len(preds), ids.size))
-    for r, (rid, pred) in enumerate(zip(rids, preds, strict=True)):
-        order = np.argsort(pred["ids"])
-        probs[r] = pred["probs"][order]
-        lab = pred["labels"][order]
-        if labels is None:
-            labels = lab
-        elif not np.array_equal(labels, lab):
-            raise ValueError(f"run {rid!r} labels some {split} images differently from {rids[0]!r}")
-    assert labels is not None
-    return ids, labels, probs
+    """(ids, labels, probs[run, image]) of several runs joined by image id (sorted); id sets must
+    match (results chapter; :func:`helpers.runs.align.align`)."""
+    preds = [(run["run_id"], *(_pred(run, split)[k] for k in ("ids", "labels", "probs")))
+             for _, run in runs.iterrows()]
+    return align(preds, split)
 
 
 def _seed_ps(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from helpers.runs.align import align
 from helpers.stats.delong import delong_paired_test, holm_adjust
 from helpers.stats.equivalence import MARGIN_AUC, or_hillis_tost, verdict_word
 
@@ -42,21 +43,17 @@ def _key(rec: Mapping[str, Any]) -> tuple:
     return tuple(sorted((k, repr(v)) for k, v in params.items()))
 
 
-def _test_predictions(rec: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    test = rec["predictions"]["test"]
-    ids = np.asarray(test["ids"]).astype(str)
-    order = np.argsort(ids)
-    labels = np.asarray(test["labels"], dtype=int)[order]
-    return ids[order], labels, np.asarray(test["probs"], dtype=float)[order]
+def _aligned_test(recs: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, probs[run, image]) of ``recs`` on the test split, joined by image id."""
+    _, labels, probs = align([(r["run_id"], *(r["predictions"]["test"][k]
+                                              for k in ("ids", "labels", "probs")))
+                              for r in recs], "test")
+    return labels.astype(int), probs
 
 
 def _aligned(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ids_a, y_a, p_a = _test_predictions(a)
-    ids_b, y_b, p_b = _test_predictions(b)
-    if not (np.array_equal(ids_a, ids_b) and np.array_equal(y_a, y_b)):
-        raise ValueError(f"runs {a['run_id']} and {b['run_id']} were scored on different test "
-                         "images: they cannot be compared pairwise")
-    return y_a, p_a, p_b
+    labels, probs = _aligned_test([a, b])
+    return labels, probs[0], probs[1]
 
 
 def precision_pairs(
@@ -105,14 +102,8 @@ def precision_pairs(
 
 
 def _ensemble(recs: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    y0, probs = None, []
-    for rec in recs:
-        _, y, p = _test_predictions(rec)
-        if y0 is not None and not np.array_equal(y, y0):
-            raise ValueError("seed runs of one cell were scored on different test images")
-        y0 = y
-        probs.append(p)
-    return np.asarray(y0), np.mean(probs, axis=0)
+    labels, probs = _aligned_test(recs)
+    return labels, np.mean(probs, axis=0)
 
 
 def parity_by_cell(
@@ -193,16 +184,8 @@ def _seed_tost(ref: Sequence[Mapping[str, Any]], cand: Sequence[Mapping[str, Any
     """OR–Hillis TOST of AUC(candidate) − AUC(reference), the seeds paired by seed number."""
     ref = sorted(ref, key=lambda r: r["params"]["seed"])
     cand = sorted(cand, key=lambda r: r["params"]["seed"])
-    ids, y, _ = _test_predictions(ref[0])
-    rows = {"ref": [], "cand": []}
-    for side, recs in (("ref", ref), ("cand", cand)):
-        for rec in recs:
-            ids_r, y_r, p_r = _test_predictions(rec)
-            if not (np.array_equal(ids_r, ids) and np.array_equal(y_r, y)):
-                raise ValueError(f"run {rec['run_id']} was scored on other test images than "
-                                 f"{ref[0]['run_id']}: they cannot be compared seed by seed")
-            rows[side].append(p_r)
-    return or_hillis_tost(y, np.asarray(rows["cand"]), np.asarray(rows["ref"]), margin)
+    y, probs = _aligned_test([*ref, *cand])
+    return or_hillis_tost(y, probs[len(ref):], probs[:len(ref)], margin)
 
 
 def machine_pairs(here: Iterable[Mapping[str, Any]],
