@@ -156,20 +156,31 @@ plt.show()
 # seed-mean AUC by the OR–Hillis test on the seeds both sizes have (seed *s* paired with seed
 # *s*; with one common seed, the paired DeLong test) and the p-values are Holm-adjusted within
 # that family (one comparison per size other than the best: three where all four sizes ran).
+# "Not detectably worse" is not "as good": each size also gets the equivalence test against
+# the best (two one-sided tests at ±0.02 in AUC, Holm-adjusted in the same family), and the
+# verdict column says *lower*, *equivalent* or *inconclusive*.
 
 # %% tags=["hide-input"]
 tests = pd.concat([c.assign(finding=FINDINGS[t], model=m, regime=g)
                    for (t, m, g), c in curves.items() if len(c)], ignore_index=True)
-shown = tests.assign(p_holm=tests["p_holm"].map(lambda p: "best" if p != p else format_p(p)))
-shown = shown.rename(columns={"resolution": "px", "auc": "AUC", "se": "SD", "p_holm": "p (Holm)"})
-cols = ["finding", "model", "regime", "px", "AUC", "SD", "p (Holm)"]
+shown = tests.assign(p_holm=tests["p_holm"].map(lambda p: "best" if p != p else format_p(p)),
+                     verdict=tests["verdict"].replace("", "best"))
+shown = shown.rename(columns={"resolution": "px", "auc": "AUC", "se": "SD", "p_holm": "p (Holm)",
+                              "verdict": "verdict (±0.02)"})
+cols = ["finding", "model", "regime", "px", "AUC", "SD", "p (Holm)", "verdict (±0.02)"]
 display(styled(shown[cols], "fr-tests"))
 
 # %% tags=["hide-input"]
 best = tests[tests["best"]].set_index(["finding", "model", "regime"])["resolution"]
-lines = [f"* {f}, {m}, {g}: best at {r} px; sizes not detectably worse (Holm p ≥ 0.05): "
-         + (", ".join(f"{x} px" for x in tests[(tests["finding"] == f) & (tests["model"] == m)
-                      & (tests["regime"] == g) & (tests["p_holm"] >= 0.05)]["resolution"]) or "none")
+def _sizes(f, m, g, verdict):
+    sel = tests[(tests["finding"] == f) & (tests["model"] == m) & (tests["regime"] == g)
+                & (tests["verdict"] == verdict)]["resolution"]
+    return ", ".join(f"{x} px" for x in sel) or "none"
+
+
+lines = [f"* {f}, {m}, {g}: best at {r} px; equivalent within ±0.02: "
+         f"{_sizes(f, m, g, 'equivalent')}; inconclusive (not detectably worse, equivalence "
+         f"not shown): {_sizes(f, m, g, 'inconclusive')}"
          for (f, m, g), r in best.items()]
 display(Markdown("\n".join(lines)))
 

@@ -52,6 +52,10 @@ def test_curve_ratio_and_difference(recs):
     c = XR.curve(recs, task="bacterial_vs_viral", model="mobilenetv2", regime="frozen")
     assert list(c["resolution"]) == [32, 64, 224] and c["best"].tolist() == [False, False, True]
     assert c["p_holm"].iloc[0] < 0.05 and np.isnan(c["p"].iloc[2])
+    # the equivalence with the best size: a size detectably lower is "lower", the best has none
+    assert c["verdict"].iloc[0] == "lower" and c["verdict"].iloc[2] == ""
+    assert set(c["verdict"]) <= {"lower", "higher", "equivalent", "inconclusive", ""}
+    assert (c["tost_p_holm"].dropna() <= 1).all()
     r = XR.ratio(recs, task="pneumonia", model="mobilenetv2", regime="frozen", n_boot=200)
     assert 0.9 < r["ratio"] < 1.05 and r["n_seeds"] == 3
     d = XR.ratio_test(recs, ("pneumonia", "bacterial_vs_viral"), model="mobilenetv2",

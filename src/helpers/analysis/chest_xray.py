@@ -21,6 +21,7 @@ from helpers.runs.align import align
 from helpers.stats import delong as stats
 from helpers.stats import mrmc
 from helpers.stats import ratios as xray
+from helpers.stats.equivalence import MARGIN_AUC, tost, verdict_word
 from helpers.stats.operating import youden_threshold
 
 __all__ = ["GRADCAM_COLUMNS", "METRICS", "curve", "gradcam_finetuned_values", "gradcam_runs", "mean_share", "paired", "ratio", "ratio_comparison", "ratio_test", "seed_matrix", "select", "test_metrics", "val_metrics", "val_thresholds"]
@@ -103,7 +104,9 @@ def val_thresholds(recs: list[Mapping[str, Any]]) -> np.ndarray:
 def curve(recs: Iterable[Mapping[str, Any]], **params: Any) -> pd.DataFrame:
     """AUC vs resolution for one finding × model × regime: seed-mean AUC, its SE (OR–Hillis;
     DeLong with one seed), and the test against the best resolution on the seeds both cells have
-    (:func:`paired`; NaN when they share none), Holm-adjusted."""
+    (:func:`paired`; NaN when they share none), Holm-adjusted; and the equivalence with the
+    best size (TOST at ±0.02, Holm-adjusted: ``tost_p_holm``) with its ``verdict`` word
+    (lower / equivalent / inconclusive; empty for the best size)."""
     recs = list(recs)
     by_res = {}
     for r in select(recs, **params):
@@ -115,21 +118,30 @@ def curve(recs: Iterable[Mapping[str, Any]], **params: Any) -> pd.DataFrame:
         rows.append({"resolution": res, "auc": s["auc"], "se": s["se"], "n_seeds": len(p)})
     df = pd.DataFrame(rows, columns=["resolution", "auc", "se", "n_seeds"])
     if df.empty:
-        return df.assign(p=[], p_holm=[], best=[])
+        return df.assign(p=[], p_holm=[], tost_p_holm=[], verdict=[], best=[])
     best = int(df.loc[df["auc"].idxmax(), "resolution"])
-    pvals = []
+    pvals, tost_ps, diffs = [], [], []
     for res in df["resolution"]:
-        if res == best:
+        cell, top = paired(by_res[res], by_res[best]) if res != best else ([], [])
+        if not cell:  # the best size, or no seed in common: nothing to pair
             pvals.append(np.nan)
-            continue
-        cell, top = paired(by_res[res], by_res[best])
-        if not cell:  # no seed in common: nothing to pair
-            pvals.append(np.nan)
+            tost_ps.append(np.nan)
+            diffs.append(np.nan)
             continue
         ids, y, pb = seed_matrix(top)
         _, _, pr = seed_matrix(cell, order=ids)
-        pvals.append(mrmc.or_hillis_compare(y, pr, pb)["p"])
-    return df.assign(p=pvals, p_holm=stats.holm_adjust(pvals), best=df["resolution"] == best)
+        cmp = mrmc.or_hillis_compare(y, pr, pb)
+        pvals.append(cmp["p"])
+        diffs.append(cmp["diff"])
+        # equivalence with the best size: TOST at ±MARGIN_AUC on the same SE and ddf
+        tost_ps.append(tost(float(cmp["diff"]), float(cmp["se"]), MARGIN_AUC,
+                            df=float(cmp["ddf"]))["p"])
+    p_holm = stats.holm_adjust(pvals)
+    tost_holm = stats.holm_adjust(tost_ps)
+    verdicts = [verdict_word(d, p, {"equivalent": bool(t < 0.05)}) if np.isfinite(p) else ""
+                for d, p, t in zip(diffs, p_holm, tost_holm, strict=True)]
+    return df.assign(p=pvals, p_holm=p_holm, tost_p_holm=tost_holm, verdict=verdicts,
+                     best=df["resolution"] == best)
 
 
 def ratio(recs: Iterable[Mapping[str, Any]], low: int = 64, high: int = 224, n_boot: int = 2000,
