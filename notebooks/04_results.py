@@ -179,8 +179,8 @@ inference.policy_table()
 # **Wording.** Sentences are driven by adjusted p-values alone, by one rule
 # (`helpers.chapters.verdicts.verdict`): adjusted p < 0.05 → "AUC higher/lower than …";
 # otherwise the equivalence test decides, two one-sided tests against a margin of
-# ±{glue:text}`found_eq_margin:.2f` in AUC declared up front and Holm-adjusted in the same
-# family: "equivalent within ±0.02" when it rejects, else "inconclusive" (no detectable
+# ±{glue:text}`found_eq_margin:.2f` in AUC (fixed from the seed spread of the existing records, before any equivalence test
+# was run) and Holm-adjusted in the same family: "equivalent within ±0.02" when it rejects, else "inconclusive" (no detectable
 # difference, and equivalence not shown). "Does not differ detectably" is not evidence of
 # equality: with about 600 test images and three seeds, AUC differences of a few hundredths go
 # undetected, which is what "inconclusive" says.

@@ -103,12 +103,14 @@ display(styled(shown[cols], "parity-seeds"))
 #
 # That rule has a flaw a reviewer would point out: "does not differ" is easier to pass the
 # fewer seeds there are, so it cannot show sameness. The table therefore also gives the
-# equivalence test, declared before looking: the seed-aware (OR–Hillis, seeds as readers)
+# equivalence test (its margin fixed from the seed spread of the existing records, before any
+# equivalence test was run): the seed-aware (OR–Hillis, seeds as readers)
 # difference bf16 − float32 with its 90 % interval, the two one-sided tests against a margin
 # of ±{glue:text}`parity_margin:.2f` in AUC (about one seed-to-seed SD; `helpers.stats.equivalence`),
-# and Holm's adjustment over the {glue:text}`parity_n_cells` cells, one family. Its verdict is
-# one of *lower*, *higher* (a difference after Holm), *equivalent* (the interval inside the
-# margin) or *inconclusive* (neither).
+# and Holm's adjustment over the {glue:text}`parity_n_cells` cells, one family, for both the
+# difference and the equivalence test. Its verdict is one of *lower*, *higher* (a difference
+# after Holm), *equivalent* (the equivalence test rejects after Holm) or *inconclusive*
+# (neither).
 
 # %% tags=["hide-input"]
 cells = parity.parity_by_cell(recs)

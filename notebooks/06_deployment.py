@@ -148,10 +148,12 @@ display(report.styled(report.int8_summary(df), "deploy-int8"))
 # {glue:text}`int8_n_sig_holm` of them still differ after Holm's adjustment over the family
 # (column "p (Holm)"), i.e. quantisation measurably changed the ranking of test images there.
 # "No detectable difference" is not "no difference": a file is called *equivalent* only when
-# the two one-sided tests put its ΔAUC inside ±{glue:text}`int8_margin:.2f` (a margin declared
-# before the tests, about one seed-to-seed SD of test AUC; `helpers.stats.equivalence`). That
-# holds for {glue:text}`int8_n_equiv` of the {glue:text}`int8_n` files; for
-# {glue:text}`int8_n_inconclusive` the test set is too small to tell either way. The usual
+# the two one-sided tests, Holm-adjusted over the same family, put its ΔAUC inside
+# ±{glue:text}`int8_margin:.2f` (a margin fixed from the seed-to-seed spread of test AUC before
+# any equivalence test was run; `helpers.stats.equivalence`). That holds for
+# {glue:text}`int8_n_equiv` of the {glue:text}`int8_n` files; for
+# {glue:text}`int8_n_inconclusive` the data can neither show a difference nor rule out one of
+# ±{glue:text}`int8_margin:.2f` or more (some of their point estimates lie beyond the margin). The usual
 # remedies — a larger calibration set, per-layer float fallbacks, quantisation-aware training —
 # were not tried here. The full
 # table below (expand it) has every format: float32 reproduces Keras to within rounding (largest
@@ -351,7 +353,9 @@ for key, value in report.saturation_values(sat_kx, sat_frozen).items():
 # By this chapter's rule — among the full-int8 files under 50 ms on one core, the one whose
 # network has the highest **validation** AUC (its training run's record; the test set plays no
 # part in the choice, so the test AUC below is an honest estimate, not the winner of a contest
-# on the test images) — the choice is **{glue:md}`rec_model` at {glue:text}`rec_px` px**:
+# on the test images; the int8 files themselves are scored on test only, so the choice ranks
+# the float networks and relies on the int8 file's test ΔAUC, in the table above, to show what
+# quantisation costs it) — the choice is **{glue:md}`rec_model` at {glue:text}`rec_px` px**:
 # validation AUC {glue:text}`rec_val_auc:.3f`, test AUC {glue:text}`rec_auc:.3f`,
 # {glue:text}`rec_mb:.1f` MB, {glue:text}`rec_ms:.2f` ms per image.
 # Its `.tflite` is not in the repository; `scripts/deploy_sweep.py --save-models` with that
@@ -387,7 +391,7 @@ if len(rec_row):
 #   {glue:text}`int8_max_abs_delta:.3f`, {glue:text}`int8_n_sig_holm` of the
 #   {glue:text}`int8_n` int8 files differ detectably after Holm's adjustment, and
 #   {glue:text}`int8_n_equiv` is shown equivalent within ±{glue:text}`int8_margin:.2f` (for
-#   {glue:text}`int8_n_inconclusive` the test set is too small to tell).
+#   {glue:text}`int8_n_inconclusive` the data cannot rule out a change of that size or more).
 # * A confident network breaks the int8 sigmoid: for the {glue:text}`sat_n_kilaru` MobileNetV2
 #   networks trained by Kilaru's protocol (chest X-rays) the test AUC falls from {glue:text}`sat_auc_f32_min:.3f`–{glue:text}`sat_auc_f32_max:.3f`
 #   (float32 file) to {glue:text}`sat_auc_int8_min:.3f`–{glue:text}`sat_auc_int8_max:.3f` (int8),

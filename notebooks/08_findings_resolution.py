@@ -158,7 +158,8 @@ plt.show()
 # that family (one comparison per size other than the best: three where all four sizes ran).
 # "Not detectably worse" is not "as good": each size also gets the equivalence test against
 # the best (two one-sided tests at ±0.02 in AUC, Holm-adjusted in the same family), and the
-# verdict column says *lower*, *equivalent* or *inconclusive*.
+# verdict column says *lower*, *equivalent* or *inconclusive*. The best size is chosen on the
+# same test images it is then compared on, which favours "lower" and disfavours "equivalent".
 
 # %% tags=["hide-input"]
 tests = pd.concat([c.assign(finding=FINDINGS[t], model=m, regime=g)

@@ -22,7 +22,8 @@
 # would change in the results chapter.
 #
 # **Parameters** (papermill): `size_file` (the simulation record of
-# `scripts/or_hillis_size.py`), `results_dir` (the results chapter's run records).
+# `scripts/or_hillis_size.py`), `results_dir`, `dataset`, `task` (the results chapter's run
+# records).
 #
 # **Prerequisites.** {doc}`04_results` (the seed-aware tests and their families).
 #
@@ -59,6 +60,8 @@ from helpers.runs.records import read_json
 # %% tags=["parameters"]
 size_file = "results/stats/or_hillis_size.json"
 results_dir = "results/paper"
+dataset = "isic2017"  # the results chapter's data set and task
+task = "melanoma"
 
 # %% [markdown]
 # ## 1. The simulation
@@ -105,7 +108,7 @@ styled(wide.reset_index(), "size-table", precision=3)
 # with σ²_TR ≥ 0:
 
 # %% tags=["hide-input"]
-runs = results.load_runs(config.results_dir(results_dir))
+runs = results.load_runs(config.results_dir(results_dir), dataset=dataset, task=task)
 changes = S.verdict_changes(runs)
 glue("size_n_compared", len(changes), display=False)
 glue("size_n_changed", int(changes["changes"].sum()), display=False)

@@ -181,10 +181,10 @@ def test_book_builds_offline_without_warnings(built_book: Path) -> None:
 #: Desktop height budgets (px at 1280 px wide) of the longest pages; others get the default.
 #: A page that grows past its budget fails: fold what a reader does not need first, or raise
 #: the budget here on purpose. The results chapter is still over the 15,000 px the reader-facing
-#: issue asks for (about 30,000 after its bullet lists were folded).
+#: issue asks for (about 34,000 at 1280 px after its bullet lists were folded).
 DEFAULT_BUDGET_PX = 12_000
 HEIGHT_BUDGET_PX = {
-    "book/chapters/04_results.html": 32_000,
+    "book/chapters/04_results.html": 36_000,
     "book/chapters/02_separable_cost.html": 19_000,
     "book/chapters/09_external_site.html": 18_000,
     "book/chapters/06_deployment.html": 13_500,

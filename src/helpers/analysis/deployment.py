@@ -185,21 +185,24 @@ def int8_tests(df: pd.DataFrame, margin: float = MARGIN_AUC, alpha: float = 0.05
     """Each full-int8 file against its float Keras model, as one family (deployment chapter).
 
     ``delta_p`` is the paired DeLong p of ΔAUC = AUC(int8) − AUC(float) on the test images;
-    ``p_holm`` is Holm's adjustment over the family of all int8 files shown; ``p_tost`` and
-    ``equivalent`` are the two one-sided tests of |ΔAUC| < ``margin`` (normal, DeLong SE), and
+    ``p_holm`` is Holm's adjustment over the family of all int8 files shown; ``p_tost`` is the
+    two one-sided tests of |ΔAUC| < ``margin`` (normal, DeLong SE), ``p_tost_holm`` its Holm
+    adjustment over the same family, and ``equivalent`` is ``p_tost_holm < alpha``;
     ``verdict`` is :func:`helpers.stats.equivalence.verdict_word` on the Holm p: "lower" or
     "higher" (a difference after Holm), "equivalent" (within ±margin), else "inconclusive".
     """
     q = df[df["format"] == "int8"].copy()
     if q.empty:
-        return q.assign(p_holm=[], p_tost=[], equivalent=[], verdict=[])
+        return q.assign(p_holm=[], p_tost=[], p_tost_holm=[], equivalent=[], verdict=[])
     q["p_holm"] = holm_adjust(q["delta_p"].to_numpy(dtype=float))
     tests = [tost(float(d), float(se), margin, alpha=alpha)
              for d, se in zip(q["delta_auc"], q["delta_se"], strict=True)]
     q["p_tost"] = [t["p"] for t in tests]
-    q["equivalent"] = [bool(t["equivalent"]) for t in tests]
-    q["verdict"] = [verdict_word(float(d), float(p), t, alpha)
-                    for d, p, t in zip(q["delta_auc"], q["p_holm"], tests, strict=True)]
+    # the book's one policy: Holm over the family for the equivalence test too
+    q["p_tost_holm"] = holm_adjust(q["p_tost"].to_numpy(dtype=float))
+    q["equivalent"] = q["p_tost_holm"] < alpha
+    q["verdict"] = [verdict_word(float(d), float(p), {"equivalent": bool(e)}, alpha)
+                    for d, p, e in zip(q["delta_auc"], q["p_holm"], q["equivalent"], strict=True)]
     return q
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from helpers.analysis import inference
+from helpers.runs.frames import one_precision_per_cell
 
 
 def size_table(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -43,13 +44,16 @@ def verdict_changes(runs: pd.DataFrame, alpha: float = inference.ALPHA) -> pd.Da
     published (``p_holm``) and with σ²_TR ≥ 0 (``p_holm_constrained``), and ``changes``: the
     side of ``alpha`` differs."""
     parts = []
+    # the same tables as the results chapter: regime and model compare each cell as it was run
+    as_run = one_precision_per_cell(runs)
     for kind in ("resolution", "preprocessing", "regime", "model"):
         if kind == "resolution":
             a = inference.resolution_comparisons(runs)
             b = inference.resolution_comparisons(runs, constrain_tr=True)
         else:
-            a = inference.variant_comparisons(runs, kind)
-            b = inference.variant_comparisons(runs, kind, constrain_tr=True)
+            table = as_run if kind in ("regime", "model") else runs
+            a = inference.variant_comparisons(table, kind)
+            b = inference.variant_comparisons(table, kind, constrain_tr=True)
         if a.empty:
             continue
         part = a[["family", "resolution", "p_holm"]].assign(

@@ -17,7 +17,7 @@ Layout (``schema`` = :data:`DEPLOY_SCHEMA`)::
                           agreement, pearson, spearman}}},
      "latency_ms": {"threads_1": {median_ms, p90_ms, n, ...}, "threads_all": {...}},
      "memory_mb": {"peak_rss_mb", "baseline_mb", "delta_mb", "method"},
-     "provenance": {...helpers.records.provenance(...) + "runtime": {tensorflow, ai-edge-litert,
+     "provenance": {...helpers.runs.provenance(...) + "runtime": {tensorflow, ai-edge-litert,
                     keras, numpy}, "source_provenance": {...}}}
 
 ΔAUC = AUC(LiteRT) − AUC(Keras float); its CI is the normal interval from the paired DeLong
