@@ -18,18 +18,35 @@
 # leaves out: a DeLong standard deviation for every AUC {cite}`delong1988comparing,sun2014fast`,
 # in the way {cite:t}`sabottke2020resolution` compared chest radiograph networks across input
 # sizes, and comparisons between configurations that treat the training seeds as random readers
-# (Obuchowski–Rockette–Hillis, `helpers.stats.mrmc`), Holm-adjusted within declared families; then
+# (Obuchowski–Rockette–Hillis, `helpers.stats.mrmc`), Holm-adjusted within named families; then
 # operating points at validation-chosen thresholds and calibration.<br>
 # **Parameters** (papermill): `results_dir` (folder of run records), `dataset`, `task` (which
 # records to use), `split` (the split whose predictions are scored; `test` by default).<br>
 # **Prerequisites:** run records under `results_dir`, one JSON file per training run, as written
-# by `python -m helpers sweep configs/paper.yaml` (chapter 3); no images, weights or GPU.<br>
+# by `python -m helpers sweep configs/paper.yaml` ({doc}`03_train`); no images, weights or GPU.<br>
 # **Time to run on a CPU:** about 40 seconds (it reads records and computes the tests).
 #
 # Every number in this chapter is computed from the run records, except the paper's own numbers,
 # which are quoted from `helpers.paper_reference` and always labelled "paper". Code that only
 # arranges tables, figures and sentences is folded away (click to show it); the code that is the
 # method, such as the paired DeLong comparisons, stays visible.
+#
+# :::{admonition} Key results (details below; the summary is at the end, "What we found")
+# :class: important
+#
+# * **No sweet spot at 128 px.** MobileNet, [0, 1] inputs: frozen base
+#   "{glue:text}`sweet_frozen_unit_verdict`", every layer fine-tuned (the paper's regime)
+#   "{glue:text}`sweet_full_unit_verdict`" (best size {glue:text}`sweet_full_unit_best_res` px).
+# * **A level curve, not a proven plateau.** Beyond 224 px (frozen) and 128 px (fine-tuned) no
+#   detectable change; equivalence within ±{glue:text}`found_eq_margin:.2f`:
+#   {glue:text}`or_res_frozen_mobilenet_unit_224_256_verdict` and
+#   {glue:text}`or_res_full_mobilenet_unit_128_256_verdict`.
+# * **Fine-tuning lifts small inputs.** MobileNet at 64 px:
+#   {glue:text}`fig_auc_frozen_mobilenet_unit_64:.3f` frozen, {glue:text}`fig_auc_full_mobilenet_unit_64:.3f`
+#   fine-tuned ({glue:text}`or_regime_mobilenet_unit_64_p_adj_txt`, adjusted).
+# * **ResNet50 is never ahead of MobileNet**; fine-tuned at 64 px it is lower
+#   ({glue:text}`or_models_full_unit_64_p_adj_txt`, adjusted).
+# :::
 
 # %% [markdown]
 # :::{admonition} Run it yourself

@@ -33,3 +33,9 @@ def test_holm_runs_over_the_equivalence_p_values_of_a_family_too():
     assert np.isclose(out.loc[0, "tost_p_holm"], 0.06) and out.loc[0, "verdict"] == "inconclusive"
     assert out.loc[1, "verdict"] == "lower" and out.loc[2, "verdict"] == ""  # the reference row
     assert out.loc[3, "verdict"] == "equivalent"  # family g: one test, p 0.001
+
+
+def test_the_direction_follows_the_tested_difference_when_given():
+    """Resolution rows show all-seed means but test the paired seeds: the word follows the test."""
+    assert "higher than" in verdict("a", "b", 0.70, 0.72, 0.01, equivalent=False, diff=0.01)
+    assert "lower than" in verdict("a", "b", 0.70, 0.72, 0.01, equivalent=False)

@@ -91,7 +91,8 @@ def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tupl
             values.update({f"{key}_verdict": str(row["verdict"]),
                            f"{key}_tost_p_adj_txt": p_text(float(row["tost_p_holm"]))})
         where = _where_text(kind, row, runs)
-        text = verdict(na, nb, auc_a, auc_b, float(row["p_holm"]), equivalent=equivalent)
+        text = verdict(na, nb, auc_a, auc_b, float(row["p_holm"]), equivalent=equivalent,
+                       diff=float(row["diff"]) if "diff" in row else None)
         lines.append(f"* {where} — {text}; "
                      f"AUC {auc_a:.3f} vs {auc_b:.3f}, {plural(int(row['n_seeds']), 'paired seed')}.")  # fmt: skip
     return values, "\n".join(lines)

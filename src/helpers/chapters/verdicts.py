@@ -15,7 +15,7 @@ from helpers.stats.equivalence import MARGIN_AUC
 
 def verdict(
     name_a: str, name_b: str, auc_a: float, auc_b: float, p_adj: float, alpha: float = ALPHA,
-    *, equivalent: bool | None = None, margin: float = MARGIN_AUC,
+    *, equivalent: bool | None = None, margin: float = MARGIN_AUC, diff: float | None = None,
 ) -> str:
     """The book's one wording rule for a comparison, driven by Holm-adjusted p-values (results chapter).
 
@@ -24,13 +24,16 @@ def verdict(
     within ±margin (adjusted p = …)" or "A: inconclusive against B: no detectable difference,
     equivalence within ±margin not shown (adjusted p = …)". Without an equivalence test
     (``equivalent=None``) the last reads "A: AUC does not differ detectably from B" — never
-    "the same". No other phrasings are used.
+    "the same". ``diff`` (the tested a − b, on the seeds the test paired) sets the direction of
+    "higher"/"lower" when the AUCs shown are means over other seeds. No other phrasings are used.
     """
     if p_adj is None or not math.isfinite(p_adj):
         return f"{name_a} vs {name_b}: no common seed, not compared"
     shown = p_text(p_adj).removeprefix("p ")
     if p_adj < alpha:
-        word = "higher" if auc_a > auc_b else "lower"
+        # the direction of the tested difference (``diff``, a − b on the paired seeds) when
+        # given, else of the two AUCs shown
+        word = "higher" if (diff if diff is not None else auc_a - auc_b) > 0 else "lower"
         return f"{name_a}: AUC {word} than {name_b} (adjusted p {shown})"
     if equivalent is None:
         return f"{name_a}: AUC does not differ detectably from {name_b} (adjusted p {shown})"
