@@ -55,6 +55,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from helpers.chapters.data_figures import duplicate_summary, duplicates_table, sample_grid
+from helpers.chapters.found_values import data_found
 from helpers.data import list_datasets, load_dataset, validate_data_params
 from helpers.nbparams import check_injected, globals_snapshot
 
@@ -173,24 +174,7 @@ plt.show()
 
 # %% tags=["remove-cell"]
 # The numbers "What we found" cites (counts after duplicate removal; the official splits).
-n_neg = {s: rep.counts[s][0] for s in rep.counts}
-n_pos = {s: rep.counts[s][1] for s in rep.counts}
-n_split = {s: n_neg[s] + n_pos[s] for s in rep.counts}
-crossing = [g for g in rep.duplicates if "train" in g.splits and {"val", "test"} & set(g.splits)]
-for name, value in {
-    "data_n_train": n_split["train"], "data_n_val": n_split["val"], "data_n_test": n_split["test"],
-    "data_n_test_pos": n_pos["test"],
-    "data_pct_pos_train": 100.0 * n_pos["train"] / n_split["train"],
-    "data_pct_pos_test": 100.0 * n_pos["test"] / n_split["test"],
-    "data_majority_test": n_neg["test"] / n_split["test"],  # accuracy of "always benign"
-    "data_n_groups": len(rep.duplicates),
-    "data_n_exact_groups": sum(g.kind == "exact" for g in rep.duplicates),
-    "data_n_near_groups": sum(g.kind == "near" for g in rep.duplicates),
-    "data_n_cross": len(crossing),  # groups joining a training image to a val/test image
-    "data_n_bal_test": sum(balanced.report.counts["test"]),
-    "data_n_bal_val": sum(balanced.report.counts["val"]),
-    "data_n_skipped": len(rep.skipped),
-}.items():
+for name, value in data_found(rep, balanced.report).items():
     glue(name, value, display=False)
 
 # %% [markdown]

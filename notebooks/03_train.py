@@ -71,11 +71,9 @@ import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-from helpers.chapters.formatting import ci_text
+from helpers.chapters.found_values import train_found
 from helpers.data import load_dataset
-from helpers.model_names import model_label
 from helpers.runs import records
-from helpers.stats.delong import delong_ci, fast_delong
 from helpers.training import params_from_namespace, run_training, save_record
 from helpers.training.models import BLOCK_DOC
 from helpers.training.params import check_injected, globals_snapshot
@@ -283,34 +281,9 @@ print("weights:", record["provenance"]["weights_file"],
       (record["provenance"]["weights_sha256"] or "")[:12])
 
 # %% tags=["remove-cell"]
-# The numbers "What we found" cites, read from the record just written (chapter-03 names start
-# with train_). The test AUC's interval is DeLong's, from the record's test predictions.
-m_test, m_val = record["metrics"]["test"], record["metrics"]["val"]
-test_pred = record["predictions"]["test"]
-_auc, _var = fast_delong(test_pred["labels"], test_pred["probs"])
-auc_lo, auc_hi = delong_ci(_auc, _var)
-n_pos_test = m_test["tp"] + m_test["fn"]
-val_loss = hist["val_loss"]
-lrs = hist["lr"].to_numpy()
-for name, value in {
-    "train_model": model_label(params.model), "train_resolution": params.resolution,
-    "train_regime": params.regime, "train_seed": params.seed,
-    "train_epochs": record["timing"]["epochs_run"],
-    "train_params": cost["params"], "train_trainable": cost["trainable_params"],
-    "train_gmacs": cost["macs"] / 1e9 if cost["macs"] is not None else float("nan"),
-    "train_size_mb": cost["model_size_mb"],
-    "train_test_auc": m_test["auc"], "train_test_auc_lo": auc_lo, "train_test_auc_hi": auc_hi,
-    "train_test_auc_ci": ci_text(m_test["auc"], auc_lo, auc_hi),
-    "train_val_auc": m_val["auc"], "train_n_test": m_test["n"],
-    "train_test_acc": m_test["accuracy"],
-    "train_test_majority": (m_test["tn"] + m_test["fp"]) / m_test["n"],  # "always negative"
-    "train_test_acc_gain": m_test["accuracy"] - (m_test["tn"] + m_test["fp"]) / m_test["n"],
-    "train_test_sens": m_test["sensitivity"], "train_test_spec": m_test["specificity"],
-    "train_test_tp": m_test["tp"], "train_test_pos": n_pos_test,
-    "train_n_lr_cuts": int((lrs[1:] < lrs[:-1]).sum()),
-    "train_val_loss_min": float(val_loss.min()), "train_val_loss_best_epoch": int(val_loss.idxmin()),
-    "train_val_loss_last": float(val_loss.iloc[-1]),
-}.items():
+# The numbers "What we found" cites, read from the record just written (names start with
+# train_; the test AUC's interval is DeLong's, from the record's test predictions).
+for name, value in train_found(record, hist, cost, params).items():
     glue(name, value, display=False)
 
 # %% [markdown]

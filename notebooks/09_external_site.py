@@ -82,6 +82,7 @@ from helpers.chapters import coverage
 from helpers.chapters import external_case_mix as CM
 from helpers.chapters import external_site as P
 from helpers.chapters import external_site_figures as F
+from helpers.chapters.found_values import external_found
 
 pd.set_option("display.width", 200)
 plt.rcParams["figure.dpi"] = 90
@@ -452,23 +453,8 @@ P.glue_md("findings_md", P.findings_md(V, LABEL))
 # %% tags=["remove-cell"]
 # The closing bullets' numbers as numbers (the glue above is text), for the book's claim checks;
 # names start with found_.
-def _number(text: str) -> float | None:
-    try:
-        return float(str(text).replace(",", "").rstrip("%"))
-    except ValueError:  # "—": not computed
-        return None
-
-
-found = {f"found_{k}": _number(V.get(k, P.NA)) for k in (
-    "diff_min", "n_diff_below", "n_site", "mix_n_above", "mix_n_below", "mix_n", "n_same_best",
-    "n_res_families", "thr_sens_test", "thr_sens_external", "thr_spec_test", "thr_spec_external",
-    "geo_higher", "geo_lower", "geo_nodiff", "geo_tested", "sub_common_nevus",
-    "sub_atypical_nevus", "n_sub_harder", "n_sub")}
-full_rows = counts[counts["regime"] == "full"]
-found["found_n_full_runs"] = int(full_rows["runs_external"].sum()) if len(full_rows) else 0
-for name, value in found.items():
-    if value is not None:
-        glue(name, value, display=False)
+for name, value in external_found(V, counts).items():
+    glue(name, value, display=False)
 
 # %% [markdown]
 # ## What we found
