@@ -245,7 +245,7 @@ prose.glue_values(parity.cell_values(parity.parity_by_cell(parity.with_twins(rec
 # against zero. The largest one ({glue:text}`twin_worst_run`) is
 # {glue:text}`twin_worst_in_sd:.1f` times the standard deviation of that cell's float32 seeds
 # ({glue:text}`twin_worst_seed_sd:.3f`): ResNet50 fine-tuned at 64 px mostly stays at the
-# constant answer ({doc}`04_results`), and the ranking left in such a model moves a lot from one draw
+# constant answer ({doc}`11_beyond_auc`), and the ranking left in such a model moves a lot from one draw
 # to the next. {glue:text}`twin_n` twins are too few to say more, but they matter for the bf16
 # gate: with the GPU's draws of those seeds swapped in, the mean ΔAUC of ResNet50 at 64 px with
 # [0, 1] inputs is {glue:text}`twindraw_resnet50_64_unit_mean_delta:+.3f` instead of

@@ -187,7 +187,7 @@ display(Markdown("\n".join(lines)))
 
 # %% [markdown]
 # A run whose training loss became non-finite or never went below the loss of always predicting
-# the class prior carries a warning in its record ({doc}`04_results`). Such runs stay in the
+# the class prior carries a warning in its record ({doc}`11_beyond_auc`). Such runs stay in the
 # curves above — they are what the protocol produced — and are listed here with their test AUC.
 # The check reads the training loss, which here carries augmentation and class weights, so it
 # is a screen: a flagged run with a test AUC near 0.5 learnt nothing, one well above it did

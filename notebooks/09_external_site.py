@@ -288,7 +288,7 @@ P.show(P.full(models), "ph2-full-models", index=False)
 #
 # A deployed model carries a threshold chosen before it met its users' images. For each cell
 # the seed ensemble's threshold is chosen on **ISIC validation** by the rules of
-# {doc}`04_results` (`helpers.stats.operating`: Youden's J; the lowest threshold reaching 90 %
+# {doc}`11_beyond_auc` (`helpers.stats.operating`: Youden's J; the lowest threshold reaching 90 %
 # validation sensitivity) and applied unchanged to ISIC test and to PH2. Cells show
 # sensitivity and specificity in % with Wilson 95 % intervals; Youden's rule first.
 

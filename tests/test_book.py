@@ -23,6 +23,7 @@ def test_chapter_list_points_at_existing_sources() -> None:
         "02_separable_cost.ipynb",
         "03_train.ipynb",
         "04_results.ipynb",
+        "11_beyond_auc.ipynb",
         "09_external_site.ipynb",
         "07_pneumonia_mobilenetv2.ipynb",
         "08_findings_resolution.ipynb",

@@ -69,7 +69,8 @@ def test_own_folder_end_to_end(tmp_path):
     recs = sorted((out / "records").glob("*.json"))
     assert [r.name.split("-s0-")[0] for r in recs] == [
         "folder-Acne-mobilenet-64-frozen-unit", "folder-Acne-resnet50-64-frozen-unit"]
-    for name in ("sweep.yaml", "01_data.ipynb", "04_results.ipynb", "table1_auc.csv"):
+    for name in ("sweep.yaml", "01_data.ipynb", "04_results.ipynb", "11_beyond_auc.ipynb",
+                 "table1_auc.csv"):
         assert (out / name).is_file(), name
     assert len(list((out / "notebooks").glob("*.ipynb"))) == 2
     assert "task **Acne**" in (out / "01_data.ipynb").read_text()

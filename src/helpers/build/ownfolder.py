@@ -18,7 +18,7 @@
    :mod:`helpers.data.resize`); ``--external-masks`` (lesion masks of the external folder)
    adds the external AUC of images cropped to the lesion to every run's record;
 3. executes the data chapter (``<out>/01_data.ipynb``), the sweep (``<out>/records/``,
-   ``<out>/notebooks/``, ``<out>/logs/``) and the results chapter (``<out>/04_results.ipynb``)
+   ``<out>/notebooks/``, ``<out>/logs/``) and the two results chapters (``<out>/04_results.ipynb``, ``<out>/11_beyond_auc.ipynb``)
    with papermill, and prints Table I in short form (test AUC [95 % CI] per model × size).
 
 Data root of a folder data set: ``data_root`` *is* the folder holding the class folders
@@ -329,10 +329,11 @@ def run_own_folder(folder: str | os.PathLike[str], positive: str, *, regime: str
         print(f"some runs failed: see {out_p / 'records'} and {out_p / 'logs'}", file=sys.stderr)
         return 1
 
-    results_nb = Chapter(Path("notebooks/04_results.py"), out_p / "04_results.ipynb",
-                         {"results_dir": str(out_p), "dataset": "folder", "task": pos})
-    print(f"executing {results_nb.notebook} -> {results_nb.output}", flush=True)
-    execute_chapter(results_nb, root, record_inputs=False)
+    for name in ("04_results", "11_beyond_auc"):  # the tests, then cost, thresholds and fit
+        results_nb = Chapter(Path(f"notebooks/{name}.py"), out_p / f"{name}.ipynb",
+                             {"results_dir": str(out_p), "dataset": "folder", "task": pos})
+        print(f"executing {results_nb.notebook} -> {results_nb.output}", flush=True)
+        execute_chapter(results_nb, root, record_inputs=False)
 
     runs = load_runs(out_p, dataset="folder", task=pos)
     flagged = learnt_nothing(out_p, pos)

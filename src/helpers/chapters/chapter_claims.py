@@ -17,6 +17,7 @@ Claim = tuple[str, str, str, Any]
 _R4, _R6, _R8 = "04_results::", "06_deployment::", "08_findings_resolution::"
 _K7 = "07_pneumonia_mobilenetv2::"
 _S10 = "10_or_hillis_size::"
+_B11 = "11_beyond_auc::"
 _P5, _D6 = "05_precision_parity::", "06_deployment::"
 _D1, _C2, _T3, _X9 = "01_data::", "02_separable_cost::", "03_train::", "09_external_site::"
 CHAPTER_CLAIMS: dict[str, list[Claim]] = {
@@ -102,13 +103,6 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         *[(f"04 found: MobileNet {p} 64 px full > frozen", f"{_R4}or_regime_mobilenet_{p}_64_p_adj", "<", ALPHA) for p in ("unit", "native")],
         *[(f"04 found: MobileNet {p} 64 px full AUC higher", f"{_R4}or_regime_mobilenet_{p}_64_auc_b", ">", f"{_R4}or_regime_mobilenet_{p}_64_auc_a") for p in ("unit", "native")],
         *[(f"04 found: MobileNet [0,1] {r} px full ~ frozen", f"{_R4}or_regime_mobilenet_unit_{r}_p_adj", ">=", ALPHA) for r in (224, 256)],
-        # 5. threshold and calibration
-        ("04 found: sensitivity at 0.5 below half", _R4 + "op_full_mobilenet_unit_128_sens_05", "<", 0.5),
-        ("04 found: Youden sensitivity higher", _R4 + "op_full_mobilenet_unit_128_sens_youden", ">", _R4 + "op_full_mobilenet_unit_128_sens_05"),
-        ("04 found: at the cost of specificity", _R4 + "op_full_mobilenet_unit_128_spec_youden", "<", _R4 + "op_full_mobilenet_unit_128_spec_05"),
-        ("04 found: fine-tuned ECE above frozen best", _R4 + "cal_full_mobilenet_unit_128_ece", ">", _R4 + "cal_frozen_mobilenet_unit_256_ece"),
-        ("04 found: temperature > 1 (over-confident)", _R4 + "cal_full_mobilenet_unit_128_temperature", ">", 1),
-        ("04 found: temperature scaling lowers ECE", _R4 + "cal_full_mobilenet_unit_128_ece_ts", "<", _R4 + "cal_full_mobilenet_unit_128_ece"),
     ],
     "05_precision_parity": [
         # the design: MobileNet 128 px and ResNet50 64 px, both preprocessings, seeds 0-2
@@ -235,7 +229,43 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         ("xray: the Kilaru protocol is complete for three seeds", _K7 + "k_n_seeds", "==", 3),
         ("xray: the Kilaru numbers are the paper's protocol", _K7 + "k_regime", "==", "paper's protocol (top 30 layers)"),
     ],
+    "11_beyond_auc": [
+        # accuracy density mostly measures size
+        ("11 found: MobileNet has the higher accuracy density", _B11 + "mobilenet_density", ">", _B11 + "resnet50_density"),
+        ("11 found: MobileNet is the smaller model", _B11 + "mobilenet_size_mb", "<", _B11 + "resnet50_size_mb"),
+        # the 0.5 threshold and calibration
+        ("11 found: sensitivity at 0.5 below half", _B11 + "op_full_mobilenet_unit_128_sens_05", "<", 0.5),
+        ("11 found: Youden sensitivity higher", _B11 + "op_full_mobilenet_unit_128_sens_youden", ">", _B11 + "op_full_mobilenet_unit_128_sens_05"),
+        ("11 found: at the cost of specificity", _B11 + "op_full_mobilenet_unit_128_spec_youden", "<", _B11 + "op_full_mobilenet_unit_128_spec_05"),
+        ("11 found: fine-tuned ECE above frozen best", _B11 + "cal_full_mobilenet_unit_128_ece", ">", _B11 + "cal_frozen_mobilenet_unit_256_ece"),
+        ("11 found: temperature > 1 (over-confident)", _B11 + "cal_full_mobilenet_unit_128_temperature", ">", 1),
+        ("11 found: temperature scaling lowers ECE", _B11 + "cal_full_mobilenet_unit_128_ece_ts", "<", _B11 + "cal_full_mobilenet_unit_128_ece"),
+        # fit
+        ("11 found: fine-tuned MobileNet 64 px fits its training set", _B11 + "fit_full_mobilenet_unit_64_train_acc_last", ">", 0.95),
+        ("11 found: its validation loss climbs after its minimum", _B11 + "fit_full_mobilenet_unit_64_val_loss_last", ">", _B11 + "fit_full_mobilenet_unit_64_val_loss_min"),
+        ("11 found: ResNet50 64 px: not all seeds past the majority share", _B11 + "fit_full_resnet50_unit_64_n_beyond", "<", _B11 + "fit_full_resnet50_unit_64_n_seeds"),
+    ],
     "discussion": [
+        # the threshold, calibration and fit claims it makes from the companion results chapter
+        ("frozen ResNet50 [0,1] never calls a lesion malignant at 0.5", _B11 + "op_frozen_resnet50_unit_128_sens_05", "==", 0.0),
+        ("full ResNet50 [0,1] 64 px: low sensitivity at 0.5", _B11 + "op_full_resnet50_unit_64_sens_05", "<", 0.1),
+        ("full ResNet50 [0,1] 64 px: Youden sensitivity far higher", _B11 + "op_full_resnet50_unit_64_sens_youden", ">", 0.5),
+        ("full MobileNet [0,1] 128 px: sensitivity at 0.5 below 50 %", _B11 + "op_full_mobilenet_unit_128_sens_05", "<", 0.5),
+        ("full MobileNet [0,1] 128 px: Youden (val) sensitivity above 0.5's", _B11 + "op_full_mobilenet_unit_128_sens_youden", ">", _B11 + "op_full_mobilenet_unit_128_sens_05"),
+        # Calibration: full fine-tuning is over-confident, temperature scaling repairs it
+        ("full MobileNet [0,1] 128 px: ECE above frozen at its best size", _B11 + "cal_full_mobilenet_unit_128_ece", ">", _B11 + "cal_frozen_mobilenet_unit_256_ece"),
+        ("full MobileNet [0,1] 128 px: temperature > 1 (over-confident)", _B11 + "cal_full_mobilenet_unit_128_temperature", ">", 1.5),
+        ("full MobileNet [0,1] 128 px: temperature scaling lowers ECE", _B11 + "cal_full_mobilenet_unit_128_ece_ts", "<", _B11 + "cal_full_mobilenet_unit_128_ece"),
+        # Fit: MobileNet memorises at 64 px; ResNet50 often does not pass the constant answer
+        ("full MobileNet [0,1] 64 px fits its training set", _B11 + "fit_full_mobilenet_unit_64_train_acc_last", ">", 0.95),
+        ("full ResNet50 [0,1] 64 px: not all seeds beyond majority", _B11 + "fit_full_resnet50_unit_64_n_beyond", "<", _B11 + "fit_full_resnet50_unit_64_n_seeds"),
+        ("full ResNet50 native 64 px: not all seeds beyond majority", _B11 + "fit_full_resnet50_native_64_n_beyond", "<", _B11 + "fit_full_resnet50_native_64_n_seeds"),
+        ("full MobileNet native 64 px fits its training set", _B11 + "fit_full_mobilenet_native_64_train_acc_last", ">", 0.95),
+        ("full MobileNet [0,1] 64 px: validation loss climbs after its minimum", _B11 + "fit_full_mobilenet_unit_64_val_loss_last", ">", _B11 + "fit_full_mobilenet_unit_64_val_loss_min"),
+        # "in bf16 none of the 64 px runs gets past the majority share while some float32 runs do"
+        *[(f"full ResNet50 {prep} 64 px bf16: no run beyond majority", f"{_B11}fit_full_resnet50_{prep}_bf16_64_n_beyond", "==", 0)
+          for prep in ("unit", "native")],
+        ("full ResNet50 [0,1] 64 px float32: some run beyond majority", _B11 + "fit_full_resnet50_unit_64_n_beyond", ">", 0),
         *[(f"discussion: bf16 parity holds for ResNet50 64 px {prep}", f"{_P5}par_resnet50_64_{prep}_verdict", "==", "holds")
           for prep in ("unit", "native")],
         ("discussion: with the GPU draws, parity for ResNet50 [0,1] does not hold", _P5 + "twindraw_resnet50_64_unit_verdict", "==", "does not hold"),
