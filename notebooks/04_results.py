@@ -68,11 +68,19 @@
 # :::
 
 # %% tags=["remove-cell"]
-# Colab has no copy of this book's package: install it there (elsewhere this does nothing).
+# On Colab: fetch the book's repository (its package, configurations and committed run records),
+# install the package and work from the repository's root; elsewhere this does nothing.
+import os  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 
-if "google.colab" in sys.modules:
-    get_ipython().run_line_magic("pip", "install -q resolution-tradeoff-book[tf]@git+https://github.com/resolution-tradeoff-book/resolution-tradeoff-book")  # noqa: E501, F821
+if "google.colab" in sys.modules and not os.path.isfile("pyproject.toml"):
+    REPOSITORY = "https://github.com/resolution-tradeoff-book/resolution-tradeoff-book"  # _config.yml's repository.url
+    if not os.path.isdir("resolution-tradeoff-book"):
+        subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "resolution-tradeoff-book"],
+                       check=True)
+    os.chdir("resolution-tradeoff-book")
+    get_ipython().run_line_magic("pip", "install -q .[tf]")  # noqa: F821
 
 # %% tags=["remove-input"]
 from helpers.nbparams import check_injected, globals_snapshot
@@ -102,8 +110,8 @@ check_injected(globals(), _globals_before_parameters,  # a typo'd papermill para
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import config, paper_reference
-from helpers.analysis import clinical, inference
+from helpers import config
+from helpers.analysis import inference
 from helpers.chapters import (
     comparison_prose,
     coverage,

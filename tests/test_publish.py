@@ -212,3 +212,44 @@ def test_the_sphinx_config_avoids_the_console_errors() -> None:
     assert "javascript" not in lazy and "module" not in lazy
     loaders = [attrs.get("body", "") for name, attrs in config["html_js_files"] if not name]
     assert any(f'script[type="{lazy}"]' in body and ".math" in body for body in loaders)
+
+
+# --- Colab: a chapter opened there fetches what it reads -------------------------------------
+
+
+def test_every_chapter_fetches_the_repository_on_colab() -> None:
+    """Colab opens one notebook with nothing beside it: each chapter's first code cell clones the
+    configured repository (package, configs, committed records), installs it and works from its
+    root, before the parameters cell; outside Colab (or inside the repository) it does nothing."""
+    import jupytext
+
+    from helpers.build.book import load_chapters
+
+    url = _repository_url()
+    for chapter in load_chapters(ROOT / "configs" / "book.yaml"):
+        cells = [c for c in jupytext.read(ROOT / chapter.notebook).cells if c.cell_type == "code"]
+        first = cells[0].source
+        assert '"google.colab" in sys.modules' in first, chapter.notebook
+        assert f'REPOSITORY = "{url}"' in first and '"git", "clone"' in first, chapter.notebook
+        assert "os.chdir(" in first and '"install -q .[tf]"' in first, chapter.notebook
+        assert 'not os.path.isfile("pyproject.toml")' in first, chapter.notebook
+        params = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+        assert params and params[0] > 0, chapter.notebook
+
+
+def test_repository_url_command_moves_every_copy(tmp_path: Path) -> None:
+    from helpers.build.repository import configured_url, files_naming, set_repository_url
+
+    old = _repository_url()
+    (tmp_path / "_config.yml").write_text(f"repository:\n  url: {old}\n")
+    (tmp_path / "CITATION.cff").write_text(f"repository-code: {old}\n")
+    (tmp_path / "notebooks").mkdir()
+    nb = tmp_path / "notebooks" / "01_x.py"
+    nb.write_text(f'REPOSITORY = "{old}"\nother = "{old}-fork"\n')
+    assert [p.name for p in files_naming(tmp_path, old)] == ["CITATION.cff", "_config.yml", "01_x.py"]
+    with pytest.raises(ValueError, match="OWNER/NAME"):
+        set_repository_url(tmp_path, "https://gitlab.com/a/b")
+    assert configured_url(tmp_path) == old  # nothing written on a bad address
+    changed = set_repository_url(tmp_path, "https://github.com/someone/the-book.git")
+    assert len(changed) == 3 and configured_url(tmp_path) == "https://github.com/someone/the-book"
+    assert nb.read_text() == f'REPOSITORY = "https://github.com/someone/the-book"\nother = "{old}-fork"\n'

@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {notebooks,sweep,screenshot,toc,chapters,own-folder}`` (reproducibility page)."""
+"""Command line: ``python -m helpers {notebooks,sweep,screenshot,toc,chapters,own-folder,repository-url}`` (reproducibility page)."""
 
 from __future__ import annotations
 
@@ -132,6 +132,29 @@ def _cmd_own_folder(argv: Sequence[str]) -> int:
     return own_main(list(argv))
 
 
+def _cmd_repository_url(argv: Sequence[str]) -> int:
+    from helpers.build.repository import configured_url, set_repository_url
+
+    parser = _parser("repository-url", "Print the book's repository address (_config.yml), or "
+                     "move every copy of it to NEW_URL.")
+    parser.add_argument("new_url", nargs="?", help="https://github.com/OWNER/NAME")
+    parser.add_argument("--root", default=".", help="the repository's root (default: %(default)s)")
+    args = parser.parse_args(argv)
+    if args.new_url is None:
+        print(configured_url(args.root))
+        return 0
+    try:
+        changed = set_repository_url(args.root, args.new_url)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in changed:
+        print(f"updated {path}")
+    if changed:
+        print("re-execute the chapters (make notebooks): their first cell names the repository")
+    return 0
+
+
 COMMANDS = {
     "notebooks": _cmd_notebooks,
     "sweep": _cmd_sweep,
@@ -139,6 +162,7 @@ COMMANDS = {
     "toc": _cmd_toc,
     "chapters": _cmd_chapters,
     "own-folder": _cmd_own_folder,
+    "repository-url": _cmd_repository_url,
 }
 
 
