@@ -13,14 +13,12 @@
 # %% [markdown]
 # # Results: AUC across input resolutions, tested
 #
-# **Description:** the run records of the training sweep become the main paper's Table I
-# {cite}`achar2025resolution` and the statistical tests that the paper
-# leaves out: a DeLong standard deviation for every AUC {cite}`delong1988comparing,sun2014fast`,
-# in the way {cite:t}`sabottke2020resolution` compared chest radiograph networks across input
-# sizes, and comparisons between configurations that treat the training seeds as random readers
-# (Obuchowski–Rockette–Hillis, `helpers.stats.mrmc`), Holm-adjusted within named families. The paper's
-# Table II (cost), its other figures, operating points, calibration and the training histories
-# follow in the companion chapter {doc}`11_beyond_auc`.<br>
+# **Description:** the run records of the training sweep become the paper's Table I
+# {cite}`achar2025resolution`, with what the paper leaves out: an interval for every AUC
+# {cite}`delong1988comparing,sun2014fast` and tests between configurations that treat the
+# training seeds as random readers (Obuchowski–Rockette–Hillis), Holm-adjusted within named
+# families, as {cite:t}`sabottke2020resolution` compared chest radiograph networks across input
+# sizes. Cost, thresholds, calibration and training histories are in {doc}`11_beyond_auc`.<br>
 # **Parameters** (papermill): `results_dir` (folder of run records), `dataset`, `task` (which
 # records to use), `split` (the split whose predictions are scored; `test` by default).<br>
 # **Prerequisites:** run records under `results_dir`, one JSON file per training run, as written
@@ -139,14 +137,16 @@ print(f"{len(runs)} ok runs, {runs.attrs['n_failed']} failed; parameters that va
 print(f"set-up shown in the single-set-up figures: {setup or 'the only one'}")
 results.report_models(runs)  # a sweep of one model: its results, no model comparison
 
-# %% tags=["hide-input"]
+# %% tags=["remove-cell"]
 values, setup_md = prose.loading_numbers(runs, setup, split)
 prose.glue_values(values)
 prose.glue_md("setup_md", setup_md)
+
+# %% tags=["hide-output"]
 styled(reading.run_counts(runs), "res-run-counts", index=True)
 
 # %% [markdown]
-# The table counts successful runs (seeds) per model, set-up and input size. The records hold
+# The folded table counts successful runs (seeds) per model, set-up and input size. The records hold
 # {glue:text}`n_ok` successful and {glue:text}`n_failed` failed runs. Every comparison below
 # checks that the runs it pairs were scored on the same images (matched by image id); the
 # evaluated split has {glue:text}`n_images` images, {glue:text}`n_pos` of them positive.
@@ -157,7 +157,11 @@ styled(reading.run_counts(runs), "res-run-counts", index=True)
 # The sweep that wrote these records plans a grid (`sweep.json` names its config; for the book,
 # `configs/paper.yaml`). Of its {glue:text}`grid_n_planned:.0f` runs,
 # {glue:text}`grid_n_ok:.0f` have a successful record and {glue:text}`grid_n_todo:.0f` are still
-# to run. The paper's regime (`full`) was first run only where a 2-core CPU could afford it
+# to run. Every comparison below uses the cells that exist; a missing cell is never filled in,
+# and the folded list after the table names the runs still to do.
+#
+# ````{dropdown} Which machine ran which cells
+# The paper's regime (`full`) was first run only where a 2-core CPU could afford it
 # (MobileNet at 64 and 128 px, ResNet50 at 64 px), in float32; then bf16 re-runs of MobileNet
 # 128 px and ResNet50 64 px checked bf16 against float32 ({doc}`05_precision_parity`), and
 # ResNet50's larger cells were planned in bf16 (MobileNet's stay float32: bf16 does not speed
@@ -169,11 +173,10 @@ styled(reading.run_counts(runs), "res-run-counts", index=True)
 # more, with the same protocol and precision per cell: {glue:text}`grid_gpu_wall_h:.2f` h of
 # run wall time, up to {glue:text}`grid_gpu_max_parallel:.0f` runs sharing the GPU at once
 # (the table's "GPU h"). The appendix {doc}`05_precision_parity` compares cells
-# trained on both machines. Every comparison below uses the cells that exist; a missing cell is
-# never filled in, and the list after the table names the runs still to do. Runs left in bf16
-# (`-bf16-` in the run id) wait for a CPU with bf16 instructions or a GPU: emulated on a CPU
-# without them, bf16 trains an order of magnitude slower than float32
-# ({doc}`05_precision_parity` measures it).
+# trained on both machines. Runs left in bf16 (`-bf16-` in the run id) wait for a CPU with bf16
+# instructions or a GPU: emulated on a CPU without them, bf16 trains an order of magnitude
+# slower than float32 ({doc}`05_precision_parity` measures it).
+# ````
 
 # %% tags=["hide-input"]
 grid = coverage.load(config.results_dir(results_dir))  # None when no sweep.json names a config
@@ -196,9 +199,10 @@ print(coverage.todo_text(grid))
 # `p_ensemble`, and only answers a question about the two ensembles that were trained.
 #
 # **Multiplicity.** Each comparison belongs to exactly one family; Holm's adjustment is applied
-# within each family, and the tables show the raw p, the adjusted p and the family:
+# within each family, and the tables show the raw p, the adjusted p and the family (the families,
+# folded here, are those of the book-wide table on the reproducibility page):
 
-# %% tags=["hide-input"]
+# %% tags=["hide-output"]
 inference.policy_table()
 
 # %% [markdown]
@@ -215,17 +219,18 @@ inference.policy_table()
 # ## Table I: classification performance per model and resolution
 #
 # For each configuration (model × input size × set-up) the runs differ only in their random
-# seed. **AUC**: the mean of the per-seed AUCs with its 95 % Obuchowski–Rockette–Hillis interval,
+# seed. The table shows the **AUC**: the mean of the per-seed AUCs with its 95 %
+# Obuchowski–Rockette–Hillis interval,
 # which carries both seed variance and test-image sampling variance
-# (`helpers.stats.mrmc.or_hillis_single`; with one seed it is the DeLong interval). **Accuracy,
-# sensitivity, specificity, F1**: mean over seeds with a 95 % Student-t interval over the seeds
+# (`helpers.stats.mrmc.or_hillis_single`; with one seed it is the DeLong interval). The folded
+# full table adds **accuracy, sensitivity, specificity, F1**: mean over seeds with a 95 % Student-t interval over the seeds
 # (seed variance only; no interval with one seed), at the paper's fixed 0.5 threshold on the
 # predicted probability of the positive class; thresholds chosen on the validation split are
 # in {doc}`11_beyond_auc`.
 
 # %% tags=["hide-input"]
 table1 = results.table_one(runs, split=split, auc_interval="or_hillis")
-styled(reading.table_one(table1), "res-table1", index=True)
+styled(reading.table_one(table1, metrics=["auc"]), "res-table1", index=True)
 
 # %% [markdown]
 # The full Table I, with F1, specificity and the number of seeds of every cell:
@@ -234,13 +239,11 @@ styled(reading.table_one(table1), "res-table1", index=True)
 styled(results.display_table(table1), "res-table1-full")
 
 # %% [markdown]
-# The same numbers for the main set-up ({glue:md}`setup_md`), next to the paper's Table I as
-# printed. The main set-up uses the paper's [0, 1] input scaling, in the training regime that
-# has runs in the most model × size cells (the paper itself trains every layer, regime `full`).
-# The paper classified Acne vs Normal photographs from a private collection; this book
-# classifies ISIC 2017 dermoscopy images, so agreement is not expected in level, only (perhaps)
-# in shape across resolutions. Note that the paper's prose swaps sensitivity and specificity at MobileNet 128 px
-# relative to its own table; the table is quoted.
+# The main set-up ({glue:md}`setup_md`: the paper's [0, 1] inputs, in the regime with the most
+# cells) next to the paper's Table I as printed (its prose swaps sensitivity and specificity at
+# MobileNet 128 px; the table is quoted). The paper classified Acne vs Normal photographs from a
+# private collection, this book ISIC 2017 dermoscopy images: compare shapes across sizes, not
+# levels.
 
 # %% tags=["hide-input"]
 main1 = plots.select(table1, setup)
@@ -259,19 +262,18 @@ if len(at128):
                        "anchor_paper_acc_mobilenet_128": 100 * float(
                            paper1.loc[(paper1["model"] == "mobilenet")
                                       & (paper1["resolution"] == 128), "accuracy"].iloc[0])
-                       if PAPER else float("nan")})
+                       if PAPER else float("nan"),
+                       "anchor_prevalence_pct": 100 * float(runs.iloc[0]["pred_test"]["labels"].mean())})
 
 # %% [markdown]
 # Accuracy is not comparable across the two data sets: the paper's validation set is balanced
-# (302 acne, 304 normal photographs), while ISIC 2017's test set is 20 % melanoma, where a
-# model that always answers "benign" scores 80 %. The comparable number is the balanced
-# accuracy (the mean of sensitivity and specificity): for MobileNet at 128 px,
+# (302 acne, 304 normal photographs), while {glue:text}`anchor_prevalence_pct:.1f` % of this test
+# set is melanoma, so always answering "benign" already scores well. The comparable number is the
+# balanced accuracy (the mean of sensitivity and specificity): for MobileNet at 128 px,
 # {glue:text}`anchor_bal_acc_mobilenet_128:.1f` % here (accuracy
 # {glue:text}`anchor_acc_mobilenet_128:.1f` %, sensitivity
 # {glue:text}`anchor_sens_mobilenet_128:.1f` % at the 0.5 threshold) against the paper's
-# {glue:text}`anchor_paper_acc_mobilenet_128:.2f` %.
-#
-# All five metrics side by side:
+# {glue:text}`anchor_paper_acc_mobilenet_128:.2f` %. All five metrics side by side (folded):
 
 # %% tags=["hide-output"]
 styled(results.side_by_side(main1, paper1) if PAPER else results.display_table(main1),

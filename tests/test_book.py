@@ -179,13 +179,15 @@ def test_book_builds_offline_without_warnings(built_book: Path) -> None:
         assert page.is_file(), page
 
 
-#: Desktop height budgets (px at 1280 px wide) of the longest pages; others get the default.
+#: Desktop height budgets (px at 1366 px wide) of the longest pages; others get the default.
 #: A page that grows past its budget fails: fold what a reader does not need first, or raise
-#: the budget here on purpose. The results chapter is still over the 15,000 px the reader-facing
-#: issue asks for (about 34,000 at 1280 px after its bullet lists were folded).
+#: the budget here on purpose. The results chapter keeps to the 15,000 px the reader-facing
+#: issue asks for (it was about 30,000 before the threshold, calibration and fit analyses moved
+#: to the companion chapter "Beyond the AUC").
 DEFAULT_BUDGET_PX = 12_000
 HEIGHT_BUDGET_PX = {
-    "book/chapters/04_results.html": 36_000,
+    "book/chapters/04_results.html": 15_000,
+    "book/chapters/11_beyond_auc.html": 17_500,
     "book/chapters/02_separable_cost.html": 19_000,
     "book/chapters/09_external_site.html": 18_000,
     "book/chapters/06_deployment.html": 13_500,
@@ -213,9 +215,11 @@ def test_every_page_renders_fits_the_column_and_loads_its_figures(
     assert not too_tall, f"pages taller than their budget at desktop width (px): {too_tall}"
     for p in report.values():
         assert p.screenshot.stat().st_size > 10_000, p.page
-    # The data chapter shows Fig. 1 (samples at each resolution); results show Figs 2-8.
+    # The data chapter shows samples at each resolution; the results chapter its summary figure;
+    # "Beyond the AUC" the paper's other figures (cost, confusion, calibration, curves, fit).
     assert report["book/chapters/01_data.html"].images_total >= 1
-    assert report["book/chapters/04_results.html"].images_total >= 5
+    assert report["book/chapters/04_results.html"].images_total >= 1
+    assert report["book/chapters/11_beyond_auc.html"].images_total >= 5
 
 
 def test_chapter_template_has_the_header_every_chapter_needs() -> None:

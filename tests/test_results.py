@@ -671,3 +671,14 @@ def test_one_precision_per_cell_prefers_float32_and_keeps_bf16_only_cells() -> N
     one = results.one_precision_per_cell(same)  # nothing to choose, the same columns
     assert len(one) == len(same) and set(one["precision"]) == {"as run"}
     assert set(one["precision_run"]) == {"float32"}
+
+
+def test_table_one_reading_form_shows_the_metrics_asked_for(runs: pd.DataFrame) -> None:
+    reading = results.reading
+    t1 = results.table_one(runs)
+    full = reading.table_one(t1)
+    auc_only = reading.table_one(t1, metrics=["auc"])
+    assert auc_only.shape[0] == full.shape[0] and auc_only.shape[1] * 3 == full.shape[1]
+    assert not any("Acc" in str(c) for c in auc_only.columns.to_flat_index())
+    with pytest.raises(ValueError, match="metrics must be some of"):
+        reading.table_one(t1, metrics=["f1"])

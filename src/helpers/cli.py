@@ -87,7 +87,7 @@ def _cmd_chapters(argv: Sequence[str]) -> int:
 
 
 def _cmd_screenshot(argv: Sequence[str]) -> int:
-    from helpers.build.browser import check_rendered_book
+    from helpers.build.browser import DESKTOP_WIDTH, check_rendered_book
 
     parser = _parser(
         "screenshot", "Render built HTML pages in headless Chromium, screenshot them, check "
@@ -96,7 +96,7 @@ def _cmd_screenshot(argv: Sequence[str]) -> int:
     parser.add_argument("html_dir", help="the built book, e.g. _build/html")
     parser.add_argument("--out", default="_build/screenshots", help="folder for PNG screenshots")
     parser.add_argument("--config", default=BOOK_CONFIG, help="the chapter registry")
-    parser.add_argument("--width", type=int, default=1366,
+    parser.add_argument("--width", type=int, default=DESKTOP_WIDTH,
                         help="desktop viewport width in px (default: %(default)s; the phone "
                              "check is always 390 px)")
     args = parser.parse_args(argv)

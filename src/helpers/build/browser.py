@@ -116,6 +116,9 @@ _OVERFLOW_JS = """() => {
 PHONE = {"width": 390, "height": 844}
 """The phone viewport of the check (an iPhone 12-14 in CSS pixels)."""
 
+DESKTOP_WIDTH = 1366
+"""The desktop viewport width of the check and of the height budgets (a common laptop screen)."""
+
 _PHONE_OVERFLOW_JS = """() => {
     const width = window.innerWidth;
     if (document.documentElement.scrollWidth <= width + 1) { return []; }
@@ -162,7 +165,7 @@ def check_rendered_book(
     html_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
     pages: Sequence[str] = DEFAULT_PAGES,
-    width: int = 1280,
+    width: int = DESKTOP_WIDTH,
     height: int = 900,
     timeout_ms: float = 120_000,
     check_alt: bool = True,

@@ -103,10 +103,18 @@ def _with_ci_text(table: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def table_one(table: pd.DataFrame) -> pd.DataFrame:
-    """Table I for reading: accuracy, sensitivity and AUC as "mean [CI]" (results chapter)."""
-    out = _with_ci_text(table, list(TABLE_ONE_SHORT))
-    return for_reading(out, {f"{m}_text": h for m, h in TABLE_ONE_SHORT.items()})
+def table_one(table: pd.DataFrame, metrics: Sequence[str] = tuple(TABLE_ONE_SHORT)) -> pd.DataFrame:
+    """Table I for reading: ``metrics`` (default accuracy, sensitivity and AUC) as "mean [CI]".
+
+    The results chapter shows the AUC alone (the compact table; the thresholded metrics are in
+    its folded full table and in the chapter beyond the AUC). ValueError on a metric that
+    Table I's reading form does not know.
+    """
+    unknown = [m for m in metrics if m not in TABLE_ONE_SHORT]
+    if unknown or not metrics:
+        raise ValueError(f"metrics must be some of {list(TABLE_ONE_SHORT)}; got {list(metrics)}")
+    out = _with_ci_text(table, list(metrics))
+    return for_reading(out, {f"{m}_text": TABLE_ONE_SHORT[m] for m in metrics})
 
 
 def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
