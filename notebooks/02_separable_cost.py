@@ -73,7 +73,8 @@ from myst_nb import glue
 
 from helpers import paper_reference
 from helpers.chapters import separable_cost as costs_report
-from helpers.chapters.formatting import MISSING, number_text, styled
+from helpers.chapters.formatting import MISSING, styled
+from helpers.chapters.found_values import cost_found
 from helpers.training import costs
 from helpers.training.models import build_model
 
@@ -498,40 +499,11 @@ print(
 
 # %% tags=["remove-cell"]
 # The numbers "What we found" cites, from the tables above (chapter-02 names start with cost_).
-found = {"cost_n_for_8": int(n_for_8[0]),
-         "cost_n_layers": int(check["layers"].sum()),
-         "cost_n_disagree": int(check["disagree"].sum()),
-         "cost_slope_dev": max(abs(float(v) - 2) for v in slopes.values()),
-         "cost_slope_max": max(float(v) for v in slopes.values())}
-if "mobilenet" in model_names:
-    found |= {"cost_red_first": float(block_table["reduction"].iloc[0]),
-              "cost_red_rest_min": float(block_table["reduction"].iloc[1:].min()),
-              "cost_red_rest_max": float(block_table["reduction"].iloc[1:].max()),
-              "cost_red_overall": float(overall)}
-if run_profiler:
-    found |= {"cost_prof_conv_mismatch": int((profiled["prof. conv+matmul"]
-                                              != profiled["2·MACs"]).sum()),
-              "cost_prof_excess_min": float(profiled["excess %"].min()),
-              "cost_prof_excess_max": float(profiled["excess %"].max())}
-if {"mobilenet", "resnet50"} <= set(model_names):
-    ratio_by_size = wide["ResNet50 / MobileNet"]
-    adam = adam_sizes.iloc[:, 0]
-    found |= {"cost_ratio_rn_mn": float(ratio_by_size.mean()),
-              "cost_ratio_spread": float(ratio_by_size.max() - ratio_by_size.min())}
-    for m in ("MobileNet", "ResNet50"):
-        key = m.lower()
-        found |= {f"cost_paper_mb_{key}": float(paper_mb[m]),
-                  f"cost_h5_mib_{key}": float(sizes.loc[m, ".h5 (MiB)"]),
-                  f"cost_mb_{key}": float(sizes.loc[m, "params×4 (MB)"]),
-                  f"cost_adam_mib_{key}": float(adam[m])}
-    found["cost_h5_gap_max"] = max(abs(found[f"cost_h5_mib_{k}"] - found[f"cost_paper_mb_{k}"])
-                                   for k in ("mobilenet", "resnet50"))
-    found["cost_mb_gap_min"] = min(abs(found[f"cost_mb_{k}"] - found[f"cost_paper_mb_{k}"])
-                                   for k in ("mobilenet", "resnet50"))
+found = cost_found(int(n_for_8[0]), check, summary, sizes, adam_sizes, paper_mb,
+                   blocks=block_table if "mobilenet" in model_names else None,
+                   profiled=profiled if run_profiler else None)
 for name, value in found.items():
     glue(name, value, display=False)
-if "cost_ratio_spread" in found:  # written out: never 1e-05 on the page
-    glue("cost_ratio_spread_txt", number_text(found["cost_ratio_spread"]), display=False)
 
 # %% [markdown]
 # ## What we found

@@ -62,7 +62,6 @@ if "google.colab" in sys.modules and not os.path.isfile("pyproject.toml"):
 # %% tags=["hide-input", "nbval-ignore-output"]
 import json
 
-import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -70,9 +69,8 @@ from helpers import config
 from helpers.chapters import multiplicity
 from helpers.chapters import precision_parity as parity
 from helpers.chapters import results_prose as prose
-from helpers.chapters.formatting import ci_text, format_p, p_text, styled
+from helpers.chapters.formatting import format_p, styled
 from helpers.runs import records
-from helpers.stats.equivalence import MARGIN_AUC
 
 # %% tags=["parameters"]
 results_dir = "results/paper"
@@ -122,39 +120,13 @@ display(styled(shown[cols], "parity-seeds"))
 
 # %% tags=["hide-input"]
 cells = parity.parity_by_cell(recs)
-table = pd.DataFrame({
-    "configuration": cells["model"] + " " + cells["resolution"].astype(str) + " px, "
-    + cells["preprocessing"],
-    "mean ΔAUC": cells["mean_delta_auc"].map("{:+.3f}".format),
-    "seed SD (fp32)": cells["seed_sd_ref"].map("{:.3f}".format),
-    "p (ensembles)": cells["ensemble_p"].map(format_p),
-    "parity": cells["holds"].map({True: "holds", False: "no"}),
-    "seed-aware Δ [90 % CI]": [ci_text(d, lo, hi, sign=True) for d, lo, hi in
-                               zip(cells["or_delta_auc"], cells["eq_lo"], cells["eq_hi"],
-                                   strict=True)],
-    "p (Holm)": cells["or_p_holm"].map(format_p),
-    f"verdict (±{MARGIN_AUC:g})": cells["verdict"],
-    "bf16 runs on": cells["cand_devices"],
-})
-display(styled(table, "parity-cells"))
+display(styled(parity.cell_table(cells), "parity-cells"))
 
 # %% tags=["remove-cell"]
-glue("parity_n_pairs", len(pairs), display=False)
-glue("parity_n_images", int(pairs["n_images"].max()) if len(pairs) else 0, display=False)
-glue("parity_n_cells", len(cells), display=False)
-glue("parity_n_hold", int(cells["holds"].sum()), display=False)
-glue("parity_margin", MARGIN_AUC, display=False)
-glue("parity_n_equiv", int((cells["verdict"] == "equivalent").sum()), display=False)
+for name, value in parity.parity_values(pairs, cells).items():
+    glue(name, value, display=False)
 prose.glue_values(multiplicity.family_values("05_parity", cells, [], p="or_p"))
-nan = float("nan")  # shown as "nan" until bf16 and float32 runs of one cell exist
-glue("parity_max_abs_delta", float(pairs["delta_auc"].abs().max()) if len(pairs) else nan,
-     display=False)
-glue("parity_min_p", float(pairs["p_delong"].min()) if len(pairs) else nan, display=False)
-glue("parity_min_p_txt", p_text(pairs["p_delong"].min() if len(pairs) else nan), display=False)
-glue("parity_verdict", Markdown(parity.verdict(cells)), display=False)
-gate = cells[cells["model"] == "resnet50"]  # block 3b of configs/paper.yaml: ResNet50's gate
-glue("parity_gate_n", int(gate["n_seeds"].sum()), display=False)
-glue("parity_gate_n_gpu", int(gate["n_cand_gpu"].sum()), display=False)
+prose.glue_md("parity_verdict", parity.verdict(cells))
 
 # %% [markdown]
 # ## 3. Verdict

@@ -262,27 +262,11 @@ diff_df = pd.DataFrame([{"model": m, "regime": g, "difference": d["diff"], "SD":
 display(styled(diff_df, "fr-diff"))
 
 # %% tags=["remove-cell"]
-nan = float("nan")  # glued as "nan" for a cell without records (Section 6 lists them)
-glue("fr_n_boot", n_boot, display=False)
-for (t, m, g) in curves:
-    r = ratios.get((t, m, g), {})
-    for key, name in (("ratio", "ratio"), ("sd", "ratio_sd"), ("auc_low", "auc64"),
-                      ("auc_high", "auc224")):
-        glue(f"fr_{name}_{t}_{m}_{g}", float(r.get(key, nan)), display=False)
-for m in ("mobilenetv2", "resnet50"):
-    for g in ("frozen", "full"):
-        for k in ("diff", "sd", "z", "p"):
-            glue(f"fr_d_{k}_{m}_{g}", float(diffs.get((m, g), {}).get(k, nan)), display=False)
-        glue(f"fr_d_p_{m}_{g}_txt", p_text(diffs.get((m, g), {}).get("p", nan)), display=False)
-        glue(f"fr_d_p_holm_{m}_{g}_txt", p_text(diffs.get((m, g), {}).get("p_holm", nan)),
-             display=False)
-    glue(f"fr_mnist_auc_{m}", float(mnist[m]["auc"].iloc[0]) if m in mnist else nan,
-         display=False)
-glue("fr_d_n_tests", len(diffs), display=False)
-for name, value in {**multiplicity.family_values("08_resolution", tests,
-                                                  ["finding", "model", "regime"]),
-                    **multiplicity.family_values("08_ratio", pd.DataFrame(diffs.values()), [])
-                    }.items():
+nan = float("nan")  # for a cell without records (Section 6 lists them)
+found = {"fr_n_boot": n_boot, **XR.ratio_values(curves, ratios, diffs, mnist),
+         **multiplicity.family_values("08_resolution", tests, ["finding", "model", "regime"]),
+         **multiplicity.family_values("08_ratio", pd.DataFrame(diffs.values()), [])}
+for name, value in found.items():
     glue(name, value, display=False)
 
 # %% tags=["remove-cell"]

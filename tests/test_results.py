@@ -682,3 +682,10 @@ def test_table_one_reading_form_shows_the_metrics_asked_for(runs: pd.DataFrame) 
     assert not any("Acc" in str(c) for c in auc_only.columns.to_flat_index())
     with pytest.raises(ValueError, match="metrics must be some of"):
         reading.table_one(t1, metrics=["f1"])
+    wide = reading.auc_by_size(t1)  # one row per model and set-up, one column per size
+    sizes = sorted(int(r) for r in t1["resolution"].unique())
+    assert list(wide.columns) == [f"{r} px" for r in sizes]
+    assert len(wide) * len(sizes) >= len(auc_only) > len(wide)
+    first = auc_only.index[0]
+    key = first[:-1] if len(first) > 2 else first[0]
+    assert wide.loc[key, first[-1]] == auc_only.iloc[0]["AUC"]

@@ -20,7 +20,7 @@ from helpers.analysis.chest_xray import (
     val_metrics,
     val_thresholds,
 )
-from helpers.chapters.formatting import ci_text
+from helpers.chapters.formatting import ci_text, p_text
 
 
 def _fmt(est: float, lo: float, hi: float, pct: bool) -> str:
@@ -79,6 +79,41 @@ def ratio_comparison_values(tests: Mapping[str, Mapping[str, Any]], findings: It
         out[f"d{tag}_seeds_{g}"] = (float(min(v["n_seeds"] for v in d["findings"].values()))
                                if d else nan)
         out[f"d{tag}_verdict_{g}"] = ratio_verdict(d)
+    return out
+
+
+def ratio_values(cells: Iterable[tuple[str, str, str]],
+                 ratios: Mapping[tuple[str, str, str], Mapping[str, Any]],
+                 diffs: Mapping[tuple[str, str], Mapping[str, Any]],
+                 mnist: Mapping[str, pd.DataFrame],
+                 models: Iterable[str] = ("mobilenetv2", "resnet50"),
+                 regimes: Iterable[str] = ("frozen", "full")) -> dict[str, float | str | int]:
+    """Numbers the findings chapter glues about its AUC ratios (NaN for a cell without records).
+
+    Per (task, model, regime) of ``cells``, from :func:`ratio` (``ratios``):
+    ``ratio_{t}_{m}_{g}``, ``ratio_sd_…``, ``auc64_…`` and ``auc224_…``; per model and regime,
+    from :func:`ratio_test` with its Holm-adjusted ``p_holm`` (``diffs``): ``d_diff_{m}_{g}``,
+    ``d_sd_…``, ``d_z_…``, ``d_p_…`` and, for prose, ``d_p_{m}_{g}_txt`` and
+    ``d_p_holm_{m}_{g}_txt``; per model, the PneumoniaMNIST AUC of :func:`curve` (``mnist``):
+    ``mnist_auc_{m}``; and ``d_n_tests``, the number of ratio tests. Every name starts ``fr_``.
+    """
+    nan = float("nan")
+    regimes = tuple(regimes)
+    out: dict[str, float | str | int] = {}
+    for (t, m, g) in cells:
+        r = ratios.get((t, m, g), {})
+        for key, name in (("ratio", "ratio"), ("sd", "ratio_sd"), ("auc_low", "auc64"),
+                          ("auc_high", "auc224")):
+            out[f"fr_{name}_{t}_{m}_{g}"] = float(r.get(key, nan))
+    for m in models:
+        for g in regimes:
+            d = diffs.get((m, g), {})
+            for k in ("diff", "sd", "z", "p"):
+                out[f"fr_d_{k}_{m}_{g}"] = float(d.get(k, nan))
+            out[f"fr_d_p_{m}_{g}_txt"] = p_text(d.get("p", nan))
+            out[f"fr_d_p_holm_{m}_{g}_txt"] = p_text(d.get("p_holm", nan))
+        out[f"fr_mnist_auc_{m}"] = float(mnist[m]["auc"].iloc[0]) if m in mnist else nan
+    out["fr_d_n_tests"] = len(diffs)
     return out
 
 

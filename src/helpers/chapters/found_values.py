@@ -1,5 +1,5 @@
 """The numbers the "What we found" sections cite, computed where they can be tested (the data,
-training and external-site chapters).
+separable-cost, training and external-site chapters).
 
 Each function returns ``{glue name: value}``; the chapter glues them unchanged, and the book's
 claim checks (:mod:`helpers.chapters.chapter_claims`) read them back.
@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.chapters.formatting import ci_text
+from helpers.chapters.formatting import ci_text, number_text
+from helpers.chapters.separable_cost import loglog_slopes
 from helpers.model_names import model_label
 from helpers.stats.delong import delong_ci, fast_delong
 
@@ -42,6 +43,60 @@ def data_found(report: Any, balanced_report: Any) -> dict[str, Any]:
         "data_n_bal_val": sum(balanced_report.counts["val"]),
         "data_n_skipped": len(report.skipped),
     }
+
+
+def cost_found(n_for_8: int, check: pd.DataFrame, summary: pd.DataFrame, sizes: pd.DataFrame,
+               adam_sizes: pd.DataFrame, paper_mb: Mapping[str, float],
+               blocks: pd.DataFrame | None = None,
+               profiled: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The separable-cost chapter's findings (``cost_*``), from its tables.
+
+    ``n_for_8`` is the narrowest output width with an 8-fold saving; ``check``
+    (:func:`~helpers.chapters.separable_cost.params_check`) gives the layer counts and
+    disagreements; ``summary`` (:func:`~helpers.chapters.separable_cost.resolution_summary`) the
+    log-log slopes and, where it has both MobileNet and ResNet50, their MAC ratio per size, with
+    ``sizes`` (:func:`~helpers.chapters.separable_cost.size_table`), ``adam_sizes`` and the
+    paper's MB (``paper_mb``, per model label) for the model-size values. ``blocks``
+    (:func:`~helpers.chapters.separable_cost.separable_blocks`, MobileNet) and ``profiled``
+    (:func:`~helpers.chapters.separable_cost.profiler_check`) are ``None`` where not computed;
+    their values are then left out.
+    """
+    slopes = loglog_slopes(summary)
+    found: dict[str, Any] = {
+        "cost_n_for_8": int(n_for_8),
+        "cost_n_layers": int(check["layers"].sum()),
+        "cost_n_disagree": int(check["disagree"].sum()),
+        "cost_slope_dev": max(abs(float(v) - 2) for v in slopes.values()),
+        "cost_slope_max": max(float(v) for v in slopes.values())}
+    if blocks is not None:
+        rest = blocks["reduction"].iloc[1:]
+        found |= {"cost_red_first": float(blocks["reduction"].iloc[0]),
+                  "cost_red_rest_min": float(rest.min()), "cost_red_rest_max": float(rest.max()),
+                  "cost_red_overall": float(blocks["std MMACs"].sum() / blocks["sep. MMACs"].sum())}
+    if profiled is not None:
+        found |= {"cost_prof_conv_mismatch": int((profiled["prof. conv+matmul"]
+                                                  != profiled["2·MACs"]).sum()),
+                  "cost_prof_excess_min": float(profiled["excess %"].min()),
+                  "cost_prof_excess_max": float(profiled["excess %"].max())}
+    labels = {key: model_label(key) for key in ("mobilenet", "resnet50")}
+    if not set(labels.values()) <= set(summary.index.get_level_values("model")):
+        return found
+    wide = summary["GMACs"].unstack("model")
+    ratio_by_size = wide["ResNet50"] / wide["MobileNet"]
+    adam = adam_sizes.iloc[:, 0]
+    found |= {"cost_ratio_rn_mn": float(ratio_by_size.mean()),
+              "cost_ratio_spread": float(ratio_by_size.max() - ratio_by_size.min())}
+    for key, m in labels.items():
+        found |= {f"cost_paper_mb_{key}": float(paper_mb[m]),
+                  f"cost_h5_mib_{key}": float(sizes.loc[m, ".h5 (MiB)"]),
+                  f"cost_mb_{key}": float(sizes.loc[m, "params×4 (MB)"]),
+                  f"cost_adam_mib_{key}": float(adam[m])}
+    found["cost_h5_gap_max"] = max(abs(found[f"cost_h5_mib_{k}"] - found[f"cost_paper_mb_{k}"])
+                                   for k in labels)
+    found["cost_mb_gap_min"] = min(abs(found[f"cost_mb_{k}"] - found[f"cost_paper_mb_{k}"])
+                                   for k in labels)
+    found["cost_ratio_spread_txt"] = number_text(found["cost_ratio_spread"])  # never 1e-05
+    return found
 
 
 def train_found(record: Mapping[str, Any], history: pd.DataFrame, cost: Mapping[str, Any],

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from helpers.analysis.parity import *  # noqa: F403  (one import for the chapter: numbers and words)
-from helpers.chapters.formatting import format_p, p_text, plural
+from helpers.chapters.formatting import ci_text, format_p, p_text, plural
 from helpers.stats.equivalence import MARGIN_AUC
 
 
@@ -29,6 +29,49 @@ def twin_table(twins: pd.DataFrame) -> pd.DataFrame:
         "p": twins["p_delong"].map(format_p),
         "same label": twins["label_agreement"].map("{:.1%}".format),
     })
+
+
+def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """:func:`parity_by_cell` for reading: one ``configuration`` label per row, the declared
+    rule's columns (mean ΔAUC, float32 seed SD, ensemble p, parity) and the seed-aware
+    equivalence test's (difference with its 90 % interval, Holm p, verdict), formatted."""
+    return pd.DataFrame({
+        "configuration": cells["model"] + " " + cells["resolution"].astype(str) + " px, "
+        + cells["preprocessing"],
+        "mean ΔAUC": cells["mean_delta_auc"].map("{:+.3f}".format),
+        "seed SD (fp32)": cells["seed_sd_ref"].map("{:.3f}".format),
+        "p (ensembles)": cells["ensemble_p"].map(format_p),
+        "parity": cells["holds"].map({True: "holds", False: "no"}),
+        "seed-aware Δ [90 % CI]": [ci_text(d, lo, hi, sign=True) for d, lo, hi in
+                                   zip(cells["or_delta_auc"], cells["eq_lo"], cells["eq_hi"],
+                                       strict=True)],
+        "p (Holm)": cells["or_p_holm"].map(format_p),
+        f"verdict (±{MARGIN_AUC:g})": cells["verdict"],
+        "bf16 runs on": cells["cand_devices"],
+    })
+
+
+def parity_values(pairs: pd.DataFrame, cells: pd.DataFrame) -> dict[str, Any]:
+    """Numbers the appendix glues about its seed pairs (:func:`precision_pairs`) and cells
+    (:func:`parity_by_cell`): counts of pairs, test images, cells, cells where parity holds and
+    cells shown equivalent; the margin; the largest per-seed |ΔAUC| and smallest DeLong p (and
+    ``parity_min_p_txt``, it for prose; NaN until bf16 and float32 runs of one cell exist); and
+    ResNet50's gate (its bf16 runs, and how many of them ran on the GPU)."""
+    nan = float("nan")
+    gate = cells[cells["model"] == "resnet50"]  # block 3b of configs/paper.yaml: ResNet50's gate
+    return {
+        "parity_n_pairs": len(pairs),
+        "parity_n_images": int(pairs["n_images"].max()) if len(pairs) else 0,
+        "parity_n_cells": len(cells),
+        "parity_n_hold": int(cells["holds"].sum()),
+        "parity_margin": MARGIN_AUC,
+        "parity_n_equiv": int((cells["verdict"] == "equivalent").sum()),
+        "parity_max_abs_delta": float(pairs["delta_auc"].abs().max()) if len(pairs) else nan,
+        "parity_min_p": float(pairs["p_delong"].min()) if len(pairs) else nan,
+        "parity_min_p_txt": p_text(pairs["p_delong"].min() if len(pairs) else nan),
+        "parity_gate_n": int(gate["n_seeds"].sum()),
+        "parity_gate_n_gpu": int(gate["n_cand_gpu"].sum()),
+    }
 
 
 def twin_values(twins: pd.DataFrame, cells: pd.DataFrame) -> dict[str, Any]:

@@ -106,15 +106,33 @@ def _with_ci_text(table: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
 def table_one(table: pd.DataFrame, metrics: Sequence[str] = tuple(TABLE_ONE_SHORT)) -> pd.DataFrame:
     """Table I for reading: ``metrics`` (default accuracy, sensitivity and AUC) as "mean [CI]".
 
-    The results chapter shows the AUC alone (the compact table; the thresholded metrics are in
-    its folded full table and in the chapter beyond the AUC). ValueError on a metric that
-    Table I's reading form does not know.
+    ValueError on a metric that Table I's reading form does not know.
     """
     unknown = [m for m in metrics if m not in TABLE_ONE_SHORT]
     if unknown or not metrics:
         raise ValueError(f"metrics must be some of {list(TABLE_ONE_SHORT)}; got {list(metrics)}")
     out = _with_ci_text(table, list(metrics))
     return for_reading(out, {f"{m}_text": TABLE_ONE_SHORT[m] for m in metrics})
+
+
+def auc_by_size(table: pd.DataFrame) -> pd.DataFrame:
+    """Table I's AUC "mean [CI]" with one column per input size, one row per model and set-up.
+
+    The compact form the results chapter shows (its thresholded metrics are in the folded full
+    table); a size a configuration has no runs at reads :data:`MISSING`.
+    """
+    long = table_one(table, metrics=["auc"])
+    if "Input" not in long.index.names:  # one input size: nothing to spread
+        return long
+    rest = [n for n in long.index.names if n != "Input"]
+    sizes = list(dict.fromkeys(long.index.get_level_values("Input")))
+    sizes.sort(key=lambda s: int(str(s).split()[0]))
+    wide = long["AUC"].unstack("Input").reindex(columns=sizes).fillna(MISSING)
+    if rest:
+        order = list(dict.fromkeys(long.index.droplevel("Input")))
+        wide = wide.reindex(order)
+    wide.columns.name = "AUC at"
+    return wide
 
 
 def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
