@@ -63,9 +63,12 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from helpers.chapters.data_figures import duplicate_summary, duplicates_table, sample_grid
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.found_values import data_found
 from helpers.data import list_datasets, load_dataset, validate_data_params
 from helpers.nbparams import check_injected, globals_snapshot
+
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 
 pd.set_option("display.max_colwidth", 80)
 _globals_before_parameters = globals_snapshot(globals())  # see check_injected below

@@ -73,10 +73,13 @@ from myst_nb import glue
 
 from helpers import paper_reference
 from helpers.chapters import separable_cost as costs_report
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.formatting import MISSING, styled
 from helpers.chapters.found_values import cost_found
 from helpers.training import costs
 from helpers.training.models import build_model
+
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 
 print("Keras", keras.__version__, "backend", keras.backend.backend())
 

@@ -79,12 +79,15 @@ import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.found_values import train_found
 from helpers.data import load_dataset
 from helpers.runs import records
 from helpers.training import params_from_namespace, run_training, save_record
 from helpers.training.models import BLOCK_DOC
 from helpers.training.params import check_injected, globals_snapshot
+
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 
 print("Keras", keras.__version__, "backend", keras.backend.backend())
 _globals_before_parameters = globals_snapshot(globals())  # see check_injected below

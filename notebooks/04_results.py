@@ -105,7 +105,6 @@ check_injected(globals(), _globals_before_parameters,  # a typo'd papermill para
 
 # %% tags=["hide-input"]
 # %matplotlib inline
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from helpers import config
@@ -121,11 +120,12 @@ from helpers.chapters import (
 )
 from helpers.chapters import results_blocks as blocks
 from helpers.chapters import results_prose as prose
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.formatting import MISSING, styled
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 200)
-plt.rcParams["figure.dpi"] = 90
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 SWEEP = "python -m helpers sweep configs/paper.yaml  (or: make sweep SWEEP=configs/paper.yaml)"
 PAPER = dataset == "isic2017"  # the paper's numbers are quoted beside the ISIC results only
 
@@ -134,7 +134,8 @@ runs = results.load_runs(results_dir, dataset=dataset, task=task, hint=SWEEP)
 variants = results.variant_columns(runs)
 setup = results.main_setup(runs)
 print(f"{len(runs)} ok runs, {runs.attrs['n_failed']} failed; parameters that vary: {variants}")
-print(f"set-up shown in the single-set-up figures: {setup or 'the only one'}")
+print("set-up shown in the single-set-up figures:",
+      ", ".join(f"{k} {v}" for k, v in setup.items()) or "the only one")
 results.report_models(runs)  # a sweep of one model: its results, no model comparison
 
 # %% tags=["remove-cell"]

@@ -69,8 +69,11 @@ from helpers import config
 from helpers.chapters import multiplicity
 from helpers.chapters import precision_parity as parity
 from helpers.chapters import results_prose as prose
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.formatting import format_p, styled
 from helpers.runs import records
+
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 
 # %% tags=["parameters"]
 results_dir = "results/paper"

@@ -67,7 +67,6 @@ if "google.colab" in sys.modules and not os.path.isfile("pyproject.toml"):
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 # %matplotlib inline
-import matplotlib.pyplot as plt
 from IPython.display import display
 from myst_nb import glue
 
@@ -75,11 +74,12 @@ from helpers import config, paper_reference
 from helpers.chapters import deployment as report
 from helpers.chapters import multiplicity
 from helpers.chapters import results_prose as prose
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.formatting import ci_text, number_text, p_text
 from helpers.deploy import records as drec
 from helpers.model_names import model_label
 
-plt.rcParams["figure.dpi"] = 90
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 
 # %% tags=["parameters"]
 deploy_dir = "results/deploy"

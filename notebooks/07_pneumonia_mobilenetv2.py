@@ -66,8 +66,11 @@ from myst_nb import glue
 from helpers import config
 from helpers.chapters import chest_xray as XR
 from helpers.chapters import results_prose as prose
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.formatting import MISSING, plural, styled
 from helpers.runs import records
+
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 
 # %% tags=["parameters"]
 results_dir = "results/kilaru"
@@ -231,7 +234,7 @@ g = pd.DataFrame(rows).sort_values(["layer", "px"], ascending=[False, True])
 display(styled(g, "kilaru-gradcam"))
 
 # %% tags=["hide-input", "nbval-ignore-output"] mystnb={"figure": {"caption": "Grad-CAM maps of the earlier, stride-8 layer of the frozen MobileNetV2 proxy over two normal and two pneumonia test radiographs (rows) at each input size (columns): look at whether the bright colours (high weight on the colour bar) sit on the lung fields or on the borders and corners of the image, and at how coarse the maps are at the smallest sizes.", "name": "fig-pneumonia-gradcam"}, "image": {"alt": "A four by four grid of chest radiographs, rows two normal and two pneumonia images, columns the same image at 32, 64, 128 and 224 px, each overlaid with a Grad-CAM heat map running from black through purple to pale yellow, with a colour bar from 0 to 1 on the right; at 32 px the radiographs are blocky and the heat covers large patches"}}
-display(Image(filename=str(config.results_dir(xray_dir) / gc["montage"]), width=480))
+display(Image(filename=str(config.results_dir(xray_dir) / gc["montage"]), width=700))
 
 # %% tags=["remove-cell"]
 for _, row in g.iterrows():

@@ -75,12 +75,13 @@ from scipy import stats
 from helpers import config
 from helpers.chapters import chest_xray as XR
 from helpers.chapters import coverage, multiplicity
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.formatting import format_p, p_text, plural, styled
 from helpers.chapters.results import warned_runs
 from helpers.runs import records
 from helpers.stats.delong import holm_adjust
 
-plt.rcParams["figure.dpi"] = 90
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 
 # %% tags=["parameters"]
 results_dir = "results/kermany-resolution"

@@ -90,10 +90,11 @@ from helpers.chapters import coverage
 from helpers.chapters import external_case_mix as CM
 from helpers.chapters import external_site as P
 from helpers.chapters import external_site_figures as F
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.found_values import external_found
 
 pd.set_option("display.width", 200)
-plt.rcParams["figure.dpi"] = 90
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 
 # %% [markdown]
 # ## Loading the run records

@@ -62,8 +62,11 @@ from helpers import config
 from helpers.analysis import or_hillis_size as S
 from helpers.chapters import results
 from helpers.chapters import results_prose as prose
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.formatting import format_p, styled
 from helpers.runs.records import read_json
+
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 
 # %% tags=["parameters"]
 size_file = "results/stats/or_hillis_size.json"

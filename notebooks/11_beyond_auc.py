@@ -93,11 +93,12 @@ from helpers import paper_reference
 from helpers.analysis import clinical, inference
 from helpers.chapters import plots, reading, results
 from helpers.chapters import results_prose as prose
+from helpers.chapters.figures import sharp_figures
 from helpers.chapters.formatting import MISSING, styled
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 200)
-plt.rcParams["figure.dpi"] = 90
+sharp_figures()  # 2× PNG figures, sharp on high-density screens
 SWEEP = "python -m helpers sweep configs/paper.yaml  (or: make sweep SWEEP=configs/paper.yaml)"
 PAPER = dataset == "isic2017"  # the paper's numbers are quoted beside the ISIC results only
 
@@ -110,7 +111,8 @@ main1 = plots.select(table1, setup)
 paper1 = results.paper_table_one() if PAPER else None
 res_cmp = inference.resolution_comparisons(runs, split=split)  # for each model's best size
 FOCUS = results.focus_resolution(runs, paper_reference.TABLE_II_RESOLUTION)  # 128 px if run
-print(f"{len(runs)} ok runs, {runs.attrs['n_failed']} failed; main set-up: {setup or 'the only one'}")
+print(f"{len(runs)} ok runs, {runs.attrs['n_failed']} failed; main set-up:",
+      ", ".join(f"{k} {v}" for k, v in setup.items()) or "the only one")
 
 # %% [markdown]
 # ## What a point of accuracy costs (the paper's Table II and Figs 4 and 8)

@@ -50,12 +50,13 @@ class PageCheck:
     phone_height_px: int = 0
     phone_overflows: tuple[str, ...] = ()
     images_without_alt: tuple[str, ...] = ()
+    images_low_res: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return (self.images_total == self.images_loaded and not self.overflows
                 and not self.console_errors and not self.phone_overflows
-                and not self.images_without_alt)
+                and not self.images_without_alt and not self.images_low_res)
 
 
 def find_chromium() -> str:
@@ -148,6 +149,13 @@ _ALT_JS = """() => Array.from(document.querySelectorAll('article.bd-article img'
        JSON.stringify(i.getAttribute('alt')))"""
 
 
+_LOW_RES_JS = """() => Array.from(document.querySelectorAll('article.bd-article img')).filter(i =>
+    i.complete && i.naturalWidth > 0 && i.clientWidth >= 120 && i.naturalWidth < 1.9 * i.clientWidth
+).map(i => (i.getAttribute('src') || '').split('/').pop() + ': ' + i.naturalWidth +
+       ' px drawn at ' + i.clientWidth + ' px (not 2x)')"""
+"""Figures drawn with fewer than ~2 image pixels per CSS pixel: blurred on a high-density screen."""
+
+
 def book_pages(config_path: str | os.PathLike[str]) -> list[str]:
     """Every HTML page of the book, from the chapter registry (``index.html`` first)."""
     from helpers.build.book import Chapter, load_registry
@@ -221,6 +229,7 @@ def check_rendered_book(
                 )
                 overflows = tuple(tab.evaluate(_OVERFLOW_JS))
                 no_alt = tuple(tab.evaluate(_ALT_JS)) if check_alt else ()
+                low_res = tuple(tab.evaluate(_LOW_RES_JS))
                 height = int(tab.evaluate("document.documentElement.scrollHeight"))
                 shot = out / (page.replace("/", "_").removesuffix(".html") + ".png")
                 tab.screenshot(path=str(shot), full_page=True)
@@ -229,7 +238,8 @@ def check_rendered_book(
                 phone_over = tuple(phone.evaluate(_PHONE_OVERFLOW_JS))
                 phone_height = int(phone.evaluate("document.documentElement.scrollHeight"))
                 results.append(PageCheck(page, shot, tab.title(), counts[0], counts[1], overflows,
-                                         tuple(errors), height, phone_height, phone_over, no_alt))
+                                         tuple(errors), height, phone_height, phone_over, no_alt,
+                                         low_res))
         finally:
             browser.close()
     return results
