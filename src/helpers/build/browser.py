@@ -51,12 +51,14 @@ class PageCheck:
     phone_overflows: tuple[str, ...] = ()
     images_without_alt: tuple[str, ...] = ()
     images_low_res: tuple[str, ...] = ()
+    not_zoomable: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return (self.images_total == self.images_loaded and not self.overflows
                 and not self.console_errors and not self.phone_overflows
-                and not self.images_without_alt and not self.images_low_res)
+                and not self.images_without_alt and not self.images_low_res
+                and not self.not_zoomable)
 
 
 def find_chromium() -> str:
@@ -156,6 +158,26 @@ _LOW_RES_JS = """() => Array.from(document.querySelectorAll('article.bd-article 
 """Figures drawn with fewer than ~2 image pixels per CSS pixel: blurred on a high-density screen."""
 
 
+_ZOOM_JS = """() => {
+    const imgs = Array.from(document.querySelectorAll('article.bd-article img'))
+        .filter(i => !i.closest('a') || i.closest('a').classList.contains('image-reference'));
+    if (!imgs.length) { return []; }
+    const missing = imgs.filter(i => !i.classList.contains('figure-zoomable'))
+        .map(i => (i.getAttribute('src') || '').split('/').pop() + ': not tap-to-zoom');
+    let handled = null;  // runs after the page's own handlers: did one keep the reader here?
+    const guard = e => { handled = e.defaultPrevented || !imgs[0].closest('a'); e.preventDefault(); };
+    window.addEventListener('click', guard);
+    imgs[0].click();
+    window.removeEventListener('click', guard);
+    const overlay = document.querySelector('.figure-zoom-overlay');
+    const opened = handled && overlay && overlay.classList.contains('open') &&
+        overlay.querySelector('img').getAttribute('src');
+    if (overlay) { overlay.click(); }
+    return opened ? missing : missing.concat(['tapping a figure opens no enlarged view']);
+}"""
+"""Figures a phone reader cannot tap to enlarge (``book/_static/figure-zoom.js``)."""
+
+
 def book_pages(config_path: str | os.PathLike[str]) -> list[str]:
     """Every HTML page of the book, from the chapter registry (``index.html`` first)."""
     from helpers.build.book import Chapter, load_registry
@@ -237,9 +259,10 @@ def check_rendered_book(
                 phone.wait_for_load_state("networkidle")
                 phone_over = tuple(phone.evaluate(_PHONE_OVERFLOW_JS))
                 phone_height = int(phone.evaluate("document.documentElement.scrollHeight"))
+                no_zoom = tuple(phone.evaluate(_ZOOM_JS))
                 results.append(PageCheck(page, shot, tab.title(), counts[0], counts[1], overflows,
                                          tuple(errors), height, phone_height, phone_over, no_alt,
-                                         low_res))
+                                         low_res, no_zoom))
         finally:
             browser.close()
     return results
