@@ -210,8 +210,13 @@ def test_the_sphinx_config_avoids_the_console_errors() -> None:
     # MathJax's tag is inert and only the loader starts it, on a page with Sphinx math markup.
     lazy = config["mathjax_options"]["type"]
     assert "javascript" not in lazy and "module" not in lazy
-    loaders = [attrs.get("body", "") for name, attrs in config["html_js_files"] if not name]
+    inline = [f for f in config["html_js_files"] if not isinstance(f, str)]
+    loaders = [attrs.get("body", "") for name, attrs in inline if not name]
     assert any(f'script[type="{lazy}"]' in body and ".math" in body for body in loaders)
+    # figures open full screen when tapped (a phone reader can then pinch-zoom them)
+    assert "figure-zoom.js" in config["html_js_files"]
+    assert "figure-zoom.css" in config["html_css_files"]
+    assert (ROOT / "book" / "_static" / "figure-zoom.js").is_file()
 
 
 # --- Colab: a chapter opened there fetches what it reads -------------------------------------
