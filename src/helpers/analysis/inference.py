@@ -26,6 +26,7 @@ from helpers.runs.frames import cell_groups, config_columns, model_label, varian
 from helpers.stats import delong as stats
 from helpers.stats import mrmc
 from helpers.stats.equivalence import MARGIN_AUC, tost, verdict_word
+from helpers.stats.mrmc_generalized import generalized_p
 
 ALPHA = 0.05
 """The one significance level of the chapter, applied to Holm-adjusted p-values."""
@@ -89,7 +90,11 @@ def compare_pair(
     keep = ("diff", "p", "ddf", "ci_low", "ci_high", "n_seeds", "method")
     # equivalence: two one-sided tests of |diff| < MARGIN_AUC on the same OR–Hillis SE and ddf
     same = tost(float(res["diff"]), float(res["se"]), MARGIN_AUC, df=float(res["ddf"]))
-    return {**{k: res[k] for k in keep}, "p_ensemble": ens["p"], "tost_p": same["p"]}
+    # the few-seed companion (size appendix): with one seed both are the paired DeLong test
+    gen = (float(generalized_p(res["ms_t"], res["ms_tr"], res["cov2"], res["cov3"],
+                               int(res["n_seeds"]))) if int(res["n_seeds"]) >= 2 else float(res["p"]))
+    return {**{k: res[k] for k in keep}, "p_ensemble": ens["p"], "tost_p": same["p"],
+            "p_generalized": gen}
 
 
 def _seed_mean_auc(labels: np.ndarray, probs: np.ndarray) -> float:
@@ -145,7 +150,8 @@ def variant_comparisons(df: pd.DataFrame, column: str, split: str = "test",
 
 
 def _with_holm(table: pd.DataFrame) -> pd.DataFrame:
-    """Holm within each ``family`` for the difference test (``p_holm``) and for the
+    """Holm within each ``family`` for the difference test (``p_holm``), for its few-seed
+    companion, the generalized p-value (``p_generalized_holm``; the size appendix), and for the
     equivalence test (``tost_p_holm``; ``equivalent`` when it is below :data:`ALPHA`), and the
     ``verdict`` word (:func:`helpers.stats.equivalence.verdict_word`: higher / lower /
     equivalent / inconclusive; empty for a family's reference row). Undefined p's (the best
@@ -155,10 +161,15 @@ def _with_holm(table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     if "tost_p" not in table:
         table["tost_p"] = math.nan
+    if "p_generalized" not in table:
+        table["p_generalized"] = math.nan
     table["p_holm"] = math.nan
     table["tost_p_holm"] = math.nan
+    table["p_generalized_holm"] = math.nan
     for _, idx in table.groupby("family", sort=False).groups.items():
         table.loc[idx, "p_holm"] = stats.holm_adjust(table.loc[idx, "p"].to_numpy(dtype=float))
+        table.loc[idx, "p_generalized_holm"] = stats.holm_adjust(
+            table.loc[idx, "p_generalized"].to_numpy(dtype=float))
         table.loc[idx, "tost_p_holm"] = stats.holm_adjust(
             table.loc[idx, "tost_p"].to_numpy(dtype=float))
     table["equivalent"] = table["tost_p_holm"] < ALPHA

@@ -2,8 +2,9 @@
 
 Why: with 2–3 training seeds ("readers", :mod:`helpers.stats.mrmc`) the published OR–Hillis test
 rejects a true null more often than its level. This module measures how often, for the test as
-published (Hillis 2007; Hillis, Berbaum & Metz 2008) and for its σ²_TR ≥ 0 version
-(``constrain_tr=True`` of :func:`helpers.stats.mrmc.or_hillis_compare`), with covariances taken from
+published (Hillis 2007; Hillis, Berbaum & Metz 2008), for its σ²_TR ≥ 0 version
+(``constrain_tr=True`` of :func:`helpers.stats.mrmc.or_hillis_compare`) and for the generalized
+p-value (:mod:`helpers.stats.mrmc_generalized`), with covariances taken from
 the book's own records (``scripts/or_hillis_size.py`` → ``results/stats/or_hillis_size.json``;
 the results chapter's appendix and the CI check in ``tests/test_mrmc_size.py``).
 
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from helpers.stats.mrmc import or_hillis_f
+from helpers.stats.mrmc_generalized import generalized_p
 
 __all__ = ["or_covariance", "or_size"]
 
@@ -107,8 +109,9 @@ def or_size(
     n_reps: int = 20_000,
     alpha: float = 0.05,
     seed: int | np.random.SeedSequence = 0,
+    gpv_nodes: int = 1000,
 ) -> dict[str, Any]:
-    """Null rejection rates of OR–Hillis, as published and with σ²_TR ≥ 0, by simulation (issue 25).
+    """Null rejection rates of OR–Hillis (as published, with σ²_TR ≥ 0) and of the generalized p-value, by simulation (issue 25).
 
     ``var, cov1, cov2, cov3``: the OR covariances of one AUC (as :func:`helpers.stats.mrmc.
     or_hillis_compare` reports them); ``sigma2_tr``: the configuration × seed variance;
@@ -119,7 +122,8 @@ def or_size(
     ``sigma2_tr`` is not. ``seed`` fixes the random draws.
 
     Returns the settings, the share of replicates where the floor binds, and for each test
-    (``hillis``, ``constrained``) the rejection rate at ``alpha`` and its Monte Carlo SE
+    (``hillis``, ``constrained``, ``generalized``: :func:`helpers.stats.mrmc_generalized.
+    generalized_p` on ``gpv_nodes`` nodes) the rejection rate at ``alpha`` and its Monte Carlo SE
     sqrt(rate (1 − rate) / n_reps).
     """
     _check(n_reps, alpha, sigma2_tr)
@@ -148,4 +152,8 @@ def or_size(
         out[name] = {"rate": rate, "mc_se": math.sqrt(rate * (1.0 - rate) / n_reps)}
         if constrain:
             out["floor_binds"] = float(np.mean(res["floor_binds"]))
+        else:  # the generalized p-value from the same mean squares and covariance estimates
+            p_gen = generalized_p(res["ms_t"], res["ms_tr"], cov2_h, cov3_h, r, nodes=gpv_nodes)
+            rate = float(np.mean(p_gen < alpha))
+            out["generalized"] = {"rate": rate, "mc_se": math.sqrt(rate * (1.0 - rate) / n_reps)}
     return out
