@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from helpers.analysis.inference import ALPHA
 from helpers.chapters.formatting import p_text, plural
 from helpers.chapters.results_prose import Values, precision_tag, setup_parts
 from helpers.runs.frames import model_label, setting
@@ -67,7 +68,10 @@ def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tupl
     Per comparison ``<key>_p`` (OR–Hillis), ``<key>_p_adj`` (Holm within its family),
     ``<key>_verdict`` (higher / lower / equivalent / inconclusive, with equivalence at
     ±0.02 by the Holm-adjusted TOST, ``<key>_tost_p_adj_txt``),
-    ``<key>_p_adj_txt`` (it for prose: ``p = 0.012`` or ``p < 0.001``), ``<key>_p_ens``
+    ``<key>_p_adj_txt`` (it for prose: ``p = 0.012`` or ``p < 0.001``), ``<key>_p_gen_adj`` /
+    ``<key>_p_gen_adj_txt`` (the Holm-adjusted generalized p-value, the few-seed companion) and
+    ``<key>_robust`` ("robust" when both put the comparison on the same side of 0.05, else
+    "not robust"), ``<key>_p_ens``
     (ensemble DeLong), ``<key>_auc_a`` and ``<key>_auc_b`` (the mean AUCs over the seeds the two
     configurations share, which are the seeds the test pairs) and ``<key>_n_seeds`` (how many).
     """
@@ -87,6 +91,11 @@ def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tupl
                        f"{key}_p_ens": float(row["p_ensemble"]), f"{key}_auc_a": auc_a,
                        f"{key}_auc_b": auc_b, f"{key}_n_seeds": int(row["n_seeds"])})  # fmt: skip
         equivalent = bool(row["equivalent"]) if "equivalent" in row else None
+        if "p_generalized_holm" in row:  # the few-seed companion (size appendix)
+            gen = float(row["p_generalized_holm"])
+            values.update({f"{key}_p_gen_adj": gen, f"{key}_p_gen_adj_txt": p_text(gen),
+                           f"{key}_robust": "robust" if (gen < ALPHA) == (float(row["p_holm"]) < ALPHA)
+                           else "not robust"})  # fmt: skip
         if "verdict" in row:  # the equivalence test's word and its Holm-adjusted TOST p
             values.update({f"{key}_verdict": str(row["verdict"]),
                            f"{key}_tost_p_adj_txt": p_text(float(row["tost_p_holm"]))})
