@@ -43,7 +43,9 @@
 #   {glue:text}`or_res_full_mobilenet_unit_128_256_verdict`.
 # * **Fine-tuning lifts small inputs.** MobileNet at 64 px:
 #   {glue:text}`fig_auc_frozen_mobilenet_unit_64:.3f` frozen, {glue:text}`fig_auc_full_mobilenet_unit_64:.3f`
-#   fine-tuned ({glue:text}`or_regime_mobilenet_unit_64_p_adj_txt`, adjusted).
+#   fine-tuned ({glue:text}`or_regime_mobilenet_unit_64_p_adj_txt`, adjusted;
+#   {glue:text}`or_regime_mobilenet_unit_64_robust` with three seeds: generalized
+#   {glue:text}`or_regime_mobilenet_unit_64_p_gen_adj_txt`).
 # * **ResNet50 is never ahead of MobileNet**; fine-tuned at 64 px it is lower
 #   ({glue:text}`or_models_full_unit_64_p_adj_txt`, adjusted).
 # :::
@@ -562,7 +564,10 @@ prose.glue_values({"found_eq_margin": MARGIN_AUC})  # the equivalence margin, fo
 #   [{glue:text}`fig_auc_full_mobilenet_unit_64_lo:.3f`,
 #   {glue:text}`fig_auc_full_mobilenet_unit_64_hi:.3f`] fine-tuned (adjusted
 #   {glue:text}`or_regime_mobilenet_unit_64_p_adj_txt:s`; native inputs: adjusted
-#   {glue:text}`or_regime_mobilenet_native_64_p_adj_txt:s`), while at 224 and 256 px the two
+#   {glue:text}`or_regime_mobilenet_native_64_p_adj_txt:s`; with three seeds
+#   {glue:text}`or_regime_mobilenet_unit_64_robust:s` to the few-seed problem, generalized
+#   {glue:text}`or_regime_mobilenet_unit_64_p_gen_adj_txt:s` and
+#   {glue:text}`or_regime_mobilenet_native_64_p_gen_adj_txt:s`), while at 224 and 256 px the two
 #   regimes do not differ detectably (adjusted
 #   {glue:text}`or_regime_mobilenet_unit_224_p_adj_txt:s` and
 #   {glue:text}`or_regime_mobilenet_unit_256_p_adj_txt:s`).

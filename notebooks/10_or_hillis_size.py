@@ -195,9 +195,14 @@ glue("size_changed_generalized_txt", "; ".join(
 # * **Flooring the seed interaction at σ²_TR ≥ 0 is no remedy:** it lowers the three-seed worst
 #   case only to {glue:text}`size_constrained_3_max:.3f` and makes the test conservative where
 #   seeds agree ({glue:text}`size_constrained_3_min:.3f`).
-# * **The floor would move {glue:text}`size_n_changed` of the {glue:text}`size_n_compared`
-#   comparisons of {doc}`04_results` across 0.05:** {glue:text}`size_changed_txt`; the book
-#   keeps the published test and reads what the floor moves as borderline.
+# * **The generalized p-value is the conservative companion:** at three seeds its size is
+#   {glue:text}`size_generalized_3_min:.3f` to {glue:text}`size_generalized_3_max:.3f`, never
+#   above 0.05. By it {glue:text}`size_n_robust` of the {glue:text}`size_n_compared`
+#   comparisons of {doc}`04_results` keep their side of 0.05; {glue:text}`size_n_changed_generalized`
+#   do not and are reported as not robust: {glue:text}`size_changed_generalized_txt`.
+# * **The floor would move {glue:text}`size_n_changed` comparison across 0.05**
+#   ({glue:text}`size_changed_txt`). No published correction holds the size within 0.04–0.06
+#   at three seeds for every source; five seeds per cell (the GPU grid still to run) would.
 #
 # ## Next
 #

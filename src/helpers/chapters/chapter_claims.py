@@ -79,6 +79,8 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         ("04 found: frozen 128 px below 256 px", _R4 + "or_res_frozen_mobilenet_unit_128_256_p_adj", "<", ALPHA),
         ("04 found: frozen 128 px seed mean below 256 px's", _R4 + "fig_auc_frozen_mobilenet_unit_128", "<", _R4 + "fig_auc_frozen_mobilenet_unit_256"),
         ("04 found: frozen 128 vs 256 px is borderline (not far below 0.05)", _R4 + "or_res_frozen_mobilenet_unit_128_256_p_adj", ">", 0.01),
+        ("04 found: frozen 128 vs 256 px not robust (generalized p above 0.05)", _R4 + "or_res_frozen_mobilenet_unit_128_256_p_gen_adj", ">=", ALPHA),
+        ("04 found: frozen 128 vs 256 px robust word", _R4 + "or_res_frozen_mobilenet_unit_128_256_robust", "==", "not robust"),
         ("04 found: full sweet spot not supported", _R4 + "sweet_full_unit_verdict", "==", "not supported"),
         ("04 found: full best size is 256 px", _R4 + "sweet_full_unit_best_res", "==", 256),
         *[(f"04 found: native gives the same {g} verdict", f"{_R4}sweet_{g}_native_verdict", "==", f"{_R4}sweet_{g}_unit_verdict")
@@ -103,6 +105,7 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         *[(f"04 found: MobileNet {p} 64 px full > frozen", f"{_R4}or_regime_mobilenet_{p}_64_p_adj", "<", ALPHA) for p in ("unit", "native")],
         *[(f"04 found: MobileNet {p} 64 px full AUC higher", f"{_R4}or_regime_mobilenet_{p}_64_auc_b", ">", f"{_R4}or_regime_mobilenet_{p}_64_auc_a") for p in ("unit", "native")],
         *[(f"04 found: MobileNet [0,1] {r} px full ~ frozen", f"{_R4}or_regime_mobilenet_unit_{r}_p_adj", ">=", ALPHA) for r in (224, 256)],
+        ("04 found: the 64 px lift is not robust with three seeds", _R4 + "or_regime_mobilenet_unit_64_p_gen_adj", ">=", ALPHA),
     ],
     "05_precision_parity": [
         # the design: MobileNet 128 px and ResNet50 64 px, both preprocessings, seeds 0-2
@@ -280,5 +283,10 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         ("size: the floor is conservative somewhere at 3 seeds", _S10 + "size_constrained_3_min", "<", 0.04),
         ("size: the floor would change some verdict", _S10 + "size_n_changed", ">", 0),
         ("size found: the floor leaves the 3-seed worst case liberal", _S10 + "size_constrained_3_max", ">", 0.06),
+        ("size: the generalized p-value is never above 0.05 at 3 seeds", _S10 + "size_generalized_3_max", "<=", 0.05),
+        ("size: the generalized p-value is conservative where the published test is liberal", _S10 + "size_generalized_3_max", "<", _S10 + "size_hillis_3_max"),
+        ("size found: some verdicts are not robust", _S10 + "size_n_changed_generalized", ">", 0),
+        ("size found: most verdicts are robust", _S10 + "size_n_robust", ">", _S10 + "size_n_changed_generalized"),
+        ("size found: the floor moves one comparison", _S10 + "size_n_changed", "==", 1),
     ],
 }  # fmt: skip

@@ -89,6 +89,9 @@ CLAIMS: list[Claim] = [
     # Full fine-tuning helps MobileNet at 64 px
     ("MobileNet [0,1] 64 px: full > frozen", "or_regime_mobilenet_unit_64_p_adj", "<", ALPHA),
     ("MobileNet [0,1] 64 px: full AUC higher", "or_regime_mobilenet_unit_64_auc_b", ">", "or_regime_mobilenet_unit_64_auc_a"),
+    *[(f"MobileNet {p} 64 px: the lift is not robust (generalized p)", f"or_regime_mobilenet_{p}_64_p_gen_adj", ">=", ALPHA)
+      for p in ("unit", "native")],
+    ("MobileNet [0,1] 64 px lift: robust word", "or_regime_mobilenet_unit_64_robust", "==", "not robust"),
     ("MobileNet native 64 px: full > frozen", "or_regime_mobilenet_native_64_p_adj", "<", ALPHA),
     ("MobileNet native 64 px: full AUC higher", "or_regime_mobilenet_native_64_auc_b", ">", "or_regime_mobilenet_native_64_auc_a"),
     ("ResNet50 native 64 px: full ~ frozen", "or_regime_resnet50_native_64_p_adj", ">=", ALPHA),
@@ -134,6 +137,8 @@ INTRO_CLAIMS: list[Claim] = [
     ("intro: full best size is the 256 px it quotes", _R4 + "sweet_full_unit_best_res", "==", 256),
     ("intro: full 128 ~ 256 px", _R4 + "or_res_full_mobilenet_unit_128_256_p_adj", ">=", ALPHA),
     ("intro: full 64 px above frozen 64 px", _R4 + "or_regime_mobilenet_unit_64_p_adj", "<", ALPHA),
+    ("intro: the 64 px lift not robust (generalized p)", _R4 + "or_regime_mobilenet_unit_64_p_gen_adj", ">=", ALPHA),
+    ("intro: frozen 128 vs 256 px not robust (generalized p)", _R4 + "or_res_frozen_mobilenet_unit_128_256_p_gen_adj", ">=", ALPHA),
     ("intro: full 64 px seed mean above frozen's", _R4 + "fig_auc_full_mobilenet_unit_64", ">", _R4 + "fig_auc_frozen_mobilenet_unit_64"),
     # 3. ResNet50 vs MobileNet
     ("intro: frozen ResNet50 [0,1] at chance", _R4 + "frozen_resnet50_unit_best_auc", "<", 0.6),
