@@ -101,7 +101,8 @@ keras.utils.set_random_seed(0)
 LABEL = costs_report.LABEL
 
 # %% [markdown]
-# ## 1. The two formulas, derived
+# (02_separable_cost-s1)=
+# ## The two formulas, derived
 #
 # A convolution layer slides a small window of $D_K \times D_K$ pixels over a stack of $M$
 # feature maps and writes $N$ new maps of $D_F \times D_F$ positions. Every output value is a
@@ -164,7 +165,7 @@ print(f"reduction factor reaches 8 at N = {', '.join(map(str, n_for_8))}")
 # $D_K^2 M D_F^2 / (D_K^2 M N D_F^2) = 1/N$, which fades as the layer gets wider. So the factor
 # can never reach $D_K^2 = 9$; it passes 8 once a layer has 72 or
 # more output channels, which is true of every separable block of MobileNet except the first
-# ($N = 64$; see the block table in section 2). For narrower layers the saving is smaller:
+# ($N = 64$; see the block table in {ref}`02_separable_cost-s2`). For narrower layers the saving is smaller:
 # about 7× at $N = 32$.
 #
 # The same bookkeeping holds for the number of weights: a standard layer stores $D_K^2 M N$ of
@@ -201,7 +202,8 @@ costs_report.plot_reduction_curves({kernel_size, 3, 5, 7})
 plt.show()
 
 # %% [markdown]
-# ## 2. The formulas against the real networks
+# (02_separable_cost-s2)=
+# ## The formulas against the real networks
 #
 # `helpers.training.costs.layer_costs` walks through every layer of a Keras model (including the nested
 # ImageNet base) and, for every convolution and dense layer, reads the kernel size, stride,
@@ -287,7 +289,8 @@ if "mobilenet" in model_names:
 # convolutions with about 8.7 times fewer operations: the paper's "8 to 9 times".
 
 # %% [markdown]
-# ## 3. An independent count: TensorFlow's profiler
+# (02_separable_cost-s3)=
+# ## An independent count: TensorFlow's profiler
 #
 # The formulas could share a mistake with our reading of the layers, so we also let TensorFlow
 # count. `helpers.training.costs.profiler_flops` traces the model on a single image
@@ -341,7 +344,8 @@ if run_profiler:
 # (`flops = 2 × macs`).
 
 # %% [markdown]
-# ## 4. Cost versus input resolution
+# (02_separable_cost-s4)=
+# ## Cost versus input resolution
 #
 # The formulas say that a convolution's cost is proportional to the number of output positions
 # $D_F^2$, and every $D_F$ in these networks is the input side divided by a fixed stride product
@@ -389,7 +393,8 @@ if {"mobilenet", "resnet50"} <= set(model_names) and {128, 224} <= set(resolutio
     print(costs_report.headline(summary))
 
 # %% [markdown]
-# ## 5. Model size: what "12.5 MB" and "90.5 MB" measure
+# (02_separable_cost-s5)=
+# ## Model size: what "12.5 MB" and "90.5 MB" measure
 #
 # The paper reports 12.5 MB for MobileNet and 90.5 MB for ResNet50 and says the sizes are for
 # 32-bit floating-point weights. The number of parameters does not depend on the input size, so
@@ -447,7 +452,8 @@ adam_sizes.round(2)
 # (decimal MB), the convention used in the run records of the training chapter.
 
 # %% [markdown]
-# ## 6. Our counts next to the numbers usually quoted
+# (02_separable_cost-s6)=
+# ## Our counts next to the numbers usually quoted
 #
 # MobileNet's paper quotes 569 million multiply-adds and 4.2 million parameters
 # {cite}`howard2017mobilenets`, and ResNet50's 3.8 billion "FLOPs" {cite}`he2016resnet`, which

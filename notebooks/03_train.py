@@ -15,8 +15,8 @@
 #
 # **Purpose:** train one network on one data set at one input resolution with the protocol of
 # the main paper {cite}`achar2025resolution`, evaluate it, measure its cost and write the whole
-# *run record* (CONTRIBUTING.md) to `output_dir/records/<run_id>.json`. The sweep of chapter 4
-# runs this same notebook once per configuration; the book shows one small, fast example:
+# *run record* (CONTRIBUTING.md) to `output_dir/records/<run_id>.json`. The sweep behind
+# {doc}`04_results` runs this same notebook once per configuration; the book shows one small, fast example:
 # MobileNet at 128 px with a frozen base (the paper fine-tunes every layer, `regime="full"`,
 # which the sweep does).<br>
 # **Parameters:** `dataset`, `task`, `model` (`mobilenet`, `mobilenetv2`, `resnet50`),
@@ -31,7 +31,7 @@
 # every image becomes square, and the locations `data_root`, `weights_dir`, `cache_dir` (default:
 # the `RESBOOK_*` environment variables), `output_dir`, and `external_root`/`external_masks` for
 # an external test set and its lesion masks.<br>
-# **Prerequisites:** the data of chapter 1 and the ImageNet weights under `RESBOOK_WEIGHTS_DIR`
+# **Prerequisites:** the data of {doc}`01_data` and the ImageNet weights under `RESBOOK_WEIGHTS_DIR`
 # (or network access for Keras to fetch them).<br>
 # **Time to run:** under a minute on a 2-core CPU for the book's frozen example once its
 # features are cached (the first run extracts them, a few minutes); a `full` run at 224 px takes
@@ -132,7 +132,8 @@ external_root = None
 external_masks = None
 
 # %% [markdown]
-# ## 1. Parameters, checked before anything runs
+# (03_train-s1)=
+# ## Parameters, checked before anything runs
 #
 # `check_injected` stops a run given a parameter this notebook does not define (papermill
 # would inject `resoluton=64` silently and train at the default), naming the closest valid
@@ -180,9 +181,10 @@ display(pd.DataFrame({"value": [repr(v) for v in identity.values()]}, index=list
 print("a 'block' for partial fine-tuning of", params.model, "is", BLOCK_DOC[params.model])
 
 # %% [markdown]
-# ## 2. Data
+# (03_train-s2)=
+# ## Data
 #
-# The images come from `helpers.data` (chapter 1) as uint8 arrays at the requested
+# The images come from `helpers.data` ({doc}`01_data`) as uint8 arrays at the requested
 # resolution, with duplicates removed before any split is used. The counts per split and
 # class, and the data fingerprint that goes into the record, are:
 
@@ -200,7 +202,8 @@ display(counts)
 print("data fingerprint:", ds.fingerprint[:16])
 
 # %% [markdown]
-# ## 3. Training
+# (03_train-s3)=
+# ## Training
 #
 # `run_training` builds the model, trains it (printing one line per epoch when executed by
 # papermill, a progress bar when interactive), predicts every validation and test image,
@@ -235,7 +238,8 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## 4. Evaluation
+# (03_train-s4)=
+# ## Evaluation
 #
 # Metrics at the 0.5 threshold with the positive class = the second class name
 # (here the disease), plus the threshold-free AUC. Sensitivity is the share of positive images
@@ -251,9 +255,10 @@ table = pd.concat([table[rates].astype(float).round(3), table[counts_cm].astype(
 display(table)
 
 # %% [markdown]
-# ## 5. Cost
+# (03_train-s5)=
+# ## Cost
 #
-# The parameter counts and multiply-accumulates come from chapter 2's counter; the saved size
+# The parameter counts and multiply-accumulates come from the counter of {doc}`02_separable_cost`; the saved size
 # is the `.keras` file of the trained model without optimizer state; latency is the median of
 # repeated predictions after a warm-up, per image at batch size 1 and at batch size 32, on
 # this machine (so it is not compared by the tests).
@@ -278,10 +283,11 @@ display(pd.Series({
 # In the `frozen` regime the throughput counts only the head's training on cached features;
 # the one-off feature extraction time is recorded separately (`timing.features_s`).
 #
-# ## 6. The run record
+# (03_train-s6)=
+# ## The run record
 #
 # Everything above, plus every per-image prediction with its image id (for paired tests
-# between runs in chapter 4) and the provenance (code version, packages, machine, data
+# between runs in {doc}`04_results`) and the provenance (code version, packages, machine, data
 # fingerprint, weights file and its sha256), is written atomically as one JSON file.
 
 # %% tags=["nbval-check-output"]

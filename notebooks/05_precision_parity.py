@@ -82,7 +82,8 @@ bench_file = "results/benchmarks/precision-cpu.json"  # scripts/benchmark.py --p
 emulated_file = "results/benchmarks/precision-cpu-avx2.json"  # the same on a CPU without bf16
 
 # %% [markdown]
-# ## 1. Seed by seed: the same run in two precisions
+# (05_precision_parity-s1)=
+# ## Seed by seed: the same run in two precisions
 #
 # Each row pairs two records that differ only in `precision`. The AUCs are compared with the
 # paired DeLong test on the same {glue:text}`parity_n_images:d` test images; "same label" is the
@@ -102,7 +103,8 @@ cols = ["model", "resolution", "prep.", "seed", "AUC fp32", "AUC bf16", "ΔAUC",
 display(styled(shown[cols], "parity-seeds"))
 
 # %% [markdown]
-# ## 2. Per configuration: inside the seed-to-seed spread?
+# (05_precision_parity-s2)=
+# ## Per configuration: inside the seed-to-seed spread?
 #
 # A change of precision is harmless for this book's purposes if it moves the AUC less than
 # changing the seed does. The rule, fixed before the runs: parity *holds* for a configuration
@@ -132,7 +134,8 @@ prose.glue_values(multiplicity.family_values("05_parity", cells, [], p="or_p"))
 prose.glue_md("parity_verdict", parity.verdict(cells))
 
 # %% [markdown]
-# ## 3. Verdict
+# (05_precision_parity-s3)=
+# ## Verdict
 
 # %% tags=["remove-input"]
 display(Markdown(parity.verdict(cells)))
@@ -159,7 +162,7 @@ display(Markdown(parity.verdict(cells)))
 # beyond a few hundredths; the results chapter marks them as bf16, and the GPU grid (float32, five seeds)
 # is what will replace them.
 # {glue:text}`parity_gate_n_gpu` of those {glue:text}`parity_gate_n` bf16 runs were trained on
-# the GPU (the "bf16 runs on" column; section 4 compares the machines).
+# the GPU (the "bf16 runs on" column; {ref}`05_precision_parity-s4` compares the machines).
 
 # %% tags=["hide-input"]
 bench = config.results_dir(bench_file)
@@ -196,7 +199,8 @@ glue("emu_cpu", f"{emu_bench['cpu']['model']}: {', '.join(emu_bench['cpu']['simd
 # chapter) and leave each of them with a mix of arithmetics across its seeds.
 
 # %% [markdown]
-# ## 4. The same run on two machines: CPU (TensorFlow) and GPU (JAX)
+# (05_precision_parity-s4)=
+# ## The same run on two machines: CPU (TensorFlow) and GPU (JAX)
 #
 # One session had a GPU lent for 15 minutes (one NVIDIA H200). `scripts/device_sweep.py` ran
 # the sweep's missing full-regime cells there with Keras's JAX backend (no TensorFlow on that
@@ -212,7 +216,7 @@ other_recs = records.load_records(other) if other.is_dir() else []
 twins = parity.machine_pairs(recs, other_recs)
 display(styled(parity.twin_table(twins), "parity-machines"))
 prose.glue_values(parity.twin_values(twins, cells))
-prose.glue_values(parity.cell_values(cells, "par"))  # section 2's cells, for the prose below
+prose.glue_values(parity.cell_values(cells, "par"))  # the per-configuration cells, for the prose below
 prose.glue_values(parity.cell_values(parity.parity_by_cell(parity.with_twins(recs, other_recs)),
                                      "twindraw"))  # the same cells with the twins swapped in
 
@@ -233,7 +237,7 @@ prose.glue_values(parity.cell_values(parity.parity_by_cell(parity.with_twins(rec
 # gate: with the GPU's draws of those seeds swapped in, the mean ΔAUC of ResNet50 at 64 px with
 # [0, 1] inputs is {glue:text}`twindraw_resnet50_64_unit_mean_delta:+.3f` instead of
 # {glue:text}`par_resnet50_64_unit_mean_delta:+.3f`, against a float32 seed SD of
-# {glue:text}`par_resnet50_64_unit_seed_sd:.3f`, and parity by the rule of section 2
+# {glue:text}`par_resnet50_64_unit_seed_sd:.3f`, and parity by the rule of {ref}`05_precision_parity-s2`
 # {glue:text}`twindraw_resnet50_64_unit_verdict` (with the committed draws it
 # {glue:text}`par_resnet50_64_unit_verdict`). So a cell's seeds should come from one machine
 # where possible, and a GPU run is another draw, not a copy, of a CPU run. On

@@ -19,7 +19,7 @@
 # 60 % faster. This chapter measures what each trained frozen-regime model costs once exported to
 # LiteRT (TensorFlow Lite) in four formats — float32, float16, dynamic-range int8 and full int8 —
 # and whether the export changes its test AUC; fine-tuned models add a fifth, full int8 with the
-# logit as output (section 8). It also asks what happens when a model trained at
+# logit as output ({ref}`06_deployment-s8`). It also asks what happens when a model trained at
 # one input size is fed another (the train/test resolution discrepancy of
 # {cite:t}`touvron2019fixing`).
 #
@@ -87,7 +87,8 @@ kept_dir = "results/deploy-kept"  # records of models that training runs kept (-
 runs_dir = "results/paper"  # the run records the deployed frozen models were re-trained from
 
 # %% [markdown]
-# ## 1. The records
+# (06_deployment-s1)=
+# ## The records
 #
 # One deployment record per (trained model, format): the `.tflite` file's size and hash, its
 # test-set predictions, AUC with DeLong 95 % CI, the paired DeLong ΔAUC against the float Keras
@@ -138,9 +139,10 @@ prose.glue_values(multiplicity.family_values("06_int8", report.int8_tests(df), [
 #
 # The tables below deploy the **frozen** regime, whose head re-trains in seconds. Fully
 # fine-tuned models cost hours each to train on this CPU, so they are deployed only where their
-# run kept its model (Section 8).
+# run kept its model ({ref}`06_deployment-s8`).
 #
-# ## 2. Size and accuracy after export
+# (06_deployment-s2)=
+# ## Size and accuracy after export
 #
 # Full int8 stores weights *and* activations in 8 bits (uint8 pixels in, activation ranges
 # calibrated on {glue:text}`n_rep` training images) and is about {glue:text}`int8_shrink:.1f` times smaller than float32.
@@ -172,7 +174,8 @@ display(report.styled(report.int8_summary(df), "deploy-int8"))
 display(report.styled(report.size_accuracy_table(df), "deploy-size-auc"))
 
 # %% [markdown]
-# ## 3. Latency on one core
+# (06_deployment-s3)=
+# ## Latency on one core
 #
 # Median milliseconds per image, one thread, batch 1 (XNNPACK), on this book's machine: two
 # cores of a virtualised {glue:md}`cpu` server CPU with AVX-512 and VNNI (as its CPU flags,
@@ -189,10 +192,11 @@ display(report.styled(report.latency_full(df), "deploy-latency-full"))
 # Full int8 runs {glue:text}`int8_speedup_min:.1f` to {glue:text}`int8_speedup_max:.1f` times as
 # fast as float32. Dynamic-range int8 — int8 weights, float activations — takes a median
 # {glue:text}`dyn_over_float_mobilenet:.2f` times float32's time for MobileNet and
-# {glue:text}`dyn_over_float_resnet50:.2f` times for ResNet50 (section 6 explains the
+# {glue:text}`dyn_over_float_resnet50:.2f` times for ResNet50 ({ref}`06_deployment-s6` explains the
 # difference).
 #
-# ## 4. Accuracy against cost: the Pareto view
+# (06_deployment-s4)=
+# ## Accuracy against cost: the Pareto view
 #
 # In {numref}`fig-deploy-pareto` each point is one model × input size × format; the dashed line
 # joins the points no other point beats on both axes. The red line is the paper's "< 50 ms"
@@ -216,7 +220,8 @@ fig = report.pareto_figure(df, claim_ms=paper_reference.CLAIMED_LATENCY_MS, clai
 # other hardware, so both are drawn as reference marks, not as results reproduced here.
 # ```
 #
-# ## 5. Accuracy per MB and per millisecond
+# (06_deployment-s5)=
+# ## Accuracy per MB and per millisecond
 #
 # The paper's Table II divides accuracy (%) by model size (MB), its "accuracy density", for
 # float models at 128 px. Here it is for our float32 and int8 files, with the paper's value
@@ -231,7 +236,8 @@ display(report.styled(report.density_table(df, paper_density), "deploy-density")
 display(report.styled(report.per_ms_table(df), "deploy-per-ms"))
 
 # %% [markdown]
-# ## 6. Why int8 is faster here, and why dynamic-range int8 can be slower
+# (06_deployment-s6)=
+# ## Why int8 is faster here, and why dynamic-range int8 can be slower
 #
 # **Full int8.** Every convolution runs as an 8-bit × 8-bit → int32 dot product. XNNPACK has
 # AVX-512 VNNI kernels for these and picks them at run time on CPUs that have VNNI, as this one
@@ -255,7 +261,8 @@ display(report.styled(report.per_ms_table(df), "deploy-per-ms"))
 display(report.styled(report.delegation_table(recs), "deploy-delegation"))
 
 # %% [markdown]
-# ## 7. Train at one size, test at another
+# (06_deployment-s7)=
+# ## Train at one size, test at another
 #
 # MobileNet and ResNet50 are fully convolutional up to global average pooling, so a model
 # trained at one input size can be run at any other. {cite:t}`touvron2019fixing` showed that
@@ -294,7 +301,8 @@ display(report.styled(report.mismatch_table(mdf), "deploy-mismatch"))
 # small. Changing the input size after training would need Touvron's fix — fine-tuning the
 # classifier (and batch-norm statistics) at the new size — not a bare resize.
 #
-# ## 8. Fine-tuned models, and Part II's MobileNetV2
+# (06_deployment-s8)=
+# ## Fine-tuned models, and Part II's MobileNetV2
 #
 # Training runs started with `python -m helpers sweep CONFIG --save-models` keep their trained
 # model in the cache; `scripts/deploy_sweep.py --from-records <results>/records
@@ -335,7 +343,7 @@ else:
 sat = report.int8_saturation(kept_recs)
 sat_kx = sat[sat["run_id"].str.startswith("kermany")]
 display(report.styled(report.saturation_table(sat), "deploy-saturation"))
-sat_frozen = report.int8_saturation(recs)  # the frozen models of sections 1-7
+sat_frozen = report.int8_saturation(recs)  # the frozen models of the sections above
 glue("sat_n_kilaru", len(sat_kx), display=False)
 for key, value in report.saturation_values(sat_kx, sat_frozen).items():
     glue(key, value, display=False)
@@ -353,10 +361,11 @@ for key, value in report.saturation_values(sat_kx, sat_frozen).items():
 # classifier in full int8 with its logit as output. The frozen models of the sections above
 # have at most {glue:text}`sat_frozen_max:.0%` of their test images saturated, and the grid
 # costs them at most {glue:text}`sat_frozen_grid_cost_max:.4f` in AUC: where their int8 files
-# lose AUC (section 2), the cause lies elsewhere in the network.
+# lose AUC ({ref}`06_deployment-s2`), the cause lies elsewhere in the network.
 
 # %% [markdown]
-# ## 9. The model to ship
+# (06_deployment-s9)=
+# ## The model to ship
 #
 # By this chapter's rule — among the full-int8 files under 50 ms on one core, the one whose
 # network has the highest **validation** AUC (its training run's record; the test set plays no

@@ -77,7 +77,8 @@ results_dir = "results/kilaru"
 xray_dir = "results/xray"
 
 # %% [markdown]
-# ## 1. The protocol and our choices
+# (07_pneumonia_mobilenetv2-s1)=
+# ## The protocol and our choices
 #
 # Where the paper gives a setting we use it: MobileNetV2 with ImageNet weights, 224 px, pixels
 # scaled to [0, 1], random rotations and horizontal flips, selective layer unfreezing, an 80/20
@@ -100,7 +101,8 @@ display(styled(pd.DataFrame({"regime": list(regimes.values()),
                "kilaru-runs", note=f"{MISSING} not run yet."))
 
 # %% [markdown]
-# ## 2. Validation and test, with confidence intervals
+# (07_pneumonia_mobilenetv2-s2)=
+# ## Validation and test, with confidence intervals
 #
 # Two thresholds: 0.5, and each seed's Youden threshold chosen on its **own validation set**
 # (then applied unchanged to the test set). Test metrics are seed means with the
@@ -138,7 +140,8 @@ glue("k_prev_train", 100 * n_train[1] / sum(n_train), display=False)
 glue("k_n_seeds", len(runs[main_regime]), display=False)
 
 # %% [markdown]
-# ## 3. Side by side with the published anchors
+# (07_pneumonia_mobilenetv2-s3)=
+# ## Side by side with the published anchors
 #
 # Kilaru reports validation numbers only; Kermany et al. and MedMNIST report the official
 # 624-image test set (MedMNIST's PneumoniaMNIST is the same images at 28 px, ResNet-18
@@ -172,7 +175,8 @@ display(styled(anchor_df, "kilaru-anchors", note=f"{MISSING} not reported by the
 # "pneumonia"; the threshold chosen on validation moves that balance, within the limits of a
 # validation set that shares the training set's prevalence.
 #
-# ## 4. Size and speed: "14 MB" and "60 % faster"
+# (07_pneumonia_mobilenetv2-s4)=
+# ## Size and speed: "14 MB" and "60 % faster"
 #
 # The trained model's size is the float32 `.keras` file measured in each run
 # (`cost.model_size_mb`); the other networks' sizes are measured the same way by the script.
@@ -212,7 +216,8 @@ glue("k_load", float(np.mean(lat["loadavg_before"][:1] + lat["loadavg_after"][:1
 # per image. The paper's "60 % faster" names neither the comparison network nor the hardware;
 # against both heavy networks measured here, MobileNetV2's advantage is at least that large.
 #
-# ## 5. Where does the network look? Grad-CAM at 32–224 px
+# (07_pneumonia_mobilenetv2-s5)=
+# ## Where does the network look? Grad-CAM at 32–224 px
 #
 # `scripts/xray_gradcam.py` re-trains the frozen-proxy head of MobileNetV2 (pneumonia vs normal,
 # seed 0) at each resolution and computes Grad-CAM for the **same** 64 test images (32 normal,
@@ -288,7 +293,7 @@ prose.glue_values(XR.gradcam_finetuned_values(ft))
 # ```
 
 # %% tags=["remove-cell"]
-# the intervals behind section 2's table, for the findings below (the main regime's seeds)
+# the intervals behind the run table above, for the findings below (the main regime's seeds)
 for split, metrics in (("val", XR.val_metrics(runs[main_regime], 0.5)),
                        ("test", XR.test_metrics(runs[main_regime], 0.5))):
     glue(f"k_{split}_auc_lo", float(metrics["auc"][1]), display=False)

@@ -25,7 +25,7 @@
 # Two departures from {cite:t}`sabottke2020resolution`, labelled wherever their numbers appear:
 # the high size here is **224 px** (the largest of the shared Kermany copy), where they went up
 # to 320 px and beyond, so our 64/224 px ratio is not their 64/320 px ratio; and the *test of
-# one finding's ratio against the other's* (Section 5) is this book's addition, not theirs —
+# one finding's ratio against the other's* ({ref}`08_findings_resolution-s5`) is this book's addition, not theirs —
 # they compared the curves, not the ratios, by a test.
 # ```
 #
@@ -89,7 +89,8 @@ skin_dir = "results/paper"
 n_boot = 2000
 
 # %% [markdown]
-# ## 1. What was trained, in which regime
+# (08_findings_resolution-s1)=
+# ## What was trained, in which regime
 #
 # Two regimes, and every number below says which one it comes from. The **frozen proxy**
 # (ImageNet base frozen, head trained on cached features) ran for every cell. The **main
@@ -97,7 +98,7 @@ n_boot = 2000
 # of 0.0005, batch 8,
 # rotation ≤ 20°, brightness/contrast, flips, test-time augmentation × 4 (bf16 mixed precision
 # for ResNet50; float32 for MobileNetV2, which bf16 does not speed up). One such run costs many
-# times a frozen-proxy run (measured times in Section 6), so only the cheapest cells have run.
+# times a frozen-proxy run (measured times in {ref}`08_findings_resolution-s6`), so only the cheapest cells have run.
 # Architectures: MobileNetV2 and ResNet50 (the ImageNet weights this book has) instead of the
 # paper's ResNet34 and DenseNet121 — a named deviation. Seeds per cell:
 
@@ -117,7 +118,8 @@ runs_df = pd.DataFrame(rows)
 display(styled(runs_df, "fr-runs"))
 
 # %% [markdown]
-# ## 2. AUC vs resolution (their figure)
+# (08_findings_resolution-s2)=
+# ## AUC vs resolution (their figure)
 #
 # {numref}`fig-findings-auc-curves` shows the seed-mean test AUC on the official test images
 # (624 published, less duplicates; bacterial vs viral: the pneumonia images among them) with
@@ -159,7 +161,8 @@ plt.show()
 # difference is the preprocessing (MedMNIST's own downsampling and crop, and its split), not the
 # pixel count.
 #
-# ## 3. Which sizes are detectably worse than the best?
+# (08_findings_resolution-s3)=
+# ## Which sizes are detectably worse than the best?
 #
 # Within each finding × model × regime, every resolution is compared with the one of highest
 # seed-mean AUC by the OR–Hillis test on the seeds both sizes have (seed *s* paired with seed
@@ -216,7 +219,8 @@ glue("fr_n_flagged", len(flagged), display=False)
 # ImageNet weights expect (Part I, {doc}`04_results`), so its frozen curve says little about
 # resolution; the MobileNetV2 weights expect [−1, 1], close to the [0, 1] inputs.
 #
-# ## 4. The AUC performance ratio, 64 vs 224 px
+# (08_findings_resolution-s4)=
+# ## The AUC performance ratio, 64 vs 224 px
 #
 # Ratio = seed-mean AUC at 64 px / seed-mean AUC at 224 px (1 = nothing lost at 64 px). Its SD
 # has two components, added: the **images** (a bootstrap of the test images, {glue:text}`fr_n_boot`
@@ -235,7 +239,8 @@ ratio_df = pd.DataFrame([{"finding": FINDINGS[t], "model": m, "regime": g, "rati
 display(styled(ratio_df, "fr-ratios"))
 
 # %% [markdown]
-# ## 5. Does bacterial vs viral need more resolution than pneumonia vs normal?
+# (08_findings_resolution-s5)=
+# ## Does bacterial vs viral need more resolution than pneumonia vs normal?
 #
 # The test of the difference of the two ratios, ratio(bacterial vs viral) − ratio(pneumonia vs
 # normal), per model and regime: one bootstrap resample of the test images serves both
@@ -263,7 +268,7 @@ diff_df = pd.DataFrame([{"model": m, "regime": g, "difference": d["diff"], "SD":
 display(styled(diff_df, "fr-diff"))
 
 # %% tags=["remove-cell"]
-nan = float("nan")  # for a cell without records (Section 6 lists them)
+nan = float("nan")  # for a cell without records (the coverage table lists them)
 found = {"fr_n_boot": n_boot, **XR.ratio_values(curves, ratios, diffs, mnist),
          **multiplicity.family_values("08_resolution", tests, ["finding", "model", "regime"]),
          **multiplicity.family_values("08_ratio", pd.DataFrame(diffs.values()), [])}
@@ -289,7 +294,7 @@ glue("fr_verdict_mobilenetv2_frozen", XR.ratio_verdict(d, missing="not run yet",
 # tables above as far as their cells have run. The question is about findings, but these answers are about a frozen ImageNet base: a frozen
 # base sees a 64 px chest X-ray through features learnt on 224 px photographs, so part of any
 # loss at 64 px is the features' and not the finding's. The paper's regime (all layers trained)
-# answers it properly; its cells are listed in Section 6.
+# answers it properly; its cells are listed in {ref}`08_findings_resolution-s6`.
 #
 # ### An interim look at the paper's regime: 64 vs 128 px
 #
@@ -299,7 +304,7 @@ glue("fr_verdict_mobilenetv2_frozen", XR.ratio_verdict(d, missing="not run yet",
 # extra, exploratory comparison, chosen after the runs were seen and not part of the Holm
 # families above. Where a cell has a single seed its SD counts the test images only, not the
 # seed-to-seed spread, so its p-value is a lower bound; how large that spread can be shows in
-# the runs flagged in Section 3 and in Part I's full regime ({doc}`04_results`).
+# the runs flagged in {ref}`08_findings_resolution-s3` and in Part I's full regime ({doc}`04_results`).
 
 # %% tags=["hide-input"]
 interim_df, interim = XR.ratio_comparison(recs, FINDINGS, 64, 128, n_boot, dataset="kermany",
@@ -329,7 +334,8 @@ for k, v in XR.ratio_comparison_values(interim, FINDINGS, tag="128").items():
 # there the subtler finding {glue:text}`fr_d128_verdict_frozen:s`). Read the full-regime result as a hypothesis for
 # the full grid to test, not as the chapter's answer.
 #
-# ## 6. Every cell of the grid: run and not run
+# (08_findings_resolution-s6)=
+# ## Every cell of the grid: run and not run
 #
 # The sweep config plans {glue:text}`fr_grid_n_planned:.0f` runs; {glue:text}`fr_grid_n_ok:.0f`
 # have a successful record and {glue:text}`fr_grid_n_todo:.0f` do not (cells "done/planned"
@@ -371,7 +377,8 @@ for k, v in {**coverage.cost_values(cost, task="pneumonia", model="mobilenetv2")
 display(styled(coverage.cost_table_shown(cost), "fr-cost", precision=1))
 
 # %% [markdown]
-# ## 7. Skin lesions and chest X-rays, side by side
+# (08_findings_resolution-s7)=
+# ## Skin lesions and chest X-rays, side by side
 #
 # The same ratio for Part I's melanoma classifier (ISIC 2017, frozen MobileNet, [0, 1] inputs,
 # 64 vs 224 px; {doc}`04_results`), computed here from Part I's records by the same method; the

@@ -77,7 +77,8 @@ dataset = "isic2017"  # the results chapter's data set and task
 task = "melanoma"
 
 # %% [markdown]
-# ## 1. The simulation
+# (10_or_hillis_size-s1)=
+# ## The simulation
 #
 # For each source (a pair of configurations of the book whose covariances were estimated from
 # its records: ISIC 2017 MobileNet 64 vs 128 px in both regimes and preprocessings, and Kermany
@@ -115,7 +116,8 @@ styled(wide.reset_index(), "size-table", precision=3)
 # seeds is weaker evidence than its p suggests, and that the five-seed grid (on a GPU, still to
 # run) is what brings these tests to their nominal error rate.
 #
-# ## 2. Why no F reference fixes three seeds, and a conservative companion
+# (10_or_hillis_size-s2)=
+# ## Why no F reference fixes three seeds, and a conservative companion
 #
 # With the image-sampling covariances known, a two-configuration comparison has two independent
 # mean squares: MS(T), whose null expectation is λ + r·b, and MS(T×R), which estimates λ alone
@@ -143,7 +145,8 @@ styled(gen.reset_index(), "size-table-generalized", precision=3)
 # which both agree is *robust* to the few-seed problem; one that only the published test finds
 # is borderline.
 #
-# ## 3. What the floor and the generalized p-value would change in the results chapter
+# (10_or_hillis_size-s3)=
+# ## What the floor and the generalized p-value would change in the results chapter
 #
 # Every seed-aware comparison of {doc}`04_results`, with its Holm-adjusted p as published, with
 # σ²_TR ≥ 0 and by the generalized p-value (Holm in the same families); the rows where one of
@@ -167,7 +170,7 @@ styled(shown.rename(columns={"p_holm": "published", "p_holm_constrained": "σ²_
 # Of the {glue:text}`size_n_compared` comparisons, {glue:text}`size_n_changed` would change
 # side of 0.05 with the floor and {glue:text}`size_n_changed_generalized` with the generalized
 # p-value (listed above); {glue:text}`size_n_robust` are robust. The book words its verdicts by
-# the published test, whose size section 1 documents, and says where a verdict is not robust.
+# the published test, whose size {ref}`10_or_hillis_size-s1` documents, and says where a verdict is not robust.
 
 # %% tags=["remove-cell"]
 # which comparison the floor moves across 0.05, for the findings below

@@ -60,7 +60,11 @@ dataset = "isic2017"
 task = "melanoma"
 
 # %% [markdown]
-# ## 1. A section per step, prose first
+# (NN_topic-first-step)=
+# ## A section per step, prose first
+#
+# Headings are not numbered by hand (the TOC numbers them); to point at a section, give it a
+# label as above and link it with {ref}`NN_topic-first-step`, never by a typed number.
 #
 # Say what the next cell computes and why; the code that *is* the method stays visible.
 

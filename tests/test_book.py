@@ -257,3 +257,19 @@ def test_the_page_check_catches_a_wide_table_and_a_broken_image(tmp_path: Path) 
     assert ok.ok and not ok.overflows and not ok.console_errors
     assert not twice.ok and any("already been declared" in e for e in twice.console_errors), (
         twice.console_errors)
+
+
+def test_prose_names_chapters_and_sections_by_link_not_by_typed_number() -> None:
+    """The TOC numbers chapters and sections; a typed "chapter 4" or "section 2" (or a heading
+    numbered by hand, shown as "3.1. 1. ...") goes wrong when a page moves. Prose links instead
+    ({doc}, {ref} to a section label)."""
+    import re
+
+    typed = re.compile(r"\b(?:[Cc]hapters?|[Ss]ections?) \d")
+    offenders = []
+    for path in [*sorted((ROOT / "notebooks").glob("*.py")), *sorted((ROOT / "book").glob("*.md"))]:
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            prose = line.startswith("# ") if path.suffix == ".py" else True
+            if prose and (typed.search(line) or re.match(r"^(?:# )?#{2,3} \d+\. ", line)):
+                offenders.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()[:80]}")
+    assert not offenders, "\n".join(offenders)
