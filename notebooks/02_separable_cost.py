@@ -53,7 +53,7 @@ if "google.colab" in sys.modules and not os.path.isfile("pyproject.toml"):
         subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "resolution-tradeoff-book"],
                        check=True)
     os.chdir("resolution-tradeoff-book")
-    get_ipython().run_line_magic("pip", "install -q .[tf]")  # noqa: F821
+    get_ipython().run_line_magic("pip", "install -q .[tf,book]")  # noqa: F821
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 # %matplotlib inline
@@ -543,7 +543,7 @@ for name, value in found.items():
 #
 # `helpers.training.costs.count_model_costs(model)` gives `macs`, `flops`, `params`, `trainable_params` and
 # `size_mb_float32` for any Keras model; the training chapter stores it in each run record, and
-# the results chapter uses it for accuracy per GFLOP.
+# {doc}`11_beyond_auc` uses it for accuracy per GFLOP.
 #
 # ## Next
 #

@@ -57,7 +57,7 @@ if "google.colab" in sys.modules and not os.path.isfile("pyproject.toml"):
         subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "resolution-tradeoff-book"],
                        check=True)
     os.chdir("resolution-tradeoff-book")
-    get_ipython().run_line_magic("pip", "install -q .[tf]")  # noqa: F821
+    get_ipython().run_line_magic("pip", "install -q .[tf,book]")  # noqa: F821
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 import json
@@ -244,8 +244,8 @@ prose.glue_values(parity.cell_values(parity.parity_by_cell(parity.with_twins(rec
 # the CPU the same seed gives the same predictions (TensorFlow with op determinism); the GPU
 # runs asked XLA for deterministic ops, which no second GPU run has checked yet. The records
 # keep each run's machine, so no number is read as the other's; GPU records' latencies timed
-# the GPU and are left out of every latency column of the book (the results chapter keeps CPU latencies
-# only).
+# the GPU and are left out of every latency column of the book ({doc}`11_beyond_auc` keeps CPU
+# latencies only).
 
 # %% [markdown]
 #

@@ -53,7 +53,7 @@ if "google.colab" in sys.modules and not os.path.isfile("pyproject.toml"):
         subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "resolution-tradeoff-book"],
                        check=True)
     os.chdir("resolution-tradeoff-book")
-    get_ipython().run_line_magic("pip", "install -q .[tf]")  # noqa: F821
+    get_ipython().run_line_magic("pip", "install -q .[tf,book]")  # noqa: F821
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 import json
@@ -238,7 +238,7 @@ rows = [{"px": int(k), "layer": d["layer"], "map": f"{d['feature_map_px']}×{d['
 g = pd.DataFrame(rows).sort_values(["layer", "px"], ascending=[False, True])
 display(styled(g, "kilaru-gradcam"))
 
-# %% tags=["hide-input", "nbval-ignore-output"] mystnb={"figure": {"caption": "Grad-CAM maps of the earlier, stride-8 layer of the frozen MobileNetV2 proxy over two normal and two pneumonia test radiographs (rows) at each input size (columns): look at whether the bright colours (high weight on the colour bar) sit on the lung fields or on the borders and corners of the image, and at how coarse the maps are at the smallest sizes.", "name": "fig-pneumonia-gradcam"}, "image": {"alt": "A four by four grid of chest radiographs, rows two normal and two pneumonia images, columns the same image at 32, 64, 128 and 224 px, each overlaid with a Grad-CAM heat map running from black through purple to pale yellow, with a colour bar from 0 to 1 on the right; at 32 px the radiographs are blocky and the heat covers large patches"}}
+# %% tags=["hide-input", "nbval-ignore-output"] mystnb={"figure": {"caption": "Grad-CAM maps of the earlier, stride-8 layer of the frozen MobileNetV2 proxy over two normal and two pneumonia test radiographs (rows) at each input size (columns): look at whether the bright colours (high weight on the colour bar) sit on the lung fields or on the borders and corners of the image, and at how coarse the maps are at the smallest sizes. The colour bar shows the map's colours at full strength; on the radiographs they are drawn half-transparent.", "name": "fig-pneumonia-gradcam"}, "image": {"alt": "A four by four grid of chest radiographs, rows two normal and two pneumonia images, columns the same image at 32, 64, 128 and 224 px, each overlaid with a Grad-CAM heat map running from black through purple to pale yellow, with a colour bar from 0 to 1 on the right; at 32 px the radiographs are blocky and the heat covers large patches"}}
 display(Image(filename=str(config.results_dir(xray_dir) / gc["montage"]), width=700))
 
 # %% tags=["remove-cell"]

@@ -63,7 +63,7 @@ if "google.colab" in sys.modules and not os.path.isfile("pyproject.toml"):
         subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "resolution-tradeoff-book"],
                        check=True)
     os.chdir("resolution-tradeoff-book")
-    get_ipython().run_line_magic("pip", "install -q .[tf]")  # noqa: F821
+    get_ipython().run_line_magic("pip", "install -q .[tf,book]")  # noqa: F821
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 import matplotlib.pyplot as plt
@@ -304,7 +304,7 @@ glue("fr_verdict_mobilenetv2_frozen", XR.ratio_verdict(d, missing="not run yet",
 # extra, exploratory comparison, chosen after the runs were seen and not part of the Holm
 # families above. Where a cell has a single seed its SD counts the test images only, not the
 # seed-to-seed spread, so its p-value is a lower bound; how large that spread can be shows in
-# the runs flagged in {ref}`08_findings_resolution-s3` and in Part I's full regime ({doc}`04_results`).
+# the runs flagged in {ref}`08_findings_resolution-s3` and in Part I's full regime ({doc}`11_beyond_auc`).
 
 # %% tags=["hide-input"]
 interim_df, interim = XR.ratio_comparison(recs, FINDINGS, 64, 128, n_boot, dataset="kermany",

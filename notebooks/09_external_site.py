@@ -25,8 +25,8 @@
 # `subgroups` (PH2's diagnosis per image, `results/ph2/subgroups.csv`, written by
 # `scripts/ph2_subgroups.py`).
 #
-# **Prerequisites.** {doc}`04_results` (seed ensembles, paired DeLong tests, Holm families,
-# operating points chosen on validation, calibration); the data page (PH2 and the resize
+# **Prerequisites.** {doc}`04_results` (paired DeLong tests, Holm families) and
+# {doc}`11_beyond_auc` (seed ensembles, operating points chosen on validation, calibration); the data page (PH2 and the resize
 # policy).
 #
 # **Time to run.** On a 2-core CPU: under a minute from the committed records (DeLong tests).
@@ -60,7 +60,7 @@ if "google.colab" in sys.modules and not os.path.isfile("pyproject.toml"):
         subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "resolution-tradeoff-book"],
                        check=True)
     os.chdir("resolution-tradeoff-book")
-    get_ipython().run_line_magic("pip", "install -q .[tf]")  # noqa: F821
+    get_ipython().run_line_magic("pip", "install -q .[tf,book]")  # noqa: F821
 
 # %% tags=["remove-input"]
 from helpers.nbparams import check_injected, globals_snapshot

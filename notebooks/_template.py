@@ -46,7 +46,7 @@ if "google.colab" in sys.modules and not os.path.isfile("pyproject.toml"):
         subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "resolution-tradeoff-book"],
                        check=True)
     os.chdir("resolution-tradeoff-book")
-    get_ipython().run_line_magic("pip", "install -q .[tf]")  # noqa: F821
+    get_ipython().run_line_magic("pip", "install -q .[tf,book]")  # noqa: F821
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 # Plumbing (imports, settings) is collapsed on the page; keep it short.

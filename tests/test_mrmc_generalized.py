@@ -51,6 +51,8 @@ def test_vectorised_and_refuses_bad_input() -> None:
     p = generalized_p(np.array([0.0, 0.001, 0.01]), np.array([0.0004] * 3), 0.0006, 0.0004, 3)
     assert p.shape == (3,) and p[0] == pytest.approx(1.0) and p[0] > p[1] > p[2] > 0
     assert float(generalized_p(0.0, 0.0, 0.0005, 0.0005, 3)) == pytest.approx(1.0)
+    assert np.isnan(generalized_p(np.nan, 0.0004, 0.0006, 0.0004, 3))  # a failed fit stays NaN
+    assert np.isnan(generalized_p(0.001, 0.0004, np.nan, 0.0004, 3))
     with pytest.raises(ValueError, match="n_seeds must be >= 2"):
         generalized_p(0.01, 0.001, 0.0006, 0.0004, 1)
     with pytest.raises(ValueError, match="mean squares must be >= 0"):

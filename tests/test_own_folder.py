@@ -74,6 +74,9 @@ def test_own_folder_end_to_end(tmp_path):
         assert (out / name).is_file(), name
     assert len(list((out / "notebooks").glob("*.ipynb"))) == 2
     assert "task **Acne**" in (out / "01_data.ipynb").read_text()
+    # both results chapters read the folder's 2 runs, not the book's records
+    for name in ("04_results.ipynb", "11_beyond_auc.ipynb"):
+        assert "2 ok runs, 0 failed" in (out / name).read_text(), name
     tail = res.stdout[res.stdout.index("Table I (short form)"):]
     assert "test AUC [95% CI]" in tail and "64 px" in tail
     assert "mobilenet" in tail and "resnet50" in tail

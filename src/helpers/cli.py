@@ -117,7 +117,7 @@ def _cmd_screenshot(argv: Sequence[str]) -> int:
             print(f"  figure without alt text in words: {problem}")
         for problem in page.images_low_res:
             print(f"  figure not sharp on a high-density screen: {problem}")
-        for problem in page.not_zoomable:
+        for problem in page.phone_figures:
             print(f"  phone: {problem}")
         for problem in page.console_errors:
             print(f"  {problem}")

@@ -7,8 +7,8 @@ Obuchowski–Rockette model, covariances estimated from the book's records, 2, 3
 :func:`verdict_changes` re-runs the results chapter's seed-aware comparisons with the
 constrained denominator and lists the comparisons whose Holm-adjusted verdict would flip, under
 it and under the generalized p-value (:mod:`helpers.stats.mrmc_generalized`, Holm in the same
-families); a verdict on which the published test and the generalized p-value agree is *robust*
-to the few-seed problem.
+families); a difference the published test finds and the generalized p-value confirms is
+*robust* to the few-seed problem.
 """
 
 from __future__ import annotations

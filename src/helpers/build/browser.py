@@ -51,14 +51,14 @@ class PageCheck:
     phone_overflows: tuple[str, ...] = ()
     images_without_alt: tuple[str, ...] = ()
     images_low_res: tuple[str, ...] = ()
-    not_zoomable: tuple[str, ...] = ()
+    phone_figures: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return (self.images_total == self.images_loaded and not self.overflows
                 and not self.console_errors and not self.phone_overflows
                 and not self.images_without_alt and not self.images_low_res
-                and not self.not_zoomable)
+                and not self.phone_figures)
 
 
 def find_chromium() -> str:
@@ -151,11 +151,20 @@ _ALT_JS = """() => Array.from(document.querySelectorAll('article.bd-article img'
        JSON.stringify(i.getAttribute('alt')))"""
 
 
-_LOW_RES_JS = """() => Array.from(document.querySelectorAll('article.bd-article img')).filter(i =>
-    i.complete && i.naturalWidth > 0 && i.clientWidth >= 120 && i.naturalWidth < 1.9 * i.clientWidth
-).map(i => (i.getAttribute('src') || '').split('/').pop() + ': ' + i.naturalWidth +
-       ' px drawn at ' + i.clientWidth + ' px (not 2x)')"""
-"""Figures drawn with fewer than ~2 image pixels per CSS pixel: blurred on a high-density screen."""
+_LOW_RES_JS = """() => {
+    const shown = Array.from(document.querySelectorAll('article.bd-article img')).filter(i =>
+        i.complete && i.naturalWidth > 0 && i.clientWidth > 0 && i.clientHeight > 0);
+    const name = i => (i.getAttribute('src') || '').split('/').pop().slice(0, 60);
+    const blurred = shown.filter(i => i.clientWidth >= 120 && i.naturalWidth < 1.9 * i.clientWidth)
+        .map(i => name(i) + ': ' + i.naturalWidth + ' px drawn at ' + i.clientWidth + ' px (not 2x)');
+    const squashed = shown.filter(i => Math.abs((i.clientWidth / i.clientHeight) /
+        (i.naturalWidth / i.naturalHeight) - 1) > 0.03)
+        .map(i => name(i) + ': drawn ' + i.clientWidth + 'x' + i.clientHeight +
+             ', image ' + i.naturalWidth + 'x' + i.naturalHeight + ' (aspect ratio changed)');
+    return blurred.concat(squashed);
+}"""
+"""Figures drawn with fewer than ~2 image pixels per CSS pixel (blurred on a high-density screen)
+or with another aspect ratio than the image's (squashed); desktop width."""
 
 
 _ZOOM_JS = """() => {
@@ -172,8 +181,11 @@ _ZOOM_JS = """() => {
     const overlay = document.querySelector('.figure-zoom-overlay');
     const opened = handled && overlay && overlay.classList.contains('open') &&
         overlay.querySelector('img').getAttribute('src');
-    if (overlay) { overlay.click(); }
-    return opened ? missing : missing.concat(['tapping a figure opens no enlarged view']);
+    const closer = overlay && overlay.querySelector('button');
+    if (closer) { closer.click(); } else if (overlay) { overlay.click(); }
+    const closed = !overlay || !overlay.classList.contains('open');
+    const problems = opened ? missing : missing.concat(['tapping a figure opens no enlarged view']);
+    return closed ? problems : problems.concat(['the enlarged view does not close']);
 }"""
 """Figures a phone reader cannot tap to enlarge (``book/_static/figure-zoom.js``)."""
 
@@ -259,7 +271,8 @@ def check_rendered_book(
                 phone.wait_for_load_state("networkidle")
                 phone_over = tuple(phone.evaluate(_PHONE_OVERFLOW_JS))
                 phone_height = int(phone.evaluate("document.documentElement.scrollHeight"))
-                no_zoom = tuple(phone.evaluate(_ZOOM_JS))
+                phone_squashed = tuple(p for p in phone.evaluate(_LOW_RES_JS) if "aspect" in p)
+                no_zoom = tuple(phone.evaluate(_ZOOM_JS)) + phone_squashed
                 results.append(PageCheck(page, shot, tab.title(), counts[0], counts[1], overflows,
                                          tuple(errors), height, phone_height, phone_over, no_alt,
                                          low_res, no_zoom))

@@ -57,8 +57,16 @@ def set_repository_url(root: str | os.PathLike[str], new_url: str) -> list[Path]
     old = configured_url(root)
     if old == new_url:
         return []
-    changed = files_naming(root, old)
-    for path in changed:
-        text = path.read_text(encoding="utf-8")
-        path.write_text(re.sub(re.escape(old) + r"(?![\w.-])", new_url, text), encoding="utf-8")
+    pattern = re.compile(re.escape(old) + r"(\.git)?(?![\w.-])")
+    texts = {}
+    for path in files_naming(root, old):  # read everything first: a bad file changes nothing
+        with open(path, encoding="utf-8", newline="") as fh:  # keeps CRLF line endings
+            texts[path] = fh.read()
+    changed = []
+    for path, text in texts.items():
+        new_text = pattern.sub(lambda m: new_url + (m.group(1) or ""), text)
+        if new_text != text:
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                fh.write(new_text)
+            changed.append(path)
     return changed

@@ -70,8 +70,9 @@ def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tupl
     ±0.02 by the Holm-adjusted TOST, ``<key>_tost_p_adj_txt``),
     ``<key>_p_adj_txt`` (it for prose: ``p = 0.012`` or ``p < 0.001``), ``<key>_p_gen_adj`` /
     ``<key>_p_gen_adj_txt`` (the Holm-adjusted generalized p-value, the few-seed companion) and
-    ``<key>_robust`` ("robust" when both put the comparison on the same side of 0.05, else
-    "not robust"), ``<key>_p_ens``
+    ``<key>_robust`` (for a difference the published test finds: "robust" when the
+    generalized p-value finds it too, else "not robust"; "no difference claimed" otherwise),
+    ``<key>_p_ens``
     (ensemble DeLong), ``<key>_auc_a`` and ``<key>_auc_b`` (the mean AUCs over the seeds the two
     configurations share, which are the seeds the test pairs) and ``<key>_n_seeds`` (how many).
     """
@@ -93,9 +94,10 @@ def seed_comparisons(kind: str, table: pd.DataFrame, runs: pd.DataFrame) -> tupl
         equivalent = bool(row["equivalent"]) if "equivalent" in row else None
         if "p_generalized_holm" in row:  # the few-seed companion (size appendix)
             gen = float(row["p_generalized_holm"])
+            found = float(row["p_holm"]) < ALPHA  # robustness is a question only for a difference
+            word = ("robust" if gen < ALPHA else "not robust") if found else "no difference claimed"
             values.update({f"{key}_p_gen_adj": gen, f"{key}_p_gen_adj_txt": p_text(gen),
-                           f"{key}_robust": "robust" if (gen < ALPHA) == (float(row["p_holm"]) < ALPHA)
-                           else "not robust"})  # fmt: skip
+                           f"{key}_robust": word})  # fmt: skip
         if "verdict" in row:  # the equivalence test's word and its Holm-adjusted TOST p
             values.update({f"{key}_verdict": str(row["verdict"]),
                            f"{key}_tost_p_adj_txt": p_text(float(row["tost_p_holm"]))})

@@ -70,8 +70,10 @@ def generalized_p(
     t, tr, b_plus = np.broadcast_arrays(t, tr, b_plus)
     w = _nodes(r - 1, nodes)
     lam = (r - 1) * tr[..., None] / w  # the fiducial λ at each node
+    denom = lam + r * b_plus[..., None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = t[..., None] / (lam + r * b_plus[..., None])
-    x = np.where(np.isnan(x), 0.0, x)  # 0/0: no difference and no variance
+        x = t[..., None] / denom
+    # 0/0 (no difference and no variance) is no evidence; a NaN input stays NaN (never p = 1)
+    x = np.where((t[..., None] == 0) & (denom == 0), 0.0, x)
     tail = special.erfc(np.sqrt(x / 2.0))  # P(χ²₁ ≥ x)
     return tail.mean(axis=-1)
