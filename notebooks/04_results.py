@@ -161,8 +161,8 @@ styled(reading.run_counts(runs), "res-run-counts", index=True)
 # The sweep that wrote these records plans a grid (`sweep.json` names its config; for the book,
 # `configs/paper.yaml`). Of its {glue:text}`grid_n_planned:.0f` runs,
 # {glue:text}`grid_n_ok:.0f` have a successful record and {glue:text}`grid_n_todo:.0f` are still
-# to run. Every comparison below uses the cells that exist; a missing cell is never filled in,
-# and the folded list after the table names the runs still to do.
+# to run (the folded table shows which cells ran where, the folded list after it the runs still
+# to do). Every comparison below uses the cells that exist; a missing cell is never filled in.
 #
 # ````{dropdown} Which machine ran which cells
 # The paper's regime (`full`) was first run only where a 2-core CPU could afford it
@@ -182,9 +182,11 @@ styled(reading.run_counts(runs), "res-run-counts", index=True)
 # slower than float32 ({doc}`05_precision_parity` measures it).
 # ````
 
-# %% tags=["hide-input"]
+# %% tags=["remove-cell"]
 grid = coverage.load(config.results_dir(results_dir))  # None when no sweep.json names a config
 prose.glue_values(coverage.summary_values(grid))
+
+# %% tags=["hide-output"]
 coverage.show(grid, "grid-coverage")
 
 # %% tags=["hide-output"]
