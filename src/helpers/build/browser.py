@@ -144,11 +144,25 @@ _PHONE_OVERFLOW_JS = """() => {
     return out.length ? out : [`page is ${document.documentElement.scrollWidth} px wide`];
 }"""
 
-_ALT_JS = """() => Array.from(document.querySelectorAll('article.bd-article img')).filter(i => {
-    const alt = (i.getAttribute('alt') || '').trim();
-    return alt.split(/\\s+/).length < 3 || /\\.(png|svg|jpe?g)$|^_images\\//i.test(alt);
-}).map(i => (i.getAttribute('src') || '').split('/').pop() + ': alt=' +
-       JSON.stringify(i.getAttribute('alt')))"""
+_ALT_JS = """() => {
+    const imgs = Array.from(document.querySelectorAll('article.bd-article img'));
+    const name = i => (i.getAttribute('src') || '').split('/').pop().slice(0, 60);
+    const words = el => el ? el.innerText.trim().split(/\\s+/).filter(w => w).length : 0;
+    const noAlt = imgs.filter(i => {
+        const alt = (i.getAttribute('alt') || '').trim();
+        return alt.split(/\\s+/).length < 3 || /\\.(png|svg|jpe?g)$|^_images\\//i.test(alt);
+    }).map(i => name(i) + ': alt=' + JSON.stringify(i.getAttribute('alt')));
+    // a caption: the figure's figcaption, or (an image glued inline from another page, which
+    // cannot sit in a figure) the paragraph right after the image's own block
+    const noCaption = imgs.filter(i => {
+        const fig = i.closest('figure');
+        if (fig) { return words(fig.querySelector('figcaption')) < 5; }
+        const block = i.closest('p, div.cell_output, div.output, div');
+        const next = block && block.nextElementSibling;
+        return !(next && next.tagName === 'P' && words(next) >= 5);
+    }).map(i => name(i) + ': no caption');
+    return noAlt.concat(noCaption);
+}"""
 
 
 _LOW_RES_JS = """() => {
