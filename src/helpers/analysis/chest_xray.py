@@ -17,14 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from helpers.data.sources import kermany_patient
 from helpers.runs.align import align
 from helpers.stats import delong as stats
 from helpers.stats import mrmc
 from helpers.stats import ratios as xray
+from helpers.stats.delong_clustered import clustered_delong_covariance
 from helpers.stats.equivalence import MARGIN_AUC, tost, verdict_word
 from helpers.stats.operating import youden_threshold
 
-__all__ = ["GRADCAM_COLUMNS", "METRICS", "curve", "gradcam_finetuned_values", "gradcam_runs", "mean_share", "paired", "ratio", "ratio_comparison", "ratio_test", "seed_matrix", "select", "test_metrics", "val_metrics", "val_thresholds"]
+__all__ = ["GRADCAM_COLUMNS", "METRICS", "curve", "gradcam_finetuned_values", "gradcam_runs", "mean_share", "paired", "patient_widening", "ratio", "ratio_comparison", "ratio_test", "seed_matrix", "select", "test_metrics", "val_metrics", "val_thresholds"]
 
 METRICS = ("auc", "accuracy", "sensitivity", "specificity")
 
@@ -240,3 +242,37 @@ def gradcam_finetuned_values(table: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def patient_widening(recs: Iterable[Mapping[str, Any]], dataset: str = "kermany",
+                     split: str = "test") -> pd.DataFrame:
+    """Image-level vs patient-level DeLong SE of every run's AUC, per cell (findings chapter).
+
+    Only ``dataset``'s records (patient ids are read from Kermany file names). One row per finding × model × regime × input size: images, patients (the Kermany patient id of
+    each test image, :func:`helpers.data.sources.kermany_patient`; an image without one is its own
+    patient), the mean over seeds of the image-level DeLong SE (``se_image``) and of the
+    patient-level one (``se_patient``, :func:`helpers.stats.delong_clustered.
+    clustered_delong_covariance`), and their ratio (how much wider a patient-level interval is).
+    """
+    cells: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for r in recs:
+        if r.get("status", "ok") != "ok" or r["params"].get("dataset") != dataset:
+            continue
+        prm = r["params"]
+        key = (prm["task"], prm["model"], prm["regime"], int(prm["resolution"]))
+        cells.setdefault(key, []).append(r)
+    rows = []
+    for (task, model, regime, res), runs in sorted(cells.items()):
+        se_i, se_p, n_pat, n_img = [], [], 0, 0
+        for r in runs:
+            ids, y, p = seed_matrix([r], split=split)
+            patients = [kermany_patient(i) or i for i in ids]
+            _, cov_i = stats.delong_covariance(y, p)
+            _, cov_p = clustered_delong_covariance(y, p, patients)
+            se_i.append(float(np.sqrt(cov_i[0, 0])))
+            se_p.append(float(np.sqrt(cov_p[0, 0])))
+            n_img, n_pat = len(ids), len(set(patients))
+        rows.append({"finding": task, "model": model, "regime": regime, "resolution": res,
+                     "images": n_img, "patients": n_pat, "seeds": len(runs),
+                     "se_image": float(np.mean(se_i)), "se_patient": float(np.mean(se_p))})  # fmt: skip
+    out = pd.DataFrame(rows, columns=["finding", "model", "regime", "resolution", "images",
+                                      "patients", "seeds", "se_image", "se_patient"])  # fmt: skip
+    return out.assign(ratio=out["se_patient"] / out["se_image"])

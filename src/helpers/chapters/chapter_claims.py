@@ -191,6 +191,9 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         ("07 found: no less in the corners", _K7 + "gc_ft_corner", ">=", _K7 + "gc_last_corner_224"),
     ],
     "08_findings_resolution": [
+        ("08: pneumonia intervals hardly wider at patient level", _R8 + "pw_pneumonia_highest", "<", 1.1),
+        ("08: bacterial vs viral intervals clearly wider at patient level", _R8 + "pw_bacterial_vs_viral_median", ">", 1.2),
+        ("08: several images per child", _R8 + "pw_bacterial_vs_viral_patients", "<", _R8 + "pw_bacterial_vs_viral_images"),
         ("08: only the cheapest full-regime cells ran (none at 224 px)", _R8 + "fr_full_n_224", "==", 0),
         ("08: frozen MobileNetV2, bacterial vs viral does not detectably lose more", _R8 + "fr_verdict_mobilenetv2_frozen", "==", "does not detectably lose more"),
         ("08: frozen MobileNetV2 ratio difference not detectable", _R8 + "fr_d_p_mobilenetv2_frozen", ">=", ALPHA),
