@@ -342,7 +342,9 @@ def test_seed_aware_prose_matches_the_comparisons(runs: pd.DataFrame) -> None:
     assert values[f"{key}_verdict"] == row["verdict"]  # the equivalence test's word
     assert row["verdict"] in {"higher", "lower", "equivalent", "inconclusive"}
     assert values[f"{key}_tost_p_adj_txt"] == p_text(float(row["tost_p_holm"]))
-    assert len(values) == 9 * len(cmp)
+    assert values[f"{key}_p_gen_adj"] == float(row["p_generalized_holm"])
+    assert values[f"{key}_robust"] in {"robust", "not robust", "no difference claimed"}
+    assert len(values) == 12 * len(cmp)
     # nothing to compare: a sentence saying so, no values
     assert results.compare_if_run(runs, "regime", "frozen", "full").empty
     regimes = inference.variant_comparisons(runs, "regime")
@@ -686,6 +688,11 @@ def test_table_one_reading_form_shows_the_metrics_asked_for(runs: pd.DataFrame) 
     sizes = sorted(int(r) for r in t1["resolution"].unique())
     assert list(wide.columns) == [f"{r} px" for r in sizes]
     assert len(wide) * len(sizes) >= len(auc_only) > len(wide)
+    one = t1[(t1["model"] == t1["model"].iloc[0])]
+    for col in [c for c in ("regime", "preprocessing", "precision") if c in one]:
+        one = one[one[col] == one[col].iloc[0]]
+    single = reading.auc_by_size(one)  # one model and set-up: one row, no unstacking
+    assert single.shape == (1, one["resolution"].nunique())
     first = auc_only.index[0]
     key = first[:-1] if len(first) > 2 else first[0]
     assert wide.loc[key, first[-1]] == auc_only.iloc[0]["AUC"]

@@ -127,6 +127,11 @@ def auc_by_size(table: pd.DataFrame) -> pd.DataFrame:
     rest = [n for n in long.index.names if n != "Input"]
     sizes = list(dict.fromkeys(long.index.get_level_values("Input")))
     sizes.sort(key=lambda s: int(str(s).split()[0]))
+    if not rest:  # one model and set-up: one row
+        one = dict(zip(long.index.get_level_values("Input"), long["AUC"], strict=True))
+        wide = pd.DataFrame([[one[s] for s in sizes]], columns=sizes, index=["AUC"])
+        wide.columns.name = "AUC at"
+        return wide
     wide = long["AUC"].unstack("Input").reindex(columns=sizes).fillna(MISSING)
     if rest:
         order = list(dict.fromkeys(long.index.droplevel("Input")))
