@@ -124,7 +124,7 @@ from helpers.chapters import (
 from helpers.chapters import results_blocks as blocks
 from helpers.chapters import results_prose as prose
 from helpers.chapters.figures import sharp_figures
-from helpers.chapters.formatting import MISSING, format_p, styled
+from helpers.chapters.formatting import MISSING, styled
 
 pd.set_option("display.max_columns", 30)
 pd.set_option("display.width", 200)
@@ -476,15 +476,9 @@ styled(results.display_table(mod_cmp), "res-models-full") if len(mod_cmp) else N
 
 # %% tags=["remove-cell"]
 # the differences the published test finds that the generalized p-value does not confirm
-parts = [t for t in (res_cmp, prep_cmp, reg_cmp, mod_cmp) if len(t)]
-found = (pd.concat(parts) if parts else
-         pd.DataFrame(columns=["family", "resolution", "p_holm", "p_generalized_holm"]))
-found = found[found["p_holm"] < 0.05]
-fragile = found[found["p_generalized_holm"] >= 0.05]
-prose.glue_values({"found_n": len(found), "not_robust_n": len(fragile)})
-prose.glue_values({"not_robust_txt": "; ".join(
-    f"{r.family} at {int(r.resolution)} px (adjusted p {format_p(r.p_holm)}, generalized "
-    f"{format_p(r.p_generalized_holm)})" for r in fragile.itertuples()) or "none"})
+robust = comparison_prose.robustness([res_cmp, prep_cmp, reg_cmp, mod_cmp])
+prose.glue_values({"found_n": robust["found"], "not_robust_n": robust["not_robust"],
+                   "not_robust_txt": robust["text"]})
 
 # %% tags=["remove-cell"]
 # how many families and tests each kind of comparison made (the reproducibility page's table)

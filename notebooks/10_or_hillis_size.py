@@ -62,7 +62,7 @@ from myst_nb import glue
 
 from helpers import config
 from helpers.analysis import or_hillis_size as S
-from helpers.chapters import results
+from helpers.chapters import comparison_prose, results
 from helpers.chapters import results_prose as prose
 from helpers.chapters.figures import sharp_figures
 from helpers.chapters.formatting import format_p, styled
@@ -159,10 +159,9 @@ changes = S.verdict_changes(runs)
 glue("size_n_compared", len(changes), display=False)
 glue("size_n_changed", int(changes["changes"].sum()), display=False)
 glue("size_n_changed_generalized", int(changes["changes_generalized"].sum()), display=False)
-found = changes["p_holm"] < 0.05  # the differences the published test finds
-glue("size_n_found", int(found.sum()), display=False)
-glue("size_n_robust", int((found & ~changes["changes_generalized"]).sum()), display=False)
-glue("size_n_not_robust", int((found & changes["changes_generalized"]).sum()), display=False)
+robust = comparison_prose.robustness([changes], generalized="p_holm_generalized")
+for name in ("found", "robust", "not_robust"):  # of the differences the published test finds
+    glue(f"size_n_{name}", robust[name], display=False)
 shown = changes[changes["changes"] | changes["changes_generalized"]]
 shown = shown.assign(**{c: shown[c].map(format_p)
                         for c in ("p_holm", "p_holm_constrained", "p_holm_generalized")})
@@ -185,11 +184,7 @@ glue("size_changed_txt", "; ".join(
     f"{r.family} at {r.resolution} px (adjusted p {format_p(r.p_holm)} with the published test, "
     f"{format_p(r.p_holm_constrained)} with the floor)" for r in moved.itertuples()) or "none",
     display=False)
-fragile = changes[changes["changes_generalized"]]
-glue("size_changed_generalized_txt", "; ".join(
-    f"{r.family} at {r.resolution} px (adjusted p {format_p(r.p_holm)} published, "
-    f"{format_p(r.p_holm_generalized)} generalized)" for r in fragile.itertuples()) or "none",
-    display=False)
+glue("size_changed_generalized_txt", robust["text"], display=False)
 
 # %% [markdown]
 # ## What we found

@@ -696,3 +696,15 @@ def test_table_one_reading_form_shows_the_metrics_asked_for(runs: pd.DataFrame) 
     first = auc_only.index[0]
     key = first[:-1] if len(first) > 2 else first[0]
     assert wide.loc[key, first[-1]] == auc_only.iloc[0]["AUC"]
+
+
+def test_robustness_counts_only_differences_the_published_test_finds() -> None:
+    from helpers.chapters.comparison_prose import robustness
+
+    t = pd.DataFrame({"family": ["f"] * 4, "resolution": [64, 128, 224, 256],
+                      "p_holm": [0.001, 0.03, 0.2, float("nan")],
+                      "p_generalized_holm": [0.01, 0.07, 0.01, float("nan")]})  # fmt: skip
+    out = robustness([t, t.iloc[0:0]])
+    assert (out["found"], out["robust"], out["not_robust"]) == (2, 1, 1)
+    assert out["text"] == "f at 128 px (adjusted p 0.0300, generalized 0.0700)"
+    assert robustness([])["text"] == "none" and robustness([])["found"] == 0

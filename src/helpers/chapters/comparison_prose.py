@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.analysis.inference import ALPHA
-from helpers.chapters.formatting import p_text, plural
+from helpers.chapters.formatting import format_p, p_text, plural
 from helpers.chapters.results_prose import Values, precision_tag, setup_parts
 from helpers.runs.frames import model_label, setting
 
@@ -158,3 +158,19 @@ def sweet_spot_regimes(
             f"**{verdict}**: {SWEET_VERDICTS[verdict]}."
         )
     return values, {regime: "\n".join(lines) for regime, lines in texts.items()}
+
+
+def robustness(tables: list[pd.DataFrame], generalized: str = "p_generalized_holm") -> dict[str, object]:
+    """Of the differences the published test finds (``p_holm`` < ALPHA) in ``tables``: how many
+    (``found``), how many the generalized p-value (column ``generalized``, Holm-adjusted) confirms
+    (``robust``) and not (``not_robust``), and those in words (``text``; "none") (results chapter,
+    size appendix)."""
+    parts = [t for t in tables if len(t)]
+    rows = pd.concat(parts) if parts else pd.DataFrame(columns=["p_holm", generalized])
+    found = rows[rows["p_holm"] < ALPHA]
+    fragile = found[found[generalized] >= ALPHA]
+    text = "; ".join(f"{r['family']} at {int(r['resolution'])} px (adjusted p "
+                     f"{format_p(r['p_holm'])}, generalized {format_p(r[generalized])})"
+                     for _, r in fragile.iterrows())  # fmt: skip
+    return {"found": len(found), "robust": len(found) - len(fragile),
+            "not_robust": len(fragile), "text": text or "none"}
