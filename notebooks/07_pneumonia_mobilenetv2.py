@@ -108,7 +108,11 @@ display(styled(pd.DataFrame({"regime": list(regimes.values()),
 # (then applied unchanged to the test set). Test metrics are seed means with the
 # Obuchowski–Rockette–Hillis interval {cite}`hillis2007comparison` (seeds as readers, the
 # {glue:text}`k_n_test` official test images shared by every seed: 624 published, less the
-# duplicates that {doc}`01_data`'s loader removes; `helpers.analysis.chest_xray`). The validation sets differ by seed
+# duplicates that {doc}`01_data`'s loader removes; `helpers.analysis.chest_xray`). The unit of
+# sampling is the **child**, not the image: the test set holds several radiographs of many
+# children, so the AUC covariances are clustered by patient {cite}`obuchowski1997nonparametric`
+# and the rates' variances are cluster-robust ({ref}`08_findings_resolution-patients` measures
+# how much wider that makes the intervals). The validation sets differ by seed
 # (the split is seeded), so a validation metric is the seed mean with a Student-t interval over
 # the seeds. Percentages: accuracy, sensitivity (pneumonia), specificity (normal); 95 % CIs.
 

@@ -30,13 +30,14 @@
 # ```
 #
 # **Parameters** (papermill): `results_dir` (records of `configs/kermany-resolution.yaml`),
-# `skin_dir` (Part I's records, for the comparison with skin lesions), `n_boot` (bootstrap
-# resamples of the test images).
+# `skin_dir` (Part I's records, for the comparison with skin lesions), `xray_dir` (the
+# committed split check of `scripts/kermany_split_patients.py`), `n_boot` (bootstrap
+# resamples of the test children).
 #
 # **Prerequisites.** {doc}`04_results` (DeLong and the seed-aware OR–Hillis tests),
 # {doc}`07_pneumonia_mobilenetv2` (the data, the split and the networks).
 #
-# **Time to run.** About a minute from committed records (the image bootstrap dominates).
+# **Time to run.** About a minute from committed records (the bootstrap dominates).
 #
 # **What you will learn.** The two AUC-vs-resolution curves with their uncertainty; which sizes
 # are detectably worse than the best; the 64-vs-224 px ratio of each finding and a test of their
@@ -66,6 +67,8 @@ if "google.colab" in sys.modules and not os.path.isfile("pyproject.toml"):
     get_ipython().run_line_magic("pip", "install -q .[tf,book]")  # noqa: F821
 
 # %% tags=["hide-input", "nbval-ignore-output"]
+import json
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
@@ -86,6 +89,7 @@ sharp_figures()  # 2× PNG figures, sharp on high-density screens
 # %% tags=["parameters"]
 results_dir = "results/kermany-resolution"
 skin_dir = "results/paper"
+xray_dir = "results/xray"
 n_boot = 2000
 
 # %% [markdown]
@@ -123,8 +127,9 @@ display(styled(runs_df, "fr-runs"))
 #
 # {numref}`fig-findings-auc-curves` shows the seed-mean test AUC on the official test images
 # (624 published, less duplicates; bacterial vs viral: the pneumonia images among them) with
-# ±1 SD error bars: the Obuchowski–Rockette–Hillis SD over seeds and images, which
-# reduces to DeLong's SD {cite}`delong1988comparing` for a cell with one seed. The crosses are
+# ±1 SD error bars: the Obuchowski–Rockette–Hillis SD over seeds and test children (the child,
+# not the image, is the unit: {ref}`08_findings_resolution-patients`), which reduces to
+# DeLong's SD {cite}`delong1988comparing`, clustered by child, for a cell with one seed. The crosses are
 # PneumoniaMNIST (the same kind of images stored at 28 px and upsampled to 32; its own MedMNIST
 # split and preprocessing) — an extra low point, not part of the curve.
 
@@ -166,7 +171,8 @@ plt.show()
 #
 # Within each finding × model × regime, every resolution is compared with the one of highest
 # seed-mean AUC by the OR–Hillis test on the seeds both sizes have (seed *s* paired with seed
-# *s*; with one common seed, the paired DeLong test) and the p-values are Holm-adjusted within
+# *s*; with one common seed, the paired DeLong test; covariances clustered by child) and the
+# p-values are Holm-adjusted within
 # that family (one comparison per size other than the best: three where all four sizes ran).
 # "Not detectably worse" is not "as good": each size also gets the equivalence test against
 # the best (two one-sided tests at ±0.02 in AUC, Holm-adjusted in the same family), and the
@@ -223,8 +229,9 @@ glue("fr_n_flagged", len(flagged), display=False)
 # ## The AUC performance ratio, 64 vs 224 px
 #
 # Ratio = seed-mean AUC at 64 px / seed-mean AUC at 224 px (1 = nothing lost at 64 px). Its SD
-# has two components, added: the **images** (a bootstrap of the test images, {glue:text}`fr_n_boot`
-# resamples, every seed and both sizes recomputed on each resample) and the **seeds** (the
+# has two components, added: the **children** (a bootstrap of the test children, each drawn
+# child with all its radiographs, {glue:text}`fr_n_boot` resamples, every seed and both sizes
+# recomputed on each resample) and the **seeds** (the
 # variance of the per-seed ratios over the seeds, divided by their number); `helpers.stats.ratios`.
 
 # %% tags=["hide-input"]
@@ -234,7 +241,7 @@ for (t, m, g) in curves:
     if r is not None:
         ratios[(t, m, g)] = r
 ratio_df = pd.DataFrame([{"finding": FINDINGS[t], "model": m, "regime": g, "ratio": r["ratio"],
-                          "SD": r["sd"], "SD images": r["sd_images"], "SD seeds": r["sd_seeds"]}
+                          "SD": r["sd"], "SD children": r["sd_images"], "SD seeds": r["sd_seeds"]}
                          for (t, m, g), r in ratios.items()])
 display(styled(ratio_df, "fr-ratios"))
 
@@ -243,7 +250,7 @@ display(styled(ratio_df, "fr-ratios"))
 # ## Does bacterial vs viral need more resolution than pneumonia vs normal?
 #
 # The test of the difference of the two ratios, ratio(bacterial vs viral) − ratio(pneumonia vs
-# normal), per model and regime: one bootstrap resample of the test images serves both
+# normal), per model and regime: one bootstrap resample of the test children serves both
 # findings (the bacterial-vs-viral test images are a subset of the pneumonia-vs-normal ones,
 # so the two ratios are correlated and the bootstrap keeps that), the seed components of the
 # two findings add (independent trainings), and z = difference / SD, two-sided. A negative
@@ -263,7 +270,7 @@ for (m, g), p_adj in zip(diffs, holm_adjust([d["p"] for d in diffs.values()]), s
     diffs[(m, g)] = {**diffs[(m, g)], "p_holm": float(p_adj)}
 diff_df = pd.DataFrame([{"model": m, "regime": g, "difference": d["diff"], "SD": d["sd"],
                          "z": d["z"], "p": format_p(d["p"]), "p (Holm)": format_p(d["p_holm"]),
-                         "image corr.": d["corr_images"]}
+                         "bootstrap corr.": d["corr_images"]}
                         for (m, g), d in diffs.items()])
 display(styled(diff_df, "fr-diff"))
 
@@ -302,7 +309,7 @@ glue("fr_verdict_mobilenetv2_frozen", XR.ratio_verdict(d, missing="not run yet",
 # findings have run at 64 and 128 px, so the same statistics with 128 px as the high resolution
 # give a first, partial answer from it, next to the frozen proxy's on the same sizes. This is an
 # extra, exploratory comparison, chosen after the runs were seen and not part of the Holm
-# families above. Where a cell has a single seed its SD counts the test images only, not the
+# families above. Where a cell has a single seed its SD counts the test children only, not the
 # seed-to-seed spread, so its p-value is a lower bound; how large that spread can be shows in
 # the runs flagged in {ref}`08_findings_resolution-s3` and in Part I's full regime ({doc}`11_beyond_auc`).
 
@@ -335,18 +342,42 @@ for k, v in XR.ratio_comparison_values(interim, FINDINGS, tag="128").items():
 # the full grid to test, not as the chapter's answer.
 #
 # (08_findings_resolution-patients)=
-# ## How much wider are the intervals with the child as the unit?
+# ## The child, not the image, as the unit
 #
-# The Kermany test set holds several radiographs of many children. Every interval and test above
-# treats each image as independent (DeLong's estimator, image level). Obuchowski's clustered
-# estimator {cite}`obuchowski1997nonparametric` (`helpers.stats.delong_clustered`) keeps DeLong's
-# AUC but sums its components per child (the patient id in the file name), so images of one
-# child that a network scores alike no longer count as independent evidence. The table gives,
-# per finding, how many times wider the patient-level standard error of a run's AUC is than the
-# image-level one, over every cell of the grid (mean over seeds; every cell in the folded table
-# below):
+# The Kermany test set holds several radiographs of many children. Two things follow. First,
+# no test child may also be a training child. The official test folder shares
+# {glue:text}`sp_shared_ids:.0f` patient ids with the training folder, but the numbers restart
+# per folder: for each shared id, its most alike pair of training and test radiographs
+# (correlation of 32 × 32 grey thumbnails, up to three images each) has a median correlation of
+# {glue:text}`sp_same_median:.3f`, as alike as a test child paired with a *random* training
+# child ({glue:text}`sp_random_median:.3f`; one-sided Mann–Whitney {glue:text}`sp_same_vs_random_p_txt`
+# that same ids are more alike) and less alike than two radiographs of one test child
+# ({glue:text}`sp_within_median:.3f`). So the shared ids name different children, and the test
+# set is scored on children the networks never saw (`scripts/kermany_split_patients.py`
+# → `results/xray/split_patients.json`; the check cannot exclude a child filed under another id).
+#
+# Second, radiographs of one child that a network scores alike are not independent evidence.
+# Every interval, SD and test in this chapter and in {doc}`07_pneumonia_mobilenetv2` therefore
+# takes the child as the unit: Obuchowski's clustered estimator
+# {cite}`obuchowski1997nonparametric` (`helpers.stats.delong_clustered`) keeps DeLong's AUC but
+# sums its components per child (the patient id in the file name), rates get the
+# cluster-robust variance, and the bootstraps draw children with all their radiographs
+# (`helpers.stats.ratios`). The table gives, per finding, how many times wider the
+# patient-level standard error of a run's AUC is than the image-level one, over every cell of
+# the grid (mean over seeds; every cell in the folded table below):
 
 # %% tags=["hide-input"]
+split_file = config.results_dir(xray_dir) / "split_patients.json"
+if not split_file.is_file():
+    raise FileNotFoundError(f"{split_file} is missing: run python scripts/kermany_split_patients.py "
+                            "--data-dir DATA_ROOT (it needs the Kermany images; under a minute)")
+split_check = json.loads(split_file.read_text())
+glue("sp_shared_ids", float(split_check["shared_ids"]), display=False)
+for key, part in (("same", "same_id"), ("random", "random_child"), ("within", "within_test")):
+    glue(f"sp_{key}_median", float(split_check[part]["median"]), display=False)
+glue("sp_same_vs_random_p", float(split_check["same_vs_random_p"]), display=False)
+glue("sp_same_vs_random_p_txt", p_text(split_check["same_vs_random_p"]), display=False)
+
 widening = XR.patient_widening(recs)
 by_finding = widening.groupby("finding").agg(
     images=("images", "max"), patients=("patients", "max"), cells=("ratio", "size"),
@@ -366,10 +397,40 @@ styled(widening, "patient-widening-full", precision=4)
 # image-level one: hardly wider. For bacterial vs viral ({glue:text}`pw_bacterial_vs_viral_images:.0f`
 # images of {glue:text}`pw_bacterial_vs_viral_patients:.0f` children) it is
 # {glue:text}`pw_bacterial_vs_viral_lowest:.2f` to {glue:text}`pw_bacterial_vs_viral_highest:.2f`
-# times (median {glue:text}`pw_bacterial_vs_viral_median:.2f`): the image-level intervals and
-# tests of this finding are too narrow by about that factor, so its p-values above are
-# optimistic. The chapter's tests still use the image-level covariance; moving them, and the
-# intervals of {doc}`07_pneumonia_mobilenetv2`, to the patient-level one is the next step.
+# times (median {glue:text}`pw_bacterial_vs_viral_median:.2f`): with the image as the unit,
+# this finding's intervals would be too narrow by about that factor. What the change does to
+# the tests of {ref}`08_findings_resolution-s3`: the same tests with the image as the unit, side by side.
+
+# %% tags=["hide-input"]
+curves_by_image = {k: XR.curve(recs, unit="image", dataset="kermany", task=k[0], model=k[1],
+                               regime=k[2]) for k in curves}
+by_unit = XR.unit_comparison(curves, curves_by_image)
+by_unit_show = by_unit.assign(cell=[f"{FINDINGS[t]}, {m}, {g}" for t, m, g in by_unit["cell"]])
+for col in ("p (Holm) image", "p (Holm) patient"):
+    by_unit_show[col] = by_unit_show[col].map(format_p)
+glue("pu_n", float(len(by_unit)), display=False)
+glue("pu_changed", float(by_unit["changed"].sum()), display=False)
+glue("pu_n_larger", float((by_unit["p (Holm) patient"] > by_unit["p (Holm) image"]).sum()), display=False)
+# the closest call: of the comparisons below 0.05 by image, the one whose patient-level p is largest
+found_by_image = by_unit[by_unit["p (Holm) image"] < 0.05]
+close = found_by_image.loc[found_by_image["p (Holm) patient"].idxmax()]
+glue("pu_close_cell", f"{FINDINGS[close['cell'][0]]}, {close['cell'][1]} {close['cell'][2]}, "
+     f"{close['resolution']} px", display=False)
+glue("pu_close_image", float(close["p (Holm) image"]), display=False)
+glue("pu_close_patient", float(close["p (Holm) patient"]), display=False)
+glue("pu_close_image_txt", format_p(close["p (Holm) image"]), display=False)
+glue("pu_close_patient_txt", format_p(close["p (Holm) patient"]), display=False)
+glue("pu_close_word", "still below" if close["p (Holm) patient"] < 0.05 else "no longer below",
+     display=False)
+styled(by_unit_show.drop(columns="changed"), "patient-vs-image-tests", precision=3)
+
+# %% [markdown]
+# Of the {glue:text}`pu_n:.0f` comparisons with the best size, {glue:text}`pu_changed:.0f`
+# change their verdict word when the child replaces the image as the unit, and
+# {glue:text}`pu_n_larger:.0f` get a larger adjusted p. The closest call among the differences
+# found with the image as the unit is {glue:text}`pu_close_cell:s`: Holm p
+# {glue:text}`pu_close_image_txt:s` by image, {glue:text}`pu_close_patient_txt:s` by child,
+# {glue:text}`pu_close_word:s` 0.05.
 
 # %% [markdown]
 # (08_findings_resolution-s6)=
@@ -419,8 +480,9 @@ display(styled(coverage.cost_table_shown(cost), "fr-cost", precision=1))
 # ## Skin lesions and chest X-rays, side by side
 #
 # The same ratio for Part I's melanoma classifier (ISIC 2017, frozen MobileNet, [0, 1] inputs,
-# 64 vs 224 px; {doc}`04_results`), computed here from Part I's records by the same method; the
-# discussion page {doc}`../discussion_xray` puts the lessons together.
+# 64 vs 224 px; {doc}`04_results`), computed here from Part I's records by the same method (the
+# ISIC 2017 files name no patient, so there the image is the unit); the discussion page
+# {doc}`../discussion_xray` puts the lessons together.
 
 # %% tags=["hide-input"]
 skin = [r for r in records.load_records(config.results_dir(skin_dir)) if r.get("status") == "ok"]

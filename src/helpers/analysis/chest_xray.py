@@ -7,12 +7,18 @@ Hillis interval and test rates :func:`helpers.stats.ratios.or_hillis_rate`. The 
 validation metric is the mean over seeds with a Student-t interval over the seeds (whose spread
 then holds both the image and the seed variance; clipped to [0, 1]); with one seed, the DeLong /
 Wald interval.
+
+The child is the unit of sampling (issue 24): the Kermany test set holds several radiographs of
+many children, so every AUC covariance, rate variance and bootstrap here clusters the images by
+patient (:func:`patients`: the patient id in a Kermany file name; an image without one, e.g. a
+PneumoniaMNIST or ISIC image, is its own cluster, which gives the image-level numbers
+unchanged). :func:`patient_widening` reports how much wider that makes each run's interval.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,9 +32,25 @@ from helpers.stats.delong_clustered import clustered_delong_covariance
 from helpers.stats.equivalence import MARGIN_AUC, tost, verdict_word
 from helpers.stats.operating import youden_threshold
 
-__all__ = ["GRADCAM_COLUMNS", "METRICS", "curve", "gradcam_finetuned_values", "gradcam_runs", "mean_share", "paired", "patient_widening", "ratio", "ratio_comparison", "ratio_test", "seed_matrix", "select", "test_metrics", "val_metrics", "val_thresholds"]
+__all__ = ["GRADCAM_COLUMNS", "METRICS", "curve", "gradcam_finetuned_values", "gradcam_runs", "mean_share", "paired", "patient_of", "Unit", "unit_comparison", "patient_widening", "patients", "ratio", "ratio_comparison", "ratio_test", "seed_matrix", "select", "test_metrics", "val_metrics", "val_thresholds"]
 
 METRICS = ("auc", "accuracy", "sensitivity", "specificity")
+
+Unit = Literal["patient", "image"]
+"""The unit of sampling of the test images: the child (default) or the image."""
+
+
+def patient_of(image_id: str) -> str:
+    """The cluster of one image: its Kermany patient id, or the image id itself when it has none."""
+    return kermany_patient(str(image_id)) or str(image_id)
+
+
+def patients(ids: Iterable[str], unit: Unit = "patient") -> list[str] | None:
+    """:func:`patient_of` for every image id (the ``clusters=`` of :mod:`helpers.stats`); None
+    for ``unit="image"`` (every image independent: the image-level numbers, for comparison)."""
+    if unit not in ("patient", "image"):
+        raise ValueError(f"unit must be 'patient' or 'image'; got {unit!r}")
+    return [patient_of(i) for i in ids] if unit == "patient" else None
 
 
 def select(recs: Iterable[Mapping[str, Any]], **params: Any) -> list[Mapping[str, Any]]:
@@ -61,20 +83,21 @@ def seed_matrix(recs: list[Mapping[str, Any]], split: str = "test",
     return ids.tolist(), labels.astype(int), probs
 
 
-def test_metrics(recs: list[Mapping[str, Any]], thresholds: np.ndarray | float
-                 ) -> dict[str, tuple[float, float, float]]:
+def test_metrics(recs: list[Mapping[str, Any]], thresholds: np.ndarray | float,
+                 unit: Unit = "patient") -> dict[str, tuple[float, float, float]]:
     """Seed-mean test metrics with OR–Hillis intervals: {metric: (estimate, low, high)}."""
-    _, y, p = seed_matrix(recs, "test")
-    auc = mrmc.or_hillis_single(y, p)
+    ids, y, p = seed_matrix(recs, "test")
+    units = patients(ids, unit)
+    auc = mrmc.or_hillis_single(y, p, clusters=units)
     out = {"auc": (auc["auc"], auc["ci_low"], auc["ci_high"])}
-    for k, v in xray.seed_rates(y, p, thresholds).items():
+    for k, v in xray.seed_rates(y, p, thresholds, clusters=units).items():
         out[k] = (v["rate"], v["ci_low"], v["ci_high"])
     return out
 
 
 def val_metrics(recs: list[Mapping[str, Any]], thresholds: np.ndarray | float
                 ) -> dict[str, tuple[float, float, float]]:
-    """Seed-mean validation metrics, t-interval over seeds (one seed: DeLong / Wald)."""
+    """Seed-mean validation metrics, t-interval over seeds (one seed: DeLong / Wald, by patient)."""
     per: dict[str, list[float]] = {m: [] for m in METRICS}
     t = np.broadcast_to(np.asarray(thresholds, float).reshape(-1), (len(recs),))
     for r, th in zip(recs, t, strict=True):
@@ -88,9 +111,10 @@ def val_metrics(recs: list[Mapping[str, Any]], thresholds: np.ndarray | float
                 for m, (e, lo, hi) in ((m, stats.mean_ci(v)) for m, v in per.items())}
     r = recs[0]["predictions"]["val"]
     y, p = np.asarray(r["labels"], int), np.asarray(r["probs"], float)
-    auc, var = stats.fast_delong(y, p)
-    out = {"auc": (auc, *stats.delong_ci(auc, var))}
-    for k, v in xray.seed_rates(y, p[None], t[0]).items():
+    units = patients(r["ids"])
+    one = mrmc.or_hillis_single(y, p, clusters=units)  # one seed: DeLong, patient-clustered
+    out = {"auc": (one["auc"], one["ci_low"], one["ci_high"])}
+    for k, v in xray.seed_rates(y, p[None], t[0], clusters=units).items():
         out[k] = (v["rate"], v["ci_low"], v["ci_high"])
     return out
 
@@ -103,20 +127,22 @@ def val_thresholds(recs: list[Mapping[str, Any]]) -> np.ndarray:
 
 
 
-def curve(recs: Iterable[Mapping[str, Any]], **params: Any) -> pd.DataFrame:
+def curve(recs: Iterable[Mapping[str, Any]], unit: Unit = "patient", **params: Any
+          ) -> pd.DataFrame:
     """AUC vs resolution for one finding × model × regime: seed-mean AUC, its SE (OR–Hillis;
     DeLong with one seed), and the test against the best resolution on the seeds both cells have
     (:func:`paired`; NaN when they share none), Holm-adjusted; and the equivalence with the
     best size (TOST at ±0.02, Holm-adjusted: ``tost_p_holm``) with its ``verdict`` word
-    (lower / equivalent / inconclusive; empty for the best size)."""
+    (lower / equivalent / inconclusive; empty for the best size). ``unit``: the child (default)
+    or the image as the unit of the test images (:func:`patients`)."""
     recs = list(recs)
     by_res = {}
     for r in select(recs, **params):
         by_res.setdefault(r["params"]["resolution"], []).append(r)
     rows = []
     for res in sorted(by_res):
-        _, y, p = seed_matrix(by_res[res])
-        s = mrmc.or_hillis_single(y, p)
+        ids, y, p = seed_matrix(by_res[res])
+        s = mrmc.or_hillis_single(y, p, clusters=patients(ids, unit))
         rows.append({"resolution": res, "auc": s["auc"], "se": s["se"], "n_seeds": len(p)})
     df = pd.DataFrame(rows, columns=["resolution", "auc", "se", "n_seeds"])
     if df.empty:
@@ -132,7 +158,7 @@ def curve(recs: Iterable[Mapping[str, Any]], **params: Any) -> pd.DataFrame:
             continue
         ids, y, pb = seed_matrix(top)
         _, _, pr = seed_matrix(cell, order=ids)
-        cmp = mrmc.or_hillis_compare(y, pr, pb)
+        cmp = mrmc.or_hillis_compare(y, pr, pb, clusters=patients(ids, unit))
         pvals.append(cmp["p"])
         diffs.append(cmp["diff"])
         # equivalence with the best size: TOST at ±MARGIN_AUC on the same SE and ddf
@@ -146,9 +172,38 @@ def curve(recs: Iterable[Mapping[str, Any]], **params: Any) -> pd.DataFrame:
                      best=df["resolution"] == best)
 
 
+def unit_comparison(by_patient: Mapping[Any, pd.DataFrame], by_image: Mapping[Any, pd.DataFrame]
+                    ) -> pd.DataFrame:
+    """The tests of :func:`curve` with the child and with the image as the unit, side by side
+    (findings chapter): one row per cell key × size other than the best, with the seed-aware SE,
+    the Holm-adjusted p and the verdict word of each, and ``changed`` (the verdict word differs).
+
+    ``by_patient`` and ``by_image`` map the same keys (e.g. finding, model, regime) to
+    :func:`curve` tables of the same records; a key whose best size differs between them is
+    compared size by size all the same (its best row is left out on either side).
+    """
+    rows = []
+    for key, pat in by_patient.items():
+        img = by_image[key].set_index("resolution")
+        for _, r in pat.iterrows():
+            res = r["resolution"]
+            if r["best"] or res not in img.index or bool(img.loc[res, "best"]):
+                continue
+            i = img.loc[res]
+            rows.append({"cell": key, "resolution": int(res),
+                         "se image": float(i["se"]), "se patient": float(r["se"]),
+                         "p (Holm) image": float(i["p_holm"]), "p (Holm) patient": float(r["p_holm"]),
+                         "verdict image": i["verdict"], "verdict patient": r["verdict"]})  # fmt: skip
+    cols = ["cell", "resolution", "se image", "se patient", "p (Holm) image", "p (Holm) patient",
+            "verdict image", "verdict patient"]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.assign(changed=out["verdict image"] != out["verdict patient"])
+
+
 def ratio(recs: Iterable[Mapping[str, Any]], low: int = 64, high: int = 224, n_boot: int = 2000,
-          **params: Any) -> dict[str, Any] | None:
-    """AUC(low)/AUC(high) (:func:`helpers.stats.ratios.auc_ratio`) or None when a resolution is missing."""
+          unit: Unit = "patient", **params: Any) -> dict[str, Any] | None:
+    """AUC(low)/AUC(high) (:func:`helpers.stats.ratios.auc_ratio`, bootstrap over children by
+    default, ``unit="image"`` over images) or None when a resolution is missing."""
     recs = list(recs)
     lo, hi = paired(select(recs, resolution=low, **params),
                     select(recs, resolution=high, **params))
@@ -156,12 +211,14 @@ def ratio(recs: Iterable[Mapping[str, Any]], low: int = 64, high: int = 224, n_b
         return None
     ids, y, pl = seed_matrix(lo)
     _, _, ph = seed_matrix(hi, order=ids)
-    return xray.auc_ratio(y, pl, ph, n_boot=n_boot)
+    return xray.auc_ratio(y, pl, ph, n_boot=n_boot, clusters=patients(ids, unit))
 
 
 def ratio_test(recs: Iterable[Mapping[str, Any]], tasks: tuple[str, str], low: int = 64,
-               high: int = 224, n_boot: int = 2000, **params: Any) -> dict[str, Any] | None:
-    """Difference of two findings' ratios (:func:`helpers.stats.ratios.ratio_difference`), or None."""
+               high: int = 224, n_boot: int = 2000, unit: Unit = "patient", **params: Any
+               ) -> dict[str, Any] | None:
+    """Difference of two findings' ratios (:func:`helpers.stats.ratios.ratio_difference`,
+    children resampled unless ``unit="image"``), or None."""
     recs = list(recs)
     parts = {}
     for task in tasks:
@@ -172,7 +229,8 @@ def ratio_test(recs: Iterable[Mapping[str, Any]], tasks: tuple[str, str], low: i
         ids, y, pl = seed_matrix(lo)
         _, _, ph = seed_matrix(hi, order=ids)
         parts[task] = (ids, y, pl, ph)
-    return xray.ratio_difference(parts, n_boot=n_boot)
+    return xray.ratio_difference(parts, n_boot=n_boot,
+                                 cluster_of=patient_of if unit == "patient" else None)
 
 
 
@@ -264,12 +322,12 @@ def patient_widening(recs: Iterable[Mapping[str, Any]], dataset: str = "kermany"
         se_i, se_p, n_pat, n_img = [], [], 0, 0
         for r in runs:
             ids, y, p = seed_matrix([r], split=split)
-            patients = [kermany_patient(i) or i for i in ids]
+            units = patients(ids)
             _, cov_i = stats.delong_covariance(y, p)
-            _, cov_p = clustered_delong_covariance(y, p, patients)
+            _, cov_p = clustered_delong_covariance(y, p, units)
             se_i.append(float(np.sqrt(cov_i[0, 0])))
             se_p.append(float(np.sqrt(cov_p[0, 0])))
-            n_img, n_pat = len(ids), len(set(patients))
+            n_img, n_pat = len(ids), len(set(units))
         rows.append({"finding": task, "model": model, "regime": regime, "resolution": res,
                      "images": n_img, "patients": n_pat, "seeds": len(runs),
                      "se_image": float(np.mean(se_i)), "se_patient": float(np.mean(se_p))})  # fmt: skip

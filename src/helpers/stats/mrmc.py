@@ -81,9 +81,11 @@ from numpy.typing import ArrayLike
 from scipy import stats as _st
 
 from helpers.stats.delong import _check_inputs, _components, delong_covariance, paired_auc_test
+from helpers.stats.delong_clustered import clustered_delong_covariance
 
 __all__ = [
     "auc_covariance",
+    "has_clusters",
     "hillis_single",
     "or_hillis_compare",
     "or_hillis_f",
@@ -96,15 +98,39 @@ _OR_PARTS: tuple[str, ...] = ("var", "cov1", "cov2", "cov3", "ms_t", "ms_tr", "d
 """The OR ingredients :func:`or_hillis_compare` reports (NaN with one seed)."""
 
 
+def _cov_name(cov: CovMethod, clusters: ArrayLike | None) -> str:
+    """How a result names its covariance: DeLong / jackknife, "patient-clustered DeLong"."""
+    name = "DeLong" if cov == "delong" else "jackknife"
+    return f"patient-clustered {name}" if has_clusters(clusters) else name
+
+
 def _check_level(level: float) -> None:
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1); got {level}")
 
 
+def has_clusters(clusters: ArrayLike | None) -> bool:
+    """True when ``clusters`` (one id per image, or None) groups at least two images together."""
+    if clusters is None:
+        return False
+    c = np.asarray(clusters).ravel()
+    return np.unique(c).size < c.size
+
+
 def auc_covariance(
-    labels: ArrayLike, scores_matrix: ArrayLike, cov: CovMethod = "delong"
+    labels: ArrayLike,
+    scores_matrix: ArrayLike,
+    cov: CovMethod = "delong",
+    clusters: ArrayLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """AUCs (k,) and their case-sampling covariance (k, k) for k score rows on the same images (results chapter).
+
+    ``clusters`` (one id per image, e.g. the patient; the pneumonia and findings chapters) makes
+    the cluster, not the image, the unit of sampling: Obuchowski's (1997) clustered DeLong
+    covariance (:func:`helpers.stats.delong_clustered.clustered_delong_covariance`). When every
+    image is its own cluster that estimator is DeLong's up to a factor within 1 % of one, so then
+    the image-level estimator below is used unchanged. Only with ``cov="delong"``: a clustered
+    jackknife is not implemented (ValueError).
 
     ``cov="delong"`` is the DeLong et al. (1988) estimator (``helpers.stats.delong.delong_covariance``).
     ``cov="jackknife"`` deletes one image at a time (positives and negatives alike) and returns
@@ -113,6 +139,13 @@ def auc_covariance(
     exact: removing positive i gives (m·AUC − V10_i)/(m − 1), removing negative j gives
     (n·AUC − V01_j)/(n − 1), with V10, V01 the DeLong structural components.
     """
+    if has_clusters(clusters):
+        if cov != "delong":
+            raise ValueError(f"clusters need cov='delong' (no clustered {cov!r} estimator here)")
+        return clustered_delong_covariance(labels, scores_matrix, np.asarray(clusters))
+    if clusters is not None and np.asarray(clusters).size != np.asarray(labels).size:
+        raise ValueError(f"clusters ({np.asarray(clusters).size}) and labels "
+                         f"({np.asarray(labels).size}) must describe the same images")
     if cov == "delong":
         return delong_covariance(labels, scores_matrix)
     if cov != "jackknife":
@@ -231,6 +264,7 @@ def or_hillis_compare(
     level: float = 0.95,
     *,
     constrain_tr: bool = False,
+    clusters: ArrayLike | None = None,
 ) -> dict[str, Any]:
     """OR–Hillis random-seed random-image test of AUC(a) = AUC(b), seeds paired by index (results chapter).
 
@@ -272,6 +306,10 @@ def or_hillis_compare(
     (Var − Cov1 − c⁺), var_tr (σ̂²_TR before the constraint), floor_binds, and F_hillis,
     ddf_hillis, p_hillis (the unconstrained test), with " σ²_TR ≥ 0" added to ``method``.
 
+    ``clusters`` (one id per image, e.g. the patient): the covariances are taken with the cluster
+    as the unit (:func:`auc_covariance`), and ``method`` says "patient-clustered" when it groups
+    images.
+
     Returns auc_a, auc_b (seed means), diff (a − b), se, t (= diff / se), F, ddf, p, ci_low,
     ci_high, level, n_seeds, cov, method, and the OR ingredients var, cov1, cov2, cov3, ms_t,
     ms_tr, denominator (NaN where undefined); with one seed also z (= t).
@@ -292,8 +330,8 @@ def or_hillis_compare(
             "configuration analysis, not implemented here)"
         )
     r = a.shape[0]
-    aucs, c = auc_covariance(labels, np.vstack([a, b]), cov=cov)
-    name = "DeLong" if cov == "delong" else "jackknife"
+    aucs, c = auc_covariance(labels, np.vstack([a, b]), cov=cov, clusters=clusters)
+    name = _cov_name(cov, clusters)
 
     if r == 1:  # the paired z-test of the two models (= delong_paired_test for cov="delong")
         one = paired_auc_test(aucs, c)
@@ -401,6 +439,8 @@ def or_hillis_single(
     scores: ArrayLike,
     cov: CovMethod = "delong",
     level: float = 0.95,
+    *,
+    clusters: ArrayLike | None = None,
 ) -> dict[str, Any]:
     """Seed-mean AUC of one configuration with a CI over both seeds and images (results chapter).
 
@@ -419,6 +459,9 @@ def or_hillis_single(
     With one seed (r = 1) the seed variance is unknown and the CI reduces to the normal DeLong
     interval of that one model (df = inf): it covers image variance only.
 
+    ``clusters`` (one id per image, e.g. the patient) takes the covariances with the cluster as
+    the unit (:func:`auc_covariance`).
+
     The interval is not clipped silently: if an end falls outside [0, 1] it is clipped and
     ``clipped`` is True. Returns auc, se, df, ci_low, ci_high, clipped, level, n_seeds, cov,
     method, ms_r, cov2.
@@ -426,17 +469,18 @@ def or_hillis_single(
     _check_level(level)
     s = _as_seed_matrix(scores, "scores")
     r = s.shape[0]
-    aucs, c = auc_covariance(labels, s, cov=cov)
+    aucs, c = auc_covariance(labels, s, cov=cov, clusters=clusters)
     auc = float(aucs.mean())
+    name = _cov_name(cov, clusters)
     if r == 1:
         se = math.sqrt(max(float(c[0, 0]), 0.0))
         df = math.inf
         ms_r = math.nan
         cov2 = math.nan
-        method = "DeLong (one seed)" if cov == "delong" else "jackknife (one seed)"
+        method = f"{name} (one seed)"
     else:
         se, df, ms_r, cov2 = hillis_single(aucs, c)
-        method = f"Obuchowski-Rockette-Hillis single test ({'DeLong' if cov == 'delong' else 'jackknife'} covariance)"
+        method = f"Obuchowski-Rockette-Hillis single test ({name} covariance)"
     lo, hi = _t_ci(auc, se, df, level)
     clipped = lo < 0.0 or hi > 1.0
     return {

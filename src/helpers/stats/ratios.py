@@ -19,19 +19,26 @@
     divided by r (seeds of the two findings are independent trainings, so these add).
 
   The SD is the square root of their sum; the test of a difference is a two-sided z-test.
+
+Clustered images (several radiographs of one child): every function takes the cluster (the
+patient) as the unit when given one id per image (``clusters=``; ``cluster_of=`` for
+:func:`ratio_difference`). Rates then use the cluster-robust (sandwich) variance of a mean,
+I / (I − 1) · Σ_c (Σ_{i∈c} (h_i − p))² / n² over the I clusters; the bootstrap resamples clusters
+with all their images (a cluster bootstrap), drawing the clusters in the order they first
+appear, so that with one image per cluster every number equals the image-level one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as _st
 
-from helpers.stats.mrmc import hillis_single
+from helpers.stats.mrmc import has_clusters, hillis_single
 
 __all__ = ["auc_ratio", "or_hillis_rate", "ratio_difference", "seed_rates", "weighted_auc"]
 
@@ -41,12 +48,36 @@ def _t_ci(est: float, se: float, df: float, level: float) -> tuple[float, float]
     return est - q * se, est + q * se
 
 
-def or_hillis_rate(hits: ArrayLike, level: float = 0.95) -> dict[str, Any]:
+def _cluster_ids(clusters: ArrayLike, n: int) -> tuple[np.ndarray, int]:
+    """Cluster index per image (0..I−1 in order of first appearance) and I; ValueError on length."""
+    c = np.asarray(clusters).ravel()
+    if c.size != n:
+        raise ValueError(f"clusters ({c.size}) must give one id per image ({n})")
+    _, first, inv = np.unique(c, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first))  # sorted-unique position → first-appearance rank
+    return order[inv.ravel()], first.size
+
+
+def _clustered_rate_cov(h: np.ndarray, clusters: ArrayLike) -> np.ndarray:
+    """Cluster-robust covariance (r × r) of the r rates ``h.mean(axis=1)`` (module docstring)."""
+    r, n = h.shape
+    cid, k = _cluster_ids(clusters, n)
+    if k < 2:
+        raise ValueError("need at least 2 clusters for a clustered variance")
+    dev = h - h.mean(axis=1, keepdims=True)
+    sums = np.stack([np.bincount(cid, weights=dev[j], minlength=k) for j in range(r)])
+    return k / (k - 1) * (sums @ sums.T) / n**2
+
+
+def or_hillis_rate(hits: ArrayLike, level: float = 0.95,
+                   clusters: ArrayLike | None = None) -> dict[str, Any]:
     """Seed-mean rate of 0/1 ``hits`` (r seeds × n images, same images) with an OR–Hillis CI.
 
     var(mean) = MS(R) / r + max(Cov2, 0) and df = (MS(R) + r·max(Cov2, 0))² / (MS(R)² / (r − 1))
     (Hillis 2007), Cov2 the mean image covariance of two different seeds' rates. With one seed
     the interval is the normal (Wald) binomial interval. Ends are clipped to [0, 1].
+    ``clusters`` (one id per image, e.g. the patient): the image covariances are cluster-robust
+    (module docstring); with one seed the Wald interval uses that variance.
     """
     h = np.atleast_2d(np.asarray(hits, dtype=np.float64))
     if h.ndim != 2 or h.shape[1] < 2:
@@ -54,9 +85,11 @@ def or_hillis_rate(hits: ArrayLike, level: float = 0.95) -> dict[str, Any]:
     r, n = h.shape
     rates = h.mean(axis=1)
     est = float(rates.mean())
-    c = np.atleast_2d(np.cov(h, ddof=1)) / n
+    clustered = has_clusters(clusters)
+    c = _clustered_rate_cov(h, clusters) if clustered else np.atleast_2d(np.cov(h, ddof=1)) / n
     if r == 1:
-        se, df, ms_r, cov2 = math.sqrt(max(est * (1 - est) / n, 0.0)), math.inf, math.nan, math.nan
+        var1 = float(c[0, 0]) if clustered else est * (1 - est) / n
+        se, df, ms_r, cov2 = math.sqrt(max(var1, 0.0)), math.inf, math.nan, math.nan
     else:
         se, df, ms_r, cov2 = hillis_single(rates, c)
     lo, hi = _t_ci(est, se, df, level)
@@ -65,11 +98,13 @@ def or_hillis_rate(hits: ArrayLike, level: float = 0.95) -> dict[str, Any]:
 
 
 def seed_rates(labels: ArrayLike, probs: ArrayLike, thresholds: ArrayLike | float = 0.5,
-               level: float = 0.95) -> dict[str, dict[str, Any]]:
+               level: float = 0.95, clusters: ArrayLike | None = None
+               ) -> dict[str, dict[str, Any]]:
     """Accuracy, sensitivity, specificity (:func:`or_hillis_rate`) of r seeds × n images.
 
     ``thresholds``: one per seed (e.g. chosen on each seed's validation set) or one for all;
-    an image is called positive when its probability is >= the threshold.
+    an image is called positive when its probability is >= the threshold. ``clusters``: one id
+    per image (the patient), passed on to :func:`or_hillis_rate` for every rate.
     """
     y = np.asarray(labels).astype(int).ravel()
     p = np.atleast_2d(np.asarray(probs, dtype=np.float64))
@@ -77,9 +112,13 @@ def seed_rates(labels: ArrayLike, probs: ArrayLike, thresholds: ArrayLike | floa
     if p.shape[1] != y.size:
         raise ValueError(f"probs {p.shape} do not match {y.size} labels")
     hits = (p >= t).astype(int) == y[None, :]
-    return {"accuracy": or_hillis_rate(hits, level),
-            "sensitivity": or_hillis_rate(hits[:, y == 1], level),
-            "specificity": or_hillis_rate(hits[:, y == 0], level)}
+    c = None if clusters is None else np.asarray(clusters).ravel()
+    if c is not None and c.size != y.size:
+        raise ValueError(f"clusters ({c.size}) must give one id per image ({y.size})")
+    def part(mask: np.ndarray) -> dict[str, Any]:
+        return or_hillis_rate(hits[:, mask], level, None if c is None else c[mask])
+    return {"accuracy": part(np.ones(y.size, bool)), "sensitivity": part(y == 1),
+            "specificity": part(y == 0)}
 
 
 def weighted_auc(labels: ArrayLike, scores: ArrayLike, weights: ArrayLike | None = None
@@ -100,9 +139,16 @@ def weighted_auc(labels: ArrayLike, scores: ArrayLike, weights: ArrayLike | None
         return num / den
 
 
-def _boot_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
+def _boot_weights(n: int, n_boot: int, seed: int, clusters: ArrayLike | None = None
+                  ) -> np.ndarray:
+    """(B, n) image weights of B bootstrap resamples: of the images, or (``clusters``, one id per
+    image) of the clusters, each drawn cluster bringing all its images; the clusters are drawn
+    in order of first appearance, so one image per cluster gives the image bootstrap exactly."""
     rng = np.random.default_rng([int(seed), 71])
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+    if clusters is None:
+        return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+    cid, k = _cluster_ids(clusters, n)
+    return rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot).astype(np.float64)[:, cid]
 
 
 def _ratio_parts(labels, low, high, w) -> tuple[np.ndarray, np.ndarray]:
@@ -126,32 +172,37 @@ def _summary(point: float, boot: np.ndarray, per_seed: np.ndarray) -> dict[str, 
 
 
 def auc_ratio(labels: ArrayLike, low: ArrayLike, high: ArrayLike, n_boot: int = 2000,
-              seed: int = 0) -> dict[str, Any]:
-    """AUC(low)/AUC(high) of seed-mean AUCs (r × n scores each) with its SD (module docstring)."""
+              seed: int = 0, clusters: ArrayLike | None = None) -> dict[str, Any]:
+    """AUC(low)/AUC(high) of seed-mean AUCs (r × n scores each) with its SD (module docstring);
+    ``clusters`` (one id per image): the bootstrap resamples clusters."""
     y = np.asarray(labels).astype(int).ravel()
     lo, hi = np.atleast_2d(np.asarray(low, float)), np.atleast_2d(np.asarray(high, float))
     point = float(np.mean([weighted_auc(y, s)[0] for s in lo])
                   / np.mean([weighted_auc(y, s)[0] for s in hi]))
-    boot, per_seed = _ratio_parts(y, lo, hi, _boot_weights(y.size, n_boot, seed))
+    boot, per_seed = _ratio_parts(y, lo, hi, _boot_weights(y.size, n_boot, seed, clusters))
     return {**_summary(point, boot, per_seed), "n_boot": n_boot,
             "auc_low": float(np.mean([weighted_auc(y, s)[0] for s in lo])),
             "auc_high": float(np.mean([weighted_auc(y, s)[0] for s in hi]))}
 
 
 def ratio_difference(findings: Mapping[str, tuple[Sequence[str], ArrayLike, ArrayLike, ArrayLike]],
-                     n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+                     n_boot: int = 2000, seed: int = 0,
+                     cluster_of: Callable[[str], str] | None = None) -> dict[str, Any]:
     """Ratio(b) − ratio(a) for two findings ``{name: (ids, labels, low, high)}``, z-test.
 
     One bootstrap resample of the union of the image ids serves both findings (their test
     images may overlap: the bacterial-vs-viral test images are the pneumonia images of the
     pneumonia-vs-normal test set), so the image covariance of the two ratios is kept.
+    ``cluster_of`` (image id → cluster id, e.g. the patient) resamples clusters instead: one
+    draw of the union's clusters serves both findings.
     """
     if len(findings) != 2:
         raise ValueError("ratio_difference compares exactly two findings")
     names = list(findings)
     union = sorted(set().union(*(map(str, f[0]) for f in findings.values())))
     pos = {i: k for k, i in enumerate(union)}
-    w_all = _boot_weights(len(union), n_boot, seed)
+    w_all = _boot_weights(len(union), n_boot, seed,
+                          None if cluster_of is None else [cluster_of(i) for i in union])
     out: dict[str, Any] = {}
     boots, seeds_var = [], 0.0
     for name in names:
@@ -159,7 +210,8 @@ def ratio_difference(findings: Mapping[str, tuple[Sequence[str], ArrayLike, Arra
         y = np.asarray(labels).astype(int).ravel()
         w = w_all[:, [pos[str(i)] for i in ids]]
         boot, per_seed = _ratio_parts(y, np.asarray(low, float), np.asarray(high, float), w)
-        point = auc_ratio(y, low, high, n_boot=2, seed=seed)["ratio"]
+        point = float(np.mean([weighted_auc(y, s)[0] for s in np.atleast_2d(low)])
+                      / np.mean([weighted_auc(y, s)[0] for s in np.atleast_2d(high)]))
         out[name] = {**_summary(point, boot, per_seed)}
         boots.append(boot)
         seeds_var += out[name]["sd_seeds"] ** 2
