@@ -83,20 +83,22 @@ def family(src: dict[str, Any]) -> dict[int, Any]:
 
 
 def pair(src: dict[str, Any], cells: dict[int, Any], a: int, b: int) -> tuple[Any, ...] | None:
-    """(labels, probs_a, probs_b, run ids) on the seeds cells a and b share, paired by seed as the
-    chapters pair them; None with fewer than 2 common seeds."""
+    """(labels, probs_a, probs_b, run ids, clusters) on the seeds cells a and b share, paired by
+    seed as the chapters pair them; None with fewer than 2 common seeds. ``clusters``: the
+    patient of each Kermany test image (the findings chapter's unit), None for ISIC (no
+    patient ids: the image is the unit)."""
     if src["dataset"] == "isic2017":
         both = pd.concat([cells[a], cells[b]])
         labels, pa, pb, common = inference.seed_matrices(both, cells[a], cells[b])
         ids = [rid for c in (a, b) for rid, s in zip(cells[c]["run_id"], cells[c]["seed"],
                                                       strict=True) if s in common]  # fmt: skip
-        return (labels, pa, pb, ids) if len(common) >= 2 else None
+        return (labels, pa, pb, ids, None) if len(common) >= 2 else None
     ra, rb = XR.paired(cells[a], cells[b])
     if len(ra) < 2:
         return None
     img, labels, pb = XR.seed_matrix(rb)
     _, _, pa = XR.seed_matrix(ra, order=img)
-    return labels, pa, pb, [r["run_id"] for r in (*ra, *rb)]
+    return labels, pa, pb, [r["run_id"] for r in (*ra, *rb)], XR.patients(img)
 
 
 def estimate(src: dict[str, Any]) -> dict[str, Any]:
@@ -108,17 +110,20 @@ def estimate(src: dict[str, Any]) -> dict[str, Any]:
             f"{_name(src)}: {LOW} and {HIGH} px share fewer than 2 seeds in "
             f"{src['results_dir']}; run the sweep that makes them first"
         )
-    labels, pa, pb, ids = got
-    res = mrmc.or_hillis_compare(labels, pa, pb, constrain_tr=True)
+    labels, pa, pb, ids, clusters = got
+    res = mrmc.or_hillis_compare(labels, pa, pb, constrain_tr=True, clusters=clusters)
     pooled = []
     for a, b in itertools.combinations(cells, 2):
         other = pair(src, cells, a, b)
         if other is not None:
-            pooled.append(mrmc.or_hillis_compare(*other[:3], constrain_tr=True)["var_tr"])
+            pooled.append(mrmc.or_hillis_compare(*other[:3], constrain_tr=True,
+                                                 clusters=other[4])["var_tr"])
     return {
         "name": _name(src), "chapter": src["chapter"], "results_dir": src["results_dir"],
         "comparison": f"{LOW} vs {HIGH} px", "run_ids": ids, "n_seeds": int(res["n_seeds"]),
         "n_images": int(labels.size), "n_pos": int(labels.sum()),
+        "unit": "image" if clusters is None else "patient",
+        "n_units": int(labels.size if clusters is None else len(set(clusters))),
         **{k: float(res[k]) for k in ("var", "cov1", "cov2", "cov3", "ms_t", "ms_tr",
                                       "ms_tr_floor", "var_tr")},
         "var_tr_pooled": float(np.mean(pooled)), "n_pairs_pooled": len(pooled),
