@@ -84,7 +84,8 @@ task = "melanoma"
 # its records: ISIC 2017 MobileNet 64 vs 128 px in both regimes and preprocessings, and Kermany
 # MobileNetV2 64 vs 128 px frozen and fine-tuned), the null hypothesis is made true: the two
 # configurations' AUCs are drawn with the same mean, with the source's image-sampling
-# covariances and a seed-interaction variance σ²_TR set four ways (zero, the source's own
+# covariances (for Kermany with the child as the unit, as {doc}`08_findings_resolution` takes
+# them) and a seed-interaction variance σ²_TR set four ways (zero, the source's own
 # estimate, the estimate pooled over its family, four times the image-sampling floor). The
 # covariance estimates the test uses are drawn too (the source's number of test images). Each
 # row is 20,000 simulated comparisons; the Monte Carlo standard error of a rate near 0.05 is

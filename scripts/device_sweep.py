@@ -18,12 +18,15 @@ their run ids; ``--data-root`` etc. as for the sweep, for its skip rule) and
 there (a copy of the tree, the data, the weights; the folders given as options)::
 
     python scripts/device_sweep.py run .gpu/job --output-dir .gpu/results/paper \\
-        --data-root … --weights-dir … --cache-dir … --workers 6 --archive $OUT/records.tar
+        --data-root … --weights-dir … --cache-dir … --workers 6 --pack 5 --monitor \\
+        --archive $OUT/records.tar
 
 checks the copy file by file against the manifest (only then do the records name the commit;
-the outcome travels in the archive as ``logs/verification.json``), trains each run in a fresh
-process and re-writes the archive after every run, so a call cut short still returns what
-finished. ``--stop-after S`` starts no run after S seconds. A worker killed outright (out of
+the outcome travels in the archive as ``logs/verification.json``), trains the runs in worker
+processes, each taking a pack of up to ``--pack`` consecutive runs of one cell (its seeds: the
+shapes compile once, into a JAX compilation cache the workers share), and re-writes the
+archive after every pack and every 20 s, so a call cut short still returns what finished.
+``--stop-after S`` starts no run after S seconds. A worker killed outright (out of
 memory) is reported and a fresh process pool takes the runs not yet started.
 
 here again::
@@ -66,7 +69,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_job(args.job, args.output_dir, root=ROOT,
                    locations={k: getattr(args, k) for k in LOCATIONS}, workers=args.workers,
                    mem_fraction=args.mem_fraction, archive=args.archive,
-                   stop_after=args.stop_after, only=args.only)
+                   stop_after=args.stop_after, only=args.only, pack=args.pack,
+                   compile_cache=args.compile_cache, monitor=args.monitor)
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -115,6 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="share of the GPU's memory each JAX process may take")
     r.add_argument("--archive", help="tar re-written with every finished record and log")
     r.add_argument("--stop-after", type=float, help="start no run after this many seconds")
+    r.add_argument("--pack", type=int, default=1,
+                   help="up to this many consecutive runs of one cell (its seeds) per process: "
+                        "compiled once, decoded once (default 1)")
+    r.add_argument("--compile-cache",
+                   help="JAX's persistent compilation cache, shared by the workers "
+                        "(default: <output-dir>/jax-cache)")
+    r.add_argument("--monitor", action="store_true",
+                   help="log GPU utilisation every 5 s (nvidia-smi dmon) into the archive")
     r.set_defaults(fn=cmd_run)
     c = sub.add_parser("collect", help="file the records of an archive (here)")
     c.add_argument("archive")

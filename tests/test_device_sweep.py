@@ -188,3 +188,80 @@ def test_a_killed_worker_is_reported_and_a_new_pool_runs_the_rest() -> None:
     assert started == 3
     assert results[0] == (-1, 1) and results[2] == (-4, 4)
     assert results[1][0] == 3 and results[1][1]["status"] == "worker died"
+
+
+# ----------------------------------------------------------------- the packed executor (issue 23)
+def _run(rid: str, seed: int, **params) -> dict:
+    return {"run_id": rid, "params": {"model": "m", "resolution": 64, **params, "seed": seed}}
+
+
+def test_packs_are_consecutive_seeds_of_one_cell_in_the_jobs_order() -> None:
+    from helpers.sweep.device import pack_runs
+
+    runs = [_run("a0", 0), _run("a1", 1), _run("a2", 2), _run("b0", 0, resolution=128),
+            _run("a3", 3), _run("a4", 4)]
+    ids = [[r["run_id"] for r in p] for p in pack_runs(runs, 2)]
+    assert ids == [["a0", "a1"], ["a2"], ["b0"], ["a3", "a4"]]  # order kept, never merged across b0
+    assert [len(p) for p in pack_runs(runs, 1)] == [1] * 6
+    with pytest.raises(ValueError, match="at least 1"):
+        pack_runs(runs, 0)
+
+
+def test_a_pack_starts_no_run_after_its_deadline(monkeypatch) -> None:
+    import sys
+    import time
+    import types
+
+    from helpers.sweep import device
+
+    monkeypatch.setitem(sys.modules, "keras", types.SimpleNamespace(
+        backend=types.SimpleNamespace(clear_session=lambda: None)))
+    monkeypatch.setattr(device, "train_one", lambda spec, *a: {"run_id": spec["run_id"],
+                                                                "status": "ok"})
+    runs = [_run("a0", 0), _run("a1", 1)]
+    assert [r["status"] for r in device.train_pack(runs, {}, "", None)] == ["ok", "ok"]
+    late = device.train_pack(runs, {}, "", None, deadline=time.time() - 1)
+    assert [r["status"] for r in late] == ["not started", "not started"]
+
+
+def test_the_executor_ticks_while_a_long_call_runs() -> None:
+    import time
+
+    ticks: list[float] = []
+    results: list = []
+    run_pool(time.sleep, [1.2], 1, log=lambda m: None,
+             on_result=lambda item, res: results.append(res))
+    from helpers.sweep.device import DeviceExecutor
+
+    ex = DeviceExecutor(1)
+    try:
+        ex.map_runs(time.sleep, [1.2], on_result=lambda i, r: results.append(r),
+                    log=lambda m: None, on_tick=lambda: ticks.append(1.0), tick_s=0.2)
+    finally:
+        ex.shutdown(wait=True)
+    assert results == [None, None] and len(ticks) >= 2
+
+
+def test_device_env_shares_a_compilation_cache_and_keeps_what_is_set(tmp_path: Path) -> None:
+    from helpers.sweep.device import device_env
+
+    env: dict[str, str] = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "5"}
+    device_env(env, 0.1, tmp_path / "jax-cache")
+    assert env["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "jax-cache")
+    assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "5"  # the caller's choice stays
+    assert env["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] == "0"
+    assert env["KERAS_BACKEND"] == "jax" and "xla_gpu_deterministic_ops=true" in env["XLA_FLAGS"]
+    bare: dict[str, str] = {}
+    device_env(bare, 0.1)
+    assert "JAX_COMPILATION_CACHE_DIR" not in bare
+
+
+def test_the_gpu_monitor_says_so_where_there_is_no_nvidia_smi(tmp_path: Path, monkeypatch) -> None:
+    from helpers.sweep import device
+
+    said: list[str] = []
+    monkeypatch.setattr(device.shutil, "which", lambda name: None)
+    with device.gpu_monitor(tmp_path / "dmon.log", enabled=True, log=said.append):
+        pass
+    assert said == ["no nvidia-smi here: GPU utilisation is not logged"]
+    assert not (tmp_path / "dmon.log").exists()

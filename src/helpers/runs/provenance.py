@@ -226,7 +226,8 @@ def gpu_info() -> list[str] | None:
     jax = sys.modules.get("jax")
     if jax is not None:
         try:
-            return [str(d) for d in jax.devices() if d.platform == "gpu"] or None
+            return [f"{d} ({d.device_kind})" if getattr(d, "device_kind", "") else str(d)
+                    for d in jax.devices() if d.platform == "gpu"] or None  # e.g. "cuda:0 (NVIDIA H200)"
         except Exception:  # noqa: BLE001
             return None
     return None

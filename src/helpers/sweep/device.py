@@ -39,11 +39,13 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
+import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -55,8 +57,20 @@ from helpers.sweep.device_job import check_copy, checked_commit, read_job, read_
 from helpers.sweep.executors import ProcessPool
 
 
-def device_env(env: dict[str, str] | os._Environ, mem_fraction: float) -> None:
-    """Keras on JAX unless a backend is set; deterministic XLA; fp32 products without TF32."""
+def device_env(env: dict[str, str] | os._Environ, mem_fraction: float,
+               compile_cache: str | os.PathLike[str] | None = None) -> None:
+    """Keras on JAX unless a backend is set; deterministic XLA; fp32 products without TF32.
+
+    ``compile_cache``: a folder for JAX's persistent compilation cache, shared by the workers,
+    so a shape compiled by one run (a model × input size × preprocessing) is loaded, not
+    compiled again, by the next runs of that shape in any worker; every compilation is kept
+    (no minimum compile time or size). The cached program is the program: results do not
+    change (a test trains one seed with and without a warm cache).
+    """
+    if compile_cache is not None:
+        env.setdefault("JAX_COMPILATION_CACHE_DIR", str(compile_cache))
+        env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+        env.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
     env.setdefault("KERAS_BACKEND", "jax")
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     env.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", f"{mem_fraction:.3f}")
@@ -97,6 +111,55 @@ def train_one(spec: Mapping[str, Any], locations: Mapping[str, str], log_dir: st
             "wall_s": time.monotonic() - t0}
 
 
+def train_pack(specs: Sequence[Mapping[str, Any]], locations: Mapping[str, str], log_dir: str,
+               verified_commit: str | None, deadline: float | None = None) -> list[dict[str, Any]]:
+    """The runs of one pack (:func:`pack_runs`) one after another in this process.
+
+    The seeds of one cell share their shapes, so after the first run the next ones find their
+    programs compiled (JAX's persistent cache, :func:`device_env`) and their images decoded
+    (the array cache). Keras's session is cleared before each run (names, memory); each run is
+    seeded by ``run_training`` as in a fresh process, so a packed run's record equals the
+    unpacked one (tested on the CPU with the JAX backend). No run starts after ``deadline``
+    (``time.time()``): those are returned as ``not started``. Returns :func:`train_one`'s
+    summaries in order.
+    """
+    out: list[dict[str, Any]] = []
+    for spec in specs:
+        if deadline is not None and time.time() > deadline:
+            out.append({"run_id": spec["run_id"], "status": "not started",
+                        "error": "--stop-after passed before it could start"})
+            continue
+        import keras  # the worker's backend, set by device_env before it started
+
+        keras.backend.clear_session()
+        out.append(train_one(spec, locations, log_dir, verified_commit))
+    return out
+
+
+def cell_key(params: Mapping[str, Any]) -> str:
+    """A run's cell: its params without the seed (runs of one cell share every shape)."""
+    return json.dumps({k: v for k, v in params.items() if k != "seed"}, sort_keys=True,
+                      default=str)
+
+
+def pack_runs(runs: Sequence[Mapping[str, Any]], size: int) -> list[list[Mapping[str, Any]]]:
+    """Consecutive runs of one cell, at most ``size`` together, in the job's order.
+
+    Only neighbours are packed, so the job's order (by value: what a run cut short should
+    still have returned) is kept; ``size`` 1 gives one run per process, as before.
+    """
+    if size < 1:
+        raise ValueError(f"pack size must be at least 1; got {size}")
+    packs: list[list[Mapping[str, Any]]] = []
+    for run in runs:
+        if packs and len(packs[-1]) < size and \
+                cell_key(packs[-1][-1]["params"]) == cell_key(run["params"]):
+            packs[-1].append(run)
+        else:
+            packs.append([run])
+    return packs
+
+
 class DeviceExecutor(ProcessPool):
     """Each call in a fresh spawned process, ``workers`` at a time: the GPU path's executor.
 
@@ -106,9 +169,10 @@ class DeviceExecutor(ProcessPool):
     process before a worker starts, so the workers inherit it.
     """
 
-    def __init__(self, workers: int = 1, *, mem_fraction: float | None = None) -> None:
+    def __init__(self, workers: int = 1, *, mem_fraction: float | None = None,
+                 compile_cache: str | os.PathLike[str] | None = None) -> None:
         if mem_fraction is not None:
-            device_env(os.environ, mem_fraction)
+            device_env(os.environ, mem_fraction, compile_cache)
         super().__init__(max(1, workers))
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -124,7 +188,8 @@ class DeviceExecutor(ProcessPool):
     def map_runs(self, fn: Callable[[Any], Any], items: Sequence[Any], *,
                  on_result: Callable[[Any, Any], None], stop_after: float | None = None,
                  on_start: Callable[[Any], None] | None = None,
-                 log: Callable[[str], None] = print) -> int:
+                 log: Callable[[str], None] = print,
+                 on_tick: Callable[[], None] | None = None, tick_s: float = 20.0) -> int:
         """Call ``fn(item)`` for each item through :meth:`submit`; the number of calls started.
 
         ``on_result(item, result)`` follows each call; a call that raised gives ``{"status":
@@ -132,6 +197,9 @@ class DeviceExecutor(ProcessPool):
         pool: the calls in flight are reported as died and a fresh pool takes the items not
         yet started (a killed call is not retried, unlike under ``drive_runs``: on a device it
         would most likely be killed again). No item starts after ``stop_after`` seconds.
+        ``on_tick()`` is called every ``tick_s`` seconds while calls run (the GPU path re-writes
+        its archive then, so runs that finished inside a long pack come back even if the
+        command is cut short).
         """
         t0 = time.monotonic()
         pending = list(items)
@@ -150,7 +218,11 @@ class DeviceExecutor(ProcessPool):
                     on_start(item)
             if not futures:
                 break
-            finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            finished, _ = wait(list(futures), return_when=FIRST_COMPLETED,
+                               timeout=tick_s if on_tick is not None else None)
+            if on_tick is not None and not finished:
+                on_tick()
+                continue
             broken = False
             for fut in finished:
                 item = futures.pop(fut)
@@ -187,20 +259,26 @@ def run_pool(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, *,
 def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
             root: Path, locations: Mapping[str, str] | None = None, workers: int = 1,
             mem_fraction: float = 0.08, archive: str | os.PathLike[str] | None = None,
-            stop_after: float | None = None, only: Sequence[str] = ()) -> int:
+            stop_after: float | None = None, only: Sequence[str] = (), pack: int = 1,
+            compile_cache: str | os.PathLike[str] | None = None, monitor: bool = False) -> int:
     """``run``: train a job's planned runs here (the device); the exit status.
 
     Checks the copy of the tree at ``root`` against the job's manifest first
     (:func:`~helpers.sweep.device_job.check_copy`; the outcome goes into the archive as
     ``logs/verification.json`` and, explicitly, to each worker), then trains the runs (any of
-    ``only``, substrings of the run id) ``workers`` at a time; records go to
-    ``<output_dir>/records``, each run's log to ``<output_dir>/logs``. ``archive``: a tar
-    re-written after every run. ``locations``: the input folders, passed to every run.
+    ``only``, substrings of the run id) ``workers`` processes at a time, each process taking a
+    pack of up to ``pack`` consecutive runs of one cell (:func:`pack_runs`, :func:`train_pack`);
+    records go to ``<output_dir>/records``, each run's log to ``<output_dir>/logs``.
+    ``archive``: a tar re-written after every pack and every 20 s while packs run.
+    ``locations``: the input folders, passed to every run. ``compile_cache``: JAX's persistent
+    compilation cache folder (default ``<output_dir>/jax-cache``). ``monitor``: log the GPU's
+    utilisation every 5 s (``nvidia-smi dmon``) to ``logs/gpu-dmon.log`` while the runs train.
     """
     job = read_job(job_dir)
     verification = check_copy(read_manifest(job_dir), root)
-    executor = DeviceExecutor(workers, mem_fraction=mem_fraction)
     out = Path(output_dir)
+    cache = Path(compile_cache) if compile_cache else out / "jax-cache"
+    executor = DeviceExecutor(workers, mem_fraction=mem_fraction, compile_cache=cache.resolve())
     records_dir, logs_dir = out / "records", out / "logs"
     records_dir.mkdir(parents=True, exist_ok=True)
     logs_dir.mkdir(parents=True, exist_ok=True)
@@ -209,28 +287,67 @@ def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str],
     where = {k: str(Path(v).resolve()) for k, v in (locations or {}).items() if v}
     where["output_dir"] = str(out.resolve())
     runs = [r for r in job["runs"] if not only or any(s in r["run_id"] for s in only)]
+    packs = pack_runs(runs, pack)
     tar = Path(archive) if archive else None
     t0 = time.monotonic()
+    deadline = None if stop_after is None else time.time() + stop_after
     done = 0
 
     def say(msg: str) -> None:
         print(f"{time.monotonic() - t0:7.0f} s {msg}", flush=True)
 
-    def report(spec: Mapping[str, Any], res: Mapping[str, Any]) -> None:
-        nonlocal done
-        done += 1
-        say(f"[{done}/{len(runs)}] {json.dumps({'run_id': spec['run_id'], **res})}")
+    def refresh() -> None:
         if tar:
             write_archive(records_dir, logs_dir, tar)
 
-    try:
-        executor.map_runs(partial(train_one, locations=where, log_dir=str(logs_dir),
-                                  verified_commit=checked_commit(verification)), runs,
-                          on_result=report, stop_after=stop_after, log=say,
-                          on_start=lambda spec: say(f"start {spec['run_id']}"))
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+    def report(specs: Sequence[Mapping[str, Any]], res: Any) -> None:
+        nonlocal done
+        results = res if isinstance(res, list) else [dict(res, run_id=s["run_id"]) for s in specs]
+        for spec, one in zip(specs, results, strict=True):
+            done += 1
+            say(f"[{done}/{len(runs)}] {json.dumps({'run_id': spec['run_id'], **one})}")
+        refresh()
+
+    say(f"{len(runs)} runs in {len(packs)} packs of up to {pack}, {workers} workers; "
+        f"compilation cache {cache}")
+    with gpu_monitor(logs_dir / "gpu-dmon.log", enabled=monitor, log=say):
+        try:
+            executor.map_runs(partial(train_pack, locations=where, log_dir=str(logs_dir),
+                                      verified_commit=checked_commit(verification),
+                                      deadline=deadline), packs,
+                              on_result=report, stop_after=stop_after, log=say,
+                              on_start=lambda specs: say(
+                                  "start " + ", ".join(s["run_id"] for s in specs)),
+                              on_tick=refresh)
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
     if tar:
         n = write_archive(records_dir, logs_dir, tar)
         print(f"{n} records in {tar}", flush=True)
     return 0
+
+
+@contextmanager
+def gpu_monitor(path: Path, *, enabled: bool, log: Callable[[str], None] = print
+                ) -> Iterator[None]:
+    """While the block runs, ``nvidia-smi dmon`` samples the GPU's utilisation into ``path``.
+
+    Skipped (said once) where there is no ``nvidia-smi``, e.g. the CPU dry run.
+    """
+    exe = shutil.which("nvidia-smi") if enabled else None
+    if enabled and exe is None:
+        log("no nvidia-smi here: GPU utilisation is not logged")
+    if exe is None:
+        yield
+        return
+    with path.open("w") as fh:
+        proc = subprocess.Popen([exe, "dmon", "-s", "um", "-d", "5", "-o", "T"], stdout=fh,
+                                stderr=subprocess.STDOUT)
+        try:
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
