@@ -31,6 +31,8 @@ memory) is reported and a fresh process pool takes the runs not yet started.
 
 here again::
 
+    python scripts/device_sweep.py bench records.tar --label "…" --dmon logs/gpu-dmon.log \\
+        --out results/benchmarks/device-….json
     python scripts/device_sweep.py collect records.tar .gpu/job --into results/paper \\
         --duplicates-dir results/device-parity
 
@@ -71,6 +73,65 @@ def cmd_run(args: argparse.Namespace) -> int:
                    mem_fraction=args.mem_fraction, archive=args.archive,
                    stop_after=args.stop_after, only=args.only, pack=args.pack,
                    compile_cache=args.compile_cache, monitor=args.monitor)
+
+
+def _bench_records(source: str) -> list[dict]:
+    """Records of a results folder or of an archive ``run --archive`` wrote."""
+    from helpers.runs import records
+    from helpers.sweep.device_archive import archive_members, member_json, open_archive
+
+    if Path(source).is_dir():
+        return records.load_records(source)
+    out, bad = [], []
+    with open_archive(source) as tar:
+        for m in archive_members(tar, bad):
+            if m.isfile() and m.name.startswith("records/") and m.name.endswith(".json"):
+                out.append(member_json(tar, m))
+    for name, why in bad:
+        print(f"warning: {name}: {why}", file=sys.stderr)
+    return out
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from helpers.files import atomic_write_json
+    from helpers.runs.provenance import git_state, utc_now
+    from helpers.sweep.device_bench import batch_summary, dmon_summary, gpu_records, run_row
+
+    recs = [r for src in args.sources for r in gpu_records(_bench_records(src))]
+    if args.since:
+        recs = [r for r in recs if r["provenance"]["started_at"] >= args.since]
+    rows = sorted((run_row(r) for r in recs), key=lambda r: (r["started_at"], r["run_id"]))
+    summary = batch_summary(rows)
+    if args.gpu_name:
+        summary["gpu_name"] = args.gpu_name
+    if args.dmon:
+        summary["utilisation"] = dmon_summary(Path(args.dmon).read_text())
+    commit, dirty = git_state(ROOT)
+    out = {"what": "GPU batch benchmark (scripts/device_sweep.py bench; helpers.sweep.device_bench)",
+           "label": args.label, "sources": args.sources, "since": args.since,
+           "summary": summary, "runs": rows,
+           "provenance": {"commit": commit, "dirty": dirty, "created": utc_now()}}
+    atomic_write_json(args.out, out)
+    print(f"{args.out}: {summary['runs']} runs in {summary['span_s'] / 60:.1f} min = "
+          f"{summary['runs_per_gpu_minute']:.2f} runs per GPU-minute, up to "
+          f"{summary['most_at_once']} at once; first epochs are "
+          f"{100 * summary['first_epoch_share_of_run_time']:.0f} % of run time")
+    return 0
+
+
+def cmd_bench_table(args: argparse.Namespace) -> int:
+    import json
+
+    from helpers.files import replace_marked_block
+    from helpers.sweep.device_bench import bench_markdown
+
+    files = sorted(Path(args.folder).glob("device-*.json"))
+    md = bench_markdown([(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f),
+                          json.loads(f.read_text())) for f in files])
+    print(md)
+    if args.write_readme:
+        print(f"-> {replace_marked_block(ROOT / 'README.md', 'device-bench', md)}")
+    return 0
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -139,6 +200,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "the run's log, whose 'tree verified: commit …' line lets records that "
                         "name another commit (a stale .git in the copy) name the verified one")
     c.set_defaults(fn=cmd_collect)
+    b = sub.add_parser("bench", help="runs per GPU-minute and images/s per run of a GPU batch")
+    b.add_argument("sources", nargs="+", help="results folders or archives holding its records")
+    b.add_argument("--out", required=True, help="JSON to write, e.g. results/benchmarks/device-….json")
+    b.add_argument("--label", required=True, help="what the batch was (machine, executor)")
+    b.add_argument("--since", help="only runs started at or after this ISO time (one batch)")
+    b.add_argument("--gpu-name", help="the card, where the records name only cuda:0")
+    b.add_argument("--dmon", help="the batch's nvidia-smi dmon log (logs/gpu-dmon.log)")
+    b.set_defaults(fn=cmd_bench)
+    t = sub.add_parser("bench-table", help="the README's table of GPU batches")
+    t.add_argument("--folder", default=str(ROOT / "results" / "benchmarks"))
+    t.add_argument("--write-readme", action="store_true")
+    t.set_defaults(fn=cmd_bench_table)
     args = ap.parse_args(argv)
     return args.fn(args)
 
