@@ -58,10 +58,12 @@ from helpers.sweep.device_job import LOCATIONS  # noqa: E402
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     from helpers.sweep.device_job import prepare_job
+    from helpers.sweep.device_travel import SLIM_AWAY
 
     return prepare_job(args.config, args.to, root=ROOT, only=args.only,
                        output_dir=args.output_dir, rerun=args.rerun,
                        seed0_first=args.seed0_first, allow_dirty=args.allow_dirty,
+                       leave_out=SLIM_AWAY if args.code_only else (),
                        locations={k: getattr(args, k) for k in LOCATIONS})
 
 
@@ -134,6 +136,68 @@ def cmd_bench_table(args: argparse.Namespace) -> int:
     return 0
 
 
+DEVICE_WHEELS = ("keras==3.15.1", "namex", "optree", "imagehash", "pywavelets")
+"""What the GPU machine lacks for a training run (it has JAX, h5py, numpy, pandas, scipy, …)."""
+
+
+def cmd_fetch_wheels(args: argparse.Namespace) -> int:
+    import subprocess
+
+    Path(args.to).mkdir(parents=True, exist_ok=True)
+    plat = [x for p in ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64",
+                        "manylinux_2_17_x86_64", "manylinux2014_x86_64") for x in ("--platform", p)]
+    for pkg in args.packages or DEVICE_WHEELS:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                        "--only-binary=:all:", "--python-version", args.python, "--implementation",
+                        "cp", *plat, "-d", args.to, pkg], check=True)
+    print(f"wheels for Python {args.python} in {args.to}: "
+          + ", ".join(sorted(p.name for p in Path(args.to).glob("*.whl"))))
+    return 0
+
+
+def cmd_pack_inputs(args: argparse.Namespace) -> int:
+    from helpers.sweep.device_job import read_job
+    from helpers.sweep.device_travel import MiB, job_inputs, pack_inputs, travel_bytes
+
+    runs = read_job(args.job)["runs"]
+    items = job_inputs(runs, {k: getattr(args, k) for k in LOCATIONS}, wheels=args.wheels)
+    tree = travel_bytes(ROOT)
+    budget = int(args.call_mib * MiB) - tree - int(args.margin_mib * MiB)
+    if budget < 8 * MiB:
+        raise SystemExit(f"pack-inputs: the checkout alone sends {tree / MiB:.1f} MiB per call, "
+                         f"which leaves {budget / MiB:.1f} MiB of {args.call_mib} MiB for the "
+                         "inputs; run 'device_sweep.py slim on' first (after prepare)")
+    info = pack_inputs(items, Path(args.to), budget=budget,
+                       part_bytes=min(int(args.part_mib * MiB), budget))
+    print(f"{len(runs)} runs read {len(items)} inputs: {info['tar_bytes'] / MiB:.1f} MiB in "
+          f"{len(info['parts'])} parts, {len(info['folders'])} calls of at most "
+          f"{budget / MiB:.1f} MiB each (the checkout adds {tree / MiB:.1f} MiB to every call):")
+    for i, folder in enumerate(info["folders"], start=1):
+        size = sum(p["bytes"] for p in info["parts"] if p["folder"] == folder)
+        print(f"  call {i}: carry {Path(args.to) / folder} ({size / MiB:.1f} MiB)")
+    return 0
+
+
+def cmd_unpack_inputs(args: argparse.Namespace) -> int:
+    from helpers.sweep.device_travel import unpack_inputs
+
+    info = unpack_inputs([Path(f) for f in args.folders], Path(args.to))
+    print(f"{len(info['items'])} inputs in {args.to}: " + ", ".join(sorted(info["items"])))
+    return 0
+
+
+def cmd_slim(args: argparse.Namespace) -> int:
+    from helpers.sweep.device_travel import MiB, slim, travel_bytes, unslim
+
+    if args.state == "on":
+        print(f"the checkout now sends {slim(ROOT) / MiB:.1f} MiB per call "
+              "(results/ and book/ out of the index and excluded; 'slim off' puts them back)")
+    else:
+        unslim(ROOT)
+        print(f"back as HEAD has it: {travel_bytes(ROOT) / MiB:.1f} MiB per call")
+    return 0
+
+
 def cmd_collect(args: argparse.Namespace) -> int:
     from helpers.sweep.device_archive import collect_archive
 
@@ -167,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--allow-dirty", action="store_true",
                    help="try it out from a checkout with changes (records name no commit)")
     p.add_argument("--to", required=True, help="folder for runs.json and manifest.json")
+    p.add_argument("--code-only", action="store_true",
+                   help="leave results/ and book/ out of the manifest: the copy travels without "
+                        "them ('slim on') and the device verifies the code it runs")
     add_locations(p, " (optional here: the sweep's skip rule compares records with it)")
     p.set_defaults(fn=cmd_prepare)
     r = sub.add_parser("run", help="train the planned runs (on the device)")
@@ -208,6 +275,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--gpu-name", help="the card, where the records name only cuda:0")
     b.add_argument("--dmon", help="the batch's nvidia-smi dmon log (logs/gpu-dmon.log)")
     b.set_defaults(fn=cmd_bench)
+    w = sub.add_parser("fetch-wheels", help="download the wheels the GPU machine lacks (here)")
+    w.add_argument("--to", default=str(ROOT / ".whl"))
+    w.add_argument("--python", default="3.12", help="the GPU machine's Python")
+    w.add_argument("packages", nargs="*", help=f"default: {' '.join(DEVICE_WHEELS)}")
+    w.set_defaults(fn=cmd_fetch_wheels)
+    k = sub.add_parser("pack-inputs", help="a job's data, weights and wheels in per-call parts")
+    k.add_argument("job", help="the folder prepare wrote")
+    k.add_argument("--to", required=True, help="folder for c1, c2, … and inputs.json (ignored by git)")
+    add_locations(k, " (what the runs read)")
+    k.add_argument("--wheels", help="folder of wheels to carry too (fetch-wheels)")
+    k.add_argument("--call-mib", type=float, default=64.0, help="what one call may carry in all")
+    k.add_argument("--margin-mib", type=float, default=1.5)
+    k.add_argument("--part-mib", type=float, default=16.0)
+    k.set_defaults(fn=cmd_pack_inputs)
+    u = sub.add_parser("unpack-inputs", help="check and extract the parts (on the device)")
+    u.add_argument("folders", nargs="+", help="the carried folders c1, c2, …")
+    u.add_argument("--to", required=True, help="where data/, weights/, external/, wheels/ go")
+    u.set_defaults(fn=cmd_unpack_inputs)
+    sl = sub.add_parser("slim", help="keep results/ and book/ from travelling to the device")
+    sl.add_argument("state", choices=("on", "off"))
+    sl.set_defaults(fn=cmd_slim)
     t = sub.add_parser("bench-table", help="the README's table of GPU batches")
     t.add_argument("--folder", default=str(ROOT / "results" / "benchmarks"))
     t.add_argument("--write-readme", action="store_true")

@@ -97,9 +97,9 @@ def dmon_summary(text: str) -> dict[str, Any]:
     sm, mem, fb = [], [], []
     for line in text.splitlines():
         parts = line.split()
-        if line.startswith("#"):
-            if not header and len(parts) > 1:
-                header = [h.lower() for h in parts[1:]]
+        if line.startswith("#"):  # the first comment line names the columns ("# Time gpu sm …")
+            if not header:
+                header = [h.lower() for h in line.lstrip("#").split()]
             continue
         if not header or len(parts) != len(header):
             continue

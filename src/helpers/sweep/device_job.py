@@ -93,12 +93,14 @@ def _scores_external(cfg: Mapping[str, Any]) -> bool:
 def prepare_job(config: str, to: str | os.PathLike[str], *, root: Path,
                 only: Sequence[str] = (), output_dir: str | None = None,
                 rerun: Sequence[str] = (), seed0_first: bool = False,
-                allow_dirty: bool = False, locations: Mapping[str, Any] | None = None) -> int:
+                allow_dirty: bool = False, locations: Mapping[str, Any] | None = None,
+                leave_out: Sequence[str] = ()) -> int:
     """``prepare``: write ``runs.json`` and ``manifest.json`` of ``root``'s checkout into ``to``.
 
     Refuses (SystemExit) a checkout with uncommitted changes unless ``allow_dirty``.
+    ``leave_out``: top folders the manifest does not list (:func:`tree_manifest`).
     """
-    manifest = tree_manifest(root, allow_dirty=allow_dirty)
+    manifest = tree_manifest(root, allow_dirty=allow_dirty, leave_out=leave_out)
     runs, out = plan_runs(config, only, output_dir, seed0_first, rerun, locations=locations)
     folder = Path(to)
     folder.mkdir(parents=True, exist_ok=True)
@@ -129,11 +131,15 @@ def git_blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
 
 
-def tree_manifest(root: Path, *, allow_dirty: bool = False) -> dict[str, Any]:
+def tree_manifest(root: Path, *, allow_dirty: bool = False,
+                  leave_out: Sequence[str] = ()) -> dict[str, Any]:
     """HEAD and {path: blob id} of every tracked file; refuses a checkout with changes.
 
     With ``allow_dirty`` (trying the script out) the manifest says ``dirty`` and the device's
-    records then name no commit.
+    records then name no commit. ``leave_out``: top folders (e.g. ``results``, ``book``) the
+    manifest does not list, for a copy that travels without them
+    (:func:`helpers.sweep.device_travel.slim`); the device then verifies the code it runs, and
+    the manifest says what it left out.
     """
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
@@ -147,9 +153,10 @@ def tree_manifest(root: Path, *, allow_dirty: bool = False) -> dict[str, Any]:
     for line in git("ls-files", "-s").splitlines():
         meta, path = line.split("\t", 1)
         mode, blob, _stage = meta.split()
-        if mode != "160000":  # submodules carry no content here
+        if mode != "160000" and path.split("/", 1)[0] not in leave_out:  # no submodules
             files[path] = blob
-    return {"commit": git("rev-parse", "HEAD").strip(), "dirty": dirty, "files": files}
+    return {"commit": git("rev-parse", "HEAD").strip(), "dirty": dirty, "files": files,
+            "left_out": sorted(leave_out)}
 
 
 def verify_tree(root: Path, manifest: Mapping[str, Any]) -> list[str]:
@@ -180,6 +187,7 @@ def check_copy(manifest: Mapping[str, Any], root: Path) -> dict[str, Any]:
     """
     bad = verify_tree(root, manifest)
     info: dict[str, Any] = {"commit": manifest["commit"], "files": len(manifest["files"]),
+                            "left_out": list(manifest.get("left_out", [])),
                             "dirty_manifest": bool(manifest.get("dirty")),
                             "differs": bad[:20], "n_differs": len(bad)}
     info["verified"] = not info["dirty_manifest"] and not bad
@@ -190,8 +198,10 @@ def check_copy(manifest: Mapping[str, Any], root: Path) -> dict[str, Any]:
         print(f"the tree differs from commit {manifest['commit'][:10]} in {len(bad)} files "
               f"(e.g. {bad[:3]}): records will name no commit", flush=True)
     else:
-        print(f"tree verified: commit {manifest['commit'][:10]}, "
-              f"{len(manifest['files'])} files", flush=True)
+        left = ", ".join(f"{d}/" for d in manifest.get("left_out", []))
+        print(f"tree verified: commit {manifest['commit'][:10]}, {len(manifest['files'])} files"
+              + (f" ({left} left out: a training run reads none of it)" if left else ""),
+              flush=True)
     set_copy_check(checked_commit(info))
     return info
 
