@@ -99,7 +99,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from helpers.runs.provenance import git_state, utc_now
     from helpers.sweep.device_bench import batch_summary, dmon_summary, gpu_records, run_row
 
-    recs = [r for src in args.sources for r in gpu_records(_bench_records(src))]
+    recs = [r for src in args.sources
+            for r in gpu_records(_bench_records(src), include_cpu=args.include_cpu)]
     if args.since:
         recs = [r for r in recs if r["provenance"]["started_at"] >= args.since]
     rows = sorted((run_row(r) for r in recs), key=lambda r: (r["started_at"], r["run_id"]))
@@ -274,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--since", help="only runs started at or after this ISO time (one batch)")
     b.add_argument("--gpu-name", help="the card, where the records name only cuda:0")
     b.add_argument("--dmon", help="the batch's nvidia-smi dmon log (logs/gpu-dmon.log)")
+    b.add_argument("--include-cpu", action="store_true",
+                   help="CPU records too (the dry run on a CPU; not a GPU benchmark)")
     b.set_defaults(fn=cmd_bench)
     w = sub.add_parser("fetch-wheels", help="download the wheels the GPU machine lacks (here)")
     w.add_argument("--to", default=str(ROOT / ".whl"))

@@ -265,3 +265,14 @@ def test_the_gpu_monitor_says_so_where_there_is_no_nvidia_smi(tmp_path: Path, mo
         pass
     assert said == ["no nvidia-smi here: GPU utilisation is not logged"]
     assert not (tmp_path / "dmon.log").exists()
+
+
+def test_a_second_call_does_not_run_again_what_has_an_ok_record(tmp_path: Path) -> None:
+    from helpers.sweep.device import _ok_record
+
+    recs = tmp_path / "records"
+    recs.mkdir()
+    (recs / "a.json").write_text(json.dumps({"status": "ok"}))
+    (recs / "b.json").write_text(json.dumps({"status": "failed"}))
+    (recs / "c.json").write_text("{cut short")
+    assert [_ok_record(recs, r) for r in "abcd"] == [True, False, False, False]

@@ -50,6 +50,7 @@ JSON_READERS = {
     "deploy/records.py": "a deep copy of a deployment record (json round trip)",
     "sweep/execute.py": "a detached run's summary",
     "sweep/locks.py": "a sweep lock file",
+    "sweep/device_travel.py": "the inputs.json of a GPU job's carried parts",
 }
 
 

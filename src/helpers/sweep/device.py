@@ -268,7 +268,8 @@ def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str],
     ``logs/verification.json`` and, explicitly, to each worker), then trains the runs (any of
     ``only``, substrings of the run id) ``workers`` processes at a time, each process taking a
     pack of up to ``pack`` consecutive runs of one cell (:func:`pack_runs`, :func:`train_pack`);
-    records go to ``<output_dir>/records``, each run's log to ``<output_dir>/logs``.
+    records go to ``<output_dir>/records``, each run's log to ``<output_dir>/logs``; a run that
+    already has an ok record there (an earlier call on the same machine) is not run again.
     ``archive``: a tar re-written after every pack and every 20 s while packs run.
     ``locations``: the input folders, passed to every run. ``compile_cache``: JAX's persistent
     compilation cache folder (default ``<output_dir>/jax-cache``). ``monitor``: log the GPU's
@@ -287,6 +288,8 @@ def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str],
     where = {k: str(Path(v).resolve()) for k, v in (locations or {}).items() if v}
     where["output_dir"] = str(out.resolve())
     runs = [r for r in job["runs"] if not only or any(s in r["run_id"] for s in only)]
+    done_here = [r["run_id"] for r in runs if _ok_record(records_dir, r["run_id"])]
+    runs = [r for r in runs if r["run_id"] not in done_here]  # a second call goes on
     packs = pack_runs(runs, pack)
     tar = Path(archive) if archive else None
     t0 = time.monotonic()
@@ -308,6 +311,8 @@ def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str],
             say(f"[{done}/{len(runs)}] {json.dumps({'run_id': spec['run_id'], **one})}")
         refresh()
 
+    if done_here:
+        say(f"{len(done_here)} runs already have an ok record in {records_dir}: not run again")
     say(f"{len(runs)} runs in {len(packs)} packs of up to {pack}, {workers} workers; "
         f"compilation cache {cache}")
     with gpu_monitor(logs_dir / "gpu-dmon.log", enabled=monitor, log=say):
@@ -325,6 +330,17 @@ def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str],
         n = write_archive(records_dir, logs_dir, tar)
         print(f"{n} records in {tar}", flush=True)
     return 0
+
+
+def _ok_record(records_dir: Path, run_id: str) -> bool:
+    """True when ``records_dir`` holds an ok record of ``run_id`` (an earlier call's run)."""
+    from helpers.runs import records
+
+    try:
+        rec = records.read_json(records.record_path(records_dir.parent, run_id))
+    except (OSError, ValueError):
+        return False
+    return isinstance(rec, dict) and rec.get("status") == "ok"
 
 
 @contextmanager

@@ -26,9 +26,12 @@ from typing import Any
 __all__ = ["batch_summary", "bench_markdown", "dmon_summary", "gpu_records", "run_row"]
 
 
-def gpu_records(recs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The ok records made on a GPU (``provenance.gpu`` set), with start and finish times."""
-    return [r for r in recs if r.get("status") == "ok" and (r.get("provenance") or {}).get("gpu")
+def gpu_records(recs: Iterable[Mapping[str, Any]], *, include_cpu: bool = False
+                ) -> list[Mapping[str, Any]]:
+    """The ok records made on a GPU (``provenance.gpu`` set), with start and finish times;
+    ``include_cpu``: CPU records too (the dry run of the GPU path on a CPU)."""
+    return [r for r in recs if r.get("status") == "ok"
+            and (include_cpu or (r.get("provenance") or {}).get("gpu"))
             and r["provenance"].get("started_at") and r["provenance"].get("finished_at")]
 
 
@@ -49,7 +52,8 @@ def run_row(rec: Mapping[str, Any]) -> dict[str, Any]:
         "run_id": rec["run_id"], "dataset": p.get("dataset"), "model": p.get("model"),
         "resolution": p.get("resolution"), "regime": p.get("regime"),
         "preprocessing": p.get("preprocessing"), "seed": p.get("seed"),
-        "precision": p.get("precision") or "float32", "gpu": ", ".join(pv["gpu"]),
+        "precision": p.get("precision") or "float32",
+        "gpu": ", ".join(pv["gpu"]) if pv.get("gpu") else "none (CPU)",
         "backend": pv.get("keras_backend"), "started_at": pv["started_at"],
         "finished_at": pv["finished_at"], "wall_s": float(t["wall_s"]),
         "epochs": len(epochs), "first_epoch_s": epochs[0] if epochs else float("nan"),
