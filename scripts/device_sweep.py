@@ -168,8 +168,8 @@ def cmd_pack_inputs(args: argparse.Namespace) -> int:
         raise SystemExit(f"pack-inputs: the checkout alone sends {tree / MiB:.1f} MiB per call, "
                          f"which leaves {budget / MiB:.1f} MiB of {args.call_mib} MiB for the "
                          "inputs; run 'device_sweep.py slim on' first (after prepare)")
-    info = pack_inputs(items, Path(args.to), budget=budget,
-                       part_bytes=min(int(args.part_mib * MiB), budget))
+    part = budget - 128 * 1024 if args.part_mib is None else min(int(args.part_mib * MiB), budget)
+    info = pack_inputs(items, Path(args.to), budget=budget, part_bytes=part)
     print(f"{len(runs)} runs read {len(items)} inputs: {info['tar_bytes'] / MiB:.1f} MiB in "
           f"{len(info['parts'])} parts, {len(info['folders'])} calls of at most "
           f"{budget / MiB:.1f} MiB each (the checkout adds {tree / MiB:.1f} MiB to every call):")
@@ -290,7 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     k.add_argument("--wheels", help="folder of wheels to carry too (fetch-wheels)")
     k.add_argument("--call-mib", type=float, default=64.0, help="what one call may carry in all")
     k.add_argument("--margin-mib", type=float, default=1.5)
-    k.add_argument("--part-mib", type=float, default=16.0)
+    k.add_argument("--part-mib", type=float, default=None,
+                   help="size of one part (default: what one call can carry)")
     k.set_defaults(fn=cmd_pack_inputs)
     u = sub.add_parser("unpack-inputs", help="check and extract the parts (on the device)")
     u.add_argument("folders", nargs="+", help="the carried folders c1, c2, …")
