@@ -53,6 +53,8 @@ def test_inputs_round_trip_through_parts_dealt_into_calls(tmp_path: Path) -> Non
     part.write_bytes(b"x" + part.read_bytes()[1:])
     with pytest.raises(SystemExit, match="differs from the part pack-inputs wrote"):
         unpack_inputs(folders, tmp_path / "again")
+    again = pack_inputs(items, tmp_path / "carry", budget=400 * 1024, part_bytes=300 * 1024)
+    assert sorted(p.name for p in (tmp_path / "carry").glob("c*")) == again["folders"]  # no stale c3
     with pytest.raises(ValueError, match="must fit the per-call budget"):
         pack_inputs(items, tmp_path / "c2", budget=10, part_bytes=64)
 

@@ -186,6 +186,11 @@ def pack_inputs(items: Mapping[str, Path], to: Path, *, budget: int,
     """
     if part_bytes > budget:
         raise ValueError(f"a part ({part_bytes} bytes) must fit the per-call budget ({budget})")
+    for old_dir in to.glob("c[0-9]*"):  # an earlier packing's folders: none may be carried now
+        if old_dir.is_dir():
+            for f in old_dir.iterdir():
+                f.unlink()
+            old_dir.rmdir()
     stage = to / "stage"
     stage.mkdir(parents=True, exist_ok=True)
     for old in stage.glob("part-*"):
