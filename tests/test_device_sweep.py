@@ -276,3 +276,18 @@ def test_a_second_call_does_not_run_again_what_has_an_ok_record(tmp_path: Path) 
     (recs / "b.json").write_text(json.dumps({"status": "failed"}))
     (recs / "c.json").write_text("{cut short")
     assert [_ok_record(recs, r) for r in "abcd"] == [True, False, False, False]
+
+
+def test_a_gzip_archive_is_written_and_read_whole(tmp_path: Path) -> None:
+    recs, logs = tmp_path / "records", tmp_path / "logs"
+    recs.mkdir()
+    logs.mkdir()
+    (recs / "r.json").write_text(json.dumps({"run_id": "r", "probs": [0.123456789] * 5000}))
+    (logs / "r.log").write_text("ok\n")
+    plain, packed = tmp_path / "a.tar", tmp_path / "a.tar.gz"
+    assert DA.write_archive(recs, logs, plain) == DA.write_archive(recs, logs, packed) == 1
+    assert packed.read_bytes()[:2] == b"\x1f\x8b" and packed.stat().st_size < plain.stat().st_size / 3
+    bad: list = []
+    with DA.open_archive(str(packed)) as tar:
+        names = [m.name for m in DA.archive_members(tar, bad)]
+    assert names == ["records/r.json", "logs/r.log"] and bad == []

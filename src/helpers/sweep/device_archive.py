@@ -37,10 +37,16 @@ VERIFICATION = "verification.json"  # in the archive's logs/: the outcome of che
 
 # ---------------------------------------------------------------------------- run (device)
 def write_archive(records_dir: Path, logs_dir: Path, archive: Path) -> int:
-    """Tar of every record (and run log) so far, written atomically; returns the record count."""
+    """Tar of every record (and run log) so far, written atomically; returns the record count.
+
+    Gzip-compressed when ``archive`` ends in ``.gz`` or ``.tgz`` (records are JSON of floats:
+    about a third of the size, so 80 ISIC records with their PH2 predictions stay under the
+    16 MiB a file may have to come back from a lent machine); ``collect`` reads either.
+    """
     buf = io.BytesIO()
     n = 0
-    with tarfile.open(fileobj=buf, mode="w") as tar:
+    mode = "w:gz" if archive.name.endswith((".gz", ".tgz")) else "w"
+    with tarfile.open(fileobj=buf, mode=mode) as tar:
         for folder, arc in ((records_dir, "records"), (logs_dir, "logs")):
             for p in sorted(folder.glob("*")) if folder.is_dir() else []:
                 if p.is_file() and not p.name.startswith("."):
