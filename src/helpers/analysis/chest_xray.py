@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from helpers.data.sources import kermany_patient
 from helpers.runs.align import align
@@ -32,7 +33,7 @@ from helpers.stats.delong_clustered import clustered_delong_covariance
 from helpers.stats.equivalence import MARGIN_AUC, tost, verdict_word
 from helpers.stats.operating import youden_threshold
 
-__all__ = ["GRADCAM_COLUMNS", "METRICS", "curve", "gradcam_finetuned_values", "gradcam_runs", "mean_share", "paired", "patient_of", "Unit", "unit_comparison", "patient_widening", "patients", "ratio", "ratio_comparison", "ratio_test", "seed_matrix", "select", "test_metrics", "val_metrics", "val_thresholds"]
+__all__ = ["GRADCAM_COLUMNS", "METRICS", "curve", "gradcam_finetuned_values", "gradcam_runs", "mean_share", "paired", "patient_of", "SKIN_CHEST_PAIRS", "Unit", "skin_chest_table", "unit_comparison", "patient_widening", "patients", "ratio", "ratio_comparison", "ratio_test", "seed_matrix", "select", "test_metrics", "val_metrics", "val_thresholds"]
 
 METRICS = ("auc", "accuracy", "sensitivity", "specificity")
 
@@ -259,6 +260,50 @@ def ratio_comparison(recs: Iterable[Mapping[str, Any]], findings: Mapping[str, s
     return pd.DataFrame(rows), tests
 
 
+
+
+SKIN_CHEST_PAIRS: tuple[tuple[str, bool, dict[str, Any], dict[str, Any], int, int], ...] = (
+    ("frozen ResNet50 on both, [0, 1] pixels", True,
+     {"model": "resnet50", "regime": "frozen", "preprocessing": "unit"},
+     {"model": "resnet50", "regime": "frozen"}, 64, 224),
+    ("frozen MobileNet (skin) vs MobileNetV2 (chest), [0, 1] pixels", False,
+     {"model": "mobilenet", "regime": "frozen", "preprocessing": "unit"},
+     {"model": "mobilenetv2", "regime": "frozen"}, 64, 224),
+    ("all layers trained, MobileNet (skin) vs MobileNetV2 (chest), each its paper's training",
+     False, {"model": "mobilenet", "regime": "full", "preprocessing": "unit"},
+     {"model": "mobilenetv2", "regime": "full"}, 64, 128),
+)
+"""The skin-vs-chest comparisons the records allow: (label, like for like, skin cell, chest cell,
+low px, high px). Like for like means the same network and regime on both; the MobileNet rows
+compare two networks (and, fine-tuned, two training recipes), so they cannot carry a lesson
+about the tasks. Float32 cells only (precision unset)."""
+
+
+def skin_chest_table(skin: Iterable[Mapping[str, Any]], chest: Iterable[Mapping[str, Any]],
+                     n_boot: int, finding: str = "pneumonia") -> pd.DataFrame:
+    """Each of :data:`SKIN_CHEST_PAIRS` with both ratios (:func:`ratio`) and their z-test (findings chapter).
+
+    Skin: ISIC 2017 melanoma (no patient ids: the image is the unit); chest: Kermany
+    ``finding`` (the child is the unit). The two sets share no image, so the variances add:
+    z = (skin − chest) / sqrt(SD² + SD²), two-sided p. A pair one side has not run is left out.
+    """
+    skin, chest = list(skin), list(chest)
+    rows = []
+    for label, like, s_cell, c_cell, low, high in SKIN_CHEST_PAIRS:
+        s = ratio(skin, low, high, n_boot, dataset="isic2017", task="melanoma", precision=None,
+                  **s_cell)
+        c = ratio(chest, low, high, n_boot, dataset="kermany", task=finding, precision=None,
+                  **c_cell)
+        if s is None or c is None:
+            continue
+        z = (s["ratio"] - c["ratio"]) / float(np.hypot(s["sd"], c["sd"]))
+        rows.append({"comparison": label, "like for like": like, "sizes": f"{low}/{high} px",
+                     "skin AUC low": s["auc_low"], "skin AUC high": s["auc_high"],
+                     "skin ratio": s["ratio"], "skin SD": s["sd"],
+                     "chest AUC low": c["auc_low"], "chest AUC high": c["auc_high"],
+                     "chest ratio": c["ratio"], "chest SD": c["sd"], "z": z,
+                     "p": float(2 * norm.sf(abs(z)))})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 GRADCAM_COLUMNS = ["run", "seed", "layer", "map", "lung share", "corner share"]
