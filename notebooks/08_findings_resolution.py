@@ -398,7 +398,8 @@ styled(widening, "patient-widening-full", precision=4)
 # {glue:text}`pw_bacterial_vs_viral_lowest:.2f` to {glue:text}`pw_bacterial_vs_viral_highest:.2f`
 # times (median {glue:text}`pw_bacterial_vs_viral_median:.2f`): with the image as the unit,
 # this finding's intervals would be too narrow by about that factor. What the change does to
-# the tests of {ref}`08_findings_resolution-s3`: the same tests with the image as the unit, side by side.
+# the tests of {ref}`08_findings_resolution-s3`: the same tests with the image as the unit, side by
+# side in the folded table below.
 
 # %% tags=["hide-input"]
 curves_by_image = {k: XR.curve(recs, unit="image", dataset="kermany", task=k[0], model=k[1],
@@ -421,6 +422,8 @@ glue("pu_close_image_txt", format_p(close["p (Holm) image"]), display=False)
 glue("pu_close_patient_txt", format_p(close["p (Holm) patient"]), display=False)
 glue("pu_close_word", "still below" if close["p (Holm) patient"] < 0.05 else "no longer below",
      display=False)
+
+# %% tags=["hide-output"]
 styled(by_unit_show.drop(columns="changed"), "patient-vs-image-tests", precision=3)
 
 # %% [markdown]
