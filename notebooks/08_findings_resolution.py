@@ -505,13 +505,20 @@ mob = pairs.iloc[1] if len(pairs) > 1 else None  # the frozen MobileNet pair, qu
 for key, col in (("fr_skin_ratio", "skin ratio"), ("fr_skin_ratio_sd", "skin SD"),
                  ("fr_skin_auc64", "skin AUC low"), ("fr_skin_auc224", "skin AUC high")):
     glue(key, float(mob[col]) if mob is not None else nan, display=False)
-shown = pairs.assign(**{"skin ratio": [f"{r:.3f} ± {sd:.3f}" for r, sd in
-                                       zip(pairs["skin ratio"], pairs["skin SD"], strict=True)],
-                        "chest ratio": [f"{r:.3f} ± {sd:.3f}" for r, sd in
-                                        zip(pairs["chest ratio"], pairs["chest SD"], strict=True)],
-                        "p": pairs["p"].map(format_p),
-                        "like for like": pairs["like for like"].map({True: "yes", False: "no"})})
-styled(shown.drop(columns=["skin SD", "chest SD"]), "skin-chest-pairs", precision=3)
+def _side(part: str) -> dict[str, list[str]]:
+    """One task's AUCs (low → high) and ratio ± SD, as text."""
+    p = pairs
+    return {f"{part} AUC": [f"{a:.3f} → {b:.3f}" for a, b in
+                            zip(p[f"{part} AUC low"], p[f"{part} AUC high"], strict=True)],
+            f"{part} ratio": [f"{r:.3f} ± {sd:.3f}" for r, sd in
+                              zip(p[f"{part} ratio"], p[f"{part} SD"], strict=True)]}
+
+
+shown = pd.DataFrame({"comparison": pairs["comparison"],
+                      "like for like": pairs["like for like"].map({True: "yes", False: "no"}),
+                      "sizes": pairs["sizes"], **_side("skin"), **_side("chest"),
+                      "z": pairs["z"], "p": pairs["p"].map(format_p)})
+styled(shown, "skin-chest-pairs", precision=2)
 
 # %% [markdown]
 # The like-for-like pair, frozen ResNet50 on [0, 1] pixels, keeps
