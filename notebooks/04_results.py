@@ -109,6 +109,7 @@ check_injected(globals(), _globals_before_parameters,  # a typo'd papermill para
 # %% tags=["hide-input"]
 # %matplotlib inline
 import pandas as pd
+from IPython.display import display
 
 from helpers import config
 from helpers.analysis import inference
@@ -246,6 +247,21 @@ styled(reading.auc_by_size(table1), "res-table1", index=True,
        note=f"{MISSING} no run of this configuration at this size.")
 
 # %% [markdown]
+# Which machine trained each cell of the paper's regime (seeds per machine; every frozen cell
+# ran on the CPU with TensorFlow, every GPU cell with Keras on JAX):
+
+# %% tags=["hide-input"]
+machines = reading.machines_by_size(runs, table1)
+prose.glue_values(reading.machine_values(machines))
+if len(machines):
+    display(styled(machines, "res-machines", index=True, note=f"{MISSING} no run."))
+prose.glue_md("machines_md", reading.machines_text(machines))
+
+# %% [markdown]
+# ```{glue:md} machines_md
+# :format: myst
+# ```
+#
 # The full Table I, with F1, specificity and the number of seeds of every cell:
 
 # %% tags=["hide-output"]

@@ -39,3 +39,30 @@ def test_the_canonical_gpu_folders_never_mix_platforms(folder: str) -> None:
     if not path.exists():
         pytest.skip(f"results/{folder} has no records yet (the GPU grid has not run)")
     assert mixed_cells(records.load_records(path)) == {}
+
+
+def test_the_results_chapter_names_the_machine_of_every_paper_regime_cell() -> None:
+    from helpers.chapters import reading, results
+
+    runs = results.load_runs(ROOT / "results" / "paper", dataset="isic2017", task="melanoma")
+    table = results.table_one(runs, split="test", auc_interval="or_hillis")
+    machines = reading.machines_by_size(runs, table)
+    row = machines.loc[("MobileNet", "full · unit · fp32")]
+    assert list(row) == ["CPU 3", "CPU 3", "GPU 3", "GPU 3"]  # sizes from two machines
+    assert machines.loc[("ResNet50", "full · unit · bf16"), "64 px"] == "CPU 2 + GPU 1"
+    values = reading.machine_values(machines)
+    assert values["plat_cells_mixed"] == 1 and values["plat_rows_split"] >= 2
+    assert machines.index.isin(reading.auc_by_size(table).index).all()  # Table I's rows
+
+
+def test_the_machine_sentence_follows_the_counts() -> None:
+    import pandas as pd
+
+    from helpers.chapters import reading
+
+    assert "no run of the paper's regime" in reading.machines_text(pd.DataFrame())
+    one = pd.DataFrame({"64 px": ["GPU 5"], "128 px": ["GPU 5"]})
+    assert reading.machines_text(one).startswith("Every row here comes from one machine")
+    two = pd.DataFrame({"64 px": ["CPU 3", "CPU 2 + GPU 1"], "128 px": ["GPU 3", "—"]})
+    text = reading.machines_text(two)
+    assert text.startswith("In 1 of these 2 rows") and "1 cell mixes machines" in text

@@ -73,6 +73,8 @@ CHAPTER_CLAIMS: dict[str, list[Claim]] = {
         ("09: no fine-tuned run has scored PH2", _X9 + "found_n_full_runs", "==", 0),
     ],
     "04_results": [
+        ("04: some paper-regime rows take their sizes from two machines", _R4 + "plat_rows_split", ">", 0),
+        ("04: one paper-regime cell mixes machines ('1 cell')", _R4 + "plat_cells_mixed", "==", 1),
         # 1. no sweet spot at 128 px, in either regime
         ("04 found: frozen sweet spot not reproduced", _R4 + "sweet_frozen_unit_verdict", "==", "not reproduced"),
         ("04 found: frozen best size is the 256 px quoted", _R4 + "sweet_frozen_unit_best_res", "==", 256),

@@ -140,6 +140,65 @@ def auc_by_size(table: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
+def machines_by_size(runs: pd.DataFrame, table: pd.DataFrame, regime: str = "full") -> pd.DataFrame:
+    """Which machine trained each ``regime`` cell of Table I, laid out as :func:`auc_by_size`.
+
+    An entry counts the cell's seeds per machine: "CPU 3", "GPU 1", "CPU 2 + GPU 1" (a cell
+    from two machines mixes TensorFlow on a CPU with JAX on a GPU, which draw different models
+    from one seed); :data:`MISSING` where the cell has no run (results chapter).
+    """
+    keys = list(dict.fromkeys(config_columns_from_table(table)))
+    sub = runs[runs["regime"] == regime] if "regime" in runs else runs
+    rows = []
+    for values, g in sub.groupby(keys, dropna=False, sort=False):
+        row = pd.Series(dict(zip(keys, values, strict=True)))
+        counts = g["device"].str.upper().value_counts().sort_index()
+        rows.append({"Model": model_label(str(row["model"])), "Set-up": setup_label(row, keys),
+                     "Input": f"{int(row['resolution'])} px",
+                     "machine": " + ".join(f"{d} {n}" for d, n in counts.items())})
+    if not rows:
+        return pd.DataFrame()
+    wide = pd.DataFrame(rows).set_index(["Model", "Set-up", "Input"])["machine"].unstack("Input")
+    auc = auc_by_size(table)
+    order = [i for i in auc.index if i in wide.index] if isinstance(auc.index, pd.MultiIndex) \
+        else list(wide.index)
+    wide = wide.reindex(index=order, columns=[c for c in auc.columns if c in wide.columns])
+    wide.columns.name = "seeds per machine at"
+    return wide.fillna(MISSING)
+
+
+def machine_values(machines: pd.DataFrame) -> dict[str, float]:
+    """Counts behind :func:`machines_by_size` (results chapter): rows, rows whose sizes come from
+    more than one machine (``plat_rows_split``), cells that mix machines (``plat_cells_mixed``)."""
+    def kinds(text: str) -> set[str]:
+        return {part.split()[0] for part in str(text).split(" + ") if part != MISSING}
+
+    rows = [set().union(*(kinds(v) for v in row)) for _, row in machines.iterrows()]
+    split = sum(1 for _, row in machines.iterrows()
+                if len({frozenset(kinds(v)) for v in row if v != MISSING}) > 1)
+    mixed = int(sum(" + " in str(v) for v in machines.to_numpy().ravel()))
+    return {"plat_rows": float(len(rows)), "plat_rows_split": float(split),
+            "plat_cells_mixed": float(mixed)}
+
+
+def machines_text(machines: pd.DataFrame) -> str:
+    """What :func:`machines_by_size` shows, in a sentence with its counts (results chapter)."""
+    if machines.empty:
+        return "These records hold no run of the paper's regime: there is no machine to name."
+    v = machine_values(machines)
+    split, rows, mixed = (int(v[k]) for k in ("plat_rows_split", "plat_rows", "plat_cells_mixed"))
+    if split == 0 and mixed == 0:
+        return ("Every row here comes from one machine, so a comparison of sizes compares "
+                "training procedures, not machines.")
+    cells = "cell mixes" if mixed == 1 else "cells mix"
+    return (f"In {split} of these {rows} rows the input sizes come from different machines, so "
+            f"there a comparison of sizes is also a comparison of machines, and {mixed} {cells} "
+            "machines within itself ({doc}`05_precision_parity` measures how far the two "
+            "machines' draws from one seed differ). The GPU grid `configs/paper-gpu.yaml`, not "
+            "yet run, is built to give every paper-regime cell one machine, one backend and one "
+            "precision.")
+
+
 def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     """Our accuracy, balanced accuracy (mean of sensitivity and specificity at 0.5) and AUC at
     each input size next to the paper's accuracy (on a balanced set) and AUC (one set-up; the
