@@ -37,6 +37,9 @@ HEAVY: dict[str, set[str]] = {
         "test_a_sweep_run_puts_its_notebook_in_place_when_it_ends",
         "test_the_notebooks_command_exits_nonzero_when_a_chapter_fails",
     },
+    "test_device_dryrun.py": {
+        "test_the_gpu_path_runs_end_to_end_on_the_cpu",
+    },
     "test_costs.py": {
         "test_macs_scale_with_resolution_squared",
         "test_params_formula_equals_keras_every_layer",
