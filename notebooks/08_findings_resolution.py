@@ -343,17 +343,18 @@ for k, v in XR.ratio_comparison_values(interim, FINDINGS, tag="128").items():
 # (08_findings_resolution-patients)=
 # ## The child, not the image, as the unit
 #
-# The Kermany test set holds several radiographs of many children. Two things follow. First,
-# no test child may also be a training child. The official test folder shares
-# {glue:text}`sp_shared_ids:.0f` patient ids with the training folder, but the numbers restart
-# per folder: for each shared id, its most alike pair of training and test radiographs
-# (correlation of 32 × 32 grey thumbnails, up to three images each) has a median correlation of
-# {glue:text}`sp_same_median:.3f`, as alike as a test child paired with a *random* training
-# child ({glue:text}`sp_random_median:.3f`; one-sided Mann–Whitney {glue:text}`sp_same_vs_random_p_txt`
-# that same ids are more alike) and less alike than two radiographs of one test child
-# ({glue:text}`sp_within_median:.3f`). So the shared ids name different children, and the test
-# set is scored on children the networks never saw (`scripts/kermany_split_patients.py`
-# → `results/xray/split_patients.json`; the check cannot exclude a child filed under another id).
+# The Kermany test set holds several radiographs of many children. Two things follow. First, no
+# test child may also be a training child. The official test folder shares
+# {glue:text}`sp_shared_ids:.0f` patient ids with the training folder, but the numbers look
+# renumbered per folder: for each shared id, its most alike pair of training and test
+# radiographs (correlation of 32 × 32 grey thumbnails, up to three images each) has a median
+# correlation of {glue:text}`sp_same_median:.3f`, as alike as a test child paired with a
+# *random* training child ({glue:text}`sp_random_median:.3f`; one-sided Mann–Whitney
+# {glue:text}`sp_same_vs_random_p_txt` that same ids are more alike), and less alike than the
+# most alike pair of one test child's own radiographs ({glue:text}`sp_within_median:.3f`). So
+# there is no sign that a shared id names the same child (`scripts/kermany_split_patients.py`
+# → `results/xray/split_patients.json`). It is a screen, not a proof: it cannot exclude a child
+# filed under another id, or one whose radiographs from two visits look unlike each other.
 #
 # Second, radiographs of one child that a network scores alike are not independent evidence.
 # Every interval, SD and test in this chapter and in {doc}`07_pneumonia_mobilenetv2` therefore
@@ -413,15 +414,16 @@ glue("pu_changed", float(by_unit["changed"].sum()), display=False)
 glue("pu_n_larger", float((by_unit["p (Holm) patient"] > by_unit["p (Holm) image"]).sum()), display=False)
 # the closest call: of the comparisons below 0.05 by image, the one whose patient-level p is largest
 found_by_image = by_unit[by_unit["p (Holm) image"] < 0.05]
-close = found_by_image.loc[found_by_image["p (Holm) patient"].idxmax()]
-glue("pu_close_cell", f"{FINDINGS[close['cell'][0]]}, {close['cell'][1]} {close['cell'][2]}, "
+close = (found_by_image.loc[found_by_image["p (Holm) patient"].idxmax()]
+         if len(found_by_image) else None)  # None: no difference found with the image as unit
+glue("pu_close_cell", "none (no difference found by image)" if close is None else
+     f"{FINDINGS[close['cell'][0]]}, {close['cell'][1]} {close['cell'][2]}, "
      f"{close['resolution']} px", display=False)
-glue("pu_close_image", float(close["p (Holm) image"]), display=False)
-glue("pu_close_patient", float(close["p (Holm) patient"]), display=False)
-glue("pu_close_image_txt", format_p(close["p (Holm) image"]), display=False)
-glue("pu_close_patient_txt", format_p(close["p (Holm) patient"]), display=False)
-glue("pu_close_word", "still below" if close["p (Holm) patient"] < 0.05 else "no longer below",
-     display=False)
+for col, tag in (("p (Holm) image", "image"), ("p (Holm) patient", "patient")):
+    glue(f"pu_close_{tag}", nan if close is None else float(close[col]), display=False)
+    glue(f"pu_close_{tag}_txt", "—" if close is None else format_p(close[col]), display=False)
+glue("pu_close_word", "—" if close is None else
+     "still below" if close["p (Holm) patient"] < 0.05 else "no longer below", display=False)
 
 # %% tags=["hide-output"]
 styled(by_unit_show.drop(columns="changed"), "patient-vs-image-tests", precision=3)
@@ -491,34 +493,23 @@ display(styled(coverage.cost_table_shown(cost), "fr-cost", precision=1))
 # %% tags=["hide-input"]
 skin = [r for r in records.load_records(config.results_dir(skin_dir)) if r.get("status") == "ok"]
 pairs = XR.skin_chest_table(skin, recs, n_boot)
-like = pairs[pairs["like for like"]]
-glue("sc_n_like", float(len(like)), display=False)
-for tag, row in (("like", like.iloc[0] if len(like) else None),
-                 ("mob_frozen", pairs.iloc[1] if len(pairs) > 1 else None),
-                 ("mob_full", pairs.iloc[2] if len(pairs) > 2 else None)):
+glue("sc_n_like", float(pairs["like for like"].sum()) if len(pairs) else 0.0, display=False)
+by_key = {k: row for k, row in pairs.set_index("key").iterrows()} if len(pairs) else {}
+for tag in ("like", "mob_frozen", "mob_full"):
+    row = by_key.get(tag)  # None: that pair has not run on one side
     for key in ("skin AUC low", "skin AUC high", "skin ratio", "skin SD", "chest ratio",
                 "chest SD", "z", "p"):
         glue(f"sc_{tag}_{key.replace(' ', '_').lower()}",
              float(row[key]) if row is not None else nan, display=False)
     glue(f"sc_{tag}_p_txt", p_text(row["p"]) if row is not None else "not run", display=False)
-mob = pairs.iloc[1] if len(pairs) > 1 else None  # the frozen MobileNet pair, quoted by the discussion
+mob = by_key.get("mob_frozen")  # the frozen MobileNet pair, quoted by the discussion
 for key, col in (("fr_skin_ratio", "skin ratio"), ("fr_skin_ratio_sd", "skin SD"),
                  ("fr_skin_auc64", "skin AUC low"), ("fr_skin_auc224", "skin AUC high")):
     glue(key, float(mob[col]) if mob is not None else nan, display=False)
-def _side(part: str) -> dict[str, list[str]]:
-    """One task's AUCs (low → high) and ratio ± SD, as text."""
-    p = pairs
-    return {f"{part} AUC": [f"{a:.3f} → {b:.3f}" for a, b in
-                            zip(p[f"{part} AUC low"], p[f"{part} AUC high"], strict=True)],
-            f"{part} ratio": [f"{r:.3f} ± {sd:.3f}" for r, sd in
-                              zip(p[f"{part} ratio"], p[f"{part} SD"], strict=True)]}
-
-
-shown = pd.DataFrame({"comparison": pairs["comparison"],
-                      "like for like": pairs["like for like"].map({True: "yes", False: "no"}),
-                      "sizes": pairs["sizes"], **_side("skin"), **_side("chest"),
-                      "z": pairs["z"], "p": pairs["p"].map(format_p)})
-styled(shown, "skin-chest-pairs", precision=2)
+if len(pairs):
+    display(styled(XR.skin_chest_shown(pairs), "skin-chest-pairs", precision=2))
+else:
+    display(Markdown("No skin-versus-chest pair has run on both sides in these records."))
 
 # %% [markdown]
 # The like-for-like pair, frozen ResNet50 on [0, 1] pixels, keeps
@@ -527,9 +518,11 @@ styled(shown, "skin-chest-pairs", precision=2)
 # skin AUCs are {glue:text}`sc_like_skin_auc_low:.3f` and {glue:text}`sc_like_skin_auc_high:.3f`,
 # near chance: a network that has learnt nothing about melanoma has nothing to lose to
 # resolution, so this pair cannot say which task needs more pixels. The frozen MobileNets
-# differ (z = {glue:text}`sc_mob_frozen_z:.2f`, {glue:text}`sc_mob_frozen_p_txt:s`), the
-# fine-tuned ones do not (z = {glue:text}`sc_mob_full_z:.2f`, {glue:text}`sc_mob_full_p_txt:s`):
-# the answer depends on which pair is read, and neither compares like with like. So this book
+# differ (z = {glue:text}`sc_mob_frozen_z:.2f`, {glue:text}`sc_mob_frozen_p_txt:s`); the
+# fine-tuned ones, on 64 vs 128 px, show no detectable difference (z =
+# {glue:text}`sc_mob_full_z:.2f`, {glue:text}`sc_mob_full_p_txt:s`, which is not evidence that
+# they lose the same): the answer depends on which pair is read, and neither compares like with
+# like. So this book
 # draws no skin-versus-chest lesson. The fine-tuned ResNet50 cells of the two GPU grids
 # (`configs/paper-gpu.yaml`, `configs/kermany-gpu.yaml`) would give the first like-for-like pair
 # whose networks learnt both tasks.
@@ -560,8 +553,8 @@ styled(shown, "skin-chest-pairs", precision=2)
 # * **No skin-versus-chest lesson yet:** the one pair with the same network and regime on both
 #   (frozen ResNet50 on [0, 1] pixels) has skin AUCs near chance
 #   ({glue:text}`sc_like_skin_auc_high:.3f` at 224 px); the MobileNet pairs compare two
-#   networks and disagree (frozen {glue:text}`sc_mob_frozen_p_txt:s`, fine-tuned
-#   {glue:text}`sc_mob_full_p_txt:s`).
+#   networks and disagree (frozen {glue:text}`sc_mob_frozen_p_txt:s`; fine-tuned, 64 vs 128 px,
+#   no detectable difference, {glue:text}`sc_mob_full_p_txt:s`).
 # * **The paper's regime is far from complete:** {glue:text}`fr_grid_n_ok:.0f` of the
 #   {glue:text}`fr_grid_n_planned:.0f` planned runs have a record, the
 #   {glue:text}`fr_todo_full:.0f` missing ones are all fully fine-tuned, and the paper's regime

@@ -87,7 +87,8 @@ task = "melanoma"
 # covariances (for Kermany with the child as the unit, as {doc}`08_findings_resolution` takes
 # them) and a seed-interaction variance σ²_TR set four ways (zero, the source's own
 # estimate, the estimate pooled over its family, four times the image-sampling floor). The
-# covariance estimates the test uses are drawn too (the source's number of test images). Each
+# covariance estimates the test uses are drawn too (from the source's number of sampling units:
+# test images for ISIC, children for Kermany). Each
 # row is 20,000 simulated comparisons; the Monte Carlo standard error of a rate near 0.05 is
 # about 0.0015. *published* is the test as the book runs it; *σ²_TR ≥ 0* floors the
 # seed-interaction mean square at what image sampling alone implies.

@@ -168,7 +168,8 @@ def cmd_pack_inputs(args: argparse.Namespace) -> int:
         raise SystemExit(f"pack-inputs: the checkout alone sends {tree / MiB:.1f} MiB per call, "
                          f"which leaves {budget / MiB:.1f} MiB of {args.call_mib} MiB for the "
                          "inputs; run 'device_sweep.py slim on' first (after prepare)")
-    part = budget - 128 * 1024 if args.part_mib is None else min(int(args.part_mib * MiB), budget)
+    room = budget - 64 * 1024  # what pack_inputs leaves for parts in one call
+    part = room if args.part_mib is None else min(int(args.part_mib * MiB), room)
     info = pack_inputs(items, Path(args.to), budget=budget, part_bytes=part)
     print(f"{len(runs)} runs read {len(items)} inputs: {info['tar_bytes'] / MiB:.1f} MiB in "
           f"{len(info['parts'])} parts, {len(info['folders'])} calls of at most "
@@ -192,7 +193,8 @@ def cmd_slim(args: argparse.Namespace) -> int:
 
     if args.state == "on":
         print(f"the checkout now sends {slim(ROOT) / MiB:.1f} MiB per call "
-              "(results/ and book/ out of the index and excluded; 'slim off' puts them back)")
+              "(results/ and book/ out of the index and excluded; 'slim off' puts them back). "
+              "Commit nothing until then: a commit now would delete them from the branch.")
     else:
         unslim(ROOT)
         print(f"back as HEAD has it: {travel_bytes(ROOT) / MiB:.1f} MiB per call")

@@ -143,14 +143,17 @@ def sigma2_grid(est: dict[str, Any]) -> dict[str, float]:
 
 
 def simulate(sources: list[dict[str, Any]], reps: int, seed: int, alpha: float) -> list[dict]:
-    """One row per source × σ²_TR × seeds: rejection rates of both tests with their MC SE."""
+    """One row per source × σ²_TR × seeds: rejection rates of both tests with their MC SE.
+
+    The covariance estimates are drawn with as many cases as the source has sampling units:
+    test images for ISIC, children for Kermany (its covariances are clustered by child)."""
     rows = []
     for i, est in enumerate(sources):
         for j, (label, s2) in enumerate(sigma2_grid(est).items()):
             for r in READERS:
                 ss = np.random.SeedSequence([seed, i, j, r])
                 out = or_size(s2, est["var"], est["cov1"], est["cov2"], est["cov3"], r,
-                              n_cases=est["n_images"], n_reps=reps, alpha=alpha, seed=ss)  # fmt: skip
+                              n_cases=est["n_units"], n_reps=reps, alpha=alpha, seed=ss)  # fmt: skip
                 rows.append({"source": est["name"], "sigma2_tr_from": label, **out})
     return rows
 

@@ -272,10 +272,15 @@ def test_a_second_call_does_not_run_again_what_has_an_ok_record(tmp_path: Path) 
 
     recs = tmp_path / "records"
     recs.mkdir()
-    (recs / "a.json").write_text(json.dumps({"status": "ok"}))
-    (recs / "b.json").write_text(json.dumps({"status": "failed"}))
+    def rec(status: str, commit: str | None) -> str:
+        return json.dumps({"status": status, "provenance": {"git_commit": commit}})
+
+    (recs / "a.json").write_text(rec("ok", "c1"))
+    (recs / "b.json").write_text(rec("failed", "c1"))
     (recs / "c.json").write_text("{cut short")
-    assert [_ok_record(recs, r) for r in "abcd"] == [True, False, False, False]
+    (recs / "e.json").write_text(rec("ok", "c0"))  # an earlier job's code: run again
+    assert [_ok_record(recs, r, "c1") for r in "abcde"] == [True, False, False, False, False]
+    assert _ok_record(recs, "e", "c0")
 
 
 def test_a_gzip_archive_is_written_and_read_whole(tmp_path: Path) -> None:

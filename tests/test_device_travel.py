@@ -56,7 +56,9 @@ def test_inputs_round_trip_through_parts_dealt_into_calls(tmp_path: Path) -> Non
     again = pack_inputs(items, tmp_path / "carry", budget=400 * 1024, part_bytes=300 * 1024)
     assert sorted(p.name for p in (tmp_path / "carry").glob("c*")) == again["folders"]  # no stale c3
     with pytest.raises(ValueError, match="must fit the per-call budget"):
-        pack_inputs(items, tmp_path / "c2", budget=10, part_bytes=64)
+        pack_inputs(items, tmp_path / "c2", budget=200 * 1024, part_bytes=200 * 1024)
+    one = pack_inputs(items, tmp_path / "c3", budget=200 * 1024, part_bytes=136 * 1024)
+    assert all(any(p["folder"] == f for p in one["parts"]) for f in one["folders"])  # none empty
 
 
 def test_unpack_refuses_a_member_outside_the_destination(tmp_path: Path) -> None:

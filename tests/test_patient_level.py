@@ -165,3 +165,12 @@ def test_unit_comparison_lines_up_the_tests_by_child_and_by_image() -> None:
     assert list(table["changed"]) == list(table["verdict image"] != table["verdict patient"])
     with pytest.raises(ValueError, match="unit must be"):
         XR.patients(ids, "child")
+
+
+def test_select_reads_float32_spelt_out_or_left_out_as_one_precision() -> None:
+    recs = [{"status": "ok", "params": {"seed": 0, "model": "m"}},
+            {"status": "ok", "params": {"seed": 1, "model": "m", "precision": "float32"}},
+            {"status": "ok", "params": {"seed": 2, "model": "m", "precision": "mixed_bfloat16"}}]
+    assert [r["params"]["seed"] for r in XR.select(recs, precision=None)] == [0, 1]
+    assert [r["params"]["seed"] for r in XR.select(recs, precision="float32")] == [0, 1]
+    assert [r["params"]["seed"] for r in XR.select(recs, precision="mixed_bfloat16")] == [2]

@@ -55,9 +55,17 @@ def patients(ids: Iterable[str], unit: Unit = "patient") -> list[str] | None:
 
 
 def select(recs: Iterable[Mapping[str, Any]], **params: Any) -> list[Mapping[str, Any]]:
-    """The ``ok`` records whose params have every given value, sorted by seed."""
+    """The ``ok`` records whose params have every given value, sorted by seed.
+
+    ``precision`` None and "float32" are the same (the default is left out of a record's
+    params by some writers and spelt out by others)."""
+    def same(key: str, have: Any, want: Any) -> bool:
+        if key == "precision":
+            return (have or "float32") == (want or "float32")
+        return have == want
+
     out = [r for r in recs if r.get("status") == "ok"
-           and all(r["params"].get(k) == v for k, v in params.items())]
+           and all(same(k, r["params"].get(k), v) for k, v in params.items())]
     return sorted(out, key=lambda r: r["params"]["seed"])
 
 
@@ -262,21 +270,21 @@ def ratio_comparison(recs: Iterable[Mapping[str, Any]], findings: Mapping[str, s
 
 
 
-SKIN_CHEST_PAIRS: tuple[tuple[str, bool, dict[str, Any], dict[str, Any], int, int], ...] = (
-    ("frozen ResNet50 on both, [0, 1] pixels", True,
+SKIN_CHEST_PAIRS: tuple[tuple[str, str, bool, dict[str, Any], dict[str, Any], int, int], ...] = (
+    ("like", "frozen ResNet50 on both, [0, 1] pixels", True,
      {"model": "resnet50", "regime": "frozen", "preprocessing": "unit"},
-     {"model": "resnet50", "regime": "frozen"}, 64, 224),
-    ("frozen MobileNet (skin) vs MobileNetV2 (chest), [0, 1] pixels", False,
+     {"model": "resnet50", "regime": "frozen", "preprocessing": "unit"}, 64, 224),
+    ("mob_frozen", "frozen MobileNet (skin) vs MobileNetV2 (chest), [0, 1] pixels", False,
      {"model": "mobilenet", "regime": "frozen", "preprocessing": "unit"},
-     {"model": "mobilenetv2", "regime": "frozen"}, 64, 224),
-    ("all layers trained, MobileNet (skin) vs MobileNetV2 (chest), each its paper's training",
-     False, {"model": "mobilenet", "regime": "full", "preprocessing": "unit"},
-     {"model": "mobilenetv2", "regime": "full"}, 64, 128),
+     {"model": "mobilenetv2", "regime": "frozen", "preprocessing": "unit"}, 64, 224),
+    ("mob_full", "all layers trained, MobileNet (skin) vs MobileNetV2 (chest), each its "
+     "paper's training", False, {"model": "mobilenet", "regime": "full", "preprocessing": "unit"},
+     {"model": "mobilenetv2", "regime": "full", "preprocessing": "unit"}, 64, 128),
 )
-"""The skin-vs-chest comparisons the records allow: (label, like for like, skin cell, chest cell,
-low px, high px). Like for like means the same network and regime on both; the MobileNet rows
-compare two networks (and, fine-tuned, two training recipes), so they cannot carry a lesson
-about the tasks. Float32 cells only (precision unset)."""
+"""The skin-vs-chest comparisons the records allow: (key, label, like for like, skin cell,
+chest cell, low px, high px). Like for like means the same network and regime on both; the
+MobileNet rows compare two networks (and, fine-tuned, two training recipes), so they cannot
+carry a lesson about the tasks. Float32 cells only."""
 
 
 def skin_chest_table(skin: Iterable[Mapping[str, Any]], chest: Iterable[Mapping[str, Any]],
@@ -285,11 +293,12 @@ def skin_chest_table(skin: Iterable[Mapping[str, Any]], chest: Iterable[Mapping[
 
     Skin: ISIC 2017 melanoma (no patient ids: the image is the unit); chest: Kermany
     ``finding`` (the child is the unit). The two sets share no image, so the variances add:
-    z = (skin − chest) / sqrt(SD² + SD²), two-sided p. A pair one side has not run is left out.
+    z = (skin − chest) / sqrt(SD² + SD²), two-sided p. A pair one side has not run is left
+    out; the ``key`` column names each row (:data:`SKIN_CHEST_PAIRS`).
     """
     skin, chest = list(skin), list(chest)
     rows = []
-    for label, like, s_cell, c_cell, low, high in SKIN_CHEST_PAIRS:
+    for key, label, like, s_cell, c_cell, low, high in SKIN_CHEST_PAIRS:
         s = ratio(skin, low, high, n_boot, dataset="isic2017", task="melanoma", precision=None,
                   **s_cell)
         c = ratio(chest, low, high, n_boot, dataset="kermany", task=finding, precision=None,
@@ -297,7 +306,8 @@ def skin_chest_table(skin: Iterable[Mapping[str, Any]], chest: Iterable[Mapping[
         if s is None or c is None:
             continue
         z = (s["ratio"] - c["ratio"]) / float(np.hypot(s["sd"], c["sd"]))
-        rows.append({"comparison": label, "like for like": like, "sizes": f"{low}/{high} px",
+        rows.append({"key": key, "comparison": label, "like for like": like,
+                     "sizes": f"{low}/{high} px",
                      "skin AUC low": s["auc_low"], "skin AUC high": s["auc_high"],
                      "skin ratio": s["ratio"], "skin SD": s["sd"],
                      "chest AUC low": c["auc_low"], "chest AUC high": c["auc_high"],

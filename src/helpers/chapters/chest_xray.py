@@ -20,7 +20,7 @@ from helpers.analysis.chest_xray import (
     val_metrics,
     val_thresholds,
 )
-from helpers.chapters.formatting import ci_text, p_text
+from helpers.chapters.formatting import ci_text, format_p, p_text
 
 
 def _fmt(est: float, lo: float, hi: float, pct: bool) -> str:
@@ -40,6 +40,22 @@ def reproduction_table(recs: list[Mapping[str, Any]]) -> pd.DataFrame:
             rows.append({"split": split, "threshold": rule, "AUC": _fmt(*m["auc"], pct=False),
                          **{k: _fmt(*m[k], pct=True) for k in METRICS[1:]}})
     return pd.DataFrame(rows)
+
+
+def skin_chest_shown(pairs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`skin_chest_table` for reading: AUCs as "low → high", ratios as "r ± SD", p as
+    text, "yes"/"no" for like for like (findings chapter)."""
+    def side(part: str) -> dict[str, list[str]]:
+        return {f"{part} AUC": [f"{a:.3f} → {b:.3f}" for a, b in
+                                zip(pairs[f"{part} AUC low"], pairs[f"{part} AUC high"],
+                                    strict=True)],
+                f"{part} ratio": [f"{r:.3f} ± {sd:.3f}" for r, sd in
+                                  zip(pairs[f"{part} ratio"], pairs[f"{part} SD"], strict=True)]}
+
+    return pd.DataFrame({"comparison": pairs["comparison"],
+                         "like for like": pairs["like for like"].map({True: "yes", False: "no"}),
+                         "sizes": pairs["sizes"], **side("skin"), **side("chest"),
+                         "z": pairs["z"], "p": pairs["p"].map(format_p)})
 
 
 def ratio_verdict(d: Mapping[str, Any] | None, *, missing: str = "has not run",

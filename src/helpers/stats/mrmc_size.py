@@ -115,7 +115,8 @@ def or_size(
 
     ``var, cov1, cov2, cov3``: the OR covariances of one AUC (as :func:`helpers.stats.mrmc.
     or_hillis_compare` reports them); ``sigma2_tr``: the configuration × seed variance;
-    ``n_readers``: seeds per configuration; ``n_cases``: test images, which sets the sampling error
+    ``n_readers``: seeds per configuration; ``n_cases``: test images (or the clusters they fall
+    in, e.g. children, where the covariances are clustered), which sets the sampling error
     of the covariance estimates the test sees (None: the test sees the true covariances). With
     ``cases_ref`` (the images the covariances were estimated on) the covariances are rescaled to
     ``n_cases`` images (× cases_ref / n_cases: an AUC's variance falls as 1/images);

@@ -269,7 +269,8 @@ def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str],
     ``only``, substrings of the run id) ``workers`` processes at a time, each process taking a
     pack of up to ``pack`` consecutive runs of one cell (:func:`pack_runs`, :func:`train_pack`);
     records go to ``<output_dir>/records``, each run's log to ``<output_dir>/logs``; a run that
-    already has an ok record there (an earlier call on the same machine) is not run again.
+    already has an ok record there from the same verified commit (an earlier call on the same
+    machine) is not run again.
     ``archive``: a tar re-written after every pack and every 20 s while packs run.
     ``locations``: the input folders, passed to every run. ``compile_cache``: JAX's persistent
     compilation cache folder (default ``<output_dir>/jax-cache``). ``monitor``: log the GPU's
@@ -288,7 +289,8 @@ def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str],
     where = {k: str(Path(v).resolve()) for k, v in (locations or {}).items() if v}
     where["output_dir"] = str(out.resolve())
     runs = [r for r in job["runs"] if not only or any(s in r["run_id"] for s in only)]
-    done_here = [r["run_id"] for r in runs if _ok_record(records_dir, r["run_id"])]
+    commit = checked_commit(verification)
+    done_here = [r["run_id"] for r in runs if _ok_record(records_dir, r["run_id"], commit)]
     runs = [r for r in runs if r["run_id"] not in done_here]  # a second call goes on
     packs = pack_runs(runs, pack)
     tar = Path(archive) if archive else None
@@ -305,7 +307,12 @@ def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str],
 
     def report(specs: Sequence[Mapping[str, Any]], res: Any) -> None:
         nonlocal done
-        results = res if isinstance(res, list) else [dict(res, run_id=s["run_id"]) for s in specs]
+        if isinstance(res, list):
+            results = res
+        else:  # the worker died or raised: say which runs of its pack had saved a record
+            results = [{"run_id": s["run_id"], "status": "ok", "note": "saved before the "
+                        "worker died"} if _ok_record(records_dir, s["run_id"], commit)
+                       else dict(res, run_id=s["run_id"]) for s in specs]
         for spec, one in zip(specs, results, strict=True):
             done += 1
             say(f"[{done}/{len(runs)}] {json.dumps({'run_id': spec['run_id'], **one})}")
@@ -318,7 +325,7 @@ def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str],
     with gpu_monitor(logs_dir / "gpu-dmon.log", enabled=monitor, log=say):
         try:
             executor.map_runs(partial(train_pack, locations=where, log_dir=str(logs_dir),
-                                      verified_commit=checked_commit(verification),
+                                      verified_commit=commit,
                                       deadline=deadline), packs,
                               on_result=report, stop_after=stop_after, log=say,
                               on_start=lambda specs: say(
@@ -332,15 +339,17 @@ def run_job(job_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str],
     return 0
 
 
-def _ok_record(records_dir: Path, run_id: str) -> bool:
-    """True when ``records_dir`` holds an ok record of ``run_id`` (an earlier call's run)."""
+def _ok_record(records_dir: Path, run_id: str, commit: str | None) -> bool:
+    """True when ``records_dir`` holds an ok record of ``run_id`` made from ``commit`` (an
+    earlier call's run of this job; a record of other code is run again and replaced)."""
     from helpers.runs import records
 
     try:
         rec = records.read_json(records.record_path(records_dir.parent, run_id))
     except (OSError, ValueError):
         return False
-    return isinstance(rec, dict) and rec.get("status") == "ok"
+    return (isinstance(rec, dict) and rec.get("status") == "ok"
+            and (rec.get("provenance") or {}).get("git_commit") == commit)
 
 
 @contextmanager

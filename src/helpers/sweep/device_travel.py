@@ -62,7 +62,11 @@ def travel_bytes(root: Path) -> int:
 
 def slim(root: Path, away: Sequence[str] = SLIM_AWAY) -> int:
     """Keep ``away`` from travelling: out of the index, into ``.git/info/exclude``; the bytes
-    that then travel. Refuses a checkout with changes (prepare the job first, from a clean one)."""
+    that then travel. Refuses a checkout with changes (prepare the job first, from a clean one).
+
+    While slim, the index holds the removal of ``away``: commit nothing until :func:`unslim`
+    (a commit then would delete them from the branch).
+    """
     exclude = root / ".git" / "info" / "exclude"
     text = exclude.read_text() if exclude.exists() else ""
     if _EXCLUDE_MARK in text:
@@ -70,10 +74,10 @@ def slim(root: Path, away: Sequence[str] = SLIM_AWAY) -> int:
     if _git(root, "status", "--porcelain").strip():
         raise SystemExit("slim: the checkout has changes; commit them (and run prepare) first")
     exclude.parent.mkdir(parents=True, exist_ok=True)
+    _git(root, "rm", "-r", "-q", "--cached", "--", *away)  # first: a failure leaves no half
     lines = [_EXCLUDE_MARK, *(f"/{a}/" for a in away)]
     exclude.write_text(text + ("" if text.endswith("\n") or not text else "\n")
                        + "\n".join(lines) + "\n")
-    _git(root, "rm", "-r", "-q", "--cached", "--", *away)
     return travel_bytes(root)
 
 
@@ -184,8 +188,10 @@ def pack_inputs(items: Mapping[str, Path], to: Path, *, budget: int,
     Writes ``to/c1``, ``to/c2``, … (one per call) and ``to/inputs.json`` (also copied into the
     last folder, which travels with the run). Returns the ``inputs.json`` content.
     """
-    if part_bytes > budget:
-        raise ValueError(f"a part ({part_bytes} bytes) must fit the per-call budget ({budget})")
+    room = budget - 64 * 1024  # inputs.json and folder entries
+    if part_bytes > room:
+        raise ValueError(f"a part ({part_bytes} bytes) must fit the per-call budget ({budget}, "
+                         "less 64 KiB for inputs.json)")
     for old_dir in to.glob("c[0-9]*"):  # an earlier packing's folders: none may be carried now
         if old_dir.is_dir():
             for f in old_dir.iterdir():
@@ -201,9 +207,8 @@ def pack_inputs(items: Mapping[str, Path], to: Path, *, budget: int,
             tar.add(str(path), arcname=name, recursive=True)
     writer.close()
     folders: list[list[dict[str, Any]]] = [[]]
-    room = budget - 64 * 1024  # inputs.json and folder entries
     for part in writer.parts:
-        if sum(p["bytes"] for p in folders[-1]) + part["bytes"] > room:
+        if folders[-1] and sum(p["bytes"] for p in folders[-1]) + part["bytes"] > room:
             folders.append([])
         folders[-1].append(part)
     for i, parts in enumerate(folders, start=1):
