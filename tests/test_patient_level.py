@@ -116,22 +116,28 @@ def test_auc_ratio_and_ratio_difference_resample_children() -> None:
     assert by_child["sd"] > by_image["sd"]
 
 
+def _child_records(rng: np.random.Generator, n_child: int, lifts: dict[int, float]) -> list[dict]:
+    """Three seeds per input size of three radiographs per Kermany-named child, scored alike."""
+    y = np.repeat(np.arange(n_child) % 2, 3)
+    ids = [f"test/X/person{i // 3}_virus_{i}" for i in range(y.size)]
+    child = np.repeat(rng.normal(size=n_child), 3)
+    recs = []
+    for res, lift in lifts.items():
+        for seed in (0, 1, 2):
+            p = 1 / (1 + np.exp(-(lift * y + child + 0.3 * rng.normal(size=y.size))))
+            recs.append({"status": "ok", "run_id": f"r{res}-{seed}",
+                         "params": {"seed": seed, "resolution": res, "task": "t"},
+                         "predictions": {"test": {"ids": ids, "labels": y.tolist(),
+                                                  "probs": p.tolist()}}})  # fmt: skip
+    return recs
+
+
 def test_the_chest_analysis_clusters_kermany_children_and_not_other_images() -> None:
     assert XR.patient_of("test/PNEUMONIA/person12_virus_3.jpeg") == "person12"
     assert XR.patient_of("test/NORMAL/NORMAL2-IM-0042-0001.jpeg") == "NORMAL2-IM-0042"
     assert XR.patient_of("ISIC_0012345") == "ISIC_0012345"  # no patient id: its own cluster
-    rng = np.random.default_rng(6)
-    n_child = 80
-    y = np.repeat(np.arange(n_child) % 2, 3)
-    ids = [f"test/X/person{i // 3}_bacteria_{i}" for i in range(y.size)]
-    child = np.repeat(rng.normal(size=n_child), 3)
-    recs = []
-    for seed in (0, 1, 2):
-        p = 1 / (1 + np.exp(-(1.2 * y + child + 0.3 * rng.normal(size=y.size))))
-        recs.append({"status": "ok", "run_id": f"r{seed}",
-                     "params": {"seed": seed, "resolution": 64},
-                     "predictions": {"test": {"ids": ids, "labels": y.tolist(),
-                                              "probs": p.tolist()}}})  # fmt: skip
+    recs = _child_records(np.random.default_rng(6), 80, {64: 1.2})
+    y = np.asarray(recs[0]["predictions"]["test"]["labels"])
     by_child = XR.test_metrics(recs, 0.5)
     flat = [{**r, "predictions": {"test": {**r["predictions"]["test"],
                                            "ids": [f"img{i}" for i in range(y.size)]}}}
@@ -143,19 +149,8 @@ def test_the_chest_analysis_clusters_kermany_children_and_not_other_images() -> 
 
 
 def test_unit_comparison_lines_up_the_tests_by_child_and_by_image() -> None:
-    rng = np.random.default_rng(7)
-    n_child = 60
-    y = np.repeat(np.arange(n_child) % 2, 3)
-    ids = [f"test/X/person{i // 3}_virus_{i}" for i in range(y.size)]
-    child = np.repeat(rng.normal(size=n_child), 3)
-    recs = []
-    for res, lift in ((64, 0.6), (128, 1.6), (224, 1.7)):
-        for seed in (0, 1, 2):
-            p = 1 / (1 + np.exp(-(lift * y + child + 0.3 * rng.normal(size=y.size))))
-            recs.append({"status": "ok", "run_id": f"r{res}-{seed}",
-                         "params": {"seed": seed, "resolution": res, "task": "t"},
-                         "predictions": {"test": {"ids": ids, "labels": y.tolist(),
-                                                  "probs": p.tolist()}}})  # fmt: skip
+    recs = _child_records(np.random.default_rng(7), 60, {64: 0.6, 128: 1.6, 224: 1.7})
+    ids = recs[0]["predictions"]["test"]["ids"]
     by_child = {("t",): XR.curve(recs, task="t")}
     by_image = {("t",): XR.curve(recs, unit="image", task="t")}
     table = XR.unit_comparison(by_child, by_image)
