@@ -129,10 +129,13 @@ def train_pack(specs: Sequence[Mapping[str, Any]], locations: Mapping[str, str],
             out.append({"run_id": spec["run_id"], "status": "not started",
                         "error": "--stop-after passed before it could start"})
             continue
+        import gc
+
         import keras  # the worker's backend, set by device_env before it started
 
         keras.backend.clear_session()
         out.append(train_one(spec, locations, log_dir, verified_commit))
+        gc.collect()  # the last run's model and arrays go before the next run takes memory
     return out
 
 
