@@ -160,7 +160,7 @@ def cmd_pack_inputs(args: argparse.Namespace) -> int:
     from helpers.sweep.device_job import read_job
     from helpers.sweep.device_travel import MiB, job_inputs, pack_inputs, travel_bytes
 
-    runs = read_job(args.job)["runs"]
+    runs = [r for job in args.jobs for r in read_job(job)["runs"]]  # one set for all the jobs
     items = job_inputs(runs, {k: getattr(args, k) for k in LOCATIONS}, wheels=args.wheels)
     tree = travel_bytes(ROOT)
     budget = int(args.call_mib * MiB) - tree - int(args.margin_mib * MiB)
@@ -285,8 +285,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     w.add_argument("--python", default="3.12", help="the GPU machine's Python")
     w.add_argument("packages", nargs="*", help=f"default: {' '.join(DEVICE_WHEELS)}")
     w.set_defaults(fn=cmd_fetch_wheels)
-    k = sub.add_parser("pack-inputs", help="a job's data, weights and wheels in per-call parts")
-    k.add_argument("job", help="the folder prepare wrote")
+    k = sub.add_parser("pack-inputs", help="jobs' data, weights and wheels in per-call parts")
+    k.add_argument("jobs", nargs="+", help="the folders prepare wrote (several jobs of one "
+                   "session share one set of inputs: the ResNet50 weights travel once)")
     k.add_argument("--to", required=True, help="folder for c1, c2, … and inputs.json (ignored by git)")
     add_locations(k, " (what the runs read)")
     k.add_argument("--wheels", help="folder of wheels to carry too (fetch-wheels)")
