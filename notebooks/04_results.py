@@ -109,7 +109,6 @@ check_injected(globals(), _globals_before_parameters,  # a typo'd papermill para
 # %% tags=["hide-input"]
 # %matplotlib inline
 import pandas as pd
-from IPython.display import display
 
 from helpers import config
 from helpers.analysis import inference
@@ -253,9 +252,8 @@ styled(reading.auc_by_size(table1), "res-table1", index=True,
 # %% tags=["hide-input"]
 machines = reading.machines_by_size(runs, table1)
 prose.glue_values(reading.machine_values(machines))
-if len(machines):
-    display(styled(machines, "res-machines", index=True, note=f"{MISSING} no run."))
 prose.glue_md("machines_md", reading.machines_text(machines))
+styled(machines, "res-machines", index=True, note=f"{MISSING} no run.") if len(machines) else None
 
 # %% [markdown]
 # ```{glue:md} machines_md

@@ -371,20 +371,11 @@ split_file = config.results_dir(xray_dir) / "split_patients.json"
 if not split_file.is_file():
     raise FileNotFoundError(f"{split_file} is missing: run python scripts/kermany_split_patients.py "
                             "--data-dir DATA_ROOT (it needs the Kermany images; under a minute)")
-split_check = json.loads(split_file.read_text())
-glue("sp_shared_ids", float(split_check["shared_ids"]), display=False)
-for key, part in (("same", "same_id"), ("random", "random_child"), ("within", "within_test")):
-    glue(f"sp_{key}_median", float(split_check[part]["median"]), display=False)
-glue("sp_same_vs_random_p", float(split_check["same_vs_random_p"]), display=False)
-glue("sp_same_vs_random_p_txt", p_text(split_check["same_vs_random_p"]), display=False)
-
 widening = XR.patient_widening(recs)
-by_finding = widening.groupby("finding").agg(
-    images=("images", "max"), patients=("patients", "max"), cells=("ratio", "size"),
-    lowest=("ratio", "min"), median=("ratio", "median"), highest=("ratio", "max"))
-for f, row in by_finding.iterrows():
-    for col in ("images", "patients", "lowest", "median", "highest"):
-        glue(f"pw_{f}_{col}", float(row[col]), display=False)
+by_finding, widening_values = XR.widening_summary(widening)
+for key, value in {**XR.split_check_values(json.loads(split_file.read_text())),
+                   **widening_values}.items():
+    glue(key, value, display=False)
 styled(by_finding, "patient-widening", index=True, precision=2)
 
 # %% tags=["hide-output"]
@@ -405,28 +396,13 @@ styled(widening, "patient-widening-full", precision=4)
 # %% tags=["hide-input"]
 curves_by_image = {k: XR.curve(recs, unit="image", dataset="kermany", task=k[0], model=k[1],
                                regime=k[2]) for k in curves}
-by_unit = XR.unit_comparison(curves, curves_by_image)
-by_unit_show = by_unit.assign(cell=[f"{FINDINGS[t]}, {m}, {g}" for t, m, g in by_unit["cell"]])
-for col in ("p (Holm) image", "p (Holm) patient"):
-    by_unit_show[col] = by_unit_show[col].map(format_p)
-glue("pu_n", float(len(by_unit)), display=False)
-glue("pu_changed", float(by_unit["changed"].sum()), display=False)
-glue("pu_n_larger", float((by_unit["p (Holm) patient"] > by_unit["p (Holm) image"]).sum()), display=False)
-# the closest call: of the comparisons below 0.05 by image, the one whose patient-level p is largest
-found_by_image = by_unit[by_unit["p (Holm) image"] < 0.05]
-close = (found_by_image.loc[found_by_image["p (Holm) patient"].idxmax()]
-         if len(found_by_image) else None)  # None: no difference found with the image as unit
-glue("pu_close_cell", "none (no difference found by image)" if close is None else
-     f"{FINDINGS[close['cell'][0]]}, {close['cell'][1]} {close['cell'][2]}, "
-     f"{close['resolution']} px", display=False)
-for col, tag in (("p (Holm) image", "image"), ("p (Holm) patient", "patient")):
-    glue(f"pu_close_{tag}", nan if close is None else float(close[col]), display=False)
-    glue(f"pu_close_{tag}_txt", "—" if close is None else format_p(close[col]), display=False)
-glue("pu_close_word", "—" if close is None else
-     "still below" if close["p (Holm) patient"] < 0.05 else "no longer below", display=False)
+by_unit_show, by_unit_values = XR.unit_comparison_values(
+    XR.unit_comparison(curves, curves_by_image), FINDINGS)
+for key, value in by_unit_values.items():
+    glue(key, value, display=False)
 
 # %% tags=["hide-output"]
-styled(by_unit_show.drop(columns="changed"), "patient-vs-image-tests", precision=3)
+styled(by_unit_show, "patient-vs-image-tests", precision=3)
 
 # %% [markdown]
 # Of the {glue:text}`pu_n:.0f` comparisons with the best size, {glue:text}`pu_changed:.0f`
@@ -493,19 +469,8 @@ display(styled(coverage.cost_table_shown(cost), "fr-cost", precision=1))
 # %% tags=["hide-input"]
 skin = [r for r in records.load_records(config.results_dir(skin_dir)) if r.get("status") == "ok"]
 pairs = XR.skin_chest_table(skin, recs, n_boot)
-glue("sc_n_like", float(pairs["like for like"].sum()) if len(pairs) else 0.0, display=False)
-by_key = {k: row for k, row in pairs.set_index("key").iterrows()} if len(pairs) else {}
-for tag in ("like", "mob_frozen", "mob_full"):
-    row = by_key.get(tag)  # None: that pair has not run on one side
-    for key in ("skin AUC low", "skin AUC high", "skin ratio", "skin SD", "chest ratio",
-                "chest SD", "z", "p"):
-        glue(f"sc_{tag}_{key.replace(' ', '_').lower()}",
-             float(row[key]) if row is not None else nan, display=False)
-    glue(f"sc_{tag}_p_txt", p_text(row["p"]) if row is not None else "not run", display=False)
-mob = by_key.get("mob_frozen")  # the frozen MobileNet pair, quoted by the discussion
-for key, col in (("fr_skin_ratio", "skin ratio"), ("fr_skin_ratio_sd", "skin SD"),
-                 ("fr_skin_auc64", "skin AUC low"), ("fr_skin_auc224", "skin AUC high")):
-    glue(key, float(mob[col]) if mob is not None else nan, display=False)
+for key, value in XR.skin_chest_values(pairs).items():
+    glue(key, value, display=False)
 if len(pairs):
     display(styled(XR.skin_chest_shown(pairs), "skin-chest-pairs", precision=2))
 else:

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 from scipy import stats
 
+from helpers.data.images import grey_correlation
 from helpers.data.sources import kermany_patient
 
 __all__ = ["IMAGE_SUFFIXES", "folder_patients", "split_patient_overlap", "thumbnail"]
@@ -44,17 +45,15 @@ def folder_patients(folder: Path) -> dict[str, list[Path]]:
 
 
 def thumbnail(path: Path, size: int = 32) -> np.ndarray:
-    """Grey ``size`` × ``size`` thumbnail, flattened and standardised (mean 0, SD 1)."""
+    """Grey ``size`` × ``size`` thumbnail (uint8) of one radiograph."""
     with Image.open(path) as im:
-        a = np.asarray(im.convert("L").resize((size, size), Image.BILINEAR), dtype=np.float64)
-    a = a.ravel() - a.mean()
-    sd = a.std()
-    return a / sd if sd > 0 else a
+        return np.asarray(im.convert("L").resize((size, size), Image.BILINEAR), dtype=np.uint8)
 
 
 def _best_corr(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
-    """Largest correlation between a thumbnail of ``a`` and one of ``b``."""
-    return max(float(x @ y) / x.size for x in a for y in b)
+    """Largest correlation (:func:`helpers.data.images.grey_correlation`) between a thumbnail
+    of ``a`` and one of ``b``."""
+    return max(grey_correlation(x, y) for x in a for y in b)
 
 
 def _summary(values: Iterable[float], alike: float) -> dict[str, float]:
@@ -105,7 +104,7 @@ def split_patient_overlap(root: Path, *, per_patient: int = 3, size: int = 32,
 
     def best_within(pid: str) -> float:  # the most alike pair of one child's radiographs
         t = thumbs(test[pid])
-        return max(float(t[a] @ t[b]) / size**2 for a in range(len(t)) for b in range(a + 1, len(t)))
+        return max(grey_correlation(t[a], t[b]) for a in range(len(t)) for b in range(a + 1, len(t)))
 
     within = [best_within(i) for i in multi]
     n_test = sum(len(v) for v in test.values())

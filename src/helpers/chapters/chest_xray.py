@@ -173,3 +173,80 @@ def gradcam_finetuned_md(table: pd.DataFrame, frozen_lung: float, frozen_corner:
                  f"measure (lung share above a uniform map's {lung_area:.2f} and corner share "
                  f"below its {corner_area:.2f}).")
     return text + tail
+
+
+# ------------------------------------------------------------ the child as the unit (findings chapter)
+def split_check_values(check: Mapping[str, Any]) -> dict[str, float | str]:
+    """What the findings chapter glues from ``results/xray/split_patients.json``
+    (:func:`helpers.analysis.split_patients.split_patient_overlap`): ``sp_shared_ids``, the
+    medians ``sp_same_median``, ``sp_random_median``, ``sp_within_median`` and the Mann–Whitney
+    ``sp_same_vs_random_p`` (with ``_txt``)."""
+    out: dict[str, float | str] = {"sp_shared_ids": float(check["shared_ids"])}
+    for key, part in (("same", "same_id"), ("random", "random_child"), ("within", "within_test")):
+        out[f"sp_{key}_median"] = float(check[part]["median"])
+    out["sp_same_vs_random_p"] = float(check["same_vs_random_p"])
+    out["sp_same_vs_random_p_txt"] = p_text(check["same_vs_random_p"])
+    return out
+
+
+def widening_summary(widening: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per finding, the images, children, cells and the lowest / median / highest patient-level
+    over image-level SE ratio of :func:`patient_widening`, and those numbers to glue as
+    ``pw_<finding>_<column>`` (findings chapter)."""
+    by_finding = widening.groupby("finding").agg(
+        images=("images", "max"), patients=("patients", "max"), cells=("ratio", "size"),
+        lowest=("ratio", "min"), median=("ratio", "median"), highest=("ratio", "max"))
+    values = {f"pw_{f}_{col}": float(row[col]) for f, row in by_finding.iterrows()
+              for col in ("images", "patients", "lowest", "median", "highest")}
+    return by_finding, values
+
+
+def unit_comparison_values(by_unit: pd.DataFrame, findings: Mapping[str, str]
+                           ) -> tuple[pd.DataFrame, dict[str, float | str]]:
+    """:func:`unit_comparison` for reading (cells named, p as text) and what the findings
+    chapter glues about it: ``pu_n`` comparisons, ``pu_changed`` verdict words, ``pu_n_larger``
+    larger adjusted p by child, and the closest call (of the differences found with the image
+    as the unit, the one whose patient-level p is largest): ``pu_close_cell``,
+    ``pu_close_image`` / ``_patient`` (with ``_txt``) and ``pu_close_word``; "—" / NaN when no
+    difference was found by image."""
+    shown = by_unit.assign(cell=[f"{findings[t]}, {m}, {g}" for t, m, g in by_unit["cell"]])
+    for col in ("p (Holm) image", "p (Holm) patient"):
+        shown[col] = shown[col].map(format_p)
+    values: dict[str, float | str] = {
+        "pu_n": float(len(by_unit)), "pu_changed": float(by_unit["changed"].sum()),
+        "pu_n_larger": float((by_unit["p (Holm) patient"] > by_unit["p (Holm) image"]).sum())}
+    found = by_unit[by_unit["p (Holm) image"] < 0.05]
+    close = found.loc[found["p (Holm) patient"].idxmax()] if len(found) else None
+    values["pu_close_cell"] = ("none (no difference found by image)" if close is None else
+                               f"{findings[close['cell'][0]]}, {close['cell'][1]} "
+                               f"{close['cell'][2]}, {close['resolution']} px")
+    for col, tag in (("p (Holm) image", "image"), ("p (Holm) patient", "patient")):
+        values[f"pu_close_{tag}"] = float("nan") if close is None else float(close[col])
+        values[f"pu_close_{tag}_txt"] = "—" if close is None else format_p(close[col])
+    values["pu_close_word"] = ("—" if close is None else "still below"
+                               if close["p (Holm) patient"] < 0.05 else "no longer below")
+    return shown.drop(columns="changed"), values
+
+
+def skin_chest_values(pairs: pd.DataFrame) -> dict[str, float | str]:
+    """What the findings chapter glues from :func:`skin_chest_table`: ``sc_n_like``; per pair key
+    (like, mob_frozen, mob_full) its AUCs, ratios, SDs, z and p as ``sc_<key>_<column>`` and
+    ``sc_<key>_p_txt`` (NaN / "not run" for a pair one side lacks); and the frozen MobileNet
+    pair's skin numbers as ``fr_skin_ratio``, ``fr_skin_ratio_sd``, ``fr_skin_auc64``,
+    ``fr_skin_auc224`` (the discussion quotes them)."""
+    nan = float("nan")
+    by_key = {k: row for k, row in pairs.set_index("key").iterrows()} if len(pairs) else {}
+    out: dict[str, float | str] = {
+        "sc_n_like": float(pairs["like for like"].sum()) if len(pairs) else 0.0}
+    for tag in ("like", "mob_frozen", "mob_full"):
+        row = by_key.get(tag)
+        for key in ("skin AUC low", "skin AUC high", "skin ratio", "skin SD", "chest ratio",
+                    "chest SD", "z", "p"):
+            out[f"sc_{tag}_{key.replace(' ', '_').lower()}"] = (
+                float(row[key]) if row is not None else nan)
+        out[f"sc_{tag}_p_txt"] = p_text(row["p"]) if row is not None else "not run"
+    mob = by_key.get("mob_frozen")
+    for key, col in (("fr_skin_ratio", "skin ratio"), ("fr_skin_ratio_sd", "skin SD"),
+                     ("fr_skin_auc64", "skin AUC low"), ("fr_skin_auc224", "skin AUC high")):
+        out[key] = float(mob[col]) if mob is not None else nan
+    return out

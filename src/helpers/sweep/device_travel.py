@@ -1,7 +1,7 @@
 """Getting a GPU job's inputs to a lent machine that takes at most a few tens of MiB per call (issue 23).
 
 The machine this project borrows receives, per call, a copy of the checkout plus the folders the
-call names, 64 MiB in all, and nothing else: no network, no ``../shared``. A paper-regime job
+call names, 64 MiB in all, and nothing else: no network, no data folder beside it. A paper-regime job
 needs more than that: ISIC 2017 (21 MB), PH2 (27 MB), the MobileNet weights (13 MB) and the
 ResNet50 weights (95 MB, a single file over the limit by itself). So:
 
