@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers.analysis import chest_xray as XR
@@ -169,3 +170,20 @@ def test_select_reads_float32_spelt_out_or_left_out_as_one_precision() -> None:
     assert [r["params"]["seed"] for r in XR.select(recs, precision=None)] == [0, 1]
     assert [r["params"]["seed"] for r in XR.select(recs, precision="float32")] == [0, 1]
     assert [r["params"]["seed"] for r in XR.select(recs, precision="mixed_bfloat16")] == [2]
+
+
+def test_the_unit_comparison_values_say_none_when_nothing_was_found_by_image() -> None:
+    from helpers.chapters import chest_xray as words
+
+    by_unit = pd.DataFrame({"cell": [("t", "m", "frozen")], "resolution": [64],
+                            "se image": [0.01], "se patient": [0.02],
+                            "p (Holm) image": [0.30], "p (Holm) patient": [0.45],
+                            "verdict image": ["inconclusive"], "verdict patient": ["inconclusive"],
+                            "changed": [False]})
+    shown, values = words.unit_comparison_values(by_unit, {"t": "finding t"})
+    assert list(shown["cell"]) == ["finding t, m, frozen"] and "changed" not in shown
+    assert values["pu_n"] == 1 and values["pu_changed"] == 0 and values["pu_n_larger"] == 1
+    assert values["pu_close_word"] == "—" and np.isnan(values["pu_close_image"])
+    found = by_unit.assign(**{"p (Holm) image": [0.01], "p (Holm) patient": [0.06]})
+    assert words.unit_comparison_values(found, {"t": "finding t"})[1]["pu_close_word"] == \
+        "no longer below"
